@@ -1,0 +1,105 @@
+//! Account rules that do not need HTTP: which roles an organisation can hold, and the one-time
+//! passwords the CLI issues.
+
+use argon2::password_hash::{PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::Rng as _;
+use tumaini_db::vocabulary::{OrganisationKind, Role};
+use zeroize::Zeroizing;
+
+/// Why a role cannot be given to a member of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {role} role belongs in a {required} organisation, not a {actual} one")]
+pub struct RoleNotAllowed {
+    /// The role asked for.
+    pub role: Role,
+    /// The kind the role needs.
+    pub required: OrganisationKind,
+    /// The organisation's kind.
+    pub actual: OrganisationKind,
+}
+
+/// Checks that a role fits the organisation: national coordinators sit in the coordination
+/// office, identification decisions are made by the competent authority; every other role may
+/// be held in any organisation.
+pub fn check_role_for(kind: OrganisationKind, role: Role) -> Result<(), RoleNotAllowed> {
+    let required = match role {
+        Role::Coordinator => OrganisationKind::CoordinationOffice,
+        Role::CompetentAuthority => OrganisationKind::CompetentAuthority,
+        _ => return Ok(()),
+    };
+    if kind == required {
+        Ok(())
+    } else {
+        Err(RoleNotAllowed {
+            role,
+            required,
+            actual: kind,
+        })
+    }
+}
+
+/// Letters and digits that cannot be mistaken for one another when read aloud or copied from
+/// paper (no 0/O, 1/l/I).
+const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Length of a one-time password: 20 symbols of a 56-symbol alphabet, about 116 bits.
+const ONE_TIME_PASSWORD_LEN: usize = 20;
+
+/// A fresh one-time password, wiped from memory when dropped.
+pub fn one_time_password() -> Zeroizing<String> {
+    let mut rng = rand::rng();
+    let password: String = (0..ONE_TIME_PASSWORD_LEN)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    Zeroizing::new(password)
+}
+
+/// Hashes a password with argon2id at the OWASP-recommended minimum (19 MiB, 2 passes, 1 lane).
+/// The parameters are kept in the PHC string, so they can be raised later and old hashes still
+/// verify. This is CPU-bound: call it off the async workers.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(hasher
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::{PasswordHash, PasswordVerifier as _};
+
+    #[test]
+    fn roles_fit_their_organisations() {
+        assert!(check_role_for(OrganisationKind::CoordinationOffice, Role::Coordinator).is_ok());
+        assert!(check_role_for(OrganisationKind::Shelter, Role::Coordinator).is_err());
+        assert!(check_role_for(OrganisationKind::Police, Role::CompetentAuthority).is_err());
+        assert!(check_role_for(OrganisationKind::Police, Role::FirstResponder).is_ok());
+        assert!(check_role_for(OrganisationKind::Shelter, Role::Admin).is_ok());
+    }
+
+    #[test]
+    fn one_time_passwords_are_long_unambiguous_and_hash_as_argon2id() {
+        let password = one_time_password();
+        assert_eq!(password.len(), ONE_TIME_PASSWORD_LEN);
+        assert!(password.bytes().all(|b| ALPHABET.contains(&b)));
+        assert_ne!(*password, *one_time_password());
+        let hash = hash_password(&password).unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! The `tumaini` command line: the server, migrations and first-time administration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Parser, Subcommand};
+use tumaini_db::country::CountryCode;
+use tumaini_db::ids::OrgId;
+use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, User};
+use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
+use tumaini_db::{DbConn, DbError, migrations};
+
+use crate::accounts::{check_role_for, hash_password, one_time_password};
+use crate::config::{Config, LogFormat};
+use crate::{server, telemetry};
+
+/// Tumaini: case management for victims of trafficking and the National Referral Mechanism.
+///
+/// With no command, `tumaini` serves the API (as `tumaini serve`). Settings come from
+/// environment variables (DATABASE_URL, TUMAINI_BIND, TUMAINI_ENV, ...; see the README) and an
+/// optional TOML file. With no DATABASE_URL it uses the embedded SQLite database at
+/// ./data/tumaini.db, created and migrated on first start.
+#[derive(Debug, Parser)]
+#[command(name = "tumaini", version, about, long_about)]
+struct Cli {
+    /// Read settings from this TOML file (also TUMAINI_CONFIG); environment variables win.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default command).
+    Serve {
+        /// Listen on this address, host:port (default 127.0.0.1:8080; also TUMAINI_BIND).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations (PostgreSQL: run as the schema owner before serving).
+    Migrate,
+    /// Print the OpenAPI 3.1 document to standard output.
+    Openapi,
+    /// Create organisations and users, e.g. the first system administrator.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Register an organisation.
+    CreateOrg {
+        /// Public name, e.g. "Kampala Women's Shelter".
+        #[arg(long)]
+        name: String,
+        /// Kind of organisation.
+        #[arg(long, value_parser = vocabulary_parser(OrganisationKind::ALL, OrganisationKind::code))]
+        kind: OrganisationKind,
+        /// ISO 3166-1 alpha-2 country code, e.g. UG.
+        #[arg(long, value_parser = |s: &str| s.parse::<CountryCode>().map_err(|e| e.to_string()))]
+        country: CountryCode,
+        /// Region or district, e.g. Central.
+        #[arg(long)]
+        region: String,
+        /// A service the organisation offers; repeat for several.
+        #[arg(long = "service", value_parser = vocabulary_parser(ServiceType::ALL, ServiceType::code))]
+        services: Vec<ServiceType>,
+    },
+    /// Create a user and print a one-time password for the first sign-in.
+    CreateUser {
+        /// The organisation's id (printed by create-org).
+        #[arg(long = "org", value_name = "ORG_ID", value_parser = |s: &str| s.parse::<OrgId>().map_err(|e| e.to_string()))]
+        organisation: OrgId,
+        /// The user's role.
+        #[arg(long, value_parser = vocabulary_parser(Role::ALL, Role::code))]
+        role: Role,
+        /// Sign-in e-mail address.
+        #[arg(long, value_parser = |s: &str| s.parse::<EmailAddress>().map_err(|e| e.to_string()))]
+        email: EmailAddress,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        display_name: String,
+    },
+}
+
+/// A clap parser accepting exactly a vocabulary's codes (and listing them in `--help`).
+fn vocabulary_parser<T>(
+    all: &'static [T],
+    code: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static + std::str::FromStr,
+    <T as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.iter().map(move |v| code(*v))).try_map(|s| s.parse::<T>())
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "tumaini: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve { bind: None }) {
+        Command::Serve { bind } => {
+            let config = match bind {
+                Some(bind) => config.with_bind(bind)?,
+                None => config,
+            };
+            telemetry::init(config.log_format, &config.log_filter);
+            actix_web::rt::System::new().block_on(server::serve(config))
+        }
+        Command::Migrate => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = config.database_url.connect()?;
+            let applied = migrations::run_pending(&mut conn)?;
+            if applied.is_empty() {
+                println!("{}: schema is current.", config.database_url);
+            } else {
+                println!("{}: applied {}.", config.database_url, applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", server::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Admin(command) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            admin(&mut conn, command)
+        }
+    }
+}
+
+/// A connection whose schema is current: the embedded database is migrated on the spot, a
+/// PostgreSQL one must have been migrated with `tumaini migrate`.
+fn open_for_admin(config: &Config) -> anyhow::Result<DbConn> {
+    let mut conn = config
+        .database_url
+        .connect()
+        .with_context(|| format!("connecting to {}", config.database_url))?;
+    if config.is_embedded() {
+        migrations::run_pending(&mut conn)?;
+    } else if !migrations::pending(&mut conn)?.is_empty() {
+        bail!("the database has pending migrations: run `tumaini migrate` first");
+    }
+    Ok(conn)
+}
+
+fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateOrg {
+            name,
+            kind,
+            country,
+            region,
+            services,
+        } => {
+            let name = required_text("--name", &name, 200)?;
+            let region = required_text("--region", &region, 100)?;
+            let org = Organisation::create(
+                conn,
+                &NewOrganisation {
+                    name,
+                    kind,
+                    country,
+                    region,
+                    services,
+                },
+            )
+            .map_err(|err| match err {
+                DbError::Conflict { .. } => anyhow::anyhow!(
+                    "an organisation with that name is already registered in {country}"
+                ),
+                other => other.into(),
+            })?;
+            println!(
+                "Created organisation \"{}\" ({}, {}, {}).",
+                org.name, org.kind, org.country, org.region
+            );
+            println!("id: {}", org.id);
+            Ok(())
+        }
+        AdminCommand::CreateUser {
+            organisation,
+            role,
+            email,
+            display_name,
+        } => {
+            let display_name = required_text("--display-name", &display_name, 200)?;
+            let org = Organisation::find(conn, &organisation).map_err(|err| match err {
+                DbError::NotFound => anyhow::anyhow!("no organisation has id {organisation}"),
+                other => other.into(),
+            })?;
+            if !org.active {
+                bail!("organisation \"{}\" is inactive", org.name);
+            }
+            check_role_for(org.kind, role)?;
+            let password = one_time_password();
+            let user = User::create(
+                conn,
+                &NewUser {
+                    organisation_id: org.id.clone(),
+                    role,
+                    email,
+                    display_name,
+                    status: UserStatus::Invited,
+                    password_hash: Some(hash_password(&password)?),
+                    password_must_change: true,
+                },
+            )
+            .map_err(|err| match err {
+                DbError::Conflict { .. } => {
+                    anyhow::anyhow!("a user with that e-mail address already exists")
+                }
+                other => other.into(),
+            })?;
+            println!(
+                "Created user {} ({}) in \"{}\".",
+                user.email, user.role, org.name
+            );
+            println!("id: {}", user.id);
+            println!("one-time password: {}", password.as_str());
+            println!(
+                "Hand the password over by a separate channel; it must be changed at first sign-in."
+            );
+            Ok(())
+        }
+    }
+}
+
+fn required_text(flag: &str, value: &str, max_chars: usize) -> anyhow::Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        bail!("{flag} must not be empty");
+    }
+    if trimmed.chars().count() > max_chars {
+        bail!("{flag} may be at most {max_chars} characters");
+    }
+    if trimmed.chars().any(char::is_control) {
+        bail!("{flag} must not contain control characters");
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve() {
+        let cli = Cli::try_parse_from(["tumaini"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["tumaini", "serve", "--bind", "0.0.0.0:9000"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve { bind: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn vocabulary_flags_take_codes_only() {
+        let ok = Cli::try_parse_from([
+            "tumaini",
+            "admin",
+            "create-org",
+            "--name",
+            "COPTIP",
+            "--kind",
+            "coordination_office",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ]);
+        assert!(ok.is_ok());
+        let bad = Cli::try_parse_from([
+            "tumaini",
+            "admin",
+            "create-org",
+            "--name",
+            "X",
+            "--kind",
+            "ministry",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ]);
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Errors as RFC 9457 `application/problem+json`.
+//!
+//! Every problem has a stable `type` (a URN clients may switch on), a short `title`, the
+//! `status`, and the `request_id` to quote when asking for help. A `detail` is written for the
+//! caller and never carries an internal message, a stack, SQL or a personal value: unknown
+//! errors become a generic 500 whose cause is logged server-side with the request id.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The problem types Tumaini answers with. The URN is a contract: once published it keeps its
+/// meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemType {
+    /// The request is not well-formed (bad syntax, bad parameter).
+    BadRequest,
+    /// The body is not valid JSON.
+    MalformedJson,
+    /// The body is JSON but not the shape or values the endpoint takes.
+    InvalidBody,
+    /// Sign-in is needed.
+    Unauthenticated,
+    /// Nothing here, or nothing the caller may see.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// Too many requests; try later.
+    TooManyRequests,
+    /// The server failed; the cause is in its logs under the request id.
+    Internal,
+    /// A dependency (the database) is not available.
+    ServiceUnavailable,
+}
+
+impl ProblemType {
+    /// The stable `type` URN.
+    pub const fn uri(self) -> &'static str {
+        match self {
+            Self::BadRequest => "urn:tumaini:problem:bad-request",
+            Self::MalformedJson => "urn:tumaini:problem:malformed-json",
+            Self::InvalidBody => "urn:tumaini:problem:invalid-body",
+            Self::Unauthenticated => "urn:tumaini:problem:unauthenticated",
+            Self::NotFound => "urn:tumaini:problem:not-found",
+            Self::MethodNotAllowed => "urn:tumaini:problem:method-not-allowed",
+            Self::Conflict => "urn:tumaini:problem:conflict",
+            Self::PayloadTooLarge => "urn:tumaini:problem:payload-too-large",
+            Self::UnsupportedMediaType => "urn:tumaini:problem:unsupported-media-type",
+            Self::TooManyRequests => "urn:tumaini:problem:too-many-requests",
+            Self::Internal => "urn:tumaini:problem:internal",
+            Self::ServiceUnavailable => "urn:tumaini:problem:service-unavailable",
+        }
+    }
+
+    /// The short, fixed title.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "Bad request",
+            Self::MalformedJson => "Malformed JSON",
+            Self::InvalidBody => "Invalid request body",
+            Self::Unauthenticated => "Authentication required",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "Conflict",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::TooManyRequests => "Too many requests",
+            Self::Internal => "Internal server error",
+            Self::ServiceUnavailable => "Service unavailable",
+        }
+    }
+
+    /// The HTTP status it is sent with.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest | Self::MalformedJson => StatusCode::BAD_REQUEST,
+            Self::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The problem type a bare status stands for, for responses produced without one (a
+    /// framework 404 or 405): the request-context middleware rewrites them with it.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            401 => Self::Unauthenticated,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
+            413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
+            422 => Self::InvalidBody,
+            429 => Self::TooManyRequests,
+            503 => Self::ServiceUnavailable,
+            400..=499 => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:tumaini:problem:not-found",
+    "title": "Not found",
+    "status": 404,
+    "request_id": "019a8f5e-6c1d-7b2a-9d3e-4f5a6b7c8d9e"
+}))]
+pub struct Problem {
+    /// Stable URN identifying the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for the caller; never internal detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request id, also in the `X-Request-Id` header; quote it when asking for help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Problem {
+    /// A problem of the given type.
+    pub fn new(kind: ProblemType, detail: Option<String>) -> Self {
+        Self {
+            problem_type: kind.uri().to_owned(),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
+            detail,
+            request_id: None,
+        }
+    }
+
+    /// The response carrying this problem.
+    pub fn into_response(self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status).json(&self);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// The error type every handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A problem to report as it is; `detail` is safe to show the caller.
+    #[error("{}: {}", .kind.title(), .detail.as_deref().unwrap_or("-"))]
+    Problem {
+        /// Which problem.
+        kind: ProblemType,
+        /// Caller-facing explanation.
+        detail: Option<String>,
+    },
+    /// Anything unexpected: logged in full, answered as a bare 500.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A problem with a caller-facing detail.
+    pub fn problem(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Problem {
+            kind,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// A problem with no detail.
+    pub fn bare(kind: ProblemType) -> Self {
+        Self::Problem { kind, detail: None }
+    }
+
+    /// The database is not reachable or not ready.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::problem(ProblemType::ServiceUnavailable, detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Problem { kind, .. } => kind.status(),
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Problem { kind, detail } => Problem::new(*kind, detail.clone()).into_response(),
+            Self::Internal(cause) => {
+                // Runs inside the request's span, so the log line carries the request id.
+                tracing::error!(error = format!("{cause:#}"), "request failed");
+                Problem::new(ProblemType::Internal, None).into_response()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let err = ApiError::Internal(anyhow::anyhow!("relation \"users\" does not exist"));
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+    }
+
+    #[test]
+    fn every_status_maps_to_a_problem_with_that_status_family() {
+        for code in [400u16, 401, 404, 405, 409, 413, 415, 422, 429, 500, 503] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(ProblemType::for_status(status).status(), status, "{code}");
+        }
+    }
+}

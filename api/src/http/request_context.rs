@@ -1,0 +1,125 @@
+//! The outermost middleware: gives every request an id, runs it inside a span that carries the
+//! id, writes one access-log line, and turns every error response into problem+json carrying
+//! the id.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use tracing::Instrument;
+
+use super::problem::{PROBLEM_JSON, Problem, ProblemType};
+
+/// The header that carries the request id, in both directions.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest error body the middleware will read back to add the request id.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The id of the request being served: from a trusted gateway's `X-Request-Id` when it is a
+/// plain token, otherwise a fresh UUID v7. Handlers read it from the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn from_request(req: &ServiceRequest) -> Self {
+        req.headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                (8..=64).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            })
+            .map_or_else(
+                || Self(uuid::Uuid::now_v7().to_string()),
+                |v| Self(v.to_owned()),
+            )
+    }
+}
+
+/// See the module documentation. Wrap it outermost so that it sees every response.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = RequestId::from_request(&req);
+    req.extensions_mut().insert(request_id.clone());
+    let method = req.method().to_string();
+    let span = tracing::info_span!("request", request_id = %request_id.0);
+    let started = Instant::now();
+
+    // Handlers' and extractors' errors arrive here already turned into responses; an `Err`
+    // can only come from a middleware, and the inner ones answer with responses instead.
+    let response = match next.call(req).instrument(span.clone()).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(err) => {
+            span.in_scope(|| tracing::error!(method, error = %err, "middleware failed"));
+            return Err(err);
+        }
+    };
+    let status = response.status();
+    let mut response = if status.is_client_error() || status.is_server_error() {
+        as_problem(response, &request_id).await
+    } else {
+        response
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+
+    // The matched pattern (`/api/v1/cases/{id}`), never the raw path or query: a mistyped URL
+    // may hold anything, including a name.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(
+            method,
+            route,
+            status = status.as_u16(),
+            latency_ms,
+            "request completed"
+        );
+    });
+    Ok(response)
+}
+
+/// Rewrites an error response as problem+json with the request id, keeping its status and its
+/// other headers (`Allow`, `Retry-After`, `WWW-Authenticate`). A problem produced by a handler
+/// keeps its type and detail; anything else (a framework 404 or 405) gets the type for its
+/// status and no detail.
+async fn as_problem(response: ServiceResponse<BoxBody>, request_id: &RequestId) -> ServiceResponse {
+    let (request, response) = response.into_parts();
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let (head, body) = response.into_parts();
+    let mut problem = if is_problem {
+        actix_web::body::to_bytes_limited(body, MAX_ERROR_BODY)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|bytes| serde_json::from_slice::<Problem>(&bytes).ok())
+    } else {
+        None
+    }
+    .unwrap_or_else(|| Problem::new(ProblemType::for_status(status), None));
+    problem.status = status.as_u16();
+    problem.request_id = Some(request_id.0.clone());
+
+    let mut rewritten = problem.into_response();
+    for (name, value) in head.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    ServiceResponse::new(request, rewritten)
+}

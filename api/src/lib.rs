@@ -1,0 +1,16 @@
+//! Tumaini's API service: the `tumaini` command line, the actix-web application, its
+//! configuration and the rules that sit between HTTP and storage.
+//!
+//! Handlers are thin: parse, authorise, call a workflow function, shape the response. All SQL
+//! lives in `tumaini-db`.
+
+pub mod accounts;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod routes;
+pub mod server;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::{AppState, build_app};

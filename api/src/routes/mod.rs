@@ -1,0 +1,35 @@
+//! The HTTP routes, registered in one table ([`register`]) from which the OpenAPI document is
+//! generated: a route cannot be served without being documented.
+
+pub mod docs;
+pub mod health;
+
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::http::Problem;
+
+/// Document-level OpenAPI information; paths and schemas come from [`register`].
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Tumaini API",
+        description = "Case management for victims of trafficking in persons and the National \
+Referral Mechanism. Every error is an RFC 9457 `application/problem+json` document with a stable \
+`type` URN and the request id; every response carries `X-Request-Id`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "operations", description = "Liveness, readiness and the API's own description."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Registers every route of the API.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(docs::openapi_json)
+        .service(docs::docs_page);
+}

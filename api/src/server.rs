@@ -1,0 +1,172 @@
+//! The application factory and the server loop.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use tumaini_db::{Engine, Pool, PoolOptions, build_pool, migrations};
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::AppExt as _;
+
+use crate::config::Config;
+use crate::http::{
+    ApiError, ProblemType, body_guard, extractor_configs, request_context, security_headers,
+};
+use crate::routes::{self, ApiDoc, docs::render_docs_page};
+
+/// What every handler can reach: the pool and the pre-rendered API description. Cheap to clone
+/// (one per worker).
+#[derive(Clone)]
+pub struct AppState {
+    /// Database connections.
+    pub pool: Pool,
+    /// The engine behind the pool.
+    pub engine: Engine,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// The OpenAPI document, serialised once.
+    pub openapi_json: Arc<str>,
+    /// The docs page, rendered once.
+    pub docs_html: Arc<str>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("engine", &self.engine)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over an existing pool.
+    pub fn new(pool: Pool, engine: Engine, max_body_bytes: usize) -> anyhow::Result<Self> {
+        let doc = openapi();
+        Ok(Self {
+            pool,
+            engine,
+            max_body_bytes,
+            openapi_json: doc
+                .to_pretty_json()
+                .context("serialising the OpenAPI document")?
+                .into(),
+            docs_html: render_docs_page(&doc).into(),
+        })
+    }
+}
+
+/// The OpenAPI document, generated from the same route table the application serves.
+pub fn openapi() -> OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::register)
+        .split_for_parts()
+        .1
+}
+
+/// The application: routes, extractor limits and middleware. `extra` adds services after the
+/// API's own (tests use it to exercise the shared plumbing).
+pub fn build_app(
+    state: AppState,
+    extra: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (body_limit, json, payload, query, path) = extractor_configs(state.max_body_bytes);
+    App::new()
+        .into_utoipa_app()
+        .configure(routes::register)
+        .into_app()
+        .app_data(web::Data::new(state))
+        .app_data(body_limit)
+        .app_data(json)
+        .app_data(payload)
+        .app_data(query)
+        .app_data(path)
+        .configure(extra)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::bare(ProblemType::NotFound))
+        }))
+        .wrap(security_headers())
+        .wrap(from_fn(body_guard))
+        .wrap(from_fn(request_context))
+}
+
+/// Opens the pool and, for the embedded engine, brings its schema up to date. On PostgreSQL a
+/// pending migration is reported (readiness says so) but not applied: `tumaini migrate` runs
+/// with the schema owner's role, the server with the application's.
+pub async fn open_database(config: &Config) -> anyhow::Result<Pool> {
+    let pool = build_pool(
+        &config.database_url,
+        PoolOptions {
+            max_size: config.db_pool_size,
+            ..PoolOptions::default()
+        },
+    )?;
+    let embedded = config.is_embedded();
+    let check_pool = pool.clone();
+    let result = web::block(move || -> Result<Vec<String>, tumaini_db::DbError> {
+        let mut conn = check_pool.get()?;
+        if embedded {
+            migrations::run_pending(&mut conn)
+        } else {
+            migrations::pending(&mut conn)
+        }
+    })
+    .await?;
+    match (embedded, result) {
+        (true, Ok(applied)) => {
+            if !applied.is_empty() {
+                tracing::info!(count = applied.len(), "applied database migrations");
+            }
+        }
+        (true, Err(err)) => return Err(err).context("migrating the embedded database"),
+        (false, Ok(pending)) if !pending.is_empty() => tracing::warn!(
+            count = pending.len(),
+            "database migrations pending: run `tumaini migrate`; not ready until then"
+        ),
+        (false, Ok(_)) => {}
+        (false, Err(err)) => {
+            tracing::warn!(error = %err, "database not reachable at start; not ready until it is");
+        }
+    }
+    Ok(pool)
+}
+
+/// Runs the HTTP server until SIGINT or SIGTERM, then lets in-flight requests finish (up to
+/// the configured shutdown timeout).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.database_url_is_default {
+        tracing::warn!(
+            database = %config.database_url,
+            "using the embedded development database; set DATABASE_URL for real data"
+        );
+    }
+    let pool = open_database(&config).await?;
+    let state = AppState::new(pool, config.database_url.engine(), config.max_body_bytes)?;
+    let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .bind(&config.bind)
+        .with_context(|| format!("binding {}", config.bind))?;
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    for addr in server.addrs() {
+        tracing::info!(addr = %addr, database = %config.database_url.engine(), "listening");
+    }
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! Connections and the pool: one enum over both engines, chosen from the URL scheme.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::DbError;
+
+/// A live connection to either engine. Named queries take `&mut DbConn`; engine-specific SQL
+/// matches on the variant explicitly.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// Production: PostgreSQL.
+    Postgresql(PgConnection),
+    /// The embedded default: SQLite with WAL, a busy timeout and foreign keys on.
+    Sqlite(SqliteConnection),
+}
+
+impl fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DbConn").field(&self.engine()).finish()
+    }
+}
+
+impl DbConn {
+    /// Which engine this connection talks to.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Self::Postgresql(_) => Engine::Postgres,
+            Self::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+
+    /// Runs `work` in a transaction that takes the write lock up front.
+    ///
+    /// On SQLite a deferred transaction that reads and then writes can fail with `SQLITE_BUSY`
+    /// when another writer committed in between, and the busy timeout cannot help; `BEGIN
+    /// IMMEDIATE` queues for the lock instead. On PostgreSQL this is an ordinary transaction.
+    /// Nested `transaction` calls inside `work` become savepoints, as usual.
+    pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        if let Self::Postgresql(_) = self {
+            return self.transaction(work);
+        }
+        if let Self::Sqlite(conn) = self {
+            AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?;
+        }
+        let outcome = work(self);
+        let Self::Sqlite(conn) = self else {
+            return outcome;
+        };
+        match outcome {
+            Ok(value) => match AnsiTransactionManager::commit_transaction(conn) {
+                Ok(()) => Ok(value),
+                Err(commit_error) => {
+                    // A failed COMMIT may leave the transaction open; close it before the
+                    // connection goes back to the pool. The commit error is what matters.
+                    let _ = AnsiTransactionManager::rollback_transaction(conn);
+                    Err(commit_error.into())
+                }
+            },
+            Err(work_error) => {
+                // The work's error is the one to report; a failed rollback marks the connection
+                // broken and the pool discards it.
+                let _ = AnsiTransactionManager::rollback_transaction(conn);
+                Err(work_error)
+            }
+        }
+    }
+}
+
+/// The storage engines Tumaini runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// SQLite, embedded in the binary.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Engine {
+    /// Lower-case name for logs and tests.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a database URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("database URL must start with sqlite:// or postgres:// (got scheme {0:?})")]
+    UnknownScheme(String),
+    /// `sqlite://` with no file path.
+    #[error("sqlite URL names no file")]
+    MissingSqlitePath,
+    /// An in-memory SQLite database would be a different, empty database on every pooled
+    /// connection.
+    #[error("in-memory SQLite is not supported: name a file")]
+    InMemorySqlite,
+}
+
+/// A database URL whose engine is known. Its `Debug` and `Display` hide any password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    engine: Engine,
+    /// For PostgreSQL the whole URL (handed to libpq); for SQLite the file path.
+    target: String,
+}
+
+impl DatabaseUrl {
+    /// Parses a URL, choosing the engine from its scheme.
+    ///
+    /// `sqlite://./data/tumaini.db` and `sqlite:data/tumaini.db` are relative paths,
+    /// `sqlite:///var/lib/tumaini/tumaini.db` is absolute; `postgres://` and `postgresql://`
+    /// URLs go to libpq as they are.
+    pub fn parse(url: &str) -> Result<Self, UrlError> {
+        let url = url.trim();
+        let (scheme, rest) = url
+            .split_once(':')
+            .ok_or_else(|| UrlError::UnknownScheme(String::new()))?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() {
+                    return Err(UrlError::MissingSqlitePath);
+                }
+                if path == ":memory:" || path.contains("mode=memory") {
+                    return Err(UrlError::InMemorySqlite);
+                }
+                Ok(Self {
+                    engine: Engine::Sqlite,
+                    target: path.to_owned(),
+                })
+            }
+            "postgres" | "postgresql" => Ok(Self {
+                engine: Engine::Postgres,
+                target: url.to_owned(),
+            }),
+            other => Err(UrlError::UnknownScheme(other.chars().take(20).collect())),
+        }
+    }
+
+    /// The engine the URL names.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The SQLite file, for a SQLite URL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self.engine {
+            Engine::Sqlite => Some(Path::new(&self.target)),
+            Engine::Postgres => None,
+        }
+    }
+
+    /// The URL with its password and query replaced, safe for logs.
+    pub fn redacted(&self) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("sqlite://{}", self.target),
+            Engine::Postgres => redact_postgres(&self.target),
+        }
+    }
+
+    /// Opens one connection, configured for Tumaini (see [`DbConnector`]).
+    pub fn connect(&self) -> Result<DbConn, DbError> {
+        DbConnector::new(self.clone(), PoolOptions::default())
+            .open()
+            .map_err(|err| DbError::Unavailable(err.to_string()))
+    }
+}
+
+fn redact_postgres(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = without_query.split_once("://") else {
+        return "postgres://[redacted]".to_owned();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{user}:***@{host}")
+            } else {
+                format!("{user}@{host}")
+            }
+        }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections held at once.
+    pub max_size: u32,
+    /// How long a request waits for a free connection before it fails.
+    pub connection_timeout: Duration,
+    /// SQLite only: how long a statement waits for a lock held by another connection.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            connection_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens connections for the pool, choosing the engine from the parsed URL and applying the
+/// per-connection settings Tumaini relies on.
+#[derive(Debug)]
+pub struct DbConnector {
+    url: DatabaseUrl,
+    options: PoolOptions,
+}
+
+impl DbConnector {
+    fn new(url: DatabaseUrl, options: PoolOptions) -> Self {
+        Self { url, options }
+    }
+
+    fn open(&self) -> Result<DbConn, diesel::r2d2::Error> {
+        use diesel::r2d2::Error;
+        match self.url.engine {
+            Engine::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)
+                    .map_err(Error::ConnectionError)?;
+                let busy_ms = self.options.sqlite_busy_timeout.as_millis();
+                // WAL is a property of the file, set once in `build_pool`; these are per
+                // connection.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {busy_ms};
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Engine::Postgres => {
+                let mut conn =
+                    PgConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;
+                // Timestamps are stored as UTC `timestamp`; pin the session so that no server
+                // default can shift a value on its way in or out.
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(Error::QueryError)?;
+                Ok(DbConn::Postgresql(conn))
+            }
+        }
+    }
+}
+
+impl diesel::r2d2::ManageConnection for DbConnector {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection dropped while unwinding may sit inside an open transaction.
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// The connection pool shared by request handlers and background jobs.
+pub type Pool = diesel::r2d2::Pool<DbConnector>;
+/// A connection checked out of the [`Pool`].
+pub type PooledConn = diesel::r2d2::PooledConnection<DbConnector>;
+
+/// Builds the pool without waiting for the database: a server whose database is down still
+/// starts, answers `/healthz`, and reports not-ready on `/readyz` until the database is back.
+/// For SQLite the file's directory is created first.
+pub fn build_pool(url: &DatabaseUrl, options: PoolOptions) -> Result<Pool, DbError> {
+    let connector = DbConnector::new(url.clone(), options.clone());
+    if let Some(path) = url.sqlite_path() {
+        create_parent_dir(path)?;
+        // Switching to WAL needs the file to itself; do it once, before the pool opens
+        // connections concurrently. The mode persists in the file.
+        let mut conn = connector
+            .open()
+            .map_err(|err| DbError::Unavailable(err.to_string()))?;
+        conn.batch_execute("PRAGMA journal_mode = WAL")?;
+    }
+    Ok(Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.connection_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(connector))
+}
+
+fn create_parent_dir(path: &Path) -> Result<(), DbError> {
+    let parent: PathBuf = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => return Ok(()),
+    };
+    std::fs::create_dir_all(&parent).map_err(|err| {
+        DbError::Unavailable(format!(
+            "cannot create database directory {}: {err}",
+            parent.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_comes_from_the_scheme() {
+        let sqlite = DatabaseUrl::parse("sqlite://./data/tumaini.db").unwrap();
+        assert_eq!(sqlite.engine(), Engine::Sqlite);
+        assert_eq!(sqlite.sqlite_path(), Some(Path::new("./data/tumaini.db")));
+        let absolute = DatabaseUrl::parse("sqlite:///var/lib/tumaini/t.db").unwrap();
+        assert_eq!(
+            absolute.sqlite_path(),
+            Some(Path::new("/var/lib/tumaini/t.db"))
+        );
+        let pg = DatabaseUrl::parse("postgresql://u@db/tumaini").unwrap();
+        assert_eq!(pg.engine(), Engine::Postgres);
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://x"),
+            Err(UrlError::UnknownScheme(_))
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Err(UrlError::InMemorySqlite)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(UrlError::MissingSqlitePath)
+        );
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url = DatabaseUrl::parse(
+            "postgres://app:s3cret@db.internal:5432/tumaini?sslmode=require&password=x",
+        )
+        .unwrap();
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("password=x"), "{shown}");
+        assert!(
+            shown.contains("app:***@db.internal:5432/tumaini"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! User accounts: staff of an organisation who sign in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::ids::{OrgId, UserId};
+use crate::schema::users;
+use crate::time::now_utc;
+use crate::vocabulary::{Role, UserStatus};
+use crate::{DbConn, DbError};
+
+/// The text is not a usable e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid e-mail address")]
+pub struct InvalidEmail;
+
+/// A user's e-mail address, trimmed and lower-cased so that one mailbox is one account.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for EmailAddress {
+    type Err = InvalidEmail;
+    /// Accepts `local@domain` with a dotted domain, at most 254 characters, no spaces or
+    /// control characters. Deliverability is proven by the invitation e-mail, not here.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let normalised = s.trim().to_lowercase();
+        let (local, domain) = normalised.rsplit_once('@').ok_or(InvalidEmail)?;
+        let well_formed = !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && normalised.len() <= 254
+            && !normalised
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
+        if well_formed {
+            Ok(Self(normalised))
+        } else {
+            Err(InvalidEmail)
+        }
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = InvalidEmail;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(email: EmailAddress) -> String {
+        email.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for EmailAddress
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0.as_str().to_sql(out)
+    }
+}
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for EmailAddress
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(String::from_sql(bytes)?.parse()?)
+    }
+}
+
+/// A user as stored, without the password hash (which only the authentication code reads).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Identifier.
+    pub id: UserId,
+    /// The one organisation the user belongs to.
+    pub organisation_id: OrgId,
+    /// The user's single role.
+    pub role: Role,
+    /// Sign-in address.
+    pub email: EmailAddress,
+    /// Name shown to colleagues.
+    pub display_name: String,
+    /// Whether the account can be used.
+    pub status: UserStatus,
+    /// The password was issued by someone else and must be replaced at first sign-in.
+    pub password_must_change: bool,
+    /// When the account was created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When it last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// What it takes to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The user's organisation, which must exist.
+    pub organisation_id: OrgId,
+    /// Role.
+    pub role: Role,
+    /// Sign-in address, unique across the system.
+    pub email: EmailAddress,
+    /// Name shown to colleagues.
+    pub display_name: String,
+    /// Initial status.
+    pub status: UserStatus,
+    /// An argon2id PHC string, or none for an invitation still to be accepted.
+    pub password_hash: Option<String>,
+    /// Whether the first sign-in must replace the password.
+    pub password_must_change: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct UserRow<'a> {
+    id: &'a UserId,
+    organisation_id: &'a OrgId,
+    role: Role,
+    email: &'a EmailAddress,
+    display_name: &'a str,
+    status: UserStatus,
+    password_hash: Option<&'a str>,
+    password_must_change: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl User {
+    /// Creates a user. A duplicate e-mail or an unknown organisation is a
+    /// [`DbError::Conflict`].
+    pub fn create(conn: &mut DbConn, new: &NewUser) -> Result<User, DbError> {
+        let id = UserId::generate();
+        let now = now_utc();
+        conn.write_transaction(|conn| {
+            diesel::insert_into(users::table)
+                .values(UserRow {
+                    id: &id,
+                    organisation_id: &new.organisation_id,
+                    role: new.role,
+                    email: &new.email,
+                    display_name: &new.display_name,
+                    status: new.status,
+                    password_hash: new.password_hash.as_deref(),
+                    password_must_change: new.password_must_change,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .execute(conn)?;
+            Self::find(conn, &id)
+        })
+    }
+
+    /// The user with this id.
+    pub fn find(conn: &mut DbConn, id: &UserId) -> Result<User, DbError> {
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)?)
+    }
+
+    /// The user with this (normalised) e-mail address.
+    pub fn find_by_email(conn: &mut DbConn, email: &EmailAddress) -> Result<User, DbError> {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)?)
+    }
+
+    /// How many users hold a role; the CLI uses it to say whether an administrator exists.
+    pub fn count_with_role(conn: &mut DbConn, role: Role) -> Result<i64, DbError> {
+        Ok(users::table
+            .filter(users::role.eq(role))
+            .count()
+            .get_result(conn)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        let email: EmailAddress = "  Amina.Okello@Example.UG ".parse().unwrap();
+        assert_eq!(email.as_str(), "amina.okello@example.ug");
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.ug",
+            "a@nodot",
+            "a b@example.ug",
+            "a@.ug",
+        ] {
+            assert!(bad.parse::<EmailAddress>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE users;
+DROP TABLE organisation_services;
+DROP TABLE organisations;
