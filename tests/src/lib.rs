@@ -1,1 +1,69 @@
+//! Test harness for Tumaini: every storage and HTTP test runs against both engines.
+//!
+//! - [`TestDb`] is a fresh database per test: a new SQLite file in a temporary directory, or a
+//!   new PostgreSQL database created from `TUMAINI_TEST_PG_URL` (default
+//!   `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the test ends.
+//! - [`both_engines!`] turns one test body into a `sqlite` and a `postgres` test. When
+//!   PostgreSQL is unreachable the `postgres` half prints why and passes, unless
+//!   `TUMAINI_REQUIRE_PG=1`, when it fails.
+//! - [`TestServer`] serves the real application over real HTTP on a loopback port.
+//! - [`binary`] finds the real `tumaini` executable for process-level tests.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test harness: a failed set-up must stop the test loudly"
+)]
+
+mod db;
+mod server;
+
+pub use db::{TestDb, pg_admin_url, postgres_required};
+pub use server::{TestResponse, TestServer};
+pub use tumaini_db::Engine;
+
+/// The real `tumaini` binary built by `cargo test --workspace` (or `TUMAINI_BIN`).
+pub fn binary() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("TUMAINI_BIN") {
+        return path.into();
+    }
+    // This test executable lives in target/<profile>/deps/; the binary in target/<profile>/.
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile> directory");
+    let path = profile_dir.join(format!("tumaini{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --workspace` (it builds the binary) or set TUMAINI_BIN",
+        path.display()
+    );
+    path
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL, each on a fresh, migrated
+/// database: `both_engines!(fn name(db) { ... })` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_engines {
+    ($(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($db: $crate::TestDb) $body
+
+            #[test]
+            fn sqlite() {
+                body($crate::TestDb::migrated($crate::Engine::Sqlite).expect("SQLite is embedded"));
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = $crate::TestDb::migrated($crate::Engine::Postgres) {
+                    body(db);
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,288 @@
+//! The real `tumaini` binary as a process: it serves, migrates, administers, logs without
+//! bodies and shuts down gracefully.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tumaini_tests::{Engine, TestDb, binary, both_engines};
+
+/// A `tumaini serve` child process on a loopback port, with its log lines collected.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Served {
+    fn start(cwd: &Path, database_url: Option<&str>) -> Served {
+        let mut command = Command::new(binary());
+        command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(cwd)
+            .env_remove("DATABASE_URL")
+            .env_remove("TUMAINI_CONFIG")
+            .env("TUMAINI_LOG_FORMAT", "json")
+            .env("TUMAINI_LOG", "info")
+            .env("TUMAINI_WORKERS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("spawn tumaini");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("no 'listening' line; log so far: {seen:#?}"));
+            let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            seen.push(line);
+            if parsed["message"] == "listening" {
+                break parsed["addr"].as_str().unwrap().parse().unwrap();
+            }
+        };
+        Served {
+            child,
+            addr,
+            lines,
+            seen,
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String, Value) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let mut request = client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("http://{}{path}", self.addr),
+                )
+                .body(body.to_vec());
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = response.json::<Value>().await.unwrap_or(Value::Null);
+            (status, id, body)
+        })
+    }
+
+    /// Sends SIGTERM, waits for a clean exit and returns every log line.
+    fn stop(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+        self.seen.extend(self.lines.try_iter());
+        std::mem::take(&mut self.seen)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tumaini(cwd: &Path, database_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .env("DATABASE_URL", database_url)
+        .env_remove("TUMAINI_CONFIG")
+        .output()
+        .expect("run tumaini")
+}
+
+#[test]
+fn a_fresh_checkout_serves_on_the_embedded_default() {
+    let cwd = tempfile::tempdir().unwrap();
+    let served = Served::start(cwd.path(), None);
+    let (status, _, body) = served.request("GET", "/readyz", None, b"");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "sqlite");
+    assert!(
+        cwd.path().join("data/tumaini.db").exists(),
+        "the default database is ./data/tumaini.db"
+    );
+
+    // Bad requests: a problem each, logged with the request id and never with the body.
+    let marker = "Amina-Okello-1997-05-04";
+    let wrong_type = served.request("POST", "/healthz", Some("text/plain"), marker.as_bytes());
+    let oversized = served.request(
+        "POST",
+        "/healthz",
+        Some("application/json"),
+        format!(
+            "{{\"name\":\"{marker}\",\"pad\":\"{}\"}}",
+            "x".repeat(1_100_000)
+        )
+        .as_bytes(),
+    );
+    let unknown = served.request("GET", "/api/v1/nothing-here", None, b"");
+    assert_eq!((wrong_type.0, oversized.0, unknown.0), (415, 413, 404));
+    for (_, _, body) in [&wrong_type, &oversized, &unknown] {
+        assert!(
+            body["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:tumaini:problem:"),
+            "{body}"
+        );
+    }
+
+    let log = served.stop();
+    for (_, request_id, _) in [&wrong_type, &oversized, &unknown] {
+        let line = log
+            .iter()
+            .find(|l| l.contains(request_id.as_str()) && l.contains("request completed"))
+            .unwrap_or_else(|| panic!("no access-log line for {request_id}: {log:#?}"));
+        let parsed: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(parsed["span"]["request_id"], request_id.as_str());
+    }
+    let everything = log.join("\n");
+    assert!(
+        !everything.contains(marker),
+        "a request body reached the log"
+    );
+    assert!(
+        !everything.contains("nothing-here"),
+        "an unmatched raw path reached the log"
+    );
+}
+
+#[test]
+fn postgres_serves_after_migrate() {
+    let Some(db) = TestDb::empty(Engine::Postgres) else {
+        return;
+    };
+    let cwd = tempfile::tempdir().unwrap();
+    let url = db.url_string();
+    let before = Served::start(cwd.path(), Some(&url));
+    let (status, _, body) = before.request("GET", "/readyz", None, b"");
+    assert_eq!(status, 503, "not ready before `tumaini migrate`: {body}");
+    drop(before.stop());
+
+    let migrate = tumaini(cwd.path(), &url, &["migrate"]);
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let out = String::from_utf8_lossy(&migrate.stdout);
+    assert!(out.contains("applied"), "{out}");
+    assert!(!out.contains("postgres@") || !url.contains(':') || !out.contains("password"));
+
+    let after = Served::start(cwd.path(), Some(&url));
+    let (status, _, body) = after.request("GET", "/readyz", None, b"");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "postgres");
+    drop(after.stop());
+}
+
+both_engines! {
+    fn admin_creates_the_first_organisation_and_administrator(db) {
+        let cwd = tempfile::tempdir().unwrap();
+        let url = db.url_string();
+        let org = tumaini(cwd.path(), &url, &[
+            "admin", "create-org", "--name", "COPTIP", "--kind", "coordination_office",
+            "--country", "ug", "--region", "Central", "--service", "legal",
+        ]);
+        assert!(org.status.success(), "{}", String::from_utf8_lossy(&org.stderr));
+        let stdout = String::from_utf8_lossy(&org.stdout).into_owned();
+        let org_id = stdout.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_owned();
+
+        let admin = tumaini(cwd.path(), &url, &[
+            "admin", "create-user", "--org", &org_id, "--role", "admin",
+            "--email", "Root@Example.UG", "--display-name", "First Administrator",
+        ]);
+        assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+        let stdout = String::from_utf8_lossy(&admin.stdout).into_owned();
+        let password = stdout.lines().find_map(|l| l.strip_prefix("one-time password: ")).unwrap();
+        assert!(password.len() >= 20);
+
+        let mut conn = db.conn();
+        let user = tumaini_db::models::User::find_by_email(&mut conn, &"root@example.ug".parse().unwrap()).unwrap();
+        assert_eq!(user.role, tumaini_db::vocabulary::Role::Admin);
+        assert_eq!(user.status, tumaini_db::vocabulary::UserStatus::Invited);
+        assert!(user.password_must_change);
+
+        let again = tumaini(cwd.path(), &url, &[
+            "admin", "create-user", "--org", &org_id, "--role", "case_worker",
+            "--email", "root@example.ug", "--display-name", "Someone Else",
+        ]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+        let misplaced = tumaini(cwd.path(), &url, &[
+            "admin", "create-org", "--name", "Hope Shelter", "--kind", "shelter",
+            "--country", "UG", "--region", "Central",
+        ]);
+        let shelter_id = String::from_utf8_lossy(&misplaced.stdout)
+            .lines().find_map(|l| l.strip_prefix("id: ").map(str::to_owned)).unwrap();
+        let coordinator_in_shelter = tumaini(cwd.path(), &url, &[
+            "admin", "create-user", "--org", &shelter_id, "--role", "coordinator",
+            "--email", "c@example.ug", "--display-name", "C",
+        ]);
+        assert!(!coordinator_in_shelter.status.success());
+        assert!(String::from_utf8_lossy(&coordinator_in_shelter.stderr).contains("coordination_office"));
+    }
+}
+
+#[test]
+fn production_refuses_development_defaults() {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .arg("serve")
+        .current_dir(cwd.path())
+        .env_remove("DATABASE_URL")
+        .env("TUMAINI_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!cwd.path().join("data").exists(), "nothing was created");
+}

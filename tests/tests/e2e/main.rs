@@ -1,0 +1,13 @@
+//! End-to-end tests: real databases (SQLite and PostgreSQL), real HTTP, the real binary.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed set-up or request must stop the test loudly"
+)]
+
+mod binary;
+mod http;
+mod migrations;
+mod openapi;
+mod storage;

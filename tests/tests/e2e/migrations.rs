@@ -1,0 +1,89 @@
+//! Both migration trees build the same schema, and every migration goes up, down and up again.
+
+use std::collections::BTreeSet;
+
+use tumaini_db::introspection::{self, ColumnInfo};
+use tumaini_db::migrations;
+use tumaini_tests::{Engine, TestDb, both_engines};
+
+/// (table, column, portable type, not null) for every application column.
+fn shape(columns: &[ColumnInfo]) -> BTreeSet<(String, String, String, bool)> {
+    columns
+        .iter()
+        .map(|c| {
+            (
+                c.table_name.clone(),
+                c.column_name.clone(),
+                c.portable_type(),
+                c.not_null,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn both_trees_yield_the_same_tables_and_columns() {
+    let sqlite = TestDb::migrated(Engine::Sqlite).unwrap();
+    let Some(postgres) = TestDb::migrated(Engine::Postgres) else {
+        return;
+    };
+    let sqlite_shape = shape(&introspection::columns(&mut sqlite.conn()).unwrap());
+    let postgres_shape = shape(&introspection::columns(&mut postgres.conn()).unwrap());
+    assert!(!sqlite_shape.is_empty());
+    let only_sqlite: Vec<_> = sqlite_shape.difference(&postgres_shape).collect();
+    let only_postgres: Vec<_> = postgres_shape.difference(&sqlite_shape).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "schemas differ\n  only in SQLite: {only_sqlite:?}\n  only in PostgreSQL: {only_postgres:?}"
+    );
+    for (_, _, portable, _) in &sqlite_shape {
+        assert!(
+            [
+                "text",
+                "boolean",
+                "timestamp",
+                "binary",
+                "integer",
+                "bigint"
+            ]
+            .contains(&portable.as_str()),
+            "non-portable column type {portable}"
+        );
+    }
+}
+
+#[test]
+fn both_trees_have_the_same_migration_names() {
+    let names = |dir: &str| -> BTreeSet<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../migrations")
+            .join(dir);
+        std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+}
+
+both_engines! {
+    fn migrations_run_up_down_and_up_again(db) {
+        let mut conn = db.conn();
+        let after_first_up = introspection::columns(&mut conn).unwrap();
+        assert!(!after_first_up.is_empty());
+        assert!(migrations::pending(&mut conn).unwrap().is_empty());
+
+        let reverted = migrations::revert_all(&mut conn).unwrap();
+        assert!(!reverted.is_empty());
+        assert!(
+            introspection::columns(&mut conn).unwrap().is_empty(),
+            "down migrations leave tables behind"
+        );
+        assert_eq!(migrations::pending(&mut conn).unwrap().len(), reverted.len());
+
+        let reapplied = migrations::run_pending(&mut conn).unwrap();
+        assert_eq!(reapplied.len(), reverted.len());
+        assert_eq!(introspection::columns(&mut conn).unwrap(), after_first_up);
+        assert!(migrations::run_pending(&mut conn).unwrap().is_empty(), "a second run applies nothing");
+    }
+}

@@ -1,0 +1,84 @@
+//! The OpenAPI document: valid OpenAPI 3.1, listing every route the server answers.
+
+use std::process::Command;
+
+use serde_json::Value;
+use tumaini_tests::{TestServer, both_engines};
+
+/// Every route the API serves today. A route added without a test here fails
+/// `every_served_route_is_documented`'s reverse check below.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/docs"),
+];
+
+both_engines! {
+    fn every_served_route_is_documented(db) {
+        let server = TestServer::start(&db);
+        let response = server.get("/api/v1/openapi.json");
+        assert_eq!(response.status, 200);
+        let doc = response.json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.clone(), path.clone()));
+                let answer = server.send(|c, base| {
+                    c.request(method.to_uppercase().parse().unwrap(), format!("{base}{path}"))
+                });
+                assert_ne!(answer.status, 404, "{method} {path} is documented but not served");
+            }
+        }
+        documented.sort();
+        let mut expected: Vec<(String, String)> =
+            ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+        expected.sort();
+        assert_eq!(documented, expected);
+
+        let page = server.get("/api/v1/docs");
+        assert_eq!(page.status, 200);
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+        let html = page.text();
+        for (_, path) in ROUTES {
+            assert!(html.contains(path), "docs page lacks {path}");
+        }
+        assert!(!html.contains("<script"), "the docs page runs no script");
+        assert!(!html.contains("http://") && !html.contains("https://"), "nothing is fetched from elsewhere");
+    }
+}
+
+#[test]
+fn the_document_validates_as_openapi_3_1() {
+    let doc: Value =
+        serde_json::from_str(&tumaini_api::server::openapi().to_pretty_json().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let available = Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var("TUMAINI_REQUIRE_OPENAPI_VALIDATOR").as_deref() != Ok("1"),
+            "TUMAINI_REQUIRE_OPENAPI_VALIDATOR=1 but python3 -m openapi_spec_validator is not installed"
+        );
+        println!("skipping validation: `pip install openapi-spec-validator` to run it");
+        return;
+    }
+    let output = Command::new("python3")
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1.0"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "openapi-spec-validator rejected the document:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
