@@ -5,9 +5,12 @@
 //! lives in `tumaini-db`.
 
 pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mail;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

@@ -12,10 +12,12 @@ use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt as _;
 
+use crate::auth::AuthService;
 use crate::config::Config;
 use crate::http::{
     ApiError, ProblemType, body_guard, extractor_configs, request_context, security_headers,
 };
+use crate::mail::OutboxWorker;
 use crate::routes::{self, ApiDoc, docs::render_docs_page};
 
 /// What every handler can reach: the pool and the pre-rendered API description. Cheap to clone
@@ -26,6 +28,8 @@ pub struct AppState {
     pub pool: Pool,
     /// The engine behind the pool.
     pub engine: Engine,
+    /// Sign-in: keys, password hashing, throttling.
+    pub auth: Arc<AuthService>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// The OpenAPI document, serialised once.
@@ -44,13 +48,14 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over an existing pool.
-    pub fn new(pool: Pool, engine: Engine, max_body_bytes: usize) -> anyhow::Result<Self> {
+    /// State over an existing pool, configured by `config`.
+    pub fn new(pool: Pool, config: &Config) -> anyhow::Result<Self> {
         let doc = openapi();
         Ok(Self {
             pool,
-            engine,
-            max_body_bytes,
+            engine: config.database_url.engine(),
+            auth: Arc::new(AuthService::from_config(config)?),
+            max_body_bytes: config.max_body_bytes,
             openapi_json: doc
                 .to_pretty_json()
                 .context("serialising the OpenAPI document")?
@@ -155,7 +160,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let pool = open_database(&config).await?;
-    let state = AppState::new(pool, config.database_url.engine(), config.max_body_bytes)?;
+    let state = AppState::new(pool.clone(), &config)?;
+    let mut outbox = OutboxWorker::start(pool, config.mail.clone())?;
     let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .bind(&config.bind)
@@ -166,7 +172,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!(addr = %addr, database = %config.database_url.engine(), "listening");
     }
-    server.run().await?;
+    let served = server.run().await;
+    outbox.stop();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -50,6 +50,12 @@ impl DbConn {
             return self.transaction(work);
         }
         if let Self::Sqlite(conn) = self {
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+            if depth.is_some() {
+                // Already inside a (write) transaction: nest as a savepoint.
+                return self.transaction(work);
+            }
             AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?;
         }
         let outcome = work(self);

@@ -110,6 +110,19 @@ uuid_id!(
     UserId
 );
 
+uuid_id!(
+    /// A signed-in session (the `sid` of an access token).
+    SessionId
+);
+uuid_id!(
+    /// A message in the mail outbox.
+    MessageId
+);
+uuid_id!(
+    /// An audit event.
+    AuditEventId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,11 @@
 )]
 
 mod db;
+pub mod seed;
 mod server;
 
 pub use db::{TestDb, pg_admin_url, postgres_required};
-pub use server::{TestResponse, TestServer};
+pub use server::{TestResponse, TestServer, test_config};
 pub use tumaini_db::Engine;
 
 /// The real `tumaini` binary built by `cargo test --workspace` (or `TUMAINI_BIN`).

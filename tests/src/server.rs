@@ -1,10 +1,16 @@
-//! The real application served over real HTTP on a loopback port, in this process.
+//! The real application served over real HTTP on a loopback port, in this process, with its
+//! mail outbox worker.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use actix_web::{HttpServer, web};
+use base64::Engine as _;
+use serde_json::Value;
+use tumaini_api::auth::keys::Keys;
+use tumaini_api::config::{Config, SecretKey};
+use tumaini_api::mail::OutboxWorker;
 use tumaini_api::server::AppState;
 
 use crate::TestDb;
@@ -14,8 +20,14 @@ use crate::TestDb;
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its configuration.
+    pub config: Config,
+    /// The folder the development mail transport writes to (unless SMTP is configured).
+    pub mail_dir: tempfile::TempDir,
+    secret: SecretKey,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
+    outbox: Option<OutboxWorker>,
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
@@ -33,7 +45,7 @@ pub struct TestResponse {
 
 impl TestResponse {
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "body is not JSON ({e}): {}",
@@ -53,19 +65,56 @@ impl TestResponse {
     }
 }
 
+/// The configuration a test server runs with: `settings` over test defaults (a random server
+/// secret, mail written to `mail_dir`, fast outbox polling).
+pub fn test_config(db: &TestDb, mail_dir: &std::path::Path, settings: &[(&str, &str)]) -> Config {
+    let mut secret = [0u8; 32];
+    rand_bytes(&mut secret);
+    let mut map: std::collections::HashMap<String, String> = [
+        ("DATABASE_URL", db.url_string()),
+        (
+            "TUMAINI_SECRET_KEY",
+            base64::engine::general_purpose::STANDARD.encode(secret),
+        ),
+        ("TUMAINI_MAIL_DIR", mail_dir.display().to_string()),
+        ("TUMAINI_MAIL_POLL_MS", "100".to_owned()),
+        ("TUMAINI_MAIL_RETRY_BASE_SECS", "1".to_owned()),
+        ("TUMAINI_LOGIN_RATE_PER_MINUTE", "1000".to_owned()),
+        ("TUMAINI_PUBLIC_URL", "https://tumaini.test".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (key, value) in settings {
+        map.insert((*key).to_owned(), (*value).to_owned());
+    }
+    Config::from_sources(|k| map.get(k).cloned(), None).expect("test configuration")
+}
+
+fn rand_bytes(out: &mut [u8]) {
+    use rand::RngCore as _;
+    rand::rng().fill_bytes(out);
+}
+
 impl TestServer {
     /// Serves the application on `db` (which must be migrated for a ready server).
     pub fn start(db: &TestDb) -> TestServer {
-        Self::start_with(db, 1024 * 1024, |_| {})
+        Self::start_with(db, &[], |_| {})
     }
 
-    /// Serves the application with a body limit and extra routes added after the API's own.
+    /// Serves the application with settings over the test defaults, and extra routes added
+    /// after the API's own.
     pub fn start_with(
         db: &TestDb,
-        max_body_bytes: usize,
+        settings: &[(&str, &str)],
         extra: fn(&mut web::ServiceConfig),
     ) -> TestServer {
-        let state = AppState::new(db.pool(), db.engine(), max_body_bytes).expect("app state");
+        let mail_dir = tempfile::tempdir().expect("mail folder");
+        let config = test_config(db, mail_dir.path(), settings);
+        let secret = config.auth.load_secret().expect("secret");
+        let pool = db.pool();
+        let state = AppState::new(pool.clone(), &config).expect("app state");
+        let outbox = OutboxWorker::start(pool, config.mail.clone()).expect("outbox worker");
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -83,8 +132,12 @@ impl TestServer {
         let (addr, handle) = rx.recv().expect("server started");
         TestServer {
             addr,
+            config,
+            mail_dir,
+            secret,
             handle,
             thread: Some(thread),
+            outbox: Some(outbox),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -94,6 +147,11 @@ impl TestServer {
                 .build()
                 .expect("HTTP client"),
         }
+    }
+
+    /// The server's token keys (to forge tokens the server must refuse).
+    pub fn keys(&self) -> Keys {
+        Keys::derive(&self.secret)
     }
 
     /// `http://addr`.
@@ -125,6 +183,42 @@ impl TestServer {
         self.send(|c, base| c.get(format!("{base}{path}")))
     }
 
+    /// `GET path` with a bearer token.
+    pub fn get_as(&self, token: &str, path: &str) -> TestResponse {
+        self.send(|c, base| c.get(format!("{base}{path}")).bearer_auth(token))
+    }
+
+    /// `POST path` with a JSON body, optionally with a bearer token.
+    pub fn post(&self, token: Option<&str>, path: &str, body: &Value) -> TestResponse {
+        self.send(|c, base| {
+            let request = c.post(format!("{base}{path}")).json(body);
+            match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+        })
+    }
+
+    /// A request with any method, JSON body and bearer token.
+    pub fn call(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        self.send(|c, base| {
+            let request = c
+                .request(method, format!("{base}{path}"))
+                .bearer_auth(token);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        })
+    }
+
     /// A request with a raw body and content type.
     pub fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> TestResponse {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -134,6 +228,18 @@ impl TestServer {
                 .body(body)
         })
     }
+
+    /// The messages the development transport wrote, as text, oldest first.
+    pub fn mail_files(&self) -> Vec<String> {
+        let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.sort();
+        entries
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
 }
 
 impl Drop for TestServer {
@@ -142,6 +248,9 @@ impl Drop for TestServer {
         drop(self.handle.stop(false));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(mut outbox) = self.outbox.take() {
+            outbox.stop();
         }
     }
 }

@@ -8,3 +8,18 @@ mod request_context;
 pub use guards::{body_guard, extractor_configs, security_headers};
 pub use problem::{ApiError, Problem, ProblemType};
 pub use request_context::{REQUEST_ID_HEADER, RequestId, request_context};
+
+/// Runs database work on the blocking pool with a pooled connection, so that diesel never
+/// blocks an async worker.
+pub async fn with_conn<T: Send + 'static>(
+    pool: &tumaini_db::Pool,
+    work: impl FnOnce(&mut tumaini_db::DbConn) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(tumaini_db::DbError::from)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+}

@@ -26,6 +26,15 @@ pub enum ProblemType {
     InvalidBody,
     /// Sign-in is needed.
     Unauthenticated,
+    /// The e-mail address or password (or second factor) is not correct. One answer for every
+    /// cause, so that it does not tell whether an account exists.
+    InvalidCredentials,
+    /// The password was right; a second factor is needed (send `otp`).
+    MfaRequired,
+    /// The role requires a second factor and none is enrolled yet.
+    MfaEnrolmentRequired,
+    /// The caller's role may not do this.
+    Forbidden,
     /// Nothing here, or nothing the caller may see.
     NotFound,
     /// The route exists but not with this method.
@@ -52,6 +61,10 @@ impl ProblemType {
             Self::MalformedJson => "urn:tumaini:problem:malformed-json",
             Self::InvalidBody => "urn:tumaini:problem:invalid-body",
             Self::Unauthenticated => "urn:tumaini:problem:unauthenticated",
+            Self::InvalidCredentials => "urn:tumaini:problem:invalid-credentials",
+            Self::MfaRequired => "urn:tumaini:problem:mfa-required",
+            Self::MfaEnrolmentRequired => "urn:tumaini:problem:mfa-enrolment-required",
+            Self::Forbidden => "urn:tumaini:problem:forbidden",
             Self::NotFound => "urn:tumaini:problem:not-found",
             Self::MethodNotAllowed => "urn:tumaini:problem:method-not-allowed",
             Self::Conflict => "urn:tumaini:problem:conflict",
@@ -70,6 +83,10 @@ impl ProblemType {
             Self::MalformedJson => "Malformed JSON",
             Self::InvalidBody => "Invalid request body",
             Self::Unauthenticated => "Authentication required",
+            Self::InvalidCredentials => "Invalid credentials",
+            Self::MfaRequired => "Second factor required",
+            Self::MfaEnrolmentRequired => "Second factor enrolment required",
+            Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
@@ -86,7 +103,10 @@ impl ProblemType {
         match self {
             Self::BadRequest | Self::MalformedJson => StatusCode::BAD_REQUEST,
             Self::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::MfaRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::MfaEnrolmentRequired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -103,6 +123,7 @@ impl ProblemType {
     pub fn for_status(status: StatusCode) -> Self {
         match status.as_u16() {
             401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
             404 => Self::NotFound,
             405 => Self::MethodNotAllowed,
             409 => Self::Conflict,
@@ -200,6 +221,30 @@ impl ApiError {
     }
 }
 
+impl From<tumaini_db::DbError> for ApiError {
+    fn from(err: tumaini_db::DbError) -> Self {
+        use tumaini_db::DbError;
+        match err {
+            DbError::NotFound => Self::bare(ProblemType::NotFound),
+            DbError::Conflict { .. } => Self::problem(
+                ProblemType::Conflict,
+                "the request conflicts with existing data",
+            ),
+            DbError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                Self::unavailable("the database is not reachable; try again shortly")
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        tumaini_db::DbError::from(err).into()
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -210,7 +255,16 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Problem { kind, detail } => Problem::new(*kind, detail.clone()).into_response(),
+            Self::Problem { kind, detail } => {
+                let mut response = Problem::new(*kind, detail.clone()).into_response();
+                if kind.status() == StatusCode::UNAUTHORIZED {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer realm=\"tumaini\""),
+                    );
+                }
+                response
+            }
             Self::Internal(cause) => {
                 // Runs inside the request's span, so the log line carries the request id.
                 tracing::error!(error = format!("{cause:#}"), "request failed");
@@ -237,7 +291,9 @@ mod tests {
 
     #[test]
     fn every_status_maps_to_a_problem_with_that_status_family() {
-        for code in [400u16, 401, 404, 405, 409, 413, 415, 422, 429, 500, 503] {
+        for code in [
+            400u16, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503,
+        ] {
             let status = StatusCode::from_u16(code).unwrap();
             assert_eq!(ProblemType::for_status(status).status(), status, "{code}");
         }

@@ -1,6 +1,8 @@
 //! The HTTP routes, registered in one table ([`register`]) from which the OpenAPI document is
 //! generated: a route cannot be served without being documented.
 
+pub mod admin;
+pub mod auth;
 pub mod docs;
 pub mod health;
 
@@ -22,9 +24,33 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
     components(schemas(Problem)),
     tags(
         (name = "operations", description = "Liveness, readiness and the API's own description."),
-    )
+        (name = "auth", description = "Sign-in, sessions, second factor, password changes and resets."),
+        (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
+    ),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme that protected operations name.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /api/v1/auth/login."))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Registers every route of the API.
 pub fn register(cfg: &mut ServiceConfig) {
@@ -32,4 +58,6 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(health::readyz)
         .service(docs::openapi_json)
         .service(docs::docs_page);
+    auth::register(cfg);
+    admin::register(cfg);
 }

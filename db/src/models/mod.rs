@@ -1,7 +1,13 @@
 //! Rows and the named queries over them. Handlers call these functions; they never write SQL.
 
+pub mod account_token;
+pub mod audit;
 pub mod organisation;
+pub mod outbox;
+pub mod recovery_code;
+pub mod session;
 pub mod user;
 
 pub use organisation::{NewOrganisation, Organisation};
-pub use user::{EmailAddress, NewUser, User};
+pub use session::{RefreshOutcome, Session};
+pub use user::{Credentials, EmailAddress, NewUser, User};

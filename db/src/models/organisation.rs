@@ -118,6 +118,17 @@ impl Organisation {
             .load(conn)?)
     }
 
+    /// Switches an organisation on or off; its users cannot act while it is off.
+    pub fn set_active(conn: &mut DbConn, id: &OrgId, active: bool) -> Result<(), DbError> {
+        diesel::update(organisations::table.find(id))
+            .set((
+                organisations::active.eq(active),
+                organisations::updated_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// The services this organisation offers, in vocabulary order.
     pub fn services(&self, conn: &mut DbConn) -> Result<Vec<ServiceType>, DbError> {
         let mut services: Vec<ServiceType> = organisation_services::table

@@ -129,6 +129,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// When it last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// Whether a second factor (TOTP) is enrolled.
+    pub mfa_enabled: bool,
 }
 
 /// What it takes to create a user.
@@ -212,6 +214,195 @@ impl User {
             .filter(users::role.eq(role))
             .count()
             .get_result(conn)?)
+    }
+}
+
+/// What sign-in needs to know about an account. Only the authentication code reads it.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Credentials {
+    /// The account.
+    pub id: UserId,
+    /// Whether it can be used.
+    pub status: UserStatus,
+    /// The argon2id PHC string, if a password is set.
+    pub password_hash: Option<String>,
+    /// Failed sign-ins since the last success.
+    pub failed_logins: i32,
+    /// Sign-in refused until then.
+    pub locked_until: Option<NaiveDateTime>,
+    /// Whether TOTP is enrolled and required.
+    pub mfa_enabled: bool,
+    /// The TOTP secret, sealed (never plaintext at rest).
+    pub totp_secret: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .field("mfa_enabled", &self.mfa_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes to an account made by an administrator or by the account holder.
+impl User {
+    /// Every user, or the users of one organisation, by e-mail.
+    pub fn list(conn: &mut DbConn, organisation: Option<&OrgId>) -> Result<Vec<User>, DbError> {
+        let mut query = users::table.select(User::as_select()).into_boxed();
+        if let Some(organisation) = organisation {
+            query = query.filter(users::organisation_id.eq(organisation));
+        }
+        Ok(query.order(users::email).load(conn)?)
+    }
+
+    /// The sign-in facts for an e-mail address.
+    pub fn credentials_by_email(
+        conn: &mut DbConn,
+        email: &EmailAddress,
+    ) -> Result<Option<Credentials>, DbError> {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(Credentials::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// The sign-in facts for an account.
+    pub fn credentials(conn: &mut DbConn, id: &UserId) -> Result<Credentials, DbError> {
+        Ok(users::table
+            .find(id)
+            .select(Credentials::as_select())
+            .first(conn)?)
+    }
+
+    /// Records a failed sign-in; `lock` says, from the new failure count, until when further
+    /// attempts are refused (a growing delay, then a lock). Returns the new count.
+    pub fn record_failed_login(
+        conn: &mut DbConn,
+        id: &UserId,
+        lock: impl FnOnce(i32) -> Option<NaiveDateTime>,
+    ) -> Result<i32, DbError> {
+        conn.write_transaction(|conn| {
+            let failures: i32 = users::table
+                .find(id)
+                .select(users::failed_logins)
+                .first(conn)?;
+            let failures = failures.saturating_add(1);
+            let locked = lock(failures);
+            diesel::update(users::table.find(id))
+                .set((
+                    users::failed_logins.eq(failures),
+                    users::locked_until.eq(locked),
+                ))
+                .execute(conn)?;
+            Ok(failures)
+        })
+    }
+
+    /// Clears the failure count after a successful sign-in (or an expired lock).
+    pub fn clear_failed_logins(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Replaces the password hash (a rehash with new parameters, a change or a reset) and
+    /// activates an invited account.
+    pub fn set_password(
+        conn: &mut DbConn,
+        id: &UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<(), DbError> {
+        let now = now_utc();
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::password_must_change.eq(must_change),
+                users::password_changed_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::status.eq(UserStatus::Invited)),
+        )
+        .set(users::status.eq(UserStatus::Active))
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Replaces only the hash, keeping every other fact (rehash on sign-in).
+    pub fn rehash_password(
+        conn: &mut DbConn,
+        id: &UserId,
+        password_hash: &str,
+    ) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Changes the role.
+    pub fn set_role(conn: &mut DbConn, id: &UserId, role: Role) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((users::role.eq(role), users::updated_at.eq(now_utc())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Changes the status (e.g. disables the account).
+    pub fn set_status(conn: &mut DbConn, id: &UserId, status: UserStatus) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((users::status.eq(status), users::updated_at.eq(now_utc())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Stores a sealed TOTP secret awaiting confirmation (MFA stays off until confirmed).
+    pub fn set_pending_totp(conn: &mut DbConn, id: &UserId, sealed: &[u8]) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::totp_secret.eq(sealed),
+                users::mfa_enabled.eq(false),
+                users::totp_last_step.eq(None::<i64>),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Turns MFA on once the first code has been confirmed.
+    pub fn enable_mfa(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((users::mfa_enabled.eq(true), users::updated_at.eq(now_utc())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Accepts a TOTP time step only if it is later than every step accepted before: a code is
+    /// good once. Atomic, so two concurrent sign-ins cannot both use one code.
+    pub fn accept_totp_step(conn: &mut DbConn, id: &UserId, step: i64) -> Result<bool, DbError> {
+        let updated = diesel::update(
+            users::table.find(id).filter(
+                users::totp_last_step
+                    .is_null()
+                    .or(users::totp_last_step.lt(step)),
+            ),
+        )
+        .set(users::totp_last_step.eq(step))
+        .execute(conn)?;
+        Ok(updated == 1)
     }
 }
 

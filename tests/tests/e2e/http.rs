@@ -79,7 +79,16 @@ fn readiness_reports_an_unreachable_database() {
     // Nothing listens on port 1 of the loopback interface.
     let url = tumaini_db::DatabaseUrl::parse("postgres://tumaini@127.0.0.1:1/none").unwrap();
     let pool = tumaini_db::build_pool(&url, tumaini_db::PoolOptions::default()).unwrap();
-    let state = tumaini_api::AppState::new(pool, url.engine(), 1024 * 1024).unwrap();
+    let config = tumaini_api::Config::from_sources(
+        |k| match k {
+            "DATABASE_URL" => Some("postgres://tumaini@127.0.0.1:1/none".to_owned()),
+            "TUMAINI_SECRET_KEY" => Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
+            _ => None,
+        },
+        None,
+    )
+    .unwrap();
+    let state = tumaini_api::AppState::new(pool, &config).unwrap();
     let app = actix_web::HttpServer::new(move || tumaini_api::build_app(state.clone(), |_| {}))
         .workers(1)
         .bind("127.0.0.1:0")
@@ -136,7 +145,7 @@ both_engines! {
 
 both_engines! {
     fn bad_bodies_are_problems_that_change_nothing(db) {
-        let server = TestServer::start_with(&db, 2048, echo_route);
+        let server = TestServer::start_with(&db, &[("TUMAINI_MAX_BODY_BYTES", "2048")], echo_route);
         let echoed = server.raw("POST", "/test/echo", "application/json", br#"{"count": 3}"#.to_vec());
         assert_eq!(echoed.status, 200, "{}", echoed.text());
         assert_eq!(echoed.json(), json!({"count": 3}));

@@ -6,6 +6,7 @@
     reason = "test helpers: a failed set-up or request must stop the test loudly"
 )]
 
+mod auth;
 mod binary;
 mod http;
 mod migrations;

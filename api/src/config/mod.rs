@@ -8,6 +8,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use tumaini_db::{DatabaseUrl, Engine, UrlError};
 
+mod auth;
+mod mail;
+
+pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
+pub use mail::{MailSettings, MailTransport};
+
 /// Where the embedded default keeps its database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tumaini.db";
 /// Where the server listens unless told otherwise: loopback only.
@@ -62,20 +68,89 @@ pub enum ConfigError {
     },
 }
 
-/// The optional TOML file: every key is optional and named like its environment variable
-/// without the `TUMAINI_` prefix, in lower case.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    env: Option<Environment>,
-    bind: Option<String>,
-    database_url: Option<String>,
-    log_format: Option<LogFormat>,
-    log_filter: Option<String>,
-    max_body_bytes: Option<usize>,
-    db_pool_size: Option<u32>,
-    shutdown_timeout_secs: Option<u64>,
-    workers: Option<usize>,
+/// The settings a TOML file may hold: each environment variable's name without the
+/// `TUMAINI_` prefix, in lower case (`DATABASE_URL` is `database_url`).
+const KNOWN_SETTINGS: &[&str] = &[
+    "TUMAINI_ENV",
+    "TUMAINI_BIND",
+    "DATABASE_URL",
+    "TUMAINI_LOG_FORMAT",
+    "TUMAINI_LOG",
+    "TUMAINI_MAX_BODY_BYTES",
+    "TUMAINI_DB_POOL_SIZE",
+    "TUMAINI_SHUTDOWN_TIMEOUT_SECS",
+    "TUMAINI_WORKERS",
+    "TUMAINI_PUBLIC_URL",
+    "TUMAINI_SECRET_KEY",
+    "TUMAINI_SECRET_KEY_FILE",
+    "TUMAINI_ACCESS_TOKEN_SECS",
+    "TUMAINI_SESSION_HOURS",
+    "TUMAINI_ARGON2_MEMORY_KIB",
+    "TUMAINI_ARGON2_ITERATIONS",
+    "TUMAINI_ARGON2_PARALLELISM",
+    "TUMAINI_MAX_CONCURRENT_HASHES",
+    "TUMAINI_LOCKOUT_THRESHOLD",
+    "TUMAINI_LOCKOUT_SECS",
+    "TUMAINI_LOGIN_RATE_PER_MINUTE",
+    "TUMAINI_SMTP_URL",
+    "TUMAINI_MAIL_FROM",
+    "TUMAINI_MAIL_DIR",
+    "TUMAINI_MAIL_RETRY_BASE_SECS",
+    "TUMAINI_MAIL_POLL_MS",
+];
+
+fn file_key(setting: &str) -> String {
+    setting.trim_start_matches("TUMAINI_").to_ascii_lowercase()
+}
+
+/// Where settings come from: the environment first, then the TOML file.
+pub(crate) struct Sources<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: toml::Table,
+}
+
+impl Sources<'_> {
+    /// The raw text of a setting, if given (blank counts as not given).
+    pub(crate) fn get(&self, setting: &str) -> Option<String> {
+        (self.env)(setting)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| {
+                self.file
+                    .get(&file_key(setting))
+                    .and_then(|value| match value {
+                        toml::Value::String(s) => Some(s.clone()),
+                        toml::Value::Integer(i) => Some(i.to_string()),
+                        toml::Value::Boolean(b) => Some(b.to_string()),
+                        toml::Value::Float(f) => Some(f.to_string()),
+                        _ => None,
+                    })
+            })
+    }
+
+    /// A number, if given.
+    pub(crate) fn number<T: std::str::FromStr>(
+        &self,
+        setting: &'static str,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(setting)
+            .map(|v| {
+                v.trim().parse().map_err(|_| ConfigError::Invalid {
+                    setting,
+                    reason: "expected a whole number".to_owned(),
+                })
+            })
+            .transpose()
+    }
+
+    /// An enumerated value, if given.
+    fn choice<T: for<'de> Deserialize<'de>>(
+        &self,
+        setting: &'static str,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(setting)
+            .map(|v| parse_enum(setting, &v))
+            .transpose()
+    }
 }
 
 /// The server's settings.
@@ -101,6 +176,12 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// HTTP worker threads; default one per core.
     pub workers: Option<usize>,
+    /// The address users reach the service at, for links in e-mails.
+    pub public_url: String,
+    /// Sign-in, tokens, password hashing and throttling.
+    pub auth: AuthSettings,
+    /// Outgoing e-mail.
+    pub mail: MailSettings,
 }
 
 impl fmt::Debug for Config {
@@ -114,6 +195,9 @@ impl fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
+            .field("public_url", &self.public_url)
+            .field("auth", &self.auth)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -135,51 +219,66 @@ impl Config {
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from)
         });
-        let from_file = match &file_path {
+        let file_table = match &file_path {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => toml::Table::new(),
         };
-        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-
-        let env_mode = match var("TUMAINI_ENV") {
-            Some(v) => parse_enum("TUMAINI_ENV", &v)?,
-            None => from_file.env.unwrap_or(Environment::Development),
+        let sources = Sources {
+            env: &env,
+            file: file_table,
         };
-        let url_text = var("DATABASE_URL").or(from_file.database_url);
-        let database_url_is_default = url_text.is_none();
-        let database_url = DatabaseUrl::parse(url_text.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
-            .map_err(|e: UrlError| ConfigError::Invalid {
+        let database_url_text = sources.get("DATABASE_URL");
+        let database_url_is_default = database_url_text.is_none();
+        let database_url =
+            DatabaseUrl::parse(database_url_text.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
+                .map_err(|e: UrlError| ConfigError::Invalid {
+                    setting: "DATABASE_URL",
+                    reason: e.to_string(),
+                })?;
+        let env_mode = sources
+            .choice("TUMAINI_ENV")?
+            .unwrap_or(Environment::Development);
+        if env_mode == Environment::Production && database_url_is_default {
+            return Err(ConfigError::ProductionDefault {
                 setting: "DATABASE_URL",
-                reason: e.to_string(),
-            })?;
-        let log_format = match var("TUMAINI_LOG_FORMAT") {
-            Some(v) => parse_enum("TUMAINI_LOG_FORMAT", &v)?,
-            None => from_file.log_format.unwrap_or(LogFormat::Json),
-        };
+                remedy: "set DATABASE_URL explicitly (postgres://... for a national deployment)",
+            });
+        }
+        let data_dir = database_url
+            .sqlite_path()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("./data"), Path::to_path_buf);
         let config = Self {
             env: env_mode,
-            bind: var("TUMAINI_BIND")
-                .or(from_file.bind)
+            bind: sources
+                .get("TUMAINI_BIND")
                 .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
-            database_url,
-            database_url_is_default,
-            log_format,
-            log_filter: var("TUMAINI_LOG")
-                .or_else(|| var("RUST_LOG"))
-                .or(from_file.log_filter)
+            log_format: sources
+                .choice("TUMAINI_LOG_FORMAT")?
+                .unwrap_or(LogFormat::Json),
+            log_filter: sources
+                .get("TUMAINI_LOG")
+                .or_else(|| env("RUST_LOG").filter(|v| !v.is_empty()))
                 .unwrap_or_else(|| "info".to_owned()),
-            max_body_bytes: number(&var, "TUMAINI_MAX_BODY_BYTES")?
-                .or(from_file.max_body_bytes)
+            max_body_bytes: sources
+                .number("TUMAINI_MAX_BODY_BYTES")?
                 .unwrap_or(1024 * 1024),
-            db_pool_size: number(&var, "TUMAINI_DB_POOL_SIZE")?
-                .or(from_file.db_pool_size)
-                .unwrap_or(10),
+            db_pool_size: sources.number("TUMAINI_DB_POOL_SIZE")?.unwrap_or(10),
             shutdown_timeout: Duration::from_secs(
-                number(&var, "TUMAINI_SHUTDOWN_TIMEOUT_SECS")?
-                    .or(from_file.shutdown_timeout_secs)
+                sources
+                    .number("TUMAINI_SHUTDOWN_TIMEOUT_SECS")?
                     .unwrap_or(30),
             ),
-            workers: number(&var, "TUMAINI_WORKERS")?.or(from_file.workers),
+            workers: sources.number("TUMAINI_WORKERS")?,
+            public_url: sources
+                .get("TUMAINI_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            auth: AuthSettings::from_sources(&sources, env_mode, &data_dir)?,
+            mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
+            database_url,
+            database_url_is_default,
         };
         config.check()?;
         Ok(config)
@@ -231,15 +330,18 @@ impl Config {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let failed = |reason: String| ConfigError::File {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::File {
-        path: path.to_path_buf(),
-        reason: e.message().to_owned(),
-    })
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| failed(e.message().to_owned()))?;
+    let known: Vec<String> = KNOWN_SETTINGS.iter().map(|s| file_key(s)).collect();
+    if let Some(unknown) = table.keys().find(|k| !known.contains(k)) {
+        return Err(failed(format!("unknown setting `{unknown}`")));
+    }
+    Ok(table)
 }
 
 fn parse_enum<T: for<'de> Deserialize<'de>>(
@@ -255,20 +357,6 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(
         setting,
         reason: e.to_string(),
     })
-}
-
-fn number<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    setting: &'static str,
-) -> Result<Option<T>, ConfigError> {
-    var(setting)
-        .map(|v| {
-            v.trim().parse().map_err(|_| ConfigError::Invalid {
-                setting,
-                reason: "expected a whole number".to_owned(),
-            })
-        })
-        .transpose()
 }
 
 #[cfg(test)]
@@ -304,11 +392,40 @@ mod tests {
                 ..
             }
         ));
-        let ok = from(&[
+        let err = from(&[
             ("TUMAINI_ENV", "production"),
             ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
         ])
+        .unwrap_err();
+        assert!(err.to_string().contains("TUMAINI_SECRET_KEY"), "{err}");
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
+            (
+                "TUMAINI_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("TUMAINI_SMTP_URL"), "{err}");
+        let ok = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
+            (
+                "TUMAINI_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            (
+                "TUMAINI_SMTP_URL",
+                "smtp://relay:pw@mail.internal:587?tls=required",
+            ),
+        ])
         .unwrap();
+        let shown = format!("{ok:?}");
+        assert!(
+            !shown.contains("relay:pw") && !shown.contains("MDEy"),
+            "{shown}"
+        );
         assert!(!ok.is_embedded());
         assert!(!format!("{ok:?}").contains(":pw@"));
     }
@@ -339,6 +456,16 @@ mod tests {
             LogFormat::Json,
             "environment wins over the file"
         );
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        let err = Config::from_sources(|_| None, Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        std::fs::write(
+            &path,
+            "max_body_bytes = 4096\ndatabase_url = \"sqlite://x.db\"\n",
+        )
+        .unwrap();
+        let config = Config::from_sources(|_| None, Some(&path)).unwrap();
+        assert_eq!(config.max_body_bytes, 4096, "numbers may be TOML integers");
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         let err = Config::from_sources(|_| None, Some(&path)).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));

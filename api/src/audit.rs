@@ -1,0 +1,70 @@
+//! Writing audit events from handlers. Every audited action calls [`record`] on the same
+//! connection, inside the same transaction, as the change it records: if the event cannot be
+//! written, the action does not happen.
+
+use tumaini_db::models::User;
+use tumaini_db::models::audit::{self, AuditRecord};
+use tumaini_db::{DbConn, DbError};
+
+use crate::auth::RequestContext;
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// Attempted and failed (wrong password, expired token).
+    Failure,
+    /// Refused by a rule (role, lock, rate).
+    Denied,
+}
+
+impl Outcome {
+    const fn code(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// An audited action: what, on which resource, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// Action code, e.g. `auth.login`.
+    pub action: &'a str,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Resource type and id, when the action has one.
+    pub resource: Option<(&'a str, String)>,
+}
+
+/// Appends the event for `actor` (none for anonymous requests).
+pub fn record(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    actor: Option<&User>,
+    event: Event<'_>,
+) -> Result<(), DbError> {
+    let (resource_type, resource_id) = match event.resource {
+        Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
+        None => (None, None),
+    };
+    audit::record(
+        conn,
+        &AuditRecord {
+            action: event.action.to_owned(),
+            outcome: event.outcome.code().to_owned(),
+            actor_user_id: actor.map(|u| u.id.to_string()),
+            actor_organisation_id: actor.map(|u| u.organisation_id.to_string()),
+            actor_role: actor.map(|u| u.role.code().to_owned()),
+            resource_type,
+            resource_id,
+            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
+            client_hash: context.client_hash.clone(),
+            ..AuditRecord::default()
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Authentication: who is calling, proven by a short-lived access token whose session is still
+//! live. Passwords, tokens, TOTP and throttling live in the submodules; the HTTP endpoints in
+//! `routes::auth`.
+
+pub mod keys;
+pub mod password;
+pub mod totp;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tumaini_db::ids::SessionId;
+use tumaini_db::models::{Session, User};
+use tumaini_db::time::now_utc;
+use tumaini_db::vocabulary::Role;
+
+use crate::config::Config;
+use crate::http::{ApiError, ProblemType, RequestId};
+use crate::server::AppState;
+use keys::Keys;
+use password::PasswordHasher;
+
+pub use crate::config::AuthSettings;
+
+/// Everything sign-in needs, built once at start and shared by the workers.
+#[derive(Debug)]
+pub struct AuthService {
+    /// Lifetimes, costs and thresholds.
+    pub settings: AuthSettings,
+    /// Per-purpose keys derived from the server secret.
+    pub keys: Keys,
+    /// Argon2id, bounded.
+    pub hasher: PasswordHasher,
+    /// Sign-in attempts per client address.
+    pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Base of links in e-mails.
+    pub public_url: String,
+}
+
+impl AuthService {
+    /// Builds the service from configuration, reading (or in development creating) the
+    /// server secret.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let settings = config.auth.clone();
+        let secret = settings.load_secret()?;
+        let per_minute = NonZeroU32::new(settings.login_rate_per_minute).unwrap_or(NonZeroU32::MIN);
+        Ok(Self {
+            keys: Keys::derive(&secret),
+            hasher: PasswordHasher::new(settings.argon2, settings.max_concurrent_hashes)?,
+            login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            public_url: config.public_url.clone(),
+            settings,
+        })
+    }
+}
+
+/// Roles that must use a second factor: until enrolled they can only enrol.
+pub const fn requires_mfa(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Coordinator | Role::CompetentAuthority | Role::Admin
+    )
+}
+
+/// The context of a request for its audit event.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The request id.
+    pub request_id: String,
+    /// The client address under a keyed hash.
+    pub client_hash: Option<String>,
+    /// The client address itself, for rate limits only (never stored).
+    pub client_ip: Option<IpAddr>,
+}
+
+impl RequestContext {
+    /// Reads the context of a request.
+    pub fn of(req: &HttpRequest, keys: &Keys) -> Self {
+        let client_ip = req.peer_addr().map(|a| a.ip());
+        Self {
+            request_id: req
+                .extensions()
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            client_hash: client_ip.map(|ip| keys.client_hash(&ip.to_string())),
+            client_ip,
+        }
+    }
+}
+
+/// A signed-in caller whose session is live, whose account and organisation are active, and
+/// who has a second factor when the role needs one.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account, as stored now (role and organisation are never taken from the token).
+    pub user: User,
+    /// The session.
+    pub session: Session,
+    /// Request id and client hash, for audit events.
+    pub context: RequestContext,
+}
+
+/// A signed-in caller who may still lack a required second factor: only the enrolment,
+/// profile and sign-out endpoints accept one.
+#[derive(Debug, Clone)]
+pub struct EnrollingCaller(pub Caller);
+
+fn unauthenticated() -> ApiError {
+    ApiError::bare(ProblemType::Unauthenticated)
+}
+
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Box::pin(async {
+            Err(ApiError::Internal(anyhow::anyhow!("no application state")))
+        });
+    };
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_owned);
+    let context = RequestContext::of(req, &state.auth.keys);
+    Box::pin(async move {
+        let token = token.ok_or_else(unauthenticated)?;
+        let claims = state.auth.keys.verify_access(&token).map_err(|refusal| {
+            tracing::debug!(reason = %refusal, "access token refused");
+            unauthenticated()
+        })?;
+        let session_id: SessionId = claims.sid.parse().map_err(|_| unauthenticated())?;
+        let pool = state.pool.clone();
+        let found = web::block(move || -> Result<_, tumaini_db::DbError> {
+            let mut conn = pool.get()?;
+            Session::find_live(&mut conn, &session_id, now_utc())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        let Some((session, user)) = found else {
+            return Err(unauthenticated());
+        };
+        if user.id.as_str() != claims.sub {
+            return Err(unauthenticated());
+        }
+        Ok(Caller {
+            user,
+            session,
+            context,
+        })
+    })
+}
+
+impl FromRequest for EnrollingCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = authenticate(req);
+        Box::pin(async move { Ok(EnrollingCaller(caller.await?)) })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = authenticate(req);
+        Box::pin(async move {
+            let caller = caller.await?;
+            if caller.user.password_must_change {
+                return Err(ApiError::problem(
+                    ProblemType::Forbidden,
+                    "the password was issued by someone else: change it first at POST /api/v1/auth/password",
+                ));
+            }
+            if requires_mfa(caller.user.role)
+                && !(caller.user.mfa_enabled && caller.session.mfa_verified)
+            {
+                return Err(ApiError::problem(
+                    ProblemType::MfaEnrolmentRequired,
+                    "this role requires a second factor: enrol at POST /api/v1/auth/mfa/totp",
+                ));
+            }
+            Ok(caller)
+        })
+    }
+}
+
+/// Shared handle type for the service inside the application state.
+pub type SharedAuth = Arc<AuthService>;

@@ -1,0 +1,166 @@
+//! Delivery of the mail outbox. Messages are queued by `tumaini_db::models::outbox::enqueue`
+//! in the transaction of the event that causes them; this worker claims due messages (a lease,
+//! so several replicas never send one at once), sends them over SMTP (or, in development,
+//! writes them to a folder), and reschedules failures with exponential backoff. Nothing is
+//! lost while the relay is down: a message leaves the outbox only once it was accepted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::{Message, SmtpTransport, Transport as _};
+use tumaini_db::Pool;
+use tumaini_db::models::outbox::{self, OutboxMessage};
+use tumaini_db::time::now_utc;
+
+use crate::config::{MailSettings, MailTransport};
+
+/// Messages claimed per round.
+const BATCH: i64 = 20;
+/// How long a claim holds before another worker may take the message.
+const LEASE_SECS: i64 = 120;
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// A running worker; stopped (and joined) when dropped or by [`OutboxWorker::stop`].
+#[derive(Debug)]
+pub struct OutboxWorker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Sender {
+    Smtp(SmtpTransport),
+    Directory(std::path::PathBuf),
+}
+
+impl Sender {
+    fn new(settings: &MailSettings) -> anyhow::Result<Self> {
+        Ok(match &settings.transport {
+            MailTransport::Smtp(url) => Self::Smtp(
+                SmtpTransport::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("TUMAINI_SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(15)))
+                    .build(),
+            ),
+            MailTransport::Directory(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Self::Directory(dir.clone())
+            }
+        })
+    }
+
+    fn send(&self, from: &str, message: &OutboxMessage) -> anyhow::Result<()> {
+        let email = Message::builder()
+            .from(from.parse()?)
+            .to(message.recipient.parse()?)
+            .subject(message.subject.clone())
+            .message_id(Some(format!("<{}@tumaini>", message.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body.clone())?;
+        match self {
+            Self::Smtp(transport) => {
+                transport.send(&email)?;
+            }
+            Self::Directory(dir) => {
+                std::fs::write(dir.join(format!("{}.eml", message.id)), email.formatted())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OutboxWorker {
+    /// Starts the worker thread.
+    pub fn start(pool: Pool, settings: MailSettings) -> anyhow::Result<Self> {
+        let sender = Sender::new(&settings)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("outbox".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let delivered = deliver_due(&pool, &sender, &settings);
+                    if delivered == 0 {
+                        sleep_unless_stopped(&flag, settings.poll_interval);
+                    }
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the worker after its current message.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for OutboxWorker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn sleep_unless_stopped(flag: &AtomicBool, total: Duration) {
+    let slice = Duration::from_millis(50);
+    let mut waited = Duration::ZERO;
+    while waited < total && !flag.load(Ordering::Relaxed) {
+        std::thread::sleep(slice);
+        waited += slice;
+    }
+}
+
+/// One round: claims due messages and tries each once. Returns how many were delivered.
+fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
+    let claimed = pool
+        .get()
+        .map_err(tumaini_db::DbError::from)
+        .and_then(|mut conn| {
+            outbox::claim_due(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS))
+        });
+    let messages = match claimed {
+        Ok(messages) => messages,
+        Err(err) => {
+            tracing::warn!(error = %err, "outbox: cannot claim messages");
+            return 0;
+        }
+    };
+    let mut delivered = 0;
+    for message in messages {
+        let outcome = sender.send(&settings.from, &message);
+        let Ok(mut conn) = pool.get() else {
+            // The lease expires and another round retries.
+            continue;
+        };
+        let recorded = match outcome {
+            Ok(()) => {
+                delivered += 1;
+                tracing::info!(message_id = %message.id, "outbox: delivered");
+                outbox::mark_sent(&mut conn, &message.id)
+            }
+            Err(err) => {
+                let attempts = message.attempts.saturating_add(1);
+                let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
+                let delay = settings.retry_base.saturating_mul(factor).min(MAX_BACKOFF);
+                let retry_at = now_utc()
+                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(3600));
+                // The error names the transport's complaint (refused, timed out); it carries
+                // no message content.
+                tracing::warn!(message_id = %message.id, attempts, error = %err, "outbox: delivery failed");
+                outbox::mark_failed(&mut conn, &message.id, attempts, retry_at, &err.to_string())
+            }
+        };
+        if let Err(err) = recorded {
+            tracing::warn!(message_id = %message.id, error = %err, "outbox: cannot record the attempt");
+        }
+    }
+    delivered
+}

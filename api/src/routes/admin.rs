@@ -1,0 +1,532 @@
+//! Organisations and user accounts: administrators manage every organisation; a supervisor
+//! manages the accounts of their own organisation. Every change is audited, and a role change
+//! or a disabled account ends the user's sessions at once.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use tumaini_db::country::CountryCode;
+use tumaini_db::ids::{OrgId, UserId};
+use tumaini_db::models::account_token::{self, TokenPurpose};
+use tumaini_db::models::{
+    EmailAddress, NewOrganisation, NewUser, Organisation, Session, User, outbox,
+};
+use tumaini_db::time::now_utc;
+use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
+use tumaini_db::{DbConn, DbError};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::accounts::check_role_for;
+use crate::audit::{self, Event, Outcome};
+use crate::auth::Caller;
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::routes::auth::INVITATION_TTL;
+use crate::server::AppState;
+
+/// Registers the routes of this module.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(create_organisation)
+        .service(list_organisations)
+        .service(deactivate_organisation)
+        .service(list_users)
+        .service(invite_user)
+        .service(change_role)
+        .service(disable_user);
+}
+
+fn forbidden() -> ApiError {
+    ApiError::problem(ProblemType::Forbidden, "your role may not do this")
+}
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationView {
+    /// Identifier.
+    pub id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: OrganisationKind,
+    /// Country.
+    pub country: CountryCode,
+    /// Region or district.
+    pub region: String,
+    /// Whether its users can act.
+    pub active: bool,
+    /// Services offered.
+    pub services: Vec<ServiceType>,
+}
+
+fn organisation_view(conn: &mut DbConn, org: Organisation) -> Result<OrganisationView, DbError> {
+    let services = org.services(conn)?;
+    Ok(OrganisationView {
+        id: org.id,
+        name: org.name,
+        kind: org.kind,
+        country: org.country,
+        region: org.region,
+        active: org.active,
+        services,
+    })
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationInput {
+    /// Public name.
+    #[schema(example = "Kampala Women's Shelter")]
+    pub name: String,
+    /// Kind.
+    pub kind: OrganisationKind,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: CountryCode,
+    /// Region or district.
+    #[schema(example = "Central")]
+    pub region: String,
+    /// Services offered.
+    #[serde(default)]
+    pub services: Vec<ServiceType>,
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            format!("`{field}` must be 1 to {max} characters without control characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Register an organisation (administrators).
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    request_body = OrganisationInput,
+    responses(
+        (status = 201, description = "Created", body = OrganisationView),
+        (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken in that country", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/organisations")]
+pub async fn create_organisation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<OrganisationInput>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.user.role != Role::Admin {
+        return Err(forbidden());
+    }
+    let input = body.into_inner();
+    let new = NewOrganisation {
+        name: text("name", &input.name, 200)?,
+        kind: input.kind,
+        country: input.country,
+        region: text("region", &input.region, 100)?,
+        services: input.services,
+    };
+    let Caller { user, context, .. } = caller;
+    let view = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let org = Organisation::create(conn, &new)?;
+            audit::record(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: "organisation.create",
+                    outcome: Outcome::Success,
+                    resource: Some(("organisation", org.id.to_string())),
+                },
+            )?;
+            Ok::<_, ApiError>(organisation_view(conn, org)?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Every organisation (administrators and national coordinators).
+#[utoipa::path(tag = "administration", security(("bearer" = [])), responses((status = 200, description = "Success", body = Vec<OrganisationView>), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/organisations")]
+pub async fn list_organisations(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<Vec<OrganisationView>>, ApiError> {
+    if !matches!(caller.user.role, Role::Admin | Role::Coordinator) {
+        return Err(forbidden());
+    }
+    let views = with_conn(&state.pool, |conn| {
+        Organisation::list(conn)?
+            .into_iter()
+            .map(|org| organisation_view(conn, org).map_err(ApiError::from))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(web::Json(views))
+}
+
+/// Switch an organisation off (administrators): its users' sessions stop working at once.
+#[utoipa::path(tag = "administration", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204, description = "Done"), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/organisations/{id}/deactivate")]
+pub async fn deactivate_organisation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<OrgId>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.user.role != Role::Admin {
+        return Err(forbidden());
+    }
+    let id = id.into_inner();
+    if id == caller.user.organisation_id {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "you cannot deactivate your own organisation",
+        ));
+    }
+    let Caller { user, context, .. } = caller;
+    with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            Organisation::find(conn, &id)?;
+            Organisation::set_active(conn, &id, false)?;
+            audit::record(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: "organisation.deactivate",
+                    outcome: Outcome::Success,
+                    resource: Some(("organisation", id.to_string())),
+                },
+            )?;
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A user account as administrators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Identifier.
+    pub id: UserId,
+    /// Organisation.
+    pub organisation_id: OrgId,
+    /// Role.
+    pub role: Role,
+    /// E-mail address.
+    #[schema(value_type = String)]
+    pub email: EmailAddress,
+    /// Display name.
+    pub display_name: String,
+    /// Status.
+    pub status: UserStatus,
+    /// Whether a second factor is enrolled.
+    pub mfa_enabled: bool,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            organisation_id: user.organisation_id,
+            role: user.role,
+            email: user.email,
+            display_name: user.display_name,
+            status: user.status,
+            mfa_enabled: user.mfa_enabled,
+        }
+    }
+}
+
+/// Filters for the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UserFilter {
+    /// Only this organisation's users (administrators; supervisors always see their own).
+    pub organisation_id: Option<OrgId>,
+}
+
+/// The organisation whose accounts the caller manages: all (`None`) for an administrator, their
+/// own for a supervisor; anyone else may not.
+fn managed_scope(caller: &Caller) -> Result<Option<OrgId>, ApiError> {
+    match caller.user.role {
+        Role::Admin => Ok(None),
+        Role::Supervisor => Ok(Some(caller.user.organisation_id.clone())),
+        _ => Err(forbidden()),
+    }
+}
+
+/// Roles a supervisor may give within their organisation.
+const SUPERVISOR_GRANTS: &[Role] = &[Role::CaseWorker, Role::FirstResponder, Role::Supervisor];
+
+fn may_grant(caller: &Caller, role: Role) -> bool {
+    caller.user.role == Role::Admin || SUPERVISOR_GRANTS.contains(&role)
+}
+
+/// Accounts: all of them (administrators) or the caller's organisation's (supervisors).
+#[utoipa::path(tag = "administration", security(("bearer" = [])), params(UserFilter), responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<UserFilter>,
+) -> Result<web::Json<Vec<UserView>>, ApiError> {
+    let scope = managed_scope(&caller)?.or(filter.into_inner().organisation_id);
+    let users = with_conn(&state.pool, move |conn| {
+        Ok(User::list(conn, scope.as_ref())?)
+    })
+    .await?;
+    Ok(web::Json(users.into_iter().map(UserView::from).collect()))
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInput {
+    /// The organisation (supervisors: their own, which is the default).
+    pub organisation_id: Option<OrgId>,
+    /// Role.
+    pub role: Role,
+    /// E-mail address; the invitation goes there.
+    #[schema(value_type = String, example = "amina@shelter.example")]
+    pub email: EmailAddress,
+    /// Display name.
+    #[schema(example = "Amina Okello")]
+    pub display_name: String,
+}
+
+/// Invite a user: the account is created without a password and an e-mail carries a
+/// single-use link (valid 72 hours) to set one.
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    request_body = InviteInput,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The role does not fit the organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/users")]
+pub async fn invite_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<InviteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = managed_scope(&caller)?;
+    let input = body.into_inner();
+    if !may_grant(&caller, input.role) {
+        return Err(forbidden());
+    }
+    let organisation_id = match (&scope, input.organisation_id) {
+        (Some(own), Some(asked)) if *own != asked => {
+            return Err(ApiError::bare(ProblemType::NotFound));
+        }
+        (Some(own), _) => own.clone(),
+        (None, Some(asked)) => asked,
+        (None, None) => {
+            return Err(ApiError::problem(
+                ProblemType::InvalidBody,
+                "`organisation_id` is required",
+            ));
+        }
+    };
+    let display_name = text("display_name", &input.display_name, 200)?;
+    let auth = state.auth.clone();
+    let Caller {
+        user: actor,
+        context,
+        ..
+    } = caller;
+    let created = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let org = Organisation::find(conn, &organisation_id)?;
+            check_role_for(org.kind, input.role)
+                .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
+            let user = User::create(
+                conn,
+                &NewUser {
+                    organisation_id: org.id.clone(),
+                    role: input.role,
+                    email: input.email,
+                    display_name,
+                    status: UserStatus::Invited,
+                    password_hash: None,
+                    password_must_change: false,
+                },
+            )
+            .map_err(|e| match e {
+                DbError::Conflict { .. } => ApiError::problem(
+                    ProblemType::Conflict,
+                    "that e-mail address already has an account",
+                ),
+                other => other.into(),
+            })?;
+            let (token, hash) = auth.keys.new_opaque_token();
+            let expires =
+                now_utc() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
+            account_token::issue(conn, &user.id, TokenPurpose::Invitation, &hash, expires)?;
+            outbox::enqueue(
+                conn,
+                &user.email,
+                "Your Tumaini account",
+                &format!(
+                    "An account has been created for you in Tumaini, for {}.\n\n\
+                     To choose your password, open this link within 72 hours:\n\n\
+                     {}/accept-invitation#token={}\n\n\
+                     If you did not expect this, ignore this message.\n",
+                    org.name,
+                    auth.public_url,
+                    token.as_str()
+                ),
+            )?;
+            audit::record(
+                conn,
+                &context,
+                Some(&actor),
+                Event {
+                    action: "user.invite",
+                    outcome: Outcome::Success,
+                    resource: Some(("user", user.id.to_string())),
+                },
+            )?;
+            Ok::<_, ApiError>(user)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserView::from(created)))
+}
+
+/// Finds a user the caller manages; others answer 404.
+fn managed_user(conn: &mut DbConn, scope: Option<&OrgId>, id: &UserId) -> Result<User, ApiError> {
+    let user = User::find(conn, id)?;
+    match scope {
+        Some(org) if *org != user.organisation_id => Err(ApiError::bare(ProblemType::NotFound)),
+        _ => Ok(user),
+    }
+}
+
+/// A role change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// The new role.
+    pub role: Role,
+}
+
+/// Change a user's role; the user's sessions end at once.
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = RoleInput,
+    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json"))
+)]
+#[put("/api/v1/users/{id}/role")]
+pub async fn change_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+    body: web::Json<RoleInput>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let scope = managed_scope(&caller)?;
+    let role = body.into_inner().role;
+    if !may_grant(&caller, role) {
+        return Err(forbidden());
+    }
+    let id = id.into_inner();
+    if id == caller.user.id {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "you cannot change your own role",
+        ));
+    }
+    let Caller {
+        user: actor,
+        context,
+        ..
+    } = caller;
+    let updated = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let target = managed_user(conn, scope.as_ref(), &id)?;
+            if !may_grant_over(&actor, target.role) {
+                return Err(forbidden());
+            }
+            let org = Organisation::find(conn, &target.organisation_id)?;
+            check_role_for(org.kind, role)
+                .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
+            User::set_role(conn, &target.id, role)?;
+            Session::revoke_all(conn, &target.id, "role_changed", None)?;
+            audit::record(
+                conn,
+                &context,
+                Some(&actor),
+                Event {
+                    action: "user.role_change",
+                    outcome: Outcome::Success,
+                    resource: Some(("user", target.id.to_string())),
+                },
+            )?;
+            Ok(User::find(conn, &target.id)?)
+        })
+    })
+    .await?;
+    Ok(web::Json(updated.into()))
+}
+
+/// A supervisor may not act on an account holding a role they could not give.
+fn may_grant_over(actor: &User, target_role: Role) -> bool {
+    actor.role == Role::Admin || SUPERVISOR_GRANTS.contains(&target_role)
+}
+
+/// Disable an account; its sessions end at once.
+#[utoipa::path(tag = "administration", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204, description = "Done"), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/users/{id}/disable")]
+pub async fn disable_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = managed_scope(&caller)?;
+    let id = id.into_inner();
+    if id == caller.user.id {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "you cannot disable your own account",
+        ));
+    }
+    let Caller {
+        user: actor,
+        context,
+        ..
+    } = caller;
+    with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let target = managed_user(conn, scope.as_ref(), &id)?;
+            if !may_grant_over(&actor, target.role) {
+                return Err(forbidden());
+            }
+            User::set_status(conn, &target.id, UserStatus::Disabled)?;
+            Session::revoke_all(conn, &target.id, "disabled", None)?;
+            audit::record(
+                conn,
+                &context,
+                Some(&actor),
+                Event {
+                    action: "user.disable",
+                    outcome: Outcome::Success,
+                    resource: Some(("user", target.id.to_string())),
+                },
+            )?;
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

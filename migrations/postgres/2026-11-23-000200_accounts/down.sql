@@ -1,0 +1,13 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_refuse_change();
+DROP TABLE outbox;
+DROP TABLE account_tokens;
+DROP TABLE recovery_codes;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_secret;
+ALTER TABLE users DROP COLUMN mfa_enabled;
+ALTER TABLE users DROP COLUMN password_changed_at;
+ALTER TABLE users DROP COLUMN locked_until;
+ALTER TABLE users DROP COLUMN failed_logins;
