@@ -13,6 +13,8 @@ use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
 use tumaini_db::{DbConn, DbError, migrations};
 
 use crate::accounts::{check_role_for, hash_password, one_time_password};
+use crate::audit::{self, Event, Outcome};
+use crate::auth::RequestContext;
 use crate::config::{Config, LogFormat};
 use crate::{server, telemetry};
 
@@ -172,22 +174,34 @@ fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let name = required_text("--name", &name, 200)?;
             let region = required_text("--region", &region, 100)?;
-            let org = Organisation::create(
-                conn,
-                &NewOrganisation {
-                    name,
-                    kind,
-                    country,
-                    region,
-                    services,
-                },
-            )
-            .map_err(|err| match err {
-                DbError::Conflict { .. } => anyhow::anyhow!(
-                    "an organisation with that name is already registered in {country}"
-                ),
-                other => other.into(),
-            })?;
+            let new = NewOrganisation {
+                name,
+                kind,
+                country,
+                region,
+                services,
+            };
+            let org = conn
+                .write_transaction(|conn| {
+                    let org = Organisation::create(conn, &new)?;
+                    audit::record(
+                        conn,
+                        &cli_context(),
+                        None,
+                        Event {
+                            action: "organisation.create",
+                            outcome: Outcome::Success,
+                            resource: Some(("organisation", org.id.to_string())),
+                        },
+                    )?;
+                    Ok(org)
+                })
+                .map_err(|err| match err {
+                    DbError::Conflict { .. } => anyhow::anyhow!(
+                        "an organisation with that name is already registered in {country}"
+                    ),
+                    other => other.into(),
+                })?;
             println!(
                 "Created organisation \"{}\" ({}, {}, {}).",
                 org.name, org.kind, org.country, org.region
@@ -211,24 +225,36 @@ fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
             }
             check_role_for(org.kind, role)?;
             let password = one_time_password();
-            let user = User::create(
-                conn,
-                &NewUser {
-                    organisation_id: org.id.clone(),
-                    role,
-                    email,
-                    display_name,
-                    status: UserStatus::Invited,
-                    password_hash: Some(hash_password(&password)?),
-                    password_must_change: true,
-                },
-            )
-            .map_err(|err| match err {
-                DbError::Conflict { .. } => {
-                    anyhow::anyhow!("a user with that e-mail address already exists")
-                }
-                other => other.into(),
-            })?;
+            let new = NewUser {
+                organisation_id: org.id.clone(),
+                role,
+                email,
+                display_name,
+                status: UserStatus::Invited,
+                password_hash: Some(hash_password(&password)?),
+                password_must_change: true,
+            };
+            let user = conn
+                .write_transaction(|conn| {
+                    let user = User::create(conn, &new)?;
+                    audit::record(
+                        conn,
+                        &cli_context(),
+                        None,
+                        Event {
+                            action: "user.create",
+                            outcome: Outcome::Success,
+                            resource: Some(("user", user.id.to_string())),
+                        },
+                    )?;
+                    Ok(user)
+                })
+                .map_err(|err| match err {
+                    DbError::Conflict { .. } => {
+                        anyhow::anyhow!("a user with that e-mail address already exists")
+                    }
+                    other => other.into(),
+                })?;
             println!(
                 "Created user {} ({}) in \"{}\".",
                 user.email, user.role, org.name
@@ -240,6 +266,15 @@ fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// The audit context of a command-line action: no client, a request id marking the CLI.
+fn cli_context() -> RequestContext {
+    RequestContext {
+        request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+        client_hash: None,
+        client_ip: None,
     }
 }
 

@@ -184,8 +184,12 @@ impl DatabaseUrl {
         }
     }
 
-    /// Opens one connection, configured for Tumaini (see [`DbConnector`]).
+    /// Opens one connection, configured for Tumaini (see [`DbConnector`]). For SQLite the
+    /// file's directory is created first.
     pub fn connect(&self) -> Result<DbConn, DbError> {
+        if let Some(path) = self.sqlite_path() {
+            create_parent_dir(path)?;
+        }
         DbConnector::new(self.clone(), PoolOptions::default())
             .open()
             .map_err(|err| DbError::Unavailable(err.to_string()))

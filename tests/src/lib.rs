@@ -17,6 +17,7 @@
 mod db;
 pub mod seed;
 mod server;
+pub mod smtp;
 
 pub use db::{TestDb, pg_admin_url, postgres_required};
 pub use server::{TestResponse, TestServer, test_config};

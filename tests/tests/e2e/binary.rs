@@ -248,6 +248,11 @@ both_engines! {
         assert_eq!(user.role, tumaini_db::vocabulary::Role::Admin);
         assert_eq!(user.status, tumaini_db::vocabulary::UserStatus::Invited);
         assert!(user.password_must_change);
+        for action in ["organisation.create", "user.create"] {
+            let events = tumaini_db::models::audit::with_action(&mut conn, action).unwrap();
+            assert_eq!(events.len(), 1, "{action} is audited once");
+            assert!(events[0].request_id.as_deref().is_some_and(|r| r.starts_with("cli-")));
+        }
 
         let again = tumaini(cwd.path(), &url, &[
             "admin", "create-user", "--org", &org_id, "--role", "case_worker",
@@ -269,6 +274,36 @@ both_engines! {
         assert!(!coordinator_in_shelter.status.success());
         assert!(String::from_utf8_lossy(&coordinator_in_shelter.stderr).contains("coordination_office"));
     }
+}
+
+#[test]
+fn admin_commands_work_on_a_fresh_checkout() {
+    // No data/ folder yet: the embedded default creates it, as `serve` does.
+    let cwd = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .args([
+            "admin",
+            "create-org",
+            "--name",
+            "COPTIP",
+            "--kind",
+            "coordination_office",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ])
+        .current_dir(cwd.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("TUMAINI_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(cwd.path().join("data/tumaini.db").exists());
 }
 
 #[test]

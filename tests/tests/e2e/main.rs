@@ -9,6 +9,7 @@
 mod auth;
 mod binary;
 mod http;
+mod mail;
 mod migrations;
 mod openapi;
 mod storage;
