@@ -86,7 +86,8 @@ impl Session {
     }
 
     /// The session and its user, if the session is live (not revoked, not expired), the user
-    /// active and the user's organisation active. One query: it runs on every authenticated
+    /// not disabled (an invited user signed in with a one-time password may act, to change
+    /// it) and the user's organisation active. One query: it runs on every authenticated
     /// request, so a revocation takes effect on the next one.
     pub fn find_live(
         conn: &mut DbConn,
@@ -99,7 +100,7 @@ impl Session {
             .filter(organisations::active.eq(true))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now))
-            .filter(users::status.eq(UserStatus::Active))
+            .filter(users::status.ne(UserStatus::Disabled))
             .select((Session::as_select(), User::as_select()))
             .first(conn)
             .optional()?)

@@ -70,6 +70,42 @@ both_engines! {
 }
 
 both_engines! {
+    fn a_one_time_password_must_be_replaced_first(db) {
+        // As `tumaini admin create-user` leaves an account: invited, with a one-time password.
+        let org = seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
+        let one_time = "kwHZ7kQ2zPLhkn8qKj3j";
+        tumaini_db::models::User::create(&mut db.conn(), &tumaini_db::models::NewUser {
+            organisation_id: org,
+            role: Role::Supervisor,
+            email: "head@example.test".parse().unwrap(),
+            display_name: "Head".into(),
+            status: tumaini_db::vocabulary::UserStatus::Invited,
+            password_hash: Some(tumaini_api::accounts::hash_password(one_time).unwrap()),
+            password_must_change: true,
+        }).unwrap();
+        let server = TestServer::start(&db);
+        let (status, body) = login(&server, "head@example.test", one_time);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["password_must_change"], true);
+        let access = body["access_token"].as_str().unwrap().to_owned();
+        let me = server.get_as(&access, "/api/v1/auth/me");
+        assert_eq!(me.status, 200, "the profile is readable: {}", me.text());
+        let users = server.get_as(&access, "/api/v1/users");
+        assert_eq!(users.status, 403, "nothing else until the password is changed");
+        let changed = server.post(Some(&access), "/api/v1/auth/password",
+            &json!({"current_password": one_time, "new_password": "a passphrase only I know"}));
+        assert_eq!(changed.status, 204, "{}", changed.text());
+        let (status, body) = login(&server, "head@example.test", "a passphrase only I know");
+        assert_eq!(status, 200);
+        assert_eq!(body["password_must_change"], false);
+        let access = body["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(server.get_as(&access, "/api/v1/users").status, 200);
+        assert_eq!(server.get_as(&access, "/api/v1/auth/me").json()["role"], "supervisor");
+        assert_eq!(login(&server, "head@example.test", one_time).0, 401, "the one-time password is gone");
+    }
+}
+
+both_engines! {
     fn unknown_account_and_wrong_password_look_the_same(db) {
         let server = TestServer::start(&db);
         let account = seed::account(&db, Role::CaseWorker);
