@@ -162,8 +162,18 @@ fn a_fresh_checkout_serves_on_the_embedded_default() {
         .as_bytes(),
     );
     let unknown = served.request("GET", "/api/v1/nothing-here", None, b"");
-    assert_eq!((wrong_type.0, oversized.0, unknown.0), (415, 413, 404));
-    for (_, _, body) in [&wrong_type, &oversized, &unknown] {
+    let malformed = served.request(
+        "POST",
+        "/api/v1/auth/login",
+        Some("application/json"),
+        format!("{{\"email\": \"{marker}@example.test\", \"password\": ").as_bytes(),
+    );
+    assert_eq!(
+        (wrong_type.0, oversized.0, unknown.0, malformed.0),
+        (415, 413, 404, 400)
+    );
+    assert_eq!(malformed.2["type"], "urn:tumaini:problem:malformed-json");
+    for (_, _, body) in [&wrong_type, &oversized, &unknown, &malformed] {
         assert!(
             body["type"]
                 .as_str()
@@ -174,7 +184,7 @@ fn a_fresh_checkout_serves_on_the_embedded_default() {
     }
 
     let log = served.stop();
-    for (_, request_id, _) in [&wrong_type, &oversized, &unknown] {
+    for (_, request_id, _) in [&wrong_type, &oversized, &unknown, &malformed] {
         let line = log
             .iter()
             .find(|l| l.contains(request_id.as_str()) && l.contains("request completed"))

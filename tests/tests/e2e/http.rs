@@ -5,8 +5,9 @@ use actix_web::web;
 use serde_json::{Value, json};
 use tumaini_tests::{Engine, TestDb, TestResponse, TestServer, both_engines};
 
-/// A JSON route added for these tests only: the API's first JSON-body endpoints arrive with
-/// accounts, and the extractor configuration they will use is the application's own.
+/// A JSON route added for these tests only, with a numeric field, so that every kind of bad
+/// body can be provoked; the extractor configuration is the application's own (the binary
+/// test provokes the same problems on the real sign-in endpoint).
 fn echo_route(cfg: &mut web::ServiceConfig) {
     #[derive(serde::Deserialize, serde::Serialize)]
     struct Echo {
