@@ -40,12 +40,33 @@ pub struct Event<'a> {
     pub resource: Option<(&'a str, String)>,
 }
 
+/// Appends the event with the authorization decision that let it happen (or refused it).
+pub fn record_decided(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    actor: Option<&User>,
+    event: Event<'_>,
+    decision: &crate::authz::Decision,
+) -> Result<(), DbError> {
+    write(conn, context, actor, event, Some(decision))
+}
+
 /// Appends the event for `actor` (none for anonymous requests).
 pub fn record(
     conn: &mut DbConn,
     context: &RequestContext,
     actor: Option<&User>,
     event: Event<'_>,
+) -> Result<(), DbError> {
+    write(conn, context, actor, event, None)
+}
+
+fn write(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    actor: Option<&User>,
+    event: Event<'_>,
+    decision: Option<&crate::authz::Decision>,
 ) -> Result<(), DbError> {
     let (resource_type, resource_id) = match event.resource {
         Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
@@ -61,6 +82,8 @@ pub fn record(
             actor_role: actor.map(|u| u.role.code().to_owned()),
             resource_type,
             resource_id,
+            decision: decision.map(|d| d.code().to_owned()),
+            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
             ..AuditRecord::default()

@@ -13,6 +13,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt as _;
 
 use crate::auth::AuthService;
+use crate::authz::Authorizer;
 use crate::config::Config;
 use crate::http::{
     ApiError, ProblemType, body_guard, extractor_configs, request_context, security_headers,
@@ -30,6 +31,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Sign-in: keys, password hashing, throttling.
     pub auth: Arc<AuthService>,
+    /// The validated access policies.
+    pub authz: Arc<Authorizer>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// The OpenAPI document, serialised once.
@@ -55,6 +58,7 @@ impl AppState {
             pool,
             engine: config.database_url.engine(),
             auth: Arc::new(AuthService::from_config(config)?),
+            authz: Arc::new(load_policies(config)?),
             max_body_bytes: config.max_body_bytes,
             openapi_json: doc
                 .to_pretty_json()
@@ -63,6 +67,21 @@ impl AppState {
             docs_html: render_docs_page(&doc).into(),
         })
     }
+}
+
+/// The policy set: from `TUMAINI_POLICY_DIR` when set, else the embedded one; either way
+/// validated in strict mode, so an invalid policy stops the server with a clear message.
+pub fn load_policies(config: &Config) -> anyhow::Result<Authorizer> {
+    let authorizer = match &config.policy_dir {
+        Some(dir) => Authorizer::from_dir(dir)
+            .with_context(|| format!("loading the policies in {}", dir.display()))?,
+        None => Authorizer::embedded().context("loading the embedded policies")?,
+    };
+    tracing::info!(
+        policies = authorizer.policy_ids().len(),
+        "access policies validated"
+    );
+    Ok(authorizer)
 }
 
 /// The OpenAPI document, generated from the same route table the application serves.

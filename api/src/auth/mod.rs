@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tumaini_db::ids::SessionId;
-use tumaini_db::models::{Session, User};
+use tumaini_db::models::{Organisation, Session, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vocabulary::Role;
 
@@ -100,10 +100,24 @@ impl RequestContext {
 pub struct Caller {
     /// The account, as stored now (role and organisation are never taken from the token).
     pub user: User,
+    /// The account's organisation, as stored now.
+    pub organisation: Organisation,
     /// The session.
     pub session: Session,
     /// Request id and client hash, for audit events.
     pub context: RequestContext,
+}
+
+impl Caller {
+    /// The caller as the policies see it.
+    pub fn principal(&self) -> crate::authz::PrincipalFacts {
+        crate::authz::PrincipalFacts {
+            user_id: self.user.id.to_string(),
+            role: self.user.role,
+            organisation: crate::authz::OrganisationFacts::from(&self.organisation),
+            mfa: self.session.mfa_verified,
+        }
+    }
 }
 
 /// A signed-in caller who may still lack a required second factor: only the enrolment,
@@ -147,7 +161,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map_err(|e| ApiError::Internal(e.into()))?;
-        let Some((session, user)) = found else {
+        let Some((session, user, organisation)) = found else {
             return Err(unauthenticated());
         };
         if user.id.as_str() != claims.sub {
@@ -155,6 +169,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         }
         Ok(Caller {
             user,
+            organisation,
             session,
             context,
         })

@@ -81,6 +81,7 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_SHUTDOWN_TIMEOUT_SECS",
     "TUMAINI_WORKERS",
     "TUMAINI_PUBLIC_URL",
+    "TUMAINI_POLICY_DIR",
     "TUMAINI_SECRET_KEY",
     "TUMAINI_SECRET_KEY_FILE",
     "TUMAINI_ACCESS_TOKEN_SECS",
@@ -178,6 +179,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// The address users reach the service at, for links in e-mails.
     pub public_url: String,
+    /// A directory of Cedar policies replacing the embedded set.
+    pub policy_dir: Option<PathBuf>,
     /// Sign-in, tokens, password hashing and throttling.
     pub auth: AuthSettings,
     /// Outgoing e-mail.
@@ -275,6 +278,7 @@ impl Config {
                 .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
+            policy_dir: sources.get("TUMAINI_POLICY_DIR").map(PathBuf::from),
             auth: AuthSettings::from_sources(&sources, env_mode, &data_dir)?,
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             database_url,

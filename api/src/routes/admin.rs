@@ -19,6 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::accounts::check_role_for;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
+use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::auth::INVITATION_TTL;
 use crate::server::AppState;
@@ -36,6 +37,57 @@ pub fn register(cfg: &mut ServiceConfig) {
 
 fn forbidden() -> ApiError {
     ApiError::problem(ProblemType::Forbidden, "your role may not do this")
+}
+
+/// Asks the policies whether the caller may do `action` to `target`. A refusal is audited (in a
+/// transaction of its own: nothing else happens) and answered with `refusal`.
+async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    target: &OrganisationFacts,
+    audited_as: &'static str,
+    refusal: fn() -> ApiError,
+) -> Result<Decision, ApiError> {
+    let decision = state.authz.decide(
+        &caller.principal(),
+        action,
+        &Resource::Organisation(target),
+        &AccessContext::now("administration"),
+    );
+    if decision.allowed {
+        return Ok(decision);
+    }
+    let (user, context, refused) = (
+        caller.user.clone(),
+        caller.context.clone(),
+        decision.clone(),
+    );
+    let resource = Some(("organisation", target.id.clone()));
+    with_conn(&state.pool, move |conn| {
+        audit::record_decided(
+            conn,
+            &context,
+            Some(&user),
+            Event {
+                action: audited_as,
+                outcome: Outcome::Denied,
+                resource,
+            },
+            &refused,
+        )?;
+        Ok(())
+    })
+    .await?;
+    Err(refusal())
+}
+
+/// Loads an organisation's facts; 404 when there is none.
+async fn organisation_facts(state: &AppState, id: OrgId) -> Result<OrganisationFacts, ApiError> {
+    with_conn(&state.pool, move |conn| {
+        Ok(OrganisationFacts::from(&Organisation::find(conn, &id)?))
+    })
+    .await
 }
 
 /// An organisation.
@@ -117,10 +169,22 @@ pub async fn create_organisation(
     caller: Caller,
     body: web::Json<OrganisationInput>,
 ) -> Result<HttpResponse, ApiError> {
-    if caller.user.role != Role::Admin {
-        return Err(forbidden());
-    }
     let input = body.into_inner();
+    let target = OrganisationFacts {
+        id: "(new)".to_owned(),
+        kind: input.kind,
+        country: input.country.to_string(),
+        active: true,
+    };
+    let decision = authorize(
+        &state,
+        &caller,
+        Action::ManageOrganisations,
+        &target,
+        "organisation.create",
+        forbidden,
+    )
+    .await?;
     let new = NewOrganisation {
         name: text("name", &input.name, 200)?,
         kind: input.kind,
@@ -132,7 +196,7 @@ pub async fn create_organisation(
     let view = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let org = Organisation::create(conn, &new)?;
-            audit::record(
+            audit::record_decided(
                 conn,
                 &context,
                 Some(&user),
@@ -141,6 +205,7 @@ pub async fn create_organisation(
                     outcome: Outcome::Success,
                     resource: Some(("organisation", org.id.to_string())),
                 },
+                &decision,
             )?;
             Ok::<_, ApiError>(organisation_view(conn, org)?)
         })
@@ -156,9 +221,16 @@ pub async fn list_organisations(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<Vec<OrganisationView>>, ApiError> {
-    if !matches!(caller.user.role, Role::Admin | Role::Coordinator) {
-        return Err(forbidden());
-    }
+    let own = OrganisationFacts::from(&caller.organisation);
+    authorize(
+        &state,
+        &caller,
+        Action::ReadOrganisations,
+        &own,
+        "organisation.list",
+        forbidden,
+    )
+    .await?;
     let views = with_conn(&state.pool, |conn| {
         Organisation::list(conn)?
             .into_iter()
@@ -177,10 +249,17 @@ pub async fn deactivate_organisation(
     caller: Caller,
     id: web::Path<OrgId>,
 ) -> Result<HttpResponse, ApiError> {
-    if caller.user.role != Role::Admin {
-        return Err(forbidden());
-    }
     let id = id.into_inner();
+    let target = organisation_facts(&state, id.clone()).await?;
+    let decision = authorize(
+        &state,
+        &caller,
+        Action::ManageOrganisations,
+        &target,
+        "organisation.deactivate",
+        forbidden,
+    )
+    .await?;
     if id == caller.user.organisation_id {
         return Err(ApiError::problem(
             ProblemType::Conflict,
@@ -190,9 +269,8 @@ pub async fn deactivate_organisation(
     let Caller { user, context, .. } = caller;
     with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
-            Organisation::find(conn, &id)?;
             Organisation::set_active(conn, &id, false)?;
-            audit::record(
+            audit::record_decided(
                 conn,
                 &context,
                 Some(&user),
@@ -201,6 +279,7 @@ pub async fn deactivate_organisation(
                     outcome: Outcome::Success,
                     resource: Some(("organisation", id.to_string())),
                 },
+                &decision,
             )?;
             Ok::<_, ApiError>(())
         })
@@ -250,14 +329,41 @@ pub struct UserFilter {
     pub organisation_id: Option<OrgId>,
 }
 
-/// The organisation whose accounts the caller manages: all (`None`) for an administrator, their
-/// own for a supervisor; anyone else may not.
-fn managed_scope(caller: &Caller) -> Result<Option<OrgId>, ApiError> {
-    match caller.user.role {
-        Role::Admin => Ok(None),
-        Role::Supervisor => Ok(Some(caller.user.organisation_id.clone())),
-        _ => Err(forbidden()),
-    }
+/// The organisation whose accounts the caller manages, as the policies say: they must allow
+/// `ManageUsers` on the caller's own organisation (else 403, audited); a caller they also allow
+/// on any other organisation manages every organisation (`None`), anyone else only their own.
+async fn managed_scope(
+    state: &AppState,
+    caller: &Caller,
+    audited_as: &'static str,
+) -> Result<(Option<OrgId>, Decision), ApiError> {
+    let own = OrganisationFacts::from(&caller.organisation);
+    let decision = authorize(
+        state,
+        caller,
+        Action::ManageUsers,
+        &own,
+        audited_as,
+        forbidden,
+    )
+    .await?;
+    let elsewhere = OrganisationFacts {
+        id: "(any other organisation)".to_owned(),
+        kind: OrganisationKind::Other,
+        country: own.country.clone(),
+        active: true,
+    };
+    let national = state
+        .authz
+        .decide(
+            &caller.principal(),
+            Action::ManageUsers,
+            &Resource::Organisation(&elsewhere),
+            &AccessContext::now("administration"),
+        )
+        .allowed;
+    let scope = (!national).then(|| caller.user.organisation_id.clone());
+    Ok((scope, decision))
 }
 
 /// Roles a supervisor may give within their organisation.
@@ -275,7 +381,8 @@ pub async fn list_users(
     caller: Caller,
     filter: web::Query<UserFilter>,
 ) -> Result<web::Json<Vec<UserView>>, ApiError> {
-    let scope = managed_scope(&caller)?.or(filter.into_inner().organisation_id);
+    let (scope, _) = managed_scope(&state, &caller, "user.list").await?;
+    let scope = scope.or(filter.into_inner().organisation_id);
     let users = with_conn(&state.pool, move |conn| {
         Ok(User::list(conn, scope.as_ref())?)
     })
@@ -319,7 +426,7 @@ pub async fn invite_user(
     caller: Caller,
     body: web::Json<InviteInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = managed_scope(&caller)?;
+    let (scope, decision) = managed_scope(&state, &caller, "user.invite").await?;
     let input = body.into_inner();
     if !may_grant(&caller, input.role) {
         return Err(forbidden());
@@ -386,7 +493,7 @@ pub async fn invite_user(
                     token.as_str()
                 ),
             )?;
-            audit::record(
+            audit::record_decided(
                 conn,
                 &context,
                 Some(&actor),
@@ -395,6 +502,7 @@ pub async fn invite_user(
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },
+                &decision,
             )?;
             Ok::<_, ApiError>(user)
         })
@@ -435,7 +543,7 @@ pub async fn change_role(
     id: web::Path<UserId>,
     body: web::Json<RoleInput>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let scope = managed_scope(&caller)?;
+    let (scope, decision) = managed_scope(&state, &caller, "user.role_change").await?;
     let role = body.into_inner().role;
     if !may_grant(&caller, role) {
         return Err(forbidden());
@@ -463,7 +571,7 @@ pub async fn change_role(
                 .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
             User::set_role(conn, &target.id, role)?;
             Session::revoke_all(conn, &target.id, "role_changed", None)?;
-            audit::record(
+            audit::record_decided(
                 conn,
                 &context,
                 Some(&actor),
@@ -472,6 +580,7 @@ pub async fn change_role(
                     outcome: Outcome::Success,
                     resource: Some(("user", target.id.to_string())),
                 },
+                &decision,
             )?;
             Ok(User::find(conn, &target.id)?)
         })
@@ -493,7 +602,7 @@ pub async fn disable_user(
     caller: Caller,
     id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = managed_scope(&caller)?;
+    let (scope, decision) = managed_scope(&state, &caller, "user.disable").await?;
     let id = id.into_inner();
     if id == caller.user.id {
         return Err(ApiError::problem(
@@ -514,7 +623,7 @@ pub async fn disable_user(
             }
             User::set_status(conn, &target.id, UserStatus::Disabled)?;
             Session::revoke_all(conn, &target.id, "disabled", None)?;
-            audit::record(
+            audit::record_decided(
                 conn,
                 &context,
                 Some(&actor),
@@ -523,6 +632,7 @@ pub async fn disable_user(
                     outcome: Outcome::Success,
                     resource: Some(("user", target.id.to_string())),
                 },
+                &decision,
             )?;
             Ok::<_, ApiError>(())
         })

@@ -385,6 +385,7 @@ pub async fn logout(
         user,
         session,
         context,
+        ..
     } = caller.0;
     with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
@@ -700,6 +701,7 @@ pub async fn confirm_totp(
         user,
         session,
         context,
+        ..
     } = caller.0;
     let auth = state.auth.clone();
     let code = Zeroizing::new(body.into_inner().code);

@@ -59,6 +59,10 @@ pub struct AuditEvent {
     pub resource_type: Option<String>,
     /// Acted on which resource.
     pub resource_id: Option<String>,
+    /// The authorization decision, when one was made.
+    pub decision: Option<String>,
+    /// The deciding policies' ids, comma-separated.
+    pub policy_ids: String,
     /// Request id.
     pub request_id: Option<String>,
     /// Keyed hash of the client address.

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::{SessionId, UserId};
-use crate::models::User;
+use crate::models::{Organisation, User};
 use crate::schema::{organisations, refresh_tokens, sessions, users};
 use crate::time::now_utc;
 use crate::vocabulary::UserStatus;
@@ -93,7 +93,7 @@ impl Session {
         conn: &mut DbConn,
         id: &SessionId,
         now: NaiveDateTime,
-    ) -> Result<Option<(Session, User)>, DbError> {
+    ) -> Result<Option<(Session, User, Organisation)>, DbError> {
         Ok(sessions::table
             .inner_join(users::table.inner_join(organisations::table))
             .filter(sessions::id.eq(id))
@@ -101,7 +101,11 @@ impl Session {
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now))
             .filter(users::status.ne(UserStatus::Disabled))
-            .select((Session::as_select(), User::as_select()))
+            .select((
+                Session::as_select(),
+                User::as_select(),
+                Organisation::as_select(),
+            ))
             .first(conn)
             .optional()?)
     }
@@ -240,7 +244,7 @@ impl Session {
             if spent != 1 {
                 return Ok(RefreshOutcome::Reused);
             }
-            let Some((session, _user)) = Session::find_live(conn, &session_id, now)? else {
+            let Some((session, _, _)) = Session::find_live(conn, &session_id, now)? else {
                 return Ok(RefreshOutcome::Invalid);
             };
             diesel::update(sessions::table.find(&session.id))

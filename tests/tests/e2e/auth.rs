@@ -437,7 +437,15 @@ both_engines! {
         assert_eq!(server.get_as(&worker_token, "/api/v1/users").status, 403);
         assert_eq!(server.get_as(&worker_token, "/api/v1/organisations").status, 403);
 
+        // Every administrative action carries the policy decision that let it happen; every
+        // refusal is audited with the policy that refused it (or none: default deny).
         let invites = audit::with_action(&mut db.conn(), "user.invite").unwrap();
-        assert_eq!(invites.len(), 2);
+        let allowed: Vec<_> = invites.iter().filter(|e| e.outcome == "success").collect();
+        assert_eq!(allowed.len(), 2);
+        assert!(allowed.iter().all(|e| e.decision.as_deref() == Some("allow")));
+        assert!(allowed.iter().any(|e| e.policy_ids == "admin.manage-all-users"));
+        assert!(allowed.iter().any(|e| e.policy_ids == "admin.supervisor-manages-own-users"));
+        let refused = audit::with_action(&mut db.conn(), "user.list").unwrap();
+        assert!(refused.iter().any(|e| e.outcome == "denied" && e.decision.as_deref() == Some("deny")));
     }
 }

@@ -317,6 +317,37 @@ fn admin_commands_work_on_a_fresh_checkout() {
 }
 
 #[test]
+fn an_invalid_policy_stops_the_server_with_a_clear_message() {
+    let cwd = tempfile::tempdir().unwrap();
+    let policies = cwd.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    std::fs::copy(
+        root.join("schema.cedarschema"),
+        policies.join("schema.cedarschema"),
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("mistake.cedar"),
+        "@id(\"case.typo\")\npermit (principal, action == Tumaini::Action::\"ReadSummary\", resource is Tumaini::Case)\nwhen { principal.rol == \"coordinator\" };\n",
+    )
+    .unwrap();
+    let output = Command::new(binary())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(cwd.path())
+        .env_remove("DATABASE_URL")
+        .env("TUMAINI_POLICY_DIR", &policies)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the server must not start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("case.typo") && stderr.contains("policies"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn production_refuses_development_defaults() {
     let cwd = tempfile::tempdir().unwrap();
     let output = Command::new(binary())

@@ -1,0 +1,300 @@
+//! Authorization: every request's decision comes from the Cedar policies in `policies/`.
+//!
+//! The policy set is embedded in the binary (or read from `TUMAINI_POLICY_DIR`), validated
+//! against the schema in strict mode at start (an invalid policy stops the server), and each
+//! policy is known by its `@id`. A decision carries the ids of the policies that made it, for
+//! the audit event. Evaluation fails closed: if any policy errors, the answer is deny.
+
+mod facts;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, EntityUid,
+    PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
+};
+
+pub use facts::{
+    AccessContext, Action, CaseFacts, FieldGroup, OrganisationFacts, PrincipalFacts, ReferralFacts,
+    Resource,
+};
+
+const EMBEDDED_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+const EMBEDDED_POLICIES: &[(&str, &str)] = &[
+    (
+        "guards.cedar",
+        include_str!("../../../policies/guards.cedar"),
+    ),
+    ("cases.cedar", include_str!("../../../policies/cases.cedar")),
+    (
+        "referrals.cedar",
+        include_str!("../../../policies/referrals.cedar"),
+    ),
+    (
+        "administration.cedar",
+        include_str!("../../../policies/administration.cedar"),
+    ),
+];
+
+/// The outcome of one authorization question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the action may go ahead.
+    pub allowed: bool,
+    /// The `@id`s of the policies that decided (the permits that allowed it, or the forbids that
+    /// refused it; empty for a default deny).
+    pub policy_ids: Vec<String>,
+}
+
+impl Decision {
+    /// `allow` or `deny`, for the audit event.
+    pub fn code(&self) -> &'static str {
+        if self.allowed { "allow" } else { "deny" }
+    }
+}
+
+/// Why the policies could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The schema does not parse.
+    #[error("the policy schema is invalid: {0}")]
+    Schema(String),
+    /// A policy does not parse.
+    #[error("{file}: {reason}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A policy has no `@id`, or two share one.
+    #[error("{0}")]
+    Ids(String),
+    /// Strict validation against the schema failed.
+    #[error("the policies do not validate against the schema:\n{0}")]
+    Validation(String),
+}
+
+/// The validated policy set and its schema.
+pub struct Authorizer {
+    schema: Schema,
+    policies: PolicySet,
+    cedar: CedarAuthorizer,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("policies", &self.policies.policies().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// The policies embedded in the binary.
+    pub fn embedded() -> Result<Self, PolicyError> {
+        let files: Vec<(String, String)> = EMBEDDED_POLICIES
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        Self::from_sources(EMBEDDED_SCHEMA, &files)
+    }
+
+    /// The policies in a directory: `schema.cedarschema` and every `*.cedar` file.
+    pub fn from_dir(dir: &Path) -> Result<Self, PolicyError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let schema = read(&dir.join("schema.cedarschema"))?;
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| PolicyError::Read {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cedar"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, read(&path)?));
+        }
+        Self::from_sources(&schema, &files)
+    }
+
+    /// Parses, names (by `@id`) and strictly validates a policy set.
+    pub fn from_sources(
+        schema_text: &str,
+        files: &[(String, String)],
+    ) -> Result<Self, PolicyError> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(schema_text)
+            .map_err(|e| PolicyError::Schema(format!("{e:?}")))?;
+        let mut policies = PolicySet::new();
+        let mut seen = HashSet::new();
+        for (file, text) in files {
+            let parsed = PolicySet::from_str(text).map_err(|e| PolicyError::Parse {
+                file: file.clone(),
+                reason: format!("{e:?}"),
+            })?;
+            for policy in parsed.policies() {
+                let Some(id) = policy.annotation("id") else {
+                    return Err(PolicyError::Ids(format!(
+                        "{file}: a policy has no @id annotation"
+                    )));
+                };
+                if !seen.insert(id.to_owned()) {
+                    return Err(PolicyError::Ids(format!(
+                        "{file}: the policy id {id} is used twice"
+                    )));
+                }
+                policies
+                    .add(policy.new_id(PolicyId::new(id)))
+                    .map_err(|e| PolicyError::Ids(format!("{file}: {e}")))?;
+            }
+        }
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors: Vec<String> = result
+                .validation_errors()
+                .map(|e| format!("  - {e}"))
+                .collect();
+            return Err(PolicyError::Validation(errors.join("\n")));
+        }
+        Ok(Self {
+            schema,
+            policies,
+            cedar: CedarAuthorizer::new(),
+        })
+    }
+
+    /// Every policy id, sorted.
+    pub fn policy_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .policies
+            .policies()
+            .map(|p| p.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// May `principal` do `action` to `resource` in `context`?
+    pub fn decide(
+        &self,
+        principal: &PrincipalFacts,
+        action: Action,
+        resource: &Resource<'_>,
+        context: &AccessContext,
+    ) -> Decision {
+        match self.try_decide(principal, action, resource, context) {
+            Ok(decision) => decision,
+            Err(reason) => {
+                tracing::error!(action = action.name(), %reason, "authorization failed closed");
+                Decision {
+                    allowed: false,
+                    policy_ids: vec![],
+                }
+            }
+        }
+    }
+
+    fn try_decide(
+        &self,
+        principal: &PrincipalFacts,
+        action: Action,
+        resource: &Resource<'_>,
+        context: &AccessContext,
+    ) -> Result<Decision, String> {
+        let action_uid = EntityUid::from_str(&format!("Tumaini::Action::\"{}\"", action.name()))
+            .map_err(|e| e.to_string())?;
+        // With the schema, the entities are type-checked and the action hierarchy (which action
+        // belongs to which group) is added.
+        let entities = Entities::from_json_value(
+            facts::entities_json(principal, resource),
+            Some(&self.schema),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let context =
+            Context::from_json_value(context.to_json(action), Some((&self.schema, &action_uid)))
+                .map_err(|e| format!("{e:?}"))?;
+        let request = Request::new(
+            facts::principal_uid(principal)?,
+            action_uid,
+            resource.uid()?,
+            context,
+            Some(&self.schema),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let response = self
+            .cedar
+            .is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors.join("; "));
+        }
+        let mut policy_ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        policy_ids.sort();
+        Ok(Decision {
+            allowed: response.decision() == CedarDecision::Allow,
+            policy_ids,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_policies_validate_and_every_one_has_an_id() {
+        let authorizer = Authorizer::embedded().unwrap();
+        let ids = authorizer.policy_ids();
+        assert!(ids.len() >= 20, "{ids:?}");
+        assert!(ids.iter().all(|id| id.contains('.')), "{ids:?}");
+    }
+
+    #[test]
+    fn an_invalid_policy_is_refused_with_a_clear_message() {
+        let bad = vec![(
+            "bad.cedar".to_owned(),
+            "@id(\"bad.typo\")\npermit (principal, action == Tumaini::Action::\"ReadSummary\", resource is Tumaini::Case)\nwhen { principal.rol == \"coordinator\" };".to_owned(),
+        )];
+        let err = Authorizer::from_sources(EMBEDDED_SCHEMA, &bad).unwrap_err();
+        assert!(matches!(err, PolicyError::Validation(_)), "{err}");
+        assert!(err.to_string().contains("bad.typo"), "{err}");
+        let unnamed = vec![(
+            "x.cedar".to_owned(),
+            "permit (principal, action, resource);".to_owned(),
+        )];
+        assert!(matches!(
+            Authorizer::from_sources(EMBEDDED_SCHEMA, &unnamed),
+            Err(PolicyError::Ids(_))
+        ));
+    }
+}

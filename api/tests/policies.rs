@@ -1,0 +1,422 @@
+//! ALLOW/DENY fixtures for every policy in `policies/`.
+//!
+//! Fixtures: organisations of seven kinds in two countries (one deactivated), users of every
+//! role (privileged roles with and without a second factor), cases in every identification
+//! stage and every status, adult and child, with four consent patterns and with or without an
+//! accepted referral, created recently or long ago; referrals in every state between three
+//! pairs of organisations. Every (principal, action, resource, field group, break-glass) cell is
+//! decided by Cedar and compared with `expected`, a plain-Rust statement of DESIGN.md's access
+//! rules kept beside the fixtures: the expected-access table. The test prints the count of
+//! cells and fails on any unexpected grant or denial, and on any policy that no cell exercised.
+
+#![expect(
+    clippy::expect_used,
+    reason = "fixtures: a broken set-up must stop the test loudly"
+)]
+
+use std::collections::BTreeSet;
+
+use tumaini_api::authz::{
+    AccessContext, Action, Authorizer, CaseFacts, FieldGroup, OrganisationFacts, PrincipalFacts,
+    ReferralFacts, Resource,
+};
+use tumaini_db::vocabulary::{OrganisationKind, Role};
+
+const NOW: i64 = 1_795_000_000;
+const WINDOW: i64 = 72 * 3600;
+
+fn org(id: &str, kind: OrganisationKind, country: &str, active: bool) -> OrganisationFacts {
+    OrganisationFacts {
+        id: id.to_owned(),
+        kind,
+        country: country.to_owned(),
+        active,
+    }
+}
+
+struct World {
+    orgs: Vec<OrganisationFacts>,
+    principals: Vec<PrincipalFacts>,
+    cases: Vec<CaseFacts>,
+    referrals: Vec<ReferralFacts>,
+}
+
+fn world() -> World {
+    use OrganisationKind as K;
+    let orgs = vec![
+        org("shelter-ug", K::Shelter, "UG", true),
+        org("health-ug", K::Health, "UG", true),
+        org("police-ug", K::Police, "UG", true),
+        org("ca-ug", K::CompetentAuthority, "UG", true),
+        org("coptip", K::CoordinationOffice, "UG", true),
+        org("shelter-ke", K::Shelter, "KE", true),
+        org("ngo-closed", K::Ngo, "UG", false),
+    ];
+    let find = |id: &str| {
+        orgs.iter()
+            .find(|o| o.id == id)
+            .expect("organisation")
+            .clone()
+    };
+    let user = |id: &str, role: Role, org_id: &str, mfa: bool| PrincipalFacts {
+        user_id: id.to_owned(),
+        role,
+        organisation: find(org_id),
+        mfa,
+    };
+    let principals = vec![
+        user("shelter-worker", Role::CaseWorker, "shelter-ug", false),
+        user("shelter-supervisor", Role::Supervisor, "shelter-ug", false),
+        user("health-worker", Role::CaseWorker, "health-ug", false),
+        user("health-supervisor", Role::Supervisor, "health-ug", false),
+        user("police-responder", Role::FirstResponder, "police-ug", false),
+        user(
+            "police-responder-2",
+            Role::FirstResponder,
+            "police-ug",
+            false,
+        ),
+        user("police-supervisor", Role::Supervisor, "police-ug", false),
+        user("ca-officer", Role::CompetentAuthority, "ca-ug", true),
+        user(
+            "ca-officer-no-mfa",
+            Role::CompetentAuthority,
+            "ca-ug",
+            false,
+        ),
+        user("coordinator", Role::Coordinator, "coptip", true),
+        user("coordinator-no-mfa", Role::Coordinator, "coptip", false),
+        user("admin", Role::Admin, "coptip", true),
+        user("kenya-worker", Role::CaseWorker, "shelter-ke", false),
+        user("closed-worker", Role::CaseWorker, "ngo-closed", false),
+    ];
+
+    let stages = [
+        "not_screened",
+        "presumed",
+        "referred_to_nrm",
+        "reasonable_grounds_positive",
+        "reasonable_grounds_negative",
+        "conclusive_grounds_positive",
+        "conclusive_grounds_negative",
+        "not_a_victim",
+    ];
+    let statuses = ["open", "active", "reintegration", "closed", "withdrawn"];
+    let mut states: Vec<(&str, &str)> = stages.iter().map(|s| (*s, "active")).collect();
+    states.extend(statuses.iter().map(|s| ("presumed", *s)));
+    let consents: Vec<Vec<(FieldGroup, String)>> = vec![
+        vec![],
+        FieldGroup::ALL
+            .iter()
+            .map(|g| (*g, "health".to_owned()))
+            .collect(),
+        vec![
+            (FieldGroup::Identity, "health".into()),
+            (FieldGroup::Health, "health".into()),
+            (FieldGroup::Identity, "law_enforcement".into()),
+        ],
+        FieldGroup::ALL
+            .iter()
+            .map(|g| (*g, "law_enforcement".to_owned()))
+            .collect(),
+    ];
+    // Every (stage, status) pair, adult and child, from three owners/ages, rotating through the
+    // consent and referral patterns; and for two pivotal states (before and after referral into
+    // the NRM) every combination.
+    let mut combinations = Vec::new();
+    for (i, (stage, status)) in states.iter().enumerate() {
+        for child in [false, true] {
+            combinations.push((*stage, *status, child, i % consents.len(), i % 2 == 0));
+        }
+    }
+    for (stage, status) in [("presumed", "active"), ("referred_to_nrm", "active")] {
+        for child in [false, true] {
+            for c in 0..consents.len() {
+                for referral in [false, true] {
+                    combinations.push((stage, status, child, c, referral));
+                }
+            }
+        }
+    }
+    let mut cases = Vec::new();
+    for (stage, status, child, c, referral) in combinations {
+        for (owner, created_at) in [
+            ("shelter-ug", NOW - 3600),
+            ("police-ug", NOW - 10 * 86_400),
+            ("police-ug", NOW - 60),
+        ] {
+            let referred_into_nrm = !["not_screened", "presumed"].contains(&stage);
+            cases.push(CaseFacts {
+                id: format!("case-{stage}-{status}-{child}-{c}-{referral}-{owner}-{created_at}"),
+                owner: find(owner),
+                created_by: "police-responder".to_owned(),
+                created_at,
+                child,
+                identification_stage: stage.to_owned(),
+                status: status.to_owned(),
+                referred_into_nrm,
+                referral_access: if referral {
+                    vec![(
+                        find("health-ug"),
+                        vec![FieldGroup::Identity, FieldGroup::Health, FieldGroup::Notes],
+                    )]
+                } else {
+                    vec![]
+                },
+                consent: consents[c].clone(),
+            });
+        }
+    }
+    let mut referrals = Vec::new();
+    let referral_states = [
+        "sent",
+        "accepted",
+        "declined",
+        "expired",
+        "in_service",
+        "completed",
+        "withdrawn",
+    ];
+    for (from, to) in [
+        ("police-ug", "shelter-ug"),
+        ("shelter-ug", "health-ug"),
+        ("shelter-ug", "shelter-ke"),
+    ] {
+        for state in referral_states {
+            referrals.push(ReferralFacts {
+                id: format!("referral-{from}-{to}-{state}"),
+                case: cases[0].clone(),
+                from: find(from),
+                to: find(to),
+                state: state.to_owned(),
+                groups: vec![FieldGroup::Identity],
+            });
+        }
+    }
+    World {
+        orgs,
+        principals,
+        cases,
+        referrals,
+    }
+}
+
+/// The expected-access table: DESIGN.md sections 1 and 6, stated plainly.
+fn expected(
+    p: &PrincipalFacts,
+    action: Action,
+    resource: &Resource<'_>,
+    ctx: &AccessContext,
+) -> bool {
+    use Role::*;
+    if !p.organisation.active {
+        return false; // staff of a deactivated organisation do nothing
+    }
+    if matches!(p.role, Coordinator | CompetentAuthority | Admin) && !p.mfa {
+        return false; // privileged roles only after a second factor
+    }
+    let staff = matches!(p.role, CaseWorker | Supervisor);
+    match resource {
+        Resource::Organisation(o) => {
+            let own = p.organisation.id == o.id;
+            match action {
+                Action::CreateCase => {
+                    matches!(p.role, FirstResponder | CaseWorker | Supervisor) && own
+                }
+                Action::ManageOrganisations => p.role == Admin,
+                Action::ReadOrganisations => matches!(p.role, Admin | Coordinator),
+                Action::ManageUsers => p.role == Admin || (p.role == Supervisor && own),
+                Action::ReadDirectory => true,
+                Action::ReadStatistics | Action::QueryAudit => {
+                    p.role == Coordinator || (p.role == Supervisor && own)
+                }
+                _ => unreachable!("not an organisation action"),
+            }
+        }
+        Resource::Case(c) => {
+            if p.role == Admin {
+                return false; // separation of duties
+            }
+            let owner = p.organisation.id == c.owner.id;
+            let holder = c
+                .referral_access
+                .iter()
+                .any(|(o, _)| o.id == p.organisation.id);
+            let holder_group = |g: FieldGroup| {
+                c.referral_access
+                    .iter()
+                    .any(|(o, groups)| o.id == p.organisation.id && groups.contains(&g))
+            };
+            let consented =
+                |g: FieldGroup, kind: &str| c.consent.iter().any(|(cg, k)| *cg == g && k == kind);
+            let recent_responder = p.role == FirstResponder
+                && c.created_by == p.user_id
+                && ctx.now < c.created_at + ctx.first_responder_window;
+            let authority = p.role == CompetentAuthority
+                && p.organisation.kind == OrganisationKind::CompetentAuthority
+                && c.referred_into_nrm;
+            if let Some(g) = action.group() {
+                if p.organisation.kind.is_law_enforcement() && !consented(g, "law_enforcement") {
+                    return false;
+                }
+                let inside = owner
+                    || holder
+                    || c.created_by == p.user_id
+                    || (p.role == CompetentAuthority && c.referred_into_nrm)
+                    || (ctx.break_glass && matches!(p.role, Coordinator | Supervisor));
+                if !inside {
+                    return false;
+                }
+                return (staff && owner)
+                    || (staff && holder_group(g) && consented(g, p.organisation.kind.code()))
+                    || recent_responder
+                    || (p.role == Coordinator && ctx.break_glass)
+                    || (p.role == Supervisor && ctx.break_glass && (owner || holder))
+                    || (authority
+                        && matches!(
+                            g,
+                            FieldGroup::Identity | FieldGroup::Exploitation | FieldGroup::Legal
+                        ));
+            }
+            match action {
+                Action::ReadSummary => {
+                    (staff && (owner || holder))
+                        || recent_responder
+                        || p.role == Coordinator
+                        || authority
+                }
+                Action::UpdateCase | Action::RecordConsent | Action::RecordScreening => {
+                    (staff && owner) || recent_responder
+                }
+                Action::RecordAssistance => staff && (owner || holder),
+                Action::ChangeCaseStatus => staff && owner,
+                Action::ApproveClosure => p.role == Supervisor && owner,
+                Action::DecideIdentification => authority,
+                Action::CreateReferral => (staff && (owner || holder)) || recent_responder,
+                _ => unreachable!("not a case action"),
+            }
+        }
+        Resource::Referral(r) => {
+            if p.role == Admin {
+                return false;
+            }
+            let party_role = matches!(p.role, FirstResponder | CaseWorker | Supervisor);
+            let to = p.organisation.id == r.to.id;
+            let from = p.organisation.id == r.from.id;
+            match action {
+                Action::ReadReferral => (party_role && (to || from)) || p.role == Coordinator,
+                Action::AcceptReferral | Action::DeclineReferral => {
+                    staff && to && r.state == "sent"
+                }
+                Action::StartService => staff && to && r.state == "accepted",
+                Action::CompleteReferral => staff && to && r.state == "in_service",
+                Action::WithdrawReferral => {
+                    party_role
+                        && from
+                        && ["sent", "accepted", "in_service"].contains(&r.state.as_str())
+                }
+                _ => unreachable!("not a referral action"),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_cell_matches_the_expected_access_table() {
+    let authorizer = Authorizer::embedded().expect("policies");
+    let world = world();
+    let mut cells = 0usize;
+    let mut allowed = 0usize;
+    let mut unexpected_grants = Vec::new();
+    let mut unexpected_denials = Vec::new();
+    let mut exercised = BTreeSet::new();
+    let mut check = |p: &PrincipalFacts,
+                     action: Action,
+                     resource: Resource<'_>,
+                     ctx: &AccessContext,
+                     label: &str| {
+        let decision = authorizer.decide(p, action, &resource, ctx);
+        let want = expected(p, action, &resource, ctx);
+        cells += 1;
+        allowed += usize::from(decision.allowed);
+        exercised.extend(decision.policy_ids.iter().cloned());
+        if decision.allowed && !want {
+            unexpected_grants.push(format!(
+                "{} {} {label} break_glass={} by {:?}",
+                p.user_id,
+                action.name(),
+                ctx.break_glass,
+                decision.policy_ids
+            ));
+        } else if !decision.allowed && want {
+            unexpected_denials.push(format!(
+                "{} {} {label} break_glass={} forbids {:?}",
+                p.user_id,
+                action.name(),
+                ctx.break_glass,
+                decision.policy_ids
+            ));
+        }
+    };
+    for break_glass in [false, true] {
+        let ctx = AccessContext {
+            now: NOW,
+            purpose: "case_management".into(),
+            break_glass,
+            first_responder_window: WINDOW,
+        };
+        for p in &world.principals {
+            for action in Action::ALL.iter().copied() {
+                match action.resource_kind() {
+                    "Organisation" => {
+                        for o in &world.orgs {
+                            check(p, action, Resource::Organisation(o), &ctx, &o.id);
+                        }
+                    }
+                    "Referral" => {
+                        for r in &world.referrals {
+                            check(p, action, Resource::Referral(r), &ctx, &r.id);
+                        }
+                    }
+                    _ => {
+                        for c in &world.cases {
+                            check(p, action, Resource::Case(c), &ctx, &c.id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "policy fixtures: {cells} cells ({allowed} allowed, {} denied); {} unexpected grants, {} unexpected denials",
+        cells - allowed,
+        unexpected_grants.len(),
+        unexpected_denials.len()
+    );
+    assert!(
+        unexpected_grants.is_empty(),
+        "unexpected grants:\n{}",
+        unexpected_grants
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        unexpected_denials.is_empty(),
+        "unexpected denials:\n{}",
+        unexpected_denials
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let unused: Vec<String> = authorizer
+        .policy_ids()
+        .into_iter()
+        .filter(|id| !exercised.contains(id))
+        .collect();
+    assert!(unused.is_empty(), "policies no cell exercised: {unused:?}");
+}
