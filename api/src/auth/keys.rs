@@ -133,7 +133,7 @@ impl Keys {
 
     /// Signs arbitrary access claims with the access-token key (tests use it to prove that
     /// expired, premature or misaddressed tokens are refused even when correctly signed).
-    pub fn sign(&self, claims: &AccessClaims) -> anyhow::Result<String> {
+    pub fn sign<C: Serialize>(&self, claims: &C) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         Ok(jsonwebtoken::encode(

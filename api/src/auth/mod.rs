@@ -160,7 +160,15 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| match e {
+            // A stored value that is not a known code (a role someone wrote into the database
+            // by hand, say) is no identity at all.
+            tumaini_db::DbError::Query(diesel::result::Error::DeserializationError(cause)) => {
+                tracing::error!(error = %cause, "an account holds an unknown code; access refused");
+                unauthenticated()
+            }
+            other => ApiError::from(other),
+        })?;
         let Some((session, user, organisation)) = found else {
             return Err(unauthenticated());
         };

@@ -2,10 +2,13 @@
 //! entities. Handlers (and, later, the case and referral stores) fill these from the database;
 //! nothing here comes from the caller's token.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::LazyLock;
 
-use cedar_policy::EntityUid;
-use serde_json::{Value, json};
+use cedar_policy::{
+    Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression as R,
+};
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 
 /// A personal field group (DESIGN.md section 4). The summary is not one: it is plaintext and
@@ -289,125 +292,207 @@ impl AccessContext {
         }
     }
 
-    pub(super) fn to_json(&self, action: Action) -> Value {
-        json!({
-            "now": self.now,
-            "group": action.group().map_or("", FieldGroup::code),
-            "purpose": self.purpose,
-            "break_glass": self.break_glass,
-            "first_responder_window": self.first_responder_window,
-        })
+    pub(super) fn to_context(&self, action: Action) -> Result<Context, String> {
+        Context::from_pairs([
+            ("now".to_owned(), R::new_long(self.now)),
+            (
+                "group".to_owned(),
+                R::new_string(action.group().map_or("", FieldGroup::code).to_owned()),
+            ),
+            ("purpose".to_owned(), R::new_string(self.purpose.clone())),
+            ("break_glass".to_owned(), R::new_bool(self.break_glass)),
+            (
+                "first_responder_window".to_owned(),
+                R::new_long(self.first_responder_window),
+            ),
+        ])
+        .map_err(|e| e.to_string())
     }
 }
 
-fn uid(kind: &str, id: &str) -> Value {
-    json!({"type": format!("Tumaini::{kind}"), "id": id})
-}
-
-fn reference(kind: &str, id: &str) -> Value {
-    json!({"__entity": uid(kind, id)})
-}
-
-fn organisation_json(org: &OrganisationFacts) -> Value {
-    json!({
-        "uid": uid("Organisation", &org.id),
-        "attrs": {"kind": org.kind.code(), "country": org.country, "active": org.active},
-        "parents": [],
+static TYPES: LazyLock<[EntityTypeName; 4]> = LazyLock::new(|| {
+    ["Organisation", "User", "Case", "Referral"].map(|kind| {
+        EntityTypeName::from_str(&format!("Tumaini::{kind}"))
+            .unwrap_or_else(|_| unreachable!("a valid type name"))
     })
+});
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Organisation = 0,
+    User = 1,
+    Case = 2,
+    Referral = 3,
 }
 
-fn case_json(case: &CaseFacts, out: &mut Vec<Value>) {
+fn uid(kind: Kind, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(TYPES[kind as usize].clone(), EntityId::new(id))
+}
+
+fn reference(kind: Kind, id: &str) -> R {
+    R::new_entity_uid(uid(kind, id))
+}
+
+fn entity(
+    kind: Kind,
+    id: &str,
+    attrs: Vec<(&str, R)>,
+    parents: Vec<EntityUid>,
+) -> Result<Entity, String> {
+    Entity::new(
+        uid(kind, id),
+        attrs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<HashMap<_, _>>(),
+        parents.into_iter().collect::<HashSet<_>>(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn organisation_entity(org: &OrganisationFacts) -> Result<Entity, String> {
+    entity(
+        Kind::Organisation,
+        &org.id,
+        vec![
+            ("kind", R::new_string(org.kind.code().to_owned())),
+            ("country", R::new_string(org.country.clone())),
+            ("active", R::new_bool(org.active)),
+        ],
+        vec![],
+    )
+}
+
+fn case_entities(case: &CaseFacts, out: &mut Vec<Entity>) -> Result<(), String> {
     let mut grants = Vec::new();
     let mut holders = Vec::new();
     for (org, groups) in &case.referral_access {
-        holders.push(reference("Organisation", &org.id));
-        out.push(organisation_json(org));
+        holders.push(reference(Kind::Organisation, &org.id));
+        out.push(organisation_entity(org)?);
         for group in groups {
             grants.push(
-                json!({"organisation": reference("Organisation", &org.id), "group": group.code()}),
+                R::new_record([
+                    (
+                        "organisation".to_owned(),
+                        reference(Kind::Organisation, &org.id),
+                    ),
+                    ("group".to_owned(), R::new_string(group.code().to_owned())),
+                ])
+                .map_err(|e| e.to_string())?,
             );
         }
     }
-    let consent: Vec<Value> = case
+    let consent = case
         .consent
         .iter()
-        .map(|(group, kind)| json!({"group": group.code(), "recipient_kind": kind}))
-        .collect();
-    out.push(organisation_json(&case.owner));
-    out.push(json!({
-        "uid": uid("Case", &case.id),
-        "attrs": {
-            "owner": reference("Organisation", &case.owner.id),
-            "created_by": reference("User", &case.created_by),
-            "created_at": case.created_at,
-            "child": case.child,
-            "identification_stage": case.identification_stage,
-            "status": case.status,
-            "referred_into_nrm": case.referred_into_nrm,
-            "referral_organisations": holders,
-            "referral_access": grants,
-            "consent": consent,
-        },
-        "parents": [],
-    }));
+        .map(|(group, kind)| {
+            R::new_record([
+                ("group".to_owned(), R::new_string(group.code().to_owned())),
+                ("recipient_kind".to_owned(), R::new_string(kind.clone())),
+            ])
+            .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.push(organisation_entity(&case.owner)?);
+    out.push(entity(
+        Kind::Case,
+        &case.id,
+        vec![
+            ("owner", reference(Kind::Organisation, &case.owner.id)),
+            ("created_by", reference(Kind::User, &case.created_by)),
+            ("created_at", R::new_long(case.created_at)),
+            ("child", R::new_bool(case.child)),
+            (
+                "identification_stage",
+                R::new_string(case.identification_stage.clone()),
+            ),
+            ("status", R::new_string(case.status.clone())),
+            ("referred_into_nrm", R::new_bool(case.referred_into_nrm)),
+            ("referral_organisations", R::new_set(holders)),
+            ("referral_access", R::new_set(grants)),
+            ("consent", R::new_set(consent)),
+        ],
+        vec![],
+    )?);
+    Ok(())
 }
 
 /// The entities a decision needs: the principal, its organisation, and the resource with the
 /// organisations it names.
-pub(super) fn entities_json(principal: &PrincipalFacts, resource: &Resource<'_>) -> Value {
+pub(super) fn entities(
+    principal: &PrincipalFacts,
+    resource: &Resource<'_>,
+) -> Result<Vec<Entity>, String> {
     let mut out = vec![
-        organisation_json(&principal.organisation),
-        json!({
-            "uid": uid("User", &principal.user_id),
-            "attrs": {
-                "role": principal.role.code(),
-                "organisation": reference("Organisation", &principal.organisation.id),
-                "organisation_kind": principal.organisation.kind.code(),
-                "law_enforcement": principal.organisation.kind.is_law_enforcement(),
-                "mfa": principal.mfa,
-            },
-            "parents": [uid("Organisation", &principal.organisation.id)],
-        }),
+        organisation_entity(&principal.organisation)?,
+        entity(
+            Kind::User,
+            &principal.user_id,
+            vec![
+                ("role", R::new_string(principal.role.code().to_owned())),
+                (
+                    "organisation",
+                    reference(Kind::Organisation, &principal.organisation.id),
+                ),
+                (
+                    "organisation_kind",
+                    R::new_string(principal.organisation.kind.code().to_owned()),
+                ),
+                (
+                    "law_enforcement",
+                    R::new_bool(principal.organisation.kind.is_law_enforcement()),
+                ),
+                ("mfa", R::new_bool(principal.mfa)),
+            ],
+            vec![uid(Kind::Organisation, &principal.organisation.id)],
+        )?,
     ];
     match resource {
-        Resource::Organisation(org) => out.push(organisation_json(org)),
-        Resource::Case(case) => case_json(case, &mut out),
+        Resource::Organisation(org) => out.push(organisation_entity(org)?),
+        Resource::Case(case) => case_entities(case, &mut out)?,
         Resource::Referral(referral) => {
-            case_json(&referral.case, &mut out);
-            out.push(organisation_json(&referral.from));
-            out.push(organisation_json(&referral.to));
-            out.push(json!({
-                "uid": uid("Referral", &referral.id),
-                "attrs": {
-                    "case": reference("Case", &referral.case.id),
-                    "from": reference("Organisation", &referral.from.id),
-                    "to": reference("Organisation", &referral.to.id),
-                    "state": referral.state,
-                    "groups": referral.groups.iter().map(|g| g.code()).collect::<Vec<_>>(),
-                },
-                "parents": [],
-            }));
+            case_entities(&referral.case, &mut out)?;
+            out.push(organisation_entity(&referral.from)?);
+            out.push(organisation_entity(&referral.to)?);
+            out.push(entity(
+                Kind::Referral,
+                &referral.id,
+                vec![
+                    ("case", reference(Kind::Case, &referral.case.id)),
+                    ("from", reference(Kind::Organisation, &referral.from.id)),
+                    ("to", reference(Kind::Organisation, &referral.to.id)),
+                    ("state", R::new_string(referral.state.clone())),
+                    (
+                        "groups",
+                        R::new_set(
+                            referral
+                                .groups
+                                .iter()
+                                .map(|g| R::new_string(g.code().to_owned())),
+                        ),
+                    ),
+                ],
+                vec![],
+            )?);
         }
     }
     // The same organisation may appear several times (owner and principal's, say); keep the
     // first of each.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|entity| seen.insert(entity["uid"].to_string()));
-    Value::Array(out)
+    let mut seen = HashSet::new();
+    out.retain(|entity| seen.insert(entity.uid()));
+    Ok(out)
 }
 
-pub(super) fn principal_uid(principal: &PrincipalFacts) -> Result<EntityUid, String> {
-    EntityUid::from_str(&format!("Tumaini::User::{}", json!(principal.user_id)))
-        .map_err(|e| e.to_string())
+pub(super) fn principal_uid(principal: &PrincipalFacts) -> EntityUid {
+    uid(Kind::User, &principal.user_id)
 }
 
 impl Resource<'_> {
-    pub(super) fn uid(&self) -> Result<EntityUid, String> {
-        let (kind, id) = match self {
-            Self::Organisation(org) => ("Organisation", &org.id),
-            Self::Case(case) => ("Case", &case.id),
-            Self::Referral(referral) => ("Referral", &referral.id),
-        };
-        EntityUid::from_str(&format!("Tumaini::{kind}::{}", json!(id))).map_err(|e| e.to_string())
+    pub(super) fn uid(&self) -> EntityUid {
+        match self {
+            Self::Organisation(org) => uid(Kind::Organisation, &org.id),
+            Self::Case(case) => uid(Kind::Case, &case.id),
+            Self::Referral(referral) => uid(Kind::Referral, &referral.id),
+        }
     }
 }

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, EntityUid,
-    PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
+    Authorizer as CedarAuthorizer, Decision as CedarDecision, Entities, EntityUid, PolicyId,
+    PolicySet, Request, Schema, ValidationMode, Validator,
 };
 
 pub use facts::{
@@ -90,6 +90,8 @@ pub struct Authorizer {
     schema: Schema,
     policies: PolicySet,
     cedar: CedarAuthorizer,
+    /// The action hierarchy from the schema, computed once.
+    actions: Entities,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -178,10 +180,14 @@ impl Authorizer {
                 .collect();
             return Err(PolicyError::Validation(errors.join("\n")));
         }
+        let actions = schema
+            .action_entities()
+            .map_err(|e| PolicyError::Schema(format!("{e:?}")))?;
         Ok(Self {
             schema,
             policies,
             cedar: CedarAuthorizer::new(),
+            actions,
         })
     }
 
@@ -225,21 +231,19 @@ impl Authorizer {
     ) -> Result<Decision, String> {
         let action_uid = EntityUid::from_str(&format!("Tumaini::Action::\"{}\"", action.name()))
             .map_err(|e| e.to_string())?;
-        // With the schema, the entities are type-checked and the action hierarchy (which action
-        // belongs to which group) is added.
-        let entities = Entities::from_json_value(
-            facts::entities_json(principal, resource),
-            Some(&self.schema),
-        )
-        .map_err(|e| format!("{e:?}"))?;
-        let context =
-            Context::from_json_value(context.to_json(action), Some((&self.schema, &action_uid)))
-                .map_err(|e| format!("{e:?}"))?;
+        // The facts are typed Rust values, built by `facts`; they join the action hierarchy
+        // (computed once from the schema). The request and its context are checked against the
+        // schema.
+        let entities = self
+            .actions
+            .clone()
+            .add_entities(facts::entities(principal, resource)?, None)
+            .map_err(|e| format!("{e:?}"))?;
         let request = Request::new(
-            facts::principal_uid(principal)?,
+            facts::principal_uid(principal),
             action_uid,
-            resource.uid()?,
-            context,
+            resource.uid(),
+            context.to_context(action)?,
             Some(&self.schema),
         )
         .map_err(|e| format!("{e:?}"))?;

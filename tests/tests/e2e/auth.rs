@@ -227,6 +227,35 @@ both_engines! {
 }
 
 both_engines! {
+    fn identity_comes_from_the_database_not_from_the_token(db) {
+        let server = TestServer::start(&db);
+        let worker = seed::account(&db, Role::CaseWorker);
+        let (access, _) = token(&server, &worker.email);
+        // A correctly signed token that also claims to be an administrator of another
+        // organisation: the extra claims are ignored, the stored role and organisation rule.
+        let parts: Vec<&str> = access.split('.').collect();
+        let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let elsewhere = seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::CoordinationOffice);
+        claims["role"] = json!("admin");
+        claims["organisation_id"] = json!(elsewhere.as_str());
+        claims["mfa"] = json!(true);
+        let forged = server.keys().sign(&claims).unwrap();
+        let me = server.get_as(&forged, "/api/v1/auth/me").json();
+        assert_eq!(me["role"], "case_worker");
+        assert_eq!(me["organisation_id"], worker.organisation_id.as_str());
+        assert_eq!(server.get_as(&forged, "/api/v1/organisations").status, 403);
+        assert_eq!(server.get_as(&forged, "/api/v1/users").status, 403);
+
+        // A role that is not in the vocabulary (written into the database by hand) is denied.
+        use diesel::RunQueryDsl as _;
+        diesel::sql_query(format!("UPDATE users SET role = 'root' WHERE id = '{}'", worker.id))
+            .execute(&mut db.conn())
+            .unwrap();
+        assert_unauthenticated(&server, &access, "an unknown role");
+    }
+}
+
+both_engines! {
     fn a_reused_refresh_token_revokes_the_session(db) {
         let server = TestServer::start(&db);
         let account = seed::account(&db, Role::CaseWorker);
