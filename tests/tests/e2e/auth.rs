@@ -12,7 +12,7 @@ use tumaini_db::vocabulary::Role;
 use tumaini_tests::seed::{self, PASSWORD};
 use tumaini_tests::{TestServer, both_engines};
 
-fn login(server: &TestServer, email: &str, password: &str) -> (u16, Value) {
+pub(crate) fn login(server: &TestServer, email: &str, password: &str) -> (u16, Value) {
     let response = server.post(
         None,
         "/api/v1/auth/login",
@@ -22,7 +22,7 @@ fn login(server: &TestServer, email: &str, password: &str) -> (u16, Value) {
     (status, response.json())
 }
 
-fn token(server: &TestServer, email: &str) -> (String, String) {
+pub(crate) fn token(server: &TestServer, email: &str) -> (String, String) {
     let (status, body) = login(server, email, PASSWORD);
     assert_eq!(status, 200, "{body}");
     (
@@ -300,7 +300,7 @@ both_engines! {
 }
 
 /// Signs in an account whose role needs MFA, enrols TOTP, and returns a token that passes.
-fn mfa_enrolled_token(server: &TestServer, email: &str) -> String {
+pub(crate) fn mfa_enrolled_token(server: &TestServer, email: &str) -> String {
     let (status, body) = login(server, email, PASSWORD);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["mfa_enrolment_required"], true);

@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod http;
 mod mail;
+mod matrix;
 mod migrations;
 mod openapi;
 mod storage;
