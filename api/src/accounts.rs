@@ -1,8 +1,6 @@
 //! Account rules that do not need HTTP: which roles an organisation can hold, and the one-time
 //! passwords the CLI issues.
 
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng as _;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use zeroize::Zeroizing;
@@ -55,25 +53,17 @@ pub fn one_time_password() -> Zeroizing<String> {
     Zeroizing::new(password)
 }
 
-/// Hashes a password with argon2id at the OWASP-recommended minimum (19 MiB, 2 passes, 1 lane).
-/// The parameters are kept in the PHC string, so they can be raised later and old hashes still
-/// verify. This is CPU-bound: call it off the async workers.
+/// Hashes a password with argon2id at OWASP's minimum parameters (the default), on the calling
+/// thread. The parameters are kept in the PHC string, so they can be raised later and old
+/// hashes still verify.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let mut salt_bytes = [0u8; 16];
-    rand::rng().fill(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(hasher
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .to_string())
+    crate::auth::password::hash_blocking(crate::config::Argon2Settings::MINIMUM, password)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::{PasswordHash, PasswordVerifier as _};
+    use argon2::{Argon2, PasswordHash, PasswordVerifier as _};
 
     #[test]
     fn roles_fit_their_organisations() {

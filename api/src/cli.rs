@@ -12,9 +12,11 @@ use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, U
 use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
 use tumaini_db::{DbConn, DbError, migrations};
 
-use crate::accounts::{check_role_for, hash_password, one_time_password};
+use crate::accounts::{check_role_for, one_time_password};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::RequestContext;
+use crate::auth::password::hash_blocking;
+use crate::config::Argon2Settings;
 use crate::config::{Config, LogFormat};
 use crate::{server, telemetry};
 
@@ -143,7 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
-            admin(&mut conn, command)
+            admin(&mut conn, config.auth.argon2, command)
         }
     }
 }
@@ -163,7 +165,8 @@ fn open_for_admin(config: &Config) -> anyhow::Result<DbConn> {
     Ok(conn)
 }
 
-fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
+/// `argon2` is the configured cost, so a one-time password is hashed as the server would.
+fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateOrg {
             name,
@@ -231,7 +234,7 @@ fn admin(conn: &mut DbConn, command: AdminCommand) -> anyhow::Result<()> {
                 email,
                 display_name,
                 status: UserStatus::Invited,
-                password_hash: Some(hash_password(&password)?),
+                password_hash: Some(hash_blocking(argon2, &password)?),
                 password_must_change: true,
             };
             let user = conn

@@ -6,6 +6,36 @@
 //! portable subset both engines share: ids are UUID v7 text, times are UTC timestamps truncated to
 //! microseconds, vocabularies are text codes, ciphertext is binary.
 
+/// Stores a type as TEXT on both engines: written through `$as_str`, read back (and checked)
+/// through its `FromStr`, so a value that is not well-formed in the database fails to load
+/// instead of entering the program.
+macro_rules! text_column {
+    ($ty:ty, $as_str:ident) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $ty
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.$as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $ty
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                Ok(String::from_sql(bytes)?.parse()?)
+            }
+        }
+    };
+}
+
 mod connection;
 pub mod country;
 mod error;

@@ -100,16 +100,26 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
+fn params_of(settings: Argon2Settings) -> anyhow::Result<Params> {
+    Params::new(
+        settings.memory_kib,
+        settings.iterations,
+        settings.parallelism,
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))
+}
+
+/// Hashes a password right here, on the calling thread (the command line, tests); the server
+/// uses [`PasswordHasher`], which keeps hashing off the async workers.
+pub fn hash_blocking(settings: Argon2Settings, password: &str) -> anyhow::Result<String> {
+    hash_with(&params_of(settings)?, password)
+}
+
 impl PasswordHasher {
     /// A hasher with these costs and this bound on concurrent hashes.
     pub fn new(settings: Argon2Settings, max_concurrent: usize) -> anyhow::Result<Self> {
-        let params = Params::new(
-            settings.memory_kib,
-            settings.iterations,
-            settings.parallelism,
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let params = params_of(settings)?;
         let mut random = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(&mut *random);
         let decoy = hash_with(&params, &hex::encode(*random))?;

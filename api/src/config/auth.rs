@@ -69,6 +69,15 @@ pub struct Argon2Settings {
     pub parallelism: u32,
 }
 
+impl Argon2Settings {
+    /// OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane): the default.
+    pub const MINIMUM: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+}
+
 /// Sign-in settings.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {

@@ -84,28 +84,7 @@ impl fmt::Display for EmailAddress {
     }
 }
 
-impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for EmailAddress
-where
-    DB: diesel::backend::Backend,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn to_sql<'b>(
-        &'b self,
-        out: &mut diesel::serialize::Output<'b, '_, DB>,
-    ) -> diesel::serialize::Result {
-        self.0.as_str().to_sql(out)
-    }
-}
-
-impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for EmailAddress
-where
-    DB: diesel::backend::Backend,
-    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        Ok(String::from_sql(bytes)?.parse()?)
-    }
-}
+text_column!(EmailAddress, as_str);
 
 /// A user as stored, without the password hash (which only the authentication code reads).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
