@@ -180,6 +180,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let pool = open_database(&config).await?;
     let state = AppState::new(pool.clone(), &config)?;
+    let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool, config.mail.clone())?;
     let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))
         .shutdown_timeout(config.shutdown_timeout.as_secs())
@@ -191,7 +192,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!(addr = %addr, database = %config.database_url.engine(), "listening");
     }
+    // The per-address sign-in limiter keeps a cell per client address; forget the idle ones
+    // every minute so that a scan from many addresses cannot grow memory without bound.
+    let limiter_state = state_for_pruning.clone();
+    let pruning = actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter_state.auth.login_limiter.retain_recent();
+            limiter_state.auth.login_limiter.shrink_to_fit();
+        }
+    });
     let served = server.run().await;
+    pruning.abort();
     outbox.stop();
     served?;
     tracing::info!("stopped");
