@@ -52,7 +52,11 @@ impl Sender {
         })
     }
 
-    fn send(&self, from: &str, message: &OutboxMessage) -> anyhow::Result<()> {
+    fn send(&self, from: &str, message: &OutboxMessage) -> Result<(), String> {
+        self.try_send(from, message).map_err(|err| describe(&err))
+    }
+
+    fn try_send(&self, from: &str, message: &OutboxMessage) -> anyhow::Result<()> {
         let email = Message::builder()
             .from(from.parse()?)
             .to(message.recipient.parse()?)
@@ -69,6 +73,29 @@ impl Sender {
             }
         }
         Ok(())
+    }
+}
+
+/// A delivery failure in terms that carry no address or content: an SMTP server's reply text
+/// may quote the recipient, so only its kind and code are kept.
+fn describe(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<lettre::transport::smtp::Error>() {
+        Some(smtp) => {
+            let kind = if smtp.is_transient() {
+                "transient"
+            } else if smtp.is_permanent() {
+                "permanent"
+            } else if smtp.is_timeout() {
+                "timeout"
+            } else {
+                "connection"
+            };
+            match smtp.status() {
+                Some(code) => format!("smtp {kind} failure, code {code}"),
+                None => format!("smtp {kind} failure"),
+            }
+        }
+        None => "message could not be built or written".to_owned(),
     }
 }
 
@@ -155,7 +182,7 @@ fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
                 // The error names the transport's complaint (refused, timed out); it carries
                 // no message content.
                 tracing::warn!(message_id = %message.id, attempts, error = %err, "outbox: delivery failed");
-                outbox::mark_failed(&mut conn, &message.id, attempts, retry_at, &err.to_string())
+                outbox::mark_failed(&mut conn, &message.id, attempts, retry_at, &err)
             }
         };
         if let Err(err) = recorded {

@@ -134,9 +134,16 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&Params) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await?;
+        // The permit travels with the hashing work, not with the request: a client that hangs
+        // up does not free a slot while its hash still runs.
+        let permit = self.permits.clone().acquire_owned().await?;
         let params = self.params.clone();
-        Ok(actix_web::rt::task::spawn_blocking(move || work(&params)).await?)
+        Ok(actix_web::rt::task::spawn_blocking(move || {
+            let outcome = work(&params);
+            drop(permit);
+            outcome
+        })
+        .await?)
     }
 
     /// Hashes a new password.

@@ -281,6 +281,16 @@ pub async fn login(
     let auth = state.auth.clone();
     let tokens = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| -> Result<Result<TokenResponse, ApiError>, ApiError> {
+            // The account may have changed while the password was hashed (a reset, a lock, a
+            // disabling): sign in only if it is still the account that was checked.
+            let fresh = User::credentials_for_update(conn, &credentials.id)?;
+            let now = now_utc();
+            let unchanged = fresh.password_hash == credentials.password_hash
+                && matches!(fresh.status, UserStatus::Active | UserStatus::Invited)
+                && fresh.locked_until.is_none_or(|until| until <= now);
+            if !unchanged {
+                return Ok(Err(invalid_credentials()));
+            }
             let user = User::find(conn, &credentials.id)?;
             if credentials.mfa_enabled {
                 let Some(otp) = otp.as_deref().filter(|o| !o.trim().is_empty()) else {
@@ -296,8 +306,8 @@ pub async fn login(
                 }
             }
             User::clear_failed_logins(conn, &user.id)?;
-            if let Some(new_hash) = &rehash {
-                User::rehash_password(conn, &user.id, new_hash)?;
+            if let (Some(new_hash), Some(previous)) = (&rehash, &fresh.password_hash) {
+                User::rehash_password(conn, &user.id, previous, new_hash)?;
             }
             let expires_at = now_utc() + chrono::Duration::from_std(auth.settings.session_ttl).unwrap_or_default();
             let session = Session::open(conn, &user.id, credentials.mfa_enabled, &client_label, expires_at)?;
@@ -590,6 +600,29 @@ pub async fn change_password(
         state.auth.hasher.verify(current_password, stored).await?,
         Verified::Match { .. }
     ) {
+        // A wrong current password counts like a failed sign-in: a stolen session must not
+        // become a way to guess the password.
+        let (auth, user_id, failed_user) = (state.auth.clone(), user.id.clone(), user.clone());
+        let failed_context = context.clone();
+        with_conn(&state.pool, move |conn| {
+            conn.write_transaction(|conn| {
+                User::record_failed_login(conn, &user_id, |failures| {
+                    refuse_until(&auth, failures)
+                })?;
+                audit::record(
+                    conn,
+                    &failed_context,
+                    Some(&failed_user),
+                    Event {
+                        action: "auth.password_change",
+                        outcome: Outcome::Failure,
+                        resource: Some(("user", user_id.to_string())),
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
         return Err(invalid_credentials());
     }
     let hash = state.auth.hasher.hash(new_password).await?;
@@ -852,6 +885,14 @@ async fn set_password_with_token(
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
     let context = RequestContext::of(req, &auth.keys);
+    if let Some(ip) = context.client_ip
+        && auth.login_limiter.check_key(&ip).is_err()
+    {
+        return Err(ApiError::problem(
+            ProblemType::TooManyRequests,
+            "too many requests from this address; wait a minute",
+        ));
+    }
     let TokenPassword { token, password } = body;
     let password = Zeroizing::new(password);
     if password.chars().count() < crate::auth::password::MIN_CHARS {

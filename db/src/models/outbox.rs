@@ -99,13 +99,15 @@ pub fn claim_due(
     }
 }
 
-/// Records a delivery.
+/// Records a delivery and forgets the body.
 pub fn mark_sent(conn: &mut DbConn, id: &MessageId) -> Result<(), DbError> {
     diesel::update(outbox::table.find(id))
         .set((
             outbox::sent_at.eq(now_utc()),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(None::<String>),
+            // The body may hold a single-use link; once delivered, it is not kept.
+            outbox::body.eq(""),
         ))
         .execute(conn)?;
     Ok(())

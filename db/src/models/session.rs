@@ -242,6 +242,17 @@ impl Session {
             .set(refresh_tokens::used_at.eq(now))
             .execute(conn)?;
             if spent != 1 {
+                // Another request spent it between our read and our update: a reuse, too.
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::id.eq(&session_id))
+                        .filter(sessions::revoked_at.is_null()),
+                )
+                .set((
+                    sessions::revoked_at.eq(now),
+                    sessions::revoked_reason.eq("refresh_token_reused"),
+                ))
+                .execute(conn)?;
                 return Ok(RefreshOutcome::Reused);
             }
             let Some((session, _, _)) = Session::find_live(conn, &session_id, now)? else {

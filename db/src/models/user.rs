@@ -56,7 +56,7 @@ impl FromStr for EmailAddress {
             && normalised.len() <= 254
             && !normalised
                 .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ':'));
         if well_formed {
             Ok(Self(normalised))
         } else {
@@ -267,17 +267,30 @@ impl User {
         lock: impl FnOnce(i32) -> Option<NaiveDateTime>,
     ) -> Result<i32, DbError> {
         conn.write_transaction(|conn| {
+            // A lock that has run out starts the count afresh (otherwise one failure per lock
+            // period would keep an account locked for ever).
+            diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::locked_until.le(crate::time::now_utc())),
+            )
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+            // An atomic increment: concurrent failures (several replicas) each count, where a
+            // read-then-write under READ COMMITTED could lose some. The row stays locked until
+            // commit, so the value read back is this failure's.
+            diesel::update(users::table.find(id))
+                .set(users::failed_logins.eq(users::failed_logins + 1))
+                .execute(conn)?;
             let failures: i32 = users::table
                 .find(id)
                 .select(users::failed_logins)
                 .first(conn)?;
-            let failures = failures.saturating_add(1);
-            let locked = lock(failures);
             diesel::update(users::table.find(id))
-                .set((
-                    users::failed_logins.eq(failures),
-                    users::locked_until.eq(locked),
-                ))
+                .set(users::locked_until.eq(lock(failures)))
                 .execute(conn)?;
             Ok(failures)
         })
@@ -321,16 +334,36 @@ impl User {
         Ok(())
     }
 
-    /// Replaces only the hash, keeping every other fact (rehash on sign-in).
+    /// Replaces only the hash, keeping every other fact (rehash on sign-in), and only if the
+    /// stored hash is still `previous`: a password changed meanwhile is never overwritten.
     pub fn rehash_password(
         conn: &mut DbConn,
         id: &UserId,
+        previous: &str,
         password_hash: &str,
     ) -> Result<(), DbError> {
-        diesel::update(users::table.find(id))
-            .set(users::password_hash.eq(password_hash))
-            .execute(conn)?;
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::password_hash.eq(previous)),
+        )
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)?;
         Ok(())
+    }
+
+    /// The sign-in facts, read again inside a write transaction and, on PostgreSQL, locked
+    /// until it ends (SQLite's write transaction already excludes other writers): a sign-in
+    /// checks that nothing changed while its password was being hashed.
+    pub fn credentials_for_update(conn: &mut DbConn, id: &UserId) -> Result<Credentials, DbError> {
+        match conn {
+            DbConn::Postgresql(pg) => Ok(users::table
+                .find(id)
+                .select(Credentials::as_select())
+                .for_update()
+                .first(pg)?),
+            DbConn::Sqlite(_) => Self::credentials(conn, id),
+        }
     }
 
     /// Changes the role.
@@ -351,7 +384,8 @@ impl User {
 
     /// Stores a sealed TOTP secret awaiting confirmation (MFA stays off until confirmed).
     pub fn set_pending_totp(conn: &mut DbConn, id: &UserId, sealed: &[u8]) -> Result<(), DbError> {
-        diesel::update(users::table.find(id))
+        // Never over an enrolment confirmed meanwhile.
+        diesel::update(users::table.find(id).filter(users::mfa_enabled.eq(false)))
             .set((
                 users::totp_secret.eq(sealed),
                 users::mfa_enabled.eq(false),
