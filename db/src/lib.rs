@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod models;
 pub mod schema;
 pub mod time;
+pub mod vault;
 pub mod vocabulary;
 
 pub use connection::{
