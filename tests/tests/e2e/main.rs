@@ -11,3 +11,4 @@ mod http;
 mod migrations;
 mod openapi;
 mod storage;
+mod vault;
