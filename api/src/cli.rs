@@ -14,6 +14,7 @@ use tumaini_db::{DbConn, DbError, migrations};
 
 use crate::accounts::{check_role_for, hash_password, one_time_password};
 use crate::config::{Config, LogFormat};
+use crate::keys::{self, KeysCommand};
 use crate::{server, telemetry};
 
 /// Tumaini: case management for victims of trafficking and the National Referral Mechanism.
@@ -48,6 +49,9 @@ enum Command {
     /// Create organisations and users, e.g. the first system administrator.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Key management: rotate the key-encryption key or the blind-index key, show status.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +146,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
             admin(&mut conn, command)
+        }
+        Command::Keys(command) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            keys::run(&config, &mut conn, command)
         }
     }
 }

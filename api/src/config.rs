@@ -6,12 +6,37 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tumaini_db::vault::SecretString;
 use tumaini_db::{DatabaseUrl, Engine, UrlError};
 
 /// Where the embedded default keeps its database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tumaini.db";
 /// Where the server listens unless told otherwise: loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Where the embedded default keeps (and, on first run, generates) its master key.
+pub const DEFAULT_MASTER_KEY_FILE: &str = "./data/master.key";
+
+/// Where the vault's key-encryption keys come from (see `tumaini_db::vault`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `TUMAINI_MASTER_KEY`: `BASE64` or `1:BASE64,2:BASE64`; the newest version encrypts.
+    Inline(SecretString),
+    /// A key file the operator named (`TUMAINI_MASTER_KEY_FILE`).
+    File(PathBuf),
+    /// The embedded default: [`DEFAULT_MASTER_KEY_FILE`], generated on first run with a
+    /// warning. Refused in production.
+    GeneratedDefault(PathBuf),
+}
+
+impl fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline([redacted])"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::GeneratedDefault(path) => f.debug_tuple("GeneratedDefault").field(path).finish(),
+        }
+    }
+}
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -76,6 +101,7 @@ struct FileConfig {
     db_pool_size: Option<u32>,
     shutdown_timeout_secs: Option<u64>,
     workers: Option<usize>,
+    master_key_file: Option<PathBuf>,
 }
 
 /// The server's settings.
@@ -101,6 +127,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// HTTP worker threads; default one per core.
     pub workers: Option<usize>,
+    /// The vault's key-encryption keys.
+    pub master_key: MasterKeySource,
 }
 
 impl fmt::Debug for Config {
@@ -114,6 +142,7 @@ impl fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
+            .field("master_key", &self.master_key)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +209,21 @@ impl Config {
                     .unwrap_or(30),
             ),
             workers: number(&var, "TUMAINI_WORKERS")?.or(from_file.workers),
+            master_key: match (var("TUMAINI_MASTER_KEY"), var("TUMAINI_MASTER_KEY_FILE")) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        setting: "TUMAINI_MASTER_KEY",
+                        reason: "set TUMAINI_MASTER_KEY or TUMAINI_MASTER_KEY_FILE, not both"
+                            .to_owned(),
+                    });
+                }
+                (Some(inline), None) => MasterKeySource::Inline(SecretString::new(inline)),
+                (None, Some(path)) => MasterKeySource::File(path.into()),
+                (None, None) => match from_file.master_key_file {
+                    Some(path) => MasterKeySource::File(path),
+                    None => MasterKeySource::GeneratedDefault(DEFAULT_MASTER_KEY_FILE.into()),
+                },
+            },
         };
         config.check()?;
         Ok(config)
@@ -225,6 +269,15 @@ impl Config {
             return Err(ConfigError::ProductionDefault {
                 setting: "DATABASE_URL",
                 remedy: "set DATABASE_URL explicitly (postgres://... for a national deployment)",
+            });
+        }
+        if self.env == Environment::Production
+            && matches!(self.master_key, MasterKeySource::GeneratedDefault(_))
+        {
+            return Err(ConfigError::ProductionDefault {
+                setting: "TUMAINI_MASTER_KEY",
+                remedy: "supply the key-encryption key: TUMAINI_MASTER_KEY (base64, or \
+                         VERSION:BASE64,...) or TUMAINI_MASTER_KEY_FILE",
             });
         }
         Ok(())
@@ -295,8 +348,47 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_a_generated_master_key() {
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/t"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::ProductionDefault {
+                setting: "TUMAINI_MASTER_KEY",
+                ..
+            }
+        ));
+        let ok = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/t"),
+            ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
+        ])
+        .unwrap();
+        assert!(!format!("{ok:?}").contains("c2VjcmV0"), "{ok:?}");
+        let file = from(&[("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key")]).unwrap();
+        assert_eq!(
+            file.master_key,
+            MasterKeySource::File("/etc/tumaini/master.key".into())
+        );
+        assert!(
+            from(&[
+                ("TUMAINI_MASTER_KEY", "x"),
+                ("TUMAINI_MASTER_KEY_FILE", "y")
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
     fn production_refuses_the_default_database() {
-        let err = from(&[("TUMAINI_ENV", "production")]).unwrap_err();
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key"),
+        ])
+        .unwrap_err();
         assert!(matches!(
             err,
             ConfigError::ProductionDefault {
@@ -307,6 +399,7 @@ mod tests {
         let ok = from(&[
             ("TUMAINI_ENV", "production"),
             ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
+            ("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key"),
         ])
         .unwrap();
         assert!(!ok.is_embedded());

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

@@ -33,8 +33,8 @@ use std::time::Duration;
 
 pub use blind_index::{BlindIndexValue, IndexKeys, IndexName, IndexQuery, IndexTerms};
 pub use provider::{
-    KeyContext, KeyProvider, KeyRing, KeySetError, KeyVersion, WrappedKey, add_version_to_key_file,
-    generate_key_file, read_key_file,
+    KeyContext, KeyFileProvider, KeyProvider, KeyRing, KeySetError, KeyVersion, WrappedKey,
+    add_version_to_key_file, generate_key_file, read_key_file,
 };
 pub use rotation::{RotationOptions, RotationReport};
 pub use secret::{KeyMaterial, SecretBytes, SecretString};

@@ -246,6 +246,65 @@ fn binding<'a>(context: &KeyContext<'a>, version: KeyVersion) -> Binding<'a> {
     }
 }
 
+/// A key ring read from a key file, re-read when a stored key names a version the ring does
+/// not hold yet: after `tumaini keys rotate` adds a version to the file, running servers unwrap
+/// the re-wrapped keys without a restart.
+#[derive(Debug)]
+pub struct KeyFileProvider {
+    path: std::path::PathBuf,
+    ring: std::sync::RwLock<KeyRing>,
+}
+
+impl KeyFileProvider {
+    /// Reads the file once; fails now if it cannot be used.
+    pub fn open(path: &Path) -> Result<Self, KeySetError> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            ring: std::sync::RwLock::new(read_key_file(path)?),
+        })
+    }
+
+    fn ring(&self) -> Result<KeyRing, VaultError> {
+        self.ring
+            .read()
+            .map(|ring| ring.clone())
+            .map_err(|_| VaultError::KeyUnavailable(KeyVersion::FIRST))
+    }
+}
+
+impl KeyProvider for KeyFileProvider {
+    fn current_version(&self) -> KeyVersion {
+        self.ring()
+            .map_or(KeyVersion::FIRST, |ring| ring.current_version())
+    }
+
+    fn versions(&self) -> Vec<KeyVersion> {
+        self.ring().map(|ring| ring.versions()).unwrap_or_default()
+    }
+
+    fn wrap(&self, key: &KeyMaterial, context: &KeyContext<'_>) -> Result<WrappedKey, VaultError> {
+        self.ring()?.wrap(key, context)
+    }
+
+    fn unwrap(
+        &self,
+        wrapped: &WrappedKey,
+        context: &KeyContext<'_>,
+    ) -> Result<KeyMaterial, VaultError> {
+        let ring = self.ring()?;
+        if ring.keys.contains_key(&wrapped.kek_version) {
+            return ring.unwrap(wrapped, context);
+        }
+        let reread = read_key_file(&self.path)
+            .map_err(|_| VaultError::KeyUnavailable(wrapped.kek_version))?;
+        let outcome = reread.unwrap(wrapped, context);
+        if let Ok(mut held) = self.ring.write() {
+            *held = reread;
+        }
+        outcome
+    }
+}
+
 /// Reads a key file. The file's permissions are checked on Unix: a key readable by other users
 /// is refused.
 pub fn read_key_file(path: &Path) -> Result<KeyRing, KeySetError> {
@@ -270,7 +329,7 @@ pub fn read_key_file(path: &Path) -> Result<KeyRing, KeySetError> {
 /// exists: a key is never overwritten.
 pub fn generate_key_file(path: &Path) -> Result<KeyRing, KeySetError> {
     let ring = KeyRing::single(KeyVersion::FIRST, KeyMaterial::generate());
-    write_key_file(path, &ring, true)?;
+    write_key_file(path, &ring)?;
     Ok(ring)
 }
 
@@ -285,19 +344,20 @@ pub fn add_version_to_key_file(path: &Path) -> Result<KeyVersion, KeySetError> {
     let ring = ring.with(version, KeyMaterial::generate());
     let temporary = path.with_extension("key.new");
     let _ = std::fs::remove_file(&temporary);
-    write_key_file(&temporary, &ring, true)?;
+    write_key_file(&temporary, &ring)?;
     std::fs::rename(&temporary, path)
         .map_err(|e| KeySetError(format!("cannot replace {}: {e}", path.display())))?;
     Ok(version)
 }
 
-fn write_key_file(path: &Path, ring: &KeyRing, create_new: bool) -> Result<(), KeySetError> {
+/// Writes a new key file (never overwriting one), readable by its owner only.
+fn write_key_file(path: &Path, ring: &KeyRing) -> Result<(), KeySetError> {
     let failed = |e: std::io::Error| KeySetError(format!("cannot write {}: {e}", path.display()));
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(failed)?;
     }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(create_new);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;

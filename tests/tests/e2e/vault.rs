@@ -364,3 +364,76 @@ both_engines! {
         }
     }
 }
+
+fn tumaini_keys(cwd: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(tumaini_tests::binary())
+        .arg("keys")
+        .args(args)
+        .current_dir(cwd)
+        .env("DATABASE_URL", url)
+        .env_remove("TUMAINI_MASTER_KEY")
+        .env_remove("TUMAINI_MASTER_KEY_FILE")
+        .env_remove("TUMAINI_ENV")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+both_engines! {
+    fn the_keys_command_rotates_and_a_killed_run_completes_when_rerun(db) {
+        let cwd = tempfile::tempdir().unwrap();
+        let url = db.url_string();
+        let first = stdout(&tumaini_keys(cwd.path(), &url, &["status"]));
+        assert!(first.contains("newest encrypts: v1"), "{first}");
+        let key_file = cwd.path().join("data/master.key");
+        assert!(key_file.exists(), "the embedded default generates its key");
+
+        // A running server's vault, opened before any rotation.
+        let server = Vault::new(Arc::new(tumaini_db::vault::KeyFileProvider::open(&key_file).unwrap()));
+        let mut conn = db.conn();
+        let cases = seed(&server, &mut conn, 400);
+
+        let partial = stdout(&tumaini_keys(cwd.path(), &url, &["rotate", "--batch-size", "100", "--max-batches", "1"]));
+        assert!(partial.contains("Added key-encryption key v2"), "{partial}");
+        assert!(partial.contains("100 data keys re-wrapped under key-encryption key v2"), "{partial}");
+        assert!(partial.contains("300 remain"), "{partial}");
+
+        // Killed for real: a rotation in one-key batches, stopped mid-way.
+        let mut child = std::process::Command::new(tumaini_tests::binary())
+            .args(["keys", "rotate", "--batch-size", "1"])
+            .current_dir(cwd.path())
+            .env("DATABASE_URL", &url)
+            .env_remove("TUMAINI_MASTER_KEY")
+            .env_remove("TUMAINI_MASTER_KEY_FILE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let rerun = stdout(&tumaini_keys(cwd.path(), &url, &["rotate"]));
+        assert!(rerun.contains("Done: nothing remains"), "{rerun}");
+        assert!(!rerun.contains("Added"), "a rerun finishes the rotation, it does not start another: {rerun}");
+        let status = stdout(&tumaini_keys(cwd.path(), &url, &["status"]));
+        assert!(status.contains("v2: 400"), "{status}");
+        // The server's vault picks the new version up from the file without a restart.
+        for case in &cases {
+            assert!(plain(server.read_group(&mut conn, case, FieldGroup::Identity).unwrap()).contains("Person "));
+        }
+
+        let index = stdout(&tumaini_keys(cwd.path(), &url, &["rotate-index"]));
+        assert!(index.contains("under blind-index key v2"), "{index}");
+        let status = stdout(&tumaini_keys(cwd.path(), &url, &["status"]));
+        assert!(status.contains("Blind-index key versions live: v2"), "{status}");
+    }
+}
