@@ -399,12 +399,12 @@ both_engines! {
         // A running server's vault, opened before any rotation.
         let server = Vault::new(Arc::new(tumaini_db::vault::KeyFileProvider::open(&key_file).unwrap()));
         let mut conn = db.conn();
-        let cases = seed(&server, &mut conn, 400);
+        let cases = seed(&server, &mut conn, 1000);
 
         let partial = stdout(&tumaini_keys(cwd.path(), &url, &["rotate", "--batch-size", "100", "--max-batches", "1"]));
         assert!(partial.contains("Added key-encryption key v2"), "{partial}");
         assert!(partial.contains("100 data keys re-wrapped under key-encryption key v2"), "{partial}");
-        assert!(partial.contains("300 remain"), "{partial}");
+        assert!(partial.contains("900 remain"), "{partial}");
 
         // Killed for real: a rotation in one-key batches, stopped mid-way.
         let mut child = std::process::Command::new(tumaini_tests::binary())
@@ -417,15 +417,27 @@ both_engines! {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let under_v2 = |conn: &mut DbConn| {
+            server.status(conn).unwrap().data_keys_by_kek.iter().find(|(v, _)| *v == 2).map_or(0, |(_, n)| *n)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while under_v2(&mut conn) < 150 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let _ = child.kill();
         let _ = child.wait();
+        let killed_midway = under_v2(&mut conn) < 1000;
+        println!("killed with {} of 1000 keys re-wrapped", under_v2(&mut conn));
 
         let rerun = stdout(&tumaini_keys(cwd.path(), &url, &["rotate"]));
         assert!(rerun.contains("Done: nothing remains"), "{rerun}");
-        assert!(!rerun.contains("Added"), "a rerun finishes the rotation, it does not start another: {rerun}");
+        if killed_midway {
+            assert!(rerun.contains("Resuming"), "{rerun}");
+            assert!(!rerun.contains("Added"), "a rerun finishes the rotation, it does not start another: {rerun}");
+        }
         let status = stdout(&tumaini_keys(cwd.path(), &url, &["status"]));
-        assert!(status.contains("v2: 400"), "{status}");
+        let newest = if killed_midway { "v2: 1000" } else { "v3: 1000" };
+        assert!(status.contains(newest), "{status}");
         // The server's vault picks the new version up from the file without a restart.
         for case in &cases {
             assert!(plain(server.read_group(&mut conn, case, FieldGroup::Identity).unwrap()).contains("Person "));
@@ -435,5 +447,28 @@ both_engines! {
         assert!(index.contains("under blind-index key v2"), "{index}");
         let status = stdout(&tumaini_keys(cwd.path(), &url, &["status"]));
         assert!(status.contains("Blind-index key versions live: v2"), "{status}");
+    }
+}
+
+both_engines! {
+    fn vault_writes_join_a_callers_transaction(db) {
+        let vault = Vault::new(ring(&[(1, &KeyMaterial::generate())]));
+        let mut conn = db.conn();
+        let case = CaseId::generate();
+        conn.write_transaction(|conn| -> Result<(), VaultError> {
+            vault.create_case_key(conn, &case)?;
+            vault.write_group(conn, &case, FieldGroup::Identity, &identity_json("Nakato Namubiru"))?;
+            vault.set_index_terms(conn, &case, &terms("Nakato Namubiru", (1999, 4, 2), "B7731942"))
+        })
+        .unwrap();
+        assert!(plain(vault.read_group(&mut conn, &case, FieldGroup::Identity).unwrap()).contains("Nakato"));
+        let rolled_back = CaseId::generate();
+        let outcome = conn.write_transaction(|conn| -> Result<(), VaultError> {
+            vault.create_case_key(conn, &rolled_back)?;
+            vault.write_group(conn, &rolled_back, FieldGroup::Contact, &identity_json("x"))?;
+            Err(VaultError::Malformed)
+        });
+        assert!(outcome.is_err());
+        assert_eq!(vault.read_group(&mut conn, &rolled_back, FieldGroup::Contact).unwrap(), GroupRead::Absent);
     }
 }
