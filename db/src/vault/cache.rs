@@ -7,10 +7,29 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::CachePolicy;
+use std::time::Duration;
+
 use super::provider::KeyVersion;
 use super::secret::KeyMaterial;
 use crate::ids::CaseId;
+
+/// How long an unwrapped data key may stay in memory, and how many at most.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    /// Time to live of one entry.
+    pub ttl: Duration,
+    /// Most entries held.
+    pub capacity: usize,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            capacity: 10_000,
+        }
+    }
+}
 
 type Entries = HashMap<(CaseId, KeyVersion), (Instant, Arc<KeyMaterial>)>;
 
@@ -68,7 +87,6 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn entries_expire_are_bounded_and_forgotten() {

@@ -21,21 +21,23 @@
 mod blind_index;
 mod cache;
 pub mod envelope;
+mod error;
+mod key_file;
 pub mod normalise;
 mod provider;
 mod rotation;
+mod rotation_store;
 mod secret;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub use blind_index::{BlindIndexValue, IndexKeys, IndexName, IndexQuery, IndexTerms};
-pub use provider::{
-    KeyContext, KeyFileProvider, KeyProvider, KeyRing, KeySetError, KeyVersion, WrappedKey,
-    add_version_to_key_file, generate_key_file, read_key_file,
-};
+pub use cache::CachePolicy;
+pub use error::VaultError;
+pub use key_file::{KeyFileProvider, add_version_to_key_file, generate_key_file, read_key_file};
+pub use provider::{KeyContext, KeyProvider, KeyRing, KeySetError, KeyVersion, WrappedKey};
 pub use rotation::{RotationOptions, RotationReport};
 pub use secret::{KeyMaterial, SecretBytes, SecretString};
 pub use store::ShredOutcome;
@@ -46,48 +48,6 @@ use crate::vocabulary::FieldGroup;
 use crate::{DbConn, DbError};
 use cache::KeyCache;
 use envelope::Binding;
-
-/// Why a vault operation failed. Messages never contain plaintext or key material.
-#[derive(Debug, thiserror::Error)]
-pub enum VaultError {
-    /// A stored key names a KEK version the provider does not hold.
-    #[error("key-encryption key {0} is not available")]
-    KeyUnavailable(KeyVersion),
-    /// Authentication failed: the value was altered, moved to another place, or the key is
-    /// wrong.
-    #[error("a stored ciphertext failed authentication")]
-    Integrity,
-    /// The stored value's first byte names a format this version does not read.
-    #[error("unknown ciphertext format {0}")]
-    UnknownFormat(u8),
-    /// The stored value names a key version other than the one its case holds.
-    #[error("unknown key version {0}")]
-    UnknownKeyVersion(u32),
-    /// A stored value is too short or otherwise not in the vault's format.
-    #[error("malformed vault value")]
-    Malformed,
-    /// The case has no data key (`create_case_key` was not called).
-    #[error("the case has no data key")]
-    NoCaseKey,
-    /// The case's personal data was erased; nothing can be written for it any more.
-    #[error("the case's personal data has been erased")]
-    Erased,
-    /// The summary group is plaintext by design and never goes through the vault.
-    #[error("the {0} group is not encrypted")]
-    NotEncrypted(FieldGroup),
-    /// Another rotation holds the lock (PostgreSQL).
-    #[error("another key rotation is running")]
-    RotationRunning,
-    /// The database failed.
-    #[error(transparent)]
-    Storage(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for VaultError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Storage(err.into())
-    }
-}
 
 /// The plaintext of one personal field group, e.g. its JSON. Redacted `Debug`, wiped on drop.
 pub type GroupPlaintext = SecretBytes;
@@ -119,24 +79,6 @@ pub struct VaultStatus {
     pub index_key_versions: Vec<i32>,
     /// Cases with index terms, per blind-index key version.
     pub indexed_cases_by_version: Vec<(i32, i64)>,
-}
-
-/// How long an unwrapped data key may stay in memory, and how many at most.
-#[derive(Debug, Clone, Copy)]
-pub struct CachePolicy {
-    /// Time to live of one entry.
-    pub ttl: Duration,
-    /// Most entries held.
-    pub capacity: usize,
-}
-
-impl Default for CachePolicy {
-    fn default() -> Self {
-        Self {
-            ttl: Duration::from_secs(60),
-            capacity: 10_000,
-        }
-    }
 }
 
 const DATA_KEY_VERSION: KeyVersion = KeyVersion::FIRST;
@@ -184,7 +126,7 @@ impl Vault {
     /// the first request). Creates the first blind-index key on a fresh database.
     pub fn check(&self, conn: &mut DbConn) -> Result<(), VaultError> {
         let held: BTreeSet<KeyVersion> = self.provider.versions().into_iter().collect();
-        for number in store::kek_versions_in_use(conn)? {
+        for number in rotation_store::kek_versions_in_use(conn)? {
             let version = KeyVersion::new(number.into()).ok_or(VaultError::Malformed)?;
             if !held.contains(&version) {
                 return Err(VaultError::KeyUnavailable(version));
@@ -340,7 +282,7 @@ impl Vault {
 
     /// Counts for `tumaini keys status`.
     pub fn status(&self, conn: &mut DbConn) -> Result<VaultStatus, VaultError> {
-        let (data_keys_by_kek, shredded) = store::data_key_counts(conn)?;
+        let (data_keys_by_kek, shredded) = rotation_store::data_key_counts(conn)?;
         Ok(VaultStatus {
             current_kek: self.provider.current_version(),
             provider_versions: self.provider.versions(),
@@ -350,7 +292,7 @@ impl Vault {
                 .into_iter()
                 .map(|row| row.version)
                 .collect(),
-            indexed_cases_by_version: store::index_term_counts(conn)?,
+            indexed_cases_by_version: rotation_store::index_term_counts(conn)?,
         })
     }
 

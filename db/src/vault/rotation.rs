@@ -19,6 +19,7 @@
 use diesel::prelude::*;
 
 use super::provider::{KeyVersion, WrappedKey};
+use super::rotation_store;
 use super::store::{self, BLIND_INDEX_PURPOSE};
 use super::{
     IndexTerms, Vault, VaultError, data_key_context, envelope, index_key_context, terms_binding,
@@ -67,8 +68,8 @@ impl Vault {
     /// Whether any stored key is still under a KEK older than the provider's newest.
     pub fn kek_rotation_unfinished(&self, conn: &mut DbConn) -> Result<bool, VaultError> {
         let target = self.provider.current_version();
-        Ok(store::count_data_keys_below(conn, target)? > 0
-            || !store::vault_keys_below(conn, target)?.is_empty())
+        Ok(rotation_store::count_data_keys_below(conn, target)? > 0
+            || !rotation_store::vault_keys_below(conn, target)?.is_empty())
     }
 
     /// Re-wraps every data key (and vault key) under the provider's newest KEK version.
@@ -92,7 +93,7 @@ impl Vault {
     ) -> Result<RotationReport, VaultError> {
         let target = self.provider.current_version();
         conn.write_transaction(|conn| -> Result<(), VaultError> {
-            for (purpose, row) in store::vault_keys_below(conn, target)? {
+            for (purpose, row) in rotation_store::vault_keys_below(conn, target)? {
                 let wrapped = WrappedKey {
                     kek_version: KeyVersion::new(row.kek_version.into())
                         .ok_or(VaultError::Malformed)?,
@@ -102,11 +103,18 @@ impl Vault {
                 let context = index_key_context(&version);
                 let key = self.provider.unwrap(&wrapped, &context)?;
                 let rewrapped = self.provider.wrap(&key, &context)?;
-                store::rewrap_vault_key(conn, &purpose, row.version, row.kek_version, &rewrapped)?;
+                rotation_store::rewrap_vault_key(
+                    conn,
+                    &purpose,
+                    row.version,
+                    row.kek_version,
+                    &rewrapped,
+                )?;
             }
             Ok(())
         })?;
-        let total = u64::try_from(store::count_data_keys_below(conn, target)?).unwrap_or(0);
+        let total =
+            u64::try_from(rotation_store::count_data_keys_below(conn, target)?).unwrap_or(0);
         let limit = i64::try_from(options.batch_size.max(1)).unwrap_or(500);
         let mut report = RotationReport {
             target,
@@ -126,7 +134,8 @@ impl Vault {
             }
             let (last, rotated, failed) =
                 conn.write_transaction(|conn| -> Result<_, VaultError> {
-                    let rows = store::data_keys_to_rewrap(conn, target, cursor.as_ref(), limit)?;
+                    let rows =
+                        rotation_store::data_keys_to_rewrap(conn, target, cursor.as_ref(), limit)?;
                     let (mut rotated, mut failed) = (0u64, 0u64);
                     let now = now_utc();
                     for row in &rows {
@@ -144,7 +153,7 @@ impl Vault {
                             continue;
                         };
                         let rewrapped = self.provider.wrap(&key, &context)?;
-                        if store::store_rewrapped_data_key(
+                        if rotation_store::store_rewrapped_data_key(
                             conn,
                             &row.case_id,
                             row.kek_version,
@@ -163,7 +172,8 @@ impl Vault {
             report.failed += failed;
             progress(report.rotated + report.failed, total);
         }
-        report.remaining = u64::try_from(store::count_data_keys_below(conn, target)?).unwrap_or(0);
+        report.remaining =
+            u64::try_from(rotation_store::count_data_keys_below(conn, target)?).unwrap_or(0);
         Ok(report)
     }
 
@@ -201,7 +211,8 @@ impl Vault {
     ) -> Result<RotationReport, VaultError> {
         let keys = self.newest_index_keys(conn)?;
         let target = keys.version();
-        let total = u64::try_from(store::count_index_terms_below(conn, target)?).unwrap_or(0);
+        let total =
+            u64::try_from(rotation_store::count_index_terms_below(conn, target)?).unwrap_or(0);
         let limit = i64::try_from(options.batch_size.max(1)).unwrap_or(500);
         let mut report = RotationReport {
             target,
@@ -221,8 +232,12 @@ impl Vault {
             }
             let (last, rotated, failed) =
                 conn.write_transaction(|conn| -> Result<_, VaultError> {
-                    let rows =
-                        store::index_terms_to_recompute(conn, target, cursor.as_ref(), limit)?;
+                    let rows = rotation_store::index_terms_to_recompute(
+                        conn,
+                        target,
+                        cursor.as_ref(),
+                        limit,
+                    )?;
                     let (mut rotated, mut failed) = (0u64, 0u64);
                     for (case, old) in &rows {
                         let terms = match self.decrypt_terms(conn, case) {
@@ -233,7 +248,7 @@ impl Vault {
                             }
                         };
                         let entries = keys.entries(&terms);
-                        if store::mark_index_terms(conn, case, *old, target)? {
+                        if rotation_store::mark_index_terms(conn, case, *old, target)? {
                             store::replace_indexes(conn, case, target, &entries)?;
                             rotated += 1;
                         }
@@ -248,10 +263,15 @@ impl Vault {
             progress(report.rotated + report.failed, total);
         }
         report.remaining =
-            u64::try_from(store::count_index_terms_below(conn, target)?).unwrap_or(0);
+            u64::try_from(rotation_store::count_index_terms_below(conn, target)?).unwrap_or(0);
         if report.remaining == 0 {
             conn.write_transaction(|conn| {
-                store::retire_vault_keys_before(conn, BLIND_INDEX_PURPOSE, target, now_utc())
+                rotation_store::retire_vault_keys_before(
+                    conn,
+                    BLIND_INDEX_PURPOSE,
+                    target,
+                    now_utc(),
+                )
             })?;
             if let Ok(mut cached) = self.index_keys.lock() {
                 cached.retain(|version, _| *version >= target);
