@@ -18,6 +18,7 @@ use crate::auth::RequestContext;
 use crate::auth::password::hash_blocking;
 use crate::config::Argon2Settings;
 use crate::config::{Config, LogFormat};
+use crate::keys::{self, KeysCommand};
 use crate::{server, telemetry};
 
 /// Tumaini: case management for victims of trafficking and the National Referral Mechanism.
@@ -52,6 +53,9 @@ enum Command {
     /// Create organisations and users, e.g. the first system administrator.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Key management: rotate the key-encryption key or the blind-index key, show status.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +150,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
             admin(&mut conn, config.auth.argon2, command)
+        }
+        Command::Keys(command) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            keys::run(&config, &mut conn, command)
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod mail;
 pub mod routes;
 pub mod server;

@@ -7,6 +7,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use tumaini_db::vault::Vault;
 use tumaini_db::{Engine, Pool, PoolOptions, build_pool, migrations};
 use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub openapi_json: Arc<str>,
     /// The docs page, rendered once.
     pub docs_html: Arc<str>,
+    /// Field-level encryption of personal data; `None` only in tests that store none.
+    pub vault: Option<Arc<Vault>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,7 +68,14 @@ impl AppState {
                 .context("serialising the OpenAPI document")?
                 .into(),
             docs_html: render_docs_page(&doc).into(),
+            vault: None,
         })
+    }
+
+    /// The same state with the vault that handlers storing personal data use.
+    pub fn with_vault(mut self, vault: Arc<Vault>) -> Self {
+        self.vault = Some(vault);
+        self
     }
 }
 
@@ -169,6 +179,33 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Loads the key-encryption keys and checks them against the database, so that a missing,
+/// malformed or wrong master key stops the server at start rather than failing requests. A
+/// database that is unreachable or not yet migrated is checked later, by the first request.
+pub async fn open_vault(config: &Config, pool: &Pool) -> anyhow::Result<Arc<Vault>> {
+    let vault = Arc::new(Vault::new(crate::keys::key_provider(config)?));
+    let check_vault = Arc::clone(&vault);
+    let check_pool = pool.clone();
+    let checked = web::block(
+        move || -> Option<Result<(), tumaini_db::vault::VaultError>> {
+            let mut conn = check_pool.get().ok()?;
+            if !migrations::pending(&mut conn).ok()?.is_empty() {
+                return None;
+            }
+            Some(check_vault.check(&mut conn))
+        },
+    )
+    .await?;
+    match checked {
+        Some(Ok(())) => {}
+        Some(Err(err)) => {
+            return Err(err).context("the master key does not fit this database");
+        }
+        None => tracing::warn!("vault keys not checked: database unreachable or not migrated"),
+    }
+    Ok(vault)
+}
+
 /// Runs the HTTP server until SIGINT or SIGTERM, then lets in-flight requests finish (up to
 /// the configured shutdown timeout).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -179,7 +216,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let pool = open_database(&config).await?;
-    let state = AppState::new(pool.clone(), &config)?;
+    let vault = open_vault(&config, &pool).await?;
+    let state = AppState::new(pool.clone(), &config)?.with_vault(vault);
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool, config.mail.clone())?;
     let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))

@@ -40,7 +40,10 @@ impl DbConn {
     /// On SQLite a deferred transaction that reads and then writes can fail with `SQLITE_BUSY`
     /// when another writer committed in between, and the busy timeout cannot help; `BEGIN
     /// IMMEDIATE` queues for the lock instead. On PostgreSQL this is an ordinary transaction.
-    /// Nested `transaction` calls inside `work` become savepoints, as usual.
+    /// Nested `transaction` calls inside `work` become savepoints, as usual, and so does a
+    /// `write_transaction` called inside another transaction (the outer one already holds, or
+    /// will take, the write lock), so that named queries which write atomically can also be
+    /// part of a caller's larger transaction.
     pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,

@@ -87,6 +87,11 @@ uuid_id!(
     /// A person who signs in to Tumaini (staff of an organisation), never a victim.
     UserId
 );
+uuid_id!(
+    /// A case: one person's record in the referral mechanism. Its personal field groups are
+    /// encrypted under a data key of its own (the vault).
+    CaseId
+);
 
 uuid_id!(
     /// A signed-in session (the `sid` of an access token).

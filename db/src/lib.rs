@@ -45,6 +45,7 @@ pub mod migrations;
 pub mod models;
 pub mod schema;
 pub mod time;
+pub mod vault;
 pub mod vocabulary;
 
 pub use connection::{

@@ -5,9 +5,6 @@
 //! machines. Where a list derives from the Human Trafficking Case Data Standard 2.0 (IOM, CC BY
 //! 4.0) it says so; see the project's NOTICE.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// The text is not a code of the named vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {vocabulary} code")]
@@ -53,18 +50,18 @@ macro_rules! vocabulary {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownCode;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::vocabulary::UnknownCode;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($code => Ok(Self::$variant),)+
-                    _ => Err(UnknownCode { vocabulary: $vocab }),
+                    _ => Err($crate::vocabulary::UnknownCode { vocabulary: $vocab }),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.code())
             }
         }
@@ -72,6 +69,8 @@ macro_rules! vocabulary {
         text_column!($name, code);
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// What a user may do, by the job they hold (DESIGN.md section 1). Every user has exactly one.
@@ -152,9 +151,39 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// The unit of consent, access and encryption (DESIGN.md section 4): what a victim agrees to
+    /// share, what a policy grants, and what the vault encrypts as one ciphertext.
+    pub enum FieldGroup as "field_group" {
+        /// Coarse, plaintext fields safe for statistics; never encrypted.
+        Summary = "summary": "Summary",
+        /// Names, aliases, date of birth, identity documents, photographs.
+        Identity = "identity": "Identity",
+        /// Phones, addresses, current location, emergency contact.
+        Contact = "contact": "Contact",
+        /// Narrative, recruitment and perpetrator details, places.
+        Exploitation = "exploitation": "Exploitation",
+        /// Physical and mental health, disability, pregnancy.
+        Health = "health": "Health",
+        /// Immigration status, proceedings, witness status, compensation.
+        Legal = "legal": "Legal",
+        /// Case notes, screening answers, risk assessments, assistance plan details.
+        Notes = "notes": "Notes",
+    }
+}
+
+impl FieldGroup {
+    /// Whether the group holds personal data and is therefore stored encrypted.
+    pub const fn is_encrypted(self) -> bool {
+        !matches!(self, Self::Summary)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt;
+    use std::str::FromStr;
 
     fn round_trips<T>(all: &[T])
     where
@@ -177,6 +206,7 @@ mod tests {
         round_trips(OrganisationKind::ALL);
         round_trips(UserStatus::ALL);
         round_trips(ServiceType::ALL);
+        round_trips(FieldGroup::ALL);
     }
 
     #[test]

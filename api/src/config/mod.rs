@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tumaini_db::vault::SecretString;
 use tumaini_db::{DatabaseUrl, Engine, UrlError};
 
 mod auth;
@@ -18,6 +19,30 @@ pub use mail::{MailSettings, MailTransport};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tumaini.db";
 /// Where the server listens unless told otherwise: loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Where the embedded default keeps (and, on first run, generates) its master key.
+pub const DEFAULT_MASTER_KEY_FILE: &str = "./data/master.key";
+
+/// Where the vault's key-encryption keys come from (see `tumaini_db::vault`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `TUMAINI_MASTER_KEY`: `BASE64` or `1:BASE64,2:BASE64`; the newest version encrypts.
+    Inline(SecretString),
+    /// A key file the operator named (`TUMAINI_MASTER_KEY_FILE`).
+    File(PathBuf),
+    /// The embedded default: [`DEFAULT_MASTER_KEY_FILE`], generated on first run with a
+    /// warning. Refused in production.
+    GeneratedDefault(PathBuf),
+}
+
+impl fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline([redacted])"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::GeneratedDefault(path) => f.debug_tuple("GeneratedDefault").field(path).finish(),
+        }
+    }
+}
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -98,6 +123,8 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_MAIL_DIR",
     "TUMAINI_MAIL_RETRY_BASE_SECS",
     "TUMAINI_MAIL_POLL_MS",
+    "TUMAINI_MASTER_KEY",
+    "TUMAINI_MASTER_KEY_FILE",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -185,6 +212,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// Outgoing e-mail.
     pub mail: MailSettings,
+    /// The vault's key-encryption keys.
+    pub master_key: MasterKeySource,
 }
 
 impl fmt::Debug for Config {
@@ -201,6 +230,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("auth", &self.auth)
             .field("mail", &self.mail)
+            .field("master_key", &self.master_key)
             .finish_non_exhaustive()
     }
 }
@@ -283,6 +313,21 @@ impl Config {
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             database_url,
             database_url_is_default,
+            master_key: match (
+                sources.get("TUMAINI_MASTER_KEY"),
+                sources.get("TUMAINI_MASTER_KEY_FILE"),
+            ) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        setting: "TUMAINI_MASTER_KEY",
+                        reason: "set TUMAINI_MASTER_KEY or TUMAINI_MASTER_KEY_FILE, not both"
+                            .to_owned(),
+                    });
+                }
+                (Some(inline), None) => MasterKeySource::Inline(SecretString::new(inline)),
+                (None, Some(path)) => MasterKeySource::File(path.into()),
+                (None, None) => MasterKeySource::GeneratedDefault(DEFAULT_MASTER_KEY_FILE.into()),
+            },
         };
         config.check()?;
         Ok(config)
@@ -328,6 +373,15 @@ impl Config {
             return Err(ConfigError::ProductionDefault {
                 setting: "DATABASE_URL",
                 remedy: "set DATABASE_URL explicitly (postgres://... for a national deployment)",
+            });
+        }
+        if self.env == Environment::Production
+            && matches!(self.master_key, MasterKeySource::GeneratedDefault(_))
+        {
+            return Err(ConfigError::ProductionDefault {
+                setting: "TUMAINI_MASTER_KEY",
+                remedy: "supply the key-encryption key: TUMAINI_MASTER_KEY (base64, or \
+                         VERSION:BASE64,...) or TUMAINI_MASTER_KEY_FILE",
             });
         }
         Ok(())
@@ -387,8 +441,57 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_a_generated_master_key() {
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/t"),
+            (
+                "TUMAINI_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            ("TUMAINI_SMTP_URL", "smtp://mail.internal:587?tls=required"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::ProductionDefault {
+                setting: "TUMAINI_MASTER_KEY",
+                ..
+            }
+        ));
+        let ok = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/t"),
+            (
+                "TUMAINI_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            ("TUMAINI_SMTP_URL", "smtp://mail.internal:587?tls=required"),
+            ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
+        ])
+        .unwrap();
+        assert!(!format!("{ok:?}").contains("c2VjcmV0"), "{ok:?}");
+        let file = from(&[("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key")]).unwrap();
+        assert_eq!(
+            file.master_key,
+            MasterKeySource::File("/etc/tumaini/master.key".into())
+        );
+        assert!(
+            from(&[
+                ("TUMAINI_MASTER_KEY", "x"),
+                ("TUMAINI_MASTER_KEY_FILE", "y")
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
     fn production_refuses_the_default_database() {
-        let err = from(&[("TUMAINI_ENV", "production")]).unwrap_err();
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key"),
+        ])
+        .unwrap_err();
         assert!(matches!(
             err,
             ConfigError::ProductionDefault {
@@ -399,6 +502,7 @@ mod tests {
         let err = from(&[
             ("TUMAINI_ENV", "production"),
             ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
+            ("TUMAINI_MASTER_KEY_FILE", "/etc/tumaini/master.key"),
         ])
         .unwrap_err();
         assert!(err.to_string().contains("TUMAINI_SECRET_KEY"), "{err}");
@@ -409,6 +513,7 @@ mod tests {
                 "TUMAINI_SECRET_KEY",
                 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             ),
+            ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
         ])
         .unwrap_err();
         assert!(err.to_string().contains("TUMAINI_SMTP_URL"), "{err}");
@@ -423,6 +528,7 @@ mod tests {
                 "TUMAINI_SMTP_URL",
                 "smtp://relay:pw@mail.internal:587?tls=required",
             ),
+            ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
         ])
         .unwrap();
         let shown = format!("{ok:?}");

@@ -361,4 +361,26 @@ fn production_refuses_development_defaults() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
     assert!(!cwd.path().join("data").exists(), "nothing was created");
+
+    let output = Command::new(binary())
+        .arg("serve")
+        .current_dir(cwd.path())
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .env(
+            "TUMAINI_SECRET_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env("TUMAINI_SMTP_URL", "smtp://127.0.0.1:25")
+        .env_remove("TUMAINI_MASTER_KEY")
+        .env_remove("TUMAINI_MASTER_KEY_FILE")
+        .env("TUMAINI_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("TUMAINI_MASTER_KEY"),
+        "a generated key is refused: {stderr}"
+    );
+    assert!(!cwd.path().join("data").exists(), "no key was generated");
 }

@@ -14,3 +14,4 @@ mod matrix;
 mod migrations;
 mod openapi;
 mod storage;
+mod vault;

@@ -1,0 +1,437 @@
+//! The vault: field-level envelope encryption of personal data (DESIGN.md section 5).
+//!
+//! ```text
+//! KEK (TUMAINI_MASTER_KEY / key file / later a KMS), versioned  ── KeyProvider
+//!  ├── wraps one random 256-bit data key per case            ── case_keys
+//!  │     └── encrypts each personal field group of the case   ── case_field_groups
+//!  │           and the case's index terms                     ── case_index_terms
+//!  └── wraps the blind-index root key (versioned)             ── vault_keys
+//!        └── HKDF → one HMAC key per index                    ── blind_indexes
+//! ```
+//!
+//! Every ciphertext is XChaCha20-Poly1305 bound to its table, column, row and key version
+//! (`envelope.rs`), so a stolen database, a leaked backup or a curious administrator sees only
+//! random bytes, and a ciphertext moved elsewhere fails to decrypt. Destroying a case's data
+//! key (crypto-shredding) makes all its groups unreadable forever, in every backup taken
+//! afterwards; reads then answer [`GroupRead::Erased`], never an error.
+//!
+//! Plaintext only ever sits in [`SecretBytes`]/[`SecretString`], which redact `Debug` and wipe
+//! themselves on drop. All methods block (SQL and crypto): call them off the async workers.
+
+mod blind_index;
+mod cache;
+pub mod envelope;
+mod error;
+mod key_file;
+pub mod normalise;
+mod provider;
+mod rotation;
+mod rotation_store;
+mod secret;
+mod store;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub use blind_index::{BlindIndexValue, IndexKeys, IndexName, IndexQuery, IndexTerms};
+pub use cache::CachePolicy;
+pub use error::VaultError;
+pub use key_file::{KeyFileProvider, add_version_to_key_file, generate_key_file, read_key_file};
+pub use provider::{KeyContext, KeyProvider, KeyRing, KeySetError, KeyVersion, WrappedKey};
+pub use rotation::{RotationOptions, RotationReport};
+pub use secret::{KeyMaterial, SecretBytes, SecretString};
+pub use store::ShredOutcome;
+
+use crate::ids::CaseId;
+use crate::time::now_utc;
+use crate::vocabulary::FieldGroup;
+use crate::{DbConn, DbError};
+use cache::KeyCache;
+use envelope::Binding;
+
+/// The plaintext of one personal field group, e.g. its JSON. Redacted `Debug`, wiped on drop.
+pub type GroupPlaintext = SecretBytes;
+
+/// What reading a field group found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GroupRead {
+    /// The decrypted group.
+    Plain(GroupPlaintext),
+    /// The case's data key was destroyed: its personal data is gone for good. Show the summary
+    /// with a marker saying so.
+    Erased,
+    /// Nothing was recorded for this group (or the case has no data key).
+    Absent,
+}
+
+/// How many keys sit where; printed by `tumaini keys status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultStatus {
+    /// The KEK version new data keys are wrapped with.
+    pub current_kek: KeyVersion,
+    /// Every KEK version the provider holds.
+    pub provider_versions: Vec<KeyVersion>,
+    /// Live data keys per KEK version.
+    pub data_keys_by_kek: Vec<(i32, i64)>,
+    /// Cases whose data key was destroyed.
+    pub shredded: i64,
+    /// Live blind-index key versions (more than one while a rotation is unfinished).
+    pub index_key_versions: Vec<i32>,
+    /// Cases with index terms, per blind-index key version.
+    pub indexed_cases_by_version: Vec<(i32, i64)>,
+}
+
+const DATA_KEY_VERSION: KeyVersion = KeyVersion::FIRST;
+const FIELD_GROUPS_TABLE: &str = "case_field_groups";
+const INDEX_TERMS_TABLE: &str = "case_index_terms";
+
+/// The vault. Shared by every request handler (it is `Send + Sync`); holds the key provider,
+/// a bounded cache of unwrapped data keys and the derived blind-index keys.
+#[derive(Debug)]
+pub struct Vault {
+    provider: Arc<dyn KeyProvider>,
+    data_keys: KeyCache,
+    index_keys: Mutex<BTreeMap<KeyVersion, Arc<IndexKeys>>>,
+}
+
+/// A case's data key, or why there is none.
+enum CaseKey {
+    Live { key: Arc<KeyMaterial>, version: u32 },
+    Shredded,
+    Missing,
+}
+
+impl Vault {
+    /// A vault over `provider`, with the default cache policy.
+    pub fn new(provider: Arc<dyn KeyProvider>) -> Self {
+        Self::with_cache(provider, CachePolicy::default())
+    }
+
+    /// A vault with an explicit cache policy (a zero capacity disables the cache).
+    pub fn with_cache(provider: Arc<dyn KeyProvider>, policy: CachePolicy) -> Self {
+        Self {
+            provider,
+            data_keys: KeyCache::new(policy),
+            index_keys: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The key provider.
+    pub fn provider(&self) -> &Arc<dyn KeyProvider> {
+        &self.provider
+    }
+
+    /// Checks, at start, that the key set fits this database: every KEK version a stored key
+    /// needs is held, and the blind-index key unwraps (a wrong master key fails here, not on
+    /// the first request). Creates the first blind-index key on a fresh database.
+    pub fn check(&self, conn: &mut DbConn) -> Result<(), VaultError> {
+        let held: BTreeSet<KeyVersion> = self.provider.versions().into_iter().collect();
+        for number in rotation_store::kek_versions_in_use(conn)? {
+            let version = KeyVersion::new(number.into()).ok_or(VaultError::Malformed)?;
+            if !held.contains(&version) {
+                return Err(VaultError::KeyUnavailable(version));
+            }
+        }
+        self.index_keys.lock().map(|mut keys| keys.clear()).ok();
+        self.live_index_keys(conn).map(drop)
+    }
+
+    /// Creates the random data key of a new case, wrapped under the newest KEK.
+    pub fn create_case_key(&self, conn: &mut DbConn, case: &CaseId) -> Result<(), VaultError> {
+        let key = KeyMaterial::generate();
+        let wrapped = self.provider.wrap(&key, &data_key_context(case))?;
+        store::insert_case_key(conn, case, DATA_KEY_VERSION, &wrapped, now_utc())?;
+        Ok(())
+    }
+
+    /// Encrypts and stores one personal field group of a case, replacing any earlier value.
+    pub fn write_group(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        group: FieldGroup,
+        plaintext: &GroupPlaintext,
+    ) -> Result<(), VaultError> {
+        if !group.is_encrypted() {
+            return Err(VaultError::NotEncrypted(group));
+        }
+        let (key, version) = self.live_key(conn, case)?;
+        let binding = group_binding(case, group, version);
+        let ciphertext = envelope::seal(&key, &binding, plaintext.expose())?;
+        conn.write_transaction(|conn| store::put_group(conn, case, group, &ciphertext, now_utc()))?;
+        Ok(())
+    }
+
+    /// Reads and decrypts one personal field group of a case.
+    pub fn read_group(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        group: FieldGroup,
+    ) -> Result<GroupRead, VaultError> {
+        if !group.is_encrypted() {
+            return Err(VaultError::NotEncrypted(group));
+        }
+        let Some((row, ciphertext)) = store::case_key_and_group(conn, case, group)? else {
+            return Ok(GroupRead::Absent);
+        };
+        let (key, version) = match self.unwrap_row(&row)? {
+            CaseKey::Live { key, version } => (key, version),
+            CaseKey::Shredded => return Ok(GroupRead::Erased),
+            CaseKey::Missing => return Ok(GroupRead::Absent),
+        };
+        let Some(ciphertext) = ciphertext else {
+            return Ok(GroupRead::Absent);
+        };
+        let plaintext = envelope::open(&key, &group_binding(case, group, version), &ciphertext)?;
+        Ok(GroupRead::Plain(plaintext))
+    }
+
+    /// Stores the values a case's blind indexes are computed from (encrypted) and the indexes
+    /// themselves (under the newest blind-index key), replacing earlier ones.
+    pub fn set_index_terms(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        terms: &IndexTerms,
+    ) -> Result<(), VaultError> {
+        let (key, version) = self.live_key(conn, case)?;
+        let index_keys = self.newest_index_keys(conn)?;
+        let encoded = terms.encode();
+        let ciphertext = envelope::seal(&key, &terms_binding(case, version), encoded.expose())?;
+        let entries = index_keys.entries(terms);
+        conn.write_transaction(|conn| {
+            store::put_index_terms(
+                conn,
+                case,
+                index_keys.version(),
+                &ciphertext,
+                &entries,
+                now_utc(),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Decrypts a case's index terms, `None` when none were stored or the case was erased.
+    pub fn read_index_terms(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+    ) -> Result<Option<IndexTerms>, VaultError> {
+        let Some((_, ciphertext)) = store::index_terms(conn, case)? else {
+            return Ok(None);
+        };
+        let (key, version) = match self.case_key(conn, case)? {
+            CaseKey::Live { key, version } => (key, version),
+            CaseKey::Shredded | CaseKey::Missing => return Ok(None),
+        };
+        let plain = envelope::open(&key, &terms_binding(case, version), &ciphertext)?;
+        IndexTerms::decode(&plain).map(Some)
+    }
+
+    /// The blind index value of already normalised input under the newest index key.
+    pub fn blind_index(
+        &self,
+        conn: &mut DbConn,
+        name: IndexName,
+        normalised: &str,
+    ) -> Result<BlindIndexValue, VaultError> {
+        Ok(self.newest_index_keys(conn)?.compute(name, normalised))
+    }
+
+    /// Cases whose blind indexes match the query, under any live index key version (during a
+    /// blind-index key rotation both old and new are searched). Results are candidates: with
+    /// truncated indexes unrelated cases match too, so confirm by decrypting.
+    pub fn find_by_index(
+        &self,
+        conn: &mut DbConn,
+        query: &IndexQuery,
+    ) -> Result<Vec<CaseId>, VaultError> {
+        let name = query.index();
+        let mut found = BTreeSet::new();
+        for keys in self.live_index_keys(conn)? {
+            let values = keys.query_values(query);
+            if values.is_empty() {
+                continue;
+            }
+            let mut hits: HashMap<CaseId, usize> = HashMap::new();
+            for value in &values {
+                for case in store::cases_with_index(conn, name, keys.version(), value)? {
+                    *hits.entry(case).or_default() += 1;
+                }
+            }
+            found.extend(
+                hits.into_iter()
+                    .filter(|(_, count)| *count == values.len())
+                    .map(|(case, _)| case),
+            );
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// Crypto-shredding: destroys the case's data key and deletes its ciphertexts, index terms
+    /// and blind indexes. The data is unrecoverable from this database and from every backup
+    /// taken afterwards (older backups still hold the wrapped key: their retention bounds how
+    /// long erasure takes to be complete).
+    pub fn shred_case(&self, conn: &mut DbConn, case: &CaseId) -> Result<ShredOutcome, VaultError> {
+        let outcome = conn.write_transaction(|conn| store::shred(conn, case, now_utc()))?;
+        self.data_keys.forget(case);
+        Ok(outcome)
+    }
+
+    /// Counts for `tumaini keys status`.
+    pub fn status(&self, conn: &mut DbConn) -> Result<VaultStatus, VaultError> {
+        let (data_keys_by_kek, shredded) = rotation_store::data_key_counts(conn)?;
+        Ok(VaultStatus {
+            current_kek: self.provider.current_version(),
+            provider_versions: self.provider.versions(),
+            data_keys_by_kek,
+            shredded,
+            index_key_versions: store::live_vault_keys(conn, store::BLIND_INDEX_PURPOSE)?
+                .into_iter()
+                .map(|row| row.version)
+                .collect(),
+            indexed_cases_by_version: rotation_store::index_term_counts(conn)?,
+        })
+    }
+
+    fn live_key(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+    ) -> Result<(Arc<KeyMaterial>, u32), VaultError> {
+        match self.case_key(conn, case)? {
+            CaseKey::Live { key, version } => Ok((key, version)),
+            CaseKey::Shredded => Err(VaultError::Erased),
+            CaseKey::Missing => Err(VaultError::NoCaseKey),
+        }
+    }
+
+    fn case_key(&self, conn: &mut DbConn, case: &CaseId) -> Result<CaseKey, VaultError> {
+        match store::case_key(conn, case)? {
+            Some(row) => self.unwrap_row(&row),
+            None => Ok(CaseKey::Missing),
+        }
+    }
+
+    /// The data key of a stored row, from the cache or unwrapped by the provider. The row is
+    /// read on every call, so a shred is seen at once by every replica; the cache only saves
+    /// the unwrap (a network call with a KMS).
+    fn unwrap_row(&self, row: &store::CaseKeyRow) -> Result<CaseKey, VaultError> {
+        if row.shredded_at.is_some() {
+            return Ok(CaseKey::Shredded);
+        }
+        let version = u32::try_from(row.data_key_version).map_err(|_| VaultError::Malformed)?;
+        let kek_version = KeyVersion::new(row.kek_version.into()).ok_or(VaultError::Malformed)?;
+        if let Some(key) = self.data_keys.get(&row.case_id, kek_version) {
+            return Ok(CaseKey::Live { key, version });
+        }
+        let wrapped = WrappedKey {
+            kek_version,
+            bytes: row.wrapped_key.clone(),
+        };
+        let key = Arc::new(
+            self.provider
+                .unwrap(&wrapped, &data_key_context(&row.case_id))?,
+        );
+        self.data_keys
+            .put(&row.case_id, kek_version, Arc::clone(&key));
+        Ok(CaseKey::Live { key, version })
+    }
+
+    /// The live blind-index keys, oldest first; creates version 1 on a fresh database.
+    fn live_index_keys(&self, conn: &mut DbConn) -> Result<Vec<Arc<IndexKeys>>, VaultError> {
+        let mut rows = store::live_vault_keys(conn, store::BLIND_INDEX_PURPOSE)?;
+        if rows.is_empty() {
+            self.create_index_key(conn, KeyVersion::FIRST)?;
+            rows = store::live_vault_keys(conn, store::BLIND_INDEX_PURPOSE)?;
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let version = KeyVersion::new(row.version.into()).ok_or(VaultError::Malformed)?;
+            if let Some(keys) = self
+                .index_keys
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&version).cloned())
+            {
+                out.push(keys);
+                continue;
+            }
+            let wrapped = WrappedKey {
+                kek_version: KeyVersion::new(row.kek_version.into())
+                    .ok_or(VaultError::Malformed)?,
+                bytes: row.wrapped_key,
+            };
+            let root = self
+                .provider
+                .unwrap(&wrapped, &index_key_context(&version.get().to_string()))?;
+            let keys = Arc::new(IndexKeys::derive(&root, version)?);
+            if let Ok(mut cache) = self.index_keys.lock() {
+                cache.insert(version, Arc::clone(&keys));
+            }
+            out.push(keys);
+        }
+        Ok(out)
+    }
+
+    fn newest_index_keys(&self, conn: &mut DbConn) -> Result<Arc<IndexKeys>, VaultError> {
+        self.live_index_keys(conn)?
+            .pop()
+            .ok_or(VaultError::Malformed)
+    }
+
+    /// Adds a blind-index root key version. Another replica creating the same version at the
+    /// same moment is not an error: its key wins and is used.
+    fn create_index_key(&self, conn: &mut DbConn, version: KeyVersion) -> Result<(), VaultError> {
+        let root = KeyMaterial::generate();
+        let wrapped = self
+            .provider
+            .wrap(&root, &index_key_context(&version.get().to_string()))?;
+        match store::insert_vault_key(
+            conn,
+            store::BLIND_INDEX_PURPOSE,
+            version,
+            &wrapped,
+            now_utc(),
+        ) {
+            Ok(()) | Err(DbError::Conflict { .. }) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+fn data_key_context(case: &CaseId) -> KeyContext<'_> {
+    KeyContext {
+        table: "case_keys",
+        column: "wrapped_key",
+        row_id: case.as_str(),
+    }
+}
+
+fn index_key_context(version: &str) -> KeyContext<'_> {
+    KeyContext {
+        table: "vault_keys",
+        column: store::BLIND_INDEX_PURPOSE,
+        row_id: version,
+    }
+}
+
+fn group_binding(case: &CaseId, group: FieldGroup, key_version: u32) -> Binding<'_> {
+    Binding {
+        table: FIELD_GROUPS_TABLE,
+        column: group.code(),
+        row_id: case.as_str(),
+        key_version,
+    }
+}
+
+fn terms_binding(case: &CaseId, key_version: u32) -> Binding<'_> {
+    Binding {
+        table: INDEX_TERMS_TABLE,
+        column: "terms",
+        row_id: case.as_str(),
+        key_version,
+    }
+}

@@ -1,0 +1,285 @@
+//! Every SQL statement the vault runs. Portable diesel DSL except where noted; no statement
+//! here ever carries plaintext.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::blind_index::{BlindIndexValue, IndexName};
+use super::provider::{KeyVersion, WrappedKey};
+use crate::ids::CaseId;
+use crate::schema::{blind_indexes, case_field_groups, case_index_terms, case_keys, vault_keys};
+use crate::vocabulary::FieldGroup;
+use crate::{DbConn, DbError};
+
+/// `vault_keys.purpose` of the blind-index root key.
+pub const BLIND_INDEX_PURPOSE: &str = "blind_index";
+
+/// A `case_keys` row as the vault needs it.
+#[derive(Debug, Clone, Queryable)]
+pub struct CaseKeyRow {
+    pub case_id: CaseId,
+    pub data_key_version: i32,
+    pub kek_version: i32,
+    pub wrapped_key: Vec<u8>,
+    pub shredded_at: Option<NaiveDateTime>,
+}
+
+pub type CaseKeyColumns = (
+    case_keys::case_id,
+    case_keys::data_key_version,
+    case_keys::kek_version,
+    case_keys::wrapped_key,
+    case_keys::shredded_at,
+);
+pub const CASE_KEY_COLUMNS: CaseKeyColumns = (
+    case_keys::case_id,
+    case_keys::data_key_version,
+    case_keys::kek_version,
+    case_keys::wrapped_key,
+    case_keys::shredded_at,
+);
+
+pub fn insert_case_key(
+    conn: &mut DbConn,
+    case: &CaseId,
+    data_key_version: KeyVersion,
+    wrapped: &WrappedKey,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(case_keys::table)
+        .values((
+            case_keys::case_id.eq(case),
+            case_keys::data_key_version.eq(data_key_version.as_i32()),
+            case_keys::kek_version.eq(wrapped.kek_version.as_i32()),
+            case_keys::wrapped_key.eq(&wrapped.bytes),
+            case_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn case_key(conn: &mut DbConn, case: &CaseId) -> Result<Option<CaseKeyRow>, DbError> {
+    Ok(case_keys::table
+        .find(case)
+        .select(CASE_KEY_COLUMNS)
+        .first(conn)
+        .optional()?)
+}
+
+/// A case's key row and, when stored, one group's ciphertext.
+pub type KeyAndGroup = (CaseKeyRow, Option<Vec<u8>>);
+
+/// The case's key row and one group's ciphertext, read in one statement so that a concurrent
+/// shred is seen either entirely or not at all.
+pub fn case_key_and_group(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+) -> Result<Option<KeyAndGroup>, DbError> {
+    Ok(case_keys::table
+        .left_join(
+            case_field_groups::table.on(case_field_groups::case_id
+                .eq(case_keys::case_id)
+                .and(case_field_groups::field_group.eq(group))),
+        )
+        .filter(case_keys::case_id.eq(case))
+        .select((CASE_KEY_COLUMNS, case_field_groups::ciphertext.nullable()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts or replaces a group's ciphertext (update first, insert when absent: portable, and
+/// safe inside the caller's write transaction).
+pub fn put_group(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+    ciphertext: &[u8],
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let updated = diesel::update(case_field_groups::table.find((case, group)))
+        .set((
+            case_field_groups::ciphertext.eq(ciphertext),
+            case_field_groups::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(case_field_groups::table)
+            .values((
+                case_field_groups::case_id.eq(case),
+                case_field_groups::field_group.eq(group),
+                case_field_groups::ciphertext.eq(ciphertext),
+                case_field_groups::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Replaces a case's index terms and every blind-index row computed from them.
+pub fn put_index_terms(
+    conn: &mut DbConn,
+    case: &CaseId,
+    index_key_version: KeyVersion,
+    ciphertext: &[u8],
+    entries: &[(IndexName, BlindIndexValue)],
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let updated = diesel::update(case_index_terms::table.find(case))
+        .set((
+            case_index_terms::index_key_version.eq(index_key_version.as_i32()),
+            case_index_terms::ciphertext.eq(ciphertext),
+            case_index_terms::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(case_index_terms::table)
+            .values((
+                case_index_terms::case_id.eq(case),
+                case_index_terms::index_key_version.eq(index_key_version.as_i32()),
+                case_index_terms::ciphertext.eq(ciphertext),
+                case_index_terms::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    replace_indexes(conn, case, index_key_version, entries)
+}
+
+/// Deletes a case's blind-index rows and writes `entries` under `version` (one insert per row:
+/// the multi-engine connection has no batch insert).
+pub fn replace_indexes(
+    conn: &mut DbConn,
+    case: &CaseId,
+    version: KeyVersion,
+    entries: &[(IndexName, BlindIndexValue)],
+) -> Result<(), DbError> {
+    diesel::delete(blind_indexes::table.filter(blind_indexes::case_id.eq(case))).execute(conn)?;
+    for (name, value) in entries {
+        diesel::insert_into(blind_indexes::table)
+            .values((
+                blind_indexes::case_id.eq(case),
+                blind_indexes::index_name.eq(name),
+                blind_indexes::index_key_version.eq(version.as_i32()),
+                blind_indexes::value.eq(value.as_bytes()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The cases holding `value` in index `name` under key `version`.
+pub fn cases_with_index(
+    conn: &mut DbConn,
+    name: IndexName,
+    version: KeyVersion,
+    value: &BlindIndexValue,
+) -> Result<Vec<CaseId>, DbError> {
+    Ok(blind_indexes::table
+        .filter(blind_indexes::index_name.eq(name))
+        .filter(blind_indexes::value.eq(value.as_bytes()))
+        .filter(blind_indexes::index_key_version.eq(version.as_i32()))
+        .select(blind_indexes::case_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// The encrypted index terms of a case with the version its indexes are computed under.
+pub fn index_terms(conn: &mut DbConn, case: &CaseId) -> Result<Option<(i32, Vec<u8>)>, DbError> {
+    Ok(case_index_terms::table
+        .find(case)
+        .select((
+            case_index_terms::index_key_version,
+            case_index_terms::ciphertext,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// What shredding found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShredOutcome {
+    /// The data key was destroyed now.
+    Shredded,
+    /// It had been destroyed before.
+    AlreadyShredded,
+    /// The case has no data key.
+    NoSuchCase,
+}
+
+/// Destroys a case's data key and deletes everything computed from or encrypted under it.
+pub fn shred(
+    conn: &mut DbConn,
+    case: &CaseId,
+    now: NaiveDateTime,
+) -> Result<ShredOutcome, DbError> {
+    let destroyed = diesel::update(
+        case_keys::table
+            .find(case)
+            .filter(case_keys::shredded_at.is_null()),
+    )
+    .set((
+        case_keys::wrapped_key.eq(Vec::<u8>::new()),
+        case_keys::shredded_at.eq(now),
+    ))
+    .execute(conn)?;
+    diesel::delete(blind_indexes::table.filter(blind_indexes::case_id.eq(case))).execute(conn)?;
+    diesel::delete(case_index_terms::table.find(case)).execute(conn)?;
+    diesel::delete(case_field_groups::table.filter(case_field_groups::case_id.eq(case)))
+        .execute(conn)?;
+    if destroyed == 1 {
+        return Ok(ShredOutcome::Shredded);
+    }
+    Ok(match case_key(conn, case)? {
+        Some(_) => ShredOutcome::AlreadyShredded,
+        None => ShredOutcome::NoSuchCase,
+    })
+}
+
+/// A `vault_keys` row.
+#[derive(Debug, Clone, Queryable)]
+pub struct VaultKeyRow {
+    pub version: i32,
+    pub kek_version: i32,
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The live (not retired) keys of a purpose, oldest first.
+pub fn live_vault_keys(conn: &mut DbConn, purpose: &str) -> Result<Vec<VaultKeyRow>, DbError> {
+    Ok(vault_keys::table
+        .filter(vault_keys::purpose.eq(purpose))
+        .filter(vault_keys::retired_at.is_null())
+        .order(vault_keys::version)
+        .select((
+            vault_keys::version,
+            vault_keys::kek_version,
+            vault_keys::wrapped_key,
+        ))
+        .load(conn)?)
+}
+
+pub fn insert_vault_key(
+    conn: &mut DbConn,
+    purpose: &str,
+    version: KeyVersion,
+    wrapped: &WrappedKey,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(vault_keys::table)
+        .values((
+            vault_keys::purpose.eq(purpose),
+            vault_keys::version.eq(version.as_i32()),
+            vault_keys::kek_version.eq(wrapped.kek_version.as_i32()),
+            vault_keys::wrapped_key.eq(&wrapped.bytes),
+            vault_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The highest version of a purpose ever created, retired ones included.
+pub fn newest_vault_key_version(conn: &mut DbConn, purpose: &str) -> Result<Option<i32>, DbError> {
+    Ok(vault_keys::table
+        .filter(vault_keys::purpose.eq(purpose))
+        .select(diesel::dsl::max(vault_keys::version))
+        .first(conn)?)
+}
