@@ -25,6 +25,7 @@ use super::{
     IndexTerms, Vault, VaultError, data_key_context, envelope, index_key_context, terms_binding,
 };
 use crate::DbConn;
+use crate::ids::CaseId;
 use crate::time::now_utc;
 
 /// `pg_try_advisory_lock` keys: "tumaini kek rotation", "tumaini index rotation".
@@ -62,6 +63,52 @@ pub struct RotationReport {
     pub remaining: u64,
     /// Batches committed.
     pub batches: u64,
+}
+
+/// The batching both rotations share: from the start (or where a previous run stopped, since
+/// done rows no longer qualify) in case-id order, `batch` handles up to `limit` rows after
+/// `cursor` in its own write transaction and returns the last case it saw and how many rows it
+/// moved and failed; an empty batch ends the run, and so does `max_batches`. `remaining` is
+/// left for the caller to count.
+fn run_batches(
+    conn: &mut DbConn,
+    target: KeyVersion,
+    options: &RotationOptions,
+    total: u64,
+    progress: &mut dyn FnMut(u64, u64),
+    mut batch: impl FnMut(
+        &mut DbConn,
+        Option<&CaseId>,
+        i64,
+    ) -> Result<(Option<CaseId>, u64, u64), VaultError>,
+) -> Result<RotationReport, VaultError> {
+    let limit = i64::try_from(options.batch_size.max(1)).unwrap_or(500);
+    let mut report = RotationReport {
+        target,
+        rotated: 0,
+        failed: 0,
+        remaining: 0,
+        batches: 0,
+    };
+    let mut cursor: Option<CaseId> = None;
+    progress(0, total);
+    loop {
+        if options
+            .max_batches
+            .is_some_and(|max| report.batches >= max as u64)
+        {
+            break;
+        }
+        let (last, rotated, failed) =
+            conn.write_transaction(|conn| batch(conn, cursor.as_ref(), limit))?;
+        let Some(last) = last else { break };
+        cursor = Some(last);
+        report.batches += 1;
+        report.rotated += rotated;
+        report.failed += failed;
+        progress(report.rotated + report.failed, total);
+    }
+    Ok(report)
 }
 
 impl Vault {
@@ -115,63 +162,44 @@ impl Vault {
         })?;
         let total =
             u64::try_from(rotation_store::count_data_keys_below(conn, target)?).unwrap_or(0);
-        let limit = i64::try_from(options.batch_size.max(1)).unwrap_or(500);
-        let mut report = RotationReport {
+        let mut report = run_batches(
+            conn,
             target,
-            rotated: 0,
-            failed: 0,
-            remaining: 0,
-            batches: 0,
-        };
-        let mut cursor = None;
-        progress(0, total);
-        loop {
-            if options
-                .max_batches
-                .is_some_and(|max| report.batches >= max as u64)
-            {
-                break;
-            }
-            let (last, rotated, failed) =
-                conn.write_transaction(|conn| -> Result<_, VaultError> {
-                    let rows =
-                        rotation_store::data_keys_to_rewrap(conn, target, cursor.as_ref(), limit)?;
-                    let (mut rotated, mut failed) = (0u64, 0u64);
-                    let now = now_utc();
-                    for row in &rows {
-                        let Some(old) = KeyVersion::new(row.kek_version.into()) else {
-                            failed += 1;
-                            continue;
-                        };
-                        let context = data_key_context(&row.case_id);
-                        let wrapped = WrappedKey {
-                            kek_version: old,
-                            bytes: row.wrapped_key.clone(),
-                        };
-                        let Ok(key) = self.provider.unwrap(&wrapped, &context) else {
-                            failed += 1;
-                            continue;
-                        };
-                        let rewrapped = self.provider.wrap(&key, &context)?;
-                        if rotation_store::store_rewrapped_data_key(
-                            conn,
-                            &row.case_id,
-                            row.kek_version,
-                            &rewrapped,
-                            now,
-                        )? {
-                            rotated += 1;
-                        }
+            &options,
+            total,
+            progress,
+            |conn, cursor, limit| {
+                let rows = rotation_store::data_keys_to_rewrap(conn, target, cursor, limit)?;
+                let (mut rotated, mut failed) = (0u64, 0u64);
+                let now = now_utc();
+                for row in &rows {
+                    let Some(old) = KeyVersion::new(row.kek_version.into()) else {
+                        failed += 1;
+                        continue;
+                    };
+                    let context = data_key_context(&row.case_id);
+                    let wrapped = WrappedKey {
+                        kek_version: old,
+                        bytes: row.wrapped_key.clone(),
+                    };
+                    let Ok(key) = self.provider.unwrap(&wrapped, &context) else {
+                        failed += 1;
+                        continue;
+                    };
+                    let rewrapped = self.provider.wrap(&key, &context)?;
+                    if rotation_store::store_rewrapped_data_key(
+                        conn,
+                        &row.case_id,
+                        row.kek_version,
+                        &rewrapped,
+                        now,
+                    )? {
+                        rotated += 1;
                     }
-                    Ok((rows.last().map(|row| row.case_id.clone()), rotated, failed))
-                })?;
-            let Some(last) = last else { break };
-            cursor = Some(last);
-            report.batches += 1;
-            report.rotated += rotated;
-            report.failed += failed;
-            progress(report.rotated + report.failed, total);
-        }
+                }
+                Ok((rows.last().map(|row| row.case_id.clone()), rotated, failed))
+            },
+        )?;
         report.remaining =
             u64::try_from(rotation_store::count_data_keys_below(conn, target)?).unwrap_or(0);
         Ok(report)
@@ -213,55 +241,32 @@ impl Vault {
         let target = keys.version();
         let total =
             u64::try_from(rotation_store::count_index_terms_below(conn, target)?).unwrap_or(0);
-        let limit = i64::try_from(options.batch_size.max(1)).unwrap_or(500);
-        let mut report = RotationReport {
+        let mut report = run_batches(
+            conn,
             target,
-            rotated: 0,
-            failed: 0,
-            remaining: 0,
-            batches: 0,
-        };
-        let mut cursor = None;
-        progress(0, total);
-        loop {
-            if options
-                .max_batches
-                .is_some_and(|max| report.batches >= max as u64)
-            {
-                break;
-            }
-            let (last, rotated, failed) =
-                conn.write_transaction(|conn| -> Result<_, VaultError> {
-                    let rows = rotation_store::index_terms_to_recompute(
-                        conn,
-                        target,
-                        cursor.as_ref(),
-                        limit,
-                    )?;
-                    let (mut rotated, mut failed) = (0u64, 0u64);
-                    for (case, old) in &rows {
-                        let terms = match self.decrypt_terms(conn, case) {
-                            Ok(terms) => terms,
-                            Err(_) => {
-                                failed += 1;
-                                continue;
-                            }
-                        };
-                        let entries = keys.entries(&terms);
-                        if rotation_store::mark_index_terms(conn, case, *old, target)? {
-                            store::replace_indexes(conn, case, target, &entries)?;
-                            rotated += 1;
+            &options,
+            total,
+            progress,
+            |conn, cursor, limit| {
+                let rows = rotation_store::index_terms_to_recompute(conn, target, cursor, limit)?;
+                let (mut rotated, mut failed) = (0u64, 0u64);
+                for (case, old) in &rows {
+                    let terms = match self.decrypt_terms(conn, case) {
+                        Ok(terms) => terms,
+                        Err(_) => {
+                            failed += 1;
+                            continue;
                         }
+                    };
+                    let entries = keys.entries(&terms);
+                    if rotation_store::mark_index_terms(conn, case, *old, target)? {
+                        store::replace_indexes(conn, case, target, &entries)?;
+                        rotated += 1;
                     }
-                    Ok((rows.last().map(|(case, _)| case.clone()), rotated, failed))
-                })?;
-            let Some(last) = last else { break };
-            cursor = Some(last);
-            report.batches += 1;
-            report.rotated += rotated;
-            report.failed += failed;
-            progress(report.rotated + report.failed, total);
-        }
+                }
+                Ok((rows.last().map(|(case, _)| case.clone()), rotated, failed))
+            },
+        )?;
         report.remaining =
             u64::try_from(rotation_store::count_index_terms_below(conn, target)?).unwrap_or(0);
         if report.remaining == 0 {
