@@ -94,6 +94,20 @@ uuid_id!(
 );
 
 uuid_id!(
+    /// A version of a case's consent (or its withdrawal).
+    ConsentId
+);
+uuid_id!(
+    /// A record attached to a case: a screening, a decision, an assistance record, a note, a
+    /// risk assessment.
+    RecordId
+);
+uuid_id!(
+    /// An anonymous notification (an adult who did not consent to entering the NRM).
+    NotificationId
+);
+
+uuid_id!(
     /// A signed-in session (the `sid` of an access token).
     SessionId
 );

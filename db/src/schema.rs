@@ -186,6 +186,217 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Cases: the summary in coarse plaintext, the NRM stage, deadlines and the case status.
+    /// Personal groups live in the vault (`case_field_groups`).
+    cases (id) {
+        id -> Text,
+        reference -> Text,
+        owner_organisation_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+        sex -> Text,
+        age_band -> Text,
+        may_be_child -> Bool,
+        is_child -> Bool,
+        citizenship -> Nullable<Text>,
+        recruitment_country -> Nullable<Text>,
+        exploitation_country -> Nullable<Text>,
+        region -> Text,
+        encountered_on -> Date,
+        identification_stage -> Text,
+        referred_into_nrm_at -> Nullable<Timestamp>,
+        reasonable_grounds_due_at -> Nullable<Timestamp>,
+        reasonable_grounds_decided_at -> Nullable<Timestamp>,
+        recovery_period_ends_at -> Nullable<Timestamp>,
+        conclusive_grounds_decided_at -> Nullable<Timestamp>,
+        reasonable_grounds_overdue_at -> Nullable<Timestamp>,
+        conclusive_grounds_overdue_at -> Nullable<Timestamp>,
+        status -> Text,
+        closure_reason -> Nullable<Text>,
+        closure_requested_at -> Nullable<Timestamp>,
+        closure_requested_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closure_approved_by -> Nullable<Text>,
+        child_protection_notified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Forms of exploitation of a case, one row each.
+    case_exploitation_types (case_id, exploitation_type) {
+        case_id -> Text,
+        exploitation_type -> Text,
+    }
+}
+
+diesel::table! {
+    /// Means of control of a case, one row each.
+    case_means_of_control (case_id, means_of_control) {
+        case_id -> Text,
+        means_of_control -> Text,
+    }
+}
+
+diesel::table! {
+    /// Consent versions, append-only; the newest is in force.
+    consents (id) {
+        id -> Text,
+        case_id -> Text,
+        version -> Integer,
+        kind -> Text,
+        given_by -> Text,
+        method -> Text,
+        purposes -> Text,
+        field_groups -> Text,
+        recipients -> Text,
+        given_at -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        details -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    /// Screenings with trafficking indicators: the computed result in clear, the answers
+    /// encrypted.
+    screenings (id) {
+        id -> Text,
+        case_id -> Text,
+        indicator_list -> Text,
+        strong -> Integer,
+        medium -> Integer,
+        weak -> Integer,
+        dimensions_met -> Text,
+        computed_presumed -> Bool,
+        overridden -> Bool,
+        presumed -> Bool,
+        screened_by -> Text,
+        screened_at -> Timestamp,
+        answers -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Decisions of the competent authority; reasons encrypted.
+    identification_decisions (id) {
+        id -> Text,
+        case_id -> Text,
+        decision -> Text,
+        decided_by -> Text,
+        decided_by_organisation -> Text,
+        decided_at -> Timestamp,
+        reasons -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Assistance given: the service in clear, the details encrypted.
+    assistance_records (id) {
+        id -> Text,
+        case_id -> Text,
+        service_type -> Text,
+        provider_organisation_id -> Text,
+        status -> Text,
+        provided_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        details -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    /// Case notes, encrypted.
+    case_notes (id) {
+        id -> Text,
+        case_id -> Text,
+        written_by -> Text,
+        written_at -> Timestamp,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Risk assessments: levels in clear, details encrypted.
+    risk_assessments (id) {
+        id -> Text,
+        case_id -> Text,
+        individual -> Text,
+        household -> Text,
+        community -> Text,
+        review_on -> Date,
+        assessed_by -> Text,
+        assessed_at -> Timestamp,
+        details -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    /// The individual assistance plan of a case, encrypted.
+    assistance_plans (case_id) {
+        case_id -> Text,
+        version -> Integer,
+        review_on -> Date,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+        content -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Possible duplicates found at registration.
+    case_duplicates (case_id, other_case_id) {
+        case_id -> Text,
+        other_case_id -> Text,
+        status -> Text,
+        found_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Anonymous notifications: adults who did not consent to entering the NRM.
+    anonymous_notifications (id) {
+        id -> Text,
+        reference -> Text,
+        organisation_id -> Text,
+        reported_by -> Text,
+        reported_at -> Timestamp,
+        sex -> Text,
+        age_band -> Text,
+        citizenship -> Nullable<Text>,
+        exploitation_country -> Nullable<Text>,
+        region -> Text,
+        encountered_on -> Date,
+    }
+}
+
+diesel::table! {
+    /// Forms of exploitation of an anonymous notification.
+    anonymous_notification_exploitation_types (notification_id, exploitation_type) {
+        notification_id -> Text,
+        exploitation_type -> Text,
+    }
+}
+
+diesel::table! {
+    /// Stored first answers to POSTs with an Idempotency-Key.
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Binary,
+        status_code -> Integer,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -194,6 +405,10 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(case_field_groups -> case_keys (case_id));
 diesel::joinable!(case_index_terms -> case_keys (case_id));
 diesel::joinable!(blind_indexes -> case_keys (case_id));
+diesel::joinable!(cases -> organisations (owner_organisation_id));
+diesel::joinable!(case_exploitation_types -> cases (case_id));
+diesel::joinable!(case_means_of_control -> cases (case_id));
+diesel::joinable!(consents -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -210,4 +425,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_index_terms,
     blind_indexes,
     vault_keys,
+    cases,
+    case_exploitation_types,
+    case_means_of_control,
+    consents,
+    screenings,
+    identification_decisions,
+    assistance_records,
+    case_notes,
+    risk_assessments,
+    assistance_plans,
+    case_duplicates,
+    anonymous_notifications,
+    anonymous_notification_exploitation_types,
+    idempotency_keys,
 );

@@ -72,6 +72,9 @@ macro_rules! vocabulary {
 
 pub(crate) use vocabulary;
 
+mod case;
+pub use case::*;
+
 vocabulary! {
     /// What a user may do, by the job they hold (DESIGN.md section 1). Every user has exactly one.
     pub enum Role as "role" {

@@ -2,6 +2,10 @@
 
 pub mod account_token;
 pub mod audit;
+pub mod case;
+pub mod case_record;
+pub mod consent;
+pub mod duplicate;
 pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;

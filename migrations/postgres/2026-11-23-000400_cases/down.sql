@@ -1,0 +1,14 @@
+DROP TABLE idempotency_keys;
+DROP TABLE anonymous_notification_exploitation_types;
+DROP TABLE anonymous_notifications;
+DROP TABLE case_duplicates;
+DROP TABLE assistance_plans;
+DROP TABLE risk_assessments;
+DROP TABLE case_notes;
+DROP TABLE assistance_records;
+DROP TABLE identification_decisions;
+DROP TABLE screenings;
+DROP TABLE consents;
+DROP TABLE case_means_of_control;
+DROP TABLE case_exploitation_types;
+DROP TABLE cases;
