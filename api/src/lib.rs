@@ -16,6 +16,7 @@ pub mod mail;
 pub mod routes;
 pub mod server;
 pub mod telemetry;
+pub mod workflow;
 
 pub use config::Config;
 pub use server::{AppState, build_app};

@@ -52,6 +52,11 @@ impl FieldGroup {
         }
     }
 
+    /// The group with this code (`summary` is not a personal group).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.code() == code)
+    }
+
     /// The action that reads this group.
     pub const fn read_action(self) -> Action {
         match self {

@@ -1,11 +1,13 @@
 //! Rows and the named queries over them. Handlers call these functions; they never write SQL.
 
 pub mod account_token;
+pub mod anonymous;
 pub mod audit;
 pub mod case;
 pub mod case_record;
 pub mod consent;
 pub mod duplicate;
+pub mod idempotency;
 pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;

@@ -64,6 +64,28 @@ pub enum GroupRead {
     Absent,
 }
 
+/// Where a record's ciphertext is stored: its table, column and row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPlace<'a> {
+    /// The table, e.g. `case_notes`.
+    pub table: &'a str,
+    /// The column, e.g. `body`.
+    pub column: &'a str,
+    /// The row's id.
+    pub row_id: &'a str,
+}
+
+impl RecordPlace<'_> {
+    fn binding(&self, key_version: u32) -> Binding<'_> {
+        Binding {
+            table: self.table,
+            column: self.column,
+            row_id: self.row_id,
+            key_version,
+        }
+    }
+}
+
 /// How many keys sit where; printed by `tumaini keys status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultStatus {
@@ -185,6 +207,37 @@ impl Vault {
         };
         let plaintext = envelope::open(&key, &group_binding(case, group, version), &ciphertext)?;
         Ok(GroupRead::Plain(plaintext))
+    }
+
+    /// Encrypts a value that lives in a row of its own (a note, a screening's answers, a
+    /// decision's reasons) under the case's data key, bound to `table | column | row_id`: moved
+    /// to another row or column it fails to decrypt. The caller stores the bytes.
+    pub fn seal_record(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        place: RecordPlace<'_>,
+        plaintext: &SecretBytes,
+    ) -> Result<Vec<u8>, VaultError> {
+        let (key, version) = self.live_key(conn, case)?;
+        envelope::seal(&key, &place.binding(version), plaintext.expose())
+    }
+
+    /// Decrypts what [`Vault::seal_record`] sealed for the same place; `Erased` once the
+    /// case was crypto-shredded.
+    pub fn open_record(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        place: RecordPlace<'_>,
+        ciphertext: &[u8],
+    ) -> Result<GroupRead, VaultError> {
+        let (key, version) = match self.case_key(conn, case)? {
+            CaseKey::Live { key, version } => (key, version),
+            CaseKey::Shredded => return Ok(GroupRead::Erased),
+            CaseKey::Missing => return Ok(GroupRead::Absent),
+        };
+        envelope::open(&key, &place.binding(version), ciphertext).map(GroupRead::Plain)
     }
 
     /// Stores the values a case's blind indexes are computed from (encrypted) and the indexes

@@ -1,0 +1,6 @@
+//! Workflow rules as plain functions: state machines, consent, references, screening and
+//! deadlines. No HTTP and no database here, so every rule is testable on its own.
+
+pub mod consent;
+pub mod lifecycle;
+pub mod reference;
