@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod http;

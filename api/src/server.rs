@@ -42,6 +42,12 @@ pub struct AppState {
     pub docs_html: Arc<str>,
     /// Field-level encryption of personal data; `None` only in tests that store none.
     pub vault: Option<Arc<Vault>>,
+    /// Case-work settings.
+    pub cases: Arc<crate::config::CaseSettings>,
+    /// NRM decision deadlines.
+    pub deadlines: Arc<crate::workflow::deadlines::DeadlineRules>,
+    /// Base of links in e-mails.
+    pub public_url: Arc<str>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,7 +75,24 @@ impl AppState {
                 .into(),
             docs_html: render_docs_page(&doc).into(),
             vault: None,
+            cases: Arc::new(config.cases.clone()),
+            deadlines: Arc::new(
+                crate::workflow::deadlines::DeadlineRules::new(
+                    config.cases.reasonable_grounds_working_days,
+                    config.cases.recovery_period_days,
+                    &config.cases.public_holidays,
+                )
+                .context("TUMAINI_RECOVERY_PERIOD_DAYS / TUMAINI_PUBLIC_HOLIDAYS")?,
+            ),
+            public_url: config.public_url.clone().into(),
         })
+    }
+
+    /// The vault, or 503 when this server runs without one.
+    pub fn vault(&self) -> Result<Arc<Vault>, ApiError> {
+        self.vault
+            .clone()
+            .ok_or_else(|| ApiError::unavailable("personal data cannot be stored or read now"))
     }
 
     /// The same state with the vault that handlers storing personal data use.

@@ -70,6 +70,8 @@ impl TestResponse {
 pub fn test_config(db: &TestDb, mail_dir: &std::path::Path, settings: &[(&str, &str)]) -> Config {
     let mut secret = [0u8; 32];
     rand_bytes(&mut secret);
+    let mut master = [0u8; 32];
+    rand_bytes(&mut master);
     let mut map: std::collections::HashMap<String, String> = [
         ("DATABASE_URL", db.url_string()),
         (
@@ -81,6 +83,10 @@ pub fn test_config(db: &TestDb, mail_dir: &std::path::Path, settings: &[(&str, &
         ("TUMAINI_MAIL_RETRY_BASE_SECS", "1".to_owned()),
         ("TUMAINI_LOGIN_RATE_PER_MINUTE", "1000".to_owned()),
         ("TUMAINI_PUBLIC_URL", "https://tumaini.test".to_owned()),
+        (
+            "TUMAINI_MASTER_KEY",
+            base64::engine::general_purpose::STANDARD.encode(master),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -113,7 +119,12 @@ impl TestServer {
         let config = test_config(db, mail_dir.path(), settings);
         let secret = config.auth.load_secret().expect("secret");
         let pool = db.pool();
-        let state = AppState::new(pool.clone(), &config).expect("app state");
+        let vault = std::sync::Arc::new(tumaini_db::vault::Vault::new(
+            tumaini_api::keys::key_provider(&config).expect("test master key"),
+        ));
+        let state = AppState::new(pool.clone(), &config)
+            .expect("app state")
+            .with_vault(vault);
         let outbox = OutboxWorker::start(pool, config.mail.clone()).expect("outbox worker");
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -10,9 +10,11 @@ use tumaini_db::vault::SecretString;
 use tumaini_db::{DatabaseUrl, Engine, UrlError};
 
 mod auth;
+mod cases;
 mod mail;
 
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
+pub use cases::CaseSettings;
 pub use mail::{MailSettings, MailTransport};
 
 /// Where the embedded default keeps its database.
@@ -125,6 +127,11 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_MAIL_POLL_MS",
     "TUMAINI_MASTER_KEY",
     "TUMAINI_MASTER_KEY_FILE",
+    "TUMAINI_FIRST_RESPONDER_WINDOW_HOURS",
+    "TUMAINI_REASONABLE_GROUNDS_WORKING_DAYS",
+    "TUMAINI_RECOVERY_PERIOD_DAYS",
+    "TUMAINI_PUBLIC_HOLIDAYS",
+    "TUMAINI_DEADLINE_SCAN_SECS",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -214,6 +221,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// The vault's key-encryption keys.
     pub master_key: MasterKeySource,
+    /// Case work: the first responder's window, NRM periods, the deadline scanner.
+    pub cases: CaseSettings,
 }
 
 impl fmt::Debug for Config {
@@ -311,6 +320,7 @@ impl Config {
             policy_dir: sources.get("TUMAINI_POLICY_DIR").map(PathBuf::from),
             auth: AuthSettings::from_sources(&sources, env_mode, &data_dir)?,
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
+            cases: CaseSettings::from_sources(&sources)?,
             database_url,
             database_url_is_default,
             master_key: match (

@@ -41,6 +41,17 @@ pub enum ProblemType {
     MethodNotAllowed,
     /// The request conflicts with the current state.
     Conflict,
+    /// A workflow rule refused the transition (the detail names the rule).
+    TransitionRefused,
+    /// The person's consent does not cover what was asked (the detail names the missing
+    /// consent).
+    ConsentRequired,
+    /// `If-Match` named a version that is no longer current.
+    PreconditionFailed,
+    /// The update needs `If-Match` with the current `ETag`.
+    PreconditionRequired,
+    /// An `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// The body is not `application/json`.
@@ -68,6 +79,11 @@ impl ProblemType {
             Self::NotFound => "urn:tumaini:problem:not-found",
             Self::MethodNotAllowed => "urn:tumaini:problem:method-not-allowed",
             Self::Conflict => "urn:tumaini:problem:conflict",
+            Self::TransitionRefused => "urn:tumaini:problem:transition-refused",
+            Self::ConsentRequired => "urn:tumaini:problem:consent-required",
+            Self::PreconditionFailed => "urn:tumaini:problem:precondition-failed",
+            Self::PreconditionRequired => "urn:tumaini:problem:precondition-required",
+            Self::IdempotencyKeyReused => "urn:tumaini:problem:idempotency-key-reused",
             Self::PayloadTooLarge => "urn:tumaini:problem:payload-too-large",
             Self::UnsupportedMediaType => "urn:tumaini:problem:unsupported-media-type",
             Self::TooManyRequests => "urn:tumaini:problem:too-many-requests",
@@ -90,6 +106,11 @@ impl ProblemType {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
+            Self::TransitionRefused => "Transition refused",
+            Self::ConsentRequired => "Consent required",
+            Self::PreconditionFailed => "Precondition failed",
+            Self::PreconditionRequired => "Precondition required",
+            Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::TooManyRequests => "Too many requests",
@@ -109,7 +130,12 @@ impl ProblemType {
             Self::MfaEnrolmentRequired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::TransitionRefused | Self::ConsentRequired => {
+                StatusCode::CONFLICT
+            }
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -127,6 +153,8 @@ impl ProblemType {
             404 => Self::NotFound,
             405 => Self::MethodNotAllowed,
             409 => Self::Conflict,
+            412 => Self::PreconditionFailed,
+            428 => Self::PreconditionRequired,
             413 => Self::PayloadTooLarge,
             415 => Self::UnsupportedMediaType,
             422 => Self::InvalidBody,
@@ -292,7 +320,7 @@ mod tests {
     #[test]
     fn every_status_maps_to_a_problem_with_that_status_family() {
         for code in [
-            400u16, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503,
+            400u16, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 500, 503,
         ] {
             let status = StatusCode::from_u16(code).unwrap();
             assert_eq!(ProblemType::for_status(status).status(), status, "{code}");

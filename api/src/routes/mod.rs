@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
 pub mod docs;
 pub mod health;
+pub mod vocabularies;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -25,6 +27,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
     tags(
         (name = "operations", description = "Liveness, readiness and the API's own description."),
         (name = "auth", description = "Sign-in, sessions, second factor, password changes and resets."),
+        (name = "cases", description = "Cases, consent, the NRM workflow, assistance and notes. Personal groups are requested explicitly with a purpose; objects you may not see answer 404."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
     ),
     modifiers(&BearerAuth)
@@ -60,4 +63,6 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(docs::docs_page);
     auth::register(cfg);
     admin::register(cfg);
+    cases::register(cfg);
+    cfg.service(vocabularies::vocabularies);
 }

@@ -12,7 +12,9 @@ use tumaini_db::vocabulary::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsentRefusal {
     /// A child's own consent is not enough.
-    #[error("the person is treated as a child: consent comes from a guardian or a best-interest basis")]
+    #[error(
+        "the person is treated as a child: consent comes from a guardian or a best-interest basis"
+    )]
     ChildNeedsGuardian,
     /// An adult consents for themself.
     #[error("an adult gives consent themself; a guardian or best-interest basis is for children")]
@@ -82,7 +84,9 @@ pub fn policy_grants(consent: Option<&Consent>) -> Vec<(crate::authz::FieldGroup
     if !consent.purposes.iter().any(|p| {
         matches!(
             p,
-            ConsentPurpose::Referral | ConsentPurpose::Identification | ConsentPurpose::Investigation
+            ConsentPurpose::Referral
+                | ConsentPurpose::Identification
+                | ConsentPurpose::Investigation
         )
     }) {
         return Vec::new();
@@ -117,7 +121,10 @@ mod tests {
     use tumaini_db::vocabulary::ConsentMethod;
 
     fn consent(withdrawal: bool, valid_until: Option<NaiveDateTime>) -> Consent {
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         Consent {
             id: ConsentId::generate(),
             version: 1,
@@ -137,23 +144,38 @@ mod tests {
 
     #[test]
     fn children_never_consent_alone_and_adults_do() {
-        assert_eq!(check_giver(true, ConsentGiver::Person), Err(ConsentRefusal::ChildNeedsGuardian));
+        assert_eq!(
+            check_giver(true, ConsentGiver::Person),
+            Err(ConsentRefusal::ChildNeedsGuardian)
+        );
         assert!(check_giver(true, ConsentGiver::Guardian).is_ok());
         assert!(check_giver(true, ConsentGiver::BestInterest).is_ok());
         assert!(check_giver(false, ConsentGiver::Person).is_ok());
-        assert_eq!(check_giver(false, ConsentGiver::Guardian), Err(ConsentRefusal::AdultConsentsThemself));
+        assert_eq!(
+            check_giver(false, ConsentGiver::Guardian),
+            Err(ConsentRefusal::AdultConsentsThemself)
+        );
     }
 
     #[test]
     fn withdrawal_and_expiry_end_the_grants() {
-        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 10)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         let live = consent(false, None);
         let grants = policy_grants(in_force(Some(&live), now));
         assert!(grants.contains(&(crate::authz::FieldGroup::Identity, "shelter".to_owned())));
-        assert!(grants.contains(&(crate::authz::FieldGroup::Identity, "law_enforcement".to_owned())));
+        assert!(grants.contains(&(
+            crate::authz::FieldGroup::Identity,
+            "law_enforcement".to_owned()
+        )));
         assert!(grants.contains(&(crate::authz::FieldGroup::Identity, "police".to_owned())));
         assert!(in_force(Some(&consent(true, None)), now).is_none());
-        assert!(in_force(Some(&consent(false, Some(now))), now).is_none(), "expired at now");
+        assert!(
+            in_force(Some(&consent(false, Some(now))), now).is_none(),
+            "expired at now"
+        );
         assert!(policy_grants(None).is_empty());
     }
 }

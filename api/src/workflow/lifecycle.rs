@@ -23,7 +23,9 @@ pub enum Refusal {
         decision: IdentificationDecision,
     },
     /// The recovery and reflection period is still running.
-    #[error("the recovery and reflection period runs until {0} UTC; the conclusive decision comes after it")]
+    #[error(
+        "the recovery and reflection period runs until {0} UTC; the conclusive decision comes after it"
+    )]
     RecoveryPeriodRunning(NaiveDateTime),
     /// The status change does not follow from the status.
     #[error("a case that is {from} cannot {change}")]
@@ -207,43 +209,135 @@ mod tests {
     #[test]
     fn identification_follows_the_nrm() {
         assert_eq!(after_screening(S::NotScreened, true), Ok(S::Presumed));
-        assert_eq!(after_screening(S::NotScreened, false), Ok(S::ScreenedNotPresumed));
-        assert_eq!(after_screening(S::ScreenedNotPresumed, true), Ok(S::Presumed));
-        assert_eq!(after_screening(S::ReferredToNrm, true), Err(Refusal::AlreadyInNrm(S::ReferredToNrm)));
+        assert_eq!(
+            after_screening(S::NotScreened, false),
+            Ok(S::ScreenedNotPresumed)
+        );
+        assert_eq!(
+            after_screening(S::ScreenedNotPresumed, true),
+            Ok(S::Presumed)
+        );
+        assert_eq!(
+            after_screening(S::ReferredToNrm, true),
+            Err(Refusal::AlreadyInNrm(S::ReferredToNrm))
+        );
         assert_eq!(refer_to_nrm(S::Presumed), Ok(S::ReferredToNrm));
-        assert_eq!(refer_to_nrm(S::NotScreened), Err(Refusal::NotPresumed(S::NotScreened)));
-        assert_eq!(decide(S::ReferredToNrm, D::ReasonableGroundsPositive, at(1), None), Ok(S::ReasonableGroundsPositive));
-        assert_eq!(decide(S::ReferredToNrm, D::NotAVictim, at(1), None), Ok(S::NotAVictim));
-        assert!(matches!(decide(S::Presumed, D::ReasonableGroundsPositive, at(1), None), Err(Refusal::DecisionOutOfOrder { .. })));
-        assert!(matches!(decide(S::ReferredToNrm, D::ConclusiveGroundsPositive, at(1), None), Err(Refusal::DecisionOutOfOrder { .. })));
-        assert_eq!(decide(S::ReasonableGroundsPositive, D::ConclusiveGroundsPositive, at(1), Some(at(20))), Err(Refusal::RecoveryPeriodRunning(at(20))));
-        assert_eq!(decide(S::ReasonableGroundsPositive, D::ConclusiveGroundsNegative, at(21), Some(at(20))), Ok(S::ConclusiveGroundsNegative));
-        assert!(decide(S::ReasonableGroundsNegative, D::ConclusiveGroundsPositive, at(21), None).is_err());
+        assert_eq!(
+            refer_to_nrm(S::NotScreened),
+            Err(Refusal::NotPresumed(S::NotScreened))
+        );
+        assert_eq!(
+            decide(S::ReferredToNrm, D::ReasonableGroundsPositive, at(1), None),
+            Ok(S::ReasonableGroundsPositive)
+        );
+        assert_eq!(
+            decide(S::ReferredToNrm, D::NotAVictim, at(1), None),
+            Ok(S::NotAVictim)
+        );
+        assert!(matches!(
+            decide(S::Presumed, D::ReasonableGroundsPositive, at(1), None),
+            Err(Refusal::DecisionOutOfOrder { .. })
+        ));
+        assert!(matches!(
+            decide(S::ReferredToNrm, D::ConclusiveGroundsPositive, at(1), None),
+            Err(Refusal::DecisionOutOfOrder { .. })
+        ));
+        assert_eq!(
+            decide(
+                S::ReasonableGroundsPositive,
+                D::ConclusiveGroundsPositive,
+                at(1),
+                Some(at(20))
+            ),
+            Err(Refusal::RecoveryPeriodRunning(at(20)))
+        );
+        assert_eq!(
+            decide(
+                S::ReasonableGroundsPositive,
+                D::ConclusiveGroundsNegative,
+                at(21),
+                Some(at(20))
+            ),
+            Ok(S::ConclusiveGroundsNegative)
+        );
+        assert!(
+            decide(
+                S::ReasonableGroundsNegative,
+                D::ConclusiveGroundsPositive,
+                at(21),
+                None
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn every_status_change_from_every_status() {
         let allowed = [
             (C::Open, false, X::Activate, Some((C::Active, false))),
-            (C::Active, false, X::StartReintegration, Some((C::Reintegration, false))),
+            (
+                C::Active,
+                false,
+                X::StartReintegration,
+                Some((C::Reintegration, false)),
+            ),
             (C::Open, false, X::Withdraw, Some((C::Withdrawn, false))),
             (C::Active, true, X::Withdraw, Some((C::Withdrawn, false))),
-            (C::Reintegration, false, X::RequestClosure, Some((C::Reintegration, true))),
-            (C::Reintegration, true, X::ApproveClosure, Some((C::Closed, false))),
+            (
+                C::Reintegration,
+                false,
+                X::RequestClosure,
+                Some((C::Reintegration, true)),
+            ),
+            (
+                C::Reintegration,
+                true,
+                X::ApproveClosure,
+                Some((C::Closed, false)),
+            ),
             (C::Active, true, X::RejectClosure, Some((C::Active, false))),
             (C::Closed, false, X::Reopen, Some((C::Active, false))),
             (C::Withdrawn, false, X::Reopen, Some((C::Active, false))),
         ];
         for (status, closure_pending, change, expected) in allowed {
-            let got = change_status(StatusState { status, closure_pending }, change);
-            assert_eq!(got.ok().map(|s| (s.status, s.closure_pending)), expected, "{status} {change:?}");
+            let got = change_status(
+                StatusState {
+                    status,
+                    closure_pending,
+                },
+                change,
+            );
+            assert_eq!(
+                got.ok().map(|s| (s.status, s.closure_pending)),
+                expected,
+                "{status} {change:?}"
+            );
         }
-        let state = |status, closure_pending| StatusState { status, closure_pending };
-        assert_eq!(change_status(state(C::Active, true), X::RequestClosure), Err(Refusal::ClosurePending));
-        assert_eq!(change_status(state(C::Active, false), X::ApproveClosure), Err(Refusal::NoClosureRequested));
+        let state = |status, closure_pending| StatusState {
+            status,
+            closure_pending,
+        };
+        assert_eq!(
+            change_status(state(C::Active, true), X::RequestClosure),
+            Err(Refusal::ClosurePending)
+        );
+        assert_eq!(
+            change_status(state(C::Active, false), X::ApproveClosure),
+            Err(Refusal::NoClosureRequested)
+        );
         for status in [C::Closed, C::Withdrawn] {
-            for change in [X::Activate, X::StartReintegration, X::Withdraw, X::RequestClosure, X::ApproveClosure, X::RejectClosure] {
-                assert!(change_status(state(status, false), change).is_err(), "{status} {change:?}");
+            for change in [
+                X::Activate,
+                X::StartReintegration,
+                X::Withdraw,
+                X::RequestClosure,
+                X::ApproveClosure,
+                X::RejectClosure,
+            ] {
+                assert!(
+                    change_status(state(status, false), change).is_err(),
+                    "{status} {change:?}"
+                );
             }
         }
         for status in [C::Open, C::Active, C::Reintegration] {
@@ -252,6 +346,9 @@ mod tests {
         assert!(change_status(state(C::Open, false), X::StartReintegration).is_err());
         assert!(change_status(state(C::Reintegration, false), X::Activate).is_err());
         assert!(accepts_records(C::Open).is_ok());
-        assert_eq!(accepts_records(C::Closed), Err(Refusal::CaseNotInProgress(C::Closed)));
+        assert_eq!(
+            accepts_records(C::Closed),
+            Err(Refusal::CaseNotInProgress(C::Closed))
+        );
     }
 }

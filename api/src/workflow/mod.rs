@@ -2,5 +2,6 @@
 //! deadlines. No HTTP and no database here, so every rule is testable on its own.
 
 pub mod consent;
+pub mod deadlines;
 pub mod lifecycle;
 pub mod reference;

@@ -54,7 +54,10 @@ impl AnonymousNotification {
         kinds.dedup();
         for kind in kinds {
             diesel::insert_into(types::table)
-                .values((types::notification_id.eq(&self.id), types::exploitation_type.eq(kind)))
+                .values((
+                    types::notification_id.eq(&self.id),
+                    types::exploitation_type.eq(kind),
+                ))
                 .execute(conn)?;
         }
         Ok(())

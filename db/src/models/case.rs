@@ -116,6 +116,9 @@ impl SummaryFields {
     }
 }
 
+/// A case's forms of exploitation and means of control.
+pub type SummaryLists = (Vec<ExploitationType>, Vec<MeansOfControl>);
+
 /// A case to register.
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -290,7 +293,7 @@ impl Case {
     pub fn lists(
         conn: &mut DbConn,
         ids: &[CaseId],
-    ) -> Result<HashMap<CaseId, (Vec<ExploitationType>, Vec<MeansOfControl>)>, DbError> {
+    ) -> Result<HashMap<CaseId, SummaryLists>, DbError> {
         let mut out: HashMap<CaseId, (Vec<_>, Vec<_>)> = HashMap::new();
         for (case, kind) in case_exploitation_types::table
             .filter(case_exploitation_types::case_id.eq_any(ids))
@@ -360,18 +363,15 @@ impl Case {
         if let Some(owner) = &filter.owner {
             query = query.filter(cases::owner_organisation_id.eq(owner.clone()));
         }
-        match filter.overdue {
-            Some(true) => {
-                query = query.filter(
-                    cases::reasonable_grounds_overdue_at
+        if filter.overdue == Some(true) {
+            query = query.filter(
+                cases::reasonable_grounds_overdue_at
+                    .is_not_null()
+                    .and(cases::reasonable_grounds_decided_at.is_null())
+                    .or(cases::conclusive_grounds_overdue_at
                         .is_not_null()
-                        .and(cases::reasonable_grounds_decided_at.is_null())
-                        .or(cases::conclusive_grounds_overdue_at
-                            .is_not_null()
-                            .and(cases::conclusive_grounds_decided_at.is_null())),
-                );
-            }
-            Some(false) | None => {}
+                        .and(cases::conclusive_grounds_decided_at.is_null())),
+            );
         }
         if let Some(before) = before {
             query = query.filter(cases::id.lt(before.clone()));
@@ -387,8 +387,7 @@ impl Case {
         ))
         .get_result::<bool>(conn)?;
         let notes = diesel::select(diesel::dsl::exists(
-            anonymous_notifications::table
-                .filter(anonymous_notifications::reference.eq(reference)),
+            anonymous_notifications::table.filter(anonymous_notifications::reference.eq(reference)),
         ))
         .get_result::<bool>(conn)?;
         Ok(cases || notes)

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use crate::ids::{CaseId, OrgId, RecordId, UserId};
 use crate::schema::{
-    assistance_plans, assistance_records, case_notes, identification_decisions,
-    risk_assessments, screenings,
+    assistance_plans, assistance_records, case_notes, identification_decisions, risk_assessments,
+    screenings,
 };
 use crate::vocabulary::{AssistanceStatus, IdentificationDecision, RiskLevel, ServiceType};
 use crate::{DbConn, DbError};
@@ -152,7 +152,9 @@ macro_rules! record_queries {
         impl $ty {
             /// Stores the record (inside the action's transaction).
             pub fn insert(&self, conn: &mut DbConn) -> Result<(), DbError> {
-                diesel::insert_into($table::table).values(self).execute(conn)?;
+                diesel::insert_into($table::table)
+                    .values(self)
+                    .execute(conn)?;
                 Ok(())
             }
 

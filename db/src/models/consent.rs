@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use crate::ids::{CaseId, ConsentId, UserId};
 use crate::schema::consents;
 use crate::time::now_utc;
-use crate::vocabulary::{ConsentGiver, ConsentMethod, ConsentPurpose, ConsentRecipient, FieldGroup};
+use crate::vocabulary::{
+    ConsentGiver, ConsentMethod, ConsentPurpose, ConsentRecipient, FieldGroup,
+};
 use crate::{DbConn, DbError};
 
 /// A stored consent version.
@@ -159,7 +161,11 @@ pub fn append(conn: &mut DbConn, new: &NewConsent<'_>) -> Result<Consent, DbErro
             consents::id.eq(new.id),
             consents::case_id.eq(new.case_id),
             consents::version.eq(newest.unwrap_or(0) + 1),
-            consents::kind.eq(if new.withdrawal { "withdrawal" } else { "grant" }),
+            consents::kind.eq(if new.withdrawal {
+                "withdrawal"
+            } else {
+                "grant"
+            }),
             consents::given_by.eq(new.given_by),
             consents::method.eq(new.method),
             consents::purposes.eq(join(new.purposes)),

@@ -73,8 +73,12 @@ pub fn resolve(
     let updated = diesel::update(
         case_duplicates::table
             .filter(
-                (case_duplicates::case_id.eq(a).and(case_duplicates::other_case_id.eq(b)))
-                    .or(case_duplicates::case_id.eq(b).and(case_duplicates::other_case_id.eq(a))),
+                (case_duplicates::case_id
+                    .eq(a)
+                    .and(case_duplicates::other_case_id.eq(b)))
+                .or(case_duplicates::case_id
+                    .eq(b)
+                    .and(case_duplicates::other_case_id.eq(a))),
             )
             .filter(case_duplicates::status.eq(DuplicateStatus::Open)),
     )

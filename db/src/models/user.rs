@@ -239,6 +239,31 @@ impl User {
         Ok(query.order(users::email).load(conn)?)
     }
 
+    /// Active users holding one of `roles` in active organisations, optionally only of one
+    /// kind and country: who a notification goes to (coordinators, child protection).
+    pub fn notification_recipients(
+        conn: &mut DbConn,
+        roles: &[Role],
+        kind: Option<crate::vocabulary::OrganisationKind>,
+        country: Option<&crate::country::CountryCode>,
+    ) -> Result<Vec<User>, DbError> {
+        use crate::schema::organisations;
+        let mut query = users::table
+            .inner_join(organisations::table)
+            .filter(users::role.eq_any(roles.to_vec()))
+            .filter(users::status.eq(UserStatus::Active))
+            .filter(organisations::active.eq(true))
+            .select(User::as_select())
+            .into_boxed();
+        if let Some(kind) = kind {
+            query = query.filter(organisations::kind.eq(kind));
+        }
+        if let Some(country) = country {
+            query = query.filter(organisations::country.eq(*country));
+        }
+        Ok(query.order(users::email).load(conn)?)
+    }
+
     /// The sign-in facts for an e-mail address.
     pub fn credentials_by_email(
         conn: &mut DbConn,

@@ -5,7 +5,6 @@
 //! export can map back. Additions for Ugandan law cite the Prevention of Trafficking in Persons
 //! Act 2009, section 2 ("exploitation").
 
-
 vocabulary! {
     /// Sex or gender as recorded (HTCDS `prs_Gender`).
     pub enum Sex as "sex" {

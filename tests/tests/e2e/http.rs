@@ -137,7 +137,10 @@ both_engines! {
     fn unknown_routes_and_methods_are_problems(db) {
         let server = TestServer::start(&db);
         assert_problem(&server.get("/no/such/route"), 404, "urn:tumaini:problem:not-found");
-        assert_problem(&server.get("/api/v1/cases/Amina%20Okello"), 404, "urn:tumaini:problem:not-found");
+        // A name pasted into a case URL is never echoed back, signed in or not.
+        let pasted = server.get("/api/v1/cases/Amina%20Okello");
+        assert_problem(&pasted, 401, "urn:tumaini:problem:unauthenticated");
+        assert!(!pasted.text().contains("Amina"));
         let wrong_method = server.send(|c, base| c.delete(format!("{base}/healthz")));
         assert!(wrong_method.status == 404 || wrong_method.status == 405);
         assert_eq!(wrong_method.header("content-type"), Some("application/problem+json"));

@@ -8,6 +8,7 @@
 
 mod auth;
 mod binary;
+mod cases;
 mod http;
 mod mail;
 mod matrix;

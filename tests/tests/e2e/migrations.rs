@@ -42,6 +42,7 @@ fn both_trees_yield_the_same_tables_and_columns() {
                 "text",
                 "boolean",
                 "timestamp",
+                "date",
                 "binary",
                 "integer",
                 "bigint"

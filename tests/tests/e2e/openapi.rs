@@ -31,6 +31,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/users"),
     ("put", "/api/v1/users/{id}/role"),
     ("post", "/api/v1/users/{id}/disable"),
+    ("get", "/api/v1/vocabularies"),
+    ("get", "/api/v1/cases"),
+    ("post", "/api/v1/cases"),
+    ("get", "/api/v1/cases/{id}"),
+    ("patch", "/api/v1/cases/{id}"),
+    ("get", "/api/v1/cases/{id}/assistance"),
+    ("post", "/api/v1/cases/{id}/assistance"),
+    ("get", "/api/v1/cases/{id}/consents"),
+    ("post", "/api/v1/cases/{id}/consents"),
+    ("post", "/api/v1/cases/{id}/consents/withdrawal"),
+    ("post", "/api/v1/cases/{id}/identification-decisions"),
+    ("get", "/api/v1/cases/{id}/notes"),
+    ("post", "/api/v1/cases/{id}/notes"),
+    ("post", "/api/v1/cases/{id}/nrm-referral"),
+    ("post", "/api/v1/cases/{id}/status"),
 ];
 
 both_engines! {

@@ -1,0 +1,306 @@
+//! The one path every case endpoint takes (DESIGN.md sections 6 and 7): load the case and the
+//! facts the policies need, decide, do the work and write the audit event in the same
+//! transaction, and answer. A caller who may not see a case gets 404, exactly as for a case
+//! that does not exist; a refusal is audited in a transaction of its own.
+
+pub mod groups;
+mod reply;
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use tumaini_db::ids::CaseId;
+use tumaini_db::models::audit::{self, AuditRecord};
+use tumaini_db::models::case::Case;
+use tumaini_db::models::consent::{self, Consent};
+use tumaini_db::models::{Organisation, User};
+use tumaini_db::time::now_utc;
+use tumaini_db::vault::Vault;
+use tumaini_db::{DbConn, DbError};
+
+use crate::auth::{Caller, RequestContext};
+use crate::authz::{
+    AccessContext, Action, Authorizer, CaseFacts, Decision, FieldGroup, OrganisationFacts,
+    PrincipalFacts, Resource,
+};
+use crate::config::CaseSettings;
+use crate::http::{ApiError, ProblemType, with_conn};
+use crate::server::AppState;
+use crate::workflow::consent as consent_rules;
+
+pub use reply::{Idempotency, Reply, if_match};
+
+/// A case loaded for a request, with what the policies decided.
+#[derive(Debug)]
+pub struct CaseAccess {
+    /// The case.
+    pub case: Case,
+    /// Its facts as the policies see them.
+    pub facts: CaseFacts,
+    /// The newest consent version.
+    pub consent: Option<Consent>,
+    /// The decision that let the action happen.
+    pub decision: Decision,
+    /// The caller.
+    pub principal: PrincipalFacts,
+    /// The request's circumstances.
+    pub context: AccessContext,
+    /// The vault.
+    pub vault: Arc<Vault>,
+    authz: Arc<Authorizer>,
+}
+
+impl CaseAccess {
+    /// Asks the policies about another action on the same case (a field group, say).
+    pub fn decide(&self, action: Action) -> Decision {
+        self.authz.decide(
+            &self.principal,
+            action,
+            &Resource::Case(&self.facts),
+            &self.context,
+        )
+    }
+
+    /// The consent in force now.
+    pub fn consent_in_force(&self) -> Option<&Consent> {
+        consent_rules::in_force(self.consent.as_ref(), now_utc())
+    }
+}
+
+/// The access context of a case request.
+pub fn access_context(settings: &CaseSettings, purpose: &str) -> AccessContext {
+    AccessContext {
+        first_responder_window: i64::try_from(settings.first_responder_window.as_secs())
+            .unwrap_or(i64::MAX),
+        ..AccessContext::now(purpose)
+    }
+}
+
+/// Loads a case and its policy facts; `NotFound` when there is no such case.
+pub fn load_facts(
+    conn: &mut DbConn,
+    id: &CaseId,
+) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
+    let case = Case::find(conn, id)?;
+    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
+    let newest = consent::newest(conn, id)?;
+    let facts = facts_of(&case, &owner, newest.as_ref());
+    Ok((case, facts, newest))
+}
+
+/// The facts of a loaded case.
+pub fn facts_of(case: &Case, owner: &Organisation, newest: Option<&Consent>) -> CaseFacts {
+    CaseFacts {
+        id: case.id.to_string(),
+        owner: OrganisationFacts::from(owner),
+        created_by: case.created_by.to_string(),
+        created_at: case.created_at.and_utc().timestamp(),
+        child: case.is_child,
+        identification_stage: case.identification_stage.code().to_owned(),
+        status: case.status.code().to_owned(),
+        referred_into_nrm: case.referred_into_nrm_at.is_some(),
+        referral_access: Vec::new(),
+        consent: consent_rules::policy_grants(consent_rules::in_force(newest, now_utc())),
+    }
+}
+
+/// What a case request asks for.
+#[derive(Debug)]
+pub struct CaseRequest {
+    /// The case.
+    pub id: CaseId,
+    /// The action the policies decide.
+    pub action: Action,
+    /// The audit action code, e.g. `case.update`.
+    pub audited_as: &'static str,
+    /// The stated purpose of access.
+    pub purpose: &'static str,
+    /// The `Idempotency-Key` of a POST.
+    pub idempotency: Option<Idempotency>,
+}
+
+enum Failure {
+    Refused { decision: Decision, visible: bool },
+    Api(ApiError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+impl From<DbError> for Failure {
+    fn from(err: DbError) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+/// Runs `work` on a case after the policies allow the request's action, in one write
+/// transaction with its audit event (and the stored answer of an idempotent POST).
+pub async fn act_on_case<W>(
+    state: &AppState,
+    caller: &Caller,
+    request: CaseRequest,
+    work: W,
+) -> Result<Reply, ApiError>
+where
+    W: FnOnce(&mut DbConn, &CaseAccess) -> Result<Reply, ApiError> + Send + 'static,
+{
+    let vault = state.vault()?;
+    let authz = Arc::clone(&state.authz);
+    let settings = Arc::clone(&state.cases);
+    let (user, context) = (caller.user.clone(), caller.context.clone());
+    let principal = caller.principal();
+    with_conn(&state.pool, move |conn| {
+        if let Some(idem) = &request.idempotency
+            && let Some(replay) = idem.replay(conn, &user.id)?
+        {
+            return Ok(replay);
+        }
+        let access_context = access_context(&settings, request.purpose);
+        let outcome = conn.write_transaction(|conn| -> Result<Reply, Failure> {
+            let (case, facts, newest) = match load_facts(conn, &request.id) {
+                Ok(loaded) => loaded,
+                Err(DbError::NotFound) => {
+                    return Err(Failure::Api(ApiError::bare(ProblemType::NotFound)));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let decision = authz.decide(
+                &principal,
+                request.action,
+                &Resource::Case(&facts),
+                &access_context,
+            );
+            if !decision.allowed {
+                // Seeing that the case exists is itself reading its summary.
+                let visible = request.action != Action::ReadSummary
+                    && authz
+                        .decide(
+                            &principal,
+                            Action::ReadSummary,
+                            &Resource::Case(&facts),
+                            &access_context,
+                        )
+                        .allowed;
+                return Err(Failure::Refused { decision, visible });
+            }
+            let access = CaseAccess {
+                case,
+                facts,
+                consent: newest,
+                decision,
+                principal: principal.clone(),
+                context: access_context.clone(),
+                vault: Arc::clone(&vault),
+                authz: Arc::clone(&authz),
+            };
+            let reply = work(conn, &access)?;
+            record_case_event(
+                conn,
+                &context,
+                &user,
+                request.audited_as,
+                "success",
+                &request.id,
+                Some(&access.decision),
+                &reply.touched,
+                request.purpose,
+            )?;
+            if let Some(idem) = &request.idempotency {
+                idem.store(conn, &user.id, &reply)?;
+            }
+            Ok(reply)
+        });
+        match outcome {
+            Ok(reply) => Ok(reply),
+            Err(Failure::Api(err)) => {
+                // A concurrent twin with the same key won the race: answer with its reply.
+                if let Some(idem) = &request.idempotency
+                    && let Some(replay) = idem.replay(conn, &user.id)?
+                {
+                    return Ok(replay);
+                }
+                Err(err)
+            }
+            Err(Failure::Refused { decision, visible }) => {
+                conn.write_transaction(|conn| {
+                    record_case_event(
+                        conn,
+                        &context,
+                        &user,
+                        request.audited_as,
+                        "denied",
+                        &request.id,
+                        Some(&decision),
+                        &[],
+                        request.purpose,
+                    )
+                })?;
+                Err(if visible {
+                    ApiError::problem(
+                        ProblemType::Forbidden,
+                        "your role may not do this to this case",
+                    )
+                } else {
+                    ApiError::bare(ProblemType::NotFound)
+                })
+            }
+        }
+    })
+    .await
+}
+
+/// Appends a case event: who, what, which case, the decision, the field groups touched and the
+/// purpose. Never a personal value.
+#[expect(clippy::too_many_arguments, reason = "one audit event's fields")]
+pub fn record_case_event(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    action: &str,
+    outcome: &str,
+    case: &CaseId,
+    decision: Option<&Decision>,
+    groups: &[FieldGroup],
+    purpose: &str,
+) -> Result<(), DbError> {
+    audit::record(
+        conn,
+        &AuditRecord {
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            actor_user_id: Some(user.id.to_string()),
+            actor_organisation_id: Some(user.organisation_id.to_string()),
+            actor_role: Some(user.role.code().to_owned()),
+            resource_type: Some("case".to_owned()),
+            resource_id: Some(case.to_string()),
+            field_groups: groups
+                .iter()
+                .map(|g| g.code())
+                .collect::<Vec<_>>()
+                .join(","),
+            purpose: Some(purpose.to_owned()),
+            decision: decision.map(|d| d.code().to_owned()),
+            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
+            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
+            client_hash: context.client_hash.clone(),
+        },
+    )?;
+    Ok(())
+}
+
+/// The `Idempotency-Key` of a request, if it carries one, with a hash of what it asks.
+pub fn idempotency(
+    req: &HttpRequest,
+    body: &serde_json::Value,
+) -> Result<Option<Idempotency>, ApiError> {
+    Idempotency::of(req, body)
+}

@@ -1,0 +1,54 @@
+//! Settings of case work: how long a first responder keeps access to what they entered, the
+//! NRM's decision periods, and how often overdue decisions are looked for.
+
+use std::time::Duration;
+
+use super::{ConfigError, Sources};
+
+/// Case-work settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSettings {
+    /// How long a first responder sees and completes the cases they registered.
+    pub first_responder_window: Duration,
+    /// Working days from referral into the NRM to the reasonable-grounds decision.
+    pub reasonable_grounds_working_days: u32,
+    /// Days of recovery and reflection after a positive reasonable-grounds decision (at
+    /// least 30, Council of Europe Convention art. 13).
+    pub recovery_period_days: u32,
+    /// Movable public holidays (`YYYY-MM-DD`, comma-separated) besides the fixed ones.
+    pub public_holidays: String,
+    /// How often the deadline scanner runs.
+    pub deadline_scan_interval: Duration,
+}
+
+impl CaseSettings {
+    pub(super) fn from_sources(sources: &Sources<'_>) -> Result<Self, ConfigError> {
+        let hours: u64 = sources
+            .number("TUMAINI_FIRST_RESPONDER_WINDOW_HOURS")?
+            .unwrap_or(72);
+        if hours == 0 || hours > 24 * 30 {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_FIRST_RESPONDER_WINDOW_HOURS",
+                reason: "must be between 1 and 720 hours".to_owned(),
+            });
+        }
+        let scan: u64 = sources.number("TUMAINI_DEADLINE_SCAN_SECS")?.unwrap_or(60);
+        if scan == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_DEADLINE_SCAN_SECS",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(Self {
+            first_responder_window: Duration::from_secs(hours * 3600),
+            reasonable_grounds_working_days: sources
+                .number("TUMAINI_REASONABLE_GROUNDS_WORKING_DAYS")?
+                .unwrap_or(5),
+            recovery_period_days: sources
+                .number("TUMAINI_RECOVERY_PERIOD_DAYS")?
+                .unwrap_or(30),
+            public_holidays: sources.get("TUMAINI_PUBLIC_HOLIDAYS").unwrap_or_default(),
+            deadline_scan_interval: Duration::from_secs(scan),
+        })
+    }
+}

@@ -1,0 +1,723 @@
+//! Case endpoints: register, read (explicit field groups and a purpose), update with
+//! `If-Match`, list; consent, screening and the NRM workflow in the submodules. Every endpoint
+//! passes the policies and writes its audit event in the action's transaction.
+
+mod records;
+pub mod views;
+mod workflow;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use tumaini_db::ids::CaseId;
+use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope, NewCase};
+use tumaini_db::models::{Organisation, User, outbox};
+use tumaini_db::time::now_utc;
+use tumaini_db::vault::GroupRead;
+use tumaini_db::vocabulary::{
+    self as vocab, CaseStatus, IdentificationStage, OrganisationKind, Role,
+};
+use tumaini_db::{DbConn, DbError};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Caller;
+use crate::authz::{AccessContext, Action, FieldGroup, OrganisationFacts, Resource};
+use crate::cases::groups::{self, PersonalGroups};
+use crate::cases::{self as service, CaseRequest, Reply, record_case_event};
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::server::AppState;
+use crate::workflow::reference;
+use views::{AccessPurpose, CaseSummaryView, SummaryInput};
+
+/// Registers the routes of this module.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(create_case)
+        .service(list_cases)
+        .service(read_case)
+        .service(update_case);
+    workflow::register(cfg);
+    records::register(cfg);
+}
+
+/// A case to register: the summary, and any personal groups already known.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCaseInput {
+    /// The summary group.
+    pub summary: SummaryInput,
+    /// Personal groups.
+    #[serde(default)]
+    pub groups: PersonalGroups,
+}
+
+fn invalid(err: serde_json::Error) -> ApiError {
+    // serde's message names the field and the expected shape, never the value given.
+    ApiError::problem(ProblemType::InvalidBody, err.to_string())
+}
+
+/// Parses a JSON body into its typed input.
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(body.clone()).map_err(invalid)
+}
+
+/// Queues a message to each recipient, carrying only a reference and a link.
+pub(crate) fn notify(
+    conn: &mut DbConn,
+    recipients: &[User],
+    subject: &str,
+    body: &str,
+) -> Result<usize, DbError> {
+    for user in recipients {
+        outbox::enqueue(conn, &user.email, subject, body)?;
+    }
+    Ok(recipients.len())
+}
+
+/// Tells child protection in the case's country that a child was registered (reference and
+/// link only). Returns whether anyone was told.
+pub(crate) fn notify_child_protection(
+    conn: &mut DbConn,
+    case: &Case,
+    public_url: &str,
+) -> Result<bool, DbError> {
+    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
+    let recipients = User::notification_recipients(
+        conn,
+        &[Role::Supervisor, Role::CaseWorker],
+        Some(OrganisationKind::ChildProtection),
+        Some(&owner.country),
+    )?;
+    let sent = notify(
+        conn,
+        &recipients,
+        "A child was registered in Tumaini",
+        &format!(
+            "A case concerning a child was registered: reference {}.\n\nSign in to Tumaini to see what you may: {public_url}/cases/{}\n",
+            case.reference, case.id
+        ),
+    )?;
+    Ok(sent > 0)
+}
+
+/// Register a case for the caller's organisation.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    request_body = NewCaseInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
+    responses(
+        (status = 201, description = "Registered; possible duplicates are listed by reference", body = CaseSummaryView),
+        (status = 403, description = "Your role may not register cases", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/cases")]
+pub async fn create_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let idempotency = service::idempotency(&req, &body)?;
+    let input: NewCaseInput = parse(&body)?;
+    let summary = input.summary.into_fields()?;
+    let plaintexts = input.groups.plaintexts()?;
+    let terms = input
+        .groups
+        .identity
+        .as_ref()
+        .map(groups::IdentityGroup::index_terms);
+    let own = OrganisationFacts::from(&caller.organisation);
+    let context = service::access_context(&state.cases, "registration");
+    let decision = state.authz.decide(
+        &caller.principal(),
+        Action::CreateCase,
+        &Resource::Organisation(&own),
+        &context,
+    );
+    let vault = state.vault()?;
+    let public_url = state.public_url.clone();
+    let authz = std::sync::Arc::clone(&state.authz);
+    let caller = caller.clone();
+    let reply = with_conn(&state.pool, move |conn| {
+        if let Some(idem) = &idempotency
+            && let Some(replay) = idem.replay(conn, &caller.user.id)?
+        {
+            return Ok(replay);
+        }
+        if !decision.allowed {
+            conn.write_transaction(|conn| {
+                crate::audit::record_decided(
+                    conn,
+                    &caller.context,
+                    Some(&caller.user),
+                    crate::audit::Event {
+                        action: "case.create",
+                        outcome: crate::audit::Outcome::Denied,
+                        resource: Some(("organisation", caller.organisation.id.to_string())),
+                    },
+                    &decision,
+                )
+            })?;
+            return Err(ApiError::problem(
+                ProblemType::Forbidden,
+                "your role may not register cases",
+            ));
+        }
+        let id = CaseId::generate();
+        let reply = conn.write_transaction(|conn| {
+            let reference = loop {
+                let candidate = reference::generate('C');
+                if !Case::reference_taken(conn, &candidate)? {
+                    break candidate;
+                }
+            };
+            let mut case = Case::insert(
+                conn,
+                &NewCase {
+                    id: id.clone(),
+                    reference,
+                    owner: caller.organisation.id.clone(),
+                    created_by: caller.user.id.clone(),
+                    summary: summary.clone(),
+                },
+            )?;
+            vault.create_case_key(conn, &id).map_err(vault_error)?;
+            let mut touched = Vec::new();
+            for (group, plain) in &plaintexts {
+                vault
+                    .write_group(conn, &id, *group, plain)
+                    .map_err(vault_error)?;
+                touched.extend(FieldGroup::from_code(group.code()));
+            }
+            // Possible duplicates: blind-index candidates confirmed by their decrypted terms.
+            let mut mine = Vec::new();
+            let mut elsewhere = 0usize;
+            if let Some(terms) = &terms {
+                vault
+                    .set_index_terms(conn, &id, terms)
+                    .map_err(vault_error)?;
+                let principal = caller.principal();
+                for other in duplicate_candidates(conn, &vault, &id, terms)? {
+                    tumaini_db::models::duplicate::record(conn, &id, &other)?;
+                    let (other_case, facts, _) = service::load_facts(conn, &other)?;
+                    let visible = authz
+                        .decide(
+                            &principal,
+                            Action::ReadSummary,
+                            &Resource::Case(&facts),
+                            &context,
+                        )
+                        .allowed;
+                    if visible {
+                        mine.push(
+                            json!({"case_id": other_case.id, "reference": other_case.reference}),
+                        );
+                    } else {
+                        elsewhere += 1;
+                    }
+                }
+            }
+            if case.is_child && notify_child_protection(conn, &case, &public_url)? {
+                case = Case::apply(
+                    conn,
+                    &id,
+                    case.version,
+                    &CaseChanges {
+                        child_protection_notified_at: Some(Some(now_utc())),
+                        ..CaseChanges::default()
+                    },
+                )?
+                .ok_or(DbError::NotFound)?;
+            }
+            record_case_event(
+                conn,
+                &caller.context,
+                &caller.user,
+                "case.create",
+                "success",
+                &id,
+                Some(&decision),
+                &touched,
+                "registration",
+            )?;
+            let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            view["possible_duplicates"] = json!(mine);
+            view["possible_duplicates_elsewhere"] = json!(elsewhere);
+            let reply =
+                Reply::created(format!("/api/v1/cases/{id}"), view).with_version(case.version);
+            if let Some(idem) = &idempotency {
+                idem.store(conn, &caller.user.id, &reply)?;
+            }
+            Ok::<_, ApiError>(reply)
+        });
+        match reply {
+            Err(err) => match &idempotency {
+                Some(idem) => idem.replay(conn, &caller.user.id)?.ok_or(err),
+                None => Err(err),
+            },
+            ok => ok,
+        }
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// Maps a vault failure: an erased case reads as gone; anything else is internal.
+pub(crate) fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("vault: {err}"))
+}
+
+fn duplicate_candidates(
+    conn: &mut DbConn,
+    vault: &tumaini_db::vault::Vault,
+    id: &CaseId,
+    terms: &tumaini_db::vault::IndexTerms,
+) -> Result<Vec<CaseId>, ApiError> {
+    use tumaini_db::vault::{IndexQuery, normalise};
+    let mut queries = Vec::new();
+    if let Some(dob) = terms.date_of_birth {
+        for name in &terms.names {
+            queries.push(IndexQuery::NameAndBirthDate {
+                name: name.clone(),
+                date_of_birth: dob,
+            });
+        }
+    }
+    for number in &terms.document_numbers {
+        queries.push(IndexQuery::DocumentNumber(number.clone()));
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for query in &queries {
+        for candidate in vault.find_by_index(conn, query).map_err(vault_error)? {
+            if candidate == *id || found.contains(&candidate) {
+                continue;
+            }
+            // Truncated indexes match unrelated cases too: confirm on the decrypted terms.
+            let Some(theirs) = vault
+                .read_index_terms(conn, &candidate)
+                .map_err(vault_error)?
+            else {
+                continue;
+            };
+            let same_document = terms.document_numbers.iter().any(|mine| {
+                theirs.document_numbers.iter().any(|other| {
+                    normalise::normalise_document(mine.expose())
+                        == normalise::normalise_document(other.expose())
+                })
+            });
+            let same_person = terms.date_of_birth.is_some()
+                && terms.date_of_birth == theirs.date_of_birth
+                && terms.names.iter().any(|mine| {
+                    theirs.names.iter().any(|other| {
+                        normalise::normalise_name(mine.expose())
+                            == normalise::normalise_name(other.expose())
+                    })
+                });
+            if same_document || same_person {
+                found.insert(candidate);
+            }
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
+/// What to read.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReadQuery {
+    /// Personal groups wanted, comma-separated (`identity,contact`); the summary always comes.
+    pub groups: Option<String>,
+    /// Why (required with `groups`): assistance, case_management, referral, identification,
+    /// safeguarding or supervision.
+    #[param(value_type = Option<String>)]
+    pub purpose: Option<AccessPurpose>,
+}
+
+/// Read a case: its summary, and the personal groups asked for that the caller may read.
+/// Groups the caller may not read are listed in `withheld_groups`; an erased case's groups are
+/// listed in `erased_groups`.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ReadQuery),
+    responses(
+        (status = 200, description = "The case as you may see it", body = CaseSummaryView),
+        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/cases/{id}")]
+pub async fn read_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CaseId>,
+    query: web::Query<ReadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let wanted = parse_groups(query.groups.as_deref())?;
+    if !wanted.is_empty() && query.purpose.is_none() {
+        return Err(ApiError::problem(
+            ProblemType::BadRequest,
+            "reading personal groups needs a `purpose`",
+        ));
+    }
+    let purpose = query.purpose.map_or("case_management", AccessPurpose::code);
+    let request = CaseRequest {
+        id: id.into_inner(),
+        action: Action::ReadSummary,
+        audited_as: "case.read",
+        purpose,
+        idempotency: None,
+    };
+    let state_for_denials = state.clone();
+    let caller_for_denials = caller.clone();
+    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
+        let mut view = serde_json::to_value(CaseSummaryView::load(conn, &access.case)?)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let mut read = serde_json::Map::new();
+        let (mut withheld, mut erased, mut touched) = (Vec::new(), Vec::new(), Vec::new());
+        for group in wanted {
+            if !access.decide(group.read_action()).allowed {
+                withheld.push(group.code());
+                continue;
+            }
+            let stored = vocab::FieldGroup::ALL
+                .iter()
+                .copied()
+                .find(|g| g.code() == group.code())
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown group")))?;
+            touched.push(group);
+            match access
+                .vault
+                .read_group(conn, &access.case.id, stored)
+                .map_err(vault_error)?
+            {
+                GroupRead::Plain(plain) => {
+                    read.insert(group.code().to_owned(), groups::to_json(&plain)?);
+                }
+                GroupRead::Absent => {
+                    read.insert(group.code().to_owned(), serde_json::Value::Null);
+                }
+                GroupRead::Erased => erased.push(group.code()),
+            }
+        }
+        if !withheld.is_empty() {
+            // The refused groups are a denial of their own.
+            let refused = crate::authz::Decision {
+                allowed: false,
+                policy_ids: Vec::new(),
+            };
+            record_case_event(
+                conn,
+                &caller_for_denials.context,
+                &caller_for_denials.user,
+                "case.read_group",
+                "denied",
+                &access.case.id,
+                Some(&refused),
+                &withheld
+                    .iter()
+                    .filter_map(|code| FieldGroup::from_code(code))
+                    .collect::<Vec<_>>(),
+                purpose,
+            )?;
+        }
+        let _ = &state_for_denials;
+        view["groups"] = serde_json::Value::Object(read);
+        view["withheld_groups"] = json!(withheld);
+        view["erased_groups"] = json!(erased);
+        Ok(Reply::ok(view)
+            .with_version(access.case.version)
+            .touching(touched))
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+fn parse_groups(text: Option<&str>) -> Result<Vec<FieldGroup>, ApiError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for code in text.split(',').map(str::trim) {
+        let group = FieldGroup::from_code(code).ok_or_else(|| {
+            ApiError::problem(
+                ProblemType::BadRequest,
+                "`groups` names identity, contact, exploitation, health, legal or notes",
+            )
+        })?;
+        if !out.contains(&group) {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// Changes to a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseUpdateInput {
+    /// A new summary (replaces the old one whole).
+    pub summary: Option<SummaryInput>,
+    /// Personal groups to replace (each replaces the stored group whole).
+    #[serde(default)]
+    pub groups: PersonalGroups,
+}
+
+/// Update a case's summary and personal groups. Needs `If-Match` with the case's `ETag`.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the version being changed")),
+    request_body = CaseUpdateInput,
+    responses(
+        (status = 200, description = "Updated", body = CaseSummaryView),
+        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Someone else changed the case first", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/api/v1/cases/{id}")]
+pub async fn update_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<CaseId>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = crate::cases::if_match(&req)?;
+    let input: CaseUpdateInput = parse(&body)?;
+    let summary = input.summary.map(SummaryInput::into_fields).transpose()?;
+    let plaintexts = input.groups.plaintexts()?;
+    let terms = input
+        .groups
+        .identity
+        .as_ref()
+        .map(groups::IdentityGroup::index_terms);
+    let public_url = state.public_url.clone();
+    let request = CaseRequest {
+        id: id.into_inner(),
+        action: Action::UpdateCase,
+        audited_as: "case.update",
+        purpose: "case_management",
+        idempotency: None,
+    };
+    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
+        if access.case.version != expected {
+            return Err(ApiError::problem(
+                ProblemType::PreconditionFailed,
+                "the case changed since you read it; read it again",
+            ));
+        }
+        let mut touched = Vec::new();
+        for (group, _) in &plaintexts {
+            let group = FieldGroup::from_code(group.code())
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown group")))?;
+            if !access.decide(group.read_action()).allowed {
+                return Err(ApiError::problem(
+                    ProblemType::Forbidden,
+                    format!(
+                        "you may not change the `{}` group of this case",
+                        group.code()
+                    ),
+                ));
+            }
+            touched.push(group);
+        }
+        let was_child = access.case.is_child;
+        let updated = match &summary {
+            Some(summary) => Case::update_summary(conn, &access.case.id, expected, summary)?,
+            None => Case::apply(conn, &access.case.id, expected, &CaseChanges::default())?,
+        };
+        let mut case = updated.ok_or_else(|| {
+            ApiError::problem(
+                ProblemType::PreconditionFailed,
+                "the case changed since you read it",
+            )
+        })?;
+        for (group, plain) in &plaintexts {
+            access
+                .vault
+                .write_group(conn, &case.id, *group, plain)
+                .map_err(vault_error)?;
+        }
+        if let Some(terms) = &terms {
+            access
+                .vault
+                .set_index_terms(conn, &case.id, terms)
+                .map_err(vault_error)?;
+        }
+        if case.is_child
+            && !was_child
+            && case.child_protection_notified_at.is_none()
+            && notify_child_protection(conn, &case, &public_url)?
+        {
+            case = Case::apply(
+                conn,
+                &case.id,
+                case.version,
+                &CaseChanges {
+                    child_protection_notified_at: Some(Some(now_utc())),
+                    ..CaseChanges::default()
+                },
+            )?
+            .ok_or(DbError::NotFound)?;
+        }
+        let view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        Ok(Reply::ok(view).with_version(case.version).touching(touched))
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// Filters and the cursor of the case list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this status.
+    pub status: Option<CaseStatus>,
+    /// Only this identification stage.
+    pub stage: Option<IdentificationStage>,
+    /// Only children (`true`) or adults (`false`).
+    pub child: Option<bool>,
+    /// Only this owning organisation.
+    pub owner: Option<tumaini_db::ids::OrgId>,
+    /// Only cases with an overdue decision.
+    pub overdue: Option<bool>,
+    /// The case with this reference.
+    pub reference: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<CaseId>,
+    /// Page size (1 to 200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// A page of cases.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct CasePage {
+    /// The cases you may see, newest first.
+    pub items: Vec<CaseSummaryView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<CaseId>,
+}
+
+/// List the cases you may see, newest first, with filters and cursor pagination.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page", body = CasePage))
+)]
+#[get("/api/v1/cases")]
+pub async fn list_cases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<CasePage>, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let scope = match caller.user.role {
+        Role::Coordinator => CaseScope {
+            all: true,
+            ..CaseScope::default()
+        },
+        Role::CompetentAuthority => CaseScope {
+            referred_into_nrm: true,
+            ..CaseScope::default()
+        },
+        Role::CaseWorker | Role::Supervisor => CaseScope {
+            owner: Some(caller.organisation.id.clone()),
+            ..CaseScope::default()
+        },
+        Role::FirstResponder => CaseScope {
+            created_by: Some(caller.user.id.clone()),
+            ..CaseScope::default()
+        },
+        Role::Admin => CaseScope::default(),
+    };
+    let filter = CaseFilter {
+        status: query.status,
+        stage: query.stage,
+        child: query.child,
+        owner: query.owner,
+        overdue: query.overdue,
+    };
+    let reference = match query.reference.as_deref() {
+        Some(text) => Some(reference::parse(text).ok_or_else(|| {
+            ApiError::problem(
+                ProblemType::BadRequest,
+                "`reference` is not a valid case reference",
+            )
+        })?),
+        None => None,
+    };
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context: AccessContext = service::access_context(&state.cases, "case_management");
+    let principal = caller.principal();
+    let page = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let mut items = Vec::new();
+            let mut cursor = query.cursor;
+            let mut last_seen = None;
+            // Rows the policies hide are skipped; keep reading until the page is full.
+            'pages: for _ in 0..5 {
+                let rows = Case::list(conn, &scope, &filter, cursor.as_ref(), limit + 1)?;
+                let exhausted = rows.len() <= usize::try_from(limit).unwrap_or(0);
+                let ids: Vec<CaseId> = rows.iter().map(|c| c.id.clone()).collect();
+                let mut lists = Case::lists(conn, &ids)?;
+                for case in rows {
+                    if items.len() == usize::try_from(limit).unwrap_or(0) {
+                        break 'pages;
+                    }
+                    cursor = Some(case.id.clone());
+                    last_seen = Some(case.id.clone());
+                    if reference.as_deref().is_some_and(|r| r != case.reference) {
+                        continue;
+                    }
+                    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
+                    let newest = tumaini_db::models::consent::newest(conn, &case.id)?;
+                    let facts = service::facts_of(&case, &owner, newest.as_ref());
+                    if !authz
+                        .decide(
+                            &principal,
+                            Action::ReadSummary,
+                            &Resource::Case(&facts),
+                            &context,
+                        )
+                        .allowed
+                    {
+                        continue;
+                    }
+                    let (kinds, means) = lists.remove(&case.id).unwrap_or_default();
+                    items.push(CaseSummaryView::of(&case, kinds, means));
+                }
+                if exhausted {
+                    last_seen = None;
+                    break;
+                }
+            }
+            crate::audit::record(
+                conn,
+                &caller.context,
+                Some(&caller.user),
+                crate::audit::Event {
+                    action: "case.list",
+                    outcome: crate::audit::Outcome::Success,
+                    resource: None,
+                },
+            )?;
+            Ok::<_, ApiError>(CasePage {
+                next_cursor: if items.len() == usize::try_from(limit).unwrap_or(0) {
+                    items.last().map(|c| c.id.clone())
+                } else {
+                    last_seen
+                },
+                items,
+            })
+        })
+    })
+    .await?;
+    Ok(web::Json(page))
+}

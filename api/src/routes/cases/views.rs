@@ -1,0 +1,221 @@
+//! What case endpoints take and give: the summary as typed values, and the case as the caller
+//! may see it.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use tumaini_db::country::CountryCode;
+use tumaini_db::ids::{CaseId, OrgId};
+use tumaini_db::models::case::{Case, SummaryFields};
+use tumaini_db::vocabulary::{
+    AgeBand, CaseStatus, ClosureReason, ExploitationType, IdentificationStage, MeansOfControl, Sex,
+};
+use utoipa::ToSchema;
+
+use crate::http::{ApiError, ProblemType};
+
+/// The summary group: coarse facts, no personal data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryInput {
+    /// Sex or gender.
+    pub sex: Sex,
+    /// Age band.
+    pub age_band: AgeBand,
+    /// The age is uncertain and the person may be under 18: treated as a child.
+    #[serde(default)]
+    pub may_be_child: bool,
+    /// Citizenship (ISO 3166-1 alpha-2).
+    pub citizenship: Option<CountryCode>,
+    /// Country of recruitment.
+    pub recruitment_country: Option<CountryCode>,
+    /// Country of exploitation.
+    pub exploitation_country: Option<CountryCode>,
+    /// Region or district of the encounter (a place name, never an address).
+    #[schema(example = "Busia")]
+    pub region: String,
+    /// Date of the encounter.
+    pub encountered_on: NaiveDate,
+    /// Forms of exploitation.
+    #[serde(default)]
+    pub exploitation_types: Vec<ExploitationType>,
+    /// Means of control.
+    #[serde(default)]
+    pub means_of_control: Vec<MeansOfControl>,
+}
+
+impl SummaryInput {
+    /// Validates into the stored form.
+    pub fn into_fields(self) -> Result<SummaryFields, ApiError> {
+        let region = self.region.trim().to_owned();
+        if region.is_empty()
+            || region.chars().count() > 100
+            || region.chars().any(|c| c.is_control() || c.is_ascii_digit())
+        {
+            return Err(ApiError::problem(
+                ProblemType::InvalidBody,
+                "`summary.region` must be a place name of 1 to 100 characters, without digits",
+            ));
+        }
+        let today = chrono::Utc::now().date_naive();
+        if self.encountered_on > today {
+            return Err(ApiError::problem(
+                ProblemType::InvalidBody,
+                "`summary.encountered_on` is in the future",
+            ));
+        }
+        Ok(SummaryFields {
+            sex: self.sex,
+            age_band: self.age_band,
+            may_be_child: self.may_be_child,
+            citizenship: self.citizenship,
+            recruitment_country: self.recruitment_country,
+            exploitation_country: self.exploitation_country,
+            region,
+            encountered_on: self.encountered_on,
+            exploitation_types: self.exploitation_types,
+            means_of_control: self.means_of_control,
+        })
+    }
+}
+
+/// NRM decision deadlines.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deadlines {
+    /// Referred into the NRM at.
+    pub referred_into_nrm_at: Option<NaiveDateTime>,
+    /// Reasonable-grounds decision due.
+    pub reasonable_grounds_due_at: Option<NaiveDateTime>,
+    /// Recovery and reflection period ends; the conclusive decision is due.
+    pub recovery_period_ends_at: Option<NaiveDateTime>,
+    /// A decision is overdue.
+    pub overdue: bool,
+}
+
+/// A case's summary as any caller allowed to see the case sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseSummaryView {
+    /// Identifier.
+    pub id: CaseId,
+    /// Reference, safe to read over a phone.
+    #[schema(example = "C-K7QM-4XHD-R")]
+    pub reference: String,
+    /// The owning organisation.
+    pub owner_organisation_id: OrgId,
+    /// Version (the ETag is `"v<version>"`).
+    pub version: i32,
+    /// Sex or gender.
+    pub sex: Sex,
+    /// Age band.
+    pub age_band: AgeBand,
+    /// Age uncertain, possibly under 18.
+    pub may_be_child: bool,
+    /// Treated as a child.
+    pub child: bool,
+    /// Citizenship.
+    pub citizenship: Option<CountryCode>,
+    /// Country of recruitment.
+    pub recruitment_country: Option<CountryCode>,
+    /// Country of exploitation.
+    pub exploitation_country: Option<CountryCode>,
+    /// Region.
+    pub region: String,
+    /// Date of the encounter.
+    pub encountered_on: NaiveDate,
+    /// Forms of exploitation.
+    pub exploitation_types: Vec<ExploitationType>,
+    /// Means of control.
+    pub means_of_control: Vec<MeansOfControl>,
+    /// Identification stage.
+    pub identification_stage: IdentificationStage,
+    /// Case status.
+    pub status: CaseStatus,
+    /// A closure request awaits a supervisor.
+    pub closure_pending: bool,
+    /// Why it was closed or is to be closed.
+    pub closure_reason: Option<ClosureReason>,
+    /// Deadlines.
+    pub deadlines: Deadlines,
+    /// Registered at.
+    pub created_at: NaiveDateTime,
+    /// Last changed at.
+    pub updated_at: NaiveDateTime,
+}
+
+impl CaseSummaryView {
+    /// The view of a case with its lists.
+    pub fn of(case: &Case, kinds: Vec<ExploitationType>, means: Vec<MeansOfControl>) -> Self {
+        let now = tumaini_db::time::now_utc();
+        let overdue = (case.reasonable_grounds_decided_at.is_none()
+            && case.reasonable_grounds_due_at.is_some_and(|due| due < now))
+            || (case.identification_stage == IdentificationStage::ReasonableGroundsPositive
+                && case.recovery_period_ends_at.is_some_and(|due| due < now));
+        Self {
+            id: case.id.clone(),
+            reference: case.reference.clone(),
+            owner_organisation_id: case.owner_organisation_id.clone(),
+            version: case.version,
+            sex: case.sex,
+            age_band: case.age_band,
+            may_be_child: case.may_be_child,
+            child: case.is_child,
+            citizenship: case.citizenship,
+            recruitment_country: case.recruitment_country,
+            exploitation_country: case.exploitation_country,
+            region: case.region.clone(),
+            encountered_on: case.encountered_on,
+            exploitation_types: kinds,
+            means_of_control: means,
+            identification_stage: case.identification_stage,
+            status: case.status,
+            closure_pending: case.closure_requested_at.is_some(),
+            closure_reason: case.closure_reason,
+            deadlines: Deadlines {
+                referred_into_nrm_at: case.referred_into_nrm_at,
+                reasonable_grounds_due_at: case.reasonable_grounds_due_at,
+                recovery_period_ends_at: case.recovery_period_ends_at,
+                overdue,
+            },
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+        }
+    }
+
+    /// Loads the lists and builds the view.
+    pub fn load(conn: &mut tumaini_db::DbConn, case: &Case) -> Result<Self, ApiError> {
+        let mut lists = Case::lists(conn, std::slice::from_ref(&case.id))?;
+        let (kinds, means) = lists.remove(&case.id).unwrap_or_default();
+        Ok(Self::of(case, kinds, means))
+    }
+}
+
+/// Why the caller is reading personal data; recorded in the audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessPurpose {
+    /// Giving assistance.
+    Assistance,
+    /// Managing or reviewing the case.
+    CaseManagement,
+    /// Preparing or answering a referral.
+    Referral,
+    /// Deciding identification.
+    Identification,
+    /// Keeping the person safe.
+    Safeguarding,
+    /// Supervising the case work.
+    Supervision,
+}
+
+impl AccessPurpose {
+    /// The code recorded.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Assistance => "assistance",
+            Self::CaseManagement => "case_management",
+            Self::Referral => "referral",
+            Self::Identification => "identification",
+            Self::Safeguarding => "safeguarding",
+            Self::Supervision => "supervision",
+        }
+    }
+}
