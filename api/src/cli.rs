@@ -47,7 +47,12 @@ enum Command {
         bind: Option<String>,
     },
     /// Apply pending database migrations (PostgreSQL: run as the schema owner before serving).
-    Migrate,
+    Migrate {
+        /// PostgreSQL: then grant the server's own role what it needs, and on the audit tables
+        /// only SELECT and INSERT (never UPDATE, DELETE or TRUNCATE).
+        #[arg(long, value_name = "ROLE")]
+        grant_app_role: Option<String>,
+    },
     /// Print the OpenAPI 3.1 document to standard output.
     Openapi,
     /// Create organisations and users, e.g. the first system administrator.
@@ -56,6 +61,40 @@ enum Command {
     /// Key management: rotate the key-encryption key or the blind-index key, show status.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit trail: verify the chain, export checkpoints for a witness, seal now.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Fill an empty database with a fictional demonstration data set (never in production).
+    Seed {
+        /// Write the demonstration data set (required: seeding is never implicit).
+        #[arg(long)]
+        demo: bool,
+        /// How many cases (default 300; the benchmark uses 100000).
+        #[arg(long, default_value_t = 300)]
+        cases: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain from the events and check every signed checkpoint; report the
+    /// first broken position. Exits non-zero when anything is wrong.
+    Verify {
+        /// Also hold the database to checkpoints exported earlier (an outside witness's copy).
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Write the signed checkpoints (JSON, each with its C2SP signed note) for an outside
+    /// witness.
+    ExportCheckpoints {
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Seal every pending event and sign a checkpoint at the head now.
+    Seal,
+    /// Print the audit key's public half (base64) and key id, for witnesses.
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(config.log_format, &config.log_filter);
             actix_web::rt::System::new().block_on(server::serve(config))
         }
-        Command::Migrate => {
+        Command::Migrate { grant_app_role } => {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = config.database_url.connect()?;
             let applied = migrations::run_pending(&mut conn)?;
@@ -139,6 +178,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}: schema is current.", config.database_url);
             } else {
                 println!("{}: applied {}.", config.database_url, applied.join(", "));
+            }
+            if let Some(role) = grant_app_role {
+                migrations::grant_app_role(&mut conn, &role)?;
+                println!(
+                    "granted {role} the server's rights; audit tables: SELECT and INSERT only."
+                );
             }
             Ok(())
         }
@@ -155,6 +200,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
             keys::run(&config, &mut conn, command)
+        }
+        Command::Audit(command) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            audit_command(&config, &mut conn, command)
+        }
+        Command::Seed { demo, cases } => {
+            if !demo {
+                bail!("say what to seed: `tumaini seed --demo`");
+            }
+            crate::seed::check_allowed(config.env, cases)?;
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            seed(&config, &mut conn, cases)
         }
     }
 }
@@ -279,6 +338,192 @@ fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> an
             Ok(())
         }
     }
+}
+
+fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use tumaini_db::audit_chain::{self, Checkpoint};
+    let signer = crate::audit_trail::signer(&config.audit)?;
+    let key = signer.verifying_key();
+    match command {
+        AuditCommand::PublicKey => {
+            println!("public key: {}", BASE64.encode(key.as_bytes()));
+            println!("key id: {}", audit_chain::key_id(&key));
+            Ok(())
+        }
+        AuditCommand::Seal => {
+            let mut total = 0;
+            loop {
+                let round = audit_chain::seal(
+                    conn,
+                    &signer,
+                    audit_chain::SealOptions {
+                        full_sweep: true,
+                        ..Default::default()
+                    },
+                )?;
+                if round.busy {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    continue;
+                }
+                total += round.events.len();
+                if round.events.is_empty() {
+                    break;
+                }
+            }
+            let head = audit_chain::checkpoint_now(conn, &signer)?;
+            println!(
+                "sealed {total} events; checkpoint at position {}",
+                head.unwrap_or(0)
+            );
+            Ok(())
+        }
+        AuditCommand::ExportCheckpoints { out } => {
+            let checkpoints: Vec<serde_json::Value> = Checkpoint::all(conn)?
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "position": c.position,
+                        "chain_hash": BASE64.encode(&c.chain_hash),
+                        "signed_at": c.signed_at,
+                        "key_id": c.key_id,
+                        "signature": BASE64.encode(&c.signature),
+                        "note": c.signed_note(),
+                    })
+                })
+                .collect();
+            let document = serde_json::json!({
+                "origin": audit_chain::ORIGIN,
+                "public_key": BASE64.encode(key.as_bytes()),
+                "key_id": audit_chain::key_id(&key),
+                "checkpoints": checkpoints,
+            });
+            let text = serde_json::to_string_pretty(&document)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "wrote {} checkpoints to {}",
+                        checkpoints.len(),
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+        AuditCommand::Verify { against } => {
+            let external = match against {
+                Some(path) => read_checkpoints(&path)?,
+                None => Vec::new(),
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "verifying {bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let report = audit_chain::verify(conn, &[key], &external, |done, total| {
+                bar.set_length(u64::try_from(total).unwrap_or(0));
+                bar.set_position(u64::try_from(done).unwrap_or(0));
+            })?;
+            bar.finish_and_clear();
+            println!(
+                "{} events and {} checkpoints checked in {:.2} s",
+                report.events,
+                report.checkpoints,
+                started.elapsed().as_secs_f64()
+            );
+            if report.unsealed > 0 {
+                println!(
+                    "{} events are older than ten minutes and not sealed yet",
+                    report.unsealed
+                );
+            }
+            if let Some(broken) = &report.first_break {
+                println!("BROKEN at position {}: {}", broken.position, broken.reason);
+            }
+            for bad in &report.bad_checkpoints {
+                println!(
+                    "BAD CHECKPOINT at position {}: {}",
+                    bad.position, bad.reason
+                );
+            }
+            if report.intact() {
+                println!("the audit trail is intact");
+                Ok(())
+            } else {
+                bail!("the audit trail does not verify")
+            }
+        }
+    }
+}
+
+fn read_checkpoints(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<tumaini_db::audit_chain::Checkpoint>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).context("the checkpoint file is not JSON")?;
+    let mut out = Vec::new();
+    for item in document["checkpoints"]
+        .as_array()
+        .context("no `checkpoints` list")?
+    {
+        let field = |name: &str| {
+            item[name]
+                .as_str()
+                .with_context(|| format!("a checkpoint lacks `{name}`"))
+        };
+        out.push(tumaini_db::audit_chain::Checkpoint {
+            position: item["position"]
+                .as_i64()
+                .context("a checkpoint lacks `position`")?,
+            chain_hash: BASE64.decode(field("chain_hash")?)?,
+            signed_at: serde_json::from_value(item["signed_at"].clone())?,
+            key_id: field("key_id")?.to_owned(),
+            signature: BASE64.decode(field("signature")?)?,
+        });
+    }
+    Ok(out)
+}
+
+fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> {
+    let vault = tumaini_db::vault::Vault::new(keys::key_provider(config)?);
+    vault
+        .check(conn)
+        .context("the master key does not fit this database")?;
+    let rules = crate::workflow::deadlines::DeadlineRules::new(
+        config.cases.reasonable_grounds_working_days,
+        config.cases.recovery_period_days,
+        &config.cases.public_holidays,
+    )?;
+    let password = one_time_password();
+    let hash = hash_blocking(config.auth.argon2, &password)?;
+    let started = std::time::Instant::now();
+    let seeded = crate::seed::seed_demo(conn, &vault, &hash, cases, &rules)?;
+    println!(
+        "Seeded {} fictional cases and {} anonymous notifications in {:.1} s.",
+        seeded.cases,
+        seeded.anonymous,
+        started.elapsed().as_secs_f64()
+    );
+    println!("Demo users (every one signs in with the same password):");
+    for (email, role, org) in &seeded.users {
+        println!("  {email:<45} {:<20} {org}", role.code());
+    }
+    println!("demo password: {}", password.as_str());
+    println!(
+        "Coordinators, competent-authority officers and administrators enrol a second factor at first sign-in."
+    );
+    Ok(())
 }
 
 /// The audit context of a command-line action: no client, a request id marking the CLI.

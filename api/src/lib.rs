@@ -6,15 +6,19 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_trail;
 pub mod auth;
 pub mod authz;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod deadline_scan;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod telemetry;
 pub mod workflow;

@@ -4,9 +4,6 @@
 //! writes them to a folder), and reschedules failures with exponential backoff. Nothing is
 //! lost while the relay is down: a message leaves the outbox only once it was accepted.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -16,6 +13,7 @@ use tumaini_db::models::outbox::{self, OutboxMessage};
 use tumaini_db::time::now_utc;
 
 use crate::config::{MailSettings, MailTransport};
+use crate::jobs::{Job, Round};
 
 /// Messages claimed per round.
 const BATCH: i64 = 20;
@@ -27,8 +25,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// A running worker; stopped (and joined) when dropped or by [`OutboxWorker::stop`].
 #[derive(Debug)]
 pub struct OutboxWorker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    job: Job,
 }
 
 enum Sender {
@@ -103,45 +100,20 @@ impl OutboxWorker {
     /// Starts the worker thread.
     pub fn start(pool: Pool, settings: MailSettings) -> anyhow::Result<Self> {
         let sender = Sender::new(&settings)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("outbox".to_owned())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    let delivered = deliver_due(&pool, &sender, &settings);
-                    if delivered == 0 {
-                        sleep_unless_stopped(&flag, settings.poll_interval);
-                    }
-                }
-            })?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
+        let interval = settings.poll_interval;
+        let job = Job::spawn("outbox", interval, move || {
+            if deliver_due(&pool, &sender, &settings) == 0 {
+                Round::Rest
+            } else {
+                Round::Again
+            }
+        })?;
+        Ok(Self { job })
     }
 
     /// Stops the worker after its current message.
     pub fn stop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for OutboxWorker {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn sleep_unless_stopped(flag: &AtomicBool, total: Duration) {
-    let slice = Duration::from_millis(50);
-    let mut waited = Duration::ZERO;
-    while waited < total && !flag.load(Ordering::Relaxed) {
-        std::thread::sleep(slice);
-        waited += slice;
+        self.job.stop();
     }
 }
 

@@ -48,6 +48,8 @@ pub struct AppState {
     pub deadlines: Arc<crate::workflow::deadlines::DeadlineRules>,
     /// Base of links in e-mails.
     pub public_url: Arc<str>,
+    /// The Ed25519 audit key that signs the chain's checkpoints.
+    pub audit_signer: Arc<tumaini_db::audit_chain::AuditSigner>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +87,8 @@ impl AppState {
                 .context("TUMAINI_RECOVERY_PERIOD_DAYS / TUMAINI_PUBLIC_HOLIDAYS")?,
             ),
             public_url: config.public_url.clone().into(),
+            audit_signer: crate::audit_trail::signer(&config.audit)
+                .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?,
         })
     }
 
@@ -242,7 +246,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let vault = open_vault(&config, &pool).await?;
     let state = AppState::new(pool.clone(), &config)?.with_vault(vault);
     let state_for_pruning = state.clone();
-    let mut outbox = OutboxWorker::start(pool, config.mail.clone())?;
+    let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
+    let mut scanner = crate::deadline_scan::DeadlineScanner::start(
+        pool.clone(),
+        config.cases.deadline_scan_interval,
+        config.public_url.clone(),
+    )?;
+    let mut sealer = crate::audit_trail::AuditSealer::start(
+        pool,
+        Arc::clone(&state.audit_signer),
+        &config.audit,
+        config.public_url.clone(),
+    )?;
     let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .bind(&config.bind)
@@ -267,6 +282,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let served = server.run().await;
     pruning.abort();
     outbox.stop();
+    scanner.stop();
+    sealer.stop();
     served?;
     tracing::info!("stopped");
     Ok(())

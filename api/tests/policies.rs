@@ -293,6 +293,12 @@ fn expected(
                 Action::ApproveClosure => p.role == Supervisor && owner,
                 Action::DecideIdentification => authority,
                 Action::CreateReferral => (staff && (owner || holder)) || recent_responder,
+                Action::ResolveDuplicate => {
+                    (p.role == Supervisor && owner) || p.role == Coordinator
+                }
+                Action::OpenBreakGlass => {
+                    p.role == Coordinator || (p.role == Supervisor && (owner || holder))
+                }
                 _ => unreachable!("not a case action"),
             }
         }

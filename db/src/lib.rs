@@ -36,6 +36,7 @@ macro_rules! text_column {
     };
 }
 
+pub mod audit_chain;
 mod connection;
 pub mod country;
 mod error;

@@ -76,3 +76,43 @@ pub fn revert_all(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     }
     .map_err(failed)
 }
+
+/// Why an application role could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// Only PostgreSQL has roles.
+    #[error("database roles exist on PostgreSQL only; SQLite relies on its triggers")]
+    NotPostgres,
+    /// The role name is not a plain identifier.
+    #[error("a role name is letters, digits and underscores, starting with a letter")]
+    BadName,
+    /// The database refused.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Grants the server's own PostgreSQL role what it needs and no more: it reads and writes the
+/// application's tables, but on the audit tables (`audit_events`, `audit_chain`,
+/// `audit_checkpoints`) it may only SELECT and INSERT, never UPDATE, DELETE or TRUNCATE. Run by
+/// the schema owner (the role that runs `tumaini migrate`) after every migration.
+pub fn grant_app_role(conn: &mut DbConn, role: &str) -> Result<(), GrantError> {
+    use diesel::connection::SimpleConnection as _;
+    let plain = role.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && role.len() <= 63;
+    if !plain {
+        return Err(GrantError::BadName);
+    }
+    let DbConn::Postgresql(_) = conn else {
+        return Err(GrantError::NotPostgres);
+    };
+    conn.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA public TO {role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+         REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_chain, audit_checkpoints FROM {role};
+         REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON __diesel_schema_migrations FROM {role};"
+    ))
+    .map_err(|e| GrantError::Db(e.into()))?;
+    Ok(())
+}

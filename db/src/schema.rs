@@ -128,6 +128,7 @@ diesel::table! {
         policy_ids -> Text,
         request_id -> Nullable<Text>,
         client_hash -> Nullable<Text>,
+        severity -> Text,
     }
 }
 
@@ -397,6 +398,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Break-glass openings: named personal groups of one case, for one user, until a time.
+    break_glass_grants (id) {
+        id -> Text,
+        case_id -> Text,
+        user_id -> Text,
+        field_groups -> Text,
+        opened_at -> Timestamp,
+        expires_at -> Timestamp,
+        justification -> Binary,
+    }
+}
+
+diesel::table! {
+    /// The hash chain over audit events: position, the event's leaf hash, the running hash.
+    audit_chain (position) {
+        position -> BigInt,
+        event_id -> Text,
+        leaf_hash -> Binary,
+        chain_hash -> Binary,
+        sealed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Checkpoints of the chain signed with the Ed25519 audit key.
+    audit_checkpoints (position) {
+        position -> BigInt,
+        chain_hash -> Binary,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Binary,
+    }
+}
+
+diesel::joinable!(audit_chain -> audit_events (event_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -439,4 +476,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     anonymous_notifications,
     anonymous_notification_exploitation_types,
     idempotency_keys,
+    break_glass_grants,
+    audit_chain,
+    audit_checkpoints,
 );

@@ -25,7 +25,7 @@ macro_rules! vocabulary {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            serde::Serialize, serde::Deserialize,
             diesel::AsExpression, diesel::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -49,6 +49,20 @@ macro_rules! vocabulary {
                 match self { $(Self::$variant => $label),+ }
             }
         }
+
+        // By hand: the derive cannot see through the macro's `serde(rename = $code)` and would
+        // document the Rust variant names instead of the codes the API speaks.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .description(Some(concat!("Vocabulary `", $vocab, "` (codes; labels at /api/v1/vocabularies).")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl ::std::str::FromStr for $name {
             type Err = $crate::vocabulary::UnknownCode;

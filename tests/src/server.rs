@@ -28,6 +28,8 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
     outbox: Option<OutboxWorker>,
+    scanner: Option<tumaini_api::deadline_scan::DeadlineScanner>,
+    sealer: Option<tumaini_api::audit_trail::AuditSealer>,
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
@@ -72,6 +74,8 @@ pub fn test_config(db: &TestDb, mail_dir: &std::path::Path, settings: &[(&str, &
     rand_bytes(&mut secret);
     let mut master = [0u8; 32];
     rand_bytes(&mut master);
+    let mut audit_key = [0u8; 32];
+    rand_bytes(&mut audit_key);
     let mut map: std::collections::HashMap<String, String> = [
         ("DATABASE_URL", db.url_string()),
         (
@@ -87,6 +91,11 @@ pub fn test_config(db: &TestDb, mail_dir: &std::path::Path, settings: &[(&str, &
             "TUMAINI_MASTER_KEY",
             base64::engine::general_purpose::STANDARD.encode(master),
         ),
+        (
+            "TUMAINI_AUDIT_KEY",
+            base64::engine::general_purpose::STANDARD.encode(audit_key),
+        ),
+        ("TUMAINI_AUDIT_SEAL_MS", "100".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -125,7 +134,20 @@ impl TestServer {
         let state = AppState::new(pool.clone(), &config)
             .expect("app state")
             .with_vault(vault);
-        let outbox = OutboxWorker::start(pool, config.mail.clone()).expect("outbox worker");
+        let outbox = OutboxWorker::start(pool.clone(), config.mail.clone()).expect("outbox worker");
+        let scanner = tumaini_api::deadline_scan::DeadlineScanner::start(
+            pool.clone(),
+            config.cases.deadline_scan_interval,
+            config.public_url.clone(),
+        )
+        .expect("deadline scanner");
+        let sealer = tumaini_api::audit_trail::AuditSealer::start(
+            pool.clone(),
+            std::sync::Arc::clone(&state.audit_signer),
+            &config.audit,
+            config.public_url.clone(),
+        )
+        .expect("audit sealer");
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -149,12 +171,18 @@ impl TestServer {
             handle,
             thread: Some(thread),
             outbox: Some(outbox),
+            scanner: Some(scanner),
+            sealer: Some(sealer),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("client runtime"),
             client: reqwest::Client::builder()
                 .no_proxy()
+                // Below the server's keep-alive (actix's default, 5 s): a connection idle for
+                // that long is closed by the server and must not be picked up again by a test
+                // that waited on a background job.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .expect("HTTP client"),
         }
@@ -262,6 +290,12 @@ impl Drop for TestServer {
         }
         if let Some(mut outbox) = self.outbox.take() {
             outbox.stop();
+        }
+        if let Some(mut scanner) = self.scanner.take() {
+            scanner.stop();
+        }
+        if let Some(mut sealer) = self.sealer.take() {
+            sealer.stop();
         }
     }
 }

@@ -119,6 +119,10 @@ actions! {
     DecideIdentification,
     /// Refer the case to another organisation.
     CreateReferral,
+    /// Link or dismiss a possible duplicate.
+    ResolveDuplicate,
+    /// Open personal groups by break-glass.
+    OpenBreakGlass,
     /// Register a case for an organisation.
     CreateCase,
     /// Read a referral.

@@ -210,7 +210,33 @@ impl Authorizer {
         resource: &Resource<'_>,
         context: &AccessContext,
     ) -> Decision {
-        match self.try_decide(principal, action, resource, context) {
+        let prepared = self.prepare(principal, resource);
+        self.decide_prepared(&prepared, principal, action, resource, context)
+    }
+
+    /// The entities of one principal and one resource, built once for the several decisions
+    /// a request makes about them (a case read asks about the summary and each group).
+    pub fn prepare(&self, principal: &PrincipalFacts, resource: &Resource<'_>) -> Prepared {
+        // The facts are typed Rust values, built by `facts`; they join the action hierarchy
+        // (computed once from the schema).
+        Prepared(facts::entities(principal, resource).and_then(|facts| {
+            self.actions
+                .clone()
+                .add_entities(facts, None)
+                .map_err(|e| format!("{e:?}"))
+        }))
+    }
+
+    /// [`Authorizer::decide`] over entities prepared for this principal and resource.
+    pub fn decide_prepared(
+        &self,
+        prepared: &Prepared,
+        principal: &PrincipalFacts,
+        action: Action,
+        resource: &Resource<'_>,
+        context: &AccessContext,
+    ) -> Decision {
+        match self.try_decide(prepared, principal, action, resource, context) {
             Ok(decision) => decision,
             Err(reason) => {
                 tracing::error!(action = action.name(), %reason, "authorization failed closed");
@@ -224,21 +250,16 @@ impl Authorizer {
 
     fn try_decide(
         &self,
+        prepared: &Prepared,
         principal: &PrincipalFacts,
         action: Action,
         resource: &Resource<'_>,
         context: &AccessContext,
     ) -> Result<Decision, String> {
+        let entities = prepared.0.as_ref().map_err(Clone::clone)?;
         let action_uid = EntityUid::from_str(&format!("Tumaini::Action::\"{}\"", action.name()))
             .map_err(|e| e.to_string())?;
-        // The facts are typed Rust values, built by `facts`; they join the action hierarchy
-        // (computed once from the schema). The request and its context are checked against the
-        // schema.
-        let entities = self
-            .actions
-            .clone()
-            .add_entities(facts::entities(principal, resource)?, None)
-            .map_err(|e| format!("{e:?}"))?;
+        // The request and its context are checked against the schema.
         let request = Request::new(
             facts::principal_uid(principal),
             action_uid,
@@ -247,9 +268,7 @@ impl Authorizer {
             Some(&self.schema),
         )
         .map_err(|e| format!("{e:?}"))?;
-        let response = self
-            .cedar
-            .is_authorized(&request, &self.policies, &entities);
+        let response = self.cedar.is_authorized(&request, &self.policies, entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -270,6 +289,11 @@ impl Authorizer {
         })
     }
 }
+
+/// Entities prepared for one principal and resource (a failure to build them denies every
+/// decision made with them).
+#[derive(Debug)]
+pub struct Prepared(Result<Entities, String>);
 
 #[cfg(test)]
 mod tests {

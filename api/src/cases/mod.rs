@@ -11,17 +11,19 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit::{self, AuditRecord};
+use tumaini_db::models::break_glass::BreakGlassGrant;
 use tumaini_db::models::case::Case;
 use tumaini_db::models::consent::{self, Consent};
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::Vault;
+use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 
 use crate::auth::{Caller, RequestContext};
 use crate::authz::{
     AccessContext, Action, Authorizer, CaseFacts, Decision, FieldGroup, OrganisationFacts,
-    PrincipalFacts, Resource,
+    Prepared, PrincipalFacts, Resource,
 };
 use crate::config::CaseSettings;
 use crate::http::{ApiError, ProblemType, with_conn};
@@ -48,15 +50,45 @@ pub struct CaseAccess {
     /// The vault.
     pub vault: Arc<Vault>,
     authz: Arc<Authorizer>,
+    /// Personal groups the caller holds open by break-glass on this case now.
+    break_glass: Vec<FieldGroup>,
+    /// The policy entities of the caller and the case, built once per request.
+    prepared: Prepared,
+    /// Something in this request went through break-glass: a high-severity event.
+    severe: std::cell::Cell<bool>,
 }
 
 impl CaseAccess {
-    /// Asks the policies about another action on the same case (a field group, say).
+    /// Asks the policies about another action on the same case (a field group, say). A group
+    /// the caller holds open by break-glass is decided with break-glass in force; a decision
+    /// that rests on it makes the request's audit event high-severity.
     pub fn decide(&self, action: Action) -> Decision {
-        self.authz.decide(
+        let context = with_break_glass(&self.context, action, &self.break_glass);
+        let decision = self.authz.decide_prepared(
+            &self.prepared,
             &self.principal,
             action,
             &Resource::Case(&self.facts),
+            &context,
+        );
+        if rests_on_break_glass(&decision) {
+            self.severe.set(true);
+        }
+        decision
+    }
+
+    /// Marks the request's audit event high-severity.
+    pub fn mark_severe(&self) {
+        self.severe.set(true);
+    }
+
+    /// Asks the policies about an action on another case (a possible duplicate, say).
+    pub fn decide_on(&self, action: Action, other: &CaseFacts) -> Decision {
+        // Another case: its own entities.
+        self.authz.decide(
+            &self.principal,
+            action,
+            &Resource::Case(other),
             &self.context,
         )
     }
@@ -65,6 +97,38 @@ impl CaseAccess {
     pub fn consent_in_force(&self) -> Option<&Consent> {
         consent_rules::in_force(self.consent.as_ref(), now_utc())
     }
+}
+
+fn with_break_glass(context: &AccessContext, action: Action, open: &[FieldGroup]) -> AccessContext {
+    let mut context = context.clone();
+    context.break_glass = action.group().is_some_and(|g| open.contains(&g));
+    context
+}
+
+fn rests_on_break_glass(decision: &Decision) -> bool {
+    decision.allowed
+        && decision
+            .policy_ids
+            .iter()
+            .any(|id| id.contains("break-glass"))
+}
+
+/// The personal groups `user` holds open by break-glass on `case` now (only coordinators and
+/// supervisors can hold any: nobody else's is looked up).
+fn open_break_glass(
+    conn: &mut DbConn,
+    case: &CaseId,
+    user: &User,
+) -> Result<Vec<FieldGroup>, DbError> {
+    if !matches!(user.role, Role::Coordinator | Role::Supervisor) {
+        return Ok(Vec::new());
+    }
+    Ok(
+        BreakGlassGrant::open_groups(conn, case, &user.id, now_utc())?
+            .into_iter()
+            .filter_map(|g| FieldGroup::from_code(g.code()))
+            .collect(),
+    )
 }
 
 /// The access context of a case request.
@@ -173,17 +237,21 @@ where
                 }
                 Err(other) => return Err(other.into()),
             };
-            let decision = authz.decide(
+            let break_glass = open_break_glass(conn, &request.id, &user)?;
+            let prepared = authz.prepare(&principal, &Resource::Case(&facts));
+            let decision = authz.decide_prepared(
+                &prepared,
                 &principal,
                 request.action,
                 &Resource::Case(&facts),
-                &access_context,
+                &with_break_glass(&access_context, request.action, &break_glass),
             );
             if !decision.allowed {
                 // Seeing that the case exists is itself reading its summary.
                 let visible = request.action != Action::ReadSummary
                     && authz
-                        .decide(
+                        .decide_prepared(
+                            &prepared,
                             &principal,
                             Action::ReadSummary,
                             &Resource::Case(&facts),
@@ -192,6 +260,7 @@ where
                         .allowed;
                 return Err(Failure::Refused { decision, visible });
             }
+            let severe = rests_on_break_glass(&decision);
             let access = CaseAccess {
                 case,
                 facts,
@@ -201,6 +270,9 @@ where
                 context: access_context.clone(),
                 vault: Arc::clone(&vault),
                 authz: Arc::clone(&authz),
+                severe: std::cell::Cell::new(severe),
+                break_glass,
+                prepared,
             };
             let reply = work(conn, &access)?;
             record_case_event(
@@ -213,6 +285,7 @@ where
                 Some(&access.decision),
                 &reply.touched,
                 request.purpose,
+                access.severe.get(),
             )?;
             if let Some(idem) = &request.idempotency {
                 idem.store(conn, &user.id, &reply)?;
@@ -228,6 +301,30 @@ where
                 {
                     return Ok(replay);
                 }
+                // A refusal the work itself made (writing a plan without the right to read
+                // it, say) is a denial too, and audited as one.
+                if matches!(
+                    err,
+                    ApiError::Problem {
+                        kind: ProblemType::Forbidden,
+                        ..
+                    }
+                ) {
+                    conn.write_transaction(|conn| {
+                        record_case_event(
+                            conn,
+                            &context,
+                            &user,
+                            request.audited_as,
+                            "denied",
+                            &request.id,
+                            None,
+                            &[],
+                            request.purpose,
+                            false,
+                        )
+                    })?;
+                }
                 Err(err)
             }
             Err(Failure::Refused { decision, visible }) => {
@@ -242,6 +339,7 @@ where
                         Some(&decision),
                         &[],
                         request.purpose,
+                        false,
                     )
                 })?;
                 Err(if visible {
@@ -271,6 +369,7 @@ pub fn record_case_event(
     decision: Option<&Decision>,
     groups: &[FieldGroup],
     purpose: &str,
+    high_severity: bool,
 ) -> Result<(), DbError> {
     audit::record(
         conn,
@@ -292,6 +391,7 @@ pub fn record_case_event(
             policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
+            high_severity,
         },
     )?;
     Ok(())

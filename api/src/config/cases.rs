@@ -19,6 +19,8 @@ pub struct CaseSettings {
     pub public_holidays: String,
     /// How often the deadline scanner runs.
     pub deadline_scan_interval: Duration,
+    /// The longest a break-glass opening may last.
+    pub break_glass_max: Duration,
 }
 
 impl CaseSettings {
@@ -39,7 +41,17 @@ impl CaseSettings {
                 reason: "must be at least 1".to_owned(),
             });
         }
+        let break_glass: u64 = sources
+            .number("TUMAINI_BREAK_GLASS_MAX_MINUTES")?
+            .unwrap_or(240);
+        if break_glass == 0 || break_glass > 24 * 60 {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_BREAK_GLASS_MAX_MINUTES",
+                reason: "must be between 1 and 1440 minutes".to_owned(),
+            });
+        }
         Ok(Self {
+            break_glass_max: Duration::from_secs(break_glass * 60),
             first_responder_window: Duration::from_secs(hours * 3600),
             reasonable_grounds_working_days: sources
                 .number("TUMAINI_REASONABLE_GROUNDS_WORKING_DAYS")?

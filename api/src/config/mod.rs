@@ -9,10 +9,12 @@ use serde::Deserialize;
 use tumaini_db::vault::SecretString;
 use tumaini_db::{DatabaseUrl, Engine, UrlError};
 
+mod audit;
 mod auth;
 mod cases;
 mod mail;
 
+pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::CaseSettings;
 pub use mail::{MailSettings, MailTransport};
@@ -132,6 +134,13 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_RECOVERY_PERIOD_DAYS",
     "TUMAINI_PUBLIC_HOLIDAYS",
     "TUMAINI_DEADLINE_SCAN_SECS",
+    "TUMAINI_BREAK_GLASS_MAX_MINUTES",
+    "TUMAINI_AUDIT_KEY",
+    "TUMAINI_AUDIT_KEY_FILE",
+    "TUMAINI_AUDIT_SEAL_MS",
+    "TUMAINI_AUDIT_CHECKPOINT_SECS",
+    "TUMAINI_MISUSE_THRESHOLD",
+    "TUMAINI_MISUSE_WINDOW_MINUTES",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -223,6 +232,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// Case work: the first responder's window, NRM periods, the deadline scanner.
     pub cases: CaseSettings,
+    /// The audit trail: its signing key, sealing, the misuse alert.
+    pub audit: AuditSettings,
 }
 
 impl fmt::Debug for Config {
@@ -321,6 +332,7 @@ impl Config {
             auth: AuthSettings::from_sources(&sources, env_mode, &data_dir)?,
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             cases: CaseSettings::from_sources(&sources)?,
+            audit: AuditSettings::from_sources(&sources)?,
             database_url,
             database_url_is_default,
             master_key: match (
@@ -392,6 +404,15 @@ impl Config {
                 setting: "TUMAINI_MASTER_KEY",
                 remedy: "supply the key-encryption key: TUMAINI_MASTER_KEY (base64, or \
                          VERSION:BASE64,...) or TUMAINI_MASTER_KEY_FILE",
+            });
+        }
+        if self.env == Environment::Production
+            && matches!(self.audit.key, AuditKeySource::GeneratedDefault(_))
+        {
+            return Err(ConfigError::ProductionDefault {
+                setting: "TUMAINI_AUDIT_KEY",
+                remedy: "supply the Ed25519 audit key, apart from the data keys: TUMAINI_AUDIT_KEY \
+                         (base64 of 32 random bytes) or TUMAINI_AUDIT_KEY_FILE",
             });
         }
         Ok(())
@@ -478,6 +499,10 @@ mod tests {
             ),
             ("TUMAINI_SMTP_URL", "smtp://mail.internal:587?tls=required"),
             ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
+            (
+                "TUMAINI_AUDIT_KEY",
+                "YXVkaXQta2V5LW1hdGVyaWFsLTMyLWJ5dGVzLWxvbmc=",
+            ),
         ])
         .unwrap();
         assert!(!format!("{ok:?}").contains("c2VjcmV0"), "{ok:?}");
@@ -527,6 +552,21 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("TUMAINI_SMTP_URL"), "{err}");
+        let err = from(&[
+            ("TUMAINI_ENV", "production"),
+            ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
+            (
+                "TUMAINI_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            ("TUMAINI_SMTP_URL", "smtp://mail.internal:587?tls=required"),
+            ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("TUMAINI_AUDIT_KEY"),
+            "the audit key is never generated in production: {err}"
+        );
         let ok = from(&[
             ("TUMAINI_ENV", "production"),
             ("DATABASE_URL", "postgres://app:pw@db/tumaini"),
@@ -539,6 +579,10 @@ mod tests {
                 "smtp://relay:pw@mail.internal:587?tls=required",
             ),
             ("TUMAINI_MASTER_KEY", "1:c2VjcmV0LWtleS1tYXRlcmlhbA=="),
+            (
+                "TUMAINI_AUDIT_KEY",
+                "YXVkaXQta2V5LW1hdGVyaWFsLTMyLWJ5dGVzLWxvbmc=",
+            ),
         ])
         .unwrap();
         let shown = format!("{ok:?}");

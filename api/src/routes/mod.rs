@@ -2,6 +2,8 @@
 //! generated: a route cannot be served without being documented.
 
 pub mod admin;
+pub mod anonymous;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod docs;
@@ -28,6 +30,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "operations", description = "Liveness, readiness and the API's own description."),
         (name = "auth", description = "Sign-in, sessions, second factor, password changes and resets."),
         (name = "cases", description = "Cases, consent, the NRM workflow, assistance and notes. Personal groups are requested explicitly with a purpose; objects you may not see answer 404."),
+        (name = "audit", description = "The tamper-evident audit trail: events, who accessed a case, verification of the chain (coordinators; supervisors for their organisation). Reading it is itself audited."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
     ),
     modifiers(&BearerAuth)
@@ -64,5 +67,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     auth::register(cfg);
     admin::register(cfg);
     cases::register(cfg);
+    anonymous::register(cfg);
+    audit::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }

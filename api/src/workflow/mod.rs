@@ -5,3 +5,4 @@ pub mod consent;
 pub mod deadlines;
 pub mod lifecycle;
 pub mod reference;
+pub mod screening;

@@ -63,16 +63,25 @@ impl AnonymousNotification {
         Ok(())
     }
 
-    /// The organisation's notifications, newest first, with their forms of exploitation.
-    pub fn for_organisation(
+    /// Notifications newest first (one organisation's, or all), at most `limit`, with their
+    /// forms of exploitation.
+    pub fn newest(
         conn: &mut DbConn,
-        organisation: &OrgId,
+        organisation: Option<&OrgId>,
+        limit: i64,
     ) -> Result<Vec<(AnonymousNotification, Vec<ExploitationType>)>, DbError> {
-        let rows: Vec<AnonymousNotification> = anonymous_notifications::table
-            .filter(anonymous_notifications::organisation_id.eq(organisation))
-            .order(anonymous_notifications::id.desc())
+        let mut query = anonymous_notifications::table
+            .order((
+                anonymous_notifications::reported_at.desc(),
+                anonymous_notifications::id.desc(),
+            ))
+            .limit(limit)
             .select(AnonymousNotification::as_select())
-            .load(conn)?;
+            .into_boxed();
+        if let Some(organisation) = organisation {
+            query = query.filter(anonymous_notifications::organisation_id.eq(organisation));
+        }
+        let rows: Vec<AnonymousNotification> = query.load(conn)?;
         let ids: Vec<NotificationId> = rows.iter().map(|n| n.id.clone()).collect();
         let kinds: Vec<(NotificationId, ExploitationType)> = types::table
             .filter(types::notification_id.eq_any(&ids))

@@ -39,6 +39,8 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// The client address under a keyed hash.
     pub client_hash: Option<String>,
+    /// A high-severity event (break-glass), watched and alerted on.
+    pub high_severity: bool,
 }
 
 /// A stored event.
@@ -55,10 +57,18 @@ pub struct AuditEvent {
     pub outcome: String,
     /// Who acted.
     pub actor_user_id: Option<String>,
+    /// The actor's organisation.
+    pub actor_organisation_id: Option<String>,
+    /// The actor's role.
+    pub actor_role: Option<String>,
     /// Acted on what kind of resource.
     pub resource_type: Option<String>,
     /// Acted on which resource.
     pub resource_id: Option<String>,
+    /// Field groups touched, comma-separated codes.
+    pub field_groups: String,
+    /// Purpose of access.
+    pub purpose: Option<String>,
     /// The authorization decision, when one was made.
     pub decision: Option<String>,
     /// The deciding policies' ids, comma-separated.
@@ -67,6 +77,8 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// Keyed hash of the client address.
     pub client_hash: Option<String>,
+    /// `normal` or `high`.
+    pub severity: String,
 }
 
 /// Appends an event. Call it inside the transaction of the action it records.
@@ -89,6 +101,11 @@ pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, Db
             audit_events::policy_ids.eq(&event.policy_ids),
             audit_events::request_id.eq(&event.request_id),
             audit_events::client_hash.eq(&event.client_hash),
+            audit_events::severity.eq(if event.high_severity {
+                "high"
+            } else {
+                "normal"
+            }),
         ))
         .execute(conn)?;
     Ok(id)
@@ -110,4 +127,116 @@ pub fn for_request(conn: &mut DbConn, request_id: &str) -> Result<Vec<AuditEvent
         .order((audit_events::occurred_at, audit_events::id))
         .select(AuditEvent::as_select())
         .load(conn)?)
+}
+
+/// How many different cases `actor` read personal groups of since `since` (successful reads
+/// that touched at least one group).
+pub fn cases_read_with_groups(
+    conn: &mut DbConn,
+    actor: &str,
+    since: NaiveDateTime,
+) -> Result<i64, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::actor_user_id.eq(actor))
+        .filter(audit_events::occurred_at.ge(since))
+        .filter(audit_events::outcome.eq("success"))
+        .filter(audit_events::resource_type.eq("case"))
+        .filter(audit_events::action.like("%.read"))
+        .filter(audit_events::field_groups.ne(""))
+        .select(diesel::dsl::count(audit_events::resource_id).aggregate_distinct())
+        .first(conn)?)
+}
+
+/// Whether an event with `action` about `resource_id` was recorded since `since`.
+pub fn recorded_since(
+    conn: &mut DbConn,
+    action: &str,
+    resource_id: &str,
+    since: NaiveDateTime,
+) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_events::table
+            .filter(audit_events::action.eq(action))
+            .filter(audit_events::resource_id.eq(resource_id))
+            .filter(audit_events::occurred_at.ge(since)),
+    ))
+    .get_result(conn)?)
+}
+
+/// What an audit query asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Events about this case.
+    pub case_id: Option<String>,
+    /// Events by this user.
+    pub user_id: Option<String>,
+    /// Events by users of this organisation.
+    pub organisation_id: Option<String>,
+    /// Events with this action code.
+    pub action: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Until this time (exclusive).
+    pub to: Option<NaiveDateTime>,
+    /// After this `(occurred_at, id)` (the cursor).
+    pub after: Option<(NaiveDateTime, String)>,
+    /// Only events a supervisor of this organisation may see: by its people, or about the
+    /// cases it owns.
+    pub scope_organisation: Option<String>,
+}
+
+/// Events matching `filter`, oldest first, at most `limit`.
+pub fn query(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    use crate::schema::cases;
+    let mut query = audit_events::table
+        .select(AuditEvent::as_select())
+        .order((audit_events::occurred_at, audit_events::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(case) = &filter.case_id {
+        query = query
+            .filter(audit_events::resource_type.eq("case"))
+            .filter(audit_events::resource_id.eq(case));
+    }
+    if let Some(user) = &filter.user_id {
+        query = query.filter(audit_events::actor_user_id.eq(user));
+    }
+    if let Some(org) = &filter.organisation_id {
+        query = query.filter(audit_events::actor_organisation_id.eq(org));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::occurred_at.lt(to));
+    }
+    if let Some((at, id)) = &filter.after {
+        query = query.filter(
+            audit_events::occurred_at
+                .gt(*at)
+                .or(audit_events::occurred_at
+                    .eq(*at)
+                    .and(audit_events::id.gt(id))),
+        );
+    }
+    if let Some(org) = &filter.scope_organisation {
+        let owned = cases::table
+            .filter(cases::owner_organisation_id.eq(org))
+            .select(cases::id.nullable());
+        query = query.filter(
+            audit_events::actor_organisation_id
+                .eq(org)
+                .or(audit_events::resource_type
+                    .eq("case")
+                    .and(audit_events::resource_id.eq_any(owned))),
+        );
+    }
+    Ok(query.load(conn)?)
 }

@@ -425,3 +425,84 @@ fn replace_lists(conn: &mut DbConn, id: &CaseId, summary: &SummaryFields) -> Res
     }
     Ok(())
 }
+
+/// An NRM decision with a deadline the scanner watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// The reasonable-grounds decision, due some working days after referral into the NRM.
+    ReasonableGrounds,
+    /// The conclusive decision, due when the recovery and reflection period ends.
+    ConclusiveGrounds,
+}
+
+impl Deadline {
+    /// Both deadlines.
+    pub const ALL: [Self; 2] = [Self::ReasonableGrounds, Self::ConclusiveGrounds];
+
+    /// Stable code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::ReasonableGrounds => "reasonable_grounds",
+            Self::ConclusiveGrounds => "conclusive_grounds",
+        }
+    }
+
+    /// Cases whose decision is past due at `now`, undecided, and not yet marked overdue;
+    /// oldest deadline first, at most `limit`.
+    pub fn newly_overdue(
+        self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> Result<Vec<Case>, DbError> {
+        let query = cases::table.select(Case::as_select()).limit(limit);
+        Ok(match self {
+            Self::ReasonableGrounds => query
+                .filter(cases::identification_stage.eq(IdentificationStage::ReferredToNrm))
+                .filter(cases::reasonable_grounds_due_at.lt(now))
+                .filter(cases::reasonable_grounds_decided_at.is_null())
+                .filter(cases::reasonable_grounds_overdue_at.is_null())
+                .order((cases::reasonable_grounds_due_at, cases::id))
+                .load(conn)?,
+            Self::ConclusiveGrounds => query
+                .filter(
+                    cases::identification_stage.eq(IdentificationStage::ReasonableGroundsPositive),
+                )
+                .filter(cases::recovery_period_ends_at.lt(now))
+                .filter(cases::conclusive_grounds_decided_at.is_null())
+                .filter(cases::conclusive_grounds_overdue_at.is_null())
+                .order((cases::recovery_period_ends_at, cases::id))
+                .load(conn)?,
+        })
+    }
+
+    /// Marks the decision of `case` overdue unless someone (another replica) already did.
+    /// `Ok(true)`: this call marked it, so this caller sends the one notification. The case's
+    /// version is not bumped: the mark is the scanner's, not an edit of the case.
+    pub fn mark_overdue(
+        self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let updated = match self {
+            Self::ReasonableGrounds => diesel::update(
+                cases::table
+                    .filter(cases::id.eq(case))
+                    .filter(cases::reasonable_grounds_overdue_at.is_null())
+                    .filter(cases::reasonable_grounds_decided_at.is_null()),
+            )
+            .set(cases::reasonable_grounds_overdue_at.eq(now))
+            .execute(conn)?,
+            Self::ConclusiveGrounds => diesel::update(
+                cases::table
+                    .filter(cases::id.eq(case))
+                    .filter(cases::conclusive_grounds_overdue_at.is_null())
+                    .filter(cases::conclusive_grounds_decided_at.is_null()),
+            )
+            .set(cases::conclusive_grounds_overdue_at.eq(now))
+            .execute(conn)?,
+        };
+        Ok(updated == 1)
+    }
+}

@@ -3,6 +3,7 @@
 pub mod account_token;
 pub mod anonymous;
 pub mod audit;
+pub mod break_glass;
 pub mod case;
 pub mod case_record;
 pub mod consent;

@@ -442,13 +442,17 @@ impl Vault {
         let wrapped = self
             .provider
             .wrap(&root, &index_key_context(&version.get().to_string()))?;
-        match store::insert_vault_key(
-            conn,
-            store::BLIND_INDEX_PURPOSE,
-            version,
-            &wrapped,
-            now_utc(),
-        ) {
+        // In a savepoint: on PostgreSQL a unique violation would otherwise abort the whole
+        // transaction of the request that happened to create the key.
+        match diesel::Connection::transaction(conn, |conn| {
+            store::insert_vault_key(
+                conn,
+                store::BLIND_INDEX_PURPOSE,
+                version,
+                &wrapped,
+                now_utc(),
+            )
+        }) {
             Ok(()) | Err(DbError::Conflict { .. }) => Ok(()),
             Err(other) => Err(other.into()),
         }

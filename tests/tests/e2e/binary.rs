@@ -97,7 +97,42 @@ impl Served {
             (status, id, body)
         })
     }
+}
 
+/// A JSON request to a served process, with an optional bearer token: status and body.
+fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut request = client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("http://{addr}{path}"),
+        );
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    })
+}
+
+impl Served {
     /// Sends SIGTERM, waits for a clean exit and returns every log line.
     fn stop(mut self) -> Vec<String> {
         let status = Command::new("kill")
@@ -383,4 +418,172 @@ fn production_refuses_development_defaults() {
         "a generated key is refused: {stderr}"
     );
     assert!(!cwd.path().join("data").exists(), "no key was generated");
+}
+
+both_engines! {
+    fn seed_demo_fills_a_fresh_database_once_and_never_in_production(db) {
+        use diesel::prelude::*;
+        use tumaini_db::schema::{anonymous_notifications, cases, users};
+        let cwd = tempfile::tempdir().unwrap();
+        let url = db.url_string();
+        let seeded = tumaini(cwd.path(), &url, &["seed", "--demo", "--cases", "90"]);
+        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
+        assert!(seeded.status.success(), "{stdout}{}", String::from_utf8_lossy(&seeded.stderr));
+        let password = stdout.lines().find_map(|l| l.strip_prefix("demo password: ")).unwrap().to_owned();
+
+        let mut conn = db.conn();
+        let stages: Vec<String> = cases::table.select(cases::identification_stage).distinct().load::<tumaini_db::vocabulary::IdentificationStage>(&mut conn).unwrap().into_iter().map(|s| s.code().to_owned()).collect();
+        assert_eq!(stages.len(), tumaini_db::vocabulary::IdentificationStage::ALL.len(), "every stage: {stages:?}");
+        let statuses: Vec<tumaini_db::vocabulary::CaseStatus> = cases::table.select(cases::status).distinct().load(&mut conn).unwrap();
+        assert_eq!(statuses.len(), tumaini_db::vocabulary::CaseStatus::ALL.len());
+        let roles: Vec<tumaini_db::vocabulary::Role> = users::table.select(users::role).distinct().load(&mut conn).unwrap();
+        assert_eq!(roles.len(), tumaini_db::vocabulary::Role::ALL.len(), "users of every role");
+        let children: i64 = cases::table.filter(cases::is_child.eq(true)).count().get_result(&mut conn).unwrap();
+        assert!(children > 0);
+        assert_eq!(cases::table.count().get_result::<i64>(&mut conn).unwrap(), 90);
+        assert_eq!(anonymous_notifications::table.count().get_result::<i64>(&mut conn).unwrap(), 9);
+        let kinds: Vec<tumaini_db::vocabulary::OrganisationKind> = tumaini_db::schema::organisations::table.select(tumaini_db::schema::organisations::kind).distinct().load(&mut conn).unwrap();
+        assert_eq!(kinds.len(), tumaini_db::vocabulary::OrganisationKind::ALL.len(), "organisations of every kind");
+
+        // The demo users sign in with the printed password.
+        let server = tumaini_tests::TestServer::start(&db);
+        let login = server.post(None, "/api/v1/auth/login", &serde_json::json!({"email": "shelter.worker@demo.tumaini.example", "password": password}));
+        assert_eq!(login.status, 200, "{}", login.text());
+
+        let again = tumaini(cwd.path(), &url, &["seed", "--demo"]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));
+        let bare = tumaini(cwd.path(), &url, &["seed"]);
+        assert!(!bare.status.success(), "seeding is never implicit");
+
+        let production = Command::new(binary())
+            .args(["seed", "--demo"])
+            .current_dir(cwd.path())
+            .env("DATABASE_URL", &url)
+            .env("TUMAINI_ENV", "production")
+            .env_remove("TUMAINI_CONFIG")
+            .output()
+            .unwrap();
+        assert!(!production.status.success());
+        assert!(String::from_utf8_lossy(&production.stderr).contains("production"));
+        assert_eq!(cases::table.count().get_result::<i64>(&mut conn).unwrap(), 90, "nothing more was written");
+    }
+}
+
+both_engines! {
+    fn audit_commands_seal_export_and_verify_against_a_witness(db) {
+        let cwd = tempfile::tempdir().unwrap();
+        let url = db.url_string();
+        for args in [&["admin", "create-org", "--name", "COPTIP", "--kind", "coordination_office", "--country", "UG", "--region", "Central"][..],
+                     &["admin", "create-org", "--name", "Hope", "--kind", "shelter", "--country", "UG", "--region", "Central"][..]] {
+            assert!(tumaini(cwd.path(), &url, args).status.success());
+        }
+        let sealed = tumaini(cwd.path(), &url, &["audit", "seal"]);
+        let out = String::from_utf8_lossy(&sealed.stdout).into_owned();
+        assert!(sealed.status.success(), "{out}{}", String::from_utf8_lossy(&sealed.stderr));
+        assert!(out.contains("sealed 2 events; checkpoint at position 2"), "{out}");
+
+        let witness = cwd.path().join("witness.json");
+        let exported = tumaini(cwd.path(), &url, &["audit", "export-checkpoints", "--out", witness.to_str().unwrap()]);
+        assert!(exported.status.success());
+        let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&witness).unwrap()).unwrap();
+        let note = document["checkpoints"][0]["note"].as_str().unwrap();
+        assert!(note.starts_with("tumaini-audit-v1\n2\n"), "{note}");
+        let public = tumaini(cwd.path(), &url, &["audit", "public-key"]);
+        assert!(String::from_utf8_lossy(&public.stdout).contains(document["public_key"].as_str().unwrap()));
+
+        let verified = tumaini(cwd.path(), &url, &["audit", "verify", "--against", witness.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&verified.stdout).into_owned();
+        assert!(verified.status.success(), "{out}");
+        assert!(out.contains("2 events and 2 checkpoints checked") && out.contains("intact"), "{out}");
+
+        // A witness copy that disagrees with the database is reported at its position.
+        let mut forged = document.clone();
+        forged["checkpoints"][0]["chain_hash"] = serde_json::json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]));
+        std::fs::write(&witness, forged.to_string()).unwrap();
+        let refused = tumaini(cwd.path(), &url, &["audit", "verify", "--against", witness.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&refused.stdout).into_owned();
+        assert!(!refused.status.success());
+        assert!(out.contains("BAD CHECKPOINT at position 2: witness checkpoint"), "{out}");
+    }
+}
+
+#[test]
+fn two_serve_processes_seal_one_consistent_chain_under_load() {
+    use diesel::prelude::*;
+    use tumaini_db::schema::{audit_chain, audit_events};
+    let Some(db) = TestDb::migrated(Engine::Postgres) else {
+        return;
+    };
+    let cwd = tempfile::tempdir().unwrap();
+    let url = db.url_string();
+    // The first process generates the development keys in `cwd`; the second shares them, as
+    // replicas share their configured keys.
+    let first = Served::start(cwd.path(), Some(&url));
+    let second = Served::start(cwd.path(), Some(&url));
+    let org =
+        tumaini_tests::seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
+    let accounts: Vec<_> = (0..4)
+        .map(|_| {
+            tumaini_tests::seed::account_in(&db, &org, tumaini_db::vocabulary::Role::CaseWorker)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (n, account) in accounts.iter().enumerate() {
+            let server = if n % 2 == 0 { first.addr } else { second.addr };
+            scope.spawn(move || {
+                let login = serde_json::json!({"email": account.email, "password": tumaini_tests::seed::PASSWORD});
+                let (status, body) = call(server, "POST", "/api/v1/auth/login", None, Some(&login));
+                assert_eq!(status, 200, "{body}");
+                let token = body["access_token"].as_str().unwrap().to_owned();
+                for k in 0..15 {
+                    let case = serde_json::json!({
+                        "summary": {"sex": "female", "age_band": "24_26", "region": "Gulu", "encountered_on": "2026-11-10"},
+                        "groups": {"identity": {"given_names": "Load", "family_name": format!("Process{n}x{k}")}}
+                    });
+                    let (status, body) = call(server, "POST", "/api/v1/cases", Some(&token), Some(&case));
+                    assert_eq!(status, 201, "{body}");
+                    let id = body["id"].as_str().unwrap();
+                    let (status, _) = call(server, "GET", &format!("/api/v1/cases/{id}?groups=identity&purpose=assistance"), Some(&token), None);
+                    assert_eq!(status, 200);
+                }
+            });
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tumaini_db::audit_chain::unsealed_count(&mut db.conn()).unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the sealers did not catch up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(first.stop());
+    drop(second.stop());
+    let total: i64 = audit_events::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    let positions: Vec<i64> = audit_chain::table
+        .order(audit_chain::position)
+        .select(audit_chain::position)
+        .load(&mut db.conn())
+        .unwrap();
+    assert_eq!(
+        positions,
+        (1..=total).collect::<Vec<_>>(),
+        "one position per event, no gap, no repeat"
+    );
+    let verified = tumaini(cwd.path(), &url, &["audit", "verify"]);
+    let out = String::from_utf8_lossy(&verified.stdout).into_owned();
+    assert!(
+        verified.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(
+        out.contains(&format!("{total} events")) && out.contains("intact"),
+        "{out}"
+    );
+    println!(
+        "two serve processes: {total} events in one chain; {}",
+        out.lines().next().unwrap_or("")
+    );
 }

@@ -84,6 +84,7 @@ fn readiness_reports_an_unreachable_database() {
         |k| match k {
             "DATABASE_URL" => Some("postgres://tumaini@127.0.0.1:1/none".to_owned()),
             "TUMAINI_SECRET_KEY" => Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
+            "TUMAINI_AUDIT_KEY" => Some("YXVkaXQta2V5LW1hdGVyaWFsLTMyLWJ5dGVzLWxvbmc=".to_owned()),
             _ => None,
         },
         None,

@@ -6,13 +6,17 @@
     reason = "test helpers: a failed set-up or request must stop the test loudly"
 )]
 
+mod audit_trail;
 mod auth;
 mod binary;
+mod break_glass;
 mod cases;
 mod http;
 mod mail;
 mod matrix;
 mod migrations;
+mod nrm;
 mod openapi;
 mod storage;
 mod vault;
+mod walkthrough;

@@ -46,6 +46,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/cases/{id}/notes"),
     ("post", "/api/v1/cases/{id}/nrm-referral"),
     ("post", "/api/v1/cases/{id}/status"),
+    ("get", "/api/v1/screening-indicators"),
+    ("get", "/api/v1/cases/{id}/screenings"),
+    ("post", "/api/v1/cases/{id}/screenings"),
+    ("get", "/api/v1/cases/{id}/risk-assessments"),
+    ("post", "/api/v1/cases/{id}/risk-assessments"),
+    ("get", "/api/v1/cases/{id}/plan"),
+    ("put", "/api/v1/cases/{id}/plan"),
+    ("get", "/api/v1/cases/{id}/duplicates"),
+    ("post", "/api/v1/cases/{id}/duplicates/{other}/link"),
+    ("post", "/api/v1/cases/{id}/duplicates/{other}/dismiss"),
+    ("get", "/api/v1/anonymous-notifications"),
+    ("post", "/api/v1/anonymous-notifications"),
+    ("post", "/api/v1/cases/{id}/break-glass"),
+    ("get", "/api/v1/audit/events"),
+    ("get", "/api/v1/audit/cases/{id}/disclosures"),
+    ("get", "/api/v1/audit/verify"),
 ];
 
 both_engines! {
@@ -116,5 +132,42 @@ fn the_document_validates_as_openapi_3_1() {
         "openapi-spec-validator rejected the document:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn every_request_body_has_an_example() {
+    let doc = serde_json::to_value(tumaini_api::server::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(schema) =
+                operation["requestBody"]["content"]["application/json"]["schema"].as_object()
+            else {
+                continue;
+            };
+            checked += 1;
+            let resolved = match schema.get("$ref").and_then(Value::as_str) {
+                Some(reference) => &schemas[reference.trim_start_matches("#/components/schemas/")],
+                None => &Value::Object(schema.clone()),
+            };
+            if resolved.get("example").is_none() && resolved.get("examples").is_none() {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    println!(
+        "request bodies with examples: {} of {checked}",
+        checked - missing.len()
+    );
+    let cases: Vec<&String> = missing
+        .iter()
+        .filter(|m| m.contains("/cases") || m.contains("anonymous"))
+        .collect();
+    assert!(
+        cases.is_empty(),
+        "case request bodies without an example: {cases:?}"
     );
 }

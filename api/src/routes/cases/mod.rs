@@ -2,6 +2,9 @@
 //! `If-Match`, list; consent, screening and the NRM workflow in the submodules. Every endpoint
 //! passes the policies and writes its audit event in the action's transaction.
 
+mod assessments;
+mod break_glass;
+mod duplicates;
 mod records;
 pub mod views;
 mod workflow;
@@ -38,10 +41,14 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(update_case);
     workflow::register(cfg);
     records::register(cfg);
+    assessments::register(cfg);
+    duplicates::register(cfg);
+    break_glass::register(cfg);
 }
 
 /// A case to register: the summary, and any personal groups already known.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"summary": {"sex": "female", "age_band": "21_23", "citizenship": "UG", "exploitation_country": "KE", "region": "Busia", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"], "means_of_control": ["debt_bondage"]}, "groups": {"identity": {"given_names": "Example", "family_name": "Person", "date_of_birth": "2004-03-01"}, "contact": {"phones": ["+256 700 000 000"]}}}))]
 #[serde(deny_unknown_fields)]
 pub struct NewCaseInput {
     /// The summary group.
@@ -242,6 +249,7 @@ pub async fn create_case(
                 Some(&decision),
                 &touched,
                 "registration",
+                false,
             )?;
             let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
                 .map_err(|e| ApiError::Internal(e.into()))?;
@@ -422,6 +430,7 @@ pub async fn read_case(
                     .filter_map(|code| FieldGroup::from_code(code))
                     .collect::<Vec<_>>(),
                 purpose,
+                false,
             )?;
         }
         let _ = &state_for_denials;
@@ -457,6 +466,7 @@ fn parse_groups(text: Option<&str>) -> Result<Vec<FieldGroup>, ApiError> {
 
 /// Changes to a case.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"groups": {"health": {"pregnant": false}}}))]
 #[serde(deny_unknown_fields)]
 pub struct CaseUpdateInput {
     /// A new summary (replaces the old one whole).

@@ -31,6 +31,7 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 
 /// Assistance given or planned.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"service_type": "shelter", "status": "in_progress", "provided_on": "2026-11-21", "details": "a bed at the shelter"}))]
 #[serde(deny_unknown_fields)]
 pub struct AssistanceInput {
     /// The service.
@@ -188,6 +189,7 @@ fn open_text(
 
 /// A case note.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"text": "Settled in well; asked to call her sister."}))]
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
     /// The text (encrypted, `notes` group).

@@ -73,6 +73,7 @@ fn seal(
 
 /// A consent given for the person.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"given_by": "person", "method": "written", "purposes": ["assistance", "referral", "identification"], "groups": ["identity", "health"], "recipients": ["shelter", "health", "competent_authority"]}))]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// Who gave it: the person (adults), a guardian or a best-interest basis (children).
@@ -165,6 +166,7 @@ pub async fn record_consent(
 
 /// A withdrawal of consent.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"given_by": "person", "method": "verbal"}))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalInput {
     /// Who withdrew it.
@@ -317,6 +319,7 @@ pub async fn refer_to_nrm(
 
 /// An identification decision.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "reasonable_grounds_positive", "reasons": "Consistent account at interview on 20 November."}))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// The decision.
@@ -413,6 +416,7 @@ pub async fn decide_identification(
 
 /// A change of case status.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"change": "request_closure", "reason": "services_completed"}))]
 #[serde(deny_unknown_fields, tag = "change", rename_all = "snake_case")]
 pub enum StatusInput {
     /// Work begins.
@@ -505,7 +509,15 @@ pub async fn change_status(
                     changes.closure_approved_by = Some(None);
                 }
             }
-            StatusChange::Activate | StatusChange::StartReintegration => {}
+            StatusChange::Activate | StatusChange::StartReintegration => {
+                // The stored request follows the machine: activating an open case that had a
+                // closure request pending withdraws that request.
+                if before.closure_pending && !after.closure_pending {
+                    changes.closure_requested_at = Some(None);
+                    changes.closure_requested_by = Some(None);
+                    changes.closure_reason = Some(None);
+                }
+            }
         }
         let case = Case::apply(conn, &case.id, case.version, &changes)?.ok_or_else(stale)?;
         Ok(Reply::ok(view(conn, &case)?).with_version(case.version))

@@ -1,0 +1,263 @@
+//! The anonymous notification (DESIGN.md section 8): an adult who does not consent to entering
+//! the NRM is recorded with coarse facts and the reporting organisation only. No person, no
+//! personal group, no data key; it counts in statistics, apart and in totals.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+use tumaini_db::country::CountryCode;
+use tumaini_db::ids::NotificationId;
+use tumaini_db::models::anonymous::AnonymousNotification;
+use tumaini_db::time::now_utc;
+use tumaini_db::vocabulary::{AgeBand, ExploitationType, Role, Sex};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::audit::{self, Event, Outcome};
+use crate::auth::Caller;
+use crate::authz::{Action, OrganisationFacts, Resource};
+use crate::cases::{Idempotency, Reply};
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::routes::cases::parse;
+use crate::server::AppState;
+use crate::workflow::reference;
+
+/// Registers the routes of this module.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(notify_anonymously).service(list_notifications);
+}
+
+/// What an anonymous notification keeps: coarse facts, never a person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"sex": "male", "age_band": "30_38", "citizenship": "KE", "exploitation_country": "UG", "region": "Busia", "encountered_on": "2026-11-19", "exploitation_types": ["forced_labour"]}))]
+#[serde(deny_unknown_fields)]
+pub struct AnonymousInput {
+    /// Sex or gender.
+    pub sex: Sex,
+    /// Age band: an adult's (18 and over). A child is never notified anonymously: register a
+    /// case, with a best-interest basis instead of consent.
+    pub age_band: AgeBand,
+    /// Citizenship (ISO 3166-1 alpha-2).
+    pub citizenship: Option<CountryCode>,
+    /// Country of exploitation.
+    pub exploitation_country: Option<CountryCode>,
+    /// Region or district of the encounter (a place name, never an address).
+    #[schema(example = "Busia")]
+    pub region: String,
+    /// Date of the encounter.
+    pub encountered_on: NaiveDate,
+    /// Forms of exploitation.
+    #[serde(default)]
+    pub exploitation_types: Vec<ExploitationType>,
+}
+
+fn check(input: &AnonymousInput) -> Result<String, ApiError> {
+    if input.age_band.is_under_18() || input.age_band == AgeBand::Unknown {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "an anonymous notification is for an adult who does not consent; a child (or a person who may be one) is registered as a case",
+        ));
+    }
+    let region = input.region.trim().to_owned();
+    if region.is_empty()
+        || region.chars().count() > 100
+        || region.chars().any(|c| c.is_control() || c.is_ascii_digit())
+    {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`region` must be a place name of 1 to 100 characters, without digits",
+        ));
+    }
+    if input.encountered_on > now_utc().date() {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`encountered_on` is in the future",
+        ));
+    }
+    Ok(region)
+}
+
+/// Notify the NRM anonymously of an adult who does not consent to being referred.
+#[utoipa::path(tag = "cases", security(("bearer" = [])), request_body = AnonymousInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
+    responses((status = 201, description = "Recorded: its reference"), (status = 403, description = "Your role may not report", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, or a child", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/anonymous-notifications")]
+pub async fn notify_anonymously(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let idempotency = Idempotency::of(&req, &body)?;
+    let input: AnonymousInput = parse(&body)?;
+    let region = check(&input)?;
+    let own = OrganisationFacts::from(&caller.organisation);
+    let context = crate::cases::access_context(&state.cases, "registration");
+    // Reporting is registering, without a person: the same rule decides it.
+    let decision = state.authz.decide(
+        &caller.principal(),
+        Action::CreateCase,
+        &Resource::Organisation(&own),
+        &context,
+    );
+    let caller = caller.clone();
+    let reply = with_conn(&state.pool, move |conn| {
+        if let Some(idem) = &idempotency
+            && let Some(replay) = idem.replay(conn, &caller.user.id)?
+        {
+            return Ok(replay);
+        }
+        let event = |outcome, id: String| Event {
+            action: "anonymous_notification.create",
+            outcome,
+            resource: Some(("anonymous_notification", id)),
+        };
+        if !decision.allowed {
+            conn.write_transaction(|conn| {
+                audit::record_decided(
+                    conn,
+                    &caller.context,
+                    Some(&caller.user),
+                    event(Outcome::Denied, caller.organisation.id.to_string()),
+                    &decision,
+                )
+            })?;
+            return Err(ApiError::problem(
+                ProblemType::Forbidden,
+                "your role may not report",
+            ));
+        }
+        let outcome = conn.write_transaction(|conn| {
+            let id = NotificationId::generate();
+            let reference = reference::generate('N');
+            AnonymousNotification {
+                id: id.clone(),
+                reference: reference.clone(),
+                organisation_id: caller.organisation.id.clone(),
+                reported_by: caller.user.id.clone(),
+                reported_at: now_utc(),
+                sex: input.sex,
+                age_band: input.age_band,
+                citizenship: input.citizenship,
+                exploitation_country: input.exploitation_country,
+                region,
+                encountered_on: input.encountered_on,
+            }
+            .insert(conn, &input.exploitation_types)?;
+            audit::record_decided(
+                conn,
+                &caller.context,
+                Some(&caller.user),
+                event(Outcome::Success, id.to_string()),
+                &decision,
+            )?;
+            let reply = Reply::created(
+                "/api/v1/anonymous-notifications".to_owned(),
+                json!({"id": id, "reference": reference}),
+            );
+            if let Some(idem) = &idempotency {
+                idem.store(conn, &caller.user.id, &reply)?;
+            }
+            Ok::<_, ApiError>(reply)
+        });
+        match outcome {
+            Err(err) => match &idempotency {
+                Some(idem) => idem.replay(conn, &caller.user.id)?.ok_or(err),
+                None => Err(err),
+            },
+            ok => ok,
+        }
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// How many to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// At most this many, newest first (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// Anonymous notifications, newest first: your organisation's, or every one for a coordinator.
+#[utoipa::path(tag = "cases", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Notifications"), (status = 403, description = "Your role may not see them", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/anonymous-notifications")]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let own = OrganisationFacts::from(&caller.organisation);
+    let context = crate::cases::access_context(&state.cases, "oversight");
+    let principal = caller.principal();
+    // Staff who may report see their organisation's; coordinators (statistics) see all.
+    let mut decision = state.authz.decide(
+        &principal,
+        Action::CreateCase,
+        &Resource::Organisation(&own),
+        &context,
+    );
+    if !decision.allowed {
+        decision = state.authz.decide(
+            &principal,
+            Action::ReadStatistics,
+            &Resource::Organisation(&own),
+            &context,
+        );
+    }
+    let everyone = caller.user.role == Role::Coordinator;
+    let caller = caller.clone();
+    let body = with_conn(&state.pool, move |conn| {
+        let event = |outcome| Event {
+            action: "anonymous_notification.list",
+            outcome,
+            resource: Some(("organisation", caller.organisation.id.to_string())),
+        };
+        conn.write_transaction(|conn| {
+            if !decision.allowed {
+                audit::record_decided(
+                    conn,
+                    &caller.context,
+                    Some(&caller.user),
+                    event(Outcome::Denied),
+                    &decision,
+                )?;
+                return Ok(None);
+            }
+            let scope = (!everyone).then_some(&caller.organisation.id);
+            let rows = AnonymousNotification::newest(conn, scope, limit)?;
+            audit::record_decided(
+                conn,
+                &caller.context,
+                Some(&caller.user),
+                event(Outcome::Success),
+                &decision,
+            )?;
+            let items: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|(n, kinds)| {
+                    json!({
+                        "id": n.id, "reference": n.reference, "organisation_id": n.organisation_id,
+                        "reported_at": n.reported_at, "sex": n.sex, "age_band": n.age_band,
+                        "citizenship": n.citizenship, "exploitation_country": n.exploitation_country,
+                        "region": n.region, "encountered_on": n.encountered_on,
+                        "exploitation_types": kinds,
+                    })
+                })
+                .collect();
+            Ok::<_, ApiError>(Some(json!({"items": items})))
+        })
+    })
+    .await?;
+    match body {
+        Some(body) => Ok(HttpResponse::Ok().json(body)),
+        None => Err(ApiError::problem(
+            ProblemType::Forbidden,
+            "your role may not see anonymous notifications",
+        )),
+    }
+}

@@ -1,0 +1,348 @@
+//! The audit trail for coordinators (national) and supervisors (their organisation): events by
+//! case, user, organisation, action and time, cursor-paginated; "who accessed this case" as a
+//! disclosure report; and the verification of the chain. Reading the audit trail is itself
+//! audited.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::json;
+use tumaini_db::audit_chain;
+use tumaini_db::ids::CaseId;
+use tumaini_db::models::audit::{self as store, AuditEvent, AuditFilter};
+use tumaini_db::models::case::Case;
+use tumaini_db::vocabulary::Role;
+use tumaini_db::{DbConn, DbError};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::audit::{self, Event, Outcome};
+use crate::auth::Caller;
+use crate::authz::{Action, Decision, OrganisationFacts, Resource};
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::server::AppState;
+
+/// Registers the routes of this module.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(list_events)
+        .service(disclosures)
+        .service(verify_chain);
+}
+
+/// Filters of an audit query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventQuery {
+    /// Events about this case.
+    pub case_id: Option<CaseId>,
+    /// Events by this user.
+    pub user_id: Option<String>,
+    /// Events by users of this organisation.
+    pub organisation_id: Option<String>,
+    /// Events with this action code, e.g. `case.read`.
+    pub action: Option<String>,
+    /// From this time (UTC, `YYYY-MM-DDTHH:MM:SS`).
+    pub from: Option<NaiveDateTime>,
+    /// Until this time (UTC, exclusive).
+    pub to: Option<NaiveDateTime>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+fn view(e: &AuditEvent) -> serde_json::Value {
+    json!({
+        "id": e.id, "occurred_at": e.occurred_at, "action": e.action, "outcome": e.outcome,
+        "actor_user_id": e.actor_user_id, "actor_organisation_id": e.actor_organisation_id,
+        "actor_role": e.actor_role, "resource_type": e.resource_type, "resource_id": e.resource_id,
+        "field_groups": e.field_groups.split(',').filter(|g| !g.is_empty()).collect::<Vec<_>>(),
+        "purpose": e.purpose, "decision": e.decision,
+        "policy_ids": e.policy_ids.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+        "request_id": e.request_id, "severity": e.severity,
+    })
+}
+
+fn cursor_of(e: &AuditEvent) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f"),
+        e.id
+    ))
+}
+
+fn parse_cursor(text: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let bad = || ApiError::problem(ProblemType::BadRequest, "`cursor` is not one we issued");
+    let decoded = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (at, id) = decoded.split_once('|').ok_or_else(bad)?;
+    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((at, id.to_owned()))
+}
+
+/// The caller's right to the audit trail: `None` for a coordinator (everything), the
+/// organisation for a supervisor.
+fn scope(state: &AppState, caller: &Caller) -> (Decision, Option<String>) {
+    let own = OrganisationFacts::from(&caller.organisation);
+    let decision = state.authz.decide(
+        &caller.principal(),
+        Action::QueryAudit,
+        &Resource::Organisation(&own),
+        &crate::authz::AccessContext::now("oversight"),
+    );
+    let scope = (caller.user.role != Role::Coordinator).then(|| caller.organisation.id.to_string());
+    (decision, scope)
+}
+
+fn record(
+    conn: &mut DbConn,
+    caller: &Caller,
+    action: &'static str,
+    outcome: Outcome,
+    resource: Option<(&'static str, String)>,
+    decision: &Decision,
+) -> Result<(), DbError> {
+    audit::record_decided(
+        conn,
+        &caller.context,
+        Some(&caller.user),
+        Event {
+            action,
+            outcome,
+            resource,
+        },
+        decision,
+    )
+}
+
+fn refused(
+    conn: &mut DbConn,
+    caller: &Caller,
+    action: &'static str,
+    decision: &Decision,
+) -> ApiError {
+    match conn
+        .write_transaction(|conn| record(conn, caller, action, Outcome::Denied, None, decision))
+    {
+        Ok(()) => ApiError::problem(
+            ProblemType::Forbidden,
+            "your role may not read the audit trail",
+        ),
+        Err(err) => err.into(),
+    }
+}
+
+/// Audit events, oldest first, cursor-paginated. Coordinators see every event; supervisors
+/// those of their organisation's people and about its cases.
+#[utoipa::path(tag = "audit", security(("bearer" = [])), params(EventQuery),
+    responses((status = 200, description = "A page of events and the next cursor"), (status = 403, description = "Coordinators and supervisors only", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/audit/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<EventQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let (decision, scope_organisation) = scope(&state, &caller);
+    let filter = AuditFilter {
+        case_id: query.case_id.map(|c| c.to_string()),
+        user_id: query.user_id,
+        organisation_id: query.organisation_id,
+        action: query.action,
+        from: query.from,
+        to: query.to,
+        after,
+        scope_organisation,
+    };
+    let body = with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(conn, &caller, "audit.query", &decision));
+        }
+        conn.write_transaction(|conn| {
+            let events = store::query(conn, &filter, limit)?;
+            record(
+                conn,
+                &caller,
+                "audit.query",
+                Outcome::Success,
+                filter.case_id.clone().map(|c| ("case", c)),
+                &decision,
+            )?;
+            let next = (i64::try_from(events.len()).unwrap_or(0) == limit)
+                .then(|| events.last().map(cursor_of))
+                .flatten();
+            Ok::<_, ApiError>(json!({
+                "items": events.iter().map(view).collect::<Vec<_>>(),
+                "next_cursor": next,
+            }))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Who accessed this case: every person who read or changed it or was refused, with when,
+/// which field groups, for which purposes. Coordinators for any case; supervisors for the
+/// cases their organisation owns.
+#[utoipa::path(tag = "audit", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The disclosure report"), (status = 404, description = "No such case, or none whose audit you may read", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/audit/cases/{id}/disclosures")]
+pub async fn disclosures(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CaseId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (decision, scope_organisation) = scope(&state, &caller);
+    let body = with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(conn, &caller, "audit.disclosures", &decision));
+        }
+        let case = match Case::find(conn, &id) {
+            Ok(case) => Some(case),
+            Err(DbError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let visible = case.as_ref().is_some_and(|c| {
+            scope_organisation
+                .as_deref()
+                .is_none_or(|org| c.owner_organisation_id.as_str() == org)
+        });
+        if !visible {
+            conn.write_transaction(|conn| {
+                record(
+                    conn,
+                    &caller,
+                    "audit.disclosures",
+                    Outcome::Denied,
+                    Some(("case", id.to_string())),
+                    &decision,
+                )
+            })?;
+            return Err(ApiError::bare(ProblemType::NotFound));
+        }
+        conn.write_transaction(|conn| {
+            let mut filter = AuditFilter {
+                case_id: Some(id.to_string()),
+                ..AuditFilter::default()
+            };
+            let mut by_actor: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            loop {
+                let page = store::query(conn, &filter, 5_000)?;
+                for e in &page {
+                    let actor = e
+                        .actor_user_id
+                        .clone()
+                        .unwrap_or_else(|| "system".to_owned());
+                    let entry = by_actor.entry(actor.clone()).or_insert_with(|| json!({
+                        "user_id": e.actor_user_id, "organisation_id": e.actor_organisation_id,
+                        "role": e.actor_role, "first_at": e.occurred_at, "last_at": e.occurred_at,
+                        "events": 0, "denied": 0, "groups": [], "purposes": [], "actions": [],
+                        "break_glass": false,
+                    }));
+                    entry["last_at"] = json!(e.occurred_at);
+                    entry["events"] = json!(entry["events"].as_i64().unwrap_or(0) + 1);
+                    if e.outcome == "denied" {
+                        entry["denied"] = json!(entry["denied"].as_i64().unwrap_or(0) + 1);
+                    }
+                    if e.severity == "high" {
+                        entry["break_glass"] = json!(true);
+                    }
+                    for (key, values) in [
+                        (
+                            "groups",
+                            e.field_groups
+                                .split(',')
+                                .filter(|g| !g.is_empty())
+                                .map(str::to_owned)
+                                .collect::<Vec<_>>(),
+                        ),
+                        ("purposes", e.purpose.iter().cloned().collect()),
+                        ("actions", vec![e.action.clone()]),
+                    ] {
+                        if let Some(list) = entry[key].as_array_mut() {
+                            for value in values {
+                                if !list.iter().any(|v| v == &json!(value)) {
+                                    list.push(json!(value));
+                                }
+                            }
+                        }
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == 5_000 => {
+                        filter.after = Some((last.occurred_at, last.id.to_string()));
+                    }
+                    _ => break,
+                }
+            }
+            record(
+                conn,
+                &caller,
+                "audit.disclosures",
+                Outcome::Success,
+                Some(("case", id.to_string())),
+                &decision,
+            )?;
+            Ok::<_, ApiError>(json!({
+                "case_id": id,
+                "reference": case.map(|c| c.reference),
+                "accessed_by": by_actor.into_values().collect::<Vec<_>>(),
+            }))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Recompute the chain and check every signed checkpoint (coordinators). Reports the first
+/// broken position, not only "broken".
+#[utoipa::path(tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "The verification report; `intact` says whether the chain holds"), (status = 403, description = "Coordinators only", body = Problem, content_type = "application/problem+json")))]
+#[get("/api/v1/audit/verify")]
+pub async fn verify_chain(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (mut decision, _) = scope(&state, &caller);
+    if caller.user.role != Role::Coordinator {
+        decision.allowed = false;
+    }
+    let key = state.audit_signer.verifying_key();
+    let body = with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(conn, &caller, "audit.verify", &decision));
+        }
+        let report = audit_chain::verify(conn, &[key], &[], |_, _| {})?;
+        conn.write_transaction(|conn| {
+            record(
+                conn,
+                &caller,
+                "audit.verify",
+                if report.intact() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                None,
+                &decision,
+            )
+        })?;
+        Ok::<_, ApiError>(json!({
+            "intact": report.intact(),
+            "events": report.events,
+            "checkpoints": report.checkpoints,
+            "first_break": report.first_break,
+            "bad_checkpoints": report.bad_checkpoints,
+            "unsealed": report.unsealed,
+            "key_id": audit_chain::key_id(&key),
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,998 @@
+//! `tumaini seed --demo`: a realistic, entirely fictional data set so a newcomer can explore.
+//! Organisations of every kind in Uganda and Kenya, users of every role sharing one printed
+//! demo password, and cases in every identification stage and status with consent,
+//! screenings, decisions, assistance, notes, risk assessments, possible duplicates and
+//! anonymous notifications. Personal groups go through the vault exactly as the API writes
+//! them. Names are combinations of common given and family names; no record describes a real
+//! person. It refuses to run in production, and refuses a database already seeded.
+//!
+//! The same generator fills the benchmark database (`--cases 100000`); a seeded random
+//! generator makes a run reproducible apart from ids and keys.
+
+use anyhow::{Context as _, bail};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use serde_json::json;
+use tumaini_db::country::CountryCode;
+use tumaini_db::ids::{CaseId, ConsentId, NotificationId, OrgId, RecordId, UserId};
+use tumaini_db::models::anonymous::AnonymousNotification;
+use tumaini_db::models::case::{Case, CaseChanges, Deadline, NewCase, SummaryFields};
+use tumaini_db::models::case_record::{Assistance, Decision, Note, RiskAssessment, Screening};
+use tumaini_db::models::consent::{self, NewConsent};
+use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, User, duplicate};
+use tumaini_db::time::now_utc;
+use tumaini_db::vault::{RecordPlace, SecretBytes, Vault};
+use tumaini_db::vocabulary::{
+    AgeBand, AssistanceStatus, CaseStatus, ClosureReason, ConsentGiver, ConsentMethod,
+    ConsentPurpose, ConsentRecipient, ExploitationType, FieldGroup, IdentificationDecision,
+    IdentificationStage, MeansOfControl, OrganisationKind, RiskLevel, Role, ServiceType, Sex,
+    UserStatus,
+};
+use tumaini_db::{DbConn, DbError};
+
+use crate::audit::{self, Event, Outcome};
+use crate::auth::RequestContext;
+use crate::cases::groups::{
+    ContactGroup, ExploitationGroup, Guardian, HealthGroup, IdentityDocument, IdentityGroup,
+    NotesGroup, PersonalGroups,
+};
+use crate::workflow::deadlines::DeadlineRules;
+use crate::workflow::reference;
+use crate::workflow::screening::{self, IndicatorList};
+
+/// What `seed --demo` created.
+#[derive(Debug)]
+pub struct Seeded {
+    /// Users: (e-mail, role, organisation name).
+    pub users: Vec<(String, Role, String)>,
+    /// Cases written.
+    pub cases: usize,
+    /// Anonymous notifications written.
+    pub anonymous: usize,
+}
+
+/// Cases per transaction.
+const BATCH: usize = 250;
+
+struct DemoOrg {
+    name: &'static str,
+    kind: OrganisationKind,
+    country: &'static str,
+    region: &'static str,
+    services: &'static [ServiceType],
+    users: &'static [(Role, &'static str)],
+}
+
+const ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        name: "COPTIP National Coordination Office (demo)",
+        kind: OrganisationKind::CoordinationOffice,
+        country: "UG",
+        region: "Kampala",
+        services: &[],
+        users: &[(Role::Coordinator, "coordinator"), (Role::Admin, "admin")],
+    },
+    DemoOrg {
+        name: "NRM Identification Panel (demo)",
+        kind: OrganisationKind::CompetentAuthority,
+        country: "UG",
+        region: "Kampala",
+        services: &[],
+        users: &[(Role::CompetentAuthority, "authority")],
+    },
+    DemoOrg {
+        name: "Busia Border Police Post (demo)",
+        kind: OrganisationKind::Police,
+        country: "UG",
+        region: "Busia",
+        services: &[],
+        users: &[
+            (Role::FirstResponder, "police.responder"),
+            (Role::Supervisor, "police.supervisor"),
+        ],
+    },
+    DemoOrg {
+        name: "Entebbe Immigration Desk (demo)",
+        kind: OrganisationKind::Immigration,
+        country: "UG",
+        region: "Wakiso",
+        services: &[],
+        users: &[(Role::FirstResponder, "immigration.responder")],
+    },
+    DemoOrg {
+        name: "Jinja Labour Office (demo)",
+        kind: OrganisationKind::LabourInspectorate,
+        country: "UG",
+        region: "Jinja",
+        services: &[],
+        users: &[(Role::FirstResponder, "labour.inspector")],
+    },
+    DemoOrg {
+        name: "Mirembe Shelter (demo)",
+        kind: OrganisationKind::Shelter,
+        country: "UG",
+        region: "Kampala",
+        services: &[
+            ServiceType::Shelter,
+            ServiceType::SocialCare,
+            ServiceType::RightsBasedTraining,
+        ],
+        users: &[
+            (Role::CaseWorker, "shelter.worker"),
+            (Role::Supervisor, "shelter.supervisor"),
+        ],
+    },
+    DemoOrg {
+        name: "Tujenge Outreach (demo)",
+        kind: OrganisationKind::Ngo,
+        country: "UG",
+        region: "Mbale",
+        services: &[ServiceType::Livelihood, ServiceType::Education],
+        users: &[
+            (Role::FirstResponder, "outreach.responder"),
+            (Role::CaseWorker, "outreach.worker"),
+            (Role::Supervisor, "outreach.supervisor"),
+        ],
+    },
+    DemoOrg {
+        name: "Tororo Health Centre (demo)",
+        kind: OrganisationKind::Health,
+        country: "UG",
+        region: "Tororo",
+        services: &[ServiceType::Health],
+        users: &[(Role::CaseWorker, "health.worker")],
+    },
+    DemoOrg {
+        name: "Haki Legal Aid (demo)",
+        kind: OrganisationKind::LegalAid,
+        country: "UG",
+        region: "Kampala",
+        services: &[ServiceType::Legal],
+        users: &[(Role::CaseWorker, "legal.worker")],
+    },
+    DemoOrg {
+        name: "Kampala Child Protection Unit (demo)",
+        kind: OrganisationKind::ChildProtection,
+        country: "UG",
+        region: "Kampala",
+        services: &[ServiceType::SocialCare],
+        users: &[(Role::CaseWorker, "childprotection.worker")],
+    },
+    DemoOrg {
+        name: "Interpreters' Cooperative (demo)",
+        kind: OrganisationKind::Other,
+        country: "UG",
+        region: "Kampala",
+        services: &[ServiceType::Interpretation],
+        users: &[(Role::CaseWorker, "interpreter")],
+    },
+    DemoOrg {
+        name: "Kisumu Safe House (demo)",
+        kind: OrganisationKind::Shelter,
+        country: "KE",
+        region: "Kisumu",
+        services: &[ServiceType::Shelter, ServiceType::ReturnAndReintegration],
+        users: &[
+            (Role::CaseWorker, "kisumu.worker"),
+            (Role::Supervisor, "kisumu.supervisor"),
+        ],
+    },
+    DemoOrg {
+        name: "Malaba Border Police (demo)",
+        kind: OrganisationKind::Police,
+        country: "KE",
+        region: "Busia",
+        services: &[],
+        users: &[(Role::FirstResponder, "malaba.responder")],
+    },
+];
+
+/// The e-mail address of a demo user.
+pub fn demo_email(local: &str) -> String {
+    format!("{local}@demo.tumaini.example")
+}
+
+const GIVEN_FEMALE: &[&str] = &[
+    "Achieng",
+    "Nakato",
+    "Apio",
+    "Namukasa",
+    "Auma",
+    "Nabirye",
+    "Akello",
+    "Wanjiru",
+    "Atim",
+    "Nansubuga",
+    "Amina",
+    "Grace",
+    "Esther",
+    "Sarah",
+    "Faith",
+    "Mercy",
+];
+const GIVEN_MALE: &[&str] = &[
+    "Okello",
+    "Mugisha",
+    "Ochieng",
+    "Kato",
+    "Wasswa",
+    "Otieno",
+    "Byaruhanga",
+    "Kamau",
+    "Opio",
+    "Ssemakula",
+    "Joseph",
+    "Moses",
+    "Isaac",
+    "Daniel",
+    "Peter",
+    "Samuel",
+];
+const FAMILY: &[&str] = &[
+    "Okoth",
+    "Nambi",
+    "Tumusiime",
+    "Mutesi",
+    "Kiprono",
+    "Ouma",
+    "Namaganda",
+    "Kibet",
+    "Lubega",
+    "Akena",
+    "Asiimwe",
+    "Wafula",
+    "Odongo",
+    "Nalubega",
+    "Barasa",
+    "Kyomuhendo",
+];
+const REGIONS_UG: &[&str] = &[
+    "Kampala", "Busia", "Tororo", "Mbale", "Jinja", "Gulu", "Arua", "Karamoja", "Mbarara", "Kasese",
+];
+const NEIGHBOURS: &[&str] = &["KE", "SS", "CD", "RW", "TZ", "BI"];
+const DESTINATIONS: &[&str] = &["UG", "KE", "SA", "AE", "OM", "QA", "JO"];
+
+/// Runs the seed on a migrated database.
+pub fn seed_demo(
+    conn: &mut DbConn,
+    vault: &Vault,
+    password_hash: &str,
+    cases: usize,
+    rules: &DeadlineRules,
+) -> anyhow::Result<Seeded> {
+    let mut rng = StdRng::seed_from_u64(0x0074_756d_6169_6e69);
+    let (orgs, users) = create_people(conn, password_hash)?;
+    let mut written = 0usize;
+    let mut people: Vec<(String, String, NaiveDate, CaseId)> = Vec::new();
+    let progress = (cases >= 10_000).then(|| indicatif::ProgressBar::new(cases as u64));
+    while written < cases {
+        let n = BATCH.min(cases - written);
+        conn.write_transaction(|conn| -> anyhow::Result<()> {
+            for i in written..written + n {
+                seed_case(conn, vault, &mut rng, rules, &orgs, &users, i, &mut people)?;
+            }
+            Ok(())
+        })?;
+        written += n;
+        if let Some(bar) = &progress {
+            bar.set_position(written as u64);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish();
+    }
+    let anonymous = (cases / 10).max(1);
+    conn.write_transaction(|conn| -> anyhow::Result<()> {
+        for i in 0..anonymous {
+            seed_anonymous(conn, &mut rng, &orgs, &users, i)?;
+        }
+        audit::record(
+            conn,
+            &RequestContext {
+                request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+                client_hash: None,
+                client_ip: None,
+            },
+            None,
+            Event {
+                action: "demo.seed",
+                outcome: Outcome::Success,
+                resource: None,
+            },
+        )?;
+        Ok(())
+    })?;
+    Ok(Seeded {
+        users: users
+            .iter()
+            .map(|u| (u.email.clone(), u.role, u.org_name.clone()))
+            .collect(),
+        cases,
+        anonymous,
+    })
+}
+
+struct SeedUser {
+    id: UserId,
+    email: String,
+    role: Role,
+    org: OrgId,
+    org_name: String,
+}
+
+fn create_people(
+    conn: &mut DbConn,
+    password_hash: &str,
+) -> anyhow::Result<(Vec<Organisation>, Vec<SeedUser>)> {
+    conn.write_transaction(|conn| -> anyhow::Result<_> {
+        let mut orgs = Vec::new();
+        let mut users = Vec::new();
+        for demo in ORGS {
+            let country: CountryCode = demo.country.parse().context("demo country")?;
+            let org = Organisation::create(
+                conn,
+                &NewOrganisation {
+                    name: demo.name.to_owned(),
+                    kind: demo.kind,
+                    country,
+                    region: demo.region.to_owned(),
+                    services: demo.services.to_vec(),
+                },
+            )
+            .map_err(|err| match err {
+                DbError::Conflict { .. } => anyhow::anyhow!(
+                    "this database was already seeded (\"{}\" exists); seed a fresh database",
+                    demo.name
+                ),
+                other => other.into(),
+            })?;
+            for (role, local) in demo.users {
+                let email = demo_email(local);
+                let user = User::create(
+                    conn,
+                    &NewUser {
+                        organisation_id: org.id.clone(),
+                        role: *role,
+                        email: email.parse::<EmailAddress>().context("demo e-mail")?,
+                        display_name: format!("Demo {}", role.label()),
+                        status: UserStatus::Active,
+                        password_hash: Some(password_hash.to_owned()),
+                        password_must_change: false,
+                    },
+                )?;
+                users.push(SeedUser {
+                    id: user.id,
+                    email,
+                    role: *role,
+                    org: org.id.clone(),
+                    org_name: org.name.clone(),
+                });
+            }
+            orgs.push(org);
+        }
+        Ok((orgs, users))
+    })
+}
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+fn country(code: &str) -> Option<CountryCode> {
+    code.parse().ok()
+}
+
+fn pick_country(rng: &mut StdRng, codes: &[&str]) -> Option<CountryCode> {
+    codes[rng.random_range(0..codes.len())].parse().ok()
+}
+
+const STAGES: [IdentificationStage; 9] = [
+    IdentificationStage::NotScreened,
+    IdentificationStage::ScreenedNotPresumed,
+    IdentificationStage::Presumed,
+    IdentificationStage::ReferredToNrm,
+    IdentificationStage::ReasonableGroundsPositive,
+    IdentificationStage::ReasonableGroundsNegative,
+    IdentificationStage::ConclusiveGroundsPositive,
+    IdentificationStage::ConclusiveGroundsNegative,
+    IdentificationStage::NotAVictim,
+];
+
+const STATUSES: [CaseStatus; 5] = [
+    CaseStatus::Open,
+    CaseStatus::Active,
+    CaseStatus::Reintegration,
+    CaseStatus::Closed,
+    CaseStatus::Withdrawn,
+];
+
+/// Indicator answers that give (or do not give) the presumption on `list`.
+fn answers(list: IndicatorList, presumed: bool) -> &'static [&'static str] {
+    match (list, presumed) {
+        (IndicatorList::Adult, true) => &[
+            "dr_nature_of_job",
+            "dr_wages",
+            "ex_excessive_hours",
+            "ex_low_or_no_salary",
+            "cd_confiscation_of_documents",
+            "cd_isolation",
+        ],
+        (IndicatorList::Child, true) => &["ex_excessive_hours", "ex_no_access_to_education"],
+        (_, false) => &["rv_economic_reasons", "ex_bad_living_conditions"],
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one generated case's inputs")]
+fn seed_case(
+    conn: &mut DbConn,
+    vault: &Vault,
+    rng: &mut StdRng,
+    rules: &DeadlineRules,
+    orgs: &[Organisation],
+    users: &[SeedUser],
+    i: usize,
+    people: &mut Vec<(String, String, NaiveDate, CaseId)>,
+) -> anyhow::Result<()> {
+    let now = now_utc();
+    let today = now.date();
+    // Owners: the organisations that meet people first or look after them.
+    let owners: Vec<&SeedUser> = users
+        .iter()
+        .filter(|u| matches!(u.role, Role::FirstResponder | Role::CaseWorker))
+        .collect();
+    let author = owners[i % owners.len()];
+    let owner_org = orgs
+        .iter()
+        .find(|o| o.id == author.org)
+        .context("owner organisation")?;
+    let supervisor = users
+        .iter()
+        .find(|u| u.role == Role::Supervisor && u.org == author.org);
+    let authority = users
+        .iter()
+        .find(|u| u.role == Role::CompetentAuthority)
+        .context("competent authority")?;
+    let child = i.is_multiple_of(4);
+    let sex = if i.is_multiple_of(3) {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
+    let (age_band, may_be_child, age_years) = if child {
+        if i.is_multiple_of(12) {
+            (AgeBand::Unknown, true, 16)
+        } else {
+            let age = rng.random_range(9..=17);
+            (AgeBand::of_age(age), false, age)
+        }
+    } else {
+        let age = rng.random_range(18..=52);
+        (AgeBand::of_age(age), false, age)
+    };
+    let stage = STAGES[(i / 4 + i) % STAGES.len()];
+    let status = STATUSES[(i / 9) % STATUSES.len()];
+    let encountered_on = today - Duration::days(rng.random_range(3..720));
+    let citizenship = if i.is_multiple_of(3) {
+        pick_country(rng, NEIGHBOURS)
+    } else {
+        country(owner_org.country.as_str())
+    };
+    let exploitation_country = pick_country(rng, DESTINATIONS);
+    let mut exploitation_types = vec![*pick(
+        rng,
+        &[
+            ExploitationType::ForcedLabour,
+            ExploitationType::SexualExploitation,
+            ExploitationType::Servitude,
+            ExploitationType::ForcedMarriage,
+        ],
+    )];
+    if child {
+        exploitation_types.push(*pick(
+            rng,
+            &[
+                ExploitationType::ChildLabour,
+                ExploitationType::ChildMarriage,
+            ],
+        ));
+    }
+    let means_of_control = vec![*pick(
+        rng,
+        &[
+            MeansOfControl::DebtBondage,
+            MeansOfControl::FalsePromises,
+            MeansOfControl::TakesEarnings,
+            MeansOfControl::PhysicalThreats,
+        ],
+    )];
+    let summary = SummaryFields {
+        sex,
+        age_band,
+        may_be_child,
+        citizenship,
+        recruitment_country: citizenship,
+        exploitation_country,
+        region: if owner_org.country.as_str() == "UG" {
+            (*pick(rng, REGIONS_UG)).to_owned()
+        } else {
+            owner_org.region.clone()
+        },
+        encountered_on,
+        exploitation_types,
+        means_of_control,
+    };
+
+    // The person: every 40th registration is someone already registered (a duplicate).
+    let (given, family, dob) = match people.get(i / 40 * 7 % people.len().max(1)) {
+        Some((g, f, d, _)) if i % 40 == 39 => (g.clone(), f.clone(), *d),
+        _ => {
+            let given = if sex == Sex::Male {
+                pick(rng, GIVEN_MALE)
+            } else {
+                pick(rng, GIVEN_FEMALE)
+            };
+            let dob = encountered_on
+                - Duration::days(i64::from(age_years) * 365 + rng.random_range(0..365));
+            ((*given).to_owned(), (*pick(rng, FAMILY)).to_owned(), dob)
+        }
+    };
+    let groups = PersonalGroups {
+        identity: Some(IdentityGroup {
+            given_names: Some(given.clone()),
+            family_name: Some(family.clone()),
+            aliases: Vec::new(),
+            date_of_birth: Some(dob),
+            documents: if i.is_multiple_of(2) {
+                vec![IdentityDocument {
+                    kind: "national_id".to_owned(),
+                    number: format!("DEMO{:08}", i),
+                    issuing_country: citizenship,
+                }]
+            } else {
+                Vec::new()
+            },
+            guardian: child.then(|| Guardian {
+                name: format!("{} {}", pick(rng, GIVEN_FEMALE), family),
+                relationship: "aunt".to_owned(),
+                phone: None,
+            }),
+            languages: vec!["sw".to_owned(), "en".to_owned()],
+        }),
+        contact: Some(ContactGroup {
+            phones: vec![format!("+256 700 {:06}", i % 1_000_000)],
+            address: None,
+            current_location: Some(format!("{} (demo)", owner_org.name)),
+            emergency_contact: None,
+        }),
+        exploitation: Some(ExploitationGroup {
+            narrative: Some(
+                "Fictional account: recruited with a promise of work abroad; documents taken on arrival; long hours without pay.".to_owned(),
+            ),
+            recruitment_details: Some("Fictional: approached through an acquaintance at a market.".to_owned()),
+            perpetrator_details: None,
+            places: vec![summary.region.clone()],
+        }),
+        health: (i % 3 == 1).then(|| HealthGroup {
+            physical_health: Some("Fictional: treated for exhaustion.".to_owned()),
+            mental_health: None,
+            disability: None,
+            pregnant: None,
+        }),
+        legal: None,
+        notes: Some(NotesGroup {
+            summary_note: Some("Fictional demo record.".to_owned()),
+        }),
+    };
+    let plaintexts = groups
+        .plaintexts()
+        .map_err(|e| anyhow::anyhow!("demo groups: {e:?}"))?;
+    let terms = groups.identity.as_ref().map(IdentityGroup::index_terms);
+
+    let id = CaseId::generate();
+    let reference = loop {
+        let candidate = reference::generate('C');
+        if !Case::reference_taken(conn, &candidate)? {
+            break candidate;
+        }
+    };
+    let case = Case::insert(
+        conn,
+        &NewCase {
+            id: id.clone(),
+            reference,
+            owner: author.org.clone(),
+            created_by: author.id.clone(),
+            summary: summary.clone(),
+        },
+    )?;
+    let vault_err = |e: tumaini_db::vault::VaultError| anyhow::anyhow!("vault: {e}");
+    vault.create_case_key(conn, &id).map_err(vault_err)?;
+    for (group, plain) in &plaintexts {
+        vault
+            .write_group(conn, &id, *group, plain)
+            .map_err(vault_err)?;
+    }
+    if let Some(terms) = &terms {
+        vault.set_index_terms(conn, &id, terms).map_err(vault_err)?;
+    }
+    if i % 40 == 39
+        && let Some((_, _, _, earlier)) = people
+            .iter()
+            .find(|p| p.0 == given && p.1 == family && p.2 == dob)
+    {
+        duplicate::record(conn, &id, earlier)?;
+    }
+    people.push((given, family, dob, id.clone()));
+
+    // Consent: an adult's own, a child's through a guardian or a best-interest basis.
+    let consent_id = ConsentId::generate();
+    let mut recipients = vec![
+        ConsentRecipient::Shelter,
+        ConsentRecipient::Ngo,
+        ConsentRecipient::Health,
+        ConsentRecipient::LegalAid,
+        ConsentRecipient::ChildProtection,
+        ConsentRecipient::CompetentAuthority,
+    ];
+    if i.is_multiple_of(3) {
+        recipients.push(ConsentRecipient::LawEnforcement);
+    }
+    if i.is_multiple_of(5) {
+        recipients.push(ConsentRecipient::Abroad);
+    }
+    consent::append(
+        conn,
+        &NewConsent {
+            id: &consent_id,
+            case_id: &id,
+            withdrawal: false,
+            given_by: if !case.is_child {
+                ConsentGiver::Person
+            } else if i.is_multiple_of(8) {
+                ConsentGiver::BestInterest
+            } else {
+                ConsentGiver::Guardian
+            },
+            method: if i.is_multiple_of(2) {
+                ConsentMethod::Written
+            } else {
+                ConsentMethod::Verbal
+            },
+            purposes: &[
+                ConsentPurpose::Assistance,
+                ConsentPurpose::Referral,
+                ConsentPurpose::Identification,
+                ConsentPurpose::Statistics,
+            ],
+            groups: &[
+                FieldGroup::Identity,
+                FieldGroup::Contact,
+                FieldGroup::Exploitation,
+                FieldGroup::Health,
+            ],
+            recipients: &recipients,
+            given_at: encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(10),
+            valid_until: None,
+            recorded_by: &author.id,
+            details: None,
+        },
+    )?;
+
+    // Screening, referral into the NRM and decisions, as far as the stage goes.
+    let list = IndicatorList::for_case(case.is_child);
+    let mut changes = CaseChanges {
+        identification_stage: Some(stage),
+        ..CaseChanges::default()
+    };
+    let base = encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(12);
+    if stage != IdentificationStage::NotScreened {
+        let presumed = stage != IdentificationStage::ScreenedNotPresumed;
+        let codes: Vec<String> = answers(list, presumed)
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        let present = screening::validate(list, &codes)?;
+        let a = screening::assess(list, &present);
+        let row_id = RecordId::generate();
+        let sealed = seal(
+            vault,
+            conn,
+            &id,
+            "screenings",
+            "answers",
+            &row_id,
+            &json!({"indicators": codes, "notes": null, "override_reason": null}),
+        )?;
+        Screening {
+            id: row_id,
+            case_id: id.clone(),
+            indicator_list: list.code().to_owned(),
+            strong: i32::try_from(a.strong).unwrap_or(0),
+            medium: i32::try_from(a.medium).unwrap_or(0),
+            weak: i32::try_from(a.weak).unwrap_or(0),
+            dimensions_met: a
+                .dimensions_met
+                .iter()
+                .map(|d| d.code())
+                .collect::<Vec<_>>()
+                .join(","),
+            computed_presumed: a.presumed,
+            overridden: false,
+            presumed: a.presumed,
+            screened_by: author.id.clone(),
+            screened_at: base,
+            answers: sealed,
+        }
+        .insert(conn)?;
+    }
+    let in_nrm = !matches!(
+        stage,
+        IdentificationStage::NotScreened
+            | IdentificationStage::ScreenedNotPresumed
+            | IdentificationStage::Presumed
+    );
+    let mut overdue = None;
+    if in_nrm {
+        // A case still waiting is recent, so the deadlines page shows both due and overdue.
+        let referred = if stage == IdentificationStage::ReferredToNrm {
+            now - Duration::days(i64::try_from(i % 12).unwrap_or(0))
+        } else {
+            base + Duration::days(2)
+        };
+        let due = rules.reasonable_grounds_due(referred);
+        changes.referred_into_nrm_at = Some(Some(referred));
+        changes.reasonable_grounds_due_at = Some(Some(due));
+        if stage == IdentificationStage::ReferredToNrm && due < now {
+            overdue = Some(Deadline::ReasonableGrounds);
+        }
+        let rg_at = (referred + Duration::days(4)).min(now);
+        let decide = |conn: &mut DbConn,
+                      decision: IdentificationDecision,
+                      at: NaiveDateTime|
+         -> anyhow::Result<()> {
+            let row_id = RecordId::generate();
+            let reasons = seal(
+                vault,
+                conn,
+                &id,
+                "identification_decisions",
+                "reasons",
+                &row_id,
+                &json!("Fictional reasons for a demo decision."),
+            )?;
+            Decision {
+                id: row_id,
+                case_id: id.clone(),
+                decision,
+                decided_by: authority.id.clone(),
+                decided_by_organisation: authority.org.clone(),
+                decided_at: at,
+                reasons,
+            }
+            .insert(conn)?;
+            Ok(())
+        };
+        match stage {
+            IdentificationStage::ReasonableGroundsPositive
+            | IdentificationStage::ConclusiveGroundsPositive
+            | IdentificationStage::ConclusiveGroundsNegative => {
+                decide(
+                    conn,
+                    IdentificationDecision::ReasonableGroundsPositive,
+                    rg_at,
+                )?;
+                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
+                let ends = rules.recovery_period_end(rg_at);
+                changes.recovery_period_ends_at = Some(Some(ends));
+                if stage == IdentificationStage::ReasonableGroundsPositive && ends < now {
+                    overdue = Some(Deadline::ConclusiveGrounds);
+                }
+                if stage != IdentificationStage::ReasonableGroundsPositive {
+                    let cg_at = (ends + Duration::days(3)).min(now);
+                    let decision = if stage == IdentificationStage::ConclusiveGroundsPositive {
+                        IdentificationDecision::ConclusiveGroundsPositive
+                    } else {
+                        IdentificationDecision::ConclusiveGroundsNegative
+                    };
+                    decide(conn, decision, cg_at)?;
+                    changes.conclusive_grounds_decided_at = Some(Some(cg_at));
+                }
+            }
+            IdentificationStage::ReasonableGroundsNegative => {
+                decide(
+                    conn,
+                    IdentificationDecision::ReasonableGroundsNegative,
+                    rg_at,
+                )?;
+                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
+            }
+            IdentificationStage::NotAVictim => {
+                decide(conn, IdentificationDecision::NotAVictim, rg_at)?;
+                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
+            }
+            _ => {}
+        }
+    }
+
+    // The case status, with the assistance that goes with it.
+    changes.status = Some(status);
+    if status != CaseStatus::Open {
+        for k in 0..(1 + i % 3) {
+            let service = *pick(
+                rng,
+                &[
+                    ServiceType::Shelter,
+                    ServiceType::Health,
+                    ServiceType::Legal,
+                    ServiceType::SocialCare,
+                    ServiceType::Livelihood,
+                ],
+            );
+            let row_id = RecordId::generate();
+            let details = seal(
+                vault,
+                conn,
+                &id,
+                "assistance_records",
+                "details",
+                &row_id,
+                &json!("Fictional assistance details."),
+            )?;
+            Assistance {
+                id: row_id,
+                case_id: id.clone(),
+                service_type: service,
+                provider_organisation_id: author.org.clone(),
+                status: if k == 0 {
+                    AssistanceStatus::Completed
+                } else {
+                    AssistanceStatus::Planned
+                },
+                provided_on: (encountered_on + Duration::days(1 + i64::try_from(k).unwrap_or(0)))
+                    .min(today),
+                recorded_by: author.id.clone(),
+                recorded_at: base + Duration::days(1),
+                details: Some(details),
+            }
+            .insert(conn)?;
+        }
+    }
+    if i.is_multiple_of(2) {
+        let row_id = RecordId::generate();
+        let body = vault
+            .seal_record(
+                conn,
+                &id,
+                RecordPlace {
+                    table: "case_notes",
+                    column: "body",
+                    row_id: row_id.as_str(),
+                },
+                &SecretBytes::new(b"Fictional note: the person asked to call her sister.".to_vec()),
+            )
+            .map_err(vault_err)?;
+        Note {
+            id: row_id,
+            case_id: id.clone(),
+            written_by: author.id.clone(),
+            written_at: base + Duration::hours(3),
+            body,
+        }
+        .insert(conn)?;
+    }
+    if matches!(status, CaseStatus::Active | CaseStatus::Reintegration) {
+        RiskAssessment {
+            id: RecordId::generate(),
+            case_id: id.clone(),
+            individual: *pick(rng, &[RiskLevel::Low, RiskLevel::Medium, RiskLevel::High]),
+            household: *pick(rng, &[RiskLevel::Low, RiskLevel::Medium]),
+            community: RiskLevel::Low,
+            review_on: today + Duration::days(rng.random_range(7..90)),
+            assessed_by: author.id.clone(),
+            assessed_at: base + Duration::days(2),
+            details: None,
+        }
+        .insert(conn)?;
+    }
+    if status == CaseStatus::Closed {
+        changes.closure_reason = Some(Some(if stage == IdentificationStage::NotAVictim {
+            ClosureReason::NotAVictim
+        } else {
+            *pick(
+                rng,
+                &[
+                    ClosureReason::ServicesCompleted,
+                    ClosureReason::Reintegrated,
+                    ClosureReason::Returned,
+                ],
+            )
+        }));
+        changes.closure_requested_at = Some(Some(base + Duration::days(30)));
+        changes.closure_requested_by = Some(Some(author.id.clone()));
+        changes.closed_at = Some(Some(base + Duration::days(31)));
+        changes.closure_approved_by = Some(Some(
+            supervisor.map_or_else(|| author.id.clone(), |s| s.id.clone()),
+        ));
+    }
+    if case.is_child {
+        changes.child_protection_notified_at = Some(Some(now));
+    }
+    Case::apply(conn, &id, case.version, &changes)?.ok_or(DbError::NotFound)?;
+    if let Some(deadline) = overdue {
+        // Already overdue when seeded: marked, so the scanner does not e-mail for the demo.
+        deadline.mark_overdue(conn, &id, now)?;
+    }
+    Ok(())
+}
+
+fn seal(
+    vault: &Vault,
+    conn: &mut DbConn,
+    case: &CaseId,
+    table: &'static str,
+    column: &'static str,
+    row: &RecordId,
+    value: &serde_json::Value,
+) -> anyhow::Result<Vec<u8>> {
+    vault
+        .seal_record(
+            conn,
+            case,
+            RecordPlace {
+                table,
+                column,
+                row_id: row.as_str(),
+            },
+            &SecretBytes::new(value.to_string().into_bytes()),
+        )
+        .map_err(|e| anyhow::anyhow!("vault: {e}"))
+}
+
+fn seed_anonymous(
+    conn: &mut DbConn,
+    rng: &mut StdRng,
+    orgs: &[Organisation],
+    users: &[SeedUser],
+    i: usize,
+) -> anyhow::Result<()> {
+    let reporters: Vec<&SeedUser> = users
+        .iter()
+        .filter(|u| u.role == Role::FirstResponder)
+        .collect();
+    let reporter = reporters[i % reporters.len()];
+    let org = orgs
+        .iter()
+        .find(|o| o.id == reporter.org)
+        .context("reporting organisation")?;
+    AnonymousNotification {
+        id: NotificationId::generate(),
+        reference: reference::generate('N'),
+        organisation_id: org.id.clone(),
+        reported_by: reporter.id.clone(),
+        reported_at: now_utc() - Duration::days(rng.random_range(0..365)),
+        sex: if i.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
+        age_band: AgeBand::of_age(rng.random_range(18..=45)),
+        citizenship: pick_country(rng, NEIGHBOURS),
+        exploitation_country: pick_country(rng, DESTINATIONS),
+        region: org.region.clone(),
+        encountered_on: now_utc().date() - Duration::days(rng.random_range(1..365)),
+    }
+    .insert(conn, &[ExploitationType::ForcedLabour])?;
+    Ok(())
+}
+
+/// Refuses production; checks the count.
+pub fn check_allowed(env: crate::config::Environment, cases: usize) -> anyhow::Result<()> {
+    if env == crate::config::Environment::Production {
+        bail!("seed --demo writes fictional data and refuses to run with TUMAINI_ENV=production");
+    }
+    if cases == 0 || cases > 1_000_000 {
+        bail!("--cases must be between 1 and 1000000");
+    }
+    Ok(())
+}
