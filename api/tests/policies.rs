@@ -227,6 +227,7 @@ fn expected(
                 Action::ReadOrganisations => matches!(p.role, Admin | Coordinator),
                 Action::ManageUsers => p.role == Admin || (p.role == Supervisor && own),
                 Action::ReadDirectory => true,
+                Action::ManageServices => p.role == Admin || (p.role == Supervisor && own),
                 Action::ReadStatistics | Action::QueryAudit => {
                     p.role == Coordinator || (p.role == Supervisor && own)
                 }

@@ -21,6 +21,13 @@ diesel::table! {
     organisation_services (organisation_id, service) {
         organisation_id -> Text,
         service -> Text,
+        country -> Text,
+        region -> Text,
+        serves_adults -> Bool,
+        serves_children -> Bool,
+        serves_sex -> Text,
+        capacity -> Text,
+        updated_at -> Timestamp,
     }
 }
 

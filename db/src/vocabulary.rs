@@ -169,6 +169,30 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Whether a listed service can take someone now (the service directory).
+    pub enum Capacity as "capacity" {
+        /// Taking new people.
+        Available = "available": "Available",
+        /// A few places left, or a waiting time: ask first.
+        Limited = "limited": "Limited",
+        /// Not taking anyone now.
+        Full = "full": "Full",
+    }
+}
+
+vocabulary! {
+    /// Whom a listed service serves, by sex.
+    pub enum ServesSex as "serves_sex" {
+        /// Anyone.
+        Any = "any": "Anyone",
+        /// Women and girls only.
+        Female = "female": "Women and girls",
+        /// Men and boys only.
+        Male = "male": "Men and boys",
+    }
+}
+
+vocabulary! {
     /// The unit of consent, access and encryption (DESIGN.md section 4): what a victim agrees to
     /// share, what a policy grants, and what the vault encrypts as one ciphertext.
     pub enum FieldGroup as "field_group" {

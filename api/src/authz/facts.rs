@@ -149,6 +149,8 @@ actions! {
     QueryAudit,
     /// Search the service directory.
     ReadDirectory,
+    /// Publish, change or withdraw an organisation's listings in the service directory.
+    ManageServices,
 }
 
 impl Action {
@@ -174,7 +176,8 @@ impl Action {
             | Self::ManageUsers
             | Self::ReadStatistics
             | Self::QueryAudit
-            | Self::ReadDirectory => "Organisation",
+            | Self::ReadDirectory
+            | Self::ManageServices => "Organisation",
             Self::ReadReferral
             | Self::AcceptReferral
             | Self::DeclineReferral

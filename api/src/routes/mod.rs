@@ -6,6 +6,7 @@ pub mod anonymous;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod directory;
 pub mod docs;
 pub mod health;
 pub mod vocabularies;
@@ -31,6 +32,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "auth", description = "Sign-in, sessions, second factor, password changes and resets."),
         (name = "cases", description = "Cases, consent, the NRM workflow, assistance and notes. Personal groups are requested explicitly with a purpose; objects you may not see answer 404."),
         (name = "audit", description = "The tamper-evident audit trail: events, who accessed a case, verification of the chain (coordinators; supervisors for their organisation). Reading it is itself audited."),
+        (name = "directory", description = "The service directory: which organisation offers which service, where, for whom, and whether it has room now. Any member of staff searches it; an organisation's supervisor keeps its own listings."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
     ),
     modifiers(&BearerAuth)
@@ -69,5 +71,6 @@ pub fn register(cfg: &mut ServiceConfig) {
     cases::register(cfg);
     anonymous::register(cfg);
     audit::register(cfg);
+    directory::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }

@@ -38,6 +38,8 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         Role,
         OrganisationKind,
         ServiceType,
+        Capacity,
+        ServesSex,
         FieldGroup,
         Sex,
         AgeBand,

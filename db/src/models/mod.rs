@@ -15,6 +15,8 @@ pub mod recovery_code;
 pub mod session;
 pub mod user;
 
-pub use organisation::{NewOrganisation, Organisation};
+pub use organisation::{
+    DirectorySearch, ListingTerms, NewOrganisation, Organisation, ServiceListing,
+};
 pub use session::{RefreshOutcome, Session};
 pub use user::{Credentials, EmailAddress, NewUser, User};

@@ -11,6 +11,7 @@ mod auth;
 mod binary;
 mod break_glass;
 mod cases;
+mod directory;
 mod http;
 mod mail;
 mod matrix;

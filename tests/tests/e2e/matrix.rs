@@ -5,10 +5,14 @@
 //! the object unchanged; the cells they allow are exercised where that changes nothing. The
 //! case and referral work extends `ENDPOINTS` and `allowed` with theirs.
 
+use diesel::prelude::*;
 use serde_json::{Value, json};
 use tumaini_db::ids::{OrgId, UserId};
-use tumaini_db::models::User;
-use tumaini_db::vocabulary::{OrganisationKind, Role, UserStatus};
+use tumaini_db::models::{ListingTerms, ServiceListing, User};
+use tumaini_db::schema::organisation_services;
+use tumaini_db::vocabulary::{
+    Capacity, OrganisationKind, Role, ServesSex, ServiceType, UserStatus,
+};
 use tumaini_tests::seed::{self, Account};
 use tumaini_tests::{TestServer, both_engines};
 
@@ -55,6 +59,24 @@ const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "user",
     ),
     ("POST", "/api/v1/users/{id}/disable", "", "user"),
+    (
+        "GET",
+        "/api/v1/organisations/{id}/services",
+        "",
+        "organisation",
+    ),
+    (
+        "PUT",
+        "/api/v1/organisations/{id}/services/shelter",
+        r#"{"country": "UG", "serves_adults": true, "serves_children": false, "capacity": "full"}"#,
+        "organisation",
+    ),
+    (
+        "DELETE",
+        "/api/v1/organisations/{id}/services/shelter",
+        "",
+        "organisation",
+    ),
 ];
 
 /// The access rules for these endpoints, stated plainly.
@@ -66,6 +88,10 @@ fn allowed(actor: &Actor, path: &str, object_org: &OrgId) -> bool {
         | "/api/v1/users"
         | "/api/v1/users/{id}/role"
         | "/api/v1/users/{id}/disable" => {
+            actor.role == Role::Admin || (actor.role == Role::Supervisor && own)
+        }
+        "/api/v1/organisations/{id}/services" => true,
+        "/api/v1/organisations/{id}/services/shelter" => {
             actor.role == Role::Admin || (actor.role == Role::Supervisor && own)
         }
         _ => false,
@@ -102,6 +128,25 @@ both_engines! {
                 .collect(),
         };
 
+        // Every organisation lists a shelter, so that a refused change or withdrawal would show.
+        let listing = ListingTerms {
+            country: "UG".parse().unwrap(),
+            region: String::new(),
+            serves_adults: true,
+            serves_children: true,
+            serves_sex: ServesSex::Any,
+            capacity: Capacity::Available,
+        };
+        for (_, org) in &objects.organisations {
+            ServiceListing::publish(&mut db.conn(), org, ServiceType::Shelter, &listing).unwrap();
+        }
+        let listings = || -> Vec<(String, String, String)> {
+            organisation_services::table
+                .select((organisation_services::organisation_id, organisation_services::service, organisation_services::capacity))
+                .order((organisation_services::organisation_id, organisation_services::service))
+                .load(&mut db.conn())
+                .unwrap()
+        };
         let snapshot = |id: &UserId| -> (Role, UserStatus) {
             let user = User::find(&mut db.conn(), id).unwrap();
             (user.role, user.status)
@@ -126,12 +171,13 @@ both_engines! {
                     let email = format!("matrix-{n}-{}@example.test", uuid::Uuid::now_v7().simple());
                     let body: Option<Value> = (!body.is_empty()).then(|| serde_json::from_str(&body.replace("{id}", &id).replace("{email}", &email)).unwrap());
                     let before_users: Vec<_> = objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
+                    let before_listings = listings();
                     let response = server.call(method, &actor.token, &path, body.as_ref());
                     if allow {
                         exercised += 1;
                         if response.status != 200 {
                             unexpected.push(format!("DENIED {} {method} {template} on {target_name}: {}", actor.name, response.status));
-                        } else if actor.role != Role::Admin {
+                        } else if actor.role != Role::Admin && template.starts_with("/api/v1/users") {
                             // A listing the actor may see holds only their organisation's people.
                             let foreign = response.json().as_array().unwrap().iter().any(|u| u["organisation_id"] != json!(actor.organisation.as_str()));
                             if foreign {
@@ -141,11 +187,11 @@ both_engines! {
                         continue;
                     }
                     let status = response.status;
-                    let listed_foreign = method == &"GET" && status == 200 && response.json().as_array().unwrap().iter().any(|u| u["organisation_id"] == json!(object_org.as_str()) && object_org != actor.organisation);
+                    let listed_foreign = method == &"GET" && status == 200 && template.starts_with("/api/v1/users") && response.json().as_array().unwrap().iter().any(|u| u["organisation_id"] == json!(object_org.as_str()) && object_org != actor.organisation);
                     let after_users: Vec<_> = objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
                     let created = User::find_by_email(&mut db.conn(), &email.parse().unwrap()).is_ok();
                     let refused_properly = matches!(status, 401 | 403 | 404 | 409) || (method == &"GET" && status == 200 && !listed_foreign);
-                    if !refused_properly || before_users != after_users || created {
+                    if !refused_properly || before_users != after_users || before_listings != listings() || created {
                         unexpected.push(format!("GRANTED {} {method} {template} on {target_name}: {status}", actor.name));
                     } else {
                         refused += 1;

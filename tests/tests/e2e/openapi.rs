@@ -62,6 +62,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/cases/{id}/disclosures"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/directory/services"),
+    ("get", "/api/v1/organisations/{id}/services"),
+    ("put", "/api/v1/organisations/{id}/services/{service}"),
+    ("delete", "/api/v1/organisations/{id}/services/{service}"),
 ];
 
 both_engines! {
