@@ -39,15 +39,15 @@ fn forbidden() -> ApiError {
     ApiError::problem(ProblemType::Forbidden, "your role may not do this")
 }
 
-/// Asks the policies whether the caller may do `action` to `target`. A refusal is audited (in a
-/// transaction of its own: nothing else happens) and answered with `refusal`.
-async fn authorize(
+/// Asks the policies whether the caller may do `action` to the organisation `target`. A refusal
+/// is audited (in a transaction of its own: nothing else happens) and answered with `refusal`.
+pub(crate) async fn authorize(
     state: &AppState,
     caller: &Caller,
     action: Action,
     target: &OrganisationFacts,
     audited_as: &'static str,
-    refusal: fn() -> ApiError,
+    refusal: impl FnOnce() -> ApiError,
 ) -> Result<Decision, ApiError> {
     let decision = state.authz.decide(
         &caller.principal(),

@@ -16,8 +16,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
-use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
+use crate::authz::{Action, OrganisationFacts};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::routes::admin::authorize;
 use crate::server::AppState;
 
 /// Registers the routes of this module.
@@ -106,47 +107,11 @@ pub struct DirectoryQuery {
     pub limit: Option<i64>,
 }
 
-/// Asks the policies about an organisation; a refusal is audited on its own and answered
-/// with `refusal`.
-async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    action: Action,
-    target: &OrganisationFacts,
-    audited_as: &'static str,
-    refusal: ApiError,
-) -> Result<Decision, ApiError> {
-    let decision = state.authz.decide(
-        &caller.principal(),
-        action,
-        &Resource::Organisation(target),
-        &AccessContext::now("directory"),
-    );
-    if decision.allowed {
-        return Ok(decision);
-    }
-    let (user, context, refused) = (
-        caller.user.clone(),
-        caller.context.clone(),
-        decision.clone(),
-    );
-    let resource = Some(("organisation", target.id.clone()));
-    with_conn(&state.pool, move |conn| {
-        audit::record_decided(
-            conn,
-            &context,
-            Some(&user),
-            Event {
-                action: audited_as,
-                outcome: Outcome::Denied,
-                resource,
-            },
-            &refused,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(refusal)
+fn not_yours() -> ApiError {
+    ApiError::problem(
+        ProblemType::Forbidden,
+        "only the organisation's supervisor or an administrator may change its listings",
+    )
 }
 
 /// The text of a region: trimmed, at most 100 characters, no control characters (empty: the
@@ -205,7 +170,7 @@ pub async fn search_directory(
         Action::ReadDirectory,
         &own,
         "directory.search",
-        ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
+        || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
     )
     .await?;
     let Caller { user, context, .. } = caller;
@@ -264,7 +229,7 @@ pub async fn organisation_listings(
         Action::ReadDirectory,
         &OrganisationFacts::from(&org),
         "directory.read",
-        ApiError::bare(ProblemType::NotFound),
+        || ApiError::bare(ProblemType::NotFound),
     )
     .await?;
     let Caller { user, context, .. } = caller;
@@ -355,10 +320,7 @@ pub async fn publish_listing(
         Action::ManageServices,
         &OrganisationFacts::from(&org),
         "directory.publish",
-        ApiError::problem(
-            ProblemType::Forbidden,
-            "only the organisation's supervisor or an administrator may change its listings",
-        ),
+        not_yours,
     )
     .await?;
     if !(input.serves_adults || input.serves_children) {
@@ -422,10 +384,7 @@ pub async fn withdraw_listing(
         Action::ManageServices,
         &OrganisationFacts::from(&org),
         "directory.withdraw",
-        ApiError::problem(
-            ProblemType::Forbidden,
-            "only the organisation's supervisor or an administrator may change its listings",
-        ),
+        not_yours,
     )
     .await?;
     let Caller { user, context, .. } = caller;
