@@ -1,6 +1,8 @@
 //! The deadline scanner: a background thread that finds NRM decisions past their deadline,
 //! marks them overdue and e-mails the coordinators of the case's country through the outbox,
-//! once per deadline.
+//! once per deadline; and referrals left unanswered past their response deadline, which it
+//! marks expired, escalating to the coordinators of both organisations' countries (once) and
+//! telling the referring organisation.
 //!
 //! Safe with several replicas: each case is marked by a conditional UPDATE (`... WHERE
 //! overdue_at IS NULL`) in the same transaction as its messages and its audit event, so when
@@ -11,9 +13,10 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use tumaini_db::models::case::{Case, Deadline};
+use tumaini_db::models::referral::{self as store, Referral};
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
-use tumaini_db::vocabulary::Role;
+use tumaini_db::vocabulary::{NotificationKind, ReferralState, Role};
 use tumaini_db::{DbConn, DbError, Pool};
 
 use crate::audit::{self, Event, Outcome};
@@ -70,7 +73,80 @@ pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<u
             }
         }
     }
+    loop {
+        let due = Referral::newly_overdue(conn, now, BATCH)?;
+        let found = due.len();
+        for referral in due {
+            if expire_one(conn, &referral, now, public_url)? {
+                marked += 1;
+            }
+        }
+        if found < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
     Ok(marked)
+}
+
+/// Expires one unanswered referral and escalates it, unless another replica did first.
+fn expire_one(
+    conn: &mut DbConn,
+    referral: &Referral,
+    now: NaiveDateTime,
+    public_url: &str,
+) -> Result<bool, DbError> {
+    conn.write_transaction(|conn| {
+        if !Referral::transition(
+            conn,
+            &referral.id,
+            ReferralState::Sent,
+            ReferralState::Expired,
+            now,
+            None,
+            None,
+        )? {
+            return Ok(false); // answered at the last moment, or another replica expired it
+        }
+        let from = Organisation::find(conn, &referral.from_organisation_id)?;
+        let to = Organisation::find(conn, &referral.to_organisation_id)?;
+        let mut coordinators =
+            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&from.country))?;
+        if to.country != from.country {
+            coordinators.extend(User::notification_recipients(
+                conn,
+                &[Role::Coordinator],
+                None,
+                Some(&to.country),
+            )?);
+        }
+        let coordinators = store::wanting(conn, coordinators, NotificationKind::ReferralOverdue)?;
+        notify(
+            conn,
+            &coordinators,
+            "A referral went unanswered",
+            &format!(
+                "Referral {} was not answered by its deadline and has expired.\n\nSign in to Tumaini to follow it up: {public_url}/referrals/{}\n",
+                referral.reference, referral.id
+            ),
+        )?;
+        let expired = Referral::find(conn, &referral.id)?;
+        crate::routes::referrals::tell_sender(conn, &expired, public_url)?;
+        audit::record(
+            conn,
+            &RequestContext {
+                request_id: String::new(),
+                client_hash: None,
+                client_ip: None,
+            },
+            None,
+            Event {
+                action: "referral.expired",
+                outcome: Outcome::Success,
+                resource: Some(("referral", referral.id.to_string())),
+            },
+        )?;
+        Ok(true)
+    })
 }
 
 fn mark_one(
@@ -87,6 +163,7 @@ fn mark_one(
         let owner = Organisation::find(conn, &case.owner_organisation_id)?;
         let coordinators =
             User::notification_recipients(conn, &[Role::Coordinator], None, Some(&owner.country))?;
+        let coordinators = store::wanting(conn, coordinators, NotificationKind::DecisionOverdue)?;
         let what = match deadline {
             Deadline::ReasonableGrounds => "reasonable-grounds",
             Deadline::ConclusiveGrounds => "conclusive-grounds",

@@ -103,6 +103,10 @@ uuid_id!(
     RecordId
 );
 uuid_id!(
+    /// A referral from one organisation to another for named services.
+    ReferralId
+);
+uuid_id!(
     /// An anonymous notification (an adult who did not consent to entering the NRM).
     NotificationId
 );

@@ -440,6 +440,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Referrals between organisations for named services (DESIGN.md section 8).
+    referrals (id) {
+        id -> Text,
+        reference -> Text,
+        case_id -> Text,
+        from_organisation_id -> Text,
+        to_organisation_id -> Text,
+        created_by -> Text,
+        services -> Text,
+        field_groups -> Text,
+        urgency -> Text,
+        reason -> Binary,
+        consent_id -> Text,
+        cross_border -> Bool,
+        state -> Text,
+        decline_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        respond_by -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Each state a referral entered, for its timeline.
+    referral_events (id) {
+        id -> Text,
+        referral_id -> Text,
+        state -> Text,
+        at -> Timestamp,
+        user_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Notifications a user chose not to receive.
+    notification_opt_outs (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+    }
+}
+
 diesel::joinable!(audit_chain -> audit_events (event_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -453,6 +500,8 @@ diesel::joinable!(cases -> organisations (owner_organisation_id));
 diesel::joinable!(case_exploitation_types -> cases (case_id));
 diesel::joinable!(case_means_of_control -> cases (case_id));
 diesel::joinable!(consents -> cases (case_id));
+diesel::joinable!(referrals -> cases (case_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -473,6 +522,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_exploitation_types,
     case_means_of_control,
     consents,
+    referrals,
+    referral_events,
+    notification_opt_outs,
     screenings,
     identification_decisions,
     assistance_records,

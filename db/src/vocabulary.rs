@@ -87,7 +87,9 @@ macro_rules! vocabulary {
 pub(crate) use vocabulary;
 
 mod case;
+mod referral;
 pub use case::*;
+pub use referral::*;
 
 vocabulary! {
     /// What a user may do, by the job they hold (DESIGN.md section 1). Every user has exactly one.
@@ -248,6 +250,9 @@ mod tests {
         round_trips(UserStatus::ALL);
         round_trips(ServiceType::ALL);
         round_trips(FieldGroup::ALL);
+        round_trips(ReferralState::ALL);
+        round_trips(DeclineReason::ALL);
+        round_trips(NotificationKind::ALL);
     }
 
     #[test]

@@ -23,12 +23,17 @@ pub struct Account {
 
 /// A new organisation of `kind` (named uniquely).
 pub fn organisation(db: &TestDb, kind: OrganisationKind) -> OrgId {
+    organisation_in(db, kind, "UG")
+}
+
+/// An active organisation of `kind` in `country` (ISO 3166-1 alpha-2).
+pub fn organisation_in(db: &TestDb, kind: OrganisationKind, country: &str) -> OrgId {
     Organisation::create(
         &mut db.conn(),
         &NewOrganisation {
             name: format!("{} {}", kind.label(), uuid::Uuid::now_v7().simple()),
             kind,
-            country: "UG".parse::<CountryCode>().expect("UG"),
+            country: country.parse::<CountryCode>().expect("a country code"),
             region: "Central".to_owned(),
             services: vec![],
         },

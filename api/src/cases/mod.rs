@@ -14,6 +14,7 @@ use tumaini_db::models::audit::{self, AuditRecord};
 use tumaini_db::models::break_glass::BreakGlassGrant;
 use tumaini_db::models::case::Case;
 use tumaini_db::models::consent::{self, Consent};
+use tumaini_db::models::referral::Referral;
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::Vault;
@@ -93,6 +94,20 @@ impl CaseAccess {
         )
     }
 
+    /// Asks the policies about an action on a referral of this case.
+    pub fn decide_referral(
+        &self,
+        action: Action,
+        referral: &crate::authz::ReferralFacts,
+    ) -> Decision {
+        self.authz.decide(
+            &self.principal,
+            action,
+            &Resource::Referral(referral),
+            &self.context,
+        )
+    }
+
     /// The consent in force now.
     pub fn consent_in_force(&self) -> Option<&Consent> {
         consent_rules::in_force(self.consent.as_ref(), now_utc())
@@ -148,12 +163,37 @@ pub fn load_facts(
     let case = Case::find(conn, id)?;
     let owner = Organisation::find(conn, &case.owner_organisation_id)?;
     let newest = consent::newest(conn, id)?;
-    let facts = facts_of(&case, &owner, newest.as_ref());
+    let access = referral_access(conn, id)?;
+    let facts = facts_of(&case, &owner, newest.as_ref(), access);
     Ok((case, facts, newest))
 }
 
-/// The facts of a loaded case.
-pub fn facts_of(case: &Case, owner: &Organisation, newest: Option<&Consent>) -> CaseFacts {
+/// Who holds access to a case through an accepted or in-service referral, and to which groups.
+pub fn referral_access(
+    conn: &mut DbConn,
+    id: &CaseId,
+) -> Result<Vec<(OrganisationFacts, Vec<FieldGroup>)>, DbError> {
+    Ok(Referral::access_to_case(conn, id)?
+        .into_iter()
+        .map(|(org, groups)| {
+            (
+                OrganisationFacts::from(&org),
+                groups
+                    .into_iter()
+                    .filter_map(|g| FieldGroup::from_code(g.code()))
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
+/// The facts of a loaded case, with its referral access from [`referral_access`].
+pub fn facts_of(
+    case: &Case,
+    owner: &Organisation,
+    newest: Option<&Consent>,
+    referral_access: Vec<(OrganisationFacts, Vec<FieldGroup>)>,
+) -> CaseFacts {
     CaseFacts {
         id: case.id.to_string(),
         owner: OrganisationFacts::from(owner),
@@ -163,7 +203,7 @@ pub fn facts_of(case: &Case, owner: &Organisation, newest: Option<&Consent>) -> 
         identification_stage: case.identification_stage.code().to_owned(),
         status: case.status.code().to_owned(),
         referred_into_nrm: case.referred_into_nrm_at.is_some(),
-        referral_access: Vec::new(),
+        referral_access,
         consent: consent_rules::policy_grants(consent_rules::in_force(newest, now_utc())),
     }
 }

@@ -21,6 +21,21 @@ pub struct CaseSettings {
     pub deadline_scan_interval: Duration,
     /// The longest a break-glass opening may last.
     pub break_glass_max: Duration,
+    /// How long a receiving organisation has to answer a referral, by urgency: emergency,
+    /// high, normal.
+    pub referral_response: [Duration; 3],
+}
+
+impl CaseSettings {
+    /// The time to answer a referral of this urgency.
+    pub fn referral_response(&self, urgency: tumaini_db::vocabulary::ReferralUrgency) -> Duration {
+        use tumaini_db::vocabulary::ReferralUrgency as U;
+        self.referral_response[match urgency {
+            U::Emergency => 0,
+            U::High => 1,
+            U::Normal => 2,
+        }]
+    }
 }
 
 impl CaseSettings {
@@ -50,7 +65,23 @@ impl CaseSettings {
                 reason: "must be between 1 and 1440 minutes".to_owned(),
             });
         }
+        let mut referral_response = [Duration::ZERO; 3];
+        for (slot, (setting, default)) in referral_response.iter_mut().zip([
+            ("TUMAINI_REFERRAL_EMERGENCY_MINUTES", 4 * 60),
+            ("TUMAINI_REFERRAL_HIGH_MINUTES", 24 * 60),
+            ("TUMAINI_REFERRAL_NORMAL_MINUTES", 72 * 60),
+        ]) {
+            let minutes: u64 = sources.number(setting)?.unwrap_or(default);
+            if minutes == 0 || minutes > 30 * 24 * 60 {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: "must be between 1 and 43200 minutes (30 days)".to_owned(),
+                });
+            }
+            *slot = Duration::from_secs(minutes * 60);
+        }
         Ok(Self {
+            referral_response,
             break_glass_max: Duration::from_secs(break_glass * 60),
             first_responder_window: Duration::from_secs(hours * 3600),
             reasonable_grounds_working_days: sources

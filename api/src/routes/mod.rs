@@ -9,6 +9,8 @@ pub mod cases;
 pub mod directory;
 pub mod docs;
 pub mod health;
+pub mod notifications;
+pub mod referrals;
 pub mod vocabularies;
 
 use utoipa::OpenApi;
@@ -33,6 +35,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "cases", description = "Cases, consent, the NRM workflow, assistance and notes. Personal groups are requested explicitly with a purpose; objects you may not see answer 404."),
         (name = "audit", description = "The tamper-evident audit trail: events, who accessed a case, verification of the chain (coordinators; supervisors for their organisation). Reading it is itself audited."),
         (name = "directory", description = "The service directory: which organisation offers which service, where, for whom, and whether it has room now. Any member of staff searches it; an organisation's supervisor keeps its own listings."),
+        (name = "referrals", description = "Referrals between organisations for named services: each step its own endpoint, consent checked by the server, access to the groups shared only while a referral is accepted or in service. Inbox and outbox per organisation, a timeline per case, and the national picture for coordinators."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
     ),
     modifiers(&BearerAuth)
@@ -72,5 +75,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     anonymous::register(cfg);
     audit::register(cfg);
     directory::register(cfg);
+    referrals::register(cfg);
+    notifications::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }

@@ -56,5 +56,9 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         AssistanceStatus,
         RiskLevel,
         DuplicateStatus,
+        ReferralUrgency,
+        ReferralState,
+        DeclineReason,
+        NotificationKind,
     )))
 }

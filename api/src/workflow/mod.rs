@@ -5,4 +5,5 @@ pub mod consent;
 pub mod deadlines;
 pub mod lifecycle;
 pub mod reference;
+pub mod referral;
 pub mod screening;

@@ -46,7 +46,7 @@ pub fn parse(text: &str) -> Option<String> {
         .map(|c| u8::try_from(c.to_ascii_uppercase()).unwrap_or(b'?'))
         .collect();
     let (&prefix, rest) = cleaned.split_first()?;
-    if !matches!(prefix, b'C' | b'N') || rest.len() != 9 {
+    if !matches!(prefix, b'C' | b'N' | b'R') || rest.len() != 9 {
         return None;
     }
     let (payload, check) = rest.split_at(8);

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;
+pub mod referral;
 pub mod session;
 pub mod user;
 

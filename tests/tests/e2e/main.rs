@@ -18,6 +18,7 @@ mod matrix;
 mod migrations;
 mod nrm;
 mod openapi;
+mod referrals;
 mod storage;
 mod vault;
 mod walkthrough;

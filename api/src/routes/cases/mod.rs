@@ -666,8 +666,17 @@ pub async fn list_cases(
     let authz = std::sync::Arc::clone(&state.authz);
     let context: AccessContext = service::access_context(&state.cases, "case_management");
     let principal = caller.principal();
+    let holds_referrals = matches!(caller.user.role, Role::CaseWorker | Role::Supervisor);
+    let mut scope = scope;
     let page = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
+            if holds_referrals {
+                // Cases the organisation serves through an accepted referral.
+                scope.also = tumaini_db::models::referral::Referral::held_cases(
+                    conn,
+                    &caller.organisation.id,
+                )?;
+            }
             let mut items = Vec::new();
             let mut cursor = query.cursor;
             let mut last_seen = None;
@@ -688,7 +697,8 @@ pub async fn list_cases(
                     }
                     let owner = Organisation::find(conn, &case.owner_organisation_id)?;
                     let newest = tumaini_db::models::consent::newest(conn, &case.id)?;
-                    let facts = service::facts_of(&case, &owner, newest.as_ref());
+                    let access = service::referral_access(conn, &case.id)?;
+                    let facts = service::facts_of(&case, &owner, newest.as_ref(), access);
                     if !authz
                         .decide(
                             &principal,

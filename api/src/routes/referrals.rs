@@ -1,0 +1,1225 @@
+//! Referrals between organisations (DESIGN.md section 8): one organisation asks another for named
+//! services for a case, sharing only the field groups named, and only as far as the person's
+//! consent allows. Each step (accept, decline, start, complete, withdraw) is its own endpoint,
+//! decided by the policies in `policies/referrals.cedar` and audited in the same transaction as
+//! the change. Acceptance lets the receiving organisation see the groups shared; the policies
+//! see the end of a referral (or a withdrawal of consent) on the very next request.
+//!
+//! E-mail about a referral carries its reference and a link, nothing else.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
+use tumaini_db::models::audit::{self as audit_store, AuditRecord};
+use tumaini_db::models::referral::{
+    self as store, Actor, Mailbox, NewReferral, Referral, ReferralEvent,
+};
+use tumaini_db::models::{Organisation, User};
+use tumaini_db::time::now_utc;
+use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
+use tumaini_db::vocabulary::{
+    AgeBand, DeclineReason, FieldGroup, NotificationKind, OrganisationKind, ReferralState,
+    ReferralUrgency, Role, ServiceType, Sex, UserStatus,
+};
+use tumaini_db::{DbConn, DbError};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::{Caller, RequestContext};
+use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
+use crate::cases::{self as service, CaseRequest, Reply};
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::routes::admin::authorize;
+use crate::routes::cases::{notify, parse, vault_error};
+use crate::server::AppState;
+use crate::workflow::lifecycle;
+use crate::workflow::reference;
+use crate::workflow::referral::{self as rules, Sharing, Step};
+
+/// Registers the routes of this module (the fixed paths before `{id}`).
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(create_referral)
+        .service(case_referrals)
+        .service(list_referrals)
+        .service(referral_overview)
+        .service(read_referral)
+        .service(accept_referral)
+        .service(decline_referral)
+        .service(start_service)
+        .service(complete_referral)
+        .service(withdraw_referral);
+}
+
+/// The longest reason accepted.
+const MAX_REASON: usize = 2000;
+/// The most referrals one page lists.
+const MAX_PAGE: i64 = 100;
+
+/// An organisation taking part in a referral.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartyView {
+    /// Identifier.
+    pub id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: OrganisationKind,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: String,
+}
+
+impl From<&Organisation> for PartyView {
+    fn from(org: &Organisation) -> Self {
+        Self {
+            id: org.id.clone(),
+            name: org.name.clone(),
+            kind: org.kind,
+            country: org.country.to_string(),
+        }
+    }
+}
+
+/// The coarse facts about the person a receiving organisation needs to answer (from the
+/// summary; nothing identifying).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonView {
+    /// Treated as a child (under 18, or possibly).
+    pub child: bool,
+    /// Sex.
+    pub sex: Sex,
+    /// Age band.
+    pub age_band: AgeBand,
+}
+
+/// One step of a referral's timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    /// The state entered.
+    pub state: ReferralState,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// The organisation that moved it (absent: the deadline passed).
+    pub organisation_id: Option<OrgId>,
+    /// The member of staff who moved it.
+    pub user_id: Option<UserId>,
+}
+
+impl From<ReferralEvent> for StepView {
+    fn from(step: ReferralEvent) -> Self {
+        Self {
+            state: step.state,
+            at: step.at,
+            organisation_id: step.organisation_id,
+            user_id: step.user_id,
+        }
+    }
+}
+
+/// A referral as its parties and coordinators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReferralView {
+    /// Identifier.
+    pub id: ReferralId,
+    /// Reference for e-mail and the telephone.
+    pub reference: String,
+    /// The case.
+    pub case_id: CaseId,
+    /// The case's reference.
+    pub case_reference: String,
+    /// The referring organisation.
+    pub from: PartyView,
+    /// The receiving organisation.
+    pub to: PartyView,
+    /// The person, coarsely.
+    pub person: PersonView,
+    /// Services asked for.
+    pub services: Vec<ServiceType>,
+    /// Field groups shared once accepted.
+    pub groups: Vec<FieldGroup>,
+    /// Urgency.
+    pub urgency: ReferralUrgency,
+    /// Why, in the referrer's words (the two organisations only; never coordinators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The receiving organisation is in another country.
+    pub cross_border: bool,
+    /// Where it stands.
+    pub state: ReferralState,
+    /// Why it was declined.
+    pub decline_reason: Option<DeclineReason>,
+    /// Sent (UTC).
+    pub created_at: NaiveDateTime,
+    /// The answer is due by (UTC).
+    pub respond_by: NaiveDateTime,
+    /// Waiting for an answer past its deadline.
+    pub overdue: bool,
+    /// Accepted or declined (UTC).
+    pub answered_at: Option<NaiveDateTime>,
+    /// The service started (UTC).
+    pub started_at: Option<NaiveDateTime>,
+    /// It ended (UTC).
+    pub ended_at: Option<NaiveDateTime>,
+    /// Its timeline, oldest step first.
+    pub timeline: Vec<StepView>,
+}
+
+/// A referral with everything its view and its policy facts need.
+struct Loaded {
+    referral: Referral,
+    facts: ReferralFacts,
+    from: Organisation,
+    to: Organisation,
+    case: tumaini_db::models::case::Case,
+}
+
+fn load(conn: &mut DbConn, id: &ReferralId) -> Result<Loaded, DbError> {
+    let referral = Referral::find(conn, id)?;
+    let (case, case_facts, _) = service::load_facts(conn, &referral.case_id)?;
+    let from = Organisation::find(conn, &referral.from_organisation_id)?;
+    let to = Organisation::find(conn, &referral.to_organisation_id)?;
+    let facts = ReferralFacts {
+        id: referral.id.to_string(),
+        case: case_facts,
+        from: OrganisationFacts::from(&from),
+        to: OrganisationFacts::from(&to),
+        state: referral.state.code().to_owned(),
+        groups: policy_groups(&referral.groups),
+    };
+    Ok(Loaded {
+        referral,
+        facts,
+        from,
+        to,
+        case,
+    })
+}
+
+fn policy_groups(groups: &[FieldGroup]) -> Vec<crate::authz::FieldGroup> {
+    groups
+        .iter()
+        .filter_map(|g| crate::authz::FieldGroup::from_code(g.code()))
+        .collect()
+}
+
+fn reason_place(id: &ReferralId) -> RecordPlace<'_> {
+    RecordPlace {
+        table: "referrals",
+        column: "reason",
+        row_id: id.as_str(),
+    }
+}
+
+/// The view of a loaded referral; the reason is opened only for `party`.
+fn view(
+    conn: &mut DbConn,
+    state: &AppState,
+    loaded: &Loaded,
+    party: bool,
+    timeline: Vec<ReferralEvent>,
+) -> Result<ReferralView, ApiError> {
+    let r = &loaded.referral;
+    let reason = if party {
+        match state
+            .vault()?
+            .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
+            .map_err(vault_error)?
+        {
+            GroupRead::Plain(plain) => Some(String::from_utf8_lossy(plain.expose()).into_owned()),
+            GroupRead::Erased | GroupRead::Absent => None,
+        }
+    } else {
+        None
+    };
+    Ok(ReferralView {
+        id: r.id.clone(),
+        reference: r.reference.clone(),
+        case_id: r.case_id.clone(),
+        case_reference: loaded.case.reference.clone(),
+        from: PartyView::from(&loaded.from),
+        to: PartyView::from(&loaded.to),
+        person: PersonView {
+            child: loaded.case.is_child,
+            sex: loaded.case.sex,
+            age_band: loaded.case.age_band,
+        },
+        services: r.services.clone(),
+        groups: r.groups.clone(),
+        urgency: r.urgency,
+        reason,
+        cross_border: r.cross_border,
+        state: r.state,
+        decline_reason: r.decline_reason,
+        created_at: r.created_at,
+        respond_by: r.respond_by,
+        overdue: r.state == ReferralState::Sent && r.respond_by <= now_utc(),
+        answered_at: r.answered_at,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        timeline: timeline.into_iter().map(StepView::from).collect(),
+    })
+}
+
+fn is_party(caller_org: &OrgId, referral: &Referral) -> bool {
+    *caller_org == referral.from_organisation_id || *caller_org == referral.to_organisation_id
+}
+
+/// Active staff of `organisation` holding one of `roles`, less those who switched `kind` off.
+fn staff_wanting(
+    conn: &mut DbConn,
+    organisation: &OrgId,
+    roles: &[Role],
+    kind: NotificationKind,
+) -> Result<Vec<User>, DbError> {
+    let staff = User::list(conn, Some(organisation))?
+        .into_iter()
+        .filter(|u| u.status == UserStatus::Active && roles.contains(&u.role))
+        .collect();
+    store::wanting(conn, staff, kind)
+}
+
+/// Tells the referring organisation (the sender and its supervisors) that a referral moved on.
+pub(crate) fn tell_sender(
+    conn: &mut DbConn,
+    referral: &Referral,
+    public_url: &str,
+) -> Result<(), DbError> {
+    let mut recipients = staff_wanting(
+        conn,
+        &referral.from_organisation_id,
+        &[Role::Supervisor],
+        NotificationKind::ReferralAnswered,
+    )?;
+    if let Ok(sender) = User::find(conn, &referral.created_by)
+        && sender.status == UserStatus::Active
+        && !recipients.iter().any(|u| u.id == sender.id)
+    {
+        recipients.extend(store::wanting(
+            conn,
+            vec![sender],
+            NotificationKind::ReferralAnswered,
+        )?);
+    }
+    notify(
+        conn,
+        &recipients,
+        "A referral you sent has moved on",
+        &format!(
+            "Referral {} is now {}.\n\nSign in to Tumaini to see it: {public_url}/referrals/{}\n",
+            referral.reference,
+            referral.state.label().to_lowercase(),
+            referral.id
+        ),
+    )?;
+    Ok(())
+}
+
+/// Tells the receiving organisation's case workers and supervisors about a referral.
+fn tell_receiver(
+    conn: &mut DbConn,
+    referral: &Referral,
+    subject: &str,
+    public_url: &str,
+) -> Result<(), DbError> {
+    let recipients = staff_wanting(
+        conn,
+        &referral.to_organisation_id,
+        &[Role::Supervisor, Role::CaseWorker],
+        NotificationKind::ReferralReceived,
+    )?;
+    notify(
+        conn,
+        &recipients,
+        subject,
+        &format!(
+            "Referral {} concerns your organisation.\n\nSign in to Tumaini to see it: {public_url}/referrals/{}\n",
+            referral.reference, referral.id
+        ),
+    )?;
+    Ok(())
+}
+
+/// Appends a referral event: who, which step, which referral, the decision, the groups the
+/// referral shares. Never a personal value.
+#[expect(clippy::too_many_arguments, reason = "one audit event's fields")]
+fn record_referral_event(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    action: &str,
+    outcome: &str,
+    referral: &ReferralId,
+    decision: Option<&Decision>,
+    groups: &[FieldGroup],
+) -> Result<(), DbError> {
+    audit_store::record(
+        conn,
+        &AuditRecord {
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            actor_user_id: Some(user.id.to_string()),
+            actor_organisation_id: Some(user.organisation_id.to_string()),
+            actor_role: Some(user.role.code().to_owned()),
+            resource_type: Some("referral".to_owned()),
+            resource_id: Some(referral.to_string()),
+            field_groups: groups
+                .iter()
+                .map(|g| g.code())
+                .collect::<Vec<_>>()
+                .join(","),
+            purpose: Some("referral".to_owned()),
+            decision: decision.map(|d| d.code().to_owned()),
+            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
+            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
+            client_hash: context.client_hash.clone(),
+            high_severity: false,
+        },
+    )?;
+    Ok(())
+}
+
+/// A referral to send.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "to_organisation_id": "019a8f5e-6c1d-7b2a-9d3e-4f5a6b7c8d9e",
+    "services": ["shelter", "health"],
+    "groups": ["identity", "health"],
+    "urgency": "high",
+    "reason": "Needs a safe place tonight and a medical check."
+}))]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    /// The receiving organisation (see the service directory).
+    pub to_organisation_id: OrgId,
+    /// The services asked for (at least one).
+    pub services: Vec<ServiceType>,
+    /// The personal field groups to share once accepted: no more than the services need and
+    /// the consent in force allows. May be empty (the summary alone).
+    #[serde(default)]
+    pub groups: Vec<FieldGroup>,
+    /// How soon an answer is needed; sets the response deadline.
+    pub urgency: ReferralUrgency,
+    /// Why (1 to 2000 characters; encrypted, shown only to the two organisations).
+    pub reason: String,
+}
+
+fn checked(mut input: ReferralInput) -> Result<ReferralInput, ApiError> {
+    input.services.sort();
+    input.services.dedup();
+    input.groups.sort();
+    input.groups.dedup();
+    if input.services.is_empty() {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`services` names at least one service",
+        ));
+    }
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            format!("`reason` must be 1 to {MAX_REASON} characters"),
+        ));
+    }
+    input.reason = reason.to_owned();
+    rules::check_groups(&input.services, &input.groups)
+        .map_err(|r| ApiError::problem(ProblemType::InvalidBody, r.to_string()))?;
+    Ok(input)
+}
+
+/// Refer a case to another organisation for named services. The consent in force must cover
+/// referral to the receiving organisation's kind and every group shared (for a child, a
+/// guardian's consent or a best-interest basis; abroad, consent to transfer abroad).
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The case")),
+    request_body = ReferralInput,
+    responses(
+        (status = 201, description = "Sent; the receiving organisation is told", body = ReferralView),
+        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused: the detail names the missing consent or the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The referral is not valid (no such receiving organisation, more groups than the services need)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/cases/{id}/referrals")]
+pub async fn create_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<CaseId>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let idempotency = service::idempotency(&req, &body)?;
+    let input = checked(parse::<ReferralInput>(&body)?)?;
+    if input.to_organisation_id == caller.organisation.id {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "a referral goes to another organisation",
+        ));
+    }
+    let settings = std::sync::Arc::clone(&state.cases);
+    let public_url = state.public_url.clone();
+    let app = state.clone();
+    let from = caller.organisation.clone();
+    let sender = caller.user.id.clone();
+    let request = CaseRequest {
+        id: id.into_inner(),
+        action: Action::CreateReferral,
+        audited_as: "referral.create",
+        purpose: "referral",
+        idempotency,
+    };
+    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
+        let to = match Organisation::find(conn, &input.to_organisation_id) {
+            Ok(org) if org.active => org,
+            Ok(_) | Err(DbError::NotFound) => {
+                return Err(ApiError::problem(
+                    ProblemType::InvalidBody,
+                    "`to_organisation_id` names no active organisation",
+                ));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        lifecycle::accepts_records(access.case.status)
+            .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
+        let abroad = (to.country != from.country).then(|| to.country.to_string());
+        let consent = rules::check_consent(
+            access.consent_in_force(),
+            &Sharing {
+                child: access.case.is_child,
+                to_kind: to.kind,
+                abroad: abroad.as_deref(),
+                groups: &input.groups,
+            },
+        )
+        .map_err(|gap| ApiError::problem(ProblemType::ConsentRequired, gap.to_string()))?;
+        if Referral::of_case(conn, &access.case.id)?
+            .iter()
+            .any(|r| r.to_organisation_id == to.id && r.state.is_open())
+        {
+            return Err(ApiError::problem(
+                ProblemType::Conflict,
+                "this case already has an open referral to that organisation",
+            ));
+        }
+        let referral_id = ReferralId::generate();
+        let reason = access
+            .vault
+            .seal_record(
+                conn,
+                &access.case.id,
+                reason_place(&referral_id),
+                &SecretBytes::new(input.reason.into_bytes()),
+            )
+            .map_err(vault_error)?;
+        let now = now_utc();
+        let respond_by = now
+            + chrono::Duration::from_std(settings.referral_response(input.urgency))
+                .unwrap_or(chrono::Duration::hours(72));
+        let reference = reference::generate('R');
+        let referral = Referral::insert(
+            conn,
+            &NewReferral {
+                id: &referral_id,
+                reference: &reference,
+                case_id: &access.case.id,
+                from: &from.id,
+                to: &to.id,
+                created_by: &sender,
+                services: &input.services,
+                groups: &input.groups,
+                urgency: input.urgency,
+                reason: &reason,
+                consent_id: &consent.id,
+                cross_border: abroad.is_some(),
+                created_at: now,
+                respond_by,
+            },
+        )?;
+        tell_receiver(
+            conn,
+            &referral,
+            "A referral arrived for your organisation",
+            &public_url,
+        )?;
+        let loaded = load(conn, &referral.id)?;
+        let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
+            .remove(&referral.id)
+            .unwrap_or_default();
+        let body = view(conn, &app, &loaded, true, timeline)?;
+        Ok(Reply::created(
+            format!("/api/v1/referrals/{}", referral.id),
+            serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,
+        ))
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// The referrals of a case, as a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseReferrals {
+    /// Oldest first, each with its own steps.
+    pub items: Vec<ReferralView>,
+}
+
+/// A case's referrals and their timelines (whoever may see the case: the owning organisation
+/// sees all of them, anyone else those their organisation is party to).
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The case")),
+    responses(
+        (status = 200, description = "The case's referrals, oldest first", body = CaseReferrals),
+        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/cases/{id}/referrals")]
+pub async fn case_referrals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CaseId>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.clone();
+    let caller_org = caller.organisation.id.clone();
+    let request = CaseRequest {
+        id: id.into_inner(),
+        action: Action::ReadSummary,
+        audited_as: "case.referrals.read",
+        purpose: "case_management",
+        idempotency: None,
+    };
+    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
+        let referrals = Referral::of_case(conn, &access.case.id)?;
+        let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
+        let mut timelines = Referral::events(conn, &ids)?;
+        let owner = access.case.owner_organisation_id == caller_org;
+        let mut items = Vec::new();
+        for referral in referrals {
+            let loaded = load(conn, &referral.id)?;
+            let readable = access
+                .decide_referral(Action::ReadReferral, &loaded.facts)
+                .allowed;
+            if !(owner || readable) {
+                continue;
+            }
+            let timeline = timelines.remove(&referral.id).unwrap_or_default();
+            let party = is_party(&caller_org, &referral);
+            items.push(view(conn, &app, &loaded, party, timeline)?);
+        }
+        Ok(Reply::ok(json!({ "items": items })))
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// Which referrals to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxQuery {
+    /// `inbox` (to your organisation, the default) or `outbox` (from it).
+    #[serde(rename = "box")]
+    #[param(rename = "box", inline)]
+    pub side: Option<Side>,
+    /// Only this state.
+    pub state: Option<ReferralState>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<ReferralId>,
+    /// Page size (1 to 100, default 50).
+    pub limit: Option<i64>,
+}
+
+/// A side of an organisation's referrals.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Referrals to your organisation.
+    Inbox,
+    /// Referrals from your organisation.
+    Outbox,
+}
+
+/// A page of referrals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralPage {
+    /// Newest first.
+    pub items: Vec<ReferralView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<ReferralId>,
+}
+
+/// Your organisation's inbox or outbox of referrals, newest first.
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(MailboxQuery),
+    responses(
+        (status = 200, description = "A page", body = ReferralPage),
+        (status = 400, description = "A criterion is not valid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/referrals")]
+pub async fn list_referrals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<MailboxQuery>,
+) -> Result<web::Json<ReferralPage>, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::problem(
+            ProblemType::BadRequest,
+            format!("`limit` must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let side = match query.side.unwrap_or(Side::Inbox) {
+        Side::Inbox => Mailbox::Inbox,
+        Side::Outbox => Mailbox::Outbox,
+    };
+    let app = state.clone();
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "referral");
+    let principal = caller.principal();
+    let Caller {
+        user,
+        organisation,
+        context: request,
+        ..
+    } = caller;
+    let page = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let rows = Referral::mailbox(
+                conn,
+                &organisation.id,
+                side,
+                query.state,
+                query.cursor.as_ref(),
+                limit,
+            )?;
+            let full = rows.len() == usize::try_from(limit).unwrap_or(0);
+            let next_cursor = if full {
+                rows.last().map(|r| r.id.clone())
+            } else {
+                None
+            };
+            let ids: Vec<ReferralId> = rows.iter().map(|r| r.id.clone()).collect();
+            let mut timelines = Referral::events(conn, &ids)?;
+            let mut items = Vec::new();
+            for referral in rows {
+                let loaded = load(conn, &referral.id)?;
+                if !authz
+                    .decide(
+                        &principal,
+                        Action::ReadReferral,
+                        &Resource::Referral(&loaded.facts),
+                        &context,
+                    )
+                    .allowed
+                {
+                    continue;
+                }
+                let timeline = timelines.remove(&referral.id).unwrap_or_default();
+                items.push(view(conn, &app, &loaded, true, timeline)?);
+            }
+            crate::audit::record(
+                conn,
+                &request,
+                Some(&user),
+                crate::audit::Event {
+                    action: match side {
+                        Mailbox::Inbox => "referral.inbox",
+                        Mailbox::Outbox => "referral.outbox",
+                    },
+                    outcome: crate::audit::Outcome::Success,
+                    resource: Some(("organisation", organisation.id.to_string())),
+                },
+            )?;
+            Ok::<_, ApiError>(ReferralPage { items, next_cursor })
+        })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// One receiving organisation's referral figures (no personal data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationReferralFigures {
+    /// The receiving organisation.
+    pub organisation: PartyView,
+    /// Referrals received.
+    pub received: i64,
+    /// Open now: waiting, accepted or in service.
+    pub open: i64,
+    /// Waiting for an answer past the deadline.
+    pub overdue: i64,
+    /// Accepted (ever, including those since started, completed or withdrawn).
+    pub accepted: i64,
+    /// Declined.
+    pub declined: i64,
+    /// Expired unanswered.
+    pub expired: i64,
+    /// Completed.
+    pub completed: i64,
+    /// Mean hours from sending to the answer (absent: none answered).
+    pub mean_hours_to_answer: Option<f64>,
+}
+
+/// The national picture of referrals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralOverview {
+    /// When it was computed (UTC).
+    pub at: NaiveDateTime,
+    /// One row per receiving organisation you may see (coordinators: all; a supervisor: their
+    /// own), by name.
+    pub organisations: Vec<OrganisationReferralFigures>,
+}
+
+/// Referral performance per receiving organisation: open, overdue, outcomes and the mean time
+/// to answer. Coordinators see every organisation; a supervisor sees their own.
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The figures", body = ReferralOverview),
+        (status = 403, description = "Your role may not read statistics", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/referrals/overview")]
+pub async fn referral_overview(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<ReferralOverview>, ApiError> {
+    let own = OrganisationFacts::from(&caller.organisation);
+    let decision = authorize(
+        &state,
+        &caller,
+        Action::ReadStatistics,
+        &own,
+        "referral.overview",
+        || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
+    )
+    .await?;
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "statistics");
+    let principal = caller.principal();
+    let Caller {
+        user,
+        context: request,
+        ..
+    } = caller;
+    let overview = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let now = now_utc();
+            let figures = Referral::figures(conn, now)?;
+            let mut organisations = Vec::new();
+            let mut names: HashMap<OrgId, Organisation> = HashMap::new();
+            for org in Organisation::list(conn)? {
+                names.insert(org.id.clone(), org);
+            }
+            for (org_id, f) in figures {
+                let Some(org) = names.get(&org_id) else {
+                    continue;
+                };
+                if !authz
+                    .decide(
+                        &principal,
+                        Action::ReadStatistics,
+                        &Resource::Organisation(&OrganisationFacts::from(org)),
+                        &context,
+                    )
+                    .allowed
+                {
+                    continue;
+                }
+                let count = |s: ReferralState| f.by_state.get(&s).copied().unwrap_or(0);
+                use ReferralState as S;
+                organisations.push(OrganisationReferralFigures {
+                    organisation: PartyView::from(org),
+                    received: f.by_state.values().sum(),
+                    open: count(S::Sent) + count(S::Accepted) + count(S::InService),
+                    overdue: f.overdue,
+                    accepted: f.accepted,
+                    declined: count(S::Declined),
+                    expired: count(S::Expired),
+                    completed: count(S::Completed),
+                    mean_hours_to_answer: f.mean_answer_seconds.map(|s| (s / 36.0).round() / 100.0),
+                });
+            }
+            organisations.sort_by(|a, b| a.organisation.name.cmp(&b.organisation.name));
+            crate::audit::record_decided(
+                conn,
+                &request,
+                Some(&user),
+                crate::audit::Event {
+                    action: "referral.overview",
+                    outcome: crate::audit::Outcome::Success,
+                    resource: None,
+                },
+                &decision,
+            )?;
+            Ok::<_, ApiError>(ReferralOverview {
+                at: now,
+                organisations,
+            })
+        })
+    })
+    .await?;
+    Ok(web::Json(overview))
+}
+
+/// Read one referral (its two organisations and coordinators).
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The referral and its timeline", body = ReferralView),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/referrals/{id}")]
+pub async fn read_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let view = act_on_referral(&state, caller, id.into_inner(), None, None).await?;
+    Ok(web::Json(view))
+}
+
+/// Why a referral is declined.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "no_capacity"}))]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInput {
+    /// The reason, from the `decline_reason` vocabulary.
+    pub reason: DeclineReason,
+}
+
+/// Accept a referral (the receiving organisation's case workers and supervisors, before its
+/// deadline): the organisation then sees the groups it shares, while the consent in force
+/// covers them.
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Accepted", body = ReferralView),
+        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/referrals/{id}/accept")]
+pub async fn accept_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Accept), None).await?;
+    Ok(web::Json(view))
+}
+
+/// Record that the referred service started (the receiving organisation).
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "In service", body = ReferralView),
+        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/referrals/{id}/start")]
+pub async fn start_service(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Start), None).await?;
+    Ok(web::Json(view))
+}
+
+/// Complete a referral (the receiving organisation): its access ends at once.
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Completed", body = ReferralView),
+        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/referrals/{id}/complete")]
+pub async fn complete_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Complete), None).await?;
+    Ok(web::Json(view))
+}
+
+/// Withdraw a referral that is still open (the referring organisation): any access it gave
+/// ends at once.
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Withdrawn", body = ReferralView),
+        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/referrals/{id}/withdraw")]
+pub async fn withdraw_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Withdraw), None).await?;
+    Ok(web::Json(view))
+}
+
+/// Decline a referral, with a reason (the receiving organisation, before its deadline).
+#[utoipa::path(
+    tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = DeclineInput,
+    responses(
+        (status = 200, description = "Declined", body = ReferralView),
+        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason from the vocabulary", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/referrals/{id}/decline")]
+pub async fn decline_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ReferralId>,
+    body: web::Json<serde_json::Value>,
+) -> Result<web::Json<ReferralView>, ApiError> {
+    let input = parse::<DeclineInput>(&body.into_inner())?;
+    let view = act_on_referral(
+        &state,
+        caller,
+        id.into_inner(),
+        Some(Step::Decline),
+        Some(input.reason),
+    )
+    .await?;
+    Ok(web::Json(view))
+}
+
+const fn step_action(step: Option<Step>) -> Action {
+    match step {
+        None => Action::ReadReferral,
+        Some(Step::Accept) => Action::AcceptReferral,
+        Some(Step::Decline) => Action::DeclineReferral,
+        Some(Step::Start) => Action::StartService,
+        Some(Step::Complete) => Action::CompleteReferral,
+        Some(Step::Withdraw) => Action::WithdrawReferral,
+    }
+}
+
+const fn audited_as(step: Option<Step>) -> &'static str {
+    match step {
+        None => "referral.read",
+        Some(Step::Accept) => "referral.accept",
+        Some(Step::Decline) => "referral.decline",
+        Some(Step::Start) => "referral.start",
+        Some(Step::Complete) => "referral.complete",
+        Some(Step::Withdraw) => "referral.withdraw",
+    }
+}
+
+enum Failure {
+    Refused {
+        decision: Decision,
+        visible: bool,
+        from: ReferralState,
+    },
+    Api(ApiError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+impl From<DbError> for Failure {
+    fn from(err: DbError) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+/// Reads a referral (`step` none) or takes a step, after the policies allow it, in one write
+/// transaction with its audit event and its notifications.
+async fn act_on_referral(
+    state: &AppState,
+    caller: Caller,
+    id: ReferralId,
+    step: Option<Step>,
+    decline_reason: Option<DeclineReason>,
+) -> Result<ReferralView, ApiError> {
+    let app = state.clone();
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "referral");
+    let principal = caller.principal();
+    let public_url = state.public_url.clone();
+    let Caller {
+        user,
+        organisation,
+        context: request,
+        ..
+    } = caller;
+    let action = step_action(step);
+    let audited = audited_as(step);
+    with_conn(&state.pool, move |conn| {
+        let outcome = conn.write_transaction(|conn| -> Result<ReferralView, Failure> {
+            let loaded = match load(conn, &id) {
+                Ok(loaded) => loaded,
+                Err(DbError::NotFound) => return Err(ApiError::bare(ProblemType::NotFound).into()),
+                Err(other) => return Err(other.into()),
+            };
+            let resource = Resource::Referral(&loaded.facts);
+            let decision = authz.decide(&principal, action, &resource, &context);
+            if !decision.allowed {
+                let visible = step.is_some()
+                    && authz
+                        .decide(&principal, Action::ReadReferral, &resource, &context)
+                        .allowed;
+                return Err(Failure::Refused {
+                    decision,
+                    visible,
+                    from: loaded.referral.state,
+                });
+            }
+            let loaded = match step {
+                None => loaded,
+                Some(step) => {
+                    let from = loaded.referral.state;
+                    let to = rules::next(from, step).map_err(|r| {
+                        ApiError::problem(ProblemType::TransitionRefused, r.to_string())
+                    })?;
+                    let now = now_utc();
+                    if from == ReferralState::Sent
+                        && matches!(step, Step::Accept | Step::Decline)
+                        && loaded.referral.respond_by <= now
+                    {
+                        return Err(ApiError::problem(
+                            ProblemType::TransitionRefused,
+                            "the response deadline passed: the referral has expired; the referring organisation may send it again",
+                        )
+                        .into());
+                    }
+                    let actor = Actor {
+                        user: &user.id,
+                        organisation: &organisation.id,
+                    };
+                    if !Referral::transition(
+                        conn,
+                        &id,
+                        from,
+                        to,
+                        now,
+                        Some(actor),
+                        decline_reason,
+                    )? {
+                        return Err(ApiError::problem(
+                            ProblemType::Conflict,
+                            "the referral changed at the same moment; read it again",
+                        )
+                        .into());
+                    }
+                    let loaded = load(conn, &id)?;
+                    if step == Step::Withdraw {
+                        tell_receiver(
+                            conn,
+                            &loaded.referral,
+                            "A referral to your organisation was withdrawn",
+                            &public_url,
+                        )?;
+                    } else {
+                        tell_sender(conn, &loaded.referral, &public_url)?;
+                    }
+                    loaded
+                }
+            };
+            record_referral_event(
+                conn,
+                &request,
+                &user,
+                audited,
+                "success",
+                &id,
+                Some(&decision),
+                &loaded.referral.groups,
+            )?;
+            let timeline = Referral::events(conn, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default();
+            let party = is_party(&organisation.id, &loaded.referral);
+            Ok(view(conn, &app, &loaded, party, timeline)?)
+        });
+        match outcome {
+            Ok(view) => Ok(view),
+            Err(Failure::Api(err)) => Err(err),
+            Err(Failure::Refused {
+                decision,
+                visible,
+                from,
+            }) => {
+                conn.write_transaction(|conn| {
+                    record_referral_event(
+                        conn,
+                        &request,
+                        &user,
+                        audited,
+                        "denied",
+                        &id,
+                        Some(&decision),
+                        &[],
+                    )
+                })?;
+                if !visible {
+                    return Err(ApiError::bare(ProblemType::NotFound));
+                }
+                // A party whose step does not follow from the state hears why; anyone else
+                // who may see the referral hears that their role may not.
+                match step.map(|s| rules::next(from, s)) {
+                    Some(Err(out_of_order)) => Err(ApiError::problem(
+                        ProblemType::TransitionRefused,
+                        out_of_order.to_string(),
+                    )),
+                    _ => Err(ApiError::problem(
+                        ProblemType::Forbidden,
+                        "your organisation or role may not take this step on this referral",
+                    )),
+                }
+            }
+        }
+    })
+    .await
+}
