@@ -675,6 +675,7 @@ fn read_script(pg: &mut PgConnection) -> String {
     );
     s.push_str("SELECT * FROM organisations WHERE id = :owner LIMIT 1;\n");
     s.push_str("SELECT * FROM consents WHERE case_id = :cid ORDER BY version DESC LIMIT 1;\n");
+    s.push_str("SELECT o.*, r.field_groups FROM referrals r JOIN organisations o ON o.id = r.to_organisation_id WHERE r.case_id = :cid AND r.state IN ('accepted', 'in_service');\n");
     s.push_str(LISTS);
     s.push_str(&key_and_group("identity"));
     s.push_str(&key_and_group("exploitation"));

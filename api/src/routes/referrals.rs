@@ -456,12 +456,6 @@ pub async fn create_referral(
     let body = body.into_inner();
     let idempotency = service::idempotency(&req, &body)?;
     let input = checked(parse::<ReferralInput>(&body)?)?;
-    if input.to_organisation_id == caller.organisation.id {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            "a referral goes to another organisation",
-        ));
-    }
     let settings = std::sync::Arc::clone(&state.cases);
     let public_url = state.public_url.clone();
     let app = state.clone();
@@ -475,6 +469,12 @@ pub async fn create_referral(
         idempotency,
     };
     let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
+        if input.to_organisation_id == from.id {
+            return Err(ApiError::problem(
+                ProblemType::InvalidBody,
+                "a referral goes to another organisation",
+            ));
+        }
         let to = match Organisation::find(conn, &input.to_organisation_id) {
             Ok(org) if org.active => org,
             Ok(_) | Err(DbError::NotFound) => {
