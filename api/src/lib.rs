@@ -20,6 +20,7 @@ pub mod mail;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod statistics;
 pub mod telemetry;
 pub mod workflow;
 

@@ -24,6 +24,8 @@ pub struct CaseSettings {
     /// How long a receiving organisation has to answer a referral, by urgency: emergency,
     /// high, normal.
     pub referral_response: [Duration; 3],
+    /// Published statistics hide any figure of people below this count (at least 3).
+    pub statistics_threshold: i64,
 }
 
 impl CaseSettings {
@@ -80,7 +82,17 @@ impl CaseSettings {
             }
             *slot = Duration::from_secs(minutes * 60);
         }
+        let statistics_threshold: i64 = sources
+            .number("TUMAINI_STATISTICS_THRESHOLD")?
+            .unwrap_or(10);
+        if !(3..=1000).contains(&statistics_threshold) {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_STATISTICS_THRESHOLD",
+                reason: "must be between 3 and 1000".to_owned(),
+            });
+        }
         Ok(Self {
+            statistics_threshold,
             referral_response,
             break_glass_max: Duration::from_secs(break_glass * 60),
             first_responder_window: Duration::from_secs(hours * 3600),

@@ -11,6 +11,7 @@ pub mod docs;
 pub mod health;
 pub mod notifications;
 pub mod referrals;
+pub mod statistics;
 pub mod vocabularies;
 
 use utoipa::OpenApi;
@@ -36,6 +37,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "audit", description = "The tamper-evident audit trail: events, who accessed a case, verification of the chain (coordinators; supervisors for their organisation). Reading it is itself audited."),
         (name = "directory", description = "The service directory: which organisation offers which service, where, for whom, and whether it has room now. Any member of staff searches it; an organisation's supervisor keeps its own listings."),
         (name = "referrals", description = "Referrals between organisations for named services: each step its own endpoint, consent checked by the server, access to the groups shared only while a referral is accepted or in service. Inbox and outbox per organisation, a timeline per case, and the national picture for coordinators."),
+        (name = "statistics", description = "National statistics with disclosure control: tables by up to five dimensions and the standard reports (SDG 16.2.2, UNODC GLOTIP, the NRM decision table), from summary columns only; figures of fewer people than the threshold are suppressed with complementary suppression, by the server. Coordinators see national figures, supervisors their organisation's. Audited."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
     ),
     modifiers(&BearerAuth)
@@ -77,5 +79,6 @@ pub fn register(cfg: &mut ServiceConfig) {
     directory::register(cfg);
     referrals::register(cfg);
     notifications::register(cfg);
+    statistics::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }

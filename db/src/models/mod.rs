@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod recovery_code;
 pub mod referral;
 pub mod session;
+pub mod statistics;
 pub mod user;
 
 pub use organisation::{

@@ -19,6 +19,7 @@ mod migrations;
 mod nrm;
 mod openapi;
 mod referrals;
+mod statistics;
 mod storage;
 mod vault;
 mod walkthrough;

@@ -75,6 +75,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/referrals/{id}/withdraw"),
     ("get", "/api/v1/auth/notifications"),
     ("put", "/api/v1/auth/notifications"),
+    ("get", "/api/v1/statistics/tables"),
+    ("get", "/api/v1/statistics/reports/{name}"),
     ("get", "/api/v1/organisations/{id}/services"),
     ("put", "/api/v1/organisations/{id}/services/{service}"),
     ("delete", "/api/v1/organisations/{id}/services/{service}"),

@@ -1,0 +1,206 @@
+//! Counts for national statistics, computed in the database from summary columns only (never a
+//! personal group). Cases and anonymous notifications are counted together, told apart by the
+//! `record_kind` dimension. With `exploitation_type`, a person with several forms counts once
+//! per form; a person with none recorded counts under `not_recorded`.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::{DbConn, DbError};
+
+/// A dimension a table may be broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// Year encountered (`2026`).
+    Year,
+    /// Quarter encountered (`2026-Q4`).
+    Quarter,
+    /// Month encountered (`2026-11`).
+    Month,
+    /// Sex.
+    Sex,
+    /// Age band (CTDC bands).
+    AgeBand,
+    /// `child` or `adult` (a person possibly under 18 counts as a child).
+    AgeGroup,
+    /// Citizenship (ISO 3166-1 alpha-2, `unknown`).
+    Citizenship,
+    /// Form of exploitation.
+    ExploitationType,
+    /// Country of exploitation.
+    ExploitationCountry,
+    /// Region or district where the person was met.
+    Region,
+    /// Identification stage, which carries the NRM decision outcome.
+    IdentificationStage,
+    /// Case status (`not_applicable` for anonymous notifications).
+    CaseStatus,
+    /// Kind of the organisation that holds the record.
+    OrganisationKind,
+    /// The organisation that holds the record (its id).
+    Organisation,
+    /// `domestic` (exploited in the country of citizenship), `cross_border`, or `unknown`.
+    Flow,
+    /// `case` or `anonymous_notification`.
+    RecordKind,
+}
+
+impl Dimension {
+    /// Every dimension.
+    pub const ALL: [Dimension; 16] = [
+        Self::Year,
+        Self::Quarter,
+        Self::Month,
+        Self::Sex,
+        Self::AgeBand,
+        Self::AgeGroup,
+        Self::Citizenship,
+        Self::ExploitationType,
+        Self::ExploitationCountry,
+        Self::Region,
+        Self::IdentificationStage,
+        Self::CaseStatus,
+        Self::OrganisationKind,
+        Self::Organisation,
+        Self::Flow,
+        Self::RecordKind,
+    ];
+
+    /// The code in the API.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Year => "year",
+            Self::Quarter => "quarter",
+            Self::Month => "month",
+            Self::Sex => "sex",
+            Self::AgeBand => "age_band",
+            Self::AgeGroup => "age_group",
+            Self::Citizenship => "citizenship",
+            Self::ExploitationType => "exploitation_type",
+            Self::ExploitationCountry => "exploitation_country",
+            Self::Region => "region",
+            Self::IdentificationStage => "identification_stage",
+            Self::CaseStatus => "case_status",
+            Self::OrganisationKind => "organisation_kind",
+            Self::Organisation => "organisation",
+            Self::Flow => "flow",
+            Self::RecordKind => "record_kind",
+        }
+    }
+
+    /// The dimension with this code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    /// The SQL expression over the base relation `b` (and `e` for exploitation types).
+    fn expression(self, postgres: bool) -> &'static str {
+        match (self, postgres) {
+            (Self::Year, true) => "to_char(b.encountered_on, 'YYYY')",
+            (Self::Year, false) => "strftime('%Y', b.encountered_on)",
+            (Self::Quarter, true) => "to_char(b.encountered_on, 'YYYY-\"Q\"Q')",
+            (Self::Quarter, false) => {
+                "strftime('%Y', b.encountered_on) || '-Q' || ((CAST(strftime('%m', b.encountered_on) AS INTEGER) + 2) / 3)"
+            }
+            (Self::Month, true) => "to_char(b.encountered_on, 'YYYY-MM')",
+            (Self::Month, false) => "strftime('%Y-%m', b.encountered_on)",
+            (Self::Sex, _) => "b.sex",
+            (Self::AgeBand, _) => "b.age_band",
+            (Self::AgeGroup, _) => "CASE WHEN b.is_child THEN 'child' ELSE 'adult' END",
+            (Self::Citizenship, _) => "COALESCE(b.citizenship, 'unknown')",
+            (Self::ExploitationType, _) => "COALESCE(e.exploitation_type, 'not_recorded')",
+            (Self::ExploitationCountry, _) => "COALESCE(b.exploitation_country, 'unknown')",
+            (Self::Region, _) => "b.region",
+            (Self::IdentificationStage, _) => "b.identification_stage",
+            (Self::CaseStatus, _) => "b.status",
+            (Self::OrganisationKind, _) => "o.kind",
+            (Self::Organisation, _) => "b.org",
+            (Self::Flow, _) => {
+                "CASE WHEN b.citizenship IS NULL OR b.exploitation_country IS NULL THEN 'unknown' \
+                 WHEN b.citizenship = b.exploitation_country THEN 'domestic' ELSE 'cross_border' END"
+            }
+            (Self::RecordKind, _) => "b.record_kind",
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The separator of dimension values in one result column (the ASCII unit separator, which no
+/// stored value holds: regions are checked for control characters).
+const SEPARATOR: char = '\u{1f}';
+
+/// The non-zero cells of the table over `dims`, every record counted (no filter: filters are
+/// applied by the caller after disclosure control, on the whole table).
+pub fn count_cells(
+    conn: &mut DbConn,
+    dims: &[Dimension],
+) -> Result<Vec<(Vec<String>, i64)>, DbError> {
+    let postgres = matches!(conn, DbConn::Postgresql(_));
+    let sql = cells_sql(dims, postgres);
+    let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let values = if dims.is_empty() {
+                Vec::new()
+            } else {
+                row.k.split(SEPARATOR).map(str::to_owned).collect()
+            };
+            (values, row.n)
+        })
+        .collect())
+}
+
+fn cells_sql(dims: &[Dimension], postgres: bool) -> String {
+    let child = "CASE WHEN a.age_band IN ('0_8', '9_17') THEN TRUE ELSE FALSE END";
+    let base = format!(
+        "SELECT c.id AS rid, 'case' AS record_kind, c.owner_organisation_id AS org, c.encountered_on, \
+         c.sex, c.age_band, c.is_child, c.citizenship, c.exploitation_country, c.region, \
+         c.identification_stage, c.status FROM cases c \
+         UNION ALL \
+         SELECT a.id, 'anonymous_notification', a.organisation_id, a.encountered_on, a.sex, \
+         a.age_band, {child}, a.citizenship, a.exploitation_country, a.region, 'not_applicable', \
+         'not_applicable' FROM anonymous_notifications a"
+    );
+    let mut from = format!("({base}) b");
+    if dims.contains(&Dimension::ExploitationType) {
+        from.push_str(
+            " LEFT JOIN (SELECT case_id AS rid, exploitation_type FROM case_exploitation_types \
+             UNION ALL SELECT notification_id, exploitation_type \
+             FROM anonymous_notification_exploitation_types) e ON e.rid = b.rid",
+        );
+    }
+    if dims.contains(&Dimension::OrganisationKind) {
+        from.push_str(" JOIN organisations o ON o.id = b.org");
+    }
+    if dims.is_empty() {
+        return format!("SELECT '' AS k, COUNT(*) AS n FROM {from}");
+    }
+    let separator = if postgres { "chr(31)" } else { "char(31)" };
+    let exprs: Vec<&str> = dims.iter().map(|d| d.expression(postgres)).collect();
+    let group = (1..=dims.len())
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let select = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{e} AS d{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Group by the expressions, then join them into one column (both engines group by ordinal).
+    let inner_key = (0..dims.len())
+        .map(|i| format!("CAST(d{i} AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(&format!(" || {separator} || "));
+    format!(
+        "SELECT {inner_key} AS k, n FROM (SELECT {select}, COUNT(*) AS n FROM {from} GROUP BY {group}) g"
+    )
+}

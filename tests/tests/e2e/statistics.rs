@@ -1,0 +1,349 @@
+//! National statistics through real HTTP on both engines, on crafted data: numbers checked
+//! against hand-computed expectations, every figure under the threshold suppressed, no line of
+//! a table holding a single suppressed figure (recoverable from its total), no small number
+//! recoverable by differencing two queries that differ by one filter, the scope of each role,
+//! CSV safe against formula injection, and the audit trail.
+
+use chrono::NaiveDate;
+use serde_json::Value;
+use tumaini_db::ids::{CaseId, NotificationId, OrgId, UserId};
+use tumaini_db::models::anonymous::AnonymousNotification;
+use tumaini_db::models::audit;
+use tumaini_db::models::case::{Case, NewCase, SummaryFields};
+use tumaini_db::vocabulary::{AgeBand, ExploitationType, OrganisationKind, Role, Sex};
+use tumaini_tests::seed;
+use tumaini_tests::{TestDb, TestServer, both_engines};
+
+use crate::auth::{mfa_enrolled_token, token};
+
+/// `count` cases of one kind, registered directly (the statistics read summary columns only).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the summary fields of a crafted group"
+)]
+fn cases(
+    db: &TestDb,
+    owner: &OrgId,
+    by: &UserId,
+    count: usize,
+    sex: Sex,
+    age_band: AgeBand,
+    region: &str,
+    forms: &[ExploitationType],
+) {
+    let mut conn = db.conn();
+    for n in 0..count {
+        Case::insert(
+            &mut conn,
+            &NewCase {
+                id: CaseId::generate(),
+                reference: format!("C-STAT-{}", uuid::Uuid::now_v7().simple()),
+                owner: owner.clone(),
+                created_by: by.clone(),
+                summary: SummaryFields {
+                    sex,
+                    age_band,
+                    may_be_child: false,
+                    citizenship: Some("UG".parse().unwrap()),
+                    recruitment_country: None,
+                    exploitation_country: Some(
+                        if n % 2 == 0 { "UG" } else { "KE" }.parse().unwrap(),
+                    ),
+                    region: region.to_owned(),
+                    encountered_on: NaiveDate::from_ymd_opt(
+                        2026,
+                        3 + u32::try_from(n % 6).unwrap(),
+                        10,
+                    )
+                    .unwrap(),
+                    exploitation_types: forms.to_vec(),
+                    means_of_control: vec![],
+                },
+            },
+        )
+        .unwrap();
+    }
+}
+
+fn anonymous(db: &TestDb, organisation: &OrgId, by: &UserId, count: usize) {
+    let mut conn = db.conn();
+    for _ in 0..count {
+        AnonymousNotification {
+            id: NotificationId::generate(),
+            reference: format!("N-STAT-{}", uuid::Uuid::now_v7().simple()),
+            organisation_id: organisation.clone(),
+            reported_by: by.clone(),
+            reported_at: chrono::Utc::now().naive_utc(),
+            sex: Sex::Male,
+            age_band: AgeBand::Age30To38,
+            citizenship: Some("UG".parse().unwrap()),
+            exploitation_country: Some("UG".parse().unwrap()),
+            region: "Kampala".to_owned(),
+            encountered_on: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+        }
+        .insert(&mut conn, &[ExploitationType::ForcedLabour])
+        .unwrap();
+    }
+}
+
+/// The entry with these values (`None`: the total over that dimension).
+fn entry<'a>(table: &'a Value, values: &[Option<&str>]) -> Option<&'a Value> {
+    let wanted: Vec<Value> = values
+        .iter()
+        .map(|v| v.map_or(Value::Null, |s| Value::String(s.to_owned())))
+        .collect();
+    table["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["values"].as_array().unwrap() == &wanted)
+}
+
+/// The published count of an entry: `Some(n)`, `None` if suppressed; an absent entry is 0.
+fn published(table: &Value, values: &[Option<&str>]) -> Option<i64> {
+    entry(table, values).map_or(Some(0), |e| e["count"].as_i64())
+}
+
+/// Every figure of 1 to threshold - 1 is suppressed, and no line (entries equal but in one
+/// dimension, with that dimension's total) holds exactly one suppressed figure.
+fn check_protected(table: &Value) {
+    let threshold = table["threshold"].as_i64().unwrap();
+    let entries = table["entries"].as_array().unwrap();
+    for e in entries {
+        if let Some(count) = e["count"].as_i64() {
+            assert!(
+                count == 0 || count >= threshold,
+                "a small figure published: {e}"
+            );
+        }
+    }
+    let dims = table["dimensions"].as_array().unwrap().len();
+    for d in 0..dims {
+        let mut lines: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for e in entries {
+            let mut line = e["values"].as_array().unwrap().clone();
+            line[d] = Value::Null;
+            *lines.entry(Value::Array(line).to_string()).or_insert(0) +=
+                usize::from(e["count"].is_null());
+        }
+        for (line, hidden) in lines {
+            assert_ne!(
+                hidden, 1,
+                "line {line} along dimension {d} holds one suppressed figure"
+            );
+        }
+    }
+}
+
+struct Fixture {
+    server: TestServer,
+    coordinator: String,
+    supervisor_a: String,
+    worker_a: String,
+    org_b: OrgId,
+}
+
+fn fixture(db: &TestDb) -> Fixture {
+    let server = TestServer::start(db);
+    let a = seed::organisation(db, OrganisationKind::Shelter);
+    let b = seed::organisation(db, OrganisationKind::Ngo);
+    let office = seed::organisation(db, OrganisationKind::CoordinationOffice);
+    let worker = seed::account_in(db, &a, Role::CaseWorker);
+    let head = seed::account_in(db, &a, Role::Supervisor);
+    let b_worker = seed::account_in(db, &b, Role::CaseWorker);
+    let coordinator = seed::account_in(db, &office, Role::Coordinator);
+    use ExploitationType::{ForcedLabour, SexualExploitation};
+    cases(
+        db,
+        &a,
+        &worker.id,
+        25,
+        Sex::Female,
+        AgeBand::Age24To26,
+        "Kampala",
+        &[ForcedLabour],
+    );
+    cases(
+        db,
+        &a,
+        &worker.id,
+        20,
+        Sex::Female,
+        AgeBand::Age30To38,
+        "Kampala",
+        &[SexualExploitation],
+    );
+    cases(
+        db,
+        &a,
+        &worker.id,
+        3,
+        Sex::Female,
+        AgeBand::Age9To17,
+        "Kampala",
+        &[SexualExploitation],
+    );
+    cases(
+        db,
+        &a,
+        &worker.id,
+        14,
+        Sex::Male,
+        AgeBand::Age21To23,
+        "Kampala",
+        &[ForcedLabour],
+    );
+    cases(
+        db,
+        &a,
+        &worker.id,
+        12,
+        Sex::Male,
+        AgeBand::Age9To17,
+        "Kampala",
+        &[ForcedLabour, SexualExploitation],
+    );
+    cases(
+        db,
+        &b,
+        &b_worker.id,
+        11,
+        Sex::Female,
+        AgeBand::Age24To26,
+        "Kampala",
+        &[ForcedLabour],
+    );
+    // Moroto: twelve adults and two children; a region named like a spreadsheet formula.
+    cases(
+        db,
+        &b,
+        &b_worker.id,
+        12,
+        Sex::Female,
+        AgeBand::Age24To26,
+        "Moroto",
+        &[ForcedLabour],
+    );
+    cases(
+        db,
+        &b,
+        &b_worker.id,
+        2,
+        Sex::Female,
+        AgeBand::Age9To17,
+        "Moroto",
+        &[ForcedLabour],
+    );
+    cases(
+        db,
+        &b,
+        &b_worker.id,
+        10,
+        Sex::Male,
+        AgeBand::Age24To26,
+        "=HYPERLINK(\"http://x\")",
+        &[ForcedLabour],
+    );
+    anonymous(db, &a, &worker.id, 4);
+    Fixture {
+        coordinator: mfa_enrolled_token(&server, &coordinator.email),
+        supervisor_a: token(&server, &head.email).0,
+        worker_a: token(&server, &worker.email).0,
+        org_b: b,
+        server,
+    }
+}
+
+both_engines! {
+    fn tables_match_hand_computed_figures_and_hide_every_small_one(db) {
+        let f = fixture(&db);
+        let get = |token: &str, path: &str| {
+            let response = f.server.get_as(token, path);
+            assert_eq!(response.status, 200, "{path}: {}", response.text());
+            response.json()
+        };
+        // Sex by age group, national. By hand: women 25 + 20 + 11 + 12 = 68 adults and 3 + 2 = 5
+        // girls; men 14 + 4 (anonymous) + 10 = 28 adults and 12 boys; 113 people.
+        let t = get(&f.coordinator, "/api/v1/statistics/tables?dimensions=sex,age_group");
+        assert_eq!(t["unit"], "people");
+        assert_eq!(published(&t, &[None, None]), Some(113));
+        assert_eq!(published(&t, &[Some("female"), None]), Some(73));
+        assert_eq!(published(&t, &[Some("male"), None]), Some(40));
+        assert_eq!(published(&t, &[None, Some("adult")]), Some(96));
+        assert_eq!(published(&t, &[None, Some("child")]), Some(17));
+        assert_eq!(published(&t, &[Some("female"), Some("child")]), None, "5 girls: below the threshold");
+        assert_eq!(entry(&t, &[Some("female"), Some("child")]).unwrap()["suppressed"], "below_threshold");
+        assert_eq!(published(&t, &[Some("female"), Some("adult")]), None, "68 would give the 5 away");
+        assert_eq!(entry(&t, &[Some("female"), Some("adult")]).unwrap()["suppressed"], "complementary");
+        check_protected(&t);
+        assert!(t["suppressed"]["below_threshold"].as_u64().unwrap() >= 1);
+
+        // Anonymous notifications count separately and in the totals.
+        let kinds = get(&f.coordinator, "/api/v1/statistics/tables?dimensions=record_kind");
+        assert_eq!(published(&kinds, &[Some("case")]), None, "109 cases would give away the 4");
+        assert_eq!(published(&kinds, &[Some("anonymous_notification")]), None);
+        assert_eq!(published(&kinds, &[None]), Some(113));
+
+        // By form of exploitation a person with two forms counts in each: 12 boys twice.
+        let forms = get(&f.coordinator, "/api/v1/statistics/tables?dimensions=exploitation_type");
+        assert_eq!(forms["unit"], "people_by_exploitation_type");
+        assert_eq!(published(&forms, &[Some("forced_labour")]), Some(25 + 14 + 12 + 11 + 12 + 2 + 10 + 4));
+        assert_eq!(published(&forms, &[Some("sexual_exploitation")]), Some(20 + 3 + 12));
+        check_protected(&forms);
+
+        // Differencing: all of Moroto, then Moroto's adults only. The two children must not be
+        // recoverable as the difference.
+        let by_region = get(&f.coordinator, "/api/v1/statistics/tables?dimensions=region");
+        let adults = get(&f.coordinator, "/api/v1/statistics/tables?dimensions=region&filters=age_group:adult");
+        assert_eq!(published(&by_region, &[Some("Moroto")]), Some(14));
+        assert_eq!(published(&adults, &[Some("Moroto")]), None, "12 = 14 - 2 would give the children away");
+        for region in by_region["values"][0].as_array().unwrap() {
+            let region = region.as_str().unwrap();
+            if let (Some(all), Some(some)) = (published(&by_region, &[Some(region)]), published(&adults, &[Some(region)])) {
+                let difference = all - some;
+                assert!(difference == 0 || difference >= 10, "{region}: {all} - {some}");
+            }
+        }
+        check_protected(&adults);
+        let report = get(&f.coordinator, "/api/v1/statistics/reports/sdg-16-2-2");
+        assert_eq!(report["dimensions"], serde_json::json!(["year", "sex", "age_group", "exploitation_type"]));
+        check_protected(&report);
+        let report = get(&f.coordinator, "/api/v1/statistics/reports/nrm-decisions?filters=year:2026");
+        assert_eq!(published(&report, &[Some("2026"), None]), Some(113));
+
+        // CSV: every region name defused.
+        let csv = f.server.get_as(&f.coordinator, "/api/v1/statistics/tables?dimensions=region&format=csv");
+        assert_eq!(csv.status, 200);
+        assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+        let text = csv.text();
+        assert!(text.starts_with("region,count,suppressed\r\n"), "{text}");
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with('=')), "{text}");
+        assert!(text.contains("all,113,"), "{text}");
+
+        // Bad requests change nothing and name the problem.
+        assert_eq!(f.server.get_as(&f.coordinator, "/api/v1/statistics/tables?dimensions=name").status, 400);
+        assert_eq!(f.server.get_as(&f.coordinator, "/api/v1/statistics/tables?dimensions=sex,sex").status, 400);
+        assert_eq!(f.server.get_as(&f.coordinator, "/api/v1/statistics/tables?dimensions=year,sex,age_band,region,flow,citizenship").status, 400);
+        assert_eq!(f.server.get_as(&f.coordinator, "/api/v1/statistics/tables?filters=sex").status, 400);
+        assert_eq!(f.server.get_as(&f.coordinator, "/api/v1/statistics/reports/everything").status, 404);
+
+        // Scope: a supervisor sees their own organisation's figures, never another's or the
+        // nation's; a case worker none.
+        let own = get(&f.supervisor_a, "/api/v1/statistics/tables?dimensions=sex");
+        assert_eq!(published(&own, &[None]), Some(25 + 20 + 3 + 14 + 12 + 4));
+        let other = f.server.get_as(&f.supervisor_a, &format!("/api/v1/statistics/tables?dimensions=sex&organisation={}", f.org_b));
+        assert_eq!(other.status, 403);
+        assert_eq!(f.server.get_as(&f.worker_a, "/api/v1/statistics/tables?dimensions=sex").status, 403);
+        let b = get(&f.coordinator, &format!("/api/v1/statistics/tables?dimensions=sex&organisation={}", f.org_b));
+        assert_eq!(published(&b, &[None]), Some(35));
+        check_protected(&b);
+
+        let mut conn = db.conn();
+        let events = audit::with_action(&mut conn, "statistics.table").unwrap();
+        assert!(events.iter().filter(|e| e.outcome == "success").count() >= 8);
+        assert!(events.iter().any(|e| e.outcome == "denied"));
+        assert!(!audit::with_action(&mut conn, "statistics.report").unwrap().is_empty());
+    }
+}
