@@ -26,6 +26,9 @@ pub struct CaseSettings {
     pub referral_response: [Duration; 3],
     /// Published statistics hide any figure of people below this count (at least 3).
     pub statistics_threshold: i64,
+    /// The de-identified export's k: every published combination of quasi-identifiers is
+    /// shared by at least this many records (at least 5; CTDC uses 11).
+    pub export_k: usize,
 }
 
 impl CaseSettings {
@@ -91,7 +94,15 @@ impl CaseSettings {
                 reason: "must be between 3 and 1000".to_owned(),
             });
         }
+        let export_k: usize = sources.number("TUMAINI_EXPORT_K")?.unwrap_or(11);
+        if !(5..=1000).contains(&export_k) {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_EXPORT_K",
+                reason: "must be between 5 and 1000".to_owned(),
+            });
+        }
         Ok(Self {
+            export_k,
             statistics_threshold,
             referral_response,
             break_glass_max: Duration::from_secs(break_glass * 60),

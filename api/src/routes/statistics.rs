@@ -23,7 +23,9 @@ use crate::statistics::{self, Table, TableRequest};
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {
-    cfg.service(statistics_table).service(named_report);
+    cfg.service(statistics_table)
+        .service(named_report)
+        .service(export);
 }
 
 /// The named reports and their breakdowns.
@@ -298,4 +300,78 @@ pub async fn named_report(
         "statistics.report",
     )
     .await
+}
+
+/// The export's format.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// The de-identified case-level export in CTDC field names, k-anonymous over year, gender,
+/// age, citizenship and country of exploitation (generalised, then suppressed, by the server),
+/// of the cases whose consent covers statistical use (national coordinators).
+#[utoipa::path(
+    tag = "statistics",
+    security(("bearer" = [])),
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The export (or CSV with `format=csv`)", body = crate::statistics::export::Export),
+        (status = 403, description = "Only national coordinators export", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/statistics/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let csv = csv_wanted(query.format.as_deref())?;
+    let facts = national(caller.organisation.country.as_str());
+    let decision = authorize(
+        &state,
+        &caller,
+        Action::ReadStatistics,
+        &facts,
+        "statistics.export",
+        || ApiError::problem(ProblemType::Forbidden, "only national coordinators export"),
+    )
+    .await?;
+    let k = state.cases.export_k;
+    let Caller { user, context, .. } = caller;
+    let export = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let rows = tumaini_db::models::statistics::consenting_cases(
+                conn,
+                tumaini_db::time::now_utc(),
+            )?;
+            let export = crate::statistics::export::anonymise(&rows, k);
+            audit::record_decided(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: "statistics.export",
+                    outcome: Outcome::Success,
+                    resource: None,
+                },
+                &decision,
+            )?;
+            Ok::<_, ApiError>(export)
+        })
+    })
+    .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"tumaini-export.csv\"",
+            ))
+            .body(crate::statistics::export::csv(&export))
+    } else {
+        HttpResponse::Ok().json(export)
+    })
 }

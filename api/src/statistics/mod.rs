@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod disclosure;
+pub mod export;
 
 use std::collections::{BTreeMap, BTreeSet};
 

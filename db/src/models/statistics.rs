@@ -204,3 +204,107 @@ fn cells_sql(dims: &[Dimension], postgres: bool) -> String {
         "SELECT {inner_key} AS k, n FROM (SELECT {select}, COUNT(*) AS n FROM {from} GROUP BY {group}) g"
     )
 }
+
+/// One case as the de-identified export sees it: summary columns only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow {
+    /// Sex code.
+    pub sex: String,
+    /// Age band code.
+    pub age_band: String,
+    /// Treated as a child.
+    pub is_child: bool,
+    /// Citizenship, when known.
+    pub citizenship: Option<String>,
+    /// Country of exploitation, when known.
+    pub exploitation_country: Option<String>,
+    /// Year the person was met.
+    pub year: i32,
+    /// Forms of exploitation, sorted.
+    pub forms: Vec<String>,
+}
+
+/// The cases whose consent in force at `now` covers statistical use, as export rows (summary
+/// columns only; anonymous notifications are not case-level records and are not exported).
+pub fn consenting_cases(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+) -> Result<Vec<ExportRow>, DbError> {
+    use std::collections::{HashMap, HashSet};
+
+    use chrono::Datelike as _;
+
+    use crate::schema::{case_exploitation_types, cases, consents};
+
+    // The newest consent version of each case decides (a withdrawal grants nothing).
+    let mut newest: HashMap<String, (i32, bool)> = HashMap::new();
+    for (case, version, kind, purposes, until) in consents::table
+        .select((
+            consents::case_id,
+            consents::version,
+            consents::kind,
+            consents::purposes,
+            consents::valid_until,
+        ))
+        .load::<(String, i32, String, String, Option<chrono::NaiveDateTime>)>(conn)?
+    {
+        let covers = kind == "grant"
+            && purposes.split(',').any(|p| p == "statistics")
+            && until.is_none_or(|u| now < u);
+        let entry = newest.entry(case).or_insert((version, covers));
+        if version >= entry.0 {
+            *entry = (version, covers);
+        }
+    }
+    let consenting: HashSet<String> = newest
+        .into_iter()
+        .filter_map(|(case, (_, covers))| covers.then_some(case))
+        .collect();
+    let mut forms: HashMap<String, Vec<String>> = HashMap::new();
+    for (case, form) in case_exploitation_types::table
+        .select((
+            case_exploitation_types::case_id,
+            case_exploitation_types::exploitation_type,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        if consenting.contains(&case) {
+            forms.entry(case).or_default().push(form);
+        }
+    }
+    Ok(cases::table
+        .select((
+            cases::id,
+            cases::sex,
+            cases::age_band,
+            cases::is_child,
+            cases::citizenship,
+            cases::exploitation_country,
+            cases::encountered_on,
+        ))
+        .load::<(
+            String,
+            String,
+            String,
+            bool,
+            Option<String>,
+            Option<String>,
+            chrono::NaiveDate,
+        )>(conn)?
+        .into_iter()
+        .filter(|row| consenting.contains(&row.0))
+        .map(|(id, sex, age_band, is_child, citizenship, country, on)| {
+            let mut forms = forms.remove(&id).unwrap_or_default();
+            forms.sort();
+            ExportRow {
+                sex,
+                age_band,
+                is_child,
+                citizenship,
+                exploitation_country: country,
+                year: on.year(),
+                forms,
+            }
+        })
+        .collect())
+}

@@ -10,7 +10,11 @@ use tumaini_db::ids::{CaseId, NotificationId, OrgId, UserId};
 use tumaini_db::models::anonymous::AnonymousNotification;
 use tumaini_db::models::audit;
 use tumaini_db::models::case::{Case, NewCase, SummaryFields};
+use tumaini_db::models::consent::{self, NewConsent};
 use tumaini_db::vocabulary::{AgeBand, ExploitationType, OrganisationKind, Role, Sex};
+use tumaini_db::vocabulary::{
+    ConsentGiver, ConsentMethod, ConsentPurpose, ConsentRecipient, FieldGroup,
+};
 use tumaini_tests::seed;
 use tumaini_tests::{TestDb, TestServer, both_engines};
 
@@ -30,13 +34,16 @@ fn cases(
     age_band: AgeBand,
     region: &str,
     forms: &[ExploitationType],
-) {
+) -> Vec<CaseId> {
     let mut conn = db.conn();
+    let mut ids = Vec::new();
     for n in 0..count {
+        let id = CaseId::generate();
+        ids.push(id.clone());
         Case::insert(
             &mut conn,
             &NewCase {
-                id: CaseId::generate(),
+                id,
                 reference: format!("C-STAT-{}", uuid::Uuid::now_v7().simple()),
                 owner: owner.clone(),
                 created_by: by.clone(),
@@ -63,6 +70,7 @@ fn cases(
         )
         .unwrap();
     }
+    ids
 }
 
 fn anonymous(db: &TestDb, organisation: &OrgId, by: &UserId, count: usize) {
@@ -345,5 +353,88 @@ both_engines! {
         assert!(events.iter().filter(|e| e.outcome == "success").count() >= 8);
         assert!(events.iter().any(|e| e.outcome == "denied"));
         assert!(!audit::with_action(&mut conn, "statistics.report").unwrap().is_empty());
+    }
+}
+
+fn consent_to(
+    db: &TestDb,
+    case: &CaseId,
+    by: &UserId,
+    purposes: &[ConsentPurpose],
+    withdrawal: bool,
+) {
+    let mut conn = db.conn();
+    consent::append(
+        &mut conn,
+        &NewConsent {
+            id: &tumaini_db::ids::ConsentId::generate(),
+            case_id: case,
+            withdrawal,
+            given_by: ConsentGiver::Person,
+            method: ConsentMethod::Written,
+            purposes,
+            groups: &[FieldGroup::Identity],
+            recipients: &[ConsentRecipient::Shelter],
+            given_at: chrono::Utc::now().naive_utc() - chrono::Duration::days(1),
+            valid_until: None,
+            recorded_by: by,
+            details: None,
+        },
+    )
+    .unwrap();
+}
+
+both_engines! {
+    fn the_export_is_k_anonymous_and_only_of_consenting_cases(db) {
+        let server = TestServer::start(&db);
+        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+        let worker = seed::account_in(&db, &shelter, Role::CaseWorker);
+        let head = seed::account_in(&db, &shelter, Role::Supervisor);
+        let coordinator = seed::account_in(&db, &office, Role::Coordinator);
+        use ExploitationType::ForcedLabour;
+        let stats = [ConsentPurpose::Assistance, ConsentPurpose::Statistics];
+        let mut consenting = Vec::new();
+        consenting.extend(cases(&db, &shelter, &worker.id, 30, Sex::Female, AgeBand::Age24To26, "Gulu", &[ForcedLabour]));
+        consenting.extend(cases(&db, &shelter, &worker.id, 5, Sex::Female, AgeBand::Age30To38, "Gulu", &[ForcedLabour]));
+        for id in &consenting {
+            consent_to(&db, id, &worker.id, &stats, false);
+        }
+        // Four who did not consent to statistics, three who withdrew: never exported.
+        for id in cases(&db, &shelter, &worker.id, 4, Sex::Male, AgeBand::Age24To26, "Gulu", &[ForcedLabour]) {
+            consent_to(&db, &id, &worker.id, &[ConsentPurpose::Assistance], false);
+        }
+        for id in cases(&db, &shelter, &worker.id, 3, Sex::Male, AgeBand::Age24To26, "Gulu", &[ForcedLabour]) {
+            consent_to(&db, &id, &worker.id, &stats, false);
+            consent_to(&db, &id, &worker.id, &[], true);
+        }
+        let c = mfa_enrolled_token(&server, &coordinator.email);
+        let response = server.get_as(&c, "/api/v1/statistics/export");
+        assert_eq!(response.status, 200, "{}", response.text());
+        let export = response.json();
+        assert_eq!(export["k"], 11);
+        assert_eq!(export["records_considered"], 35, "only consenting cases");
+        let records = export["records"].as_array().unwrap();
+        assert!(records.iter().all(|r| r["gender"] == "Female"), "no male record: none consented");
+        // Recompute the smallest equivalence class over the quasi-identifiers.
+        let mut classes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for r in records {
+            let key: Vec<String> = export["quasi_identifiers"].as_array().unwrap().iter().map(|q| r[q.as_str().unwrap()].to_string()).collect();
+            *classes.entry(key.join("|")).or_insert(0) += 1;
+        }
+        let smallest = classes.values().min().copied().unwrap_or(0);
+        assert!(smallest >= 11, "smallest class {smallest}");
+        assert_eq!(records.len() + export["records_suppressed"].as_u64().unwrap() as usize, 35);
+        assert_eq!(export["generalisation_level"], 1, "five 30-38s merged by generalising the age");
+        assert_eq!(records.len(), 35);
+        assert!(records.iter().all(|r| r.get("region").is_none() && r.get("id").is_none()));
+
+        let csv = server.get_as(&c, "/api/v1/statistics/export?format=csv");
+        assert!(csv.text().starts_with("yearOfRegistration,gender,ageBroad,majorityStatus,citizenship,CountryOfExploitation"));
+        assert_eq!(csv.text().lines().count(), 36);
+        // Supervisors and case workers do not export.
+        let (h, _) = token(&server, &head.email);
+        assert_eq!(server.get_as(&h, "/api/v1/statistics/export").status, 403);
+        assert_eq!(audit::with_action(&mut db.conn(), "statistics.export").unwrap().len(), 2 + 1);
     }
 }
