@@ -48,7 +48,19 @@ pub fn record_decided(
     event: Event<'_>,
     decision: &crate::authz::Decision,
 ) -> Result<(), DbError> {
-    write(conn, context, actor, event, Some(decision))
+    write(conn, context, actor, event, Some(decision), false)
+}
+
+/// Like [`record_decided`], as a high-severity event: an action coordinators must notice
+/// (a research export that lowers the disclosure control).
+pub fn record_decided_high(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    actor: Option<&User>,
+    event: Event<'_>,
+    decision: &crate::authz::Decision,
+) -> Result<(), DbError> {
+    write(conn, context, actor, event, Some(decision), true)
 }
 
 /// Appends the event for `actor` (none for anonymous requests).
@@ -58,7 +70,7 @@ pub fn record(
     actor: Option<&User>,
     event: Event<'_>,
 ) -> Result<(), DbError> {
-    write(conn, context, actor, event, None)
+    write(conn, context, actor, event, None, false)
 }
 
 fn write(
@@ -67,6 +79,7 @@ fn write(
     actor: Option<&User>,
     event: Event<'_>,
     decision: Option<&crate::authz::Decision>,
+    high_severity: bool,
 ) -> Result<(), DbError> {
     let (resource_type, resource_id) = match event.resource {
         Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
@@ -86,6 +99,7 @@ fn write(
             policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
+            high_severity,
             ..AuditRecord::default()
         },
     )?;

@@ -29,6 +29,10 @@ pub struct CaseSettings {
     /// The de-identified export's k: every published combination of quasi-identifiers is
     /// shared by at least this many records (at least 5; CTDC uses 11).
     pub export_k: usize,
+    /// The k of the research export, lower than [`Self::export_k`] (at least 3), for a research
+    /// agreement that needs finer records; none (the default) switches the research export off.
+    /// Each research export is a high-severity audit event naming the agreement.
+    pub research_export_k: Option<usize>,
 }
 
 impl CaseSettings {
@@ -101,8 +105,18 @@ impl CaseSettings {
                 reason: "must be between 5 and 1000".to_owned(),
             });
         }
+        let research_export_k: Option<usize> = sources.number("TUMAINI_RESEARCH_EXPORT_K")?;
+        if let Some(k) = research_export_k
+            && !(3..export_k).contains(&k)
+        {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_RESEARCH_EXPORT_K",
+                reason: format!("must be at least 3 and below TUMAINI_EXPORT_K ({export_k})"),
+            });
+        }
         Ok(Self {
             export_k,
+            research_export_k,
             statistics_threshold,
             referral_response,
             break_glass_max: Duration::from_secs(break_glass * 60),

@@ -3,12 +3,15 @@
 //! from summary columns only and are protected by the server before they leave it: the caller
 //! cannot switch suppression off. Every query is audited.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
+use tumaini_db::DbConn;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::Organisation;
-use tumaini_db::models::statistics::Dimension;
+use tumaini_db::models::statistics::{Dimension, Subject};
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -19,20 +22,24 @@ use crate::authz::{Action, OrganisationFacts};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::admin::authorize;
 use crate::server::AppState;
+use crate::statistics::response_times::{self, ResponseTimes};
 use crate::statistics::{self, Table, TableRequest};
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(statistics_table)
         .service(named_report)
-        .service(export);
+        .service(export)
+        .service(research_export);
 }
 
-/// The named reports and their breakdowns.
-const REPORTS: &[(&str, &[Dimension])] = &[
+/// The named reports: what each counts and its breakdown. `referral-response-times` is not a
+/// count table and is answered on its own.
+const REPORTS: &[(&str, Subject, &[Dimension])] = &[
     // SDG indicator 16.2.2 numerators: detected victims by sex, age and form of exploitation.
     (
         "sdg-16-2-2",
+        Subject::People,
         &[
             Dimension::Year,
             Dimension::Sex,
@@ -43,32 +50,65 @@ const REPORTS: &[(&str, &[Dimension])] = &[
     // UNODC GLOTIP: victims by sex and age group; by form of exploitation; by flow.
     (
         "glotip-sex-age",
+        Subject::People,
         &[Dimension::Year, Dimension::Sex, Dimension::AgeGroup],
     ),
     (
         "glotip-exploitation",
+        Subject::People,
         &[Dimension::Year, Dimension::ExploitationType],
     ),
-    ("glotip-flows", &[Dimension::Year, Dimension::Flow]),
+    (
+        "glotip-flows",
+        Subject::People,
+        &[Dimension::Year, Dimension::Flow],
+    ),
     // The NRM decision table: where identification stands, by year.
     (
         "nrm-decisions",
+        Subject::People,
         &[Dimension::Year, Dimension::IdentificationStage],
     ),
     // Cases and anonymous notifications, by year and region.
     (
         "notifications-by-region",
+        Subject::People,
         &[Dimension::Year, Dimension::Region, Dimension::RecordKind],
     ),
+    // Referral outcomes by year and urgency, at home and across borders.
+    (
+        "referral-outcomes",
+        Subject::Referrals,
+        &[
+            Dimension::Year,
+            Dimension::ReferralFlow,
+            Dimension::Urgency,
+            Dimension::ReferralState,
+        ],
+    ),
+    // Referral performance per receiving organisation: what became of the referrals it received.
+    (
+        "referral-performance",
+        Subject::Referrals,
+        &[Dimension::Organisation, Dimension::ReferralState],
+    ),
 ];
+
+/// The report of how quickly each receiving organisation answers.
+const RESPONSE_TIMES: &str = "referral-response-times";
 
 /// A table to compute.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TableQuery {
+    /// What is counted: `people` (default: cases and anonymous notifications) or `referrals`
+    /// (for which the period is the month sent, `organisation_kind` the receiving
+    /// organisation's, and the person's dimensions those of the case referred).
+    pub subject: Option<String>,
     /// The breakdown, comma-separated: year, quarter, month, sex, age_band, age_group,
     /// citizenship, exploitation_type, exploitation_country, region, identification_stage,
-    /// case_status, organisation_kind, flow, record_kind.
+    /// case_status, organisation_kind, flow; for people also record_kind; for referrals also
+    /// urgency, referral_state and referral_flow.
     pub dimensions: Option<String>,
     /// Fixed values, comma-separated `dimension:value`, e.g. `year:2026,sex:female`.
     pub filters: Option<String>,
@@ -146,14 +186,57 @@ fn national(country: &str) -> OrganisationFacts {
     }
 }
 
-async fn answer(
+/// What an answer holds.
+enum Figures {
+    /// A count table.
+    Table(Table),
+    /// Referral answer times.
+    ResponseTimes(ResponseTimes),
+}
+
+impl Figures {
+    fn respond(self, csv: bool) -> HttpResponse {
+        if csv {
+            let body = match &self {
+                Self::Table(table) => statistics::csv::table(table),
+                Self::ResponseTimes(times) => response_times::csv(times),
+            };
+            return HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"tumaini-statistics.csv\"",
+                ))
+                .body(body);
+        }
+        match self {
+            Self::Table(table) => HttpResponse::Ok().json(table),
+            Self::ResponseTimes(times) => HttpResponse::Ok().json(times),
+        }
+    }
+}
+
+/// The names of organisations by id, for reports broken down by organisation.
+fn organisation_names(conn: &mut DbConn) -> Result<BTreeMap<String, String>, ApiError> {
+    Ok(Organisation::list(conn)?
+        .into_iter()
+        .map(|org| (org.id.to_string(), org.name))
+        .collect())
+}
+
+/// Decides whether the caller may read statistics of `organisation` (none: the national ones;
+/// a supervisor's own organisation is the default), then computes the figures with `compute`
+/// (given the organisation in scope) and audits the query in the same transaction.
+async fn answer<F>(
     state: &AppState,
     caller: Caller,
-    mut request: TableRequest,
     organisation: Option<OrgId>,
-    csv: bool,
     name: &'static str,
-) -> Result<HttpResponse, ApiError> {
+    compute: F,
+) -> Result<Figures, ApiError>
+where
+    F: FnOnce(&mut DbConn, Option<&OrgId>) -> Result<Figures, ApiError> + Send + 'static,
+{
     let scope = match organisation {
         Some(id) => Some(id),
         None if caller.user.role == Role::Coordinator => None,
@@ -176,16 +259,10 @@ async fn answer(
         )
     })
     .await?;
-    if let Some(id) = &scope {
-        request
-            .filters
-            .push((Dimension::Organisation, id.to_string()));
-    }
     let Caller { user, context, .. } = caller;
-    let table: Table = with_conn(&state.pool, move |conn| {
+    with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
-            let table =
-                statistics::table(conn, &request)?.map_err(|refusal| bad(refusal.to_string()))?;
+            let figures = compute(conn, scope.as_ref())?;
             audit::record_decided(
                 conn,
                 &context,
@@ -197,25 +274,49 @@ async fn answer(
                 },
                 &decision,
             )?;
-            Ok::<_, ApiError>(table)
+            Ok::<_, ApiError>(figures)
         })
     })
-    .await?;
-    Ok(if csv {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"tumaini-statistics.csv\"",
-            ))
-            .body(statistics::csv::table(&table))
-    } else {
-        HttpResponse::Ok().json(table)
-    })
+    .await
 }
 
-/// A table of people (cases and anonymous notifications) broken down by up to five
-/// dimensions, with disclosure control: every figure of fewer people than the threshold is
+/// Computes the protected table of `request`, within `scope`; organisations named by the
+/// table are labelled with their names.
+fn count_table(
+    conn: &mut DbConn,
+    mut request: TableRequest,
+    scope: Option<&OrgId>,
+) -> Result<Figures, ApiError> {
+    if let Some(id) = scope {
+        request
+            .filters
+            .push((Dimension::Organisation, id.to_string()));
+    }
+    let by_organisation = request.dimensions.contains(&Dimension::Organisation);
+    let mut table =
+        statistics::table(conn, &request)?.map_err(|refusal| bad(refusal.to_string()))?;
+    if by_organisation {
+        let names = organisation_names(conn)?;
+        table.labels = table
+            .values
+            .iter()
+            .flatten()
+            .filter_map(|id| names.get(id).map(|name| (id.clone(), name.clone())))
+            .collect();
+    }
+    Ok(Figures::Table(table))
+}
+
+fn subject(code: Option<&str>) -> Result<Subject, ApiError> {
+    match code {
+        None => Ok(Subject::People),
+        Some(code) => Subject::from_code(code.trim())
+            .ok_or_else(|| bad("`subject` is `people` or `referrals`".to_owned())),
+    }
+}
+
+/// A table of people (cases and anonymous notifications), or of referrals, broken down by up
+/// to five dimensions, with disclosure control: every figure below the threshold is
 /// suppressed, and enough others with it that none can be recovered from a total or from
 /// another query. `format=csv` answers in CSV.
 #[utoipa::path(
@@ -224,7 +325,7 @@ async fn answer(
     params(TableQuery),
     responses(
         (status = 200, description = "The protected table (or CSV with `format=csv`)", body = Table),
-        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown subject or dimension, a malformed filter, or too fine a breakdown", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     )
@@ -244,32 +345,38 @@ pub async fn statistics_table(
         None => Vec::new(),
     };
     let request = TableRequest {
+        subject: subject(query.subject.as_deref())?,
         dimensions,
         filters: parse_filters(query.filters.as_deref())?,
         threshold: state.cases.statistics_threshold,
     };
     let csv = csv_wanted(query.format.as_deref())?;
-    answer(
+    let figures = answer(
         &state,
         caller,
-        request,
         query.organisation,
-        csv,
         "statistics.table",
+        move |conn, scope| count_table(conn, request, scope),
     )
-    .await
+    .await?;
+    Ok(figures.respond(csv))
 }
 
 /// A named report: `sdg-16-2-2` (SDG 16.2.2 numerators: year, sex, age group, form of
 /// exploitation), `glotip-sex-age`, `glotip-exploitation`, `glotip-flows` (UNODC GLOTIP
 /// breakdowns), `nrm-decisions` (identification stages by year), `notifications-by-region`
-/// (cases and anonymous notifications by year and region). Same protection as any table.
+/// (cases and anonymous notifications by year and region), `referral-outcomes` (referrals by
+/// year, domestic or cross-border, urgency and state), `referral-performance` (per receiving
+/// organisation, what became of its referrals) and `referral-response-times` (per receiving
+/// organisation, how many it answered and the mean and median hours to answer). Same protection
+/// as any table.
 #[utoipa::path(
     tag = "statistics",
     security(("bearer" = [])),
     params(("name" = String, Path), ReportQuery),
     responses(
-        (status = 200, description = "The protected report (or CSV with `format=csv`)", body = Table),
+        (status = 200, description = "The protected report (or CSV with `format=csv`); `referral-response-times` answers a ResponseTimes", body = Table),
+        (status = 400, description = "A malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report or organisation", body = Problem, content_type = "application/problem+json"),
     )
@@ -282,24 +389,50 @@ pub async fn named_report(
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let Some((_, dimensions)) = REPORTS.iter().find(|(n, _)| *n == name.as_str()) else {
+    let csv = csv_wanted(query.format.as_deref())?;
+    let threshold = state.cases.statistics_threshold;
+    if name.as_str() == RESPONSE_TIMES {
+        if query.filters.is_some() {
+            return Err(bad(format!("`{RESPONSE_TIMES}` takes no filters")));
+        }
+        let figures = answer(
+            &state,
+            caller,
+            query.organisation,
+            "statistics.report",
+            move |conn, scope| {
+                let answers = tumaini_db::models::statistics::referral_answer_seconds(conn)?;
+                let names = organisation_names(conn)?;
+                let scope = scope.map(ToString::to_string);
+                Ok(Figures::ResponseTimes(response_times::build(
+                    &answers,
+                    &names,
+                    scope.as_deref(),
+                    threshold,
+                )))
+            },
+        )
+        .await?;
+        return Ok(figures.respond(csv));
+    }
+    let Some((_, subject, dimensions)) = REPORTS.iter().find(|(n, ..)| *n == name.as_str()) else {
         return Err(ApiError::bare(ProblemType::NotFound));
     };
     let request = TableRequest {
+        subject: *subject,
         dimensions: dimensions.to_vec(),
         filters: parse_filters(query.filters.as_deref())?,
-        threshold: state.cases.statistics_threshold,
+        threshold,
     };
-    let csv = csv_wanted(query.format.as_deref())?;
-    answer(
+    let figures = answer(
         &state,
         caller,
-        request,
         query.organisation,
-        csv,
         "statistics.report",
+        move |conn, scope| count_table(conn, request, scope),
     )
-    .await
+    .await?;
+    Ok(figures.respond(csv))
 }
 
 /// The export's format.
@@ -308,6 +441,73 @@ pub async fn named_report(
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
+}
+
+/// What a research export names: the research agreement it is made under.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResearchExportQuery {
+    /// The reference of the data-sharing agreement the export is made under (3 to 64 letters,
+    /// digits and `-_./`; never a person's name), recorded in the audit trail.
+    pub agreement: String,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Makes the de-identified export with `k`, audited as `action`; a research export names its
+/// agreement and is a high-severity event.
+async fn run_export(
+    state: &AppState,
+    caller: Caller,
+    csv: bool,
+    k: usize,
+    action: &'static str,
+    agreement: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let facts = national(caller.organisation.country.as_str());
+    let decision = authorize(
+        state,
+        &caller,
+        Action::ReadStatistics,
+        &facts,
+        action,
+        || ApiError::problem(ProblemType::Forbidden, "only national coordinators export"),
+    )
+    .await?;
+    let Caller { user, context, .. } = caller;
+    let made = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            let rows = tumaini_db::models::statistics::consenting_cases(
+                conn,
+                tumaini_db::time::now_utc(),
+            )?;
+            let made = crate::statistics::export::anonymise(&rows, k);
+            let research = agreement.is_some();
+            let event = Event {
+                action,
+                outcome: Outcome::Success,
+                resource: agreement.map(|a| ("research_agreement", a)),
+            };
+            if research {
+                audit::record_decided_high(conn, &context, Some(&user), event, &decision)?;
+            } else {
+                audit::record_decided(conn, &context, Some(&user), event, &decision)?;
+            }
+            Ok::<_, ApiError>(made)
+        })
+    })
+    .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"tumaini-export.csv\"",
+            ))
+            .body(crate::statistics::export::csv(&made))
+    } else {
+        HttpResponse::Ok().json(made)
+    })
 }
 
 /// The de-identified case-level export in CTDC field names, k-anonymous over year, gender,
@@ -329,49 +529,58 @@ pub async fn export(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let csv = csv_wanted(query.format.as_deref())?;
-    let facts = national(caller.organisation.country.as_str());
-    let decision = authorize(
-        &state,
-        &caller,
-        Action::ReadStatistics,
-        &facts,
-        "statistics.export",
-        || ApiError::problem(ProblemType::Forbidden, "only national coordinators export"),
-    )
-    .await?;
     let k = state.cases.export_k;
-    let Caller { user, context, .. } = caller;
-    let export = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
-            let rows = tumaini_db::models::statistics::consenting_cases(
-                conn,
-                tumaini_db::time::now_utc(),
-            )?;
-            let export = crate::statistics::export::anonymise(&rows, k);
-            audit::record_decided(
-                conn,
-                &context,
-                Some(&user),
-                Event {
-                    action: "statistics.export",
-                    outcome: Outcome::Success,
-                    resource: None,
-                },
-                &decision,
-            )?;
-            Ok::<_, ApiError>(export)
-        })
-    })
-    .await?;
-    Ok(if csv {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"tumaini-export.csv\"",
-            ))
-            .body(crate::statistics::export::csv(&export))
-    } else {
-        HttpResponse::Ok().json(export)
-    })
+    run_export(&state, caller, csv, k, "statistics.export", None).await
+}
+
+/// The research export: the same de-identified export with the lower k the deployment
+/// configured for research (`TUMAINI_RESEARCH_EXPORT_K`), under a named data-sharing agreement.
+/// Only national coordinators; each one is a high-severity audit event naming the agreement.
+/// Where no research k is configured there is no research export (404): the disclosure control
+/// of statistics and exports is otherwise fixed by the server, for every caller.
+#[utoipa::path(
+    tag = "statistics",
+    security(("bearer" = [])),
+    params(ResearchExportQuery),
+    responses(
+        (status = 200, description = "The export (or CSV with `format=csv`)", body = crate::statistics::export::Export),
+        (status = 400, description = "A malformed agreement reference", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only national coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No research export is configured", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/statistics/research-export")]
+pub async fn research_export(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ResearchExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let csv = csv_wanted(query.format.as_deref())?;
+    let agreement = query.agreement.trim();
+    if !(3..=64).contains(&agreement.len())
+        || !agreement
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        return Err(bad(
+            "`agreement` is the agreement's reference: 3 to 64 letters, digits and `-_./`"
+                .to_owned(),
+        ));
+    }
+    let Some(k) = state.cases.research_export_k else {
+        return Err(ApiError::problem(
+            ProblemType::NotFound,
+            "no research export is configured on this server (TUMAINI_RESEARCH_EXPORT_K)",
+        ));
+    };
+    run_export(
+        &state,
+        caller,
+        csv,
+        k,
+        "statistics.research_export",
+        Some(agreement.to_owned()),
+    )
+    .await
 }

@@ -18,19 +18,34 @@ pub fn field(value: &str) -> String {
     }
 }
 
-/// The table as CSV: one row per entry, `all` for a total, an empty count when suppressed.
+/// The table as CSV: one row per entry, `all` for a total, an empty count when suppressed. A
+/// dimension whose values have names (organisations) is followed by a `_name` column.
 pub fn table(table: &Table) -> String {
     let mut out = String::new();
-    let mut header: Vec<String> = table.dimensions.iter().map(|d| field(d)).collect();
+    let named: Vec<bool> = table
+        .values
+        .iter()
+        .map(|values| values.iter().any(|v| table.labels.contains_key(v)))
+        .collect();
+    let mut header = Vec::new();
+    for (dimension, named) in table.dimensions.iter().zip(&named) {
+        header.push(field(dimension));
+        if *named {
+            header.push(field(&format!("{dimension}_name")));
+        }
+    }
     header.extend(["count".to_owned(), "suppressed".to_owned()]);
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for entry in &table.entries {
-        let mut row: Vec<String> = entry
-            .values
-            .iter()
-            .map(|v| field(v.as_deref().unwrap_or("all")))
-            .collect();
+        let mut row = Vec::new();
+        for (value, named) in entry.values.iter().zip(&named) {
+            row.push(field(value.as_deref().unwrap_or("all")));
+            if *named {
+                let name = value.as_ref().and_then(|v| table.labels.get(v));
+                row.push(field(name.map_or("", String::as_str)));
+            }
+        }
         row.push(entry.count.map(|c| c.to_string()).unwrap_or_default());
         row.push(entry.suppressed.unwrap_or("").to_owned());
         out.push_str(&row.join(","));

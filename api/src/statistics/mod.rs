@@ -5,13 +5,15 @@
 pub mod csv;
 pub mod disclosure;
 pub mod export;
+pub mod response_times;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tumaini_db::models::statistics::{self as counts, Dimension};
+use tumaini_db::models::statistics::{self as counts, Dimension, Subject};
 use tumaini_db::vocabulary::{
-    AgeBand, CaseStatus, ExploitationType, IdentificationStage, OrganisationKind, Sex,
+    AgeBand, CaseStatus, ExploitationType, IdentificationStage, OrganisationKind, ReferralState,
+    ReferralUrgency, Sex,
 };
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
@@ -21,9 +23,17 @@ use disclosure::{Key, Protected};
 /// The most dimensions (requested and filtered together) one table may have.
 pub const MAX_DIMENSIONS: usize = 5;
 
+/// The most entries (cells and totals) the protected table behind one answer may have: the
+/// product over its dimensions of (values + 1). Protection is computed over every entry, so a
+/// breakdown finer than this (say month x region x citizenship x country) is refused rather than
+/// left to take the server's memory; it would be almost all suppressed anyway.
+pub const MAX_ENTRIES: u64 = 250_000;
+
 /// What a table asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRequest {
+    /// What is counted.
+    pub subject: Subject,
     /// The breakdown, in order.
     pub dimensions: Vec<Dimension>,
     /// Fixed values of other dimensions (or of the same ones).
@@ -53,7 +63,8 @@ pub struct Table {
     pub filters: Vec<(String, String)>,
     /// What is counted: `people` (cases and anonymous notifications), or
     /// `people_by_exploitation_type` when broken down by form of exploitation (a person with
-    /// several forms counts once in each).
+    /// several forms counts once in each); for referrals, `referrals` or
+    /// `referrals_by_exploitation_type`.
     pub unit: &'static str,
     /// Figures of fewer people than this are suppressed.
     pub threshold: i64,
@@ -64,6 +75,9 @@ pub struct Table {
     pub entries: Vec<Entry>,
     /// How many entries are suppressed for each reason.
     pub suppressed: BTreeMap<&'static str, usize>,
+    /// Names of values that are ids (organisations, in reports broken down by organisation).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The values a closed dimension always has (so that its zeros are well defined); open
@@ -98,6 +112,9 @@ fn closed_values(dimension: Dimension) -> Vec<String> {
             "unknown".to_owned(),
         ],
         Dimension::RecordKind => vec!["anonymous_notification".to_owned(), "case".to_owned()],
+        Dimension::Urgency => codes(ReferralUrgency::ALL, ReferralUrgency::code),
+        Dimension::ReferralState => codes(ReferralState::ALL, ReferralState::code),
+        Dimension::ReferralFlow => vec!["cross_border".to_owned(), "domestic".to_owned()],
         Dimension::Year
         | Dimension::Quarter
         | Dimension::Month
@@ -119,6 +136,15 @@ pub enum RequestRefusal {
     /// The same dimension twice.
     #[error("`{0}` is named twice")]
     Repeated(&'static str),
+    /// A dimension of the other subject.
+    #[error("tables of {1} are not broken down by `{0}`")]
+    NotForSubject(&'static str, &'static str),
+    /// Too fine a breakdown.
+    #[error(
+        "this breakdown has {0} cells and totals, more than {MAX_ENTRIES}: drop a dimension or \
+         choose a coarser one (year for month, age_group for age_band)"
+    )]
+    TooLarge(u64),
 }
 
 /// Computes, protects and slices a table: the whole table over the requested and filtered
@@ -130,6 +156,18 @@ pub fn table(
 ) -> Result<Result<Table, RequestRefusal>, DbError> {
     let mut all: Vec<Dimension> = request.dimensions.clone();
     let mut seen = BTreeSet::new();
+    for d in request
+        .dimensions
+        .iter()
+        .chain(request.filters.iter().map(|(d, _)| d))
+    {
+        if !d.applies_to(request.subject) {
+            return Ok(Err(RequestRefusal::NotForSubject(
+                d.code(),
+                request.subject.code(),
+            )));
+        }
+    }
     for d in &request.dimensions {
         if !seen.insert(*d) {
             return Ok(Err(RequestRefusal::Repeated(d.code())));
@@ -147,13 +185,17 @@ pub fn table(
     if all.len() > MAX_DIMENSIONS {
         return Ok(Err(RequestRefusal::TooManyDimensions));
     }
-    let rows = counts::count_cells(conn, &all)?;
-    Ok(Ok(build(request, &all, &rows)))
+    let rows = counts::count_cells(conn, request.subject, &all)?;
+    Ok(build(request, &all, &rows))
 }
 
 /// Builds the protected slice from the counted cells over `all` (the requested dimensions,
-/// then the filtered ones).
-pub fn build(request: &TableRequest, all: &[Dimension], rows: &[(Vec<String>, i64)]) -> Table {
+/// then the filtered ones), unless the table would be too large to protect.
+pub fn build(
+    request: &TableRequest,
+    all: &[Dimension],
+    rows: &[(Vec<String>, i64)],
+) -> Result<Table, RequestRefusal> {
     let mut values: Vec<Vec<String>> = all.iter().map(|d| closed_values(*d)).collect();
     for (row, _) in rows {
         for (i, value) in row.iter().enumerate() {
@@ -166,6 +208,13 @@ pub fn build(request: &TableRequest, all: &[Dimension], rows: &[(Vec<String>, i6
     }
     for list in &mut values {
         list.sort();
+    }
+    let entries = values
+        .iter()
+        .map(|list| list.len() as u64 + 1)
+        .fold(1u64, u64::saturating_mul);
+    if entries > MAX_ENTRIES {
+        return Err(RequestRefusal::TooLarge(entries));
     }
     let index = |i: usize, value: &str| {
         values[i]
@@ -185,7 +234,7 @@ pub fn build(request: &TableRequest, all: &[Dimension], rows: &[(Vec<String>, i6
         .map(|v| u32::try_from(v.len()).unwrap_or(u32::MAX))
         .collect();
     let protected = disclosure::protect(&sizes, &cells, request.threshold);
-    slice(request, all, &values, &protected)
+    Ok(slice(request, all, &values, &protected))
 }
 
 fn slice(
@@ -248,14 +297,64 @@ fn slice(
             .iter()
             .map(|(d, v)| (d.code().to_owned(), v.clone()))
             .collect(),
-        unit: if all.contains(&Dimension::ExploitationType) {
-            "people_by_exploitation_type"
-        } else {
-            "people"
+        unit: match (request.subject, all.contains(&Dimension::ExploitationType)) {
+            (Subject::People, false) => "people",
+            (Subject::People, true) => "people_by_exploitation_type",
+            (Subject::Referrals, false) => "referrals",
+            (Subject::Referrals, true) => "referrals_by_exploitation_type",
         },
         threshold: request.threshold,
         values: values[..requested].to_vec(),
         entries,
         suppressed,
+        labels: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(subject: Subject, dimensions: &[Dimension]) -> TableRequest {
+        TableRequest {
+            subject,
+            dimensions: dimensions.to_vec(),
+            filters: Vec::new(),
+            threshold: 10,
+        }
+    }
+
+    #[test]
+    fn too_fine_a_breakdown_is_refused_before_it_is_protected() {
+        // 600 regions x 500 months: 601 x 501 entries with the totals.
+        let rows: Vec<(Vec<String>, i64)> = (0..600)
+            .map(|n| (vec![format!("R{n}"), format!("M{}", n % 500)], 1))
+            .collect();
+        let dims = [Dimension::Region, Dimension::Month];
+        let refused = build(&request(Subject::People, &dims), &dims, &rows);
+        assert_eq!(refused, Err(RequestRefusal::TooLarge(601 * 501)));
+        // The same rows by region alone are protected: every region has one person.
+        let by_region: Vec<(Vec<String>, i64)> =
+            rows.iter().map(|(k, n)| (vec![k[0].clone()], *n)).collect();
+        let table = build(
+            &request(Subject::People, &[Dimension::Region]),
+            &[Dimension::Region],
+            &by_region,
+        )
+        .unwrap_or_else(|refusal| panic!("{refusal}"));
+        assert_eq!(table.suppressed.get("below_threshold"), Some(&600));
+    }
+
+    #[test]
+    fn a_table_counts_what_its_subject_holds() {
+        let rows = vec![(vec!["high".to_owned()], 12)];
+        let dims = [Dimension::Urgency];
+        let table = build(&request(Subject::Referrals, &dims), &dims, &rows)
+            .unwrap_or_else(|refusal| panic!("{refusal}"));
+        assert_eq!(table.unit, "referrals");
+        assert_eq!(table.values[0], ["emergency", "high", "normal"]);
+        assert!(Dimension::RecordKind.applies_to(Subject::People));
+        assert!(!Dimension::RecordKind.applies_to(Subject::Referrals));
+        assert!(!Dimension::ReferralState.applies_to(Subject::People));
     }
 }

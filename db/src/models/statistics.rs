@@ -1,12 +1,40 @@
 //! Counts for national statistics, computed in the database from summary columns only (never a
-//! personal group). Cases and anonymous notifications are counted together, told apart by the
-//! `record_kind` dimension. With `exploitation_type`, a person with several forms counts once
-//! per form; a person with none recorded counts under `not_recorded`.
+//! personal group). Two subjects are counted: people (cases and anonymous notifications together,
+//! told apart by the `record_kind` dimension) and referrals between organisations (each with the
+//! summary of the case it is for, so referrals break down by the person's sex or age group too).
+//! With `exploitation_type`, a person with several forms counts once per form; a person with none
+//! recorded counts under `not_recorded`.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::{DbConn, DbError};
+
+/// What a table counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    /// People: cases and anonymous notifications.
+    People,
+    /// Referrals between organisations.
+    Referrals,
+}
+
+impl Subject {
+    /// The code in the API.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::People => "people",
+            Self::Referrals => "referrals",
+        }
+    }
+
+    /// The subject with this code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::People, Self::Referrals]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
 
 /// A dimension a table may be broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,13 +69,20 @@ pub enum Dimension {
     Organisation,
     /// `domestic` (exploited in the country of citizenship), `cross_border`, or `unknown`.
     Flow,
-    /// `case` or `anonymous_notification`.
+    /// `case` or `anonymous_notification` (people only).
     RecordKind,
+    /// A referral's urgency (referrals only).
+    Urgency,
+    /// Where a referral stands: its outcome once answered (referrals only).
+    ReferralState,
+    /// `cross_border` when the receiving organisation is in another country, else `domestic`
+    /// (referrals only).
+    ReferralFlow,
 }
 
 impl Dimension {
     /// Every dimension.
-    pub const ALL: [Dimension; 16] = [
+    pub const ALL: [Dimension; 19] = [
         Self::Year,
         Self::Quarter,
         Self::Month,
@@ -64,6 +99,9 @@ impl Dimension {
         Self::Organisation,
         Self::Flow,
         Self::RecordKind,
+        Self::Urgency,
+        Self::ReferralState,
+        Self::ReferralFlow,
     ];
 
     /// The code in the API.
@@ -85,6 +123,22 @@ impl Dimension {
             Self::Organisation => "organisation",
             Self::Flow => "flow",
             Self::RecordKind => "record_kind",
+            Self::Urgency => "urgency",
+            Self::ReferralState => "referral_state",
+            Self::ReferralFlow => "referral_flow",
+        }
+    }
+
+    /// Whether tables of `subject` may be broken down by this dimension. For referrals the
+    /// period is the month the referral was sent, the organisation (and its kind) the receiving
+    /// one, and the other dimensions those of the case referred.
+    pub const fn applies_to(self, subject: Subject) -> bool {
+        match self {
+            Self::RecordKind => matches!(subject, Subject::People),
+            Self::Urgency | Self::ReferralState | Self::ReferralFlow => {
+                matches!(subject, Subject::Referrals)
+            }
+            _ => true,
         }
     }
 
@@ -120,6 +174,11 @@ impl Dimension {
                  WHEN b.citizenship = b.exploitation_country THEN 'domestic' ELSE 'cross_border' END"
             }
             (Self::RecordKind, _) => "b.record_kind",
+            (Self::Urgency, _) => "b.urgency",
+            (Self::ReferralState, _) => "b.referral_state",
+            (Self::ReferralFlow, _) => {
+                "CASE WHEN b.cross_border THEN 'cross_border' ELSE 'domestic' END"
+            }
         }
     }
 }
@@ -136,14 +195,16 @@ struct Row {
 /// stored value holds: regions are checked for control characters).
 const SEPARATOR: char = '\u{1f}';
 
-/// The non-zero cells of the table over `dims`, every record counted (no filter: filters are
-/// applied by the caller after disclosure control, on the whole table).
+/// The non-zero cells of the table of `subject` over `dims`, every record counted (no filter:
+/// filters are applied by the caller after disclosure control, on the whole table). Every
+/// dimension must apply to the subject ([`Dimension::applies_to`]).
 pub fn count_cells(
     conn: &mut DbConn,
+    subject: Subject,
     dims: &[Dimension],
 ) -> Result<Vec<(Vec<String>, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
-    let sql = cells_sql(dims, postgres);
+    let sql = cells_sql(subject, dims, postgres);
     let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
     Ok(rows
         .into_iter()
@@ -158,24 +219,41 @@ pub fn count_cells(
         .collect())
 }
 
-fn cells_sql(dims: &[Dimension], postgres: bool) -> String {
-    let child = "CASE WHEN a.age_band IN ('0_8', '9_17') THEN TRUE ELSE FALSE END";
-    let base = format!(
-        "SELECT c.id AS rid, 'case' AS record_kind, c.owner_organisation_id AS org, c.encountered_on, \
-         c.sex, c.age_band, c.is_child, c.citizenship, c.exploitation_country, c.region, \
-         c.identification_stage, c.status FROM cases c \
-         UNION ALL \
-         SELECT a.id, 'anonymous_notification', a.organisation_id, a.encountered_on, a.sex, \
-         a.age_band, {child}, a.citizenship, a.exploitation_country, a.region, 'not_applicable', \
-         'not_applicable' FROM anonymous_notifications a"
-    );
+fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool) -> String {
+    let base = match subject {
+        Subject::People => {
+            let child = "CASE WHEN a.age_band IN ('0_8', '9_17') THEN TRUE ELSE FALSE END";
+            format!(
+                "SELECT c.id AS pid, 'case' AS record_kind, c.owner_organisation_id AS org, \
+                 c.encountered_on, c.sex, c.age_band, c.is_child, c.citizenship, \
+                 c.exploitation_country, c.region, c.identification_stage, c.status FROM cases c \
+                 UNION ALL \
+                 SELECT a.id, 'anonymous_notification', a.organisation_id, a.encountered_on, a.sex, \
+                 a.age_band, {child}, a.citizenship, a.exploitation_country, a.region, \
+                 'not_applicable', 'not_applicable' FROM anonymous_notifications a"
+            )
+        }
+        // A referral's period is when it was sent; its organisation the receiving one.
+        Subject::Referrals => "SELECT r.case_id AS pid, r.to_organisation_id AS org, \
+             r.created_at AS encountered_on, c.sex, c.age_band, c.is_child, c.citizenship, \
+             c.exploitation_country, c.region, c.identification_stage, c.status, \
+             r.urgency, r.state AS referral_state, r.cross_border \
+             FROM referrals r JOIN cases c ON c.id = r.case_id"
+            .to_owned(),
+    };
     let mut from = format!("({base}) b");
     if dims.contains(&Dimension::ExploitationType) {
-        from.push_str(
-            " LEFT JOIN (SELECT case_id AS rid, exploitation_type FROM case_exploitation_types \
-             UNION ALL SELECT notification_id, exploitation_type \
-             FROM anonymous_notification_exploitation_types) e ON e.rid = b.rid",
-        );
+        from.push_str(match subject {
+            Subject::People => {
+                " LEFT JOIN (SELECT case_id AS pid, exploitation_type FROM case_exploitation_types \
+                 UNION ALL SELECT notification_id, exploitation_type \
+                 FROM anonymous_notification_exploitation_types) e ON e.pid = b.pid"
+            }
+            Subject::Referrals => {
+                " LEFT JOIN (SELECT case_id AS pid, exploitation_type FROM case_exploitation_types) e \
+                 ON e.pid = b.pid"
+            }
+        });
     }
     if dims.contains(&Dimension::OrganisationKind) {
         from.push_str(" JOIN organisations o ON o.id = b.org");
@@ -203,6 +281,25 @@ fn cells_sql(dims: &[Dimension], postgres: bool) -> String {
     format!(
         "SELECT {inner_key} AS k, n FROM (SELECT {select}, COUNT(*) AS n FROM {from} GROUP BY {group}) g"
     )
+}
+
+/// How long each answered referral waited for its answer: the receiving organisation and the
+/// seconds from sending to accepting or declining. From two timestamps only.
+pub fn referral_answer_seconds(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
+    use crate::schema::referrals;
+    Ok(referrals::table
+        .filter(referrals::answered_at.is_not_null())
+        .select((
+            referrals::to_organisation_id,
+            referrals::created_at,
+            referrals::answered_at,
+        ))
+        .load::<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)>(conn)?
+        .into_iter()
+        .filter_map(|(org, sent, answered)| {
+            answered.map(|answered| (org, (answered - sent).num_seconds().max(0)))
+        })
+        .collect())
 }
 
 /// One case as the de-identified export sees it: summary columns only.

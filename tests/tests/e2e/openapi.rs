@@ -78,6 +78,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/statistics/tables"),
     ("get", "/api/v1/statistics/reports/{name}"),
     ("get", "/api/v1/statistics/export"),
+    ("get", "/api/v1/statistics/research-export"),
     ("get", "/api/v1/organisations/{id}/services"),
     ("put", "/api/v1/organisations/{id}/services/{service}"),
     ("delete", "/api/v1/organisations/{id}/services/{service}"),

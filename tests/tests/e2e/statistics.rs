@@ -2,16 +2,21 @@
 //! against hand-computed expectations, every figure under the threshold suppressed, no line of
 //! a table holding a single suppressed figure (recoverable from its total), no small number
 //! recoverable by differencing two queries that differ by one filter, the scope of each role,
-//! CSV safe against formula injection, and the audit trail.
+//! CSV safe against formula injection, and the audit trail; referral outcomes, performance and
+//! answer times per receiving organisation; the k-anonymous export and the research export.
 
 use chrono::NaiveDate;
 use serde_json::Value;
-use tumaini_db::ids::{CaseId, NotificationId, OrgId, UserId};
+use tumaini_db::ids::{CaseId, NotificationId, OrgId, ReferralId, UserId};
 use tumaini_db::models::anonymous::AnonymousNotification;
 use tumaini_db::models::audit;
 use tumaini_db::models::case::{Case, NewCase, SummaryFields};
 use tumaini_db::models::consent::{self, NewConsent};
-use tumaini_db::vocabulary::{AgeBand, ExploitationType, OrganisationKind, Role, Sex};
+use tumaini_db::models::referral::{NewReferral, Referral};
+use tumaini_db::vocabulary::{
+    AgeBand, DeclineReason, ExploitationType, OrganisationKind, ReferralState, ReferralUrgency,
+    Role, ServiceType, Sex,
+};
 use tumaini_db::vocabulary::{
     ConsentGiver, ConsentMethod, ConsentPurpose, ConsentRecipient, FieldGroup,
 };
@@ -362,7 +367,7 @@ fn consent_to(
     by: &UserId,
     purposes: &[ConsentPurpose],
     withdrawal: bool,
-) {
+) -> tumaini_db::ids::ConsentId {
     let mut conn = db.conn();
     consent::append(
         &mut conn,
@@ -381,7 +386,8 @@ fn consent_to(
             details: None,
         },
     )
-    .unwrap();
+    .unwrap()
+    .id
 }
 
 both_engines! {
@@ -436,5 +442,213 @@ both_engines! {
         let (h, _) = token(&server, &head.email);
         assert_eq!(server.get_as(&h, "/api/v1/statistics/export").status, 403);
         assert_eq!(audit::with_action(&mut db.conn(), "statistics.export").unwrap().len(), 2 + 1);
+
+        // No research export unless the deployment configures one.
+        let none = server.get_as(&c, "/api/v1/statistics/research-export?agreement=MAK-2026-07");
+        assert_eq!(none.status, 404, "{}", none.text());
+        assert!(none.text().contains("TUMAINI_RESEARCH_EXPORT_K"));
+        // Six more 30-38s consent: with k = 5 every class is large enough without generalising
+        // (24-26: 15 exploited in Uganda, 15 in Kenya; 30-38: 6 and 5); with k = 11 it is not.
+        for id in cases(&db, &shelter, &worker.id, 6, Sex::Female, AgeBand::Age30To38, "Gulu", &[ForcedLabour]) {
+            consent_to(&db, &id, &worker.id, &stats, false);
+        }
+        // Configured with k = 5, under a named agreement: the eleven 30-38s keep their age band.
+        let research = TestServer::start_with(&db, &[("TUMAINI_RESEARCH_EXPORT_K", "5")], |_| {});
+        let researcher = seed::account_in(&db, &office, Role::Coordinator);
+        let c = mfa_enrolled_token(&research, &researcher.email);
+        let (h, _) = token(&research, &head.email);
+        assert_eq!(research.get_as(&c, "/api/v1/statistics/research-export").status, 400, "an agreement is required");
+        assert_eq!(research.get_as(&c, "/api/v1/statistics/research-export?agreement=a%20b").status, 400);
+        assert_eq!(research.get_as(&h, "/api/v1/statistics/research-export?agreement=MAK-2026-07").status, 403);
+        let finer = research.get_as(&c, "/api/v1/statistics/research-export?agreement=MAK-2026-07");
+        assert_eq!(finer.status, 200, "{}", finer.text());
+        let finer = finer.json();
+        assert_eq!(finer["k"], 5);
+        assert_eq!(finer["generalisation_level"], 0);
+        let ages: Vec<&str> = finer["records"].as_array().unwrap().iter().map(|r| r["ageBroad"].as_str().unwrap()).collect();
+        assert_eq!(ages.iter().filter(|a| **a == "30--38").count(), 11);
+        assert_eq!(ages.iter().filter(|a| **a == "24--26").count(), 30);
+        // The ordinary export is unchanged by it: k = 11 still generalises the age.
+        let ordinary = research.get_as(&c, "/api/v1/statistics/export").json();
+        assert_eq!((ordinary["k"].as_u64(), ordinary["generalisation_level"].as_u64()), (Some(11), Some(1)));
+        let events = audit::with_action(&mut db.conn(), "statistics.research_export").unwrap();
+        let done: Vec<_> = events.iter().filter(|e| e.outcome == "success").collect();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].severity, "high");
+        assert_eq!(done[0].resource_type.as_deref(), Some("research_agreement"));
+        assert_eq!(done[0].resource_id.as_deref(), Some("MAK-2026-07"));
+        assert!(events.iter().any(|e| e.outcome == "denied"), "the supervisor's refusal");
+    }
+}
+
+/// Records a referral of `case` from `from` to `to`, sent `hours_ago`, moved through `states`
+/// (each step one hour after the answer, which comes `answer_hours` after sending).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the fields of a crafted referral"
+)]
+fn referral(
+    db: &TestDb,
+    case: &CaseId,
+    consent: &tumaini_db::ids::ConsentId,
+    from: &OrgId,
+    to: &OrgId,
+    by: &UserId,
+    urgency: ReferralUrgency,
+    cross_border: bool,
+    answer_hours: i64,
+    states: &[ReferralState],
+) {
+    let mut conn = db.conn();
+    let id = ReferralId::generate();
+    let sent = chrono::Utc::now().naive_utc() - chrono::Duration::days(10);
+    Referral::insert(
+        &mut conn,
+        &NewReferral {
+            id: &id,
+            reference: &format!("R-STAT-{}", uuid::Uuid::now_v7().simple()),
+            case_id: case,
+            from,
+            to,
+            created_by: by,
+            services: &[ServiceType::Health],
+            groups: &[FieldGroup::Identity],
+            urgency,
+            reason: b"not read by statistics",
+            consent_id: consent,
+            cross_border,
+            created_at: sent,
+            respond_by: sent + chrono::Duration::hours(72),
+        },
+    )
+    .unwrap();
+    let mut at = sent + chrono::Duration::hours(answer_hours);
+    let mut state = ReferralState::Sent;
+    for next in states {
+        let reason = (*next == ReferralState::Declined).then_some(DeclineReason::NoCapacity);
+        assert!(Referral::transition(&mut conn, &id, state, *next, at, None, reason).unwrap());
+        state = *next;
+        at += chrono::Duration::hours(1);
+    }
+}
+
+both_engines! {
+    fn referral_figures_match_hand_computed_ones_and_hide_small_ones(db) {
+        let server = TestServer::start(&db);
+        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+        let clinic = seed::organisation(&db, OrganisationKind::Health);
+        let lawyers = seed::organisation(&db, OrganisationKind::LegalAid);
+        let kenya = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+        let worker = seed::account_in(&db, &shelter, Role::CaseWorker);
+        let clinic_head = seed::account_in(&db, &clinic, Role::Supervisor);
+        let clinic_worker = seed::account_in(&db, &clinic, Role::CaseWorker);
+        let coordinator = seed::account_in(&db, &office, Role::Coordinator);
+        use ReferralState::{Accepted, Completed, Declined, Expired, InService};
+        use ReferralUrgency::{Emergency, High, Normal};
+        let people = cases(&db, &shelter, &worker.id, 30, Sex::Female, AgeBand::Age24To26, "Kampala", &[ExploitationType::ForcedLabour]);
+        let consents: Vec<_> = people.iter().map(|case| consent_to(&db, case, &worker.id, &[ConsentPurpose::Referral], false)).collect();
+        let mut next = people.iter().zip(&consents);
+        let mut refer = |to: &OrgId, urgency, cross_border, hours, states: &[ReferralState]| {
+            let (case, consent) = next.next().unwrap();
+            referral(&db, case, consent, &shelter, to, &worker.id, urgency, cross_border, hours, states);
+        };
+        // The clinic: 15 high-urgency referrals, each accepted after 2 hours; 5 of them
+        // completed, the other 10 in service.
+        for n in 0..15 {
+            let states: &[ReferralState] = if n < 5 { &[Accepted, InService, Completed] } else { &[Accepted, InService] };
+            refer(&clinic, High, false, 2, states);
+        }
+        // Legal aid: 11 normal ones declined after 4 hours, one left to expire.
+        for _ in 0..11 {
+            refer(&lawyers, Normal, false, 4, &[Declined]);
+        }
+        refer(&lawyers, Normal, false, 0, &[Expired]);
+        // Kenya: 3 emergency ones across the border, not yet answered.
+        for _ in 0..3 {
+            refer(&kenya, Emergency, true, 0, &[]);
+        }
+
+        let c = mfa_enrolled_token(&server, &coordinator.email);
+        let get = |token: &str, path: &str| {
+            let response = server.get_as(token, path);
+            assert_eq!(response.status, 200, "{path}: {}", response.text());
+            response.json()
+        };
+        // By state. By hand: in service 10, completed 5, declined 11, expired 1, sent 3; 30.
+        let t = get(&c, "/api/v1/statistics/tables?subject=referrals&dimensions=referral_state");
+        assert_eq!(t["unit"], "referrals");
+        assert_eq!(published(&t, &[None]), Some(30));
+        assert_eq!(published(&t, &[Some("in_service")]), Some(10));
+        assert_eq!(published(&t, &[Some("declined")]), Some(11));
+        assert_eq!(published(&t, &[Some("accepted")]), Some(0), "all moved on");
+        for small in ["completed", "expired", "sent"] {
+            assert_eq!(entry(&t, &[Some(small)]).unwrap()["suppressed"], "below_threshold", "{small}");
+        }
+        check_protected(&t);
+        // Across borders: 3 of 30, and 27 would give them away.
+        let flows = get(&c, "/api/v1/statistics/tables?subject=referrals&dimensions=referral_flow");
+        assert_eq!(entry(&flows, &[Some("cross_border")]).unwrap()["suppressed"], "below_threshold");
+        assert_eq!(entry(&flows, &[Some("domestic")]).unwrap()["suppressed"], "complementary");
+        assert_eq!(published(&flows, &[None]), Some(30));
+        // Referrals break down by the person's summary too: all 30 are of adult women.
+        let sexes = get(&c, "/api/v1/statistics/tables?subject=referrals&dimensions=sex,age_group&filters=urgency:high");
+        assert_eq!(published(&sexes, &[Some("female"), Some("adult")]), Some(15));
+        check_protected(&sexes);
+        let outcomes = get(&c, "/api/v1/statistics/reports/referral-outcomes");
+        assert_eq!(outcomes["dimensions"], serde_json::json!(["year", "referral_flow", "urgency", "referral_state"]));
+        check_protected(&outcomes);
+
+        // Per receiving organisation: the clinic 15 (10 in service, 5 completed: hidden, with a
+        // complement in its line), legal aid 12, Kenya 3 (hidden, and legal aid's 12 with it).
+        let perf = get(&c, "/api/v1/statistics/reports/referral-performance");
+        assert_eq!(perf["dimensions"], serde_json::json!(["organisation", "referral_state"]));
+        assert_eq!(published(&perf, &[None, None]), Some(30));
+        assert_eq!(published(&perf, &[Some(clinic.as_str()), None]), Some(15));
+        assert_eq!(entry(&perf, &[Some(clinic.as_str()), Some("completed")]).unwrap()["suppressed"], "below_threshold");
+        assert_eq!(published(&perf, &[Some(kenya.as_str()), None]), None);
+        assert_eq!(published(&perf, &[Some(lawyers.as_str()), None]), None, "30 - 15 - 12 would give Kenya's 3 away");
+        assert!(perf["labels"][clinic.as_str()].is_string(), "organisations are named: {perf}");
+        check_protected(&perf);
+        let csv = server.get_as(&c, "/api/v1/statistics/reports/referral-performance?format=csv").text();
+        assert!(csv.starts_with("organisation,organisation_name,referral_state,count,suppressed\r\n"), "{csv}");
+
+        // Answer times. By hand: the clinic 15 in 2 h; legal aid 11 in 4 h; nationally 26,
+        // mean (15 x 2 + 11 x 4) / 26 = 2.85 h, median 2 h. Kenya answered none: no line.
+        let times = get(&c, "/api/v1/statistics/reports/referral-response-times");
+        let line = |org: Option<&str>| times["organisations"].as_array().unwrap().iter()
+            .find(|e| e["organisation"].as_str() == org).cloned();
+        let clinic_line = line(Some(clinic.as_str())).unwrap();
+        assert_eq!((clinic_line["answered"].as_i64(), clinic_line["mean_hours"].as_f64(), clinic_line["median_hours"].as_f64()), (Some(15), Some(2.0), Some(2.0)));
+        let lawyers_line = line(Some(lawyers.as_str())).unwrap();
+        assert_eq!((lawyers_line["answered"].as_i64(), lawyers_line["mean_hours"].as_f64()), (Some(11), Some(4.0)));
+        let national = line(None).unwrap();
+        assert_eq!((national["answered"].as_i64(), national["mean_hours"].as_f64(), national["median_hours"].as_f64()), (Some(26), Some(2.85), Some(2.0)));
+        assert!(line(Some(kenya.as_str())).is_none());
+        let csv = server.get_as(&c, "/api/v1/statistics/reports/referral-response-times?format=csv").text();
+        assert!(csv.contains("all,,26,2.85,2,"), "{csv}");
+
+        // A supervisor sees their own organisation only; a case worker nothing.
+        let own = get(&token(&server, &clinic_head.email).0, "/api/v1/statistics/reports/referral-response-times");
+        assert_eq!(own["organisations"].as_array().unwrap().len(), 1, "{own}");
+        let own = get(&token(&server, &clinic_head.email).0, "/api/v1/statistics/reports/referral-performance");
+        assert_eq!(published(&own, &[Some(clinic.as_str()), None]), Some(15));
+        assert!(own["entries"].as_array().unwrap().iter().all(|e| e["values"][0] == clinic.as_str()), "{own}");
+        assert_eq!(server.get_as(&token(&server, &clinic_worker.email).0, "/api/v1/statistics/reports/referral-performance").status, 403);
+
+        // Dimensions of the other subject, and unknown subjects, are refused.
+        for path in [
+            "/api/v1/statistics/tables?subject=referrals&dimensions=record_kind",
+            "/api/v1/statistics/tables?dimensions=urgency",
+            "/api/v1/statistics/tables?dimensions=sex&filters=referral_state:sent",
+            "/api/v1/statistics/tables?subject=everything&dimensions=sex",
+            "/api/v1/statistics/reports/referral-response-times?filters=year:2026",
+        ] {
+            let refused = server.get_as(&c, path);
+            assert_eq!(refused.status, 400, "{path}: {}", refused.text());
+            assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+        }
+        let mut conn = db.conn();
+        assert!(audit::with_action(&mut conn, "statistics.report").unwrap().iter().filter(|e| e.outcome == "success").count() >= 6);
     }
 }
