@@ -33,6 +33,9 @@ pub struct CaseSettings {
     /// agreement that needs finer records; none (the default) switches the research export off.
     /// Each research export is a high-severity audit event naming the agreement.
     pub research_export_k: Option<usize>,
+    /// The references of the data-sharing agreements a research export may be made under
+    /// (`TUMAINI_RESEARCH_AGREEMENTS`, comma-separated); required with a research k.
+    pub research_agreements: Vec<String>,
 }
 
 impl CaseSettings {
@@ -114,9 +117,35 @@ impl CaseSettings {
                 reason: format!("must be at least 3 and below TUMAINI_EXPORT_K ({export_k})"),
             });
         }
+        let research_agreements: Vec<String> = sources
+            .get("TUMAINI_RESEARCH_AGREEMENTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(bad) = research_agreements
+            .iter()
+            .find(|a| !is_agreement_reference(a))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_RESEARCH_AGREEMENTS",
+                reason: format!(
+                    "`{}` is not a reference: 3 to 64 letters, digits and `-_./`",
+                    bad.chars().take(64).collect::<String>()
+                ),
+            });
+        }
+        if research_export_k.is_some() && research_agreements.is_empty() {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_RESEARCH_AGREEMENTS",
+                reason: "a research export needs the agreements it may be made under".to_owned(),
+            });
+        }
         Ok(Self {
             export_k,
             research_export_k,
+            research_agreements,
             statistics_threshold,
             referral_response,
             break_glass_max: Duration::from_secs(break_glass * 60),
@@ -131,4 +160,13 @@ impl CaseSettings {
             deadline_scan_interval: Duration::from_secs(scan),
         })
     }
+}
+
+/// Whether `text` has the shape of a data-sharing agreement's reference: 3 to 64 ASCII letters,
+/// digits and `-_./`.
+pub fn is_agreement_reference(text: &str) -> bool {
+    (3..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
 }

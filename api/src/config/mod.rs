@@ -16,7 +16,7 @@ mod mail;
 
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
-pub use cases::CaseSettings;
+pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
 
 /// Where the embedded default keeps its database.
@@ -141,6 +141,7 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_STATISTICS_THRESHOLD",
     "TUMAINI_EXPORT_K",
     "TUMAINI_RESEARCH_EXPORT_K",
+    "TUMAINI_RESEARCH_AGREEMENTS",
     "TUMAINI_AUDIT_KEY",
     "TUMAINI_AUDIT_KEY_FILE",
     "TUMAINI_AUDIT_SEAL_MS",

@@ -27,14 +27,15 @@ use crate::statistics::{self, Table, TableRequest};
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {
+    // The answer times first: its path would otherwise match `reports/{name}`.
     cfg.service(statistics_table)
+        .service(referral_response_times)
         .service(named_report)
         .service(export)
         .service(research_export);
 }
 
-/// The named reports: what each counts and its breakdown. `referral-response-times` is not a
-/// count table and is answered on its own.
+/// The named reports: what each counts and its breakdown.
 const REPORTS: &[(&str, Subject, &[Dimension])] = &[
     // SDG indicator 16.2.2 numerators: detected victims by sex, age and form of exploitation.
     (
@@ -93,9 +94,6 @@ const REPORTS: &[(&str, Subject, &[Dimension])] = &[
         &[Dimension::Organisation, Dimension::ReferralState],
     ),
 ];
-
-/// The report of how quickly each receiving organisation answers.
-const RESPONSE_TIMES: &str = "referral-response-times";
 
 /// A table to compute.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -224,9 +222,16 @@ fn organisation_names(conn: &mut DbConn) -> Result<BTreeMap<String, String>, Api
         .collect())
 }
 
+/// What computing the figures gave: the figures, or a refusal to say in a 400 (audited as
+/// denied).
+type Computed = Result<Figures, String>;
+
 /// Decides whether the caller may read statistics of `organisation` (none: the national ones;
-/// a supervisor's own organisation is the default), then computes the figures with `compute`
-/// (given the organisation in scope) and audits the query in the same transaction.
+/// a supervisor's own organisation is the default), computes the figures with `compute` (given
+/// the organisation in scope), and audits the query. The counting only reads; the audit event
+/// is written once it is done, in its own short write transaction, and nothing is answered
+/// unless it was written (so an SQLite database is not locked for writers while a large table
+/// is counted).
 async fn answer<F>(
     state: &AppState,
     caller: Caller,
@@ -235,7 +240,7 @@ async fn answer<F>(
     compute: F,
 ) -> Result<Figures, ApiError>
 where
-    F: FnOnce(&mut DbConn, Option<&OrgId>) -> Result<Figures, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConn, Option<&OrgId>) -> Result<Computed, ApiError> + Send + 'static,
 {
     let scope = match organisation {
         Some(id) => Some(id),
@@ -260,24 +265,29 @@ where
     })
     .await?;
     let Caller { user, context, .. } = caller;
-    with_conn(&state.pool, move |conn| {
+    let computed = with_conn(&state.pool, move |conn| {
+        let computed = compute(conn, scope.as_ref())?;
         conn.write_transaction(|conn| {
-            let figures = compute(conn, scope.as_ref())?;
             audit::record_decided(
                 conn,
                 &context,
                 Some(&user),
                 Event {
                     action: name,
-                    outcome: Outcome::Success,
+                    outcome: if computed.is_ok() {
+                        Outcome::Success
+                    } else {
+                        Outcome::Denied
+                    },
                     resource: scope.map(|id| ("organisation", id.to_string())),
                 },
                 &decision,
-            )?;
-            Ok::<_, ApiError>(figures)
-        })
+            )
+        })?;
+        Ok::<_, ApiError>(computed)
     })
-    .await
+    .await?;
+    computed.map_err(bad)
 }
 
 /// Computes the protected table of `request`, within `scope`; organisations named by the
@@ -286,15 +296,17 @@ fn count_table(
     conn: &mut DbConn,
     mut request: TableRequest,
     scope: Option<&OrgId>,
-) -> Result<Figures, ApiError> {
+) -> Result<Computed, ApiError> {
     if let Some(id) = scope {
         request
             .filters
             .push((Dimension::Organisation, id.to_string()));
     }
     let by_organisation = request.dimensions.contains(&Dimension::Organisation);
-    let mut table =
-        statistics::table(conn, &request)?.map_err(|refusal| bad(refusal.to_string()))?;
+    let mut table = match statistics::table(conn, &request)? {
+        Ok(table) => table,
+        Err(refusal) => return Ok(Err(refusal.to_string())),
+    };
     if by_organisation {
         let names = organisation_names(conn)?;
         table.labels = table
@@ -304,7 +316,15 @@ fn count_table(
             .filter_map(|id| names.get(id).map(|name| (id.clone(), name.clone())))
             .collect();
     }
-    Ok(Figures::Table(table))
+    Ok(Ok(Figures::Table(table)))
+}
+
+/// Checks a request at the edge, before anything is counted or audited.
+fn checked(request: TableRequest) -> Result<TableRequest, ApiError> {
+    request
+        .check()
+        .map_err(|refusal| bad(refusal.to_string()))?;
+    Ok(request)
 }
 
 fn subject(code: Option<&str>) -> Result<Subject, ApiError> {
@@ -344,12 +364,12 @@ pub async fn statistics_table(
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let request = TableRequest {
+    let request = checked(TableRequest {
         subject: subject(query.subject.as_deref())?,
         dimensions,
         filters: parse_filters(query.filters.as_deref())?,
         threshold: state.cases.statistics_threshold,
-    };
+    })?;
     let csv = csv_wanted(query.format.as_deref())?;
     let figures = answer(
         &state,
@@ -362,20 +382,74 @@ pub async fn statistics_table(
     Ok(figures.respond(csv))
 }
 
+/// How quickly each receiving organisation answers referrals: the mean and median hours from
+/// sending to accepting or declining, published for an organisation that answered at least the
+/// threshold's number (and never for one alone beside the national figure). How many each
+/// answered is not published: with the outcome tables it would undo their suppression.
+/// Coordinators see every organisation and the nation, a supervisor their own organisation.
+#[utoipa::path(
+    tag = "statistics",
+    security(("bearer" = [])),
+    params(ResponseTimesQuery),
+    responses(
+        (status = 200, description = "The answer times (or CSV with `format=csv`)", body = ResponseTimes),
+        (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/statistics/reports/referral-response-times")]
+pub async fn referral_response_times(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ResponseTimesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let csv = csv_wanted(query.format.as_deref())?;
+    let threshold = state.cases.statistics_threshold;
+    let figures = answer(
+        &state,
+        caller,
+        query.organisation,
+        "statistics.report",
+        move |conn, scope| {
+            let answers = tumaini_db::models::statistics::referral_answer_seconds(conn)?;
+            let names = organisation_names(conn)?;
+            let scope = scope.map(ToString::to_string);
+            Ok(Ok(Figures::ResponseTimes(response_times::build(
+                &answers,
+                &names,
+                scope.as_deref(),
+                threshold,
+            ))))
+        },
+    )
+    .await?;
+    Ok(figures.respond(csv))
+}
+
+/// The scope and format of the answer-times report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseTimesQuery {
+    /// One organisation's figures (see the tables endpoint).
+    pub organisation: Option<OrgId>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
 /// A named report: `sdg-16-2-2` (SDG 16.2.2 numerators: year, sex, age group, form of
 /// exploitation), `glotip-sex-age`, `glotip-exploitation`, `glotip-flows` (UNODC GLOTIP
 /// breakdowns), `nrm-decisions` (identification stages by year), `notifications-by-region`
 /// (cases and anonymous notifications by year and region), `referral-outcomes` (referrals by
-/// year, domestic or cross-border, urgency and state), `referral-performance` (per receiving
-/// organisation, what became of its referrals) and `referral-response-times` (per receiving
-/// organisation, how many it answered and the mean and median hours to answer). Same protection
-/// as any table.
+/// year, domestic or cross-border, urgency and state) and `referral-performance` (per receiving
+/// organisation, what became of its referrals). Same protection as any table. (How quickly
+/// organisations answer is `reports/referral-response-times`.)
 #[utoipa::path(
     tag = "statistics",
     security(("bearer" = [])),
     params(("name" = String, Path), ReportQuery),
     responses(
-        (status = 200, description = "The protected report (or CSV with `format=csv`); `referral-response-times` answers a ResponseTimes", body = Table),
+        (status = 200, description = "The protected report (or CSV with `format=csv`)", body = Table),
         (status = 400, description = "A malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report or organisation", body = Problem, content_type = "application/problem+json"),
@@ -391,39 +465,15 @@ pub async fn named_report(
     let query = query.into_inner();
     let csv = csv_wanted(query.format.as_deref())?;
     let threshold = state.cases.statistics_threshold;
-    if name.as_str() == RESPONSE_TIMES {
-        if query.filters.is_some() {
-            return Err(bad(format!("`{RESPONSE_TIMES}` takes no filters")));
-        }
-        let figures = answer(
-            &state,
-            caller,
-            query.organisation,
-            "statistics.report",
-            move |conn, scope| {
-                let answers = tumaini_db::models::statistics::referral_answer_seconds(conn)?;
-                let names = organisation_names(conn)?;
-                let scope = scope.map(ToString::to_string);
-                Ok(Figures::ResponseTimes(response_times::build(
-                    &answers,
-                    &names,
-                    scope.as_deref(),
-                    threshold,
-                )))
-            },
-        )
-        .await?;
-        return Ok(figures.respond(csv));
-    }
     let Some((_, subject, dimensions)) = REPORTS.iter().find(|(n, ..)| *n == name.as_str()) else {
         return Err(ApiError::bare(ProblemType::NotFound));
     };
-    let request = TableRequest {
+    let request = checked(TableRequest {
         subject: *subject,
         dimensions: dimensions.to_vec(),
         filters: parse_filters(query.filters.as_deref())?,
         threshold,
-    };
+    })?;
     let figures = answer(
         &state,
         caller,
@@ -454,15 +504,24 @@ pub struct ResearchExportQuery {
     pub format: Option<String>,
 }
 
-/// Makes the de-identified export with `k`, audited as `action`; a research export names its
-/// agreement and is a high-severity event.
+/// A research export asked for: its agreement, and the k configured (none: not configured).
+struct Research {
+    agreement: String,
+    k: Option<usize>,
+    approved: bool,
+}
+
+/// Makes the de-identified export with `k`, audited as `action`. A research export is decided
+/// like any export, then refused (404) where none is configured and (403) under an agreement
+/// not approved in the configuration; made or refused, it is a high-severity event naming the
+/// agreement.
 async fn run_export(
     state: &AppState,
     caller: Caller,
     csv: bool,
     k: usize,
     action: &'static str,
-    agreement: Option<String>,
+    research: Option<Research>,
 ) -> Result<HttpResponse, ApiError> {
     let facts = national(caller.organisation.country.as_str());
     let decision = authorize(
@@ -475,28 +534,57 @@ async fn run_export(
     )
     .await?;
     let Caller { user, context, .. } = caller;
+    let refusal = research.as_ref().and_then(|r| match (r.k, r.approved) {
+        (None, _) => Some(ApiError::problem(
+            ProblemType::NotFound,
+            "no research export is configured on this server (TUMAINI_RESEARCH_EXPORT_K)",
+        )),
+        (Some(_), false) => Some(ApiError::problem(
+            ProblemType::Forbidden,
+            "this agreement is not one the research export may be made under \
+             (TUMAINI_RESEARCH_AGREEMENTS)",
+        )),
+        (Some(_), true) => None,
+    });
+    let k = research.as_ref().and_then(|r| r.k).unwrap_or(k);
+    let agreement = research.map(|r| r.agreement);
+    let refused = refusal.is_some();
     let made = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
+        let made = if refused {
+            None
+        } else {
             let rows = tumaini_db::models::statistics::consenting_cases(
                 conn,
                 tumaini_db::time::now_utc(),
             )?;
-            let made = crate::statistics::export::anonymise(&rows, k);
+            Some(crate::statistics::export::anonymise(&rows, k))
+        };
+        conn.write_transaction(|conn| {
             let research = agreement.is_some();
             let event = Event {
                 action,
-                outcome: Outcome::Success,
+                outcome: if refused {
+                    Outcome::Denied
+                } else {
+                    Outcome::Success
+                },
                 resource: agreement.map(|a| ("research_agreement", a)),
             };
             if research {
-                audit::record_decided_high(conn, &context, Some(&user), event, &decision)?;
+                audit::record_decided_high(conn, &context, Some(&user), event, &decision)
             } else {
-                audit::record_decided(conn, &context, Some(&user), event, &decision)?;
+                audit::record_decided(conn, &context, Some(&user), event, &decision)
             }
-            Ok::<_, ApiError>(made)
-        })
+        })?;
+        Ok::<_, ApiError>(made)
     })
     .await?;
+    if let Some(refusal) = refusal {
+        return Err(refusal);
+    }
+    let Some(made) = made else {
+        return Err(ApiError::bare(ProblemType::NotFound));
+    };
     Ok(if csv {
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
@@ -534,10 +622,11 @@ pub async fn export(
 }
 
 /// The research export: the same de-identified export with the lower k the deployment
-/// configured for research (`TUMAINI_RESEARCH_EXPORT_K`), under a named data-sharing agreement.
-/// Only national coordinators; each one is a high-severity audit event naming the agreement.
-/// Where no research k is configured there is no research export (404): the disclosure control
-/// of statistics and exports is otherwise fixed by the server, for every caller.
+/// configured for research (`TUMAINI_RESEARCH_EXPORT_K`), under one of the data-sharing
+/// agreements it approved (`TUMAINI_RESEARCH_AGREEMENTS`). Only national coordinators; each
+/// one, made or refused, is a high-severity audit event naming the agreement. Where no research
+/// k is configured there is no research export (404): the disclosure control of statistics and
+/// exports is otherwise fixed by the server, for every caller.
 #[utoipa::path(
     tag = "statistics",
     security(("bearer" = [])),
@@ -545,7 +634,7 @@ pub async fn export(
     responses(
         (status = 200, description = "The export (or CSV with `format=csv`)", body = crate::statistics::export::Export),
         (status = 400, description = "A malformed agreement reference", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only national coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only national coordinators export, under an approved agreement", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No research export is configured", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -558,29 +647,29 @@ pub async fn research_export(
     let query = query.into_inner();
     let csv = csv_wanted(query.format.as_deref())?;
     let agreement = query.agreement.trim();
-    if !(3..=64).contains(&agreement.len())
-        || !agreement
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-    {
+    if !crate::config::is_agreement_reference(agreement) {
         return Err(bad(
             "`agreement` is the agreement's reference: 3 to 64 letters, digits and `-_./`"
                 .to_owned(),
         ));
     }
-    let Some(k) = state.cases.research_export_k else {
-        return Err(ApiError::problem(
-            ProblemType::NotFound,
-            "no research export is configured on this server (TUMAINI_RESEARCH_EXPORT_K)",
-        ));
+    let research = Research {
+        agreement: agreement.to_owned(),
+        k: state.cases.research_export_k,
+        approved: state
+            .cases
+            .research_agreements
+            .iter()
+            .any(|a| a == agreement),
     };
+    let k = state.cases.export_k;
     run_export(
         &state,
         caller,
         csv,
         k,
         "statistics.research_export",
-        Some(agreement.to_owned()),
+        Some(research),
     )
     .await
 }

@@ -6,7 +6,9 @@
 //! coordinate but one dimension `d`; the entries for each value of `d` sum to the entry where
 //! `d` is "all". The rules:
 //!
-//! 1. **Primary suppression**: an entry with `0 < count < threshold` is suppressed.
+//! 1. **Primary suppression**: an entry with `0 < count < threshold` is suppressed, and so is
+//!    any non-zero entry the caller names as being of fewer people than the threshold (a table
+//!    of referrals, where one person may count many times).
 //! 2. **Complementary suppression**: a line never holds exactly one suppressed entry (it could be
 //!    recovered by subtraction), so another one is suppressed: the smallest non-zero published
 //!    cell of the line (ties: the first in value order).
@@ -21,7 +23,7 @@
 //!
 //! Zeros are published (they are not people) and never chosen as complements.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A coordinate: the index of a value of the dimension, or `None` for "all".
 pub type Key = Vec<Option<u32>>;
@@ -70,6 +72,43 @@ impl Protected {
 /// Builds the extended table of `cells` (full keys, every coordinate `Some`) over dimensions of
 /// `sizes` values each, and protects it with `threshold`.
 pub fn protect(sizes: &[u32], cells: &BTreeMap<Vec<u32>, i64>, threshold: i64) -> Protected {
+    protect_with(sizes, cells, threshold, &BTreeSet::new())
+}
+
+/// The entries of the extended table (over `dimensions` dimensions) whose cells hold fewer than
+/// `threshold` distinct people, from each cell's people (`cell`, `person`, repeated freely).
+pub fn entries_of_few(
+    dimensions: usize,
+    people: &[(Vec<u32>, &str)],
+    threshold: i64,
+) -> BTreeSet<Key> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut of: HashMap<Key, HashSet<u32>> = HashMap::new();
+    for (cell, person) in people {
+        let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        let id = *ids.entry(person).or_insert(next);
+        for mask in 0u32..(1 << dimensions) {
+            let key: Key = cell
+                .iter()
+                .enumerate()
+                .map(|(d, &v)| if mask & (1 << d) == 0 { Some(v) } else { None })
+                .collect();
+            of.entry(key).or_default().insert(id);
+        }
+    }
+    of.into_iter()
+        .filter(|(_, people)| i64::try_from(people.len()).unwrap_or(i64::MAX) < threshold)
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// [`protect`], with `few`: entries suppressed as primary whatever their count.
+pub fn protect_with(
+    sizes: &[u32],
+    cells: &BTreeMap<Vec<u32>, i64>,
+    threshold: i64,
+    few: &BTreeSet<Key>,
+) -> Protected {
     let n = sizes.len();
     let mut counts: BTreeMap<Key, i64> = BTreeMap::new();
     for (cell, &count) in cells {
@@ -93,7 +132,7 @@ pub fn protect(sizes: &[u32], cells: &BTreeMap<Vec<u32>, i64>, threshold: i64) -
         let entries = every_entry(sizes, present);
         for key in &entries {
             let count = counts.get(key).copied().unwrap_or(0);
-            if count > 0 && count < threshold {
+            if count > 0 && (count < threshold || few.contains(key)) {
                 suppressed.insert(key.clone(), Suppression::Primary);
             }
         }
@@ -348,6 +387,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_entry_of_many_referrals_of_one_person_is_suppressed() {
+        // Cell 0: twelve referrals of one person; cell 1: twelve of twelve people.
+        let mut people: Vec<(Vec<u32>, &str)> = (0..12).map(|_| (vec![0], "one")).collect();
+        let names: Vec<String> = (0..12).map(|n| format!("p{n}")).collect();
+        people.extend(names.iter().map(|n| (vec![1], n.as_str())));
+        let few = entries_of_few(1, &people, 10);
+        assert_eq!(few, BTreeSet::from([vec![Some(0)]]));
+        let protected = protect_with(&[2], &table(&[(&[0], 12), (&[1], 12)]), 10, &few);
+        assert_eq!(
+            protected.suppressed.get(&vec![Some(0)]),
+            Some(&Suppression::Primary)
+        );
+        assert_eq!(
+            protected.suppressed.get(&vec![Some(1)]),
+            Some(&Suppression::Complementary),
+            "24 - 12 would give the one person's twelve away"
+        );
+        assert_eq!(protected.published(&vec![None]), Some(24));
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub struct Table {
     /// several forms counts once in each); for referrals, `referrals` or
     /// `referrals_by_exploitation_type`.
     pub unit: &'static str,
-    /// Figures of fewer people than this are suppressed.
+    /// Figures of fewer people than this are suppressed (of referrals: figures of fewer
+    /// referrals, or of referrals of fewer people).
     pub threshold: i64,
     /// The values of each requested dimension, in order.
     pub values: Vec<Vec<String>>,
@@ -139,12 +140,59 @@ pub enum RequestRefusal {
     /// A dimension of the other subject.
     #[error("tables of {1} are not broken down by `{0}`")]
     NotForSubject(&'static str, &'static str),
-    /// Too fine a breakdown.
+    /// Too fine a breakdown (how fine is not said: it would tell how many values the open
+    /// dimensions have beyond the caller's scope).
     #[error(
-        "this breakdown has {0} cells and totals, more than {MAX_ENTRIES}: drop a dimension or \
-         choose a coarser one (year for month, age_group for age_band)"
+        "this breakdown has more than {MAX_ENTRIES} cells and totals: drop a dimension or choose \
+         a coarser one (year for month, age_group for age_band)"
     )]
-    TooLarge(u64),
+    TooLarge,
+}
+
+impl TableRequest {
+    /// Checks the request before anything is counted: every dimension of the subject, none
+    /// named twice, at most [`MAX_DIMENSIONS`] in all.
+    pub fn check(&self) -> Result<(), RequestRefusal> {
+        for d in self
+            .dimensions
+            .iter()
+            .chain(self.filters.iter().map(|(d, _)| d))
+        {
+            if !d.applies_to(self.subject) {
+                return Err(RequestRefusal::NotForSubject(d.code(), self.subject.code()));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for d in &self.dimensions {
+            if !seen.insert(*d) {
+                return Err(RequestRefusal::Repeated(d.code()));
+            }
+        }
+        let mut filtered = BTreeSet::new();
+        for (d, _) in &self.filters {
+            if !filtered.insert(*d) {
+                return Err(RequestRefusal::Repeated(d.code()));
+            }
+        }
+        if self.all_dimensions().len() > MAX_DIMENSIONS {
+            return Err(RequestRefusal::TooManyDimensions);
+        }
+        Ok(())
+    }
+
+    /// The dimensions of the table behind the answer: the requested and the filtered ones, in
+    /// one fixed order whatever the order asked in, so that two queries over the same
+    /// dimensions (one breaking down by what the other filters on, say) read one protected
+    /// table.
+    fn all_dimensions(&self) -> Vec<Dimension> {
+        let all: BTreeSet<Dimension> = self
+            .dimensions
+            .iter()
+            .copied()
+            .chain(self.filters.iter().map(|(d, _)| *d))
+            .collect();
+        all.into_iter().collect()
+    }
 }
 
 /// Computes, protects and slices a table: the whole table over the requested and filtered
@@ -154,47 +202,38 @@ pub fn table(
     conn: &mut DbConn,
     request: &TableRequest,
 ) -> Result<Result<Table, RequestRefusal>, DbError> {
-    let mut all: Vec<Dimension> = request.dimensions.clone();
-    let mut seen = BTreeSet::new();
-    for d in request
-        .dimensions
-        .iter()
-        .chain(request.filters.iter().map(|(d, _)| d))
-    {
-        if !d.applies_to(request.subject) {
-            return Ok(Err(RequestRefusal::NotForSubject(
-                d.code(),
-                request.subject.code(),
-            )));
-        }
+    if let Err(refusal) = request.check() {
+        return Ok(Err(refusal));
     }
-    for d in &request.dimensions {
-        if !seen.insert(*d) {
-            return Ok(Err(RequestRefusal::Repeated(d.code())));
+    let all = request.all_dimensions();
+    Ok(match request.subject {
+        Subject::People => {
+            let rows = counts::count_cells(conn, request.subject, &all)?;
+            build(request, &all, &rows, None)
         }
-    }
-    let mut filtered = BTreeSet::new();
-    for (d, _) in &request.filters {
-        if !filtered.insert(*d) {
-            return Ok(Err(RequestRefusal::Repeated(d.code())));
+        // A person may be referred many times: the cells are counted per person too.
+        Subject::Referrals => {
+            let per_person = counts::count_cells_per_person(conn, request.subject, &all)?;
+            let mut rows: BTreeMap<&[String], i64> = BTreeMap::new();
+            for (values, _, count) in &per_person {
+                *rows.entry(values.as_slice()).or_insert(0) += count;
+            }
+            let rows: Vec<(Vec<String>, i64)> =
+                rows.into_iter().map(|(v, n)| (v.to_vec(), n)).collect();
+            build(request, &all, &rows, Some(&per_person))
         }
-        if !all.contains(d) {
-            all.push(*d);
-        }
-    }
-    if all.len() > MAX_DIMENSIONS {
-        return Ok(Err(RequestRefusal::TooManyDimensions));
-    }
-    let rows = counts::count_cells(conn, request.subject, &all)?;
-    Ok(build(request, &all, &rows))
+    })
 }
 
-/// Builds the protected slice from the counted cells over `all` (the requested dimensions,
-/// then the filtered ones), unless the table would be too large to protect.
+/// Builds the protected slice from the counted cells over `all` (in [`TableRequest`]'s fixed
+/// order), unless the table would be too large to protect. `per_person` (referrals) gives each
+/// cell's count per person: an entry of fewer people than the threshold is suppressed however
+/// many referrals it holds.
 pub fn build(
     request: &TableRequest,
     all: &[Dimension],
     rows: &[(Vec<String>, i64)],
+    per_person: Option<&[(Vec<String>, String, i64)]>,
 ) -> Result<Table, RequestRefusal> {
     let mut values: Vec<Vec<String>> = all.iter().map(|d| closed_values(*d)).collect();
     for (row, _) in rows {
@@ -214,26 +253,37 @@ pub fn build(
         .map(|list| list.len() as u64 + 1)
         .fold(1u64, u64::saturating_mul);
     if entries > MAX_ENTRIES {
-        return Err(RequestRefusal::TooLarge(entries));
+        return Err(RequestRefusal::TooLarge);
     }
-    let index = |i: usize, value: &str| {
-        values[i]
-            .iter()
-            .position(|v| v == value)
-            .and_then(|p| u32::try_from(p).ok())
+    let index = |row: &[String]| -> Option<Vec<u32>> {
+        row.iter()
+            .enumerate()
+            .map(|(i, value)| {
+                values[i]
+                    .iter()
+                    .position(|v| v == value)
+                    .and_then(|p| u32::try_from(p).ok())
+            })
+            .collect()
     };
     let mut cells: BTreeMap<Vec<u32>, i64> = BTreeMap::new();
     for (row, count) in rows {
-        let key: Option<Vec<u32>> = row.iter().enumerate().map(|(i, v)| index(i, v)).collect();
-        if let Some(key) = key {
+        if let Some(key) = index(row) {
             *cells.entry(key).or_insert(0) += count;
         }
     }
+    let few_people = per_person.map_or_else(BTreeSet::new, |per_person| {
+        let keyed: Vec<(Vec<u32>, &str)> = per_person
+            .iter()
+            .filter_map(|(row, person, _)| index(row).map(|key| (key, person.as_str())))
+            .collect();
+        disclosure::entries_of_few(all.len(), &keyed, request.threshold)
+    });
     let sizes: Vec<u32> = values
         .iter()
         .map(|v| u32::try_from(v.len()).unwrap_or(u32::MAX))
         .collect();
-    let protected = disclosure::protect(&sizes, &cells, request.threshold);
+    let protected = disclosure::protect_with(&sizes, &cells, request.threshold, &few_people);
     Ok(slice(request, all, &values, &protected))
 }
 
@@ -243,11 +293,12 @@ fn slice(
     values: &[Vec<String>],
     protected: &Protected,
 ) -> Table {
-    let requested = request.dimensions.len();
+    let position = |d: &Dimension| all.iter().position(|x| x == d).unwrap_or(0);
+    let requested: Vec<usize> = request.dimensions.iter().map(position).collect();
     // The filter's coordinate for each filtered dimension; a value never seen is an empty slice.
     let mut fixed: BTreeMap<usize, Option<u32>> = BTreeMap::new();
     for (d, value) in &request.filters {
-        let i = all.iter().position(|x| x == d).unwrap_or(0);
+        let i = position(d);
         let at = values[i]
             .iter()
             .position(|v| v == value)
@@ -257,6 +308,8 @@ fn slice(
     let empty_slice = fixed.values().any(Option::is_none);
     let mut entries = Vec::new();
     let mut suppressed: BTreeMap<&'static str, usize> = BTreeMap::new();
+    // Of each requested dimension, the values the slice holds.
+    let mut used: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); requested.len()];
     if !empty_slice {
         let keys: BTreeSet<&Key> = protected
             .counts
@@ -266,7 +319,7 @@ fn slice(
         for key in keys {
             let matches = key.iter().enumerate().all(|(i, v)| match fixed.get(&i) {
                 Some(at) => v == at,
-                None => i < requested || v.is_none(),
+                None => requested.contains(&i) || v.is_none(),
             });
             if !matches {
                 continue;
@@ -275,17 +328,37 @@ fn slice(
             if let Some(status) = status {
                 *suppressed.entry(status.code()).or_insert(0) += 1;
             }
+            for (n, &i) in requested.iter().enumerate() {
+                if let Some(v) = key[i] {
+                    used[n].insert(v);
+                }
+            }
             entries.push(Entry {
-                values: key[..requested]
+                values: requested
                     .iter()
-                    .enumerate()
-                    .map(|(i, v)| v.map(|v| values[i][v as usize].clone()))
+                    .map(|&i| key[i].map(|v| values[i][v as usize].clone()))
                     .collect(),
                 count: protected.published(key),
                 suppressed: status.map(|s| s.code()),
             });
         }
     }
+    // A closed dimension lists every value (its zeros are published); an open one only those
+    // in the slice, so a scoped or filtered answer says nothing of the rest of the table.
+    let listed = requested
+        .iter()
+        .zip(&request.dimensions)
+        .zip(&used)
+        .map(|((&i, d), used)| {
+            if closed_values(*d).is_empty() {
+                used.iter()
+                    .map(|&v| values[i][v as usize].clone())
+                    .collect()
+            } else {
+                values[i].clone()
+            }
+        })
+        .collect();
     Table {
         dimensions: request
             .dimensions
@@ -304,7 +377,7 @@ fn slice(
             (Subject::Referrals, true) => "referrals_by_exploitation_type",
         },
         threshold: request.threshold,
-        values: values[..requested].to_vec(),
+        values: listed,
         entries,
         suppressed,
         labels: BTreeMap::new(),
@@ -331,8 +404,8 @@ mod tests {
             .map(|n| (vec![format!("R{n}"), format!("M{}", n % 500)], 1))
             .collect();
         let dims = [Dimension::Region, Dimension::Month];
-        let refused = build(&request(Subject::People, &dims), &dims, &rows);
-        assert_eq!(refused, Err(RequestRefusal::TooLarge(601 * 501)));
+        let refused = build(&request(Subject::People, &dims), &dims, &rows, None);
+        assert_eq!(refused, Err(RequestRefusal::TooLarge));
         // The same rows by region alone are protected: every region has one person.
         let by_region: Vec<(Vec<String>, i64)> =
             rows.iter().map(|(k, n)| (vec![k[0].clone()], *n)).collect();
@@ -340,16 +413,82 @@ mod tests {
             &request(Subject::People, &[Dimension::Region]),
             &[Dimension::Region],
             &by_region,
+            None,
         )
         .unwrap_or_else(|refusal| panic!("{refusal}"));
         assert_eq!(table.suppressed.get("below_threshold"), Some(&600));
     }
 
     #[test]
+    fn the_order_asked_in_changes_no_figure() {
+        // Region x sex, with small cells: asked as region x sex, as sex x region, and as sex
+        // filtered on each region, every figure is the same entry of one protected table.
+        let mut rows = Vec::new();
+        for (r, counts) in [[63, 6, 40], [88, 3, 12], [6, 11, 2]].iter().enumerate() {
+            for (s, n) in ["female", "male", "unknown"].iter().zip(counts) {
+                rows.push((vec![s.to_string(), format!("R{r}")], *n));
+            }
+        }
+        let region_sex = request(Subject::People, &[Dimension::Region, Dimension::Sex]);
+        let all = region_sex.all_dimensions();
+        assert_eq!(all, [Dimension::Sex, Dimension::Region], "one fixed order");
+        let a = build(&region_sex, &all, &rows, None).unwrap_or_else(|r| panic!("{r}"));
+        let sex_region = request(Subject::People, &[Dimension::Sex, Dimension::Region]);
+        assert_eq!(sex_region.all_dimensions(), all);
+        let b = build(&sex_region, &all, &rows, None).unwrap_or_else(|r| panic!("{r}"));
+        let figure = |t: &Table, values: &[Option<String>]| {
+            t.entries
+                .iter()
+                .find(|e| e.values == values)
+                .map_or(Some(0), |e| e.count)
+        };
+        assert!(a.suppressed.values().sum::<usize>() > 0);
+        for e in &a.entries {
+            let swapped = vec![e.values[1].clone(), e.values[0].clone()];
+            assert_eq!(figure(&b, &swapped), e.count, "{:?}", e.values);
+        }
+        for region in ["R0", "R1", "R2"] {
+            let filtered = TableRequest {
+                filters: vec![(Dimension::Region, region.to_owned())],
+                ..request(Subject::People, &[Dimension::Sex])
+            };
+            assert_eq!(filtered.all_dimensions(), all);
+            let c = build(&filtered, &all, &rows, None).unwrap_or_else(|r| panic!("{r}"));
+            for e in &c.entries {
+                let full = vec![Some(region.to_owned()), e.values[0].clone()];
+                assert_eq!(figure(&a, &full), e.count, "{region} {:?}", e.values);
+            }
+            assert_eq!(
+                c.values[0].len(),
+                Sex::ALL.len(),
+                "a closed dimension lists all"
+            );
+        }
+    }
+
+    #[test]
+    fn an_open_dimension_lists_only_the_values_in_the_slice() {
+        let rows = vec![
+            (vec!["org-a".to_owned(), "sent".to_owned()], 12),
+            (vec!["org-b".to_owned(), "sent".to_owned()], 14),
+        ];
+        let scoped = TableRequest {
+            filters: vec![(Dimension::Organisation, "org-a".to_owned())],
+            ..request(
+                Subject::Referrals,
+                &[Dimension::Organisation, Dimension::ReferralState],
+            )
+        };
+        let all = scoped.all_dimensions();
+        let table = build(&scoped, &all, &rows, None).unwrap_or_else(|r| panic!("{r}"));
+        assert_eq!(table.values[0], ["org-a"], "nothing said of org-b");
+    }
+
+    #[test]
     fn a_table_counts_what_its_subject_holds() {
         let rows = vec![(vec!["high".to_owned()], 12)];
         let dims = [Dimension::Urgency];
-        let table = build(&request(Subject::Referrals, &dims), &dims, &rows)
+        let table = build(&request(Subject::Referrals, &dims), &dims, &rows, None)
             .unwrap_or_else(|refusal| panic!("{refusal}"));
         assert_eq!(table.unit, "referrals");
         assert_eq!(table.values[0], ["emergency", "high", "normal"]);

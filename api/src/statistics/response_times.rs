@@ -1,8 +1,10 @@
 //! How quickly each receiving organisation answers referrals, with the same disclosure control
 //! as the count tables: an organisation's figures are published only when it answered at least
-//! `threshold` referrals, and never one alone suppressed beside a national figure (its count and
-//! total time would be the national ones less the published ones), so a second, the smallest
-//! published, is suppressed with it.
+//! `threshold` referrals, and never one alone suppressed beside a national figure (its total
+//! time would be the national one less the published ones), so a second, the smallest
+//! published, is suppressed with it. How many referrals each answered is never published: it
+//! is a partial sum of a line of the outcome tables (accepted, in service, completed, declined)
+//! and would undo their suppression.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +20,6 @@ pub struct AnswerTimes {
     pub organisation: Option<String>,
     /// Its name.
     pub name: Option<String>,
-    /// Referrals it accepted or declined; `null` when suppressed.
-    pub answered: Option<i64>,
     /// Mean hours from sending to the answer, to two decimals; `null` when suppressed.
     pub mean_hours: Option<f64>,
     /// Median hours from sending to the answer; `null` when suppressed.
@@ -55,7 +55,7 @@ fn summarise(seconds: &mut [i64]) -> (f64, f64) {
     let mean = seconds.iter().sum::<i64>() as f64 / seconds.len() as f64;
     let middle = seconds.len() / 2;
     #[expect(clippy::cast_precision_loss, reason = "seconds of an answer")]
-    let median = if seconds.len() % 2 == 0 {
+    let median = if seconds.len().is_multiple_of(2) {
         (seconds[middle - 1] + seconds[middle]) as f64 / 2.0
     } else {
         seconds[middle] as f64
@@ -99,7 +99,6 @@ pub fn build(
             AnswerTimes {
                 organisation: Some((*org).to_owned()),
                 name: names.get(*org).cloned(),
-                answered: hidden.is_none().then_some(seconds.len() as i64),
                 mean_hours: hidden.is_none().then_some(mean),
                 median_hours: hidden.is_none().then_some(median),
                 suppressed: hidden.map(Suppression::code),
@@ -120,7 +119,6 @@ pub fn build(
         organisations.push(AnswerTimes {
             organisation: None,
             name: None,
-            answered: hidden.is_none().then_some(total),
             mean_hours: national.0.filter(|_| hidden.is_none()),
             median_hours: national.1.filter(|_| hidden.is_none()),
             suppressed: hidden.map(Suppression::code),
@@ -142,13 +140,12 @@ pub fn build(
 /// The report as CSV: one row per organisation, `all` for the national one.
 pub fn csv(report: &ResponseTimes) -> String {
     use super::csv::field;
-    let mut out = String::from("organisation,name,answered,mean_hours,median_hours,suppressed\r\n");
+    let mut out = String::from("organisation,name,mean_hours,median_hours,suppressed\r\n");
     let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for e in &report.organisations {
         let row = [
             field(e.organisation.as_deref().unwrap_or("all")),
             field(e.name.as_deref().unwrap_or("")),
-            e.answered.map(|a| a.to_string()).unwrap_or_default(),
             text(e.mean_hours),
             text(e.median_hours),
             e.suppressed.unwrap_or("").to_owned(),
@@ -188,10 +185,9 @@ mod tests {
         };
         assert_eq!(of(Some("b")).suppressed, Some("below_threshold"));
         assert_eq!(of(Some("a")).suppressed, Some("complementary"));
-        assert_eq!(of(Some("c")).answered, Some(20));
         assert_eq!(of(Some("c")).mean_hours, Some(0.5));
+        assert_eq!(of(Some("c")).suppressed, None);
         let national = of(None);
-        assert_eq!(national.answered, Some(35));
         // (12 x 1 + 3 x 2 + 20 x 0.5) / 35 = 0.8 h; the median is the 18th of 35: half an hour.
         assert_eq!(national.mean_hours, Some(0.8));
         assert_eq!(national.median_hours, Some(0.5));
@@ -208,6 +204,6 @@ mod tests {
         assert_eq!(report.organisations.len(), 1);
         assert_eq!(report.organisations[0].name.as_deref(), Some("Alpha"));
         assert_eq!(report.organisations[0].median_hours, Some(1.0));
-        assert!(csv(&report).starts_with("organisation,name,answered"));
+        assert!(csv(&report).starts_with("organisation,name,mean_hours"));
     }
 }

@@ -204,22 +204,50 @@ pub fn count_cells(
     dims: &[Dimension],
 ) -> Result<Vec<(Vec<String>, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
-    let sql = cells_sql(subject, dims, postgres);
+    let sql = cells_sql(subject, dims, postgres, false);
     let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|row| {
-            let values = if dims.is_empty() {
-                Vec::new()
-            } else {
-                row.k.split(SEPARATOR).map(str::to_owned).collect()
-            };
-            (values, row.n)
-        })
+        .map(|row| (values_of(&row.k, dims), row.n))
         .collect())
 }
 
-fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool) -> String {
+#[derive(QueryableByName)]
+struct PersonRow {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = Text)]
+    p: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Like [`count_cells`], each cell split by the person counted (the case's id, or the
+/// anonymous notification's): for tables of referrals, where one person may be referred many
+/// times and a figure must stand for enough people, not only enough referrals.
+pub fn count_cells_per_person(
+    conn: &mut DbConn,
+    subject: Subject,
+    dims: &[Dimension],
+) -> Result<Vec<(Vec<String>, String, i64)>, DbError> {
+    let postgres = matches!(conn, DbConn::Postgresql(_));
+    let sql = cells_sql(subject, dims, postgres, true);
+    let rows: Vec<PersonRow> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (values_of(&row.k, dims), row.p, row.n))
+        .collect())
+}
+
+fn values_of(key: &str, dims: &[Dimension]) -> Vec<String> {
+    if dims.is_empty() {
+        Vec::new()
+    } else {
+        key.split(SEPARATOR).map(str::to_owned).collect()
+    }
+}
+
+fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool, per_person: bool) -> String {
     let base = match subject {
         Subject::People => {
             let child = "CASE WHEN a.age_band IN ('0_8', '9_17') THEN TRUE ELSE FALSE END";
@@ -258,15 +286,25 @@ fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool) -> String {
     if dims.contains(&Dimension::OrganisationKind) {
         from.push_str(" JOIN organisations o ON o.id = b.org");
     }
+    // Per person: the person's id is one more grouping column, `p`.
+    let (person, person_group) = if per_person {
+        (", b.pid AS p", ", p")
+    } else {
+        ("", "")
+    };
     if dims.is_empty() {
-        return format!("SELECT '' AS k, COUNT(*) AS n FROM {from}");
+        let group = if per_person { " GROUP BY b.pid" } else { "" };
+        return format!("SELECT '' AS k{person}, COUNT(*) AS n FROM {from}{group}");
     }
     let separator = if postgres { "chr(31)" } else { "char(31)" };
     let exprs: Vec<&str> = dims.iter().map(|d| d.expression(postgres)).collect();
-    let group = (1..=dims.len())
+    let mut group = (1..=dims.len())
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ");
+    if per_person {
+        group.push_str(&format!(", {}", dims.len() + 1));
+    }
     let select = exprs
         .iter()
         .enumerate()
@@ -279,7 +317,8 @@ fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool) -> String {
         .collect::<Vec<_>>()
         .join(&format!(" || {separator} || "));
     format!(
-        "SELECT {inner_key} AS k, n FROM (SELECT {select}, COUNT(*) AS n FROM {from} GROUP BY {group}) g"
+        "SELECT {inner_key} AS k{person_group}, n FROM \
+         (SELECT {select}{person}, COUNT(*) AS n FROM {from} GROUP BY {group}) g"
     )
 }
 

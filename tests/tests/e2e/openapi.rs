@@ -76,6 +76,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/auth/notifications"),
     ("put", "/api/v1/auth/notifications"),
     ("get", "/api/v1/statistics/tables"),
+    ("get", "/api/v1/statistics/reports/referral-response-times"),
     ("get", "/api/v1/statistics/reports/{name}"),
     ("get", "/api/v1/statistics/export"),
     ("get", "/api/v1/statistics/research-export"),

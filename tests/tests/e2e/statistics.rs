@@ -453,13 +453,19 @@ both_engines! {
             consent_to(&db, &id, &worker.id, &stats, false);
         }
         // Configured with k = 5, under a named agreement: the eleven 30-38s keep their age band.
-        let research = TestServer::start_with(&db, &[("TUMAINI_RESEARCH_EXPORT_K", "5")], |_| {});
+        let research = TestServer::start_with(&db, &[
+            ("TUMAINI_RESEARCH_EXPORT_K", "5"),
+            ("TUMAINI_RESEARCH_AGREEMENTS", "MAK-2026-07, IOM/2026/3"),
+        ], |_| {});
         let researcher = seed::account_in(&db, &office, Role::Coordinator);
         let c = mfa_enrolled_token(&research, &researcher.email);
         let (h, _) = token(&research, &head.email);
         assert_eq!(research.get_as(&c, "/api/v1/statistics/research-export").status, 400, "an agreement is required");
         assert_eq!(research.get_as(&c, "/api/v1/statistics/research-export?agreement=a%20b").status, 400);
         assert_eq!(research.get_as(&h, "/api/v1/statistics/research-export?agreement=MAK-2026-07").status, 403);
+        let unapproved = research.get_as(&c, "/api/v1/statistics/research-export?agreement=ACME-1");
+        assert_eq!(unapproved.status, 403, "{}", unapproved.text());
+        assert!(unapproved.text().contains("TUMAINI_RESEARCH_AGREEMENTS"));
         let finer = research.get_as(&c, "/api/v1/statistics/research-export?agreement=MAK-2026-07");
         assert_eq!(finer.status, 200, "{}", finer.text());
         let finer = finer.json();
@@ -477,7 +483,11 @@ both_engines! {
         assert_eq!(done[0].severity, "high");
         assert_eq!(done[0].resource_type.as_deref(), Some("research_agreement"));
         assert_eq!(done[0].resource_id.as_deref(), Some("MAK-2026-07"));
-        assert!(events.iter().any(|e| e.outcome == "denied"), "the supervisor's refusal");
+        assert!(events.iter().any(|e| e.outcome == "denied" && e.actor_role.as_deref() == Some("supervisor")));
+        let unapproved = events.iter().find(|e| e.resource_id.as_deref() == Some("ACME-1")).unwrap();
+        assert_eq!((unapproved.outcome.as_str(), unapproved.severity.as_str()), ("denied", "high"));
+        assert!(events.iter().any(|e| e.outcome == "denied" && e.resource_id.as_deref() == Some("MAK-2026-07") && e.actor_role.as_deref() == Some("coordinator")),
+            "asked where none was configured: refused, and audited");
     }
 }
 
@@ -619,14 +629,15 @@ both_engines! {
         let line = |org: Option<&str>| times["organisations"].as_array().unwrap().iter()
             .find(|e| e["organisation"].as_str() == org).cloned();
         let clinic_line = line(Some(clinic.as_str())).unwrap();
-        assert_eq!((clinic_line["answered"].as_i64(), clinic_line["mean_hours"].as_f64(), clinic_line["median_hours"].as_f64()), (Some(15), Some(2.0), Some(2.0)));
+        assert_eq!((clinic_line["mean_hours"].as_f64(), clinic_line["median_hours"].as_f64()), (Some(2.0), Some(2.0)));
         let lawyers_line = line(Some(lawyers.as_str())).unwrap();
-        assert_eq!((lawyers_line["answered"].as_i64(), lawyers_line["mean_hours"].as_f64()), (Some(11), Some(4.0)));
+        assert_eq!((lawyers_line["mean_hours"].as_f64(), lawyers_line["median_hours"].as_f64()), (Some(4.0), Some(4.0)));
         let national = line(None).unwrap();
-        assert_eq!((national["answered"].as_i64(), national["mean_hours"].as_f64(), national["median_hours"].as_f64()), (Some(26), Some(2.85), Some(2.0)));
+        assert_eq!((national["mean_hours"].as_f64(), national["median_hours"].as_f64()), (Some(2.85), Some(2.0)));
         assert!(line(Some(kenya.as_str())).is_none());
+        assert!(times["organisations"].as_array().unwrap().iter().all(|e| e.get("answered").is_none()), "counts would undo the tables' suppression");
         let csv = server.get_as(&c, "/api/v1/statistics/reports/referral-response-times?format=csv").text();
-        assert!(csv.contains("all,,26,2.85,2,"), "{csv}");
+        assert!(csv.contains("all,,2.85,2,"), "{csv}");
 
         // A supervisor sees their own organisation only; a case worker nothing.
         let own = get(&token(&server, &clinic_head.email).0, "/api/v1/statistics/reports/referral-response-times");
@@ -648,6 +659,31 @@ both_engines! {
             assert_eq!(refused.status, 400, "{path}: {}", refused.text());
             assert_eq!(refused.header("content-type"), Some("application/problem+json"));
         }
+        // Too fine a breakdown is refused after it was counted, and the refusal audited: with
+        // sixteen more districts, region x month x age band x form x stage has
+        // 18 x 7 x 11 x 19 x 11 = 289,674 cells and totals.
+        for district in 0..16 {
+            cases(&db, &shelter, &worker.id, 1, Sex::Male, AgeBand::Age24To26, &format!("District {district}"), &[ExploitationType::ForcedLabour]);
+        }
+        let before = audit::with_action(&mut db.conn(), "statistics.table").unwrap().len();
+        let fine = server.get_as(&c, "/api/v1/statistics/tables?dimensions=region,month,age_band,exploitation_type,identification_stage");
+        assert_eq!(fine.status, 400, "{}", fine.text());
+        assert!(fine.text().contains("more than 250000"), "{}", fine.text());
+        let after = audit::with_action(&mut db.conn(), "statistics.table").unwrap();
+        assert_eq!(after.len(), before + 1);
+        assert_eq!(after.last().unwrap().outcome, "denied");
+
+        // One girl referred twelve times: twelve referrals, but one person, so hidden.
+        let girl = cases(&db, &shelter, &worker.id, 1, Sex::Female, AgeBand::Age9To17, "Kampala", &[ExploitationType::ForcedLabour]);
+        let her_consent = consent_to(&db, &girl[0], &worker.id, &[ConsentPurpose::Referral], false);
+        for _ in 0..12 {
+            referral(&db, &girl[0], &her_consent, &shelter, &clinic, &worker.id, High, false, 1, &[Accepted]);
+        }
+        let ages = get(&c, "/api/v1/statistics/tables?subject=referrals&dimensions=age_group");
+        assert_eq!(published(&ages, &[None]), Some(42));
+        assert_eq!(entry(&ages, &[Some("child")]).unwrap()["suppressed"], "below_threshold", "{ages}");
+        assert_eq!(entry(&ages, &[Some("adult")]).unwrap()["suppressed"], "complementary", "42 - 30 would give her away");
+        check_protected(&ages);
         let mut conn = db.conn();
         assert!(audit::with_action(&mut conn, "statistics.report").unwrap().iter().filter(|e| e.outcome == "success").count() >= 6);
     }
