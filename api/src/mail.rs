@@ -16,7 +16,13 @@ use crate::config::{MailSettings, MailTransport};
 use crate::jobs::{Job, Round};
 
 /// Messages claimed per round.
-const BATCH: i64 = 20;
+const BATCH: i64 = 64;
+/// Messages sent at once in a round, each over its own connection. lettre writes a message's
+/// body and its closing dot in two writes, so over one connection each message waits out the
+/// relay's delayed acknowledgement (about 40 ms on Linux): one at a time, a worker delivered
+/// 20 messages a second to a relay on loopback. Eight at once keep a relay busy without
+/// flooding it.
+const PARALLEL: usize = 8;
 /// How long a claim holds before another worker may take the message.
 const LEASE_SECS: i64 = 120;
 /// Longest wait between two attempts.
@@ -132,34 +138,56 @@ fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
             return 0;
         }
     };
-    let mut delivered = 0;
-    for message in messages {
-        let outcome = sender.send(&settings.from, &message);
-        let Ok(mut conn) = pool.get() else {
-            // The lease expires and another round retries.
-            continue;
-        };
-        let recorded = match outcome {
-            Ok(()) => {
-                delivered += 1;
-                tracing::info!(message_id = %message.id, "outbox: delivered");
-                outbox::mark_sent(&mut conn, &message.id)
-            }
-            Err(err) => {
-                let attempts = message.attempts.saturating_add(1);
-                let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
-                let delay = settings.retry_base.saturating_mul(factor).min(MAX_BACKOFF);
-                let retry_at = now_utc()
-                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(3600));
-                // The error names the transport's complaint (refused, timed out); it carries
-                // no message content.
-                tracing::warn!(message_id = %message.id, attempts, error = %err, "outbox: delivery failed");
-                outbox::mark_failed(&mut conn, &message.id, attempts, retry_at, &err)
-            }
-        };
-        if let Err(err) = recorded {
-            tracing::warn!(message_id = %message.id, error = %err, "outbox: cannot record the attempt");
+    if messages.is_empty() {
+        return 0;
+    }
+    let share = messages.len().div_ceil(PARALLEL);
+    std::thread::scope(|scope| {
+        let senders: Vec<_> = messages
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter(|message| deliver(pool, sender, settings, message))
+                        .count()
+                })
+            })
+            .collect();
+        senders
+            .into_iter()
+            .map(|sender| sender.join().unwrap_or(0))
+            .sum()
+    })
+}
+
+/// Tries one claimed message once and records the outcome; whether it was delivered.
+fn deliver(pool: &Pool, sender: &Sender, settings: &MailSettings, message: &OutboxMessage) -> bool {
+    let outcome = sender.send(&settings.from, message);
+    let Ok(mut conn) = pool.get() else {
+        // The lease expires and another round retries.
+        return false;
+    };
+    let delivered = outcome.is_ok();
+    let recorded = match outcome {
+        Ok(()) => {
+            tracing::info!(message_id = %message.id, "outbox: delivered");
+            outbox::mark_sent(&mut conn, &message.id)
         }
+        Err(err) => {
+            let attempts = message.attempts.saturating_add(1);
+            let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
+            let delay = settings.retry_base.saturating_mul(factor).min(MAX_BACKOFF);
+            let retry_at = now_utc()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(3600));
+            // The error names the transport's complaint (refused, timed out); it carries
+            // no message content.
+            tracing::warn!(message_id = %message.id, attempts, error = %err, "outbox: delivery failed");
+            outbox::mark_failed(&mut conn, &message.id, attempts, retry_at, &err)
+        }
+    };
+    if let Err(err) = recorded {
+        tracing::warn!(message_id = %message.id, error = %err, "outbox: cannot record the attempt");
     }
     delivered
 }
