@@ -229,6 +229,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         closure_approved_by -> Nullable<Text>,
         child_protection_notified_at -> Nullable<Timestamp>,
+        exploitation_forms -> Text,
     }
 }
 
@@ -380,6 +381,7 @@ diesel::table! {
         exploitation_country -> Nullable<Text>,
         region -> Text,
         encountered_on -> Date,
+        exploitation_forms -> Text,
     }
 }
 

@@ -52,6 +52,9 @@ impl AnonymousNotification {
         let mut kinds = exploitation_types.to_vec();
         kinds.sort();
         kinds.dedup();
+        diesel::update(anonymous_notifications::table.find(&self.id))
+            .set(anonymous_notifications::exploitation_forms.eq(super::case::forms_list(&kinds)))
+            .execute(conn)?;
         for kind in kinds {
             diesel::insert_into(types::table)
                 .values((

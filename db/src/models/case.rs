@@ -235,6 +235,7 @@ impl Case {
                 cases::encountered_on.eq(s.encountered_on),
                 cases::identification_stage.eq(IdentificationStage::NotScreened),
                 cases::status.eq(CaseStatus::Open),
+                cases::exploitation_forms.eq(forms_list(&s.exploitation_types)),
             ))
             .execute(conn)?;
         replace_lists(conn, &new.id, s)?;
@@ -285,6 +286,9 @@ impl Case {
         else {
             return Ok(None);
         };
+        diesel::update(cases::table.find(id))
+            .set(cases::exploitation_forms.eq(forms_list(&summary.exploitation_types)))
+            .execute(conn)?;
         replace_lists(conn, id, summary)?;
         Ok(Some(case))
     }
@@ -392,6 +396,16 @@ impl Case {
         .get_result::<bool>(conn)?;
         Ok(cases || notes)
     }
+}
+
+/// Forms of exploitation as the sorted comma-separated list of codes, without repeats, that
+/// statistics group by (migration 000900; the rows of `case_exploitation_types` stay the
+/// source for everything else).
+pub(crate) fn forms_list(kinds: &[ExploitationType]) -> String {
+    let mut codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes.join(",")
 }
 
 fn replace_lists(conn: &mut DbConn, id: &CaseId, summary: &SummaryFields) -> Result<(), DbError> {

@@ -147,10 +147,10 @@ impl Dimension {
         Self::ALL.into_iter().find(|d| d.code() == code)
     }
 
-    /// The SQL expression over the base relation `b` (and `e` for exploitation types).
+    /// The SQL expression over the base relation `b`.
     fn expression(self, postgres: bool) -> &'static str {
         match (self, postgres) {
-            (Self::Year, true) => "to_char(b.encountered_on, 'YYYY')",
+            (Self::Year, true) => "CAST(EXTRACT(YEAR FROM b.encountered_on) AS INTEGER)",
             (Self::Year, false) => "strftime('%Y', b.encountered_on)",
             (Self::Quarter, true) => "to_char(b.encountered_on, 'YYYY-\"Q\"Q')",
             (Self::Quarter, false) => {
@@ -162,7 +162,8 @@ impl Dimension {
             (Self::AgeBand, _) => "b.age_band",
             (Self::AgeGroup, _) => "CASE WHEN b.is_child THEN 'child' ELSE 'adult' END",
             (Self::Citizenship, _) => "COALESCE(b.citizenship, 'unknown')",
-            (Self::ExploitationType, _) => "COALESCE(e.exploitation_type, 'not_recorded')",
+            // The list of forms: split into one cell per form by the caller (`expand_forms`).
+            (Self::ExploitationType, _) => "b.forms",
             (Self::ExploitationCountry, _) => "COALESCE(b.exploitation_country, 'unknown')",
             (Self::Region, _) => "b.region",
             (Self::IdentificationStage, _) => "b.identification_stage",
@@ -205,11 +206,63 @@ pub fn count_cells(
 ) -> Result<Vec<(Vec<String>, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
     let sql = cells_sql(subject, dims, postgres, false);
-    let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
+    let rows: Vec<Row> = aggregate(conn, |conn| Ok(diesel::sql_query(sql).load(conn)?))?;
     Ok(rows
         .into_iter()
-        .map(|row| (values_of(&row.k, dims), row.n))
+        .flat_map(|row| {
+            expand_forms(values_of(&row.k, dims), dims)
+                .into_iter()
+                .map(move |values| (values, row.n))
+        })
         .collect())
+}
+
+/// Runs an aggregate query. On PostgreSQL, in a transaction of its own with the just-in-time
+/// compiler off (its estimate of a million-row aggregate set it compiling for longer than the
+/// query ran), memory enough to aggregate by hashing rather than sorting, and parallel workers
+/// costed as free: the planner's guess of the groups (the product of each column's values) is
+/// far above the real few thousand, and kept a one-process plan twice as slow.
+fn aggregate<T>(
+    conn: &mut DbConn,
+    query: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    use diesel::connection::SimpleConnection as _;
+    match conn {
+        DbConn::Postgresql(_) => conn.transaction(|conn| {
+            conn.batch_execute(
+                "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; \
+                 SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0",
+            )?;
+            query(conn)
+        }),
+        DbConn::Sqlite(_) => query(conn),
+    }
+}
+
+/// A counted row's values with the list of forms (at the `exploitation_type` dimension, if
+/// any) split: one row per form, `not_recorded` for none.
+fn expand_forms(values: Vec<String>, dims: &[Dimension]) -> Vec<Vec<String>> {
+    let Some(at) = dims.iter().position(|d| *d == Dimension::ExploitationType) else {
+        return vec![values];
+    };
+    let forms: Vec<String> = values[at]
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if forms.is_empty() {
+        let mut values = values;
+        values[at] = "not_recorded".to_owned();
+        return vec![values];
+    }
+    forms
+        .into_iter()
+        .map(|form| {
+            let mut row = values.clone();
+            row[at] = form;
+            row
+        })
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -232,10 +285,15 @@ pub fn count_cells_per_person(
 ) -> Result<Vec<(Vec<String>, String, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
     let sql = cells_sql(subject, dims, postgres, true);
-    let rows: Vec<PersonRow> = diesel::sql_query(sql).load(conn)?;
+    let rows: Vec<PersonRow> = aggregate(conn, |conn| Ok(diesel::sql_query(sql).load(conn)?))?;
     Ok(rows
         .into_iter()
-        .map(|row| (values_of(&row.k, dims), row.p, row.n))
+        .flat_map(|row| {
+            let PersonRow { k, p, n } = row;
+            expand_forms(values_of(&k, dims), dims)
+                .into_iter()
+                .map(move |values| (values, p.clone(), n))
+        })
         .collect())
 }
 
@@ -254,35 +312,24 @@ fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool, per_person: b
             format!(
                 "SELECT c.id AS pid, 'case' AS record_kind, c.owner_organisation_id AS org, \
                  c.encountered_on, c.sex, c.age_band, c.is_child, c.citizenship, \
-                 c.exploitation_country, c.region, c.identification_stage, c.status FROM cases c \
+                 c.exploitation_country, c.region, c.identification_stage, c.status, \
+                 c.exploitation_forms AS forms FROM cases c \
                  UNION ALL \
                  SELECT a.id, 'anonymous_notification', a.organisation_id, a.encountered_on, a.sex, \
                  a.age_band, {child}, a.citizenship, a.exploitation_country, a.region, \
-                 'not_applicable', 'not_applicable' FROM anonymous_notifications a"
+                 'not_applicable', 'not_applicable', a.exploitation_forms \
+                 FROM anonymous_notifications a"
             )
         }
         // A referral's period is when it was sent; its organisation the receiving one.
         Subject::Referrals => "SELECT r.case_id AS pid, r.to_organisation_id AS org, \
              r.created_at AS encountered_on, c.sex, c.age_band, c.is_child, c.citizenship, \
              c.exploitation_country, c.region, c.identification_stage, c.status, \
-             r.urgency, r.state AS referral_state, r.cross_border \
+             c.exploitation_forms AS forms, r.urgency, r.state AS referral_state, r.cross_border \
              FROM referrals r JOIN cases c ON c.id = r.case_id"
             .to_owned(),
     };
     let mut from = format!("({base}) b");
-    if dims.contains(&Dimension::ExploitationType) {
-        from.push_str(match subject {
-            Subject::People => {
-                " LEFT JOIN (SELECT case_id AS pid, exploitation_type FROM case_exploitation_types \
-                 UNION ALL SELECT notification_id, exploitation_type \
-                 FROM anonymous_notification_exploitation_types) e ON e.pid = b.pid"
-            }
-            Subject::Referrals => {
-                " LEFT JOIN (SELECT case_id AS pid, exploitation_type FROM case_exploitation_types) e \
-                 ON e.pid = b.pid"
-            }
-        });
-    }
     if dims.contains(&Dimension::OrganisationKind) {
         from.push_str(" JOIN organisations o ON o.id = b.org");
     }

@@ -688,3 +688,46 @@ both_engines! {
         assert!(audit::with_action(&mut conn, "statistics.report").unwrap().iter().filter(|e| e.outcome == "success").count() >= 6);
     }
 }
+
+both_engines! {
+    fn a_changed_summary_moves_the_person_between_forms(db) {
+        let server = TestServer::start(&db);
+        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+        let worker = seed::account_in(&db, &shelter, Role::CaseWorker);
+        let coordinator = seed::account_in(&db, &office, Role::Coordinator);
+        let ids = cases(&db, &shelter, &worker.id, 24, Sex::Female, AgeBand::Age24To26, "Lira", &[ExploitationType::ForcedLabour]);
+        let c = mfa_enrolled_token(&server, &coordinator.email);
+        let forms = |server: &TestServer| {
+            let t = server.get_as(&c, "/api/v1/statistics/tables?dimensions=exploitation_type");
+            assert_eq!(t.status, 200, "{}", t.text());
+            t.json()
+        };
+        assert_eq!(published(&forms(&server), &[Some("forced_labour")]), Some(24));
+        // Twelve of them are found to have been sexually exploited too; one has no form left.
+        let mut conn = db.conn();
+        for (n, id) in ids.iter().enumerate().take(13) {
+            let summary = SummaryFields {
+                sex: Sex::Female,
+                age_band: AgeBand::Age24To26,
+                may_be_child: false,
+                citizenship: Some("UG".parse().unwrap()),
+                recruitment_country: None,
+                exploitation_country: Some("UG".parse().unwrap()),
+                region: "Lira".to_owned(),
+                encountered_on: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
+                exploitation_types: if n == 12 { vec![] } else { vec![ExploitationType::SexualExploitation, ExploitationType::ForcedLabour] },
+                means_of_control: vec![],
+            };
+            assert!(Case::update_summary(&mut conn, id, 1, &summary).unwrap().is_some());
+        }
+        drop(conn);
+        let t = forms(&server);
+        assert_eq!(published(&t, &[Some("forced_labour")]), Some(23));
+        assert_eq!(entry(&t, &[Some("not_recorded")]).unwrap()["suppressed"], "below_threshold");
+        // 23 + 12 + 1 people by form: the 12 are hidden with the one, or 36 - 23 would tell.
+        assert_eq!(published(&t, &[None]), Some(36));
+        assert_eq!(entry(&t, &[Some("sexual_exploitation")]).unwrap()["suppressed"], "complementary");
+        check_protected(&t);
+    }
+}

@@ -1,0 +1,2 @@
+ALTER TABLE anonymous_notifications DROP COLUMN exploitation_forms;
+ALTER TABLE cases DROP COLUMN exploitation_forms;
