@@ -47,19 +47,13 @@ use tumaini_db::models::{NewOrganisation, NewUser, Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vocabulary::{OrganisationKind, Role, UserStatus};
 use tumaini_db::{PoolOptions, build_pool};
+use tumaini_tests::bench::{percentile, setting};
 use tumaini_tests::{Engine, TestDb, test_config};
 
 /// Distinct cases the writers read.
 const CASES: usize = 10_000;
 /// Events per `seal` round when sealing the bulk-inserted events.
 const SEAL_BATCH: i64 = 10_000;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
@@ -408,13 +402,6 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn print_appends(run: &AppendRun) {

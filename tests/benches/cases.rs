@@ -37,24 +37,20 @@
 )]
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use actix_web::HttpServer;
 use diesel::connection::SimpleConnection as _;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection as _, PgConnection, QueryableByName, RunQueryDsl as _};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
-use tumaini_api::config::Config;
 use tumaini_db::vault::Vault;
-use tumaini_db::{PoolOptions, build_pool};
+use tumaini_tests::bench::{ServedApp, percentile, setting};
 use tumaini_tests::seed::PASSWORD;
 use tumaini_tests::{Engine, TestDb, test_config};
 
@@ -62,13 +58,6 @@ use tumaini_tests::{Engine, TestDb, test_config};
 const ORGANISATION: &str = "Mirembe Shelter (demo)";
 /// Its case worker.
 const WORKER: &str = "shelter.worker";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
@@ -154,7 +143,7 @@ fn main() {
     );
 
     // 2. Serve, sign in.
-    let server = Server::start(&config);
+    let server = ServedApp::start(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("bench-client")
@@ -262,13 +251,6 @@ impl Measured {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn report(rows: &[(&str, (Measured, Measured))]) {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     println!();
@@ -324,82 +306,6 @@ fn report(rows: &[(&str, (Measured, Measured))]) {
                 per(c.other()),
                 per(c.idle),
             );
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server, as `tumaini serve` builds it.
-
-struct Server {
-    addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<JoinHandle<()>>,
-    /// The audit sealer runs as in production: sealing is part of what a read costs.
-    sealer: Option<tumaini_api::audit_trail::AuditSealer>,
-}
-
-impl Server {
-    fn start(config: &Config) -> Server {
-        let pool = build_pool(
-            &config.database_url,
-            PoolOptions {
-                max_size: config.db_pool_size,
-                ..PoolOptions::default()
-            },
-        )
-        .unwrap();
-        let vault = Arc::new(Vault::new(tumaini_api::keys::key_provider(config).unwrap()));
-        vault.check(&mut pool.get().unwrap()).unwrap();
-        let state = tumaini_api::AppState::new(pool.clone(), config)
-            .unwrap()
-            .with_vault(vault);
-        let sealer = tumaini_api::audit_trail::AuditSealer::start(
-            pool,
-            Arc::clone(&state.audit_signer),
-            &config.audit,
-            config.public_url.clone(),
-        )
-        .unwrap();
-        let workers = config.workers;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let mut server = HttpServer::new(move || {
-                    tumaini_api::build_app(
-                        state.clone(),
-                        |_: &mut actix_web::web::ServiceConfig| {},
-                    )
-                })
-                .shutdown_timeout(5);
-                if let Some(workers) = workers {
-                    server = server.workers(workers);
-                }
-                let server = server.bind("127.0.0.1:0").unwrap();
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle())).unwrap();
-                server.await.unwrap();
-            });
-        });
-        let (addr, handle) = rx.recv().unwrap();
-        Server {
-            addr,
-            handle,
-            thread: Some(thread),
-            sealer: Some(sealer),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        if let Some(mut sealer) = self.sealer.take() {
-            sealer.stop();
         }
     }
 }

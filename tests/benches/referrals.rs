@@ -45,43 +45,24 @@
     reason = "a benchmark: a failed step must stop it loudly"
 )]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use actix_web::HttpServer;
 use diesel::{QueryDsl as _, RunQueryDsl as _};
 use serde_json::{Value, json};
 use tumaini_api::config::{Config, MailTransport};
 use tumaini_api::mail::OutboxWorker;
 use tumaini_db::models::outbox;
-use tumaini_db::vault::Vault;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use tumaini_db::{PoolOptions, build_pool};
+use tumaini_tests::bench::{ServedApp, loadavg, percentile, setting};
 use tumaini_tests::seed::{self, PASSWORD};
 use tumaini_tests::smtp::SmtpSink;
 use tumaini_tests::{Engine, TestDb, test_config};
 
 /// Refused answers whose bodies are kept for the report.
 const KEPT_FAILURES: usize = 5;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
@@ -140,7 +121,7 @@ fn main() {
     );
 
     // 2. Serve, sign in, register the cases and their consents.
-    let server = Server::start(&config);
+    let server = ServedApp::start(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("bench-client")
@@ -226,82 +207,6 @@ fn main() {
         "the run FAILED:\n  {}",
         problems.join("\n  ")
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server, as `tumaini serve` builds it, without the mail and deadline workers.
-
-struct Server {
-    addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<JoinHandle<()>>,
-    /// The audit sealer runs as in production: sealing is part of what an audited write costs.
-    sealer: Option<tumaini_api::audit_trail::AuditSealer>,
-}
-
-impl Server {
-    fn start(config: &Config) -> Server {
-        let pool = build_pool(
-            &config.database_url,
-            PoolOptions {
-                max_size: config.db_pool_size,
-                ..PoolOptions::default()
-            },
-        )
-        .unwrap();
-        let vault = Arc::new(Vault::new(tumaini_api::keys::key_provider(config).unwrap()));
-        vault.check(&mut pool.get().unwrap()).unwrap();
-        let state = tumaini_api::AppState::new(pool.clone(), config)
-            .unwrap()
-            .with_vault(vault);
-        let sealer = tumaini_api::audit_trail::AuditSealer::start(
-            pool,
-            Arc::clone(&state.audit_signer),
-            &config.audit,
-            config.public_url.clone(),
-        )
-        .unwrap();
-        let workers = config.workers;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let mut server = HttpServer::new(move || {
-                    tumaini_api::build_app(
-                        state.clone(),
-                        |_: &mut actix_web::web::ServiceConfig| {},
-                    )
-                })
-                .shutdown_timeout(5);
-                if let Some(workers) = workers {
-                    server = server.workers(workers);
-                }
-                let server = server.bind("127.0.0.1:0").unwrap();
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle())).unwrap();
-                server.await.unwrap();
-            });
-        });
-        let (addr, handle) = rx.recv().unwrap();
-        Server {
-            addr,
-            handle,
-            thread: Some(thread),
-            sealer: Some(sealer),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        if let Some(mut sealer) = self.sealer.take() {
-            sealer.stop();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,13 +483,6 @@ async fn load(target: &Arc<Target>, run: &Run) -> Measured {
         failure_samples: all.failure_samples,
         ran_out: all.ran_out,
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 impl Measured {

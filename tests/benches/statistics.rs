@@ -25,14 +25,8 @@ use tumaini_api::statistics::{self, TableRequest};
 use tumaini_db::DbConn;
 use tumaini_db::models::statistics::{Dimension, Subject, count_cells};
 use tumaini_db::vocabulary::{OrganisationKind, Role};
+use tumaini_tests::bench::setting;
 use tumaini_tests::{Engine, TestDb, seed};
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Inserts `n` cases and their forms of exploitation in bulk.
 fn seed_cases(conn: &mut DbConn, engine: Engine, org: &str, user: &str, n: usize) {

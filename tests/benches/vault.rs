@@ -24,14 +24,8 @@ use tumaini_db::vault::envelope::{self, Binding};
 use tumaini_db::vault::{
     IndexQuery, IndexTerms, KeyMaterial, KeyRing, KeyVersion, RotationOptions, Vault,
 };
+use tumaini_tests::bench::setting;
 use tumaini_tests::{Engine, TestDb};
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.

@@ -14,6 +14,7 @@
     reason = "test harness: a failed set-up must stop the test loudly"
 )]
 
+pub mod bench;
 mod db;
 pub mod seed;
 mod server;

@@ -184,6 +184,17 @@ fn national(country: &str) -> OrganisationFacts {
     }
 }
 
+/// A CSV body, to be saved as `filename`.
+fn csv_attachment(body: String, filename: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body)
+}
+
 /// What an answer holds.
 enum Figures {
     /// A count table.
@@ -199,13 +210,7 @@ impl Figures {
                 Self::Table(table) => statistics::csv::table(table),
                 Self::ResponseTimes(times) => response_times::csv(times),
             };
-            return HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"tumaini-statistics.csv\"",
-                ))
-                .body(body);
+            return csv_attachment(body, "tumaini-statistics.csv");
         }
         match self {
             Self::Table(table) => HttpResponse::Ok().json(table),
@@ -586,13 +591,7 @@ async fn run_export(
         return Err(ApiError::bare(ProblemType::NotFound));
     };
     Ok(if csv {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"tumaini-export.csv\"",
-            ))
-            .body(crate::statistics::export::csv(&made))
+        csv_attachment(crate::statistics::export::csv(&made), "tumaini-export.csv")
     } else {
         HttpResponse::Ok().json(made)
     })
