@@ -37,6 +37,30 @@ pub fn check_role_for(kind: OrganisationKind, role: Role) -> Result<(), RoleNotA
     }
 }
 
+/// Whether a grant of `role` by someone holding `granter` waits for a second person's
+/// approval: a role that reads cases (every role but the administrator's), granted by someone
+/// who may not read cases (an administrator, `guard.admin-never-touches-cases`). Otherwise an
+/// administrator could invite a case worker at an address they control and so reach the case
+/// content the policies deny them.
+pub const fn needs_approval(granter: Role, role: Role) -> bool {
+    matches!(granter, Role::Admin) && !matches!(role, Role::Admin)
+}
+
+/// Whether someone holding `approver` may approve a grant of `role` (the policies decide first
+/// that they may approve grants in the account's organisation at all): a coordinator any role,
+/// a supervisor only the staff roles a supervisor could give (never a coordinator's or a
+/// competent-authority officer's).
+pub const fn may_approve(approver: Role, role: Role) -> bool {
+    match approver {
+        Role::Coordinator => true,
+        Role::Supervisor => matches!(
+            role,
+            Role::CaseWorker | Role::FirstResponder | Role::Supervisor
+        ),
+        _ => false,
+    }
+}
+
 /// Letters and digits that cannot be mistaken for one another when read aloud or copied from
 /// paper (no 0/O, 1/l/I).
 const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -72,6 +96,23 @@ mod tests {
         assert!(check_role_for(OrganisationKind::Police, Role::CompetentAuthority).is_err());
         assert!(check_role_for(OrganisationKind::Police, Role::FirstResponder).is_ok());
         assert!(check_role_for(OrganisationKind::Shelter, Role::Admin).is_ok());
+    }
+
+    #[test]
+    fn case_reading_roles_granted_by_an_administrator_need_a_second_person() {
+        for role in Role::ALL {
+            assert_eq!(
+                needs_approval(Role::Admin, *role),
+                *role != Role::Admin,
+                "{role}"
+            );
+            assert!(!needs_approval(Role::Supervisor, *role), "{role}");
+        }
+        assert!(may_approve(Role::Coordinator, Role::Coordinator));
+        assert!(may_approve(Role::Supervisor, Role::CaseWorker));
+        assert!(!may_approve(Role::Supervisor, Role::Coordinator));
+        assert!(!may_approve(Role::Supervisor, Role::CompetentAuthority));
+        assert!(!may_approve(Role::Admin, Role::CaseWorker));
     }
 
     #[test]

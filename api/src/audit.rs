@@ -73,7 +73,9 @@ pub fn record(
     write(conn, context, actor, event, None, false)
 }
 
-fn write(
+/// Appends the event, with the decision that made it when there was one, at the severity
+/// given: the one function the others share.
+pub fn write(
     conn: &mut DbConn,
     context: &RequestContext,
     actor: Option<&User>,
@@ -100,6 +102,7 @@ fn write(
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
             high_severity,
+            client_request_id: context.client_request_id.clone(),
             ..AuditRecord::default()
         },
     )?;

@@ -528,11 +528,7 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
 
 /// The audit context of a command-line action: no client, a request id marking the CLI.
 fn cli_context() -> RequestContext {
-    RequestContext {
-        request_id: format!("cli-{}", uuid::Uuid::now_v7()),
-        client_hash: None,
-        client_ip: None,
-    }
+    RequestContext::command_line()
 }
 
 fn required_text(flag: &str, value: &str, max_chars: usize) -> anyhow::Result<String> {

@@ -1,7 +1,7 @@
 //! The deadline scanner: a background thread that finds NRM decisions past their deadline,
 //! marks them overdue and e-mails the coordinators of the case's country through the outbox,
 //! once per deadline; and referrals left unanswered past their response deadline, which it
-//! marks expired, escalating to the coordinators of both organisations' countries (once) and
+//! marks expired, escalating to the coordinators of the country that owns the case (once) and
 //! telling the referring organisation.
 //!
 //! Safe with several replicas: each case is marked by a conditional UPDATE (`... WHERE
@@ -107,18 +107,13 @@ fn expire_one(
         )? {
             return Ok(false); // answered at the last moment, or another replica expired it
         }
-        let from = Organisation::find(conn, &referral.from_organisation_id)?;
-        let to = Organisation::find(conn, &referral.to_organisation_id)?;
-        let mut coordinators =
-            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&from.country))?;
-        if to.country != from.country {
-            coordinators.extend(User::notification_recipients(
-                conn,
-                &[Role::Coordinator],
-                None,
-                Some(&to.country),
-            )?);
-        }
+        // The coordinators of the country that owns the case: theirs is the jurisdiction (a
+        // coordinator abroad does not follow another country's cases, even one referred to an
+        // organisation of theirs).
+        let case = Case::find(conn, &referral.case_id)?;
+        let owner = Organisation::find(conn, &case.owner_organisation_id)?;
+        let coordinators =
+            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&owner.country))?;
         let coordinators = store::wanting(conn, coordinators, NotificationKind::ReferralOverdue)?;
         notify(
             conn,
@@ -133,11 +128,7 @@ fn expire_one(
         crate::routes::referrals::tell_sender(conn, &expired, public_url)?;
         audit::record(
             conn,
-            &RequestContext {
-                request_id: String::new(),
-                client_hash: None,
-                client_ip: None,
-            },
+            &RequestContext::system(),
             None,
             Event {
                 action: "referral.expired",
@@ -179,11 +170,7 @@ fn mark_one(
         )?;
         audit::record(
             conn,
-            &RequestContext {
-                request_id: String::new(),
-                client_hash: None,
-                client_ip: None,
-            },
+            &RequestContext::system(),
             None,
             Event {
                 action: match deadline {

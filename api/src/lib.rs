@@ -13,6 +13,7 @@ pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod deadline_scan;
+pub mod housekeeping;
 pub mod http;
 pub mod jobs;
 pub mod keys;

@@ -60,6 +60,8 @@ struct DemoOrg {
     kind: OrganisationKind,
     country: &'static str,
     region: &'static str,
+    /// The code of its region on the list cases take theirs from.
+    area: &'static str,
     services: &'static [ServiceType],
     users: &'static [(Role, &'static str)],
 }
@@ -70,6 +72,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::CoordinationOffice,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[],
         users: &[(Role::Coordinator, "coordinator"), (Role::Admin, "admin")],
     },
@@ -78,6 +81,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::CompetentAuthority,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[],
         users: &[(Role::CompetentAuthority, "authority")],
     },
@@ -86,6 +90,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Police,
         country: "UG",
         region: "Busia",
+        area: "UG-202",
         services: &[],
         users: &[
             (Role::FirstResponder, "police.responder"),
@@ -97,6 +102,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Immigration,
         country: "UG",
         region: "Wakiso",
+        area: "UG-113",
         services: &[],
         users: &[(Role::FirstResponder, "immigration.responder")],
     },
@@ -105,6 +111,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::LabourInspectorate,
         country: "UG",
         region: "Jinja",
+        area: "UG-204",
         services: &[],
         users: &[(Role::FirstResponder, "labour.inspector")],
     },
@@ -113,6 +120,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Shelter,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[
             ServiceType::Shelter,
             ServiceType::SocialCare,
@@ -128,6 +136,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Ngo,
         country: "UG",
         region: "Mbale",
+        area: "UG-209",
         services: &[ServiceType::Livelihood, ServiceType::Education],
         users: &[
             (Role::FirstResponder, "outreach.responder"),
@@ -140,6 +149,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Health,
         country: "UG",
         region: "Tororo",
+        area: "UG-212",
         services: &[ServiceType::Health],
         users: &[(Role::CaseWorker, "health.worker")],
     },
@@ -148,6 +158,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::LegalAid,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[ServiceType::Legal],
         users: &[(Role::CaseWorker, "legal.worker")],
     },
@@ -156,6 +167,7 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::ChildProtection,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[ServiceType::SocialCare],
         users: &[(Role::CaseWorker, "childprotection.worker")],
     },
@@ -164,14 +176,34 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Other,
         country: "UG",
         region: "Kampala",
+        area: "UG-102",
         services: &[ServiceType::Interpretation],
         users: &[(Role::CaseWorker, "interpreter")],
+    },
+    DemoOrg {
+        name: "Kenya Counter-Trafficking Secretariat (demo)",
+        kind: OrganisationKind::CoordinationOffice,
+        country: "KE",
+        region: "Nairobi",
+        area: "KE-30",
+        services: &[],
+        users: &[(Role::Coordinator, "ke.coordinator")],
+    },
+    DemoOrg {
+        name: "Kenya NRM Identification Panel (demo)",
+        kind: OrganisationKind::CompetentAuthority,
+        country: "KE",
+        region: "Nairobi",
+        area: "KE-30",
+        services: &[],
+        users: &[(Role::CompetentAuthority, "ke.authority")],
     },
     DemoOrg {
         name: "Kisumu Safe House (demo)",
         kind: OrganisationKind::Shelter,
         country: "KE",
         region: "Kisumu",
+        area: "KE-17",
         services: &[ServiceType::Shelter, ServiceType::ReturnAndReintegration],
         users: &[
             (Role::CaseWorker, "kisumu.worker"),
@@ -183,10 +215,29 @@ const ORGS: &[DemoOrg] = &[
         kind: OrganisationKind::Police,
         country: "KE",
         region: "Busia",
+        area: "KE-04",
         services: &[],
         users: &[(Role::FirstResponder, "malaba.responder")],
     },
 ];
+
+/// The code of the region a demo organisation works in (the country's capital's, for one not
+/// of the demo).
+fn area_of(org: &Organisation) -> String {
+    ORGS.iter()
+        .find(|demo| demo.name == org.name)
+        .map_or_else(
+            || {
+                if org.country.as_str() == "KE" {
+                    "KE-30"
+                } else {
+                    "UG-102"
+                }
+            },
+            |demo| demo.area,
+        )
+        .to_owned()
+}
 
 /// The e-mail address of a demo user.
 pub fn demo_email(local: &str) -> String {
@@ -247,8 +298,11 @@ const FAMILY: &[&str] = &[
     "Barasa",
     "Kyomuhendo",
 ];
+/// Ugandan districts cases are met in (codes of the region list: Kampala, Busia, Tororo, Mbale,
+/// Jinja, Gulu, Arua, Moroto, Mbarara, Kasese).
 const REGIONS_UG: &[&str] = &[
-    "Kampala", "Busia", "Tororo", "Mbale", "Jinja", "Gulu", "Arua", "Karamoja", "Mbarara", "Kasese",
+    "UG-102", "UG-202", "UG-212", "UG-209", "UG-204", "UG-304", "UG-303", "UG-308", "UG-410",
+    "UG-406",
 ];
 const NEIGHBOURS: &[&str] = &["KE", "SS", "CD", "RW", "TZ", "BI"];
 const DESTINATIONS: &[&str] = &["UG", "KE", "SA", "AE", "OM", "QA", "JO"];
@@ -289,11 +343,7 @@ pub fn seed_demo(
         }
         audit::record(
             conn,
-            &RequestContext {
-                request_id: format!("cli-{}", uuid::Uuid::now_v7()),
-                client_hash: None,
-                client_ip: None,
-            },
+            &RequestContext::command_line(),
             None,
             Event {
                 action: "demo.seed",
@@ -516,7 +566,7 @@ fn seed_case(
         region: if owner_org.country.as_str() == "UG" {
             (*pick(rng, REGIONS_UG)).to_owned()
         } else {
-            owner_org.region.clone()
+            area_of(owner_org)
         },
         encountered_on,
         exploitation_types,
@@ -979,7 +1029,7 @@ fn seed_anonymous(
         age_band: AgeBand::of_age(rng.random_range(18..=45)),
         citizenship: pick_country(rng, NEIGHBOURS),
         exploitation_country: pick_country(rng, DESTINATIONS),
-        region: org.region.clone(),
+        region: area_of(org),
         encountered_on: now_utc().date() - Duration::days(rng.random_range(1..365)),
     }
     .insert(conn, &[ExploitationType::ForcedLabour])?;

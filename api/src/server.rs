@@ -252,6 +252,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.cases.deadline_scan_interval,
         config.public_url.clone(),
     )?;
+    let mut housekeeping =
+        crate::housekeeping::Housekeeping::start(pool.clone(), config.cases.idempotency_ttl)?;
     let mut sealer = crate::audit_trail::AuditSealer::start(
         pool,
         Arc::clone(&state.audit_signer),
@@ -283,6 +285,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     pruning.abort();
     outbox.stop();
     scanner.stop();
+    housekeeping.stop();
     sealer.stop();
     served?;
     tracing::info!("stopped");

@@ -57,8 +57,9 @@ fn put(out: &mut Vec<u8>, field: Option<&str>) {
 }
 
 /// The canonical, versioned encoding of an event: a version byte, then every column in a
-/// fixed order, each as `0` (absent) or `1 || u32 length (big-endian) || UTF-8 bytes`. Times
-/// are written as `YYYY-MM-DDTHH:MM:SS.ffffff` (microseconds, UTC).
+/// fixed order, each as `0` (absent) or `1 || u32 length (big-endian) || UTF-8 bytes`, and
+/// last the client's request id only when there is one. Times are written as
+/// `YYYY-MM-DDTHH:MM:SS.ffffff` (microseconds, UTC).
 pub fn encode(event: &AuditEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.push(ENCODING_VERSION);
@@ -85,6 +86,11 @@ pub fn encode(event: &AuditEvent) -> Vec<u8> {
         Some(event.severity.as_str()),
     ] {
         put(&mut out, field);
+    }
+    // Added later: written only when present, so every event recorded before the column
+    // existed keeps its encoding (and its place in the chain).
+    if let Some(client_request_id) = event.client_request_id.as_deref() {
+        put(&mut out, Some(client_request_id));
     }
     out
 }
@@ -632,7 +638,20 @@ mod tests {
             request_id: None,
             client_hash: None,
             severity: "normal".into(),
+            client_request_id: None,
         }
+    }
+
+    #[test]
+    fn a_client_request_id_is_encoded_only_when_present() {
+        let a = event();
+        let mut b = a.clone();
+        b.client_request_id = Some("gateway-123".into());
+        assert!(
+            encode(&b).starts_with(&encode(&a)),
+            "events of before keep their encoding"
+        );
+        assert_ne!(encode(&a), encode(&b));
     }
 
     #[test]

@@ -85,6 +85,34 @@ impl DbConn {
     }
 }
 
+impl DbConn {
+    /// Runs `work` in a read-only transaction: one consistent view of the data that takes no
+    /// write lock. On SQLite a deferred `BEGIN` (in WAL mode readers never block the writer,
+    /// so a long list does not hold up anyone's write); on PostgreSQL a `READ ONLY`
+    /// transaction. Nested inside another transaction it is a savepoint of that one.
+    pub fn read_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let nested = match self {
+            Self::Postgresql(conn) => {
+                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
+            }
+            Self::Sqlite(conn) => {
+                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
+            }
+        }
+        .is_some();
+        self.transaction(|conn| {
+            if !nested && let Self::Postgresql(_) = conn {
+                conn.batch_execute("SET TRANSACTION READ ONLY")?;
+            }
+            work(conn)
+        })
+    }
+}
+
 /// The storage engines Tumaini runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Engine {

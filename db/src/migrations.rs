@@ -27,9 +27,15 @@ fn versions(applied: Vec<MigrationVersion<'_>>) -> Vec<String> {
     applied.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// Applies every pending migration and returns the versions applied, oldest first.
+/// The migration that made regions a controlled list; stored free text is brought onto the
+/// list right after it is applied.
+const REGIONS_MIGRATION: &str = "20261206001000";
+
+/// Applies every pending migration and returns the versions applied, oldest first. After the
+/// migration that made regions a controlled list, the regions stored before it are brought onto
+/// the list ([`crate::vocabulary::region::normalise_stored`]).
 pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
-    match conn {
+    let applied = match conn {
         DbConn::Sqlite(conn) => conn
             .run_pending_migrations(SQLITE)
             .map(versions)
@@ -45,7 +51,11 @@ pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
                 .execute(conn)?;
             outcome
         }
+    }?;
+    if applied.iter().any(|v| v == REGIONS_MIGRATION) {
+        crate::vocabulary::region::normalise_stored(conn)?;
     }
+    Ok(applied)
 }
 
 /// The versions not yet applied, oldest first. Empty means the schema is current.

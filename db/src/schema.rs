@@ -50,6 +50,11 @@ diesel::table! {
         mfa_enabled -> Bool,
         totp_secret -> Nullable<Binary>,
         totp_last_step -> Nullable<BigInt>,
+        login_delay_until -> Nullable<Timestamp>,
+        failure_window_started_at -> Nullable<Timestamp>,
+        requested_role -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        requested_at -> Nullable<Timestamp>,
     }
 }
 
@@ -65,6 +70,7 @@ diesel::table! {
         client_label -> Text,
         revoked_at -> Nullable<Timestamp>,
         revoked_reason -> Nullable<Text>,
+        password_failures -> Integer,
     }
 }
 
@@ -136,6 +142,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         client_hash -> Nullable<Text>,
         severity -> Text,
+        client_request_id -> Nullable<Text>,
     }
 }
 
@@ -394,16 +401,29 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Stored first answers to POSTs with an Idempotency-Key.
+    /// Stored first answers to POSTs with an Idempotency-Key, sealed under the case's key.
     idempotency_keys (user_id, idempotency_key) {
         user_id -> Text,
         idempotency_key -> Text,
         request_hash -> Binary,
+        case_id -> Nullable<Text>,
         status_code -> Integer,
         location -> Nullable<Text>,
         etag -> Nullable<Text>,
-        body -> Text,
+        body -> Binary,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Regions an administrator added to the shipped list of ISO 3166-2 subdivisions.
+    regions (code) {
+        code -> Text,
+        country -> Text,
+        name -> Text,
+        level -> Text,
+        added_by -> Nullable<Text>,
+        added_at -> Timestamp,
     }
 }
 
@@ -540,4 +560,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     break_glass_grants,
     audit_chain,
     audit_checkpoints,
+    regions,
 );

@@ -88,6 +88,7 @@ pub(crate) use vocabulary;
 
 mod case;
 mod referral;
+pub mod region;
 pub use case::*;
 pub use referral::*;
 
@@ -148,6 +149,9 @@ vocabulary! {
         Active = "active": "Active",
         /// Switched off by an administrator; every session ends.
         Disabled = "disabled": "Disabled",
+        /// Invited by someone who may not read cases, to a role that reads them: the
+        /// invitation is sent once a second person approves.
+        AwaitingApproval = "awaiting_approval": "Awaiting approval",
     }
 }
 

@@ -304,6 +304,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
                             request_id: Some(uuid::Uuid::now_v7().hyphenated().to_string()),
                             client_hash: None,
                             high_severity: false,
+                            client_request_id: None,
                         };
                         let start = Instant::now();
                         conn.write_transaction(|c| audit::record(c, &record))
@@ -583,6 +584,7 @@ fn verification(db: &TestDb, count: usize) -> Verification {
         request_id: Some(uuid::Uuid::now_v7().hyphenated().to_string()),
         client_hash: None,
         severity: "normal".to_owned(),
+        client_request_id: None,
     };
     let hashed = count.min(200_000);
     let start = Instant::now();

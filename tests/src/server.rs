@@ -30,6 +30,7 @@ pub struct TestServer {
     outbox: Option<OutboxWorker>,
     scanner: Option<tumaini_api::deadline_scan::DeadlineScanner>,
     sealer: Option<tumaini_api::audit_trail::AuditSealer>,
+    housekeeping: Option<tumaini_api::housekeeping::Housekeeping>,
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
@@ -148,6 +149,11 @@ impl TestServer {
             config.public_url.clone(),
         )
         .expect("audit sealer");
+        let housekeeping = tumaini_api::housekeeping::Housekeeping::start(
+            pool.clone(),
+            config.cases.idempotency_ttl,
+        )
+        .expect("housekeeping");
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -173,6 +179,7 @@ impl TestServer {
             outbox: Some(outbox),
             scanner: Some(scanner),
             sealer: Some(sealer),
+            housekeeping: Some(housekeeping),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -293,6 +300,9 @@ impl Drop for TestServer {
         }
         if let Some(mut scanner) = self.scanner.take() {
             scanner.stop();
+        }
+        if let Some(mut housekeeping) = self.housekeeping.take() {
+            housekeeping.stop();
         }
         if let Some(mut sealer) = self.sealer.take() {
             sealer.stop();

@@ -65,6 +65,8 @@ pub struct Keys {
     token_hash_key: Zeroizing<[u8; 32]>,
     client_hash_key: Zeroizing<[u8; 32]>,
     totp_seal_key: Zeroizing<[u8; 32]>,
+    request_hash_key: Zeroizing<[u8; 32]>,
+    cursor_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -107,6 +109,8 @@ impl Keys {
             token_hash_key: derive(&hkdf, "opaque-token/hmac"),
             client_hash_key: derive(&hkdf, "client-address/hmac"),
             totp_seal_key: derive(&hkdf, "totp-secret/xchacha20poly1305"),
+            request_hash_key: derive(&hkdf, "idempotent-request/hmac"),
+            cursor_key: derive(&hkdf, "cursor/hmac"),
         }
     }
 
@@ -173,6 +177,40 @@ impl Keys {
     /// cannot be read back or guessed without the server secret.
     pub fn client_hash(&self, address: &str) -> String {
         hex::encode(&keyed_hash(&self.client_hash_key, address.as_bytes())[..16])
+    }
+
+    /// What an idempotent request is remembered by: a keyed hash of its method, path and body,
+    /// so the stored hash of a body with a name in it cannot be tested against guesses.
+    pub fn request_hash(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&*self.request_hash_key)
+            .unwrap_or_else(|_| unreachable!());
+        for part in parts {
+            mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Signs a pagination cursor: `payload.mac`, both base64url. A cursor the server did not
+    /// issue (or one altered) does not verify.
+    pub fn sign_cursor(&self, payload: &[u8]) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(keyed_hash(&self.cursor_key, payload))
+        )
+    }
+
+    /// The payload of a cursor this server signed; `None` for anything else.
+    pub fn open_cursor(&self, cursor: &str) -> Option<Vec<u8>> {
+        let (payload, tag) = cursor.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&*self.cursor_key)
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(&payload);
+        mac.verify_slice(&tag).ok()?;
+        Some(payload)
     }
 
     /// Seals a TOTP secret for storage, bound to its user.

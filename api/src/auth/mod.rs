@@ -20,7 +20,7 @@ use tumaini_db::time::now_utc;
 use tumaini_db::vocabulary::Role;
 
 use crate::config::Config;
-use crate::http::{ApiError, ProblemType, RequestId};
+use crate::http::{ApiError, ClientKey, ClientRequestId, ProblemType, RequestId, client_address};
 use crate::server::AppState;
 use keys::Keys;
 use password::PasswordHasher;
@@ -36,8 +36,8 @@ pub struct AuthService {
     pub keys: Keys,
     /// Argon2id, bounded.
     pub hasher: PasswordHasher,
-    /// Sign-in attempts per client address.
-    pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Sign-in attempts per client address (an IPv6 client: per /64).
+    pub login_limiter: DefaultKeyedRateLimiter<ClientKey>,
     /// Base of links in e-mails.
     pub public_url: String,
 }
@@ -59,37 +59,66 @@ impl AuthService {
     }
 }
 
-/// Roles that must use a second factor: until enrolled they can only enrol.
+impl AuthService {
+    /// Whether the client may make another sign-in attempt this minute (its bucket: the
+    /// address, or an IPv6 client's /64).
+    pub fn client_may_try(&self, context: &RequestContext) -> bool {
+        context
+            .client_ip
+            .is_none_or(|ip| self.login_limiter.check_key(&ClientKey::of(ip)).is_ok())
+    }
+}
+
+/// Roles that must use a second factor: until enrolled they can only enrol. Supervisors too:
+/// they open break-glass on their organisation's cases and manage its accounts.
 pub const fn requires_mfa(role: Role) -> bool {
     matches!(
         role,
-        Role::Coordinator | Role::CompetentAuthority | Role::Admin
+        Role::Coordinator | Role::CompetentAuthority | Role::Admin | Role::Supervisor
     )
 }
 
 /// The context of a request for its audit event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    /// The request id.
+    /// The request id (the server's own).
     pub request_id: String,
     /// The client address under a keyed hash.
     pub client_hash: Option<String>,
-    /// The client address itself, for rate limits only (never stored).
+    /// The client address itself, for rate limits only (never stored): the peer, or the
+    /// client a trusted proxy names.
     pub client_ip: Option<IpAddr>,
+    /// The request id the client sent, if well-formed.
+    pub client_request_id: Option<String>,
 }
 
 impl RequestContext {
-    /// Reads the context of a request.
-    pub fn of(req: &HttpRequest, keys: &Keys) -> Self {
-        let client_ip = req.peer_addr().map(|a| a.ip());
+    /// Reads the context of a request, believing forwarding headers only from `trusted`
+    /// proxies.
+    pub fn of(req: &HttpRequest, keys: &Keys, trusted: &[crate::http::IpNetwork]) -> Self {
+        let client_ip = client_address::client_address(req, trusted);
+        let extensions = req.extensions();
         Self {
-            request_id: req
-                .extensions()
+            request_id: extensions
                 .get::<RequestId>()
                 .map(|r| r.0.clone())
                 .unwrap_or_default(),
             client_hash: client_ip.map(|ip| keys.client_hash(&ip.to_string())),
             client_ip,
+            client_request_id: extensions.get::<ClientRequestId>().map(|c| c.0.clone()),
+        }
+    }
+
+    /// The context of work no request asked for (a background job).
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// The context of a command-line action: no client, a request id marking the CLI.
+    pub fn command_line() -> Self {
+        Self {
+            request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+            ..Self::default()
         }
     }
 }
@@ -145,7 +174,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         })
         .map(str::trim)
         .map(str::to_owned);
-    let context = RequestContext::of(req, &state.auth.keys);
+    let context = RequestContext::of(req, &state.auth.keys, &state.auth.settings.trusted_proxies);
     Box::pin(async move {
         let token = token.ok_or_else(unauthenticated)?;
         let claims = state.auth.keys.verify_access(&token).map_err(|refusal| {

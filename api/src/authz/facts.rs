@@ -137,6 +137,8 @@ actions! {
     CompleteReferral,
     /// Withdraw the referral.
     WithdrawReferral,
+    /// Read the reason given for a referral, in the referrer's words.
+    ReadReferralReason,
     /// Register or switch off organisations.
     ManageOrganisations,
     /// List organisations.
@@ -151,6 +153,9 @@ actions! {
     ReadDirectory,
     /// Publish, change or withdraw an organisation's listings in the service directory.
     ManageServices,
+    /// Approve a role that reads cases, granted to a member of an organisation by someone who
+    /// may not read cases.
+    ApproveAccountGrant,
 }
 
 impl Action {
@@ -177,13 +182,15 @@ impl Action {
             | Self::ReadStatistics
             | Self::QueryAudit
             | Self::ReadDirectory
-            | Self::ManageServices => "Organisation",
+            | Self::ManageServices
+            | Self::ApproveAccountGrant => "Organisation",
             Self::ReadReferral
             | Self::AcceptReferral
             | Self::DeclineReferral
             | Self::StartService
             | Self::CompleteReferral
-            | Self::WithdrawReferral => "Referral",
+            | Self::WithdrawReferral
+            | Self::ReadReferralReason => "Referral",
             _ => "Case",
         }
     }

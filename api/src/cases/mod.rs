@@ -224,7 +224,13 @@ pub struct CaseRequest {
 }
 
 enum Failure {
-    Refused { decision: Decision, visible: bool },
+    Refused {
+        decision: Decision,
+        visible: bool,
+    },
+    /// No such case: refused exactly like a case the caller may not see, and audited alike,
+    /// so that the audit trail does not tell the two apart either.
+    Missing,
     Api(ApiError),
 }
 
@@ -264,7 +270,7 @@ where
     let principal = caller.principal();
     with_conn(&state.pool, move |conn| {
         if let Some(idem) = &request.idempotency
-            && let Some(replay) = idem.replay(conn, &user.id)?
+            && let Some(replay) = idem.replay(conn, &user.id, &vault)?
         {
             return Ok(replay);
         }
@@ -272,9 +278,7 @@ where
         let outcome = conn.write_transaction(|conn| -> Result<Reply, Failure> {
             let (case, facts, newest) = match load_facts(conn, &request.id) {
                 Ok(loaded) => loaded,
-                Err(DbError::NotFound) => {
-                    return Err(Failure::Api(ApiError::bare(ProblemType::NotFound)));
-                }
+                Err(DbError::NotFound) => return Err(Failure::Missing),
                 Err(other) => return Err(other.into()),
             };
             let break_glass = open_break_glass(conn, &request.id, &user)?;
@@ -315,6 +319,10 @@ where
                 prepared,
             };
             let reply = work(conn, &access)?;
+            let mut touched = codes(&reply.touched);
+            if reply.reasons_read {
+                touched.push(REFERRAL_REASON);
+            }
             record_case_event(
                 conn,
                 &context,
@@ -323,12 +331,12 @@ where
                 "success",
                 &request.id,
                 Some(&access.decision),
-                &reply.touched,
+                &touched,
                 request.purpose,
                 access.severe.get(),
             )?;
             if let Some(idem) = &request.idempotency {
-                idem.store(conn, &user.id, &reply)?;
+                idem.store(conn, &user.id, &request.id, &vault, &reply)?;
             }
             Ok(reply)
         });
@@ -337,7 +345,7 @@ where
             Err(Failure::Api(err)) => {
                 // A concurrent twin with the same key won the race: answer with its reply.
                 if let Some(idem) = &request.idempotency
-                    && let Some(replay) = idem.replay(conn, &user.id)?
+                    && let Some(replay) = idem.replay(conn, &user.id, &vault)?
                 {
                     return Ok(replay);
                 }
@@ -366,6 +374,23 @@ where
                     })?;
                 }
                 Err(err)
+            }
+            Err(Failure::Missing) => {
+                conn.write_transaction(|conn| {
+                    record_case_event(
+                        conn,
+                        &context,
+                        &user,
+                        request.audited_as,
+                        "denied",
+                        &request.id,
+                        None,
+                        &[],
+                        request.purpose,
+                        false,
+                    )
+                })?;
+                Err(ApiError::bare(ProblemType::NotFound))
             }
             Err(Failure::Refused { decision, visible }) => {
                 conn.write_transaction(|conn| {
@@ -396,8 +421,17 @@ where
     .await
 }
 
-/// Appends a case event: who, what, which case, the decision, the field groups touched and the
-/// purpose. Never a personal value.
+/// What an audit event lists, beside the field groups, when a request decrypted the reason
+/// given for a referral of the case.
+pub const REFERRAL_REASON: &str = "referral_reason";
+
+/// The codes of field groups, as an audit event lists them.
+pub fn codes(groups: &[FieldGroup]) -> Vec<&'static str> {
+    groups.iter().map(|g| g.code()).collect()
+}
+
+/// Appends a case event: who, what, which case, the decision, what was touched (field group
+/// codes, and [`REFERRAL_REASON`]) and the purpose. Never a personal value.
 #[expect(clippy::too_many_arguments, reason = "one audit event's fields")]
 pub fn record_case_event(
     conn: &mut DbConn,
@@ -407,7 +441,7 @@ pub fn record_case_event(
     outcome: &str,
     case: &CaseId,
     decision: Option<&Decision>,
-    groups: &[FieldGroup],
+    groups: &[&str],
     purpose: &str,
     high_severity: bool,
 ) -> Result<(), DbError> {
@@ -421,26 +455,24 @@ pub fn record_case_event(
             actor_role: Some(user.role.code().to_owned()),
             resource_type: Some("case".to_owned()),
             resource_id: Some(case.to_string()),
-            field_groups: groups
-                .iter()
-                .map(|g| g.code())
-                .collect::<Vec<_>>()
-                .join(","),
+            field_groups: groups.join(","),
             purpose: Some(purpose.to_owned()),
             decision: decision.map(|d| d.code().to_owned()),
             policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
             high_severity,
+            client_request_id: context.client_request_id.clone(),
         },
     )?;
     Ok(())
 }
 
-/// The `Idempotency-Key` of a request, if it carries one, with a hash of what it asks.
+/// The `Idempotency-Key` of a request, if it carries one, with a keyed hash of what it asks.
 pub fn idempotency(
+    state: &AppState,
     req: &HttpRequest,
     body: &serde_json::Value,
 ) -> Result<Option<Idempotency>, ApiError> {
-    Idempotency::of(req, body)
+    Idempotency::of(req, body, &state.auth.keys)
 }

@@ -4,11 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse};
-use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 use tumaini_db::DbConn;
-use tumaini_db::ids::UserId;
+use tumaini_db::ids::{CaseId, UserId};
 use tumaini_db::models::idempotency::{self, StoredResponse};
+use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes, Vault};
 
+use crate::auth::keys::Keys;
 use crate::authz::FieldGroup;
 use crate::http::{ApiError, ProblemType};
 
@@ -26,6 +28,8 @@ pub struct Reply {
     pub body: serde_json::Value,
     /// Field groups read or written.
     pub touched: Vec<FieldGroup>,
+    /// Reasons given for referrals of the case were decrypted for the answer.
+    pub reasons_read: bool,
     /// The answer is the stored first answer to an earlier request with the same key.
     pub replayed: bool,
 }
@@ -39,6 +43,7 @@ impl Reply {
             etag: None,
             body,
             touched: Vec::new(),
+            reasons_read: false,
             replayed: false,
         }
     }
@@ -63,6 +68,13 @@ impl Reply {
     #[must_use]
     pub fn touching(mut self, groups: Vec<FieldGroup>) -> Self {
         self.touched = groups;
+        self
+    }
+
+    /// Recording that reasons given for referrals were decrypted.
+    #[must_use]
+    pub fn reading_reasons(mut self, read: bool) -> Self {
+        self.reasons_read = read;
         self
     }
 
@@ -110,7 +122,7 @@ pub fn if_match(req: &HttpRequest) -> Result<i32, ApiError> {
         })
 }
 
-/// The `Idempotency-Key` of a POST and a hash of the request it came with.
+/// The `Idempotency-Key` of a POST and a keyed hash of the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     key: String,
@@ -119,7 +131,11 @@ pub struct Idempotency {
 
 impl Idempotency {
     /// Reads the key (1 to 200 visible ASCII characters) from a request whose body is `body`.
-    pub fn of(req: &HttpRequest, body: &serde_json::Value) -> Result<Option<Self>, ApiError> {
+    pub fn of(
+        req: &HttpRequest,
+        body: &serde_json::Value,
+        keys: &Keys,
+    ) -> Result<Option<Self>, ApiError> {
         let Some(value) = req.headers().get("Idempotency-Key") else {
             return Ok(None);
         };
@@ -134,55 +150,135 @@ impl Idempotency {
                     "Idempotency-Key must be 1 to 200 visible ASCII characters",
                 )
             })?;
-        let mut hasher = Sha256::new();
-        hasher.update(req.method().as_str());
-        hasher.update([0]);
-        hasher.update(req.path());
-        hasher.update([0]);
-        hasher.update(body.to_string());
+        let body = body.to_string();
+        let hash = keys.request_hash(&[
+            req.method().as_str().as_bytes(),
+            req.path().as_bytes(),
+            body.as_bytes(),
+        ]);
         Ok(Some(Self {
             key: key.to_owned(),
-            hash: hasher.finalize().to_vec(),
+            hash,
         }))
     }
 
-    /// The stored first answer for this key, if any; 422 if the key came with another request.
-    pub fn replay(&self, conn: &mut DbConn, user: &UserId) -> Result<Option<Reply>, ApiError> {
+    /// The row a stored answer is sealed to (its associated data): this user's key.
+    fn row_id(&self, user: &UserId) -> String {
+        format!("{user}:{}", self.key)
+    }
+
+    /// The stored first answer for this key, if any; 422 if the key came with another request,
+    /// 404 if the case it concerns has been erased since.
+    pub fn replay(
+        &self,
+        conn: &mut DbConn,
+        user: &UserId,
+        vault: &Vault,
+    ) -> Result<Option<Reply>, ApiError> {
         let Some(stored) = idempotency::find(conn, user, &self.key)? else {
             return Ok(None);
         };
-        if stored.request_hash != self.hash {
+        if !bool::from(stored.request_hash.as_slice().ct_eq(self.hash.as_slice())) {
             return Err(ApiError::problem(
                 ProblemType::IdempotencyKeyReused,
                 "this Idempotency-Key was used for a different request",
             ));
         }
+        let stored_answer = |bytes: &[u8]| {
+            serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored answer: {e}")))
+        };
+        let body = match &stored.case_id {
+            None => stored_answer(&stored.body)?,
+            Some(case) => {
+                let row_id = self.row_id(user);
+                match vault
+                    .open_record(conn, case, sealed_body_place(&row_id), &stored.body)
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("vault: {e}")))?
+                {
+                    GroupRead::Plain(plain) => stored_answer(plain.expose())?,
+                    GroupRead::Erased => return Err(ApiError::bare(ProblemType::NotFound)),
+                    GroupRead::Absent => {
+                        return Err(ApiError::Internal(anyhow::anyhow!(
+                            "a stored answer's case has no key"
+                        )));
+                    }
+                }
+            }
+        };
         Ok(Some(Reply {
             status: StatusCode::from_u16(u16::try_from(stored.status_code).unwrap_or(200))
                 .unwrap_or(StatusCode::OK),
             location: stored.location,
             etag: stored.etag,
-            body: serde_json::from_str(&stored.body)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored answer: {e}")))?,
+            body,
             touched: Vec::new(),
+            reasons_read: false,
             replayed: true,
         }))
     }
 
-    /// Stores the first answer, inside the action's transaction.
-    pub fn store(&self, conn: &mut DbConn, user: &UserId, reply: &Reply) -> Result<(), ApiError> {
+    /// Stores the first answer about `case`, sealed under the case's data key, inside the
+    /// action's transaction.
+    pub fn store(
+        &self,
+        conn: &mut DbConn,
+        user: &UserId,
+        case: &CaseId,
+        vault: &Vault,
+        reply: &Reply,
+    ) -> Result<(), ApiError> {
+        let body = SecretBytes::new(
+            serde_json::to_vec(&reply.body).map_err(|e| ApiError::Internal(e.into()))?,
+        );
+        let row_id = self.row_id(user);
+        let sealed = vault
+            .seal_record(conn, case, sealed_body_place(&row_id), &body)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("vault: {e}")))?;
+        self.keep(conn, user, Some(case), reply, sealed)
+    }
+
+    /// Stores a first answer that concerns no case and holds ids only (an anonymous
+    /// notification's id and reference), inside the action's transaction.
+    pub fn store_ids_only(
+        &self,
+        conn: &mut DbConn,
+        user: &UserId,
+        reply: &Reply,
+    ) -> Result<(), ApiError> {
+        let body = serde_json::to_vec(&reply.body).map_err(|e| ApiError::Internal(e.into()))?;
+        self.keep(conn, user, None, reply, body)
+    }
+
+    fn keep(
+        &self,
+        conn: &mut DbConn,
+        user: &UserId,
+        case: Option<&CaseId>,
+        reply: &Reply,
+        body: Vec<u8>,
+    ) -> Result<(), ApiError> {
         idempotency::store(
             conn,
             user,
             &self.key,
             &StoredResponse {
                 request_hash: self.hash.clone(),
+                case_id: case.cloned(),
                 status_code: i32::from(reply.status.as_u16()),
                 location: reply.location.clone(),
                 etag: reply.etag.clone(),
-                body: reply.body.to_string(),
+                body,
             },
         )?;
         Ok(())
+    }
+}
+
+fn sealed_body_place(row_id: &str) -> RecordPlace<'_> {
+    RecordPlace {
+        table: "idempotency_keys",
+        column: "sealed_body",
+        row_id,
     }
 }

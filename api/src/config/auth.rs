@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use super::{ConfigError, Environment, Sources};
+use crate::http::IpNetwork;
 
 /// The server's own secret (at least 32 random bytes): signing keys for access tokens and the
 /// key that hashes client addresses are derived from it. Every replica must share it.
@@ -92,12 +93,18 @@ pub struct AuthSettings {
     /// Password hashes computed at once; the rest wait, so a login flood cannot take every
     /// core from the other requests.
     pub max_concurrent_hashes: usize,
-    /// Failed sign-ins before an account is locked.
+    /// Failed sign-ins (or wrong second factors, or wrong current passwords) within
+    /// `lockout_window` that lock an account; also the wrong current passwords that end the
+    /// session they were given on.
     pub lockout_threshold: i32,
     /// How long a lock lasts.
     pub lockout: Duration,
-    /// Sign-in attempts per minute from one client address.
+    /// How long failures are counted together: a failure older than this no longer counts.
+    pub lockout_window: Duration,
+    /// Sign-in attempts per minute from one client address (an IPv6 client: its /64).
     pub login_rate_per_minute: u32,
+    /// Reverse proxies whose `Forwarded` or `X-Forwarded-For` header names the client.
+    pub trusted_proxies: Vec<IpNetwork>,
 }
 
 impl AuthSettings {
@@ -156,9 +163,29 @@ impl AuthSettings {
                 .unwrap_or_else(|| cores.saturating_sub(1).max(1)),
             lockout_threshold: sources.number("TUMAINI_LOCKOUT_THRESHOLD")?.unwrap_or(5),
             lockout: Duration::from_secs(sources.number("TUMAINI_LOCKOUT_SECS")?.unwrap_or(900)),
+            lockout_window: Duration::from_secs(
+                sources
+                    .number("TUMAINI_LOCKOUT_WINDOW_SECS")?
+                    .unwrap_or(900),
+            ),
             login_rate_per_minute: sources
                 .number("TUMAINI_LOGIN_RATE_PER_MINUTE")?
                 .unwrap_or(30),
+            trusted_proxies: match sources.get("TUMAINI_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .filter(|part| !part.trim().is_empty())
+                    .map(|part| {
+                        part.parse().map_err(|e: crate::http::InvalidNetwork| {
+                            ConfigError::Invalid {
+                                setting: "TUMAINI_TRUSTED_PROXIES",
+                                reason: e.to_string(),
+                            }
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
         };
         settings.check()?;
         Ok(settings)
@@ -194,10 +221,26 @@ impl AuthSettings {
         if self.lockout_threshold < 1 {
             return invalid("TUMAINI_LOCKOUT_THRESHOLD", "must be at least 1");
         }
+        if self.lockout_window < Duration::from_secs(60) {
+            return invalid("TUMAINI_LOCKOUT_WINDOW_SECS", "must be at least 60");
+        }
         if self.login_rate_per_minute == 0 {
             return invalid("TUMAINI_LOGIN_RATE_PER_MINUTE", "must be at least 1");
         }
         Ok(())
+    }
+
+    /// How failed sign-ins are throttled.
+    pub fn throttle(&self) -> tumaini_db::models::Throttle {
+        let seconds = |d: Duration| {
+            chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(900))
+        };
+        tumaini_db::models::Throttle {
+            threshold: self.lockout_threshold,
+            window: seconds(self.lockout_window),
+            lock: seconds(self.lockout),
+            delay_from: 3,
+        }
     }
 
     /// Reads (or, for the development default, creates) the server secret.

@@ -36,6 +36,9 @@ pub struct CaseSettings {
     /// The references of the data-sharing agreements a research export may be made under
     /// (`TUMAINI_RESEARCH_AGREEMENTS`, comma-separated); required with a research k.
     pub research_agreements: Vec<String>,
+    /// How long the first answer to a POST with an `Idempotency-Key` is kept for a retry (a
+    /// first responder at a border post may be offline a day or two); older ones are pruned.
+    pub idempotency_ttl: Duration,
 }
 
 impl CaseSettings {
@@ -142,7 +145,15 @@ impl CaseSettings {
                 reason: "a research export needs the agreements it may be made under".to_owned(),
             });
         }
+        let idempotency_hours: u64 = sources.number("TUMAINI_IDEMPOTENCY_HOURS")?.unwrap_or(72);
+        if !(1..=24 * 30).contains(&idempotency_hours) {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_IDEMPOTENCY_HOURS",
+                reason: "must be between 1 and 720 hours".to_owned(),
+            });
+        }
         Ok(Self {
+            idempotency_ttl: Duration::from_secs(idempotency_hours * 3600),
             export_k,
             research_export_k,
             research_agreements,

@@ -120,10 +120,12 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> Error {
             ProblemType::UnsupportedMediaType,
             "send the request body as application/json",
         ),
+        // What serde expected, never the value it was given (see `json_body`).
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::problem(
             ProblemType::InvalidBody,
             format!(
-                "the body does not have the expected fields or values (line {}, column {})",
+                "{} (line {}, column {})",
+                super::json_body::describe("", &e.to_string()),
                 e.line(),
                 e.column()
             ),

@@ -1,13 +1,16 @@
 //! HTTP plumbing shared by every route: errors as RFC 9457 problems, request ids and access
 //! logs, body limits, security headers, extractor configuration.
 
+pub mod client_address;
 mod guards;
+pub mod json_body;
 pub mod problem;
 mod request_context;
 
+pub use client_address::{ClientKey, InvalidNetwork, IpNetwork};
 pub use guards::{body_guard, extractor_configs, security_headers};
 pub use problem::{ApiError, Problem, ProblemType};
-pub use request_context::{REQUEST_ID_HEADER, RequestId, request_context};
+pub use request_context::{ClientRequestId, REQUEST_ID_HEADER, RequestId, request_context};
 
 /// Runs database work on the blocking pool with a pooled connection, so that diesel never
 /// blocks an async worker.

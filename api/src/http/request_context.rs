@@ -19,13 +19,20 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Largest error body the middleware will read back to add the request id.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// The id of the request being served: from a trusted gateway's `X-Request-Id` when it is a
-/// plain token, otherwise a fresh UUID v7. Handlers read it from the request extensions.
+/// The id of the request being served: always the server's own, a fresh UUID v7, so that no
+/// client can choose what the audit trail and the logs file a request under. Handlers read it
+/// from the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
-impl RequestId {
-    fn from_request(req: &ServiceRequest) -> Self {
+/// The `X-Request-Id` a client (or its gateway) sent, when it is a plain token of 8 to 64
+/// letters, digits, `-`, `_` or `.`: recorded beside the server's id, for correlation, never in
+/// its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequestId(pub String);
+
+impl ClientRequestId {
+    fn from_request(req: &ServiceRequest) -> Option<Self> {
         req.headers()
             .get(&REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -34,10 +41,7 @@ impl RequestId {
                     && v.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             })
-            .map_or_else(
-                || Self(uuid::Uuid::now_v7().to_string()),
-                |v| Self(v.to_owned()),
-            )
+            .map(|v| Self(v.to_owned()))
     }
 }
 
@@ -46,10 +50,18 @@ pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let request_id = RequestId::from_request(&req);
+    let request_id = RequestId(uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(request_id.clone());
+    let client_request_id = ClientRequestId::from_request(&req);
+    if let Some(client) = &client_request_id {
+        req.extensions_mut().insert(client.clone());
+    }
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id.0);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id.0,
+        client_request_id = client_request_id.as_ref().map(|c| c.0.as_str())
+    );
     let started = Instant::now();
 
     // Handlers' and extractors' errors arrive here already turned into responses; an `Err`

@@ -16,7 +16,7 @@ use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::accounts::check_role_for;
+use crate::accounts::{check_role_for, needs_approval};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
@@ -407,7 +407,10 @@ pub struct InviteInput {
 }
 
 /// Invite a user: the account is created without a password and an e-mail carries a
-/// single-use link (valid 72 hours) to set one.
+/// single-use link (valid 72 hours) to set one. An administrator inviting to a role that reads
+/// cases (any role but an administrator's) does not invite yet: the account waits
+/// (`awaiting_approval`) until a supervisor of its organisation or a coordinator of its
+/// country approves (`POST /api/v1/users/{id}/approve`), and only then is the invitation sent.
 #[utoipa::path(
     tag = "administration",
     security(("bearer" = [])),
@@ -451,11 +454,13 @@ pub async fn invite_user(
         context,
         ..
     } = caller;
+    let public_url = state.public_url.clone();
     let created = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let org = Organisation::find(conn, &organisation_id)?;
             check_role_for(org.kind, input.role)
                 .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
+            let held = needs_approval(actor.role, input.role);
             let user = User::create(
                 conn,
                 &NewUser {
@@ -463,7 +468,11 @@ pub async fn invite_user(
                     role: input.role,
                     email: input.email,
                     display_name,
-                    status: UserStatus::Invited,
+                    status: if held {
+                        UserStatus::AwaitingApproval
+                    } else {
+                        UserStatus::Invited
+                    },
                     password_hash: None,
                     password_must_change: false,
                 },
@@ -475,24 +484,13 @@ pub async fn invite_user(
                 ),
                 other => other.into(),
             })?;
-            let (token, hash) = auth.keys.new_opaque_token();
-            let expires =
-                now_utc() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
-            account_token::issue(conn, &user.id, TokenPurpose::Invitation, &hash, expires)?;
-            outbox::enqueue(
-                conn,
-                &user.email,
-                "Your Tumaini account",
-                &format!(
-                    "An account has been created for you in Tumaini, for {}.\n\n\
-                     To choose your password, open this link within 72 hours:\n\n\
-                     {}/accept-invitation#token={}\n\n\
-                     If you did not expect this, ignore this message.\n",
-                    org.name,
-                    auth.public_url,
-                    token.as_str()
-                ),
-            )?;
+            if held {
+                // Sent once a second person approves (routes::approvals).
+                User::request_role(conn, &user.id, input.role, &actor.id)?;
+                crate::routes::approvals::tell_approvers(conn, &org, input.role, &public_url)?;
+            } else {
+                send_invitation(conn, &auth, &org, &user)?;
+            }
             audit::record_decided(
                 conn,
                 &context,
@@ -504,15 +502,46 @@ pub async fn invite_user(
                 },
                 &decision,
             )?;
-            Ok::<_, ApiError>(user)
+            Ok::<_, ApiError>(User::find(conn, &user.id)?)
         })
     })
     .await?;
     Ok(HttpResponse::Created().json(UserView::from(created)))
 }
 
+/// Issues an invitation (a single-use link, valid for 72 hours) and e-mails it.
+pub(crate) fn send_invitation(
+    conn: &mut DbConn,
+    auth: &crate::auth::AuthService,
+    org: &Organisation,
+    user: &User,
+) -> Result<(), ApiError> {
+    let (token, hash) = auth.keys.new_opaque_token();
+    let expires = now_utc() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
+    account_token::issue(conn, &user.id, TokenPurpose::Invitation, &hash, expires)?;
+    outbox::enqueue(
+        conn,
+        &user.email,
+        "Your Tumaini account",
+        &format!(
+            "An account has been created for you in Tumaini, for {}.\n\n\
+             To choose your password, open this link within 72 hours:\n\n\
+             {}/accept-invitation#token={}\n\n\
+             If you did not expect this, ignore this message.\n",
+            org.name,
+            auth.public_url,
+            token.as_str()
+        ),
+    )?;
+    Ok(())
+}
+
 /// Finds a user the caller manages; others answer 404.
-fn managed_user(conn: &mut DbConn, scope: Option<&OrgId>, id: &UserId) -> Result<User, ApiError> {
+pub(crate) fn managed_user(
+    conn: &mut DbConn,
+    scope: Option<&OrgId>,
+    id: &UserId,
+) -> Result<User, ApiError> {
     let user = User::find(conn, id)?;
     match scope {
         Some(org) if *org != user.organisation_id => Err(ApiError::bare(ProblemType::NotFound)),
@@ -528,7 +557,9 @@ pub struct RoleInput {
     pub role: Role,
 }
 
-/// Change a user's role; the user's sessions end at once.
+/// Change a user's role; the user's sessions end at once. An administrator giving a role that
+/// reads cases only asks for it (`requested_role`): it takes effect once a supervisor of the
+/// account's organisation or a coordinator of its country approves.
 #[utoipa::path(
     tag = "administration",
     security(("bearer" = [])),
@@ -560,6 +591,7 @@ pub async fn change_role(
         context,
         ..
     } = caller;
+    let public_url = state.public_url.clone();
     let updated = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let target = managed_user(conn, scope.as_ref(), &id)?;
@@ -569,14 +601,25 @@ pub async fn change_role(
             let org = Organisation::find(conn, &target.organisation_id)?;
             check_role_for(org.kind, role)
                 .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
-            User::set_role(conn, &target.id, role)?;
-            Session::revoke_all(conn, &target.id, "role_changed", None)?;
+            let held = needs_approval(actor.role, role);
+            if held {
+                // The role is asked for; it is granted once a second person approves.
+                User::request_role(conn, &target.id, role, &actor.id)?;
+                crate::routes::approvals::tell_approvers(conn, &org, role, &public_url)?;
+            } else {
+                User::set_role(conn, &target.id, role)?;
+                Session::revoke_all(conn, &target.id, "role_changed", None)?;
+            }
             audit::record_decided(
                 conn,
                 &context,
                 Some(&actor),
                 Event {
-                    action: "user.role_change",
+                    action: if held {
+                        "user.role_request"
+                    } else {
+                        "user.role_change"
+                    },
                     outcome: Outcome::Success,
                     resource: Some(("user", target.id.to_string())),
                 },

@@ -30,7 +30,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 
 /// What an anonymous notification keeps: coarse facts, never a person.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"sex": "male", "age_band": "30_38", "citizenship": "KE", "exploitation_country": "UG", "region": "Busia", "encountered_on": "2026-11-19", "exploitation_types": ["forced_labour"]}))]
+#[schema(example = json!({"sex": "male", "age_band": "30_38", "citizenship": "KE", "exploitation_country": "UG", "region": "UG-202", "encountered_on": "2026-11-19", "exploitation_types": ["forced_labour"]}))]
 #[serde(deny_unknown_fields)]
 pub struct AnonymousInput {
     /// Sex or gender.
@@ -42,8 +42,8 @@ pub struct AnonymousInput {
     pub citizenship: Option<CountryCode>,
     /// Country of exploitation.
     pub exploitation_country: Option<CountryCode>,
-    /// Region or district of the encounter (a place name, never an address).
-    #[schema(example = "Busia")]
+    /// Region or district of the encounter: a code from `GET /api/v1/regions`.
+    #[schema(example = "UG-202")]
     pub region: String,
     /// Date of the encounter.
     pub encountered_on: NaiveDate,
@@ -59,16 +59,7 @@ fn check(input: &AnonymousInput) -> Result<String, ApiError> {
             "an anonymous notification is for an adult who does not consent; a child (or a person who may be one) is registered as a case",
         ));
     }
-    let region = input.region.trim().to_owned();
-    if region.is_empty()
-        || region.chars().count() > 100
-        || region.chars().any(|c| c.is_control() || c.is_ascii_digit())
-    {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            "`region` must be a place name of 1 to 100 characters, without digits",
-        ));
-    }
+    let region = crate::routes::cases::views::region_code(&input.region, "region")?.to_string();
     if input.encountered_on > now_utc().date() {
         return Err(ApiError::problem(
             ProblemType::InvalidBody,
@@ -90,7 +81,8 @@ pub async fn notify_anonymously(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let idempotency = Idempotency::of(&req, &body)?;
+    let idempotency = Idempotency::of(&req, &body, &state.auth.keys)?;
+    let vault = state.vault()?;
     let input: AnonymousInput = parse(&body)?;
     let region = check(&input)?;
     let own = OrganisationFacts::from(&caller.organisation);
@@ -105,7 +97,7 @@ pub async fn notify_anonymously(
     let caller = caller.clone();
     let reply = with_conn(&state.pool, move |conn| {
         if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id)?
+            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
         {
             return Ok(replay);
         }
@@ -130,6 +122,7 @@ pub async fn notify_anonymously(
             ));
         }
         let outcome = conn.write_transaction(|conn| {
+            crate::routes::cases::views::known_region(conn, &region, "region")?;
             let id = NotificationId::generate();
             let reference = reference::generate('N');
             AnonymousNotification {
@@ -158,13 +151,13 @@ pub async fn notify_anonymously(
                 json!({"id": id, "reference": reference}),
             );
             if let Some(idem) = &idempotency {
-                idem.store(conn, &caller.user.id, &reply)?;
+                idem.store_ids_only(conn, &caller.user.id, &reply)?;
             }
             Ok::<_, ApiError>(reply)
         });
         match outcome {
             Err(err) => match &idempotency {
-                Some(idem) => idem.replay(conn, &caller.user.id)?.ok_or(err),
+                Some(idem) => idem.replay(conn, &caller.user.id, &vault)?.ok_or(err),
                 None => Err(err),
             },
             ok => ok,
@@ -181,7 +174,8 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// Anonymous notifications, newest first: your organisation's, or every one for a coordinator.
+/// Anonymous notifications, newest first: your organisation's, or, for a coordinator, every one
+/// made by an organisation of their country.
 #[utoipa::path(tag = "cases", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "Notifications"), (status = 403, description = "Your role may not see them", body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/anonymous-notifications")]
@@ -209,7 +203,8 @@ pub async fn list_notifications(
             &context,
         );
     }
-    let everyone = caller.user.role == Role::Coordinator;
+    let jurisdiction =
+        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
     let caller = caller.clone();
     let body = with_conn(&state.pool, move |conn| {
         let event = |outcome| Event {
@@ -228,8 +223,8 @@ pub async fn list_notifications(
                 )?;
                 return Ok(None);
             }
-            let scope = (!everyone).then_some(&caller.organisation.id);
-            let rows = AnonymousNotification::newest(conn, scope, limit)?;
+            let scope = jurisdiction.is_none().then_some(&caller.organisation.id);
+            let rows = AnonymousNotification::newest(conn, scope, jurisdiction.as_ref(), limit)?;
             audit::record_decided(
                 conn,
                 &caller.context,
@@ -244,7 +239,8 @@ pub async fn list_notifications(
                         "id": n.id, "reference": n.reference, "organisation_id": n.organisation_id,
                         "reported_at": n.reported_at, "sex": n.sex, "age_band": n.age_band,
                         "citizenship": n.citizenship, "exploitation_country": n.exploitation_country,
-                        "region": n.region, "encountered_on": n.encountered_on,
+                        "region": Some(n.region).filter(|r| !r.is_empty()),
+                        "encountered_on": n.encountered_on,
                         "exploitation_types": kinds,
                     })
                 })

@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::json;
@@ -22,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
+use crate::auth::keys::Keys;
 use crate::authz::{Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::server::AppState;
@@ -66,26 +65,40 @@ fn view(e: &AuditEvent) -> serde_json::Value {
     })
 }
 
-fn cursor_of(e: &AuditEvent) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f"),
-        e.id
-    ))
+/// The cursor after an event: its time and id, signed by the server (a cursor is a position in
+/// the caller's scope, not a query anyone may write).
+fn cursor_of(keys: &Keys, e: &AuditEvent) -> String {
+    keys.sign_cursor(
+        format!(
+            "audit|{}|{}",
+            e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f"),
+            e.id
+        )
+        .as_bytes(),
+    )
 }
 
-fn parse_cursor(text: &str) -> Result<(NaiveDateTime, String), ApiError> {
+fn parse_cursor(keys: &Keys, text: &str) -> Result<(NaiveDateTime, String), ApiError> {
     let bad = || ApiError::problem(ProblemType::BadRequest, "`cursor` is not one we issued");
-    let decoded = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-    let (at, id) = decoded.split_once('|').ok_or_else(bad)?;
+    let payload = keys.open_cursor(text).ok_or_else(bad)?;
+    let payload = String::from_utf8(payload).map_err(|_| bad())?;
+    let rest = payload.strip_prefix("audit|").ok_or_else(bad)?;
+    let (at, id) = rest.split_once('|').ok_or_else(bad)?;
     let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
     Ok((at, id.to_owned()))
 }
 
-/// The caller's right to the audit trail: `None` for a coordinator (everything), the
-/// organisation for a supervisor.
-fn scope(state: &AppState, caller: &Caller) -> (Decision, Option<String>) {
+/// Whose events a caller may read: a coordinator those of their country (by people of its
+/// organisations, or about the cases owned there and their referrals), a supervisor those of
+/// their organisation (by its people, or about its cases).
+#[derive(Debug, Clone)]
+struct Scope {
+    organisation: Option<String>,
+    country: Option<String>,
+}
+
+/// The caller's right to the audit trail, and its scope.
+fn scope(state: &AppState, caller: &Caller) -> (Decision, Scope) {
     let own = OrganisationFacts::from(&caller.organisation);
     let decision = state.authz.decide(
         &caller.principal(),
@@ -93,8 +106,80 @@ fn scope(state: &AppState, caller: &Caller) -> (Decision, Option<String>) {
         &Resource::Organisation(&own),
         &crate::authz::AccessContext::now("oversight"),
     );
-    let scope = (caller.user.role != Role::Coordinator).then(|| caller.organisation.id.to_string());
+    let scope = if caller.user.role == Role::Coordinator {
+        Scope {
+            organisation: None,
+            country: Some(caller.organisation.country.to_string()),
+        }
+    } else {
+        Scope {
+            organisation: Some(caller.organisation.id.to_string()),
+            country: None,
+        }
+    };
     (decision, scope)
+}
+
+/// Whether a case is in the caller's scope (owned by the supervisor's organisation, or in the
+/// coordinator's country).
+fn case_in_scope(conn: &mut DbConn, scope: &Scope, case: &str) -> Result<bool, DbError> {
+    Ok(!store::cases_in_scope(
+        conn,
+        &[case.to_owned()],
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?
+    .is_empty())
+}
+
+/// The events as the caller may see them: a refusal by someone in the caller's scope about a
+/// case or referral outside it is shown without that object's id (the id, or that it exists,
+/// is not the caller's to learn); coordinators of the object's country see it whole.
+fn redact_foreign(
+    conn: &mut DbConn,
+    scope: &Scope,
+    events: &mut [AuditEvent],
+) -> Result<(), DbError> {
+    let refused = |e: &AuditEvent, kind: &str| {
+        e.outcome == "denied" && e.resource_type.as_deref() == Some(kind) && e.resource_id.is_some()
+    };
+    let ids = |kind: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| refused(e, kind))
+            .filter_map(|e| e.resource_id.clone())
+            .collect()
+    };
+    let (case_ids, referral_ids) = (ids("case"), ids("referral"));
+    let cases = store::cases_in_scope(
+        conn,
+        &case_ids,
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?;
+    let referrals = store::referrals_in_scope(
+        conn,
+        &referral_ids,
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?;
+    for event in events.iter_mut() {
+        let inside = match event.resource_type.as_deref() {
+            Some("case") if refused(event, "case") => event
+                .resource_id
+                .as_ref()
+                .is_some_and(|id| cases.contains(id)),
+            Some("referral") if refused(event, "referral") => event
+                .resource_id
+                .as_ref()
+                .is_some_and(|id| referrals.contains(id)),
+            _ => true,
+        };
+        if !inside {
+            event.resource_id = None;
+        }
+    }
+    Ok(())
 }
 
 fn record(
@@ -135,8 +220,10 @@ fn refused(
     }
 }
 
-/// Audit events, oldest first, cursor-paginated. Coordinators see every event; supervisors
-/// those of their organisation's people and about its cases.
+/// Audit events, oldest first, cursor-paginated (the cursor is signed). Coordinators see the
+/// events of their country (by people of its organisations, about the cases owned there and
+/// their referrals); supervisors those of their organisation's people and about its cases. A
+/// refusal by someone in scope about an object outside it shows without the object's id.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(EventQuery),
     responses((status = 200, description = "A page of events and the next cursor"), (status = 403, description = "Coordinators and supervisors only", body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/audit/events")]
@@ -147,8 +234,13 @@ pub async fn list_events(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let (decision, scope_organisation) = scope(&state, &caller);
+    let keys = std::sync::Arc::clone(&state.auth);
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(&keys.keys, c))
+        .transpose()?;
+    let (decision, scope) = scope(&state, &caller);
     let filter = AuditFilter {
         case_id: query.case_id.map(|c| c.to_string()),
         user_id: query.user_id,
@@ -157,14 +249,27 @@ pub async fn list_events(
         from: query.from,
         to: query.to,
         after,
-        scope_organisation,
+        scope_organisation: scope.organisation.clone(),
+        scope_country: scope.country.clone(),
     };
     let body = with_conn(&state.pool, move |conn| {
         if !decision.allowed {
             return Err(refused(conn, &caller, "audit.query", &decision));
         }
+        let events = conn.read_transaction(|conn| {
+            // Events about one case: only a case of the caller's scope (of any other, nothing:
+            // not even the refusals of the caller's own people, which would tell that it
+            // exists).
+            if let Some(case) = &filter.case_id
+                && !case_in_scope(conn, &scope, case)?
+            {
+                return Ok::<_, ApiError>(Vec::new());
+            }
+            let mut events = store::query(conn, &filter, limit)?;
+            redact_foreign(conn, &scope, &mut events)?;
+            Ok(events)
+        })?;
         conn.write_transaction(|conn| {
-            let events = store::query(conn, &filter, limit)?;
             record(
                 conn,
                 &caller,
@@ -172,15 +277,15 @@ pub async fn list_events(
                 Outcome::Success,
                 filter.case_id.clone().map(|c| ("case", c)),
                 &decision,
-            )?;
-            let next = (i64::try_from(events.len()).unwrap_or(0) == limit)
-                .then(|| events.last().map(cursor_of))
-                .flatten();
-            Ok::<_, ApiError>(json!({
-                "items": events.iter().map(view).collect::<Vec<_>>(),
-                "next_cursor": next,
-            }))
-        })
+            )
+        })?;
+        let next = (i64::try_from(events.len()).unwrap_or(0) == limit)
+            .then(|| events.last().map(|e| cursor_of(&keys.keys, e)))
+            .flatten();
+        Ok::<_, ApiError>(json!({
+            "items": events.iter().map(view).collect::<Vec<_>>(),
+            "next_cursor": next,
+        }))
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -198,7 +303,7 @@ pub async fn disclosures(
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (decision, scope_organisation) = scope(&state, &caller);
+    let (decision, scope) = scope(&state, &caller);
     let body = with_conn(&state.pool, move |conn| {
         if !decision.allowed {
             return Err(refused(conn, &caller, "audit.disclosures", &decision));
@@ -208,11 +313,7 @@ pub async fn disclosures(
             Err(DbError::NotFound) => None,
             Err(other) => return Err(other.into()),
         };
-        let visible = case.as_ref().is_some_and(|c| {
-            scope_organisation
-                .as_deref()
-                .is_none_or(|org| c.owner_organisation_id.as_str() == org)
-        });
+        let visible = case.is_some() && case_in_scope(conn, &scope, id.as_str())?;
         if !visible {
             conn.write_transaction(|conn| {
                 record(

@@ -103,16 +103,6 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-/// When further attempts are refused after `failures` failures: a growing delay from the
-/// third failure (1 s, 2 s, 4 s ...), then the full lock at the threshold.
-fn refuse_until(auth: &AuthService, failures: i32) -> Option<chrono::NaiveDateTime> {
-    let now = now_utc();
-    if failures >= auth.settings.lockout_threshold {
-        return Some(now + chrono::Duration::from_std(auth.settings.lockout).unwrap_or_default());
-    }
-    (failures >= 3).then(|| now + chrono::Duration::seconds(1i64 << (failures - 3).min(10)))
-}
-
 /// Issues the token pair for a session that has just been opened or refreshed, storing the
 /// refresh token's hash.
 fn issue_tokens(
@@ -180,10 +170,8 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys);
-    if let Some(ip) = context.client_ip
-        && auth.login_limiter.check_key(&ip).is_err()
-    {
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
+    if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,
             "too many sign-in attempts from this address; wait a minute",
@@ -206,9 +194,10 @@ pub async fn login(
         None => None,
     };
     let now = now_utc();
+    // A lock, the delay after a failure, or an account that cannot sign in: refused without
+    // looking at the password (but at the cost of a hash, like any other attempt).
     let refused = credentials.as_ref().is_some_and(|c| {
-        c.locked_until.is_some_and(|until| until > now)
-            || !matches!(c.status, UserStatus::Active | UserStatus::Invited)
+        c.throttled(now) || !matches!(c.status, UserStatus::Active | UserStatus::Invited)
     });
     // Exactly one argon2id computation whatever the case: a refused or unknown account is
     // checked against the decoy hash.
@@ -247,9 +236,12 @@ pub async fn login(
             with_conn(&state.pool, move |conn| {
                 conn.write_transaction(|conn| {
                     if !refused {
-                        User::record_failed_login(conn, &user_id, |failures| {
-                            refuse_until(&auth, failures)
-                        })?;
+                        User::record_failed_login(
+                            conn,
+                            &user_id,
+                            &auth.settings.throttle(),
+                            now_utc(),
+                        )?;
                     }
                     let actor = User::find(conn, &user_id)?;
                     audit::record(
@@ -287,7 +279,7 @@ pub async fn login(
             let now = now_utc();
             let unchanged = fresh.password_hash == credentials.password_hash
                 && matches!(fresh.status, UserStatus::Active | UserStatus::Invited)
-                && fresh.locked_until.is_none_or(|until| until <= now);
+                && !fresh.throttled(now);
             if !unchanged {
                 return Ok(Err(invalid_credentials()));
             }
@@ -300,7 +292,9 @@ pub async fn login(
                     )));
                 };
                 if !check_second_factor(conn, &auth, &user.id, credentials.totp_secret.as_deref(), otp)? {
-                    User::record_failed_login(conn, &user.id, |failures| refuse_until(&auth, failures))?;
+                    // A wrong second factor counts like a wrong password: the same window,
+                    // delay and lock, so a code cannot be guessed at a few tries a second.
+                    User::record_failed_login(conn, &user.id, &auth.settings.throttle(), now_utc())?;
                     audit::record(conn, &context, Some(&user), Event { action: "auth.login", outcome: Outcome::Failure, resource: None })?;
                     return Ok(Err(invalid_credentials()));
                 }
@@ -341,7 +335,7 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys);
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
     let hash = auth.keys.hash_opaque_token(&body.refresh_token);
     let tokens = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| -> Result<Option<TokenResponse>, ApiError> {
@@ -565,14 +559,20 @@ fn weak(reason: impl std::fmt::Display) -> ApiError {
 }
 
 /// Change the password. Every session of the account ends, this one included: sign in again.
+///
+/// A wrong current password counts against the account like a failed sign-in (the same window,
+/// delay and lock), and against the session it was given on: while the account's delay or lock
+/// is in force the attempt is refused unchecked (429), and at the lockout threshold of wrong or
+/// refused attempts the session ends. A stolen session is not a way to guess the password.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; all sessions ended"),
-        (status = 401, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The current password is wrong (at the threshold, the session has ended too)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords: wait before trying again", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/password")]
@@ -581,7 +581,12 @@ pub async fn change_password(
     caller: EnrollingCaller,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let Caller { user, context, .. } = caller.0;
+    let Caller {
+        user,
+        session,
+        context,
+        ..
+    } = caller.0;
     let PasswordChange {
         current_password,
         new_password,
@@ -592,43 +597,73 @@ pub async fn change_password(
     );
     check_new_password(&new_password, &[user.email.as_str(), &user.display_name]).map_err(weak)?;
     let user_id = user.id.clone();
-    let stored = with_conn(&state.pool, move |conn| {
-        Ok(User::credentials(conn, &user_id)?.password_hash)
+    let credentials = with_conn(&state.pool, move |conn| {
+        Ok(User::credentials(conn, &user_id)?)
     })
     .await?;
-    if !matches!(
-        state.auth.hasher.verify(current_password, stored).await?,
-        Verified::Match { .. }
-    ) {
-        // A wrong current password counts like a failed sign-in: a stolen session must not
-        // become a way to guess the password.
-        let (auth, user_id, failed_user) = (state.auth.clone(), user.id.clone(), user.clone());
+    let throttled = credentials.throttled(now_utc());
+    let matched = !throttled
+        && matches!(
+            state
+                .auth
+                .hasher
+                .verify(current_password, credentials.password_hash)
+                .await?,
+            Verified::Match { .. }
+        );
+    if !matched {
+        let auth = state.auth.clone();
+        let (failed_user, session_id) = (user.clone(), session.id.clone());
         let failed_context = context.clone();
         with_conn(&state.pool, move |conn| {
             conn.write_transaction(|conn| {
-                User::record_failed_login(conn, &user_id, |failures| {
-                    refuse_until(&auth, failures)
-                })?;
-                audit::record(
+                if !throttled {
+                    User::record_failed_login(
+                        conn,
+                        &failed_user.id,
+                        &auth.settings.throttle(),
+                        now_utc(),
+                    )?;
+                }
+                let attempts = Session::record_password_failure(conn, &session_id)?;
+                let ended = attempts >= auth.settings.lockout_threshold;
+                if ended {
+                    Session::revoke(conn, &failed_user.id, &session_id, "password_guessing")?;
+                }
+                audit::write(
                     conn,
                     &failed_context,
                     Some(&failed_user),
                     Event {
                         action: "auth.password_change",
-                        outcome: Outcome::Failure,
-                        resource: Some(("user", user_id.to_string())),
+                        outcome: if throttled {
+                            Outcome::Denied
+                        } else {
+                            Outcome::Failure
+                        },
+                        resource: Some(("session", session_id.to_string())),
                     },
+                    None,
+                    ended,
                 )?;
                 Ok::<_, ApiError>(())
             })
         })
         .await?;
-        return Err(invalid_credentials());
+        return Err(if throttled {
+            ApiError::problem(
+                ProblemType::TooManyRequests,
+                "too many wrong passwords: wait before trying again",
+            )
+        } else {
+            invalid_credentials()
+        });
     }
     let hash = state.auth.hasher.hash(new_password).await?;
     with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             User::set_password(conn, &user.id, &hash, false)?;
+            User::clear_failed_logins(conn, &user.id)?;
             Session::revoke_all(conn, &user.id, "password_changed", None)?;
             audit::record(
                 conn,
@@ -805,9 +840,13 @@ impl std::fmt::Debug for PasswordResetRequest {
     }
 }
 
-/// Ask for a password-reset e-mail. The answer is the same whether or not the address has an
-/// account; the e-mail holds a single-use link valid for an hour.
-#[utoipa::path(tag = "auth", request_body = PasswordResetRequest, responses((status = 202, description = "If the address has an account, an e-mail is on its way")))]
+/// Ask for a password-reset e-mail. The answer is the same, and as quick, whether or not the
+/// address has an account: it is given before any account is looked up, and the work (a
+/// single-use link valid for an hour, e-mailed through the outbox) is done after it.
+#[utoipa::path(tag = "auth", request_body = PasswordResetRequest, responses(
+    (status = 202, description = "If the address has an account, an e-mail is on its way"),
+    (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"),
+))]
 #[post("/api/v1/auth/password-reset")]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
@@ -815,49 +854,73 @@ pub async fn request_password_reset(
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys);
-    if let Some(ip) = context.client_ip
-        && auth.login_limiter.check_key(&ip).is_err()
-    {
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
+    if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,
             "too many requests from this address; wait a minute",
         ));
     }
     if let Ok(email) = body.into_inner().email.parse::<EmailAddress>() {
-        with_conn(&state.pool, move |conn| {
-            conn.write_transaction(|conn| {
-                let Some(credentials) = User::credentials_by_email(conn, &email)? else {
-                    return Ok::<_, ApiError>(());
-                };
-                if credentials.status != UserStatus::Active {
-                    return Ok(());
-                }
-                let user = User::find(conn, &credentials.id)?;
-                account_token::void_unused(conn, &user.id, TokenPurpose::PasswordReset)?;
-                let (token, hash) = auth.keys.new_opaque_token();
-                let expires = now_utc() + chrono::Duration::from_std(RESET_TOKEN_TTL).unwrap_or_default();
-                account_token::issue(conn, &user.id, TokenPurpose::PasswordReset, &hash, expires)?;
-                outbox::enqueue(
-                    conn,
-                    &user.email,
-                    "Reset your Tumaini password",
-                    &format!(
-                        "Someone asked to reset the password of your Tumaini account.\n\n\
-                         To choose a new password, open this link within an hour:\n\n\
-                         {}/reset-password#token={}\n\n\
-                         If you did not ask for this, ignore this message and tell your administrator.\n",
-                        auth.public_url,
-                        token.as_str()
-                    ),
-                )?;
-                audit::record(conn, &context, Some(&user), Event { action: "auth.password_reset_request", outcome: Outcome::Success, resource: Some(("user", user.id.to_string())) })?;
-                Ok(())
+        let pool = state.pool.clone();
+        actix_web::rt::spawn(async move {
+            let done = with_conn(&pool, move |conn| {
+                issue_password_reset(conn, &auth, &context, &email)
             })
-        })
-        .await?;
+            .await;
+            if let Err(err) = done {
+                tracing::warn!(error = %err, "a password reset request could not be completed");
+            }
+        });
     }
     Ok(HttpResponse::Accepted().finish())
+}
+
+/// Issues a reset link to the active account with this address, if there is one: the token,
+/// the e-mail in the outbox and the audit event in one transaction.
+fn issue_password_reset(
+    conn: &mut DbConn,
+    auth: &AuthService,
+    context: &RequestContext,
+    email: &EmailAddress,
+) -> Result<(), ApiError> {
+    conn.write_transaction(|conn| {
+        let Some(credentials) = User::credentials_by_email(conn, email)? else {
+            return Ok::<_, ApiError>(());
+        };
+        if credentials.status != UserStatus::Active {
+            return Ok(());
+        }
+        let user = User::find(conn, &credentials.id)?;
+        account_token::void_unused(conn, &user.id, TokenPurpose::PasswordReset)?;
+        let (token, hash) = auth.keys.new_opaque_token();
+        let expires = now_utc() + chrono::Duration::from_std(RESET_TOKEN_TTL).unwrap_or_default();
+        account_token::issue(conn, &user.id, TokenPurpose::PasswordReset, &hash, expires)?;
+        outbox::enqueue(
+            conn,
+            &user.email,
+            "Reset your Tumaini password",
+            &format!(
+                "Someone asked to reset the password of your Tumaini account.\n\n\
+                 To choose a new password, open this link within an hour:\n\n\
+                 {}/reset-password#token={}\n\n\
+                 If you did not ask for this, ignore this message and tell your administrator.\n",
+                auth.public_url,
+                token.as_str()
+            ),
+        )?;
+        audit::record(
+            conn,
+            context,
+            Some(&user),
+            Event {
+                action: "auth.password_reset_request",
+                outcome: Outcome::Success,
+                resource: Some(("user", user.id.to_string())),
+            },
+        )?;
+        Ok(())
+    })
 }
 
 /// A new password set with an e-mailed token (reset or invitation).
@@ -884,10 +947,8 @@ async fn set_password_with_token(
     action: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(req, &auth.keys);
-    if let Some(ip) = context.client_ip
-        && auth.login_limiter.check_key(&ip).is_err()
-    {
+    let context = RequestContext::of(req, &auth.keys, &auth.settings.trusted_proxies);
+    if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,
             "too many requests from this address; wait a minute",

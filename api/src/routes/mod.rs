@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod anonymous;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -11,6 +12,7 @@ pub mod docs;
 pub mod health;
 pub mod notifications;
 pub mod referrals;
+pub mod regions;
 pub mod statistics;
 pub mod vocabularies;
 
@@ -72,6 +74,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(docs::openapi_json)
         .service(docs::docs_page);
     auth::register(cfg);
+    approvals::register(cfg);
     admin::register(cfg);
     cases::register(cfg);
     anonymous::register(cfg);
@@ -80,5 +83,6 @@ pub fn register(cfg: &mut ServiceConfig) {
     referrals::register(cfg);
     notifications::register(cfg);
     statistics::register(cfg);
+    regions::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }

@@ -213,16 +213,17 @@ fn reason_place(id: &ReferralId) -> RecordPlace<'_> {
     }
 }
 
-/// The view of a loaded referral; the reason is opened only for `party`.
+/// The view of a loaded referral; the reason is opened only `with_reason` (the policies let
+/// the caller read it: [`Action::ReadReferralReason`]), and the caller audits that it was.
 fn view(
     conn: &mut DbConn,
     state: &AppState,
     loaded: &Loaded,
-    party: bool,
+    with_reason: bool,
     timeline: Vec<ReferralEvent>,
 ) -> Result<ReferralView, ApiError> {
     let r = &loaded.referral;
-    let reason = if party {
+    let reason = if with_reason {
         match state
             .vault()?
             .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
@@ -263,8 +264,27 @@ fn view(
     })
 }
 
-fn is_party(caller_org: &OrgId, referral: &Referral) -> bool {
-    *caller_org == referral.from_organisation_id || *caller_org == referral.to_organisation_id
+/// Records that the reason given for a referral of `case` was decrypted for the caller: an
+/// event about the case (so it shows in "who accessed this case"), which the misuse alert
+/// counts like any read of personal data.
+fn record_reason_read(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    case: &CaseId,
+) -> Result<(), DbError> {
+    service::record_case_event(
+        conn,
+        context,
+        user,
+        "referral.reason.read",
+        "success",
+        case,
+        None,
+        &[service::REFERRAL_REASON],
+        "referral",
+        false,
+    )
 }
 
 /// Active staff of `organisation` holding one of `roles`, less those who switched `kind` off.
@@ -376,6 +396,7 @@ fn record_referral_event(
             request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
             client_hash: context.client_hash.clone(),
             high_severity: false,
+            client_request_id: context.client_request_id.clone(),
         },
     )?;
     Ok(())
@@ -454,7 +475,7 @@ pub async fn create_referral(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input = checked(parse::<ReferralInput>(&body)?)?;
     let settings = std::sync::Arc::clone(&state.cases);
     let public_url = state.public_url.clone();
@@ -551,7 +572,10 @@ pub async fn create_referral(
         let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
             .remove(&referral.id)
             .unwrap_or_default();
-        let body = view(conn, &app, &loaded, true, timeline)?;
+        let with_reason = access
+            .decide_referral(Action::ReadReferralReason, &loaded.facts)
+            .allowed;
+        let body = view(conn, &app, &loaded, with_reason, timeline)?;
         Ok(Reply::created(
             format!("/api/v1/referrals/{}", referral.id),
             serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,
@@ -600,6 +624,7 @@ pub async fn case_referrals(
         let mut timelines = Referral::events(conn, &ids)?;
         let owner = access.case.owner_organisation_id == caller_org;
         let mut items = Vec::new();
+        let mut reasons_read = false;
         for referral in referrals {
             let loaded = load(conn, &referral.id)?;
             let readable = access
@@ -609,10 +634,13 @@ pub async fn case_referrals(
                 continue;
             }
             let timeline = timelines.remove(&referral.id).unwrap_or_default();
-            let party = is_party(&caller_org, &referral);
-            items.push(view(conn, &app, &loaded, party, timeline)?);
+            let with_reason = access
+                .decide_referral(Action::ReadReferralReason, &loaded.facts)
+                .allowed;
+            reasons_read |= with_reason;
+            items.push(view(conn, &app, &loaded, with_reason, timeline)?);
         }
-        Ok(Reply::ok(json!({ "items": items })))
+        Ok(Reply::ok(json!({ "items": items })).reading_reasons(reasons_read))
     })
     .await?;
     Ok(reply.into_response())
@@ -692,7 +720,8 @@ pub async fn list_referrals(
         ..
     } = caller;
     let page = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
+        // Read without the write lock; then one short write for the audit events.
+        let (page, reasons_of) = conn.read_transaction(|conn| {
             let rows = Referral::mailbox(
                 conn,
                 &organisation.id,
@@ -710,22 +739,30 @@ pub async fn list_referrals(
             let ids: Vec<ReferralId> = rows.iter().map(|r| r.id.clone()).collect();
             let mut timelines = Referral::events(conn, &ids)?;
             let mut items = Vec::new();
+            let mut reasons_of: Vec<CaseId> = Vec::new();
             for referral in rows {
                 let loaded = load(conn, &referral.id)?;
+                let resource = Resource::Referral(&loaded.facts);
                 if !authz
-                    .decide(
-                        &principal,
-                        Action::ReadReferral,
-                        &Resource::Referral(&loaded.facts),
-                        &context,
-                    )
+                    .decide(&principal, Action::ReadReferral, &resource, &context)
                     .allowed
                 {
                     continue;
                 }
+                // Each reason is decided on its own (a first responder's window, consent to
+                // transfer abroad) and audited against its case below.
+                let with_reason = authz
+                    .decide(&principal, Action::ReadReferralReason, &resource, &context)
+                    .allowed;
+                if with_reason && !reasons_of.contains(&referral.case_id) {
+                    reasons_of.push(referral.case_id.clone());
+                }
                 let timeline = timelines.remove(&referral.id).unwrap_or_default();
-                items.push(view(conn, &app, &loaded, true, timeline)?);
+                items.push(view(conn, &app, &loaded, with_reason, timeline)?);
             }
+            Ok::<_, ApiError>((ReferralPage { items, next_cursor }, reasons_of))
+        })?;
+        conn.write_transaction(|conn| {
             crate::audit::record(
                 conn,
                 &request,
@@ -739,8 +776,12 @@ pub async fn list_referrals(
                     resource: Some(("organisation", organisation.id.to_string())),
                 },
             )?;
-            Ok::<_, ApiError>(ReferralPage { items, next_cursor })
-        })
+            for case in &reasons_of {
+                record_reason_read(conn, &request, &user, case)?;
+            }
+            Ok::<_, ApiError>(())
+        })?;
+        Ok(page)
     })
     .await?;
     Ok(web::Json(page))
@@ -804,18 +845,21 @@ pub async fn referral_overview(
         || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
     )
     .await?;
-    let authz = std::sync::Arc::clone(&state.authz);
-    let context = service::access_context(&state.cases, "statistics");
-    let principal = caller.principal();
+    // A coordinator sees the referrals of the cases owned in their country, whichever
+    // organisation received them (at home or abroad); a supervisor those their own
+    // organisation received.
+    let jurisdiction =
+        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
+    let own_organisation = caller.organisation.id.clone();
     let Caller {
         user,
         context: request,
         ..
     } = caller;
     let overview = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
+        let overview = conn.read_transaction(|conn| {
             let now = now_utc();
-            let figures = Referral::figures(conn, now)?;
+            let figures = Referral::figures(conn, now, jurisdiction.as_ref())?;
             let mut organisations = Vec::new();
             let mut names: HashMap<OrgId, Organisation> = HashMap::new();
             for org in Organisation::list(conn)? {
@@ -825,15 +869,7 @@ pub async fn referral_overview(
                 let Some(org) = names.get(&org_id) else {
                     continue;
                 };
-                if !authz
-                    .decide(
-                        &principal,
-                        Action::ReadStatistics,
-                        &Resource::Organisation(&OrganisationFacts::from(org)),
-                        &context,
-                    )
-                    .allowed
-                {
+                if jurisdiction.is_none() && org.id != own_organisation {
                     continue;
                 }
                 let count = |s: ReferralState| f.by_state.get(&s).copied().unwrap_or(0);
@@ -851,6 +887,12 @@ pub async fn referral_overview(
                 });
             }
             organisations.sort_by(|a, b| a.organisation.name.cmp(&b.organisation.name));
+            Ok::<_, ApiError>(ReferralOverview {
+                at: now,
+                organisations,
+            })
+        })?;
+        conn.write_transaction(|conn| {
             crate::audit::record_decided(
                 conn,
                 &request,
@@ -861,12 +903,9 @@ pub async fn referral_overview(
                     resource: None,
                 },
                 &decision,
-            )?;
-            Ok::<_, ApiError>(ReferralOverview {
-                at: now,
-                organisations,
-            })
-        })
+            )
+        })?;
+        Ok(overview)
     })
     .await?;
     Ok(web::Json(overview))
@@ -1100,7 +1139,17 @@ async fn act_on_referral(
         let outcome = conn.write_transaction(|conn| -> Result<ReferralView, Failure> {
             let loaded = match load(conn, &id) {
                 Ok(loaded) => loaded,
-                Err(DbError::NotFound) => return Err(ApiError::bare(ProblemType::NotFound).into()),
+                // No such referral: refused and audited exactly like one the caller may not see.
+                Err(DbError::NotFound) => {
+                    return Err(Failure::Refused {
+                        decision: Decision {
+                            allowed: false,
+                            policy_ids: Vec::new(),
+                        },
+                        visible: false,
+                        from: ReferralState::Sent,
+                    });
+                }
                 Err(other) => return Err(other.into()),
             };
             let resource = Resource::Referral(&loaded.facts);
@@ -1177,11 +1226,21 @@ async fn act_on_referral(
                 Some(&decision),
                 &loaded.referral.groups,
             )?;
+            let with_reason = authz
+                .decide(
+                    &principal,
+                    Action::ReadReferralReason,
+                    &Resource::Referral(&loaded.facts),
+                    &context,
+                )
+                .allowed;
+            if with_reason {
+                record_reason_read(conn, &request, &user, &loaded.referral.case_id)?;
+            }
             let timeline = Referral::events(conn, std::slice::from_ref(&id))?
                 .remove(&id)
                 .unwrap_or_default();
-            let party = is_party(&organisation.id, &loaded.referral);
-            Ok(view(conn, &app, &loaded, party, timeline)?)
+            Ok(view(conn, &app, &loaded, with_reason, timeline)?)
         });
         match outcome {
             Ok(view) => Ok(view),

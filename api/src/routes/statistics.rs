@@ -9,9 +9,11 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use tumaini_db::DbConn;
+use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::Organisation;
 use tumaini_db::models::statistics::{Dimension, Subject};
+use tumaini_db::vocabulary::region;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -135,11 +137,12 @@ fn bad(detail: String) -> ApiError {
 
 fn dimension(code: &str) -> Result<Dimension, ApiError> {
     match Dimension::from_code(code.trim()) {
-        // The organisation is chosen with `organisation`, never listed or broken down by.
-        Some(Dimension::Organisation) | None => Err(bad(format!(
-            "`{}` is not a dimension of the statistics",
-            code.trim().chars().take(40).collect::<String>()
-        ))),
+        // The organisation is chosen with `organisation`, never listed or broken down by. What
+        // was given is not repeated: a query string may hold anything.
+        Some(Dimension::Organisation) | None => Err(bad(
+            "a dimension named is not one of the statistics (see the `dimensions` parameter)"
+                .to_owned(),
+        )),
         Some(d) => Ok(d),
     }
 }
@@ -231,6 +234,14 @@ fn organisation_names(conn: &mut DbConn) -> Result<BTreeMap<String, String>, Api
 /// denied).
 type Computed = Result<Figures, String>;
 
+/// Whose figures: one organisation's (a supervisor's own, or one a coordinator named), and
+/// within a coordinator's jurisdiction (the records held in their country).
+#[derive(Debug, Clone, Copy)]
+struct Scope<'a> {
+    organisation: Option<&'a OrgId>,
+    country: Option<&'a CountryCode>,
+}
+
 /// Decides whether the caller may read statistics of `organisation` (none: the national ones;
 /// a supervisor's own organisation is the default), computes the figures with `compute` (given
 /// the organisation in scope), and audits the query. The counting only reads; the audit event
@@ -245,8 +256,10 @@ async fn answer<F>(
     compute: F,
 ) -> Result<Figures, ApiError>
 where
-    F: FnOnce(&mut DbConn, Option<&OrgId>) -> Result<Computed, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConn, Scope<'_>) -> Result<Computed, ApiError> + Send + 'static,
 {
+    let jurisdiction =
+        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
     let scope = match organisation {
         Some(id) => Some(id),
         None if caller.user.role == Role::Coordinator => None,
@@ -271,7 +284,13 @@ where
     .await?;
     let Caller { user, context, .. } = caller;
     let computed = with_conn(&state.pool, move |conn| {
-        let computed = compute(conn, scope.as_ref())?;
+        let computed = compute(
+            conn,
+            Scope {
+                organisation: scope.as_ref(),
+                country: jurisdiction.as_ref(),
+            },
+        )?;
         conn.write_transaction(|conn| {
             audit::record_decided(
                 conn,
@@ -295,31 +314,34 @@ where
     computed.map_err(bad)
 }
 
-/// Computes the protected table of `request`, within `scope`; organisations named by the
-/// table are labelled with their names.
+/// Computes the protected table of `request`, within `scope`; organisations and regions named
+/// by the table are labelled with their names.
 fn count_table(
     conn: &mut DbConn,
     mut request: TableRequest,
-    scope: Option<&OrgId>,
+    scope: Scope<'_>,
 ) -> Result<Computed, ApiError> {
-    if let Some(id) = scope {
+    if let Some(id) = scope.organisation {
         request
             .filters
             .push((Dimension::Organisation, id.to_string()));
     }
-    let by_organisation = request.dimensions.contains(&Dimension::Organisation);
-    let mut table = match statistics::table(conn, &request)? {
+    let mut table = match statistics::table(conn, &request, scope.country)? {
         Ok(table) => table,
         Err(refusal) => return Ok(Err(refusal.to_string())),
     };
-    if by_organisation {
-        let names = organisation_names(conn)?;
-        table.labels = table
-            .values
-            .iter()
-            .flatten()
-            .filter_map(|id| names.get(id).map(|name| (id.clone(), name.clone())))
-            .collect();
+    for (at, dimension) in request.dimensions.iter().enumerate() {
+        let named = table.values.get(at).cloned().unwrap_or_default();
+        let names: BTreeMap<String, String> = match dimension {
+            Dimension::Organisation => organisation_names(conn)?,
+            Dimension::Region => region::names(conn, &named)?.into_iter().collect(),
+            _ => continue,
+        };
+        table.labels.extend(
+            named
+                .iter()
+                .filter_map(|id| names.get(id).map(|name| (id.clone(), name.clone()))),
+        );
     }
     Ok(Ok(Figures::Table(table)))
 }
@@ -417,9 +439,10 @@ pub async fn referral_response_times(
         query.organisation,
         "statistics.report",
         move |conn, scope| {
-            let answers = tumaini_db::models::statistics::referral_answer_seconds(conn)?;
+            let answers =
+                tumaini_db::models::statistics::referral_answer_seconds(conn, scope.country)?;
             let names = organisation_names(conn)?;
-            let scope = scope.map(ToString::to_string);
+            let scope = scope.organisation.map(ToString::to_string);
             Ok(Ok(Figures::ResponseTimes(response_times::build(
                 &answers,
                 &names,
@@ -554,6 +577,8 @@ async fn run_export(
     let k = research.as_ref().and_then(|r| r.k).unwrap_or(k);
     let agreement = research.map(|r| r.agreement);
     let refused = refusal.is_some();
+    // The export holds the cases owned in the coordinator's own country only.
+    let jurisdiction = caller.organisation.country;
     let made = with_conn(&state.pool, move |conn| {
         let made = if refused {
             None
@@ -561,6 +586,7 @@ async fn run_export(
             let rows = tumaini_db::models::statistics::consenting_cases(
                 conn,
                 tumaini_db::time::now_utc(),
+                Some(&jurisdiction),
             )?;
             Some(crate::statistics::export::anonymise(&rows, k))
         };

@@ -10,6 +10,7 @@ pub mod response_times;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use tumaini_db::country::CountryCode;
 use tumaini_db::models::statistics::{self as counts, Dimension, Subject};
 use tumaini_db::vocabulary::{
     AgeBand, CaseStatus, ExploitationType, IdentificationStage, OrganisationKind, ReferralState,
@@ -195,12 +196,14 @@ impl TableRequest {
     }
 }
 
-/// Computes, protects and slices a table: the whole table over the requested and filtered
-/// dimensions is protected first, then the filters pick its slice, so every figure published
-/// is an entry of one canonical protected table.
+/// Computes, protects and slices a table of the records of `country` (a coordinator's
+/// jurisdiction; none: every record, which a supervisor's organisation slice is cut from): the
+/// whole table over the requested and filtered dimensions is protected first, then the filters
+/// pick its slice, so every figure published is an entry of one canonical protected table.
 pub fn table(
     conn: &mut DbConn,
     request: &TableRequest,
+    country: Option<&CountryCode>,
 ) -> Result<Result<Table, RequestRefusal>, DbError> {
     if let Err(refusal) = request.check() {
         return Ok(Err(refusal));
@@ -208,12 +211,12 @@ pub fn table(
     let all = request.all_dimensions();
     Ok(match request.subject {
         Subject::People => {
-            let rows = counts::count_cells(conn, request.subject, &all)?;
+            let rows = counts::count_cells(conn, request.subject, &all, country)?;
             build(request, &all, &rows, None)
         }
         // A person may be referred many times: the cells are counted per person too.
         Subject::Referrals => {
-            let per_person = counts::count_cells_per_person(conn, request.subject, &all)?;
+            let per_person = counts::count_cells_per_person(conn, request.subject, &all, country)?;
             let mut rows: BTreeMap<&[String], i64> = BTreeMap::new();
             for (values, _, count) in &per_person {
                 *rows.entry(values.as_slice()).or_insert(0) += count;
@@ -306,10 +309,17 @@ fn slice(
         fixed.insert(i, at);
     }
     let empty_slice = fixed.values().any(Option::is_none);
-    let mut entries = Vec::new();
-    let mut suppressed: BTreeMap<&'static str, usize> = BTreeMap::new();
-    // Of each requested dimension, the values the slice holds.
-    let mut used: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); requested.len()];
+    let open: Vec<bool> = request
+        .dimensions
+        .iter()
+        .map(|d| closed_values(*d).is_empty())
+        .collect();
+    let mut in_slice: Vec<(&Key, Option<&disclosure::Suppression>)> = Vec::new();
+    // Of each requested dimension, the values of the slice with a published figure: an open
+    // dimension (a period, a country, a region, an organisation) lists only those, so a value
+    // whose every figure is suppressed is not even named (a label can single out as well as a
+    // count: a region typed as a person's name, a month with one victim).
+    let mut published: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); requested.len()];
     if !empty_slice {
         let keys: BTreeSet<&Key> = protected
             .counts
@@ -325,33 +335,48 @@ fn slice(
                 continue;
             }
             let status = protected.suppressed.get(key);
-            if let Some(status) = status {
-                *suppressed.entry(status.code()).or_insert(0) += 1;
-            }
-            for (n, &i) in requested.iter().enumerate() {
-                if let Some(v) = key[i] {
-                    used[n].insert(v);
+            if protected.published(key).is_some() {
+                for (n, &i) in requested.iter().enumerate() {
+                    if let Some(v) = key[i] {
+                        published[n].insert(v);
+                    }
                 }
             }
-            entries.push(Entry {
-                values: requested
-                    .iter()
-                    .map(|&i| key[i].map(|v| values[i][v as usize].clone()))
-                    .collect(),
-                count: protected.published(key),
-                suppressed: status.map(|s| s.code()),
-            });
+            in_slice.push((key, status));
         }
     }
+    let mut entries = Vec::new();
+    let mut suppressed: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (key, status) in in_slice {
+        let named = requested
+            .iter()
+            .enumerate()
+            .all(|(n, &i)| !open[n] || key[i].is_none_or(|v| published[n].contains(&v)));
+        if !named {
+            continue;
+        }
+        if let Some(status) = status {
+            *suppressed.entry(status.code()).or_insert(0) += 1;
+        }
+        entries.push(Entry {
+            values: requested
+                .iter()
+                .map(|&i| key[i].map(|v| values[i][v as usize].clone()))
+                .collect(),
+            count: protected.published(key),
+            suppressed: status.map(|s| s.code()),
+        });
+    }
     // A closed dimension lists every value (its zeros are published); an open one only those
-    // in the slice, so a scoped or filtered answer says nothing of the rest of the table.
+    // of the slice with a published figure.
     let listed = requested
         .iter()
-        .zip(&request.dimensions)
-        .zip(&used)
-        .map(|((&i, d), used)| {
-            if closed_values(*d).is_empty() {
-                used.iter()
+        .zip(&open)
+        .zip(&published)
+        .map(|((&i, &open), published)| {
+            if open {
+                published
+                    .iter()
                     .map(|&v| values[i][v as usize].clone())
                     .collect()
             } else {
@@ -416,7 +441,47 @@ mod tests {
             None,
         )
         .unwrap_or_else(|refusal| panic!("{refusal}"));
-        assert_eq!(table.suppressed.get("below_threshold"), Some(&600));
+        // Every region's figure is suppressed, so no region is even named: only the total.
+        assert_eq!(table.values, vec![Vec::<String>::new()]);
+        assert_eq!(table.entries.len(), 1);
+        assert_eq!(table.entries[0].values, vec![None]);
+        assert_eq!(table.entries[0].count, Some(600));
+    }
+
+    #[test]
+    fn an_open_dimension_names_only_values_with_a_published_figure() {
+        // A region typed as a person's name with two people in it, beside two real regions.
+        let rows: Vec<(Vec<String>, i64)> = vec![
+            (vec!["Amina Nakato house".to_owned()], 2),
+            (vec!["UG-102".to_owned()], 50),
+            (vec!["UG-208".to_owned()], 40),
+        ];
+        let dims = [Dimension::Region];
+        let table = build(&request(Subject::People, &dims), &dims, &rows, None)
+            .unwrap_or_else(|refusal| panic!("{refusal}"));
+        let text = serde_json::to_string(&table).unwrap_or_default();
+        assert!(!text.contains("Amina"), "{text}");
+        assert!(
+            !table.values[0].is_empty(),
+            "a region with a published figure is named"
+        );
+        for entry in &table.entries {
+            if let Some(Some(region)) = entry.values.first() {
+                assert!(
+                    entry.count.is_some(),
+                    "{region} is named with no published figure"
+                );
+            }
+        }
+        // A closed dimension still lists every value, its zeros included.
+        let by_sex = build(
+            &request(Subject::People, &[Dimension::Sex]),
+            &[Dimension::Sex],
+            &[(vec!["female".to_owned()], 3)],
+            None,
+        )
+        .unwrap_or_else(|refusal| panic!("{refusal}"));
+        assert_eq!(by_sex.values[0].len(), Sex::ALL.len());
     }
 
     #[test]

@@ -245,11 +245,11 @@ pub fn indicators(list: IndicatorList) -> impl Iterator<Item = (&'static Indicat
 /// Why a set of answers was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScreeningError {
-    /// The code is not on the list.
-    #[error("`{code}` is not an indicator of the {list} list")]
+    /// The code is not on the list (named by its position: the code given is not repeated).
+    #[error("`indicators[{position}]` is not an indicator of the {list} list")]
     Unknown {
-        /// The code given.
-        code: String,
+        /// Where in the list it was given.
+        position: usize,
         /// The list.
         list: &'static str,
     },
@@ -264,13 +264,12 @@ pub fn validate(
     codes: &[String],
 ) -> Result<Vec<&'static Indicator>, ScreeningError> {
     let mut out: Vec<&'static Indicator> = Vec::with_capacity(codes.len());
-    for code in codes {
+    for (position, code) in codes.iter().enumerate() {
         let found = CATALOGUE
             .iter()
             .find(|i| i.code == code && i.strength(list).is_some())
-            .ok_or_else(|| ScreeningError::Unknown {
-                // The code is a vocabulary word, never personal data; bound its length anyway.
-                code: code.chars().take(64).collect(),
+            .ok_or(ScreeningError::Unknown {
+                position,
                 list: list.code(),
             })?;
         if out.iter().any(|i| i.code == found.code) {

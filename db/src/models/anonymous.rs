@@ -66,11 +66,12 @@ impl AnonymousNotification {
         Ok(())
     }
 
-    /// Notifications newest first (one organisation's, or all), at most `limit`, with their
-    /// forms of exploitation.
+    /// Notifications newest first (one organisation's, one country's organisations', or all),
+    /// at most `limit`, with their forms of exploitation.
     pub fn newest(
         conn: &mut DbConn,
         organisation: Option<&OrgId>,
+        country: Option<&crate::country::CountryCode>,
         limit: i64,
     ) -> Result<Vec<(AnonymousNotification, Vec<ExploitationType>)>, DbError> {
         let mut query = anonymous_notifications::table
@@ -83,6 +84,13 @@ impl AnonymousNotification {
             .into_boxed();
         if let Some(organisation) = organisation {
             query = query.filter(anonymous_notifications::organisation_id.eq(organisation));
+        }
+        if let Some(country) = country {
+            use crate::schema::organisations;
+            let there = organisations::table
+                .filter(organisations::country.eq(*country))
+                .select(organisations::id);
+            query = query.filter(anonymous_notifications::organisation_id.eq_any(there));
         }
         let rows: Vec<AnonymousNotification> = query.load(conn)?;
         let ids: Vec<NotificationId> = rows.iter().map(|n| n.id.clone()).collect();

@@ -35,12 +35,15 @@ pub struct AuditRecord {
     pub decision: Option<String>,
     /// The ids of the deciding policies, comma-separated.
     pub policy_ids: String,
-    /// The HTTP request id.
+    /// The HTTP request id (the server's own).
     pub request_id: Option<String>,
     /// The client address under a keyed hash.
     pub client_hash: Option<String>,
     /// A high-severity event (break-glass), watched and alerted on.
     pub high_severity: bool,
+    /// The request id the client sent, if it sent a well-formed one: kept apart from the
+    /// server's, never mistaken for it.
+    pub client_request_id: Option<String>,
 }
 
 /// A stored event.
@@ -79,6 +82,8 @@ pub struct AuditEvent {
     pub client_hash: Option<String>,
     /// `normal` or `high`.
     pub severity: String,
+    /// The request id the client sent.
+    pub client_request_id: Option<String>,
 }
 
 /// Appends an event. Call it inside the transaction of the action it records.
@@ -106,6 +111,7 @@ pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, Db
             } else {
                 "normal"
             }),
+            audit_events::client_request_id.eq(&event.client_request_id),
         ))
         .execute(conn)?;
     Ok(id)
@@ -183,6 +189,9 @@ pub struct AuditFilter {
     /// Only events a supervisor of this organisation may see: by its people, or about the
     /// cases it owns.
     pub scope_organisation: Option<String>,
+    /// Only events a coordinator of this country may see: by people of its organisations, or
+    /// about the cases owned there (and their referrals).
+    pub scope_country: Option<String>,
 }
 
 /// Events matching `filter`, oldest first, at most `limit`.
@@ -238,5 +247,80 @@ pub fn query(
                     .and(audit_events::resource_id.eq_any(owned))),
         );
     }
+    if let Some(country) = &filter.scope_country {
+        use crate::schema::{organisations, referrals};
+        let organisations_there = organisations::table
+            .filter(organisations::country.eq(country))
+            .select(organisations::id.nullable());
+        let cases_there = cases::table
+            .inner_join(organisations::table)
+            .filter(organisations::country.eq(country))
+            .select(cases::id.nullable());
+        let referrals_there = referrals::table
+            .inner_join(cases::table.inner_join(organisations::table))
+            .filter(organisations::country.eq(country))
+            .select(referrals::id.nullable());
+        query = query.filter(
+            audit_events::actor_organisation_id
+                .eq_any(organisations_there)
+                .or(audit_events::resource_type
+                    .eq("case")
+                    .and(audit_events::resource_id.eq_any(cases_there)))
+                .or(audit_events::resource_type
+                    .eq("referral")
+                    .and(audit_events::resource_id.eq_any(referrals_there))),
+        );
+    }
     Ok(query.load(conn)?)
+}
+
+/// Of these cases, those owned by `organisation` (when given) and in `country` (when given).
+pub fn cases_in_scope(
+    conn: &mut DbConn,
+    ids: &[String],
+    organisation: Option<&str>,
+    country: Option<&str>,
+) -> Result<std::collections::BTreeSet<String>, DbError> {
+    use crate::schema::{cases, organisations};
+    if ids.is_empty() {
+        return Ok(std::collections::BTreeSet::new());
+    }
+    let mut query = cases::table
+        .inner_join(organisations::table)
+        .filter(cases::id.eq_any(ids))
+        .select(cases::id)
+        .into_boxed();
+    if let Some(org) = organisation {
+        query = query.filter(cases::owner_organisation_id.eq(org));
+    }
+    if let Some(country) = country {
+        query = query.filter(organisations::country.eq(country));
+    }
+    Ok(query.load::<String>(conn)?.into_iter().collect())
+}
+
+/// Of these referrals, those whose case is owned by `organisation` (when given) and in
+/// `country` (when given).
+pub fn referrals_in_scope(
+    conn: &mut DbConn,
+    ids: &[String],
+    organisation: Option<&str>,
+    country: Option<&str>,
+) -> Result<std::collections::BTreeSet<String>, DbError> {
+    use crate::schema::{cases, organisations, referrals};
+    if ids.is_empty() {
+        return Ok(std::collections::BTreeSet::new());
+    }
+    let mut query = referrals::table
+        .inner_join(cases::table.inner_join(organisations::table))
+        .filter(referrals::id.eq_any(ids))
+        .select(referrals::id)
+        .into_boxed();
+    if let Some(org) = organisation {
+        query = query.filter(cases::owner_organisation_id.eq(org));
+    }
+    if let Some(country) = country {
+        query = query.filter(organisations::country.eq(country));
+    }
+    Ok(query.load::<String>(conn)?.into_iter().collect())
 }

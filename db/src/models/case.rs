@@ -193,6 +193,9 @@ pub struct CaseScope {
     pub referred_into_nrm: bool,
     /// Cases with these ids (held through referrals).
     pub also: Vec<CaseId>,
+    /// And, whatever the above, only cases owned by an organisation of this country (the
+    /// jurisdiction of coordinators and competent authorities).
+    pub country: Option<crate::country::CountryCode>,
 }
 
 /// Filters of the case list.
@@ -208,6 +211,8 @@ pub struct CaseFilter {
     pub owner: Option<OrgId>,
     /// Only cases with an overdue identification decision.
     pub overdue: Option<bool>,
+    /// Only the case with this reference.
+    pub reference: Option<String>,
 }
 
 impl Case {
@@ -354,6 +359,16 @@ impl Case {
                 visible = Box::new(visible.or(cases::id.eq_any(scope.also.clone())));
             }
             query = query.filter(visible);
+        }
+        if let Some(country) = scope.country {
+            use crate::schema::organisations;
+            let there = organisations::table
+                .filter(organisations::country.eq(country))
+                .select(organisations::id);
+            query = query.filter(cases::owner_organisation_id.eq_any(there));
+        }
+        if let Some(reference) = &filter.reference {
+            query = query.filter(cases::reference.eq(reference.clone()));
         }
         if let Some(status) = filter.status {
             query = query.filter(cases::status.eq(status));

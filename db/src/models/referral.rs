@@ -450,13 +450,34 @@ impl Referral {
     }
 
     /// The national picture at `now`: per receiving organisation, referrals by state, those
-    /// overdue, and the mean time to answer. Computed from states and timestamps only.
+    /// overdue, and the mean time to answer; of every referral, or (`country`) of the referrals
+    /// of cases owned in one country (a coordinator's jurisdiction). Computed from states and
+    /// timestamps only.
     pub fn figures(
         conn: &mut DbConn,
         now: NaiveDateTime,
+        country: Option<&crate::country::CountryCode>,
     ) -> Result<HashMap<OrgId, OrganisationFigures>, DbError> {
+        use crate::schema::{cases, organisations};
+        // The cases in scope: every case, or those owned in `country`.
+        let everywhere = country.is_none();
+        let country = country.map(|c| c.as_str().to_owned()).unwrap_or_default();
+        let in_scope = || {
+            referrals::table.filter(
+                referrals::case_id.eq_any(
+                    cases::table
+                        .inner_join(organisations::table)
+                        .filter(
+                            organisations::country
+                                .eq(country.clone())
+                                .or(everywhere.into_sql::<diesel::sql_types::Bool>()),
+                        )
+                        .select(cases::id),
+                ),
+            )
+        };
         let mut out: HashMap<OrgId, OrganisationFigures> = HashMap::new();
-        for (org, state, count) in referrals::table
+        for (org, state, count) in in_scope()
             .group_by((referrals::to_organisation_id, referrals::state))
             .select((
                 referrals::to_organisation_id,
@@ -467,7 +488,7 @@ impl Referral {
         {
             out.entry(org).or_default().by_state.insert(state, count);
         }
-        for (org, count) in referrals::table
+        for (org, count) in in_scope()
             .filter(referrals::state.eq(ReferralState::Sent))
             .filter(referrals::respond_by.le(now))
             .group_by(referrals::to_organisation_id)
@@ -479,7 +500,7 @@ impl Referral {
         // Timestamp arithmetic differs between the engines; the answered referrals' two times
         // are read and averaged here (a national mechanism sees thousands a year, not millions).
         let mut sums: HashMap<OrgId, (f64, i64)> = HashMap::new();
-        for (org, sent, answered, state) in referrals::table
+        for (org, sent, answered, state) in in_scope()
             .filter(referrals::answered_at.is_not_null())
             .select((
                 referrals::to_organisation_id,

@@ -100,7 +100,7 @@ impl Session {
             .filter(organisations::active.eq(true))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now))
-            .filter(users::status.ne(UserStatus::Disabled))
+            .filter(users::status.eq_any([UserStatus::Active, UserStatus::Invited]))
             .select((
                 Session::as_select(),
                 User::as_select(),
@@ -169,6 +169,20 @@ impl Session {
                 ))
                 .execute(conn)?,
         )
+    }
+
+    /// Counts a wrong current password given on this session (a password change) and returns
+    /// how many it has given: a stolen session must not become a way to guess the password.
+    pub fn record_password_failure(conn: &mut DbConn, id: &SessionId) -> Result<i32, DbError> {
+        conn.write_transaction(|conn| {
+            diesel::update(sessions::table.find(id))
+                .set(sessions::password_failures.eq(sessions::password_failures + 1))
+                .execute(conn)?;
+            Ok(sessions::table
+                .find(id)
+                .select(sessions::password_failures)
+                .first(conn)?)
+        })
     }
 
     /// Marks the session as having passed a second factor (after TOTP enrolment).

@@ -8,6 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+use crate::country::CountryCode;
 use crate::{DbConn, DbError};
 
 /// What a table counts.
@@ -165,7 +166,8 @@ impl Dimension {
             // The list of forms: split into one cell per form by the caller (`expand_forms`).
             (Self::ExploitationType, _) => "b.forms",
             (Self::ExploitationCountry, _) => "COALESCE(b.exploitation_country, 'unknown')",
-            (Self::Region, _) => "b.region",
+            // A region recorded before the list existed that named no region on it is unknown.
+            (Self::Region, _) => "CASE WHEN b.region = '' THEN 'unknown' ELSE b.region END",
             (Self::IdentificationStage, _) => "b.identification_stage",
             (Self::CaseStatus, _) => "b.status",
             (Self::OrganisationKind, _) => "o.kind",
@@ -196,16 +198,19 @@ struct Row {
 /// stored value holds: regions are checked for control characters).
 const SEPARATOR: char = '\u{1f}';
 
-/// The non-zero cells of the table of `subject` over `dims`, every record counted (no filter:
-/// filters are applied by the caller after disclosure control, on the whole table). Every
+/// The non-zero cells of the table of `subject` over `dims`, every record of the jurisdiction
+/// counted (no other filter: filters are applied by the caller after disclosure control, on
+/// the whole table). `country` limits the records to those held by organisations of that
+/// country (a coordinator's jurisdiction; for referrals, the referred case's owner). Every
 /// dimension must apply to the subject ([`Dimension::applies_to`]).
 pub fn count_cells(
     conn: &mut DbConn,
     subject: Subject,
     dims: &[Dimension],
+    country: Option<&CountryCode>,
 ) -> Result<Vec<(Vec<String>, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
-    let sql = cells_sql(subject, dims, postgres, false);
+    let sql = cells_sql(subject, dims, postgres, false, country);
     let rows: Vec<Row> = aggregate(conn, |conn| Ok(diesel::sql_query(sql).load(conn)?))?;
     Ok(rows
         .into_iter()
@@ -282,9 +287,10 @@ pub fn count_cells_per_person(
     conn: &mut DbConn,
     subject: Subject,
     dims: &[Dimension],
+    country: Option<&CountryCode>,
 ) -> Result<Vec<(Vec<String>, String, i64)>, DbError> {
     let postgres = matches!(conn, DbConn::Postgresql(_));
-    let sql = cells_sql(subject, dims, postgres, true);
+    let sql = cells_sql(subject, dims, postgres, true, country);
     let rows: Vec<PersonRow> = aggregate(conn, |conn| Ok(diesel::sql_query(sql).load(conn)?))?;
     Ok(rows
         .into_iter()
@@ -305,7 +311,15 @@ fn values_of(key: &str, dims: &[Dimension]) -> Vec<String> {
     }
 }
 
-fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool, per_person: bool) -> String {
+/// The SQL of a table. A country is written into it as a literal: a [`CountryCode`] is two
+/// ASCII capital letters, checked when it was made, so it cannot carry anything else.
+fn cells_sql(
+    subject: Subject,
+    dims: &[Dimension],
+    postgres: bool,
+    per_person: bool,
+    country: Option<&CountryCode>,
+) -> String {
     let base = match subject {
         Subject::People => {
             let child = "CASE WHEN a.age_band IN ('0_8', '9_17') THEN TRUE ELSE FALSE END";
@@ -328,6 +342,20 @@ fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool, per_person: b
              c.exploitation_forms AS forms, r.urgency, r.state AS referral_state, r.cross_border \
              FROM referrals r JOIN cases c ON c.id = r.case_id"
             .to_owned(),
+    };
+    // The jurisdiction: people held by, and referrals of cases owned by, its organisations.
+    let base = match (subject, country) {
+        (_, None) => base,
+        (Subject::People, Some(country)) => format!(
+            "SELECT * FROM ({base}) j WHERE j.org IN \
+             (SELECT id FROM organisations WHERE country = '{}')",
+            country.as_str()
+        ),
+        (Subject::Referrals, Some(country)) => format!(
+            "{base} WHERE c.owner_organisation_id IN \
+             (SELECT id FROM organisations WHERE country = '{}')",
+            country.as_str()
+        ),
     };
     let mut from = format!("({base}) b");
     if dims.contains(&Dimension::OrganisationKind) {
@@ -371,10 +399,22 @@ fn cells_sql(subject: Subject, dims: &[Dimension], postgres: bool, per_person: b
 
 /// How long each answered referral waited for its answer: the receiving organisation and the
 /// seconds from sending to accepting or declining. From two timestamps only.
-pub fn referral_answer_seconds(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
-    use crate::schema::referrals;
-    Ok(referrals::table
+pub fn referral_answer_seconds(
+    conn: &mut DbConn,
+    country: Option<&CountryCode>,
+) -> Result<Vec<(String, i64)>, DbError> {
+    use crate::schema::{cases, organisations, referrals};
+    let mut query = referrals::table
         .filter(referrals::answered_at.is_not_null())
+        .into_boxed();
+    if let Some(country) = country {
+        let owned_there = cases::table
+            .inner_join(organisations::table)
+            .filter(organisations::country.eq(*country))
+            .select(cases::id);
+        query = query.filter(referrals::case_id.eq_any(owned_there));
+    }
+    Ok(query
         .select((
             referrals::to_organisation_id,
             referrals::created_at,
@@ -412,6 +452,7 @@ pub struct ExportRow {
 pub fn consenting_cases(
     conn: &mut DbConn,
     now: chrono::NaiveDateTime,
+    country: Option<&CountryCode>,
 ) -> Result<Vec<ExportRow>, DbError> {
     use std::collections::{HashMap, HashSet};
 
@@ -455,6 +496,19 @@ pub fn consenting_cases(
             forms.entry(case).or_default().push(form);
         }
     }
+    let mut held_there = None;
+    if let Some(country) = country {
+        use crate::schema::organisations;
+        held_there = Some(
+            cases::table
+                .inner_join(organisations::table)
+                .filter(organisations::country.eq(*country))
+                .select(cases::id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect::<HashSet<String>>(),
+        );
+    }
     Ok(cases::table
         .select((
             cases::id,
@@ -476,6 +530,11 @@ pub fn consenting_cases(
         )>(conn)?
         .into_iter()
         .filter(|row| consenting.contains(&row.0))
+        .filter(|row| {
+            held_there
+                .as_ref()
+                .is_none_or(|there| there.contains(&row.0))
+        })
         .map(|(id, sex, age_band, is_child, citizenship, country, on)| {
             let mut forms = forms.remove(&id).unwrap_or_default();
             forms.sort();

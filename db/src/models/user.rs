@@ -110,6 +110,13 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     /// Whether a second factor (TOTP) is enrolled.
     pub mfa_enabled: bool,
+    /// A role asked for by someone who may not read cases (an administrator), waiting for a
+    /// second person's approval; until then the account keeps its role (or, invited, waits).
+    pub requested_role: Option<Role>,
+    /// Who asked for it.
+    pub requested_by: Option<UserId>,
+    /// When.
+    pub requested_at: Option<NaiveDateTime>,
 }
 
 /// What it takes to create a user.
@@ -208,8 +215,10 @@ pub struct Credentials {
     pub password_hash: Option<String>,
     /// Failed sign-ins since the last success.
     pub failed_logins: i32,
-    /// Sign-in refused until then.
+    /// Locked until then (the threshold was reached).
     pub locked_until: Option<NaiveDateTime>,
+    /// The next attempt is refused until then (the growing delay between failures).
+    pub login_delay_until: Option<NaiveDateTime>,
     /// Whether TOTP is enrolled and required.
     pub mfa_enabled: bool,
     /// The TOTP secret, sealed (never plaintext at rest).
@@ -223,8 +232,49 @@ impl fmt::Debug for Credentials {
             .field("status", &self.status)
             .field("failed_logins", &self.failed_logins)
             .field("locked_until", &self.locked_until)
+            .field("login_delay_until", &self.login_delay_until)
             .field("mfa_enabled", &self.mfa_enabled)
             .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Whether an attempt at `now` is refused without looking at the password: the account is
+    /// locked, or the delay after the last failure has not run out.
+    pub fn throttled(&self, now: NaiveDateTime) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+            || self.login_delay_until.is_some_and(|until| until > now)
+    }
+}
+
+/// How failed sign-ins are throttled (NIST SP 800-63B section 5.2.2): failures are counted
+/// over a window; from `delay_from` failures each further one delays the next attempt (1 s,
+/// 2 s, 4 s ... at most about 17 minutes); at `threshold` the account is locked for `lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Failures in a window that lock the account.
+    pub threshold: i32,
+    /// How long failures are counted together.
+    pub window: chrono::Duration,
+    /// How long a lock lasts.
+    pub lock: chrono::Duration,
+    /// From how many failures a delay applies.
+    pub delay_from: i32,
+}
+
+impl Throttle {
+    /// The lock and the delay after the `failures`-th failure in the window, at `now`.
+    pub fn after(
+        &self,
+        failures: i32,
+        now: NaiveDateTime,
+    ) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+        if failures >= self.threshold {
+            return (Some(now + self.lock), None);
+        }
+        let delay = (failures >= self.delay_from)
+            .then(|| now + chrono::Duration::seconds(1i64 << (failures - self.delay_from).min(10)));
+        (None, delay)
     }
 }
 
@@ -284,24 +334,40 @@ impl User {
             .first(conn)?)
     }
 
-    /// Records a failed sign-in; `lock` says, from the new failure count, until when further
-    /// attempts are refused (a growing delay, then a lock). Returns the new count.
+    /// Records a failed sign-in (a wrong password, a wrong second factor, a wrong current
+    /// password) at `now` and applies `throttle`: failures are counted over a window that
+    /// nothing but a success or the window's end resets; from [`Throttle::delay_from`] failures
+    /// a growing delay refuses the next attempts for a moment; at the threshold the account is
+    /// locked. The delay and the lock are kept apart, so a delay that runs out never restarts
+    /// the count. Returns the count in the window.
     pub fn record_failed_login(
         conn: &mut DbConn,
         id: &UserId,
-        lock: impl FnOnce(i32) -> Option<NaiveDateTime>,
+        throttle: &Throttle,
+        now: NaiveDateTime,
     ) -> Result<i32, DbError> {
         conn.write_transaction(|conn| {
-            // A lock that has run out starts the count afresh (otherwise one failure per lock
-            // period would keep an account locked for ever).
+            // A window that has run out (and no lock in force) starts the count afresh: one
+            // failure a window cannot keep an account locked for ever, and a burst inside one
+            // window always reaches the threshold.
+            let window_start = now - throttle.window;
             diesel::update(
-                users::table
-                    .find(id)
-                    .filter(users::locked_until.le(crate::time::now_utc())),
+                users::table.find(id).filter(
+                    users::failure_window_started_at
+                        .is_null()
+                        .or(users::failure_window_started_at.le(window_start)),
+                ),
+            )
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now)),
             )
             .set((
                 users::failed_logins.eq(0),
+                users::failure_window_started_at.eq(now),
                 users::locked_until.eq(None::<NaiveDateTime>),
+                users::login_delay_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
             // An atomic increment: concurrent failures (several replicas) each count, where a
@@ -314,19 +380,28 @@ impl User {
                 .find(id)
                 .select(users::failed_logins)
                 .first(conn)?;
+            let (locked, delayed) = throttle.after(failures, now);
+            if let Some(until) = locked {
+                diesel::update(users::table.find(id))
+                    .set(users::locked_until.eq(until))
+                    .execute(conn)?;
+            }
             diesel::update(users::table.find(id))
-                .set(users::locked_until.eq(lock(failures)))
+                .set(users::login_delay_until.eq(delayed))
                 .execute(conn)?;
             Ok(failures)
         })
     }
 
-    /// Clears the failure count after a successful sign-in (or an expired lock).
+    /// Clears the failure count, the delay and the lock after a successful sign-in (or a
+    /// password reset).
     pub fn clear_failed_logins(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
         diesel::update(users::table.find(id))
             .set((
                 users::failed_logins.eq(0),
                 users::locked_until.eq(None::<NaiveDateTime>),
+                users::login_delay_until.eq(None::<NaiveDateTime>),
+                users::failure_window_started_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
         Ok(())
@@ -441,6 +516,104 @@ impl User {
         .set(users::totp_last_step.eq(step))
         .execute(conn)?;
         Ok(updated == 1)
+    }
+}
+
+/// Roles granted by someone who may not read cases wait for a second person's approval.
+impl User {
+    /// Records that `by` asked for `role` for this account (an invitation awaiting approval
+    /// carries the role it was invited to).
+    pub fn request_role(
+        conn: &mut DbConn,
+        id: &UserId,
+        role: Role,
+        by: &UserId,
+    ) -> Result<(), DbError> {
+        let now = now_utc();
+        diesel::update(users::table.find(id))
+            .set((
+                users::requested_role.eq(Some(role)),
+                users::requested_by.eq(Some(by)),
+                users::requested_at.eq(Some(now)),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Grants the role asked for, if one is still asked for: an account awaiting approval
+    /// becomes invited. Returns the role granted.
+    pub fn grant_requested_role(conn: &mut DbConn, id: &UserId) -> Result<Option<Role>, DbError> {
+        conn.write_transaction(|conn| {
+            let user = Self::find(conn, id)?;
+            let Some(role) = user.requested_role else {
+                return Ok(None);
+            };
+            let status = if user.status == UserStatus::AwaitingApproval {
+                UserStatus::Invited
+            } else {
+                user.status
+            };
+            diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::requested_role.eq(Some(role))),
+            )
+            .set((
+                users::role.eq(role),
+                users::status.eq(status),
+                users::requested_role.eq(None::<Role>),
+                users::requested_by.eq(None::<UserId>),
+                users::requested_at.eq(None::<NaiveDateTime>),
+                users::updated_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+            Ok(Some(role))
+        })
+    }
+
+    /// Drops the role asked for (a rejection); an account that was only awaiting approval is
+    /// disabled.
+    pub fn drop_requested_role(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
+        let now = now_utc();
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::status.eq(UserStatus::AwaitingApproval)),
+        )
+        .set(users::status.eq(UserStatus::Disabled))
+        .execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set((
+                users::requested_role.eq(None::<Role>),
+                users::requested_by.eq(None::<UserId>),
+                users::requested_at.eq(None::<NaiveDateTime>),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Accounts with a role waiting for approval, oldest request first; of one organisation,
+    /// or of the organisations of one country.
+    pub fn awaiting_approval(
+        conn: &mut DbConn,
+        organisation: Option<&OrgId>,
+        country: Option<&crate::country::CountryCode>,
+    ) -> Result<Vec<User>, DbError> {
+        use crate::schema::organisations;
+        let mut query = users::table
+            .inner_join(organisations::table)
+            .filter(users::requested_role.is_not_null())
+            .select(User::as_select())
+            .into_boxed();
+        if let Some(organisation) = organisation {
+            query = query.filter(users::organisation_id.eq(organisation));
+        }
+        if let Some(country) = country {
+            query = query.filter(organisations::country.eq(*country));
+        }
+        Ok(query.order((users::requested_at, users::id)).load(conn)?)
     }
 }
 

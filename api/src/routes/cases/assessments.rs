@@ -231,7 +231,7 @@ pub async fn record_screening(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: ScreeningInput = parse(&body)?;
     non_empty(input.notes.as_deref(), "notes")?;
     if input
@@ -411,7 +411,7 @@ pub async fn record_risk(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: RiskInput = parse(&body)?;
     non_empty(input.details.as_deref(), "details")?;
     if input.review_on < now_utc().date() {

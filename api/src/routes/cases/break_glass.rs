@@ -56,7 +56,7 @@ pub async fn open_break_glass(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: BreakGlassInput = parse(&body)?;
     let invalid = |detail: String| ApiError::problem(ProblemType::InvalidBody, detail);
     let mut groups = Vec::new();

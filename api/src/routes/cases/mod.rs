@@ -4,7 +4,7 @@
 
 mod assessments;
 mod break_glass;
-mod duplicates;
+pub(crate) mod duplicates;
 mod records;
 pub mod views;
 mod workflow;
@@ -48,7 +48,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 
 /// A case to register: the summary, and any personal groups already known.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"summary": {"sex": "female", "age_band": "21_23", "citizenship": "UG", "exploitation_country": "KE", "region": "Busia", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"], "means_of_control": ["debt_bondage"]}, "groups": {"identity": {"given_names": "Example", "family_name": "Person", "date_of_birth": "2004-03-01"}, "contact": {"phones": ["+256 700 000 000"]}}}))]
+#[schema(example = json!({"summary": {"sex": "female", "age_band": "21_23", "citizenship": "UG", "exploitation_country": "KE", "region": "UG-202", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"], "means_of_control": ["debt_bondage"]}, "groups": {"identity": {"given_names": "Example", "family_name": "Person", "date_of_birth": "2004-03-01"}, "contact": {"phones": ["+256 700 000 000"]}}}))]
 #[serde(deny_unknown_fields)]
 pub struct NewCaseInput {
     /// The summary group.
@@ -58,14 +58,11 @@ pub struct NewCaseInput {
     pub groups: PersonalGroups,
 }
 
-fn invalid(err: serde_json::Error) -> ApiError {
-    // serde's message names the field and the expected shape, never the value given.
-    ApiError::problem(ProblemType::InvalidBody, err.to_string())
-}
-
-/// Parses a JSON body into its typed input.
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(body.clone()).map_err(invalid)
+/// Parses a JSON body into its typed input: 422 naming the field, never the value given.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    body: &serde_json::Value,
+) -> Result<T, ApiError> {
+    crate::http::json_body::parse(body)
 }
 
 /// Queues a message to each recipient, carrying only a reference and a link.
@@ -114,7 +111,7 @@ pub(crate) fn notify_child_protection(
     request_body = NewCaseInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     responses(
-        (status = 201, description = "Registered; possible duplicates are listed by reference", body = CaseSummaryView),
+        (status = 201, description = "Registered; possible duplicates you may see are listed by reference (of others you learn nothing: their holders are told)", body = CaseSummaryView),
         (status = 403, description = "Your role may not register cases", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     )
@@ -127,7 +124,7 @@ pub async fn create_case(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: NewCaseInput = parse(&body)?;
     let summary = input.summary.into_fields()?;
     let plaintexts = input.groups.plaintexts()?;
@@ -148,11 +145,13 @@ pub async fn create_case(
     let public_url = state.public_url.clone();
     let authz = std::sync::Arc::clone(&state.authz);
     let caller = caller.clone();
+    let pool_for_flags = state.pool.clone();
+    let public_url_for_flags = state.public_url.clone();
     let reply = with_conn(&state.pool, move |conn| {
         if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id)?
+            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
         {
-            return Ok(replay);
+            return Ok((replay, None));
         }
         if !decision.allowed {
             conn.write_transaction(|conn| {
@@ -175,6 +174,7 @@ pub async fn create_case(
         }
         let id = CaseId::generate();
         let reply = conn.write_transaction(|conn| {
+            views::known_region(conn, &summary.region, "summary.region")?;
             let reference = loop {
                 let candidate = reference::generate('C');
                 if !Case::reference_taken(conn, &candidate)? {
@@ -200,8 +200,11 @@ pub async fn create_case(
                 touched.extend(FieldGroup::from_code(group.code()));
             }
             // Possible duplicates: blind-index candidates confirmed by their decrypted terms.
+            // The caller hears only of those it may see; of the others it learns nothing (not
+            // even that there are any): they go to the supervisors of the organisations that
+            // hold them and the coordinators of their country, who resolve them.
             let mut mine = Vec::new();
-            let mut elsewhere = 0usize;
+            let mut elsewhere = Vec::new();
             if let Some(terms) = &terms {
                 vault
                     .set_index_terms(conn, &id, terms)
@@ -223,7 +226,7 @@ pub async fn create_case(
                             json!({"case_id": other_case.id, "reference": other_case.reference}),
                         );
                     } else {
-                        elsewhere += 1;
+                        elsewhere.push(other_case.id);
                     }
                 }
             }
@@ -247,30 +250,36 @@ pub async fn create_case(
                 "success",
                 &id,
                 Some(&decision),
-                &touched,
+                &service::codes(&touched),
                 "registration",
                 false,
             )?;
             let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
                 .map_err(|e| ApiError::Internal(e.into()))?;
             view["possible_duplicates"] = json!(mine);
-            view["possible_duplicates_elsewhere"] = json!(elsewhere);
             let reply =
                 Reply::created(format!("/api/v1/cases/{id}"), view).with_version(case.version);
             if let Some(idem) = &idempotency {
-                idem.store(conn, &caller.user.id, &reply)?;
+                idem.store(conn, &caller.user.id, &id, &vault, &reply)?;
             }
-            Ok::<_, ApiError>(reply)
+            Ok::<_, ApiError>((reply, elsewhere))
         });
         match reply {
+            Ok((reply, elsewhere)) => Ok((reply, Some((id, elsewhere)))),
             Err(err) => match &idempotency {
-                Some(idem) => idem.replay(conn, &caller.user.id)?.ok_or(err),
+                Some(idem) => idem
+                    .replay(conn, &caller.user.id, &vault)?
+                    .map(|replay| (replay, None))
+                    .ok_or(err),
                 None => Err(err),
             },
-            ok => ok,
         }
     })
     .await?;
+    let (reply, registered) = reply;
+    if let Some((id, elsewhere)) = registered {
+        duplicates::flag_after_answer(pool_for_flags, id, elsewhere, public_url_for_flags);
+    }
     Ok(reply.into_response())
 }
 
@@ -425,10 +434,7 @@ pub async fn read_case(
                 "denied",
                 &access.case.id,
                 Some(&refused),
-                &withheld
-                    .iter()
-                    .filter_map(|code| FieldGroup::from_code(code))
-                    .collect::<Vec<_>>(),
+                &withheld,
                 purpose,
                 false,
             )?;
@@ -536,6 +542,9 @@ pub async fn update_case(
             }
             touched.push(group);
         }
+        if let Some(summary) = &summary {
+            views::known_region(conn, &summary.region, "summary.region")?;
+        }
         let was_child = access.case.is_child;
         let updated = match &summary {
             Some(summary) => Case::update_summary(conn, &access.case.id, expected, summary)?,
@@ -614,6 +623,8 @@ pub struct CasePage {
 }
 
 /// List the cases you may see, newest first, with filters and cursor pagination.
+/// Coordinators and competent-authority officers see the cases owned in their own country.
+/// The list is read without taking the write lock; its audit event is written after.
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
@@ -628,13 +639,16 @@ pub async fn list_cases(
 ) -> Result<web::Json<CasePage>, ApiError> {
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let scope = match caller.user.role {
+    let jurisdiction = Some(caller.organisation.country);
+    let mut scope = match caller.user.role {
         Role::Coordinator => CaseScope {
             all: true,
+            country: jurisdiction,
             ..CaseScope::default()
         },
         Role::CompetentAuthority => CaseScope {
             referred_into_nrm: true,
+            country: jurisdiction,
             ..CaseScope::default()
         },
         Role::CaseWorker | Role::Supervisor => CaseScope {
@@ -647,13 +661,6 @@ pub async fn list_cases(
         },
         Role::Admin => CaseScope::default(),
     };
-    let filter = CaseFilter {
-        status: query.status,
-        stage: query.stage,
-        child: query.child,
-        owner: query.owner,
-        overdue: query.overdue,
-    };
     let reference = match query.reference.as_deref() {
         Some(text) => Some(reference::parse(text).ok_or_else(|| {
             ApiError::problem(
@@ -663,13 +670,20 @@ pub async fn list_cases(
         })?),
         None => None,
     };
+    let filter = CaseFilter {
+        status: query.status,
+        stage: query.stage,
+        child: query.child,
+        owner: query.owner,
+        overdue: query.overdue,
+        reference,
+    };
     let authz = std::sync::Arc::clone(&state.authz);
     let context: AccessContext = service::access_context(&state.cases, "case_management");
     let principal = caller.principal();
     let holds_referrals = matches!(caller.user.role, Role::CaseWorker | Role::Supervisor);
-    let mut scope = scope;
     let page = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
+        let page = conn.read_transaction(|conn| {
             if holds_referrals {
                 // Cases the organisation serves through an accepted referral.
                 scope.also = tumaini_db::models::referral::Referral::held_cases(
@@ -692,9 +706,6 @@ pub async fn list_cases(
                     }
                     cursor = Some(case.id.clone());
                     last_seen = Some(case.id.clone());
-                    if reference.as_deref().is_some_and(|r| r != case.reference) {
-                        continue;
-                    }
                     let owner = Organisation::find(conn, &case.owner_organisation_id)?;
                     let newest = tumaini_db::models::consent::newest(conn, &case.id)?;
                     let access = service::referral_access(conn, &case.id)?;
@@ -718,6 +729,16 @@ pub async fn list_cases(
                     break;
                 }
             }
+            Ok::<_, ApiError>(CasePage {
+                next_cursor: if items.len() == usize::try_from(limit).unwrap_or(0) {
+                    items.last().map(|c| c.id.clone())
+                } else {
+                    last_seen
+                },
+                items,
+            })
+        })?;
+        conn.write_transaction(|conn| {
             crate::audit::record(
                 conn,
                 &caller.context,
@@ -727,16 +748,9 @@ pub async fn list_cases(
                     outcome: crate::audit::Outcome::Success,
                     resource: None,
                 },
-            )?;
-            Ok::<_, ApiError>(CasePage {
-                next_cursor: if items.len() == usize::try_from(limit).unwrap_or(0) {
-                    items.last().map(|c| c.id.clone())
-                } else {
-                    last_seen
-                },
-                items,
-            })
-        })
+            )
+        })?;
+        Ok(page)
     })
     .await?;
     Ok(web::Json(page))

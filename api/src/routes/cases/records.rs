@@ -57,7 +57,7 @@ pub async fn record_assistance(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: AssistanceInput = parse(&body)?;
     let (user_id, own_org) = (caller.user.id.clone(), caller.organisation.id.clone());
     let request = CaseRequest {
@@ -207,7 +207,7 @@ pub async fn write_note(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: NoteInput = parse(&body)?;
     crate::cases::groups::check_text(&json!(input.text), "text")?;
     if input.text.trim().is_empty() {

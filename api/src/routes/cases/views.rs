@@ -11,6 +11,9 @@ use tumaini_db::vocabulary::{
 };
 use utoipa::ToSchema;
 
+use tumaini_db::DbConn;
+use tumaini_db::vocabulary::region::{self, RegionCode};
+
 use crate::http::{ApiError, ProblemType};
 
 /// The summary group: coarse facts, no personal data.
@@ -30,8 +33,9 @@ pub struct SummaryInput {
     pub recruitment_country: Option<CountryCode>,
     /// Country of exploitation.
     pub exploitation_country: Option<CountryCode>,
-    /// Region or district of the encounter (a place name, never an address).
-    #[schema(example = "Busia")]
+    /// Region or district of the encounter: a code from `GET /api/v1/regions` (ISO 3166-2,
+    /// such as `UG-202` for Busia), never a place name typed in.
+    #[schema(example = "UG-202")]
     pub region: String,
     /// Date of the encounter.
     pub encountered_on: NaiveDate,
@@ -45,17 +49,10 @@ pub struct SummaryInput {
 
 impl SummaryInput {
     /// Validates into the stored form.
+    /// The region's code is checked in form here; whether it is on the list, by
+    /// [`known_region`] inside the action's transaction.
     pub fn into_fields(self) -> Result<SummaryFields, ApiError> {
-        let region = self.region.trim().to_owned();
-        if region.is_empty()
-            || region.chars().count() > 100
-            || region.chars().any(|c| c.is_control() || c.is_ascii_digit())
-        {
-            return Err(ApiError::problem(
-                ProblemType::InvalidBody,
-                "`summary.region` must be a place name of 1 to 100 characters, without digits",
-            ));
-        }
+        let region = region_code(&self.region, "summary.region")?.to_string();
         let today = chrono::Utc::now().date_naive();
         if self.encountered_on > today {
             return Err(ApiError::problem(
@@ -75,6 +72,31 @@ impl SummaryInput {
             exploitation_types: self.exploitation_types,
             means_of_control: self.means_of_control,
         })
+    }
+}
+
+/// A region code in the form of ISO 3166-2, or 422 naming the field (never the value).
+pub fn region_code(text: &str, field: &str) -> Result<RegionCode, ApiError> {
+    text.parse::<RegionCode>()
+        .map_err(|_| unknown_region(field))
+}
+
+fn unknown_region(field: &str) -> ApiError {
+    ApiError::problem(
+        ProblemType::InvalidBody,
+        format!(
+            "`{field}` is a region code from GET /api/v1/regions (ISO 3166-2, such as UG-202), \
+             not a place typed in"
+        ),
+    )
+}
+
+/// Refuses (422) a region code on neither the shipped list nor the administrators' additions.
+pub fn known_region(conn: &mut DbConn, code: &str, field: &str) -> Result<(), ApiError> {
+    let parsed = region_code(code, field)?;
+    match region::find(conn, &parsed)? {
+        Some(_) => Ok(()),
+        None => Err(unknown_region(field)),
     }
 }
 
@@ -117,8 +139,9 @@ pub struct CaseSummaryView {
     pub recruitment_country: Option<CountryCode>,
     /// Country of exploitation.
     pub exploitation_country: Option<CountryCode>,
-    /// Region.
-    pub region: String,
+    /// Region (a code of `GET /api/v1/regions`); absent when a region recorded before the
+    /// list existed named no region on it.
+    pub region: Option<String>,
     /// Date of the encounter.
     pub encountered_on: NaiveDate,
     /// Forms of exploitation.
@@ -161,7 +184,7 @@ impl CaseSummaryView {
             citizenship: case.citizenship,
             recruitment_country: case.recruitment_country,
             exploitation_country: case.exploitation_country,
-            region: case.region.clone(),
+            region: Some(case.region.clone()).filter(|r| !r.is_empty()),
             encountered_on: case.encountered_on,
             exploitation_types: kinds,
             means_of_control: means,

@@ -105,7 +105,7 @@ pub async fn record_consent(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: ConsentInput = parse(&body)?;
     let given_at = input.given_at.unwrap_or_else(now_utc);
     rules::check_grant(&input.purposes, &input.groups, given_at, input.valid_until)
@@ -187,7 +187,7 @@ pub async fn withdraw_consent(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: WithdrawalInput = parse(&body)?;
     let user_id = caller.user.id.clone();
     let request = CaseRequest {
@@ -281,7 +281,7 @@ pub async fn refer_to_nrm(
     req: HttpRequest,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &json!({}))?;
+    let idempotency = service::idempotency(&state, &req, &json!({}))?;
     let rules_of_deadlines = state.deadlines.clone();
     let request = CaseRequest {
         id: id.into_inner(),
@@ -339,7 +339,7 @@ pub async fn decide_identification(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: DecisionInput = parse(&body)?;
     if input.reasons.trim().is_empty() {
         return Err(ApiError::problem(
@@ -449,7 +449,7 @@ pub async fn change_status(
     id: web::Path<CaseId>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = service::idempotency(&req, &body)?;
+    let idempotency = service::idempotency(&state, &req, &body)?;
     let input: StatusInput = parse(&body)?;
     let (change, reason) = match input {
         StatusInput::Activate => (StatusChange::Activate, None),

@@ -1,0 +1,256 @@
+//! The second person on a grant of a role that reads cases. An administrator runs the system but
+//! may never read case content (`guard.admin-never-touches-cases`); an administrator who could
+//! give themself (an address they control) a case worker's or a coordinator's account would get
+//! round that. So a role that reads cases, asked for by an administrator, waits until a
+//! supervisor of the account's organisation (staff roles) or a coordinator of its country (any
+//! role) approves; the one who asked never approves. Every step is audited, and the approvers
+//! are told by e-mail (the organisation and the role, nothing else).
+
+use actix_web::{get, post, web};
+use tumaini_db::ids::UserId;
+use tumaini_db::models::{Organisation, Session, User};
+use tumaini_db::vocabulary::{Role, UserStatus};
+use tumaini_db::{DbConn, DbError};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::accounts::may_approve;
+use crate::audit::{self, Event, Outcome};
+use crate::auth::Caller;
+use crate::authz::{Action, OrganisationFacts};
+use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::routes::admin::{UserView, authorize, send_invitation};
+use crate::server::AppState;
+
+/// Registers the routes of this module (the fixed path before `{id}`).
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(pending_grants)
+        .service(approve_grant)
+        .service(reject_grant);
+}
+
+/// Tells those who may approve a grant of `role` in `org` that one waits: the organisation's
+/// supervisors (for a staff role) and the coordinators of its country.
+pub(crate) fn tell_approvers(
+    conn: &mut DbConn,
+    org: &Organisation,
+    role: Role,
+    public_url: &str,
+) -> Result<(), DbError> {
+    let mut approvers =
+        User::notification_recipients(conn, &[Role::Coordinator], None, Some(&org.country))?;
+    if may_approve(Role::Supervisor, role) {
+        approvers.extend(
+            User::notification_recipients(conn, &[Role::Supervisor], None, None)?
+                .into_iter()
+                .filter(|u| u.organisation_id == org.id),
+        );
+    }
+    crate::routes::cases::notify(
+        conn,
+        &approvers,
+        "An account waits for your approval in Tumaini",
+        &format!(
+            "An administrator asked for a {} account at {}. It reads case records, so it takes \
+             effect only once a second person approves.\n\nSign in to Tumaini to approve or refuse \
+             it: {public_url}/users/approvals\n",
+            role.label().to_lowercase(),
+            org.name
+        ),
+    )?;
+    Ok(())
+}
+
+/// Grants that wait for the caller's approval: of their organisation (a supervisor) or of
+/// their country (a coordinator).
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Accounts with a role waiting for approval", body = Vec<UserView>),
+        (status = 403, description = "Your role may not approve grants", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/users/approvals")]
+pub async fn pending_grants(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<Vec<UserView>>, ApiError> {
+    let own = OrganisationFacts::from(&caller.organisation);
+    authorize(
+        &state,
+        &caller,
+        Action::ApproveAccountGrant,
+        &own,
+        "user.grant_list",
+        || ApiError::problem(ProblemType::Forbidden, "your role may not approve grants"),
+    )
+    .await?;
+    let (organisation, country) = if caller.user.role == Role::Coordinator {
+        (None, Some(caller.organisation.country))
+    } else {
+        (Some(caller.organisation.id.clone()), None)
+    };
+    let approver = caller.user.role;
+    let pending = with_conn(&state.pool, move |conn| {
+        Ok(User::awaiting_approval(
+            conn,
+            organisation.as_ref(),
+            country.as_ref(),
+        )?)
+    })
+    .await?;
+    Ok(web::Json(
+        pending
+            .into_iter()
+            .filter(|u| u.requested_role.is_some_and(|r| may_approve(approver, r)))
+            .map(UserView::from)
+            .collect(),
+    ))
+}
+
+/// The account, its organisation and the role asked for, when the caller may decide on it;
+/// 404 otherwise (an account the caller may not approve for is none of theirs to know of).
+async fn decidable(
+    state: &AppState,
+    caller: &Caller,
+    id: UserId,
+    audited_as: &'static str,
+) -> Result<(User, Organisation, Role, crate::authz::Decision), ApiError> {
+    let (target, org) = with_conn(&state.pool, move |conn| {
+        let target = match User::find(conn, &id) {
+            Ok(user) => user,
+            Err(DbError::NotFound) => return Err(ApiError::bare(ProblemType::NotFound)),
+            Err(other) => return Err(other.into()),
+        };
+        let org = Organisation::find(conn, &target.organisation_id)?;
+        Ok((target, org))
+    })
+    .await?;
+    let facts = OrganisationFacts::from(&org);
+    let decision = authorize(
+        state,
+        caller,
+        Action::ApproveAccountGrant,
+        &facts,
+        audited_as,
+        || ApiError::bare(ProblemType::NotFound),
+    )
+    .await?;
+    let Some(role) = target.requested_role else {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "no role waits for approval on this account",
+        ));
+    };
+    if !may_approve(caller.user.role, role) {
+        return Err(ApiError::problem(
+            ProblemType::Forbidden,
+            "this role is approved by a coordinator of the country",
+        ));
+    }
+    if target.requested_by.as_ref() == Some(&caller.user.id) || target.id == caller.user.id {
+        return Err(ApiError::problem(
+            ProblemType::Forbidden,
+            "a grant is approved by someone other than who asked for it, or whom it is for",
+        ));
+    }
+    Ok((target, org, role, decision))
+}
+
+/// Approve the role waiting on an account: it takes effect now (a new account is sent its
+/// invitation; an existing one's sessions end, to start again with the new role).
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Approved", body = UserView),
+        (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No role waits for approval", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/users/{id}/approve")]
+pub async fn approve_grant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let (target, org, role, decision) =
+        decidable(&state, &caller, id.into_inner(), "user.grant_approve").await?;
+    let auth = state.auth.clone();
+    let Caller { user, context, .. } = caller;
+    let approved = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            if User::grant_requested_role(conn, &target.id)? != Some(role) {
+                return Err(ApiError::problem(
+                    ProblemType::Conflict,
+                    "the request changed at the same moment; read it again",
+                ));
+            }
+            let granted = User::find(conn, &target.id)?;
+            if target.status == UserStatus::AwaitingApproval {
+                send_invitation(conn, &auth, &org, &granted)?;
+            } else {
+                Session::revoke_all(conn, &target.id, "role_changed", None)?;
+            }
+            audit::record_decided(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: "user.grant_approve",
+                    outcome: Outcome::Success,
+                    resource: Some(("user", target.id.to_string())),
+                },
+                &decision,
+            )?;
+            Ok(granted)
+        })
+    })
+    .await?;
+    Ok(web::Json(approved.into()))
+}
+
+/// Refuse the role waiting on an account: an account that was only waiting is disabled; an
+/// existing one keeps the role it had.
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Refused", body = UserView),
+        (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No role waits for approval", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/users/{id}/reject")]
+pub async fn reject_grant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let (target, _, _, decision) =
+        decidable(&state, &caller, id.into_inner(), "user.grant_reject").await?;
+    let Caller { user, context, .. } = caller;
+    let refused = with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            User::drop_requested_role(conn, &target.id)?;
+            audit::record_decided(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: "user.grant_reject",
+                    outcome: Outcome::Success,
+                    resource: Some(("user", target.id.to_string())),
+                },
+                &decision,
+            )?;
+            Ok::<_, ApiError>(User::find(conn, &target.id)?)
+        })
+    })
+    .await?;
+    Ok(web::Json(refused.into()))
+}
