@@ -1,10 +1,12 @@
 //! ALLOW/DENY fixtures for every policy in `policies/`.
 //!
-//! Fixtures: organisations of seven kinds in two countries (one deactivated), users of every
-//! role (privileged roles with and without a second factor), cases in every identification
-//! stage and every status, adult and child, with four consent patterns and with or without an
-//! accepted referral, created recently or long ago; referrals in every state between three
-//! pairs of organisations. Every (principal, action, resource, field group, break-glass) cell is
+//! Fixtures: organisations of every kind that holds a role in two countries (Uganda and Kenya;
+//! one deactivated), users of every role in both (privileged roles with and without a second
+//! factor), cases owned in both countries in every identification stage and every status,
+//! adult and child, with six consent patterns (transfer abroad granted or not) and with or
+//! without an accepted referral at home or across the border, created recently or long ago;
+//! referrals in every state between five pairs of organisations, of cases owned in either
+//! country. Every (principal, action, resource, field group, break-glass) cell is
 //! decided by Cedar and compared with `expected`, a plain-Rust statement of DESIGN.md's access
 //! rules kept beside the fixtures: the expected-access table. The test prints the count of
 //! cells and fails on any unexpected grant or denial, and on any policy that no cell exercised.
@@ -50,6 +52,10 @@ fn world() -> World {
         org("ca-ug", K::CompetentAuthority, "UG", true),
         org("coptip", K::CoordinationOffice, "UG", true),
         org("shelter-ke", K::Shelter, "KE", true),
+        org("health-ke", K::Health, "KE", true),
+        org("police-ke", K::Police, "KE", true),
+        org("ca-ke", K::CompetentAuthority, "KE", true),
+        org("coordination-ke", K::CoordinationOffice, "KE", true),
         org("ngo-closed", K::Ngo, "UG", false),
     ];
     let find = |id: &str| {
@@ -66,9 +72,15 @@ fn world() -> World {
     };
     let principals = vec![
         user("shelter-worker", Role::CaseWorker, "shelter-ug", false),
-        user("shelter-supervisor", Role::Supervisor, "shelter-ug", false),
+        user("shelter-supervisor", Role::Supervisor, "shelter-ug", true),
+        user(
+            "shelter-supervisor-no-mfa",
+            Role::Supervisor,
+            "shelter-ug",
+            false,
+        ),
         user("health-worker", Role::CaseWorker, "health-ug", false),
-        user("health-supervisor", Role::Supervisor, "health-ug", false),
+        user("health-supervisor", Role::Supervisor, "health-ug", true),
         user("police-responder", Role::FirstResponder, "police-ug", false),
         user(
             "police-responder-2",
@@ -76,7 +88,7 @@ fn world() -> World {
             "police-ug",
             false,
         ),
-        user("police-supervisor", Role::Supervisor, "police-ug", false),
+        user("police-supervisor", Role::Supervisor, "police-ug", true),
         user("ca-officer", Role::CompetentAuthority, "ca-ug", true),
         user(
             "ca-officer-no-mfa",
@@ -88,6 +100,16 @@ fn world() -> World {
         user("coordinator-no-mfa", Role::Coordinator, "coptip", false),
         user("admin", Role::Admin, "coptip", true),
         user("kenya-worker", Role::CaseWorker, "shelter-ke", false),
+        user("kenya-supervisor", Role::Supervisor, "shelter-ke", true),
+        user("kenya-health-worker", Role::CaseWorker, "health-ke", false),
+        user("kenya-responder", Role::FirstResponder, "police-ke", false),
+        user("kenya-ca-officer", Role::CompetentAuthority, "ca-ke", true),
+        user(
+            "kenya-coordinator",
+            Role::Coordinator,
+            "coordination-ke",
+            true,
+        ),
         user("closed-worker", Role::CaseWorker, "ngo-closed", false),
     ];
 
@@ -119,6 +141,20 @@ fn world() -> World {
             .iter()
             .map(|g| (*g, "law_enforcement".to_owned()))
             .collect(),
+        // Shelters at home and abroad, with transfer abroad for some groups.
+        FieldGroup::ALL
+            .iter()
+            .flat_map(|g| [(*g, "shelter".to_owned()), (*g, "health".to_owned())])
+            .chain([
+                (FieldGroup::Identity, "abroad".to_owned()),
+                (FieldGroup::Health, "abroad".to_owned()),
+            ])
+            .collect(),
+        // The same after a new version dropped `abroad`.
+        FieldGroup::ALL
+            .iter()
+            .flat_map(|g| [(*g, "shelter".to_owned()), (*g, "health".to_owned())])
+            .collect(),
     ];
     // Every (stage, status) pair, adult and child, from three owners/ages, rotating through the
     // consent and referral patterns; and for two pivotal states (before and after referral into
@@ -140,16 +176,26 @@ fn world() -> World {
     }
     let mut cases = Vec::new();
     for (stage, status, child, c, referral) in combinations {
-        for (owner, created_at) in [
-            ("shelter-ug", NOW - 3600),
-            ("police-ug", NOW - 10 * 86_400),
-            ("police-ug", NOW - 60),
+        // Owned in Uganda (by a shelter, or registered by police long ago or just now), and
+        // in Kenya; a Ugandan case's referral goes to a clinic at home or a shelter across the
+        // border, a Kenyan case's to a Kenyan clinic.
+        for (owner, creator, created_at, holder) in [
+            ("shelter-ug", "police-responder", NOW - 3600, "health-ug"),
+            (
+                "police-ug",
+                "police-responder",
+                NOW - 10 * 86_400,
+                "health-ug",
+            ),
+            ("police-ug", "police-responder", NOW - 60, "shelter-ke"),
+            ("shelter-ke", "kenya-responder", NOW - 60, "health-ke"),
+            ("police-ke", "kenya-responder", NOW - 3600, "shelter-ug"),
         ] {
             let referred_into_nrm = !["not_screened", "presumed"].contains(&stage);
             cases.push(CaseFacts {
                 id: format!("case-{stage}-{status}-{child}-{c}-{referral}-{owner}-{created_at}"),
                 owner: find(owner),
-                created_by: "police-responder".to_owned(),
+                created_by: creator.to_owned(),
                 created_at,
                 child,
                 identification_stage: stage.to_owned(),
@@ -157,7 +203,7 @@ fn world() -> World {
                 referred_into_nrm,
                 referral_access: if referral {
                     vec![(
-                        find("health-ug"),
+                        find(holder),
                         vec![FieldGroup::Identity, FieldGroup::Health, FieldGroup::Notes],
                     )]
                 } else {
@@ -177,15 +223,34 @@ fn world() -> World {
         "completed",
         "withdrawn",
     ];
-    for (from, to) in [
-        ("police-ug", "shelter-ug"),
-        ("shelter-ug", "health-ug"),
-        ("shelter-ug", "shelter-ke"),
+    // A Ugandan case and a Kenyan one, each with consent to shelters abroad, and the Ugandan
+    // one again after `abroad` was dropped.
+    let case_of = |owner: &str, consent: usize| {
+        let mut case = cases
+            .iter()
+            .find(|c| c.owner.id == owner && c.created_at >= NOW - 3600)
+            .expect("a case")
+            .clone();
+        case.consent = consents[consent].clone();
+        case
+    };
+    let (ugandan, ugandan_not_abroad, kenyan) = (
+        case_of("police-ug", 4),
+        case_of("police-ug", 5),
+        case_of("shelter-ke", 4),
+    );
+    for (from, to, case) in [
+        ("police-ug", "shelter-ug", &ugandan),
+        ("shelter-ug", "health-ug", &ugandan),
+        ("shelter-ug", "shelter-ke", &ugandan),
+        ("shelter-ug", "shelter-ke", &ugandan_not_abroad),
+        ("shelter-ke", "health-ke", &kenyan),
+        ("police-ke", "shelter-ug", &kenyan),
     ] {
         for state in referral_states {
             referrals.push(ReferralFacts {
-                id: format!("referral-{from}-{to}-{state}"),
-                case: cases[0].clone(),
+                id: format!("referral-{from}-{to}-{state}-{}", case.consent.len()),
+                case: case.clone(),
                 from: find(from),
                 to: find(to),
                 state: state.to_owned(),
@@ -212,10 +277,16 @@ fn expected(
     if !p.organisation.active {
         return false; // staff of a deactivated organisation do nothing
     }
-    if matches!(p.role, Coordinator | CompetentAuthority | Admin) && !p.mfa {
+    if matches!(
+        p.role,
+        Coordinator | CompetentAuthority | Supervisor | Admin
+    ) && !p.mfa
+    {
         return false; // privileged roles only after a second factor
     }
     let staff = matches!(p.role, CaseWorker | Supervisor);
+    // Coordinators and competent authorities act within their own country only.
+    let national = matches!(p.role, Coordinator | CompetentAuthority);
     match resource {
         Resource::Organisation(o) => {
             let own = p.organisation.id == o.id;
@@ -228,8 +299,9 @@ fn expected(
                 Action::ManageUsers => p.role == Admin || (p.role == Supervisor && own),
                 Action::ReadDirectory => true,
                 Action::ManageServices => p.role == Admin || (p.role == Supervisor && own),
-                Action::ReadStatistics | Action::QueryAudit => {
-                    p.role == Coordinator || (p.role == Supervisor && own)
+                Action::ReadStatistics | Action::QueryAudit | Action::ApproveAccountGrant => {
+                    (p.role == Coordinator && p.organisation.country == o.country)
+                        || (p.role == Supervisor && own)
                 }
                 _ => unreachable!("not an organisation action"),
             }
@@ -237,6 +309,9 @@ fn expected(
         Resource::Case(c) => {
             if p.role == Admin {
                 return false; // separation of duties
+            }
+            if national && p.organisation.country != c.owner.country {
+                return false; // jurisdiction
             }
             let owner = p.organisation.id == c.owner.id;
             let holder = c
@@ -259,6 +334,9 @@ fn expected(
             if let Some(g) = action.group() {
                 if p.organisation.kind.is_law_enforcement() && !consented(g, "law_enforcement") {
                     return false;
+                }
+                if p.organisation.country != c.owner.country && !consented(g, "abroad") {
+                    return false; // a reader abroad needs consent to transfer abroad
                 }
                 let inside = owner
                     || holder
@@ -307,10 +385,22 @@ fn expected(
             if p.role == Admin {
                 return false;
             }
+            if national && p.organisation.country != r.case.owner.country {
+                return false; // jurisdiction
+            }
             let party_role = matches!(p.role, FirstResponder | CaseWorker | Supervisor);
             let to = p.organisation.id == r.to.id;
             let from = p.organisation.id == r.from.id;
             match action {
+                Action::ReadReferralReason => {
+                    let abroad_consent = r.case.consent.iter().any(|(_, k)| k == "abroad");
+                    let reader = (staff && (to || from))
+                        || (p.role == FirstResponder
+                            && from
+                            && r.case.created_by == p.user_id
+                            && ctx.now < r.case.created_at + ctx.first_responder_window);
+                    reader && (p.organisation.country == r.case.owner.country || abroad_consent)
+                }
                 Action::ReadReferral => (party_role && (to || from)) || p.role == Coordinator,
                 Action::AcceptReferral | Action::DeclineReferral => {
                     staff && to && r.state == "sent"

@@ -358,7 +358,7 @@ fn new_case(n: u64, encountered_on: &str) -> Value {
     json!({
         "summary": {
             "sex": "female", "age_band": "21_23",
-            "citizenship": "UG", "exploitation_country": "KE", "region": "Busia",
+            "citizenship": "UG", "exploitation_country": "KE", "region": "UG-202",
             "encountered_on": encountered_on, "exploitation_types": ["forced_labour", "debt_bondage"],
             "means_of_control": ["withholds_documents"]
         },

@@ -265,7 +265,7 @@ async fn register(
                     let case = json!({
                         "summary": {
                             "sex": "female", "age_band": "24_26", "citizenship": "UG",
-                            "region": "Kampala", "encountered_on": encountered_on
+                            "region": "UG-102", "encountered_on": encountered_on
                         },
                         "groups": {
                             "identity": {"given_names": "Bench", "family_name": format!("Person{n}"),

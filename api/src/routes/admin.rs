@@ -306,6 +306,9 @@ pub struct UserView {
     pub status: UserStatus,
     /// Whether a second factor is enrolled.
     pub mfa_enabled: bool,
+    /// A role an administrator asked for, waiting for a second person's approval
+    /// (`POST /api/v1/users/{id}/approve`).
+    pub requested_role: Option<Role>,
 }
 
 impl From<User> for UserView {
@@ -318,6 +321,7 @@ impl From<User> for UserView {
             display_name: user.display_name,
             status: user.status,
             mfa_enabled: user.mfa_enabled,
+            requested_role: user.requested_role,
         }
     }
 }

@@ -134,7 +134,8 @@ fn case_in_scope(conn: &mut DbConn, scope: &Scope, case: &str) -> Result<bool, D
 
 /// The events as the caller may see them: a refusal by someone in the caller's scope about a
 /// case or referral outside it is shown without that object's id (the id, or that it exists,
-/// is not the caller's to learn); coordinators of the object's country see it whole.
+/// is not the caller's to learn); coordinators of the object's country see it whole. An id
+/// that names no case is outside every scope, so that a shown id is no oracle either.
 fn redact_foreign(
     conn: &mut DbConn,
     scope: &Scope,
@@ -223,7 +224,9 @@ fn refused(
 /// Audit events, oldest first, cursor-paginated (the cursor is signed). Coordinators see the
 /// events of their country (by people of its organisations, about the cases owned there and
 /// their referrals); supervisors those of their organisation's people and about its cases. A
-/// refusal by someone in scope about an object outside it shows without the object's id.
+/// refusal by someone in scope about a case or referral outside it (another organisation's,
+/// another country's, or none at all) shows without the id: whether it exists is not the
+/// caller's to learn.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(EventQuery),
     responses((status = 200, description = "A page of events and the next cursor"), (status = 403, description = "Coordinators and supervisors only", body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/audit/events")]

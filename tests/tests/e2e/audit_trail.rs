@@ -21,7 +21,7 @@ use crate::auth::{mfa_enrolled_token, token};
 
 fn person(family: &str) -> Value {
     json!({
-        "summary": {"sex": "male", "age_band": "27_29", "region": "Gulu", "encountered_on": "2026-11-12"},
+        "summary": {"sex": "male", "age_band": "27_29", "region": "UG-304", "encountered_on": "2026-11-12"},
         "groups": {"identity": {"given_names": "Opio", "family_name": family}}
     })
 }

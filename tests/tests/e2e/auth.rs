@@ -22,13 +22,72 @@ pub(crate) fn login(server: &TestServer, email: &str, password: &str) -> (u16, V
     (status, response.json())
 }
 
+/// The TOTP secret each test account enrolled, and the last time step it used: the tests act
+/// as the account holder's authenticator app.
+static AUTHENTICATORS: std::sync::LazyLock<std::sync::Mutex<Authenticators>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Each account's TOTP secret and the last time step a code of it was used.
+type Authenticators = std::collections::HashMap<String, (Vec<u8>, u64)>;
+
+/// A code for `email`'s enrolled second factor, at a time step not used before (waiting for
+/// the next one if need be: a code is accepted once).
+pub(crate) fn next_code(email: &str) -> String {
+    let mut authenticators = AUTHENTICATORS.lock().unwrap();
+    let (secret, last) = authenticators
+        .get_mut(email)
+        .unwrap_or_else(|| panic!("{email} enrolled no second factor in this test"));
+    let mut current = u64::try_from(chrono::Utc::now().timestamp()).unwrap() / 30;
+    let step = (*last + 1).max(current.saturating_sub(1));
+    while step > current + 1 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        current = u64::try_from(chrono::Utc::now().timestamp()).unwrap() / 30;
+    }
+    *last = step;
+    totp::code_at(secret, step * 30).unwrap()
+}
+
+/// Signs in with the seeded password (and, for an account that enrolled a second factor in
+/// this test, a code); an account whose role needs a second factor not yet enrolled (a
+/// supervisor, say) enrols one in the same session.
 pub(crate) fn token(server: &TestServer, email: &str) -> (String, String) {
-    let (status, body) = login(server, email, PASSWORD);
+    let (mut status, mut body) = login(server, email, PASSWORD);
+    if status == 401 && body["type"] == "urn:tumaini:problem:mfa-required" {
+        let response = server.post(
+            None,
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": PASSWORD, "otp": next_code(email)}),
+        );
+        (status, body) = (response.status, response.json());
+    }
     assert_eq!(status, 200, "{body}");
-    (
-        body["access_token"].as_str().unwrap().to_owned(),
-        body["refresh_token"].as_str().unwrap().to_owned(),
-    )
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    if body["mfa_enrolment_required"] == true {
+        enrol(server, email, &access);
+    }
+    (access, body["refresh_token"].as_str().unwrap().to_owned())
+}
+
+/// Enrols TOTP for `email` in the session of `access`; returns the secret (also kept for
+/// [`next_code`]).
+pub(crate) fn enrol(server: &TestServer, email: &str, access: &str) -> Vec<u8> {
+    let enrolment = server
+        .post(Some(access), "/api/v1/auth/mfa/totp", &json!({}))
+        .json();
+    let secret = base32_decode(enrolment["secret"].as_str().unwrap());
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let code = totp::code_at(&secret, now).unwrap();
+    let confirmed = server.post(
+        Some(access),
+        "/api/v1/auth/mfa/totp/confirm",
+        &json!({"code": code}),
+    );
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text());
+    AUTHENTICATORS
+        .lock()
+        .unwrap()
+        .insert(email.to_owned(), (secret.clone(), now / 30));
+    secret
 }
 
 fn assert_unauthenticated(server: &TestServer, token: &str, why: &str) {
@@ -99,6 +158,10 @@ both_engines! {
         assert_eq!(status, 200);
         assert_eq!(body["password_must_change"], false);
         let access = body["access_token"].as_str().unwrap().to_owned();
+        // A supervisor then enrols a second factor before anything else.
+        assert_eq!(body["mfa_enrolment_required"], true);
+        assert_eq!(server.get_as(&access, "/api/v1/users").status, 403);
+        enrol(&server, "head@example.test", &access);
         assert_eq!(server.get_as(&access, "/api/v1/users").status, 200);
         assert_eq!(server.get_as(&access, "/api/v1/auth/me").json()["role"], "supervisor");
         assert_eq!(login(&server, "head@example.test", one_time).0, 401, "the one-time password is gone");
@@ -213,9 +276,18 @@ both_engines! {
         let admin_token = mfa_enrolled_token(&server, &admin.email);
 
         let (access, _) = token(&server, &account.email);
+        // An administrator only asks for a role that reads cases; a coordinator of the
+        // country approves it, and then it takes effect.
         let changed = server.call("PUT", &admin_token, &format!("/api/v1/users/{}/role", account.id), Some(&json!({"role": "supervisor"})));
         assert_eq!(changed.status, 200, "{}", changed.text());
-        assert_eq!(changed.json()["role"], "supervisor");
+        assert_eq!(changed.json()["role"], "case_worker");
+        assert_eq!(changed.json()["requested_role"], "supervisor");
+        assert_eq!(server.get_as(&access, "/api/v1/auth/me").json()["role"], "case_worker");
+        let coordinator = seed::account(&db, Role::Coordinator);
+        let coordinator_token = mfa_enrolled_token(&server, &coordinator.email);
+        let approved = server.post(Some(&coordinator_token), &format!("/api/v1/users/{}/approve", account.id), &json!({}));
+        assert_eq!(approved.status, 200, "{}", approved.text());
+        assert_eq!(approved.json()["role"], "supervisor");
         assert_unauthenticated(&server, &access, "after a role change");
 
         let (access, _) = token(&server, &account.email);
@@ -305,18 +377,7 @@ pub(crate) fn mfa_enrolled_token(server: &TestServer, email: &str) -> String {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["mfa_enrolment_required"], true);
     let access = body["access_token"].as_str().unwrap().to_owned();
-    let enrolment = server
-        .post(Some(&access), "/api/v1/auth/mfa/totp", &json!({}))
-        .json();
-    let secret = base32_decode(enrolment["secret"].as_str().unwrap());
-    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
-    let code = totp::code_at(&secret, now).unwrap();
-    let confirmed = server.post(
-        Some(&access),
-        "/api/v1/auth/mfa/totp/confirm",
-        &json!({"code": code}),
-    );
-    assert_eq!(confirmed.status, 200, "{}", confirmed.text());
+    enrol(server, email, &access);
     access
 }
 
@@ -436,7 +497,9 @@ both_engines! {
         let invited = server.post(Some(&admin_token), "/api/v1/users",
             &json!({"organisation_id": shelter, "role": "supervisor", "email": "head@gulu.example", "display_name": "Head of Shelter"}));
         assert_eq!(invited.status, 201, "{}", invited.text());
-        assert_eq!(invited.json()["status"], "invited");
+        // A role that reads cases, asked for by an administrator: it waits for a second person.
+        assert_eq!(invited.json()["status"], "awaiting_approval");
+        assert_eq!(invited.json()["requested_role"], "supervisor");
         let misplaced = server.post(Some(&admin_token), "/api/v1/users",
             &json!({"organisation_id": shelter, "role": "coordinator", "email": "c@gulu.example", "display_name": "C"}));
         assert_eq!(misplaced.status, 422, "{}", misplaced.text());

@@ -538,7 +538,7 @@ fn two_serve_processes_seal_one_consistent_chain_under_load() {
                 let token = body["access_token"].as_str().unwrap().to_owned();
                 for k in 0..15 {
                     let case = serde_json::json!({
-                        "summary": {"sex": "female", "age_band": "24_26", "region": "Gulu", "encountered_on": "2026-11-10"},
+                        "summary": {"sex": "female", "age_band": "24_26", "region": "UG-304", "encountered_on": "2026-11-10"},
                         "groups": {"identity": {"given_names": "Load", "family_name": format!("Process{n}x{k}")}}
                     });
                     let (status, body) = call(server, "POST", "/api/v1/cases", Some(&token), Some(&case));

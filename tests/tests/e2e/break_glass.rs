@@ -28,7 +28,7 @@ both_engines! {
         let a = mfa_enrolled_token(&server, &admin.email);
 
         let created = server.post(Some(&w), "/api/v1/cases", &json!({
-            "summary": {"sex": "female", "age_band": "21_23", "region": "Arua", "encountered_on": "2026-11-15"},
+            "summary": {"sex": "female", "age_band": "21_23", "region": "UG-303", "encountered_on": "2026-11-15"},
             "groups": {"identity": {"given_names": "Atim", "family_name": "Odongo"}, "contact": {"phones": ["+256 772 123 456"]}}
         })).json();
         let id = created["id"].as_str().unwrap().to_owned();

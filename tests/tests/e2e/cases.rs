@@ -14,7 +14,7 @@ fn new_case(child: bool) -> Value {
     json!({
         "summary": {
             "sex": "female", "age_band": if child { "9_17" } else { "21_23" },
-            "citizenship": "UG", "exploitation_country": "KE", "region": "Busia",
+            "citizenship": "UG", "exploitation_country": "KE", "region": "UG-202",
             "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour", "debt_bondage"],
             "means_of_control": ["withholds_documents"]
         },

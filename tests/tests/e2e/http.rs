@@ -196,10 +196,14 @@ both_engines! {
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
         assert_ne!(Some(id), second.header("x-request-id"), "each request has its own id");
 
+        // The id is always the server's own: a client's (a gateway's) is kept beside it in the
+        // audit trail, never in its place (item 11b's test has the audit side).
         let forwarded = server.send(|c, base| {
             c.get(format!("{base}/healthz")).header("x-request-id", "gateway-1234-abcd")
         });
-        assert_eq!(forwarded.header("x-request-id"), Some("gateway-1234-abcd"));
+        let own = forwarded.header("x-request-id").unwrap();
+        assert_ne!(own, "gateway-1234-abcd");
+        assert!(uuid::Uuid::parse_str(own).is_ok(), "{own}");
         let hostile = server.send(|c, base| {
             c.get(format!("{base}/healthz")).header("x-request-id", "<script>alert(1)</script>")
         });

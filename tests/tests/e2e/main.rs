@@ -21,5 +21,6 @@ mod openapi;
 mod referrals;
 mod statistics;
 mod storage;
+mod trust_boundaries;
 mod vault;
 mod walkthrough;

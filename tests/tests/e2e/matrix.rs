@@ -225,7 +225,7 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     (
         "PATCH",
         "/api/v1/cases/{id}",
-        r#"{"summary": {"sex": "female", "age_band": "24_26", "region": "Gulu", "encountered_on": "2026-11-01"}}"#,
+        r#"{"summary": {"sex": "female", "age_band": "24_26", "region": "UG-304", "encountered_on": "2026-11-01"}}"#,
         "update",
     ),
     ("GET", "/api/v1/cases/{id}/consents", "", "summary"),
@@ -411,7 +411,7 @@ fn case_snapshot(db: &tumaini_tests::TestDb, id: &str) -> Vec<i64> {
 
 fn matrix_person(family_name: &str) -> Value {
     json!({
-        "summary": {"sex": "female", "age_band": "24_26", "citizenship": "UG", "region": "Busia", "encountered_on": "2026-11-10"},
+        "summary": {"sex": "female", "age_band": "24_26", "citizenship": "UG", "region": "UG-202", "encountered_on": "2026-11-10"},
         "groups": {
             "identity": {"given_names": "Apio", "family_name": family_name, "date_of_birth": "2001-01-01"},
             "exploitation": {"narrative": "matrix narrative"}

@@ -19,7 +19,7 @@ fn person(family_name: &str, child: bool) -> Value {
     json!({
         "summary": {
             "sex": "female", "age_band": if child { "9_17" } else { "24_26" },
-            "citizenship": "UG", "exploitation_country": "AE", "region": "Tororo",
+            "citizenship": "UG", "exploitation_country": "AE", "region": "UG-212",
             "encountered_on": "2026-11-18", "exploitation_types": ["forced_labour"]
         },
         "groups": {
@@ -210,7 +210,7 @@ both_engines! {
         let admin = seed::account_in(&db, &office, Role::Admin);
         let (r, _) = token(&server, &responder.email);
         let notice = json!({"sex": "male", "age_band": "30_38", "citizenship": "KE", "exploitation_country": "UG",
-                            "region": "Busia", "encountered_on": "2026-11-19", "exploitation_types": ["forced_labour"]});
+                            "region": "UG-202", "encountered_on": "2026-11-19", "exploitation_types": ["forced_labour"]});
         let sent = server.post(Some(&r), "/api/v1/anonymous-notifications", &notice);
         assert_eq!(sent.status, 201, "{}", sent.text());
         assert!(sent.json()["reference"].as_str().unwrap().starts_with("N-"));

@@ -32,7 +32,7 @@ fn person() -> Value {
     json!({
         "summary": {
             "sex": "female", "age_band": "24_26", "citizenship": "UG", "exploitation_country": "UG",
-            "region": "Kampala", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"]
+            "region": "UG-102", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"]
         },
         "groups": {
             "identity": {"given_names": "Nyakato", "family_name": "Atwongyeire", "date_of_birth": "1999-04-12"},
@@ -294,7 +294,7 @@ both_engines! {
 
         // Her age is re-assessed: possibly under 18. Her own consent no longer carries a referral.
         let etag = server.get_as(&w, &format!("/api/v1/cases/{case}")).header("etag").unwrap().to_owned();
-        let change = json!({"summary": {"sex": "female", "age_band": "9_17", "citizenship": "UG", "region": "Kampala", "encountered_on": "2026-11-20"}});
+        let change = json!({"summary": {"sex": "female", "age_band": "9_17", "citizenship": "UG", "region": "UG-102", "encountered_on": "2026-11-20"}});
         let path = format!("/api/v1/cases/{case}");
         let patched = server.send(move |c, base| c.patch(format!("{base}{path}")).bearer_auth(w.clone()).header("If-Match", etag).json(&change));
         assert_eq!(patched.status, 200, "{}", patched.text());
