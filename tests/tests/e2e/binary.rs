@@ -12,15 +12,25 @@ use serde_json::Value;
 use tumaini_tests::{Engine, TestDb, binary, both_engines};
 
 /// A `tumaini serve` child process on a loopback port, with its log lines collected.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Served {
     fn start(cwd: &Path, database_url: Option<&str>) -> Served {
+        Self::start_with(cwd, database_url, &[])
+    }
+
+    /// Serves with settings in the environment besides the test's defaults; standard output
+    /// and standard error are both collected as the log.
+    pub(crate) fn start_with(
+        cwd: &Path,
+        database_url: Option<&str>,
+        settings: &[(&str, &str)],
+    ) -> Served {
         let mut command = Command::new(binary());
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -31,16 +41,29 @@ impl Served {
             .env("TUMAINI_LOG", "info")
             .env("TUMAINI_WORKERS", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         if let Some(url) = database_url {
             command.env("DATABASE_URL", url);
         }
+        for (name, value) in settings {
+            command.env(name, value);
+        }
         let mut child = command.spawn().expect("spawn tumaini");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
         let (tx, lines) = mpsc::channel();
+        let errors = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if errors.send(line).is_err() {
                     break;
                 }
             }
@@ -100,7 +123,7 @@ impl Served {
 }
 
 /// A JSON request to a served process, with an optional bearer token: status and body.
-fn call(
+pub(crate) fn call(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -134,7 +157,7 @@ fn call(
 
 impl Served {
     /// Sends SIGTERM, waits for a clean exit and returns every log line.
-    fn stop(mut self) -> Vec<String> {
+    pub(crate) fn stop(mut self) -> Vec<String> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

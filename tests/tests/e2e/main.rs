@@ -18,6 +18,7 @@ mod matrix;
 mod migrations;
 mod nrm;
 mod openapi;
+mod plaintext;
 mod referrals;
 mod statistics;
 mod storage;
