@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tumaini_db::models::outbox;
 use tumaini_db::vocabulary::Role;
-use tumaini_tests::seed::{self, PASSWORD};
+use tumaini_tests::seed;
 use tumaini_tests::smtp::{SmtpSink, body_of, token_in};
 use tumaini_tests::{TestServer, both_engines};
 
@@ -15,8 +15,7 @@ both_engines! {
         let Some(mut sink) = SmtpSink::start() else { return };
         let server = TestServer::start_with(&db, &[("TUMAINI_SMTP_URL", &sink.url())], |_| {});
         let supervisor = seed::account(&db, Role::Supervisor);
-        let login = server.post(None, "/api/v1/auth/login", &json!({"email": supervisor.email, "password": PASSWORD}));
-        let token = login.json()["access_token"].as_str().unwrap().to_owned();
+        let token = crate::auth::token(&server, &supervisor.email).0;
 
         // An invitation arrives with a single-use link and nothing else about anyone.
         let invited = server.post(Some(&token), "/api/v1/users",
