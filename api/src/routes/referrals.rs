@@ -145,7 +145,7 @@ pub struct ReferralView {
     /// Why, in the referrer's words (the two organisations only; never coordinators).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The receiving organisation is in another country.
+    /// The receiving organisation is in another country than the one that owns the case.
     pub cross_border: bool,
     /// Where it stands.
     pub state: ReferralState,
@@ -508,7 +508,11 @@ pub async fn create_referral(
         };
         lifecycle::accepts_records(access.case.status)
             .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
-        let abroad = (to.country != from.country).then(|| to.country.to_string());
+        // Abroad is measured from the country that owns the case, not the referring
+        // organisation's: a receiving organisation abroad, referring the person on within its
+        // own country, is still taking the case out of its country.
+        let abroad =
+            (to.country.as_str() != access.facts.owner.country).then(|| to.country.to_string());
         let consent = rules::check_consent(
             access.consent_in_force(),
             &Sharing {

@@ -69,7 +69,7 @@ pub struct Referral {
     pub reason: Vec<u8>,
     /// The consent version it relied on.
     pub consent_id: ConsentId,
-    /// The receiving organisation is in another country.
+    /// The receiving organisation is in another country than the one that owns the case.
     pub cross_border: bool,
     /// Where it stands.
     pub state: ReferralState,

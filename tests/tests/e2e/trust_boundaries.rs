@@ -100,7 +100,9 @@ both_engines! {
                 &json!({"email": by_code.email, "password": PASSWORD, "otp": "000000"}));
             assert_eq!(guess.status, 401, "{}", guess.text());
         }
-        // Locked: the right password, and the right password with the right code, are refused.
+        // Locked (not merely delayed: past any delay the failures set), the right password, and
+        // the right password with the right code, are refused.
+        std::thread::sleep(Duration::from_millis(2100));
         let (status, body) = login(&server, &by_password.email, PASSWORD);
         assert_eq!(status, 401, "the right password signed in after six failures: {body}");
         assert_eq!(body["type"], "urn:tumaini:problem:invalid-credentials");
@@ -306,6 +308,14 @@ both_engines! {
         assert_eq!(after["withheld_groups"], json!(["identity", "contact", "health"]));
         assert!(server.get_as(&k, &format!("/api/v1/referrals/{referral}")).json().get("reason").is_none(),
             "the reason is not read abroad either");
+        // Nor may the shelter abroad refer her on within its own country: that is still a
+        // transfer out of the country that owns the case.
+        let onward_to = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+        let onward = server.post(Some(&k), &format!("/api/v1/cases/{case}/referrals"), &json!({
+            "to_organisation_id": onward_to.as_str(), "services": ["shelter"], "groups": ["identity"],
+            "urgency": "normal", "reason": "a bed nearer Nairobi"}));
+        assert_eq!(onward.status, 409, "{}", onward.text());
+        assert!(onward.text().contains("abroad"), "{}", onward.text());
         // At home nothing changed.
         assert_eq!(read(&w)["groups"]["identity"]["family_name"], "Auma");
     }
