@@ -467,6 +467,20 @@ both_engines! {
         assert_eq!(anonymous_notifications::table.count().get_result::<i64>(&mut conn).unwrap(), 9);
         let kinds: Vec<tumaini_db::vocabulary::OrganisationKind> = tumaini_db::schema::organisations::table.select(tumaini_db::schema::organisations::kind).distinct().load(&mut conn).unwrap();
         assert_eq!(kinds.len(), tumaini_db::vocabulary::OrganisationKind::ALL.len(), "organisations of every kind");
+        // A coordination office and a competent authority in Kenya too, with their staff, so that
+        // jurisdiction by country shows; every region is one of the list's.
+        use tumaini_db::schema::organisations;
+        let kenyan: Vec<tumaini_db::vocabulary::OrganisationKind> = organisations::table.filter(organisations::country.eq("KE"))
+            .select(organisations::kind).load(&mut conn).unwrap();
+        for kind in [tumaini_db::vocabulary::OrganisationKind::CoordinationOffice, tumaini_db::vocabulary::OrganisationKind::CompetentAuthority] {
+            assert!(kenyan.contains(&kind), "{kind:?} in Kenya");
+        }
+        assert!(stdout.contains("ke.coordinator@demo.tumaini.example") && stdout.contains("ke.authority@demo.tumaini.example"), "{stdout}");
+        let regions: Vec<String> = cases::table.select(cases::region).distinct().load(&mut conn).unwrap();
+        for region in &regions {
+            let code: tumaini_db::vocabulary::region::RegionCode = region.parse().unwrap();
+            assert!(tumaini_db::vocabulary::region::find(&mut conn, &code).unwrap().is_some(), "{region}");
+        }
 
         // The demo users sign in with the printed password.
         let server = tumaini_tests::TestServer::start(&db);
