@@ -358,55 +358,16 @@ where
                         ..
                     }
                 ) {
-                    conn.write_transaction(|conn| {
-                        record_case_event(
-                            conn,
-                            &context,
-                            &user,
-                            request.audited_as,
-                            "denied",
-                            &request.id,
-                            None,
-                            &[],
-                            request.purpose,
-                            false,
-                        )
-                    })?;
+                    record_denial(conn, &context, &user, &request, None)?;
                 }
                 Err(err)
             }
             Err(Failure::Missing) => {
-                conn.write_transaction(|conn| {
-                    record_case_event(
-                        conn,
-                        &context,
-                        &user,
-                        request.audited_as,
-                        "denied",
-                        &request.id,
-                        None,
-                        &[],
-                        request.purpose,
-                        false,
-                    )
-                })?;
+                record_denial(conn, &context, &user, &request, None)?;
                 Err(ApiError::bare(ProblemType::NotFound))
             }
             Err(Failure::Refused { decision, visible }) => {
-                conn.write_transaction(|conn| {
-                    record_case_event(
-                        conn,
-                        &context,
-                        &user,
-                        request.audited_as,
-                        "denied",
-                        &request.id,
-                        Some(&decision),
-                        &[],
-                        request.purpose,
-                        false,
-                    )
-                })?;
+                record_denial(conn, &context, &user, &request, Some(&decision))?;
                 Err(if visible {
                     ApiError::problem(
                         ProblemType::Forbidden,
@@ -419,6 +380,30 @@ where
         }
     })
     .await
+}
+
+/// Records a refused case request in a transaction of its own.
+fn record_denial(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    request: &CaseRequest,
+    decision: Option<&Decision>,
+) -> Result<(), DbError> {
+    conn.write_transaction(|conn| {
+        record_case_event(
+            conn,
+            context,
+            user,
+            request.audited_as,
+            "denied",
+            &request.id,
+            decision,
+            &[],
+            request.purpose,
+            false,
+        )
+    })
 }
 
 /// What an audit event lists, beside the field groups, when a request decrypted the reason

@@ -141,7 +141,9 @@ pub struct OrganisationInput {
     pub services: Vec<ServiceType>,
 }
 
-fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+/// A field of free text an administrator enters (a name): trimmed, 1 to `max` characters, no
+/// control characters; 422 naming the field otherwise.
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(ApiError::problem(

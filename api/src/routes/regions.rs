@@ -124,12 +124,7 @@ pub async fn add_region(
     let code: RegionCode = input.code.parse().map_err(|_| {
         invalid("`code` is a country code, a hyphen and 1 to 6 capital letters or digits")
     })?;
-    let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid(
-            "`name` must be 1 to 100 characters without control characters",
-        ));
-    }
+    let name = crate::routes::admin::text("name", &input.name, 100)?;
     let level = input.level.trim().to_owned();
     if level.is_empty()
         || level.len() > 40

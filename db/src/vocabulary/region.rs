@@ -315,7 +315,7 @@ fn legacy_code(value: &str, country: Option<&CountryCode>) -> Option<String> {
 /// anything a person typed, a name included. Returns how many records changed. Safe to run
 /// again: values already on the list are left alone.
 pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
-    use crate::schema::{anonymous_notifications, cases, organisations};
+    use crate::schema::{anonymous_notifications as notes, cases, organisations};
     conn.write_transaction(|conn| {
         let mut changed = 0;
         let case_values: Vec<(String, String)> = cases::table
@@ -324,10 +324,9 @@ pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
             .distinct()
             .load(conn)?;
         for (value, country) in case_values {
-            if value.is_empty() || is_listed(conn, &value)? {
+            let Some(code) = replacement(conn, &value, &country)? else {
                 continue;
-            }
-            let code = legacy_code(&value, country.parse().ok().as_ref()).unwrap_or_default();
+            };
             let there = organisations::table
                 .filter(organisations::country.eq(&country))
                 .select(organisations::id);
@@ -339,32 +338,39 @@ pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
             .set(cases::region.eq(&code))
             .execute(conn)?;
         }
-        let notification_values: Vec<(String, String)> = anonymous_notifications::table
-            .inner_join(
-                organisations::table
-                    .on(organisations::id.eq(anonymous_notifications::organisation_id)),
-            )
-            .select((anonymous_notifications::region, organisations::country))
+        let notification_values: Vec<(String, String)> = notes::table
+            .inner_join(organisations::table.on(organisations::id.eq(notes::organisation_id)))
+            .select((notes::region, organisations::country))
             .distinct()
             .load(conn)?;
         for (value, country) in notification_values {
-            if value.is_empty() || is_listed(conn, &value)? {
+            let Some(code) = replacement(conn, &value, &country)? else {
                 continue;
-            }
-            let code = legacy_code(&value, country.parse().ok().as_ref()).unwrap_or_default();
+            };
             let there = organisations::table
                 .filter(organisations::country.eq(&country))
                 .select(organisations::id);
             changed += diesel::update(
-                anonymous_notifications::table
-                    .filter(anonymous_notifications::region.eq(&value))
-                    .filter(anonymous_notifications::organisation_id.eq_any(there)),
+                notes::table
+                    .filter(notes::region.eq(&value))
+                    .filter(notes::organisation_id.eq_any(there)),
             )
-            .set(anonymous_notifications::region.eq(&code))
+            .set(notes::region.eq(&code))
             .execute(conn)?;
         }
         Ok(changed)
     })
+}
+
+/// What a stored region of a record held in `country` becomes: nothing to change when it is on
+/// the list already (or empty); otherwise its code, or the empty string.
+fn replacement(conn: &mut DbConn, value: &str, country: &str) -> Result<Option<String>, DbError> {
+    if value.is_empty() || is_listed(conn, value)? {
+        return Ok(None);
+    }
+    Ok(Some(
+        legacy_code(value, country.parse().ok().as_ref()).unwrap_or_default(),
+    ))
 }
 
 fn is_listed(conn: &mut DbConn, value: &str) -> Result<bool, DbError> {
