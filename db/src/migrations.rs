@@ -77,6 +77,17 @@ pub fn pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     .map_err(failed)
 }
 
+/// Reverts the newest applied migration and returns its version. For tests (an upgrade from
+/// the schema before it); the CLI does not offer it.
+pub fn revert_last(conn: &mut DbConn) -> Result<String, DbError> {
+    match conn {
+        DbConn::Sqlite(conn) => conn.revert_last_migration(SQLITE),
+        DbConn::Postgresql(conn) => conn.revert_last_migration(POSTGRES),
+    }
+    .map(|v| v.to_string())
+    .map_err(failed)
+}
+
 /// Reverts every applied migration, newest first. For tests and for a developer's reset; the
 /// CLI does not offer it.
 pub fn revert_all(conn: &mut DbConn) -> Result<Vec<String>, DbError> {

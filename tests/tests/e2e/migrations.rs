@@ -88,3 +88,36 @@ both_engines! {
         assert!(migrations::run_pending(&mut conn).unwrap().is_empty(), "a second run applies nothing");
     }
 }
+
+both_engines! {
+    fn upgrading_brings_free_text_regions_onto_the_list(db) {
+        use diesel::prelude::*;
+        use tumaini_db::schema::cases;
+        let shelter = tumaini_tests::seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
+        let worker = tumaini_tests::seed::account_in(&db, &shelter, tumaini_db::vocabulary::Role::CaseWorker);
+        // The schema before regions were a list, with regions typed in as they were then.
+        let reverted = migrations::revert_last(&mut db.conn()).unwrap();
+        assert_eq!(reverted, "20261206001000");
+        let mut ids = Vec::new();
+        for (i, typed) in ["Busia", "busia district", "Amina Nakato house"].into_iter().enumerate() {
+            let id = tumaini_db::ids::CaseId::generate();
+            diesel::sql_query(format!(
+                "INSERT INTO cases (id, reference, owner_organisation_id, created_by, version, sex, age_band, \
+                 may_be_child, is_child, region, encountered_on, identification_stage, status, created_at, updated_at) \
+                 VALUES ('{id}', 'C-OLD{i}-AAAA-A', '{shelter}', '{}', 1, 'female', '24_26', false, false, '{typed}', \
+                 '2026-01-01', 'presumed', 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                worker.id
+            ))
+            .execute(&mut db.conn())
+            .unwrap();
+            ids.push(id);
+        }
+        let applied = migrations::run_pending(&mut db.conn()).unwrap();
+        assert_eq!(applied, vec!["20261206001000".to_owned()]);
+        let regions: Vec<String> = ids
+            .iter()
+            .map(|id| cases::table.find(id).select(cases::region).first(&mut db.conn()).unwrap())
+            .collect();
+        assert_eq!(regions, vec!["UG-202", "UG-202", ""], "named regions mapped, anything else dropped");
+    }
+}
