@@ -602,6 +602,7 @@ pub async fn change_password(
     })
     .await?;
     let throttled = credentials.throttled(now_utc());
+    let checked_hash = credentials.password_hash.clone();
     let matched = !throttled
         && matches!(
             state
@@ -660,8 +661,22 @@ pub async fn change_password(
         });
     }
     let hash = state.auth.hasher.hash(new_password).await?;
-    with_conn(&state.pool, move |conn| {
+    let threshold = state.auth.settings.lockout_threshold;
+    let changed = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
+            // Many guesses sent at once are each checked before any is counted: the one that
+            // guessed right changes nothing if, by the time it is done, the others have
+            // throttled the account or used up the session's attempts (or the password or the
+            // session changed meanwhile).
+            let now = now_utc();
+            let fresh = User::credentials_for_update(conn, &user.id)?;
+            let attempts = Session::password_attempts_for_update(conn, &session.id, now)?;
+            let still = fresh.password_hash == checked_hash
+                && !fresh.throttled(now)
+                && attempts.is_some_and(|n| n < threshold);
+            if !still {
+                return Ok::<_, ApiError>(false);
+            }
             User::set_password(conn, &user.id, &hash, false)?;
             User::clear_failed_logins(conn, &user.id)?;
             Session::revoke_all(conn, &user.id, "password_changed", None)?;
@@ -675,10 +690,16 @@ pub async fn change_password(
                     resource: Some(("user", user.id.to_string())),
                 },
             )?;
-            Ok::<_, ApiError>(())
+            Ok(true)
         })
     })
     .await?;
+    if !changed {
+        return Err(ApiError::problem(
+            ProblemType::TooManyRequests,
+            "too many wrong passwords: wait before trying again",
+        ));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -185,6 +185,24 @@ impl Session {
         })
     }
 
+    /// How many wrong current passwords a live session has given, read (on PostgreSQL, locked
+    /// until the transaction ends) to decide a password change; `None` when the session is over.
+    pub fn password_attempts_for_update(
+        conn: &mut DbConn,
+        id: &SessionId,
+        now: NaiveDateTime,
+    ) -> Result<Option<i32>, DbError> {
+        let live = sessions::table
+            .find(id)
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .select(sessions::password_failures);
+        Ok(match conn {
+            DbConn::Postgresql(pg) => live.for_update().first(pg).optional()?,
+            DbConn::Sqlite(_) => live.first(conn).optional()?,
+        })
+    }
+
     /// Marks the session as having passed a second factor (after TOTP enrolment).
     pub fn mark_mfa_verified(conn: &mut DbConn, id: &SessionId) -> Result<(), DbError> {
         diesel::update(sessions::table.find(id))

@@ -154,6 +154,44 @@ both_engines! {
     }
 }
 
+both_engines! {
+    fn item_02_guesses_sent_at_once_change_no_password(db) {
+        // One hash at a time, each slow (half a second or so): the nine guesses are all read
+        // before the first is counted, and hashed one after the other. (Costs, not limits, are
+        // raised: the lockout settings are the defaults.)
+        let server = TestServer::start_with(&db, &[("TUMAINI_ARGON2_ITERATIONS", "24"), ("TUMAINI_MAX_CONCURRENT_HASHES", "1")], |_| {});
+        let account = seed::account(&db, Role::CaseWorker);
+        let (stolen, _) = token(&server, &account.email);
+        let before = credentials(&db, &account).password_hash;
+        // Eight wrong guesses at once, then (while they wait to be hashed) the right one: each
+        // was checked before any was counted, but the right one comes last, when the others
+        // have throttled the account and used the session's attempts up.
+        let url = format!("{}/api/v1/auth/password", server.base_url());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+        let statuses: Vec<u16> = runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let send = |current: String| {
+                let (client, url, stolen) = (client.clone(), url.clone(), stolen.clone());
+                tokio::spawn(async move {
+                    client.post(url).bearer_auth(stolen)
+                        .json(&json!({"current_password": current, "new_password": "a brand new passphrase 42"}))
+                        .send().await.unwrap().status().as_u16()
+                })
+            };
+            let mut wrong: Vec<_> = (0..8).map(|i| send(format!("wrong guess number {i} at it"))).collect();
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            wrong.push(send(PASSWORD.to_owned()));
+            let mut statuses = Vec::new();
+            for task in wrong {
+                statuses.push(task.await.unwrap());
+            }
+            statuses
+        });
+        assert_ne!(statuses[8], 204, "the right guess, last of nine sent at once, changed the password: {statuses:?}");
+        assert_eq!(credentials(&db, &account).password_hash, before, "{statuses:?}");
+    }
+}
+
 /// A Ugandan case in the NRM, and the staff of two countries.
 struct TwoCountries {
     server: TestServer,
