@@ -93,10 +93,10 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Reads the context of a request, believing forwarding headers only from `trusted`
+    /// Reads the context of a request, believing a forwarding header only from trusted
     /// proxies.
-    pub fn of(req: &HttpRequest, keys: &Keys, trusted: &[crate::http::IpNetwork]) -> Self {
-        let client_ip = client_address::client_address(req, trusted);
+    pub fn of(req: &HttpRequest, keys: &Keys, proxies: &crate::http::ProxySettings) -> Self {
+        let client_ip = client_address::client_address(req, proxies);
         let extensions = req.extensions();
         Self {
             request_id: extensions
@@ -174,7 +174,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         })
         .map(str::trim)
         .map(str::to_owned);
-    let context = RequestContext::of(req, &state.auth.keys, &state.auth.settings.trusted_proxies);
+    let context = RequestContext::of(req, &state.auth.keys, &state.auth.settings.proxies);
     Box::pin(async move {
         let token = token.ok_or_else(unauthenticated)?;
         let claims = state.auth.keys.verify_access(&token).map_err(|refusal| {

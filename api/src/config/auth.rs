@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use super::{ConfigError, Environment, Sources};
-use crate::http::IpNetwork;
+use crate::http::{ForwardedHeader, ProxySettings};
 
 /// The server's own secret (at least 32 random bytes): signing keys for access tokens and the
 /// key that hashes client addresses are derived from it. Every replica must share it.
@@ -103,8 +103,8 @@ pub struct AuthSettings {
     pub lockout_window: Duration,
     /// Sign-in attempts per minute from one client address (an IPv6 client: its /64).
     pub login_rate_per_minute: u32,
-    /// Reverse proxies whose `Forwarded` or `X-Forwarded-For` header names the client.
-    pub trusted_proxies: Vec<IpNetwork>,
+    /// Reverse proxies whose header names the client, and which header that is.
+    pub proxies: ProxySettings,
 }
 
 impl AuthSettings {
@@ -171,20 +171,29 @@ impl AuthSettings {
             login_rate_per_minute: sources
                 .number("TUMAINI_LOGIN_RATE_PER_MINUTE")?
                 .unwrap_or(30),
-            trusted_proxies: match sources.get("TUMAINI_TRUSTED_PROXIES") {
-                None => Vec::new(),
-                Some(list) => list
-                    .split(',')
-                    .filter(|part| !part.trim().is_empty())
-                    .map(|part| {
-                        part.parse().map_err(|e: crate::http::InvalidNetwork| {
-                            ConfigError::Invalid {
-                                setting: "TUMAINI_TRUSTED_PROXIES",
-                                reason: e.to_string(),
-                            }
+            proxies: ProxySettings {
+                trusted: match sources.get("TUMAINI_TRUSTED_PROXIES") {
+                    None => Vec::new(),
+                    Some(list) => list
+                        .split(',')
+                        .filter(|part| !part.trim().is_empty())
+                        .map(|part| {
+                            part.parse().map_err(|e: crate::http::InvalidNetwork| {
+                                ConfigError::Invalid {
+                                    setting: "TUMAINI_TRUSTED_PROXIES",
+                                    reason: e.to_string(),
+                                }
+                            })
                         })
-                    })
-                    .collect::<Result<_, _>>()?,
+                        .collect::<Result<_, _>>()?,
+                },
+                header: match sources.get("TUMAINI_FORWARDED_HEADER") {
+                    None => ForwardedHeader::XForwardedFor,
+                    Some(name) => name.parse().map_err(|_| ConfigError::Invalid {
+                        setting: "TUMAINI_FORWARDED_HEADER",
+                        reason: "`x-forwarded-for` or `forwarded`".to_owned(),
+                    })?,
+                },
             },
         };
         settings.check()?;

@@ -3,10 +3,11 @@
 //!
 //! Behind a reverse proxy every request arrives from the proxy, so without more every user
 //! would share one sign-in bucket (30 junk requests a minute would stop everyone signing in).
-//! The proxy's `Forwarded` (RFC 7239) or `X-Forwarded-For` header names the client, but anyone
-//! can send those headers: they are believed only when the request comes from a configured
-//! trusted proxy (`TUMAINI_TRUSTED_PROXIES`), and then read from the right, past every trusted
-//! hop, so that a value the client itself put in front cannot choose its bucket.
+//! The proxy's header names the client, but anyone can send such headers: only the one header
+//! the proxy writes is read (`TUMAINI_FORWARDED_HEADER`: `X-Forwarded-For`, or RFC 7239
+//! `Forwarded`; the other is ignored, whatever a client put in it), only when the request comes
+//! from a configured trusted proxy (`TUMAINI_TRUSTED_PROXIES`), and from the right, past every
+//! trusted hop, so that a value the client itself put in front cannot choose its bucket.
 //!
 //! Over IPv6 one subscriber holds a whole /64 and can use a new address for every request:
 //! rate limits key an IPv6 client by its /64.
@@ -106,19 +107,50 @@ impl ClientKey {
     }
 }
 
-/// The client's address: the peer's, or, when the peer is a trusted proxy, the first address
-/// from the right of the forwarding chain that is not itself a trusted proxy.
-pub fn client_address(req: &HttpRequest, trusted: &[IpNetwork]) -> Option<IpAddr> {
-    let peer = req.peer_addr().map(|a| canonical(a.ip()))?;
-    Some(resolve(peer, req.headers(), trusted))
+/// The header a trusted proxy names the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1` (what nginx's `$proxy_add_x_forwarded_for` and most
+    /// load balancers append to).
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    Forwarded,
 }
 
-fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNetwork]) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+impl FromStr for ForwardedHeader {
+    type Err = InvalidNetwork;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err(InvalidNetwork),
+        }
+    }
+}
+
+/// Where the client's address is read from behind proxies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySettings {
+    /// The proxies whose header is believed.
+    pub trusted: Vec<IpNetwork>,
+    /// The header they write.
+    pub header: ForwardedHeader,
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the first address
+/// from the right of the forwarding chain that is not itself a trusted proxy.
+pub fn client_address(req: &HttpRequest, proxies: &ProxySettings) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| canonical(a.ip()))?;
+    Some(resolve(peer, req.headers(), proxies))
+}
+
+fn resolve(peer: IpAddr, headers: &HeaderMap, proxies: &ProxySettings) -> IpAddr {
+    let is_trusted = |ip: IpAddr| proxies.trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(peer) {
         return peer;
     }
-    let chain = forwarded_chain(headers);
+    let chain = forwarded_chain(headers, proxies.header);
     // From the right: the nearest hop first. The first one no trusted proxy vouches for is the
     // client; if every hop is trusted, the farthest one is.
     let mut client = peer;
@@ -136,16 +168,13 @@ fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNetwork]) -> IpAddr {
     client
 }
 
-/// The forwarding chain, farthest first: RFC 7239 `Forwarded: for=` when present, else
-/// `X-Forwarded-For`. An element that is not an address is `None`.
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
+/// The forwarding chain of the one header the proxy writes, farthest first. An element that is
+/// not an address is `None`.
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    if header == ForwardedHeader::Forwarded {
+        return headers
+            .get_all("forwarded")
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|value| value.split(','))
             .map(|element| {
                 element
@@ -247,7 +276,10 @@ mod tests {
 
     #[test]
     fn forwarding_headers_are_believed_only_from_a_trusted_proxy() {
-        let trusted: Vec<IpNetwork> = vec!["10.0.0.0/8".parse().unwrap()];
+        let trusted = ProxySettings {
+            trusted: vec!["10.0.0.0/8".parse().unwrap()],
+            header: ForwardedHeader::XForwardedFor,
+        };
         let spoofed = headers(&[("x-forwarded-for", "203.0.113.7")]);
         assert_eq!(
             resolve(ip("198.51.100.1"), &spoofed, &trusted),
@@ -267,14 +299,35 @@ mod tests {
         // Two trusted hops.
         let two = headers(&[("x-forwarded-for", "203.0.113.7, 10.0.0.9")]);
         assert_eq!(resolve(ip("10.0.0.2"), &two, &trusted), ip("203.0.113.7"));
-        let rfc = headers(&[(
-            "forwarded",
-            "for=1.2.3.4, for=\"[2001:db8::7]:4711\";proto=https",
-        )]);
-        assert_eq!(resolve(ip("10.0.0.2"), &rfc, &trusted), ip("2001:db8::7"));
         let none = headers(&[]);
         assert_eq!(resolve(ip("10.0.0.2"), &none, &trusted), ip("10.0.0.2"));
+        // The header the proxy does not write is not read, whatever a client put in it.
+        let both = headers(&[
+            ("forwarded", "for=198.51.100.77"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ]);
+        assert_eq!(resolve(ip("10.0.0.2"), &both, &trusted), ip("203.0.113.7"));
+        let rfc_proxy = ProxySettings {
+            header: ForwardedHeader::Forwarded,
+            ..trusted.clone()
+        };
+        let rfc = headers(&[
+            (
+                "forwarded",
+                "for=1.2.3.4, for=\"[2001:db8::7]:4711\";proto=https",
+            ),
+            ("x-forwarded-for", "198.51.100.77"),
+        ]);
+        assert_eq!(resolve(ip("10.0.0.2"), &rfc, &rfc_proxy), ip("2001:db8::7"));
         let unknown = headers(&[("forwarded", "for=unknown")]);
-        assert_eq!(resolve(ip("10.0.0.2"), &unknown, &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            resolve(ip("10.0.0.2"), &unknown, &rfc_proxy),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            "X-Forwarded-For".parse(),
+            Ok(ForwardedHeader::XForwardedFor)
+        );
+        assert!("x-real-ip".parse::<ForwardedHeader>().is_err());
     }
 }

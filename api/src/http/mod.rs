@@ -7,7 +7,7 @@ pub mod json_body;
 pub mod problem;
 mod request_context;
 
-pub use client_address::{ClientKey, InvalidNetwork, IpNetwork};
+pub use client_address::{ClientKey, ForwardedHeader, InvalidNetwork, IpNetwork, ProxySettings};
 pub use guards::{body_guard, extractor_configs, security_headers};
 pub use problem::{ApiError, Problem, ProblemType};
 pub use request_context::{ClientRequestId, REQUEST_ID_HEADER, RequestId, request_context};

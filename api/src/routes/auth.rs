@@ -170,7 +170,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.proxies);
     if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,
@@ -335,7 +335,7 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.proxies);
     let hash = auth.keys.hash_opaque_token(&body.refresh_token);
     let tokens = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| -> Result<Option<TokenResponse>, ApiError> {
@@ -875,7 +875,7 @@ pub async fn request_password_reset(
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(&req, &auth.keys, &auth.settings.trusted_proxies);
+    let context = RequestContext::of(&req, &auth.keys, &auth.settings.proxies);
     if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,
@@ -968,7 +968,7 @@ async fn set_password_with_token(
     action: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
-    let context = RequestContext::of(req, &auth.keys, &auth.settings.trusted_proxies);
+    let context = RequestContext::of(req, &auth.keys, &auth.settings.proxies);
     if !auth.client_may_try(&context) {
         return Err(ApiError::problem(
             ProblemType::TooManyRequests,

@@ -646,6 +646,11 @@ both_engines! {
         assert_eq!(guesses(&proxied, "2001:db8:1:2::1", 4), vec![401, 401, 401, 401]);
         assert_eq!(guesses(&proxied, "2001:db8:1:2:ffff:ffff:ffff:ffff", 1), vec![429], "the same /64");
         assert_eq!(guesses(&proxied, "2001:db8:1:3::1", 1), vec![401], "another /64");
+        // The header the proxy does not write (here `Forwarded`) is not read: a client cannot
+        // pick its bucket with it.
+        let forged = |forwarded: &str| server_send_forged(&proxied, forwarded, "203.0.113.7");
+        assert_eq!(forged("for=198.51.100.1"), 429, "a forged Forwarded chose a new bucket");
+        assert_eq!(forged("for=198.51.100.2"), 429);
         // Without a trusted proxy the header is not believed: a spoofed address is no new bucket.
         let direct = TestServer::start_with(&db, &[("TUMAINI_LOGIN_RATE_PER_MINUTE", "4")], |_| {});
         assert_eq!(guesses(&direct, "203.0.113.7", 4), vec![401, 401, 401, 401]);
@@ -653,6 +658,19 @@ both_engines! {
         let refused = tumaini_api::config::Config::from_sources(|k| (k == "TUMAINI_TRUSTED_PROXIES").then(|| "proxy.example".to_owned()), None);
         assert!(refused.is_err_and(|e| e.to_string().contains("TUMAINI_TRUSTED_PROXIES")), "a trusted proxy is an address or a block");
     }
+}
+
+/// A sign-in through the trusted proxy for `client`, carrying a `Forwarded` header the client made
+/// up.
+fn server_send_forged(server: &TestServer, forwarded: &str, client: &str) -> u16 {
+    server
+        .send(|c, base| {
+            c.post(format!("{base}/api/v1/auth/login"))
+                .header("x-forwarded-for", client)
+                .header("forwarded", forwarded)
+                .json(&json!({"email": "nobody@example.test", "password": "not a password"}))
+        })
+        .status
 }
 
 both_engines! {
