@@ -363,7 +363,11 @@ where
                 Err(err)
             }
             Err(Failure::Missing) => {
-                record_denial(conn, &context, &user, &request, None)?;
+                let nothing = Decision {
+                    allowed: false,
+                    policy_ids: Vec::new(),
+                };
+                record_denial(conn, &context, &user, &request, Some(&nothing))?;
                 Err(ApiError::bare(ProblemType::NotFound))
             }
             Err(Failure::Refused { decision, visible }) => {

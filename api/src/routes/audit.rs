@@ -132,22 +132,29 @@ fn case_in_scope(conn: &mut DbConn, scope: &Scope, case: &str) -> Result<bool, D
     .is_empty())
 }
 
-/// The events as the caller may see them: a refusal by someone in the caller's scope about a
-/// case or referral outside it is shown without that object's id (the id, or that it exists,
-/// is not the caller's to learn); coordinators of the object's country see it whole. An id
-/// that names no case is outside every scope, so that a shown id is no oracle either.
+/// The events as the caller may see them. An event about a case or referral outside the
+/// caller's scope shows without that object's id, and without the decision's policies and the
+/// groups (which could tell whether, and why, it exists): for a supervisor, the refusals of
+/// their own people (what their people may do with another organisation's objects they hold
+/// through a referral is theirs to see); for a coordinator, every event about another
+/// country's objects (a case crosses a border only through a referral, and its country's
+/// coordinators follow it). An id that names nothing is outside every scope, so that a shown
+/// id is no oracle either.
 fn redact_foreign(
     conn: &mut DbConn,
     scope: &Scope,
     events: &mut [AuditEvent],
 ) -> Result<(), DbError> {
-    let refused = |e: &AuditEvent, kind: &str| {
-        e.outcome == "denied" && e.resource_type.as_deref() == Some(kind) && e.resource_id.is_some()
+    let national = scope.country.is_some();
+    let considered = |e: &AuditEvent, kind: &str| {
+        e.resource_type.as_deref() == Some(kind)
+            && e.resource_id.is_some()
+            && (national || e.outcome == "denied")
     };
     let ids = |kind: &str| -> Vec<String> {
         events
             .iter()
-            .filter(|e| refused(e, kind))
+            .filter(|e| considered(e, kind))
             .filter_map(|e| e.resource_id.clone())
             .collect()
     };
@@ -166,11 +173,11 @@ fn redact_foreign(
     )?;
     for event in events.iter_mut() {
         let inside = match event.resource_type.as_deref() {
-            Some("case") if refused(event, "case") => event
+            Some("case") if considered(event, "case") => event
                 .resource_id
                 .as_ref()
                 .is_some_and(|id| cases.contains(id)),
-            Some("referral") if refused(event, "referral") => event
+            Some("referral") if considered(event, "referral") => event
                 .resource_id
                 .as_ref()
                 .is_some_and(|id| referrals.contains(id)),
@@ -178,6 +185,11 @@ fn redact_foreign(
         };
         if !inside {
             event.resource_id = None;
+            event.policy_ids = String::new();
+            event.field_groups = String::new();
+            if event.outcome == "denied" {
+                event.decision = Some("deny".to_owned());
+            }
         }
     }
     Ok(())

@@ -356,6 +356,17 @@ both_engines! {
         assert!(onward.text().contains("abroad"), "{}", onward.text());
         // At home nothing changed.
         assert_eq!(read(&w)["groups"]["identity"]["family_name"], "Auma");
+        // Kenya's coordinator oversees the Kenyan shelter's staff, but the Ugandan case they
+        // worked on is not named in Kenya's audit view; Uganda's coordinator sees it.
+        let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
+        let ke = mfa_enrolled_token(&server, &seed::account_in(&db, &ke_office, Role::Coordinator).email);
+        let view = server.get_as(&ke, "/api/v1/audit/events?limit=500&action=case.read").json();
+        let reads = view["items"].as_array().unwrap();
+        assert!(!reads.is_empty(), "the Kenyan staff's reads are in Kenya's view");
+        assert!(reads.iter().all(|e| e["resource_id"].is_null() && e["field_groups"] == json!([])), "{view}");
+        let ug_office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+        let ug = mfa_enrolled_token(&server, &seed::account_in(&db, &ug_office, Role::Coordinator).email);
+        assert!(server.get_as(&ug, "/api/v1/audit/events?limit=500&action=case.read").text().contains(&case));
     }
 }
 
@@ -902,6 +913,8 @@ both_engines! {
         let view = server.get_as(&head, &format!("/api/v1/audit/events?user_id={}&action=case.read", responder.id)).json();
         let items = view["items"].as_array().unwrap();
         assert_eq!(items.len(), 2, "{view}");
+        let shape = |e: &Value| (e["action"].clone(), e["outcome"].clone(), e["decision"].clone(), e["policy_ids"].clone(), e["field_groups"].clone(), e["resource_id"].clone());
+        assert_eq!(shape(&items[0]), shape(&items[1]), "the two refusals look alike: {view}");
         assert!(items.iter().all(|e| e["outcome"] == "denied" && e["resource_id"].is_null()), "{view}");
         let asked = server.get_as(&head, &format!("/api/v1/audit/events?case_id={foreign}")).json();
         assert_eq!(asked["items"], json!([]), "asking about the case tells nothing either");
