@@ -22,7 +22,7 @@ use tumaini_db::{DbConn, DbError, Pool};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::RequestContext;
 use crate::jobs::{Job, Round};
-use crate::routes::cases::notify;
+use crate::mail::notify;
 
 const BATCH: i64 = 100;
 

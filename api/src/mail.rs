@@ -15,6 +15,20 @@ use tumaini_db::time::now_utc;
 use crate::config::{MailSettings, MailTransport};
 use crate::jobs::{Job, Round};
 
+/// Queues one message to each recipient, in the caller's transaction. A message carries only
+/// references and a link, never a personal value. Returns how many were queued.
+pub fn notify(
+    conn: &mut tumaini_db::DbConn,
+    recipients: &[tumaini_db::models::User],
+    subject: &str,
+    body: &str,
+) -> Result<usize, tumaini_db::DbError> {
+    for user in recipients {
+        outbox::enqueue(conn, &user.email, subject, body)?;
+    }
+    Ok(recipients.len())
+}
+
 /// Messages claimed per round.
 const BATCH: i64 = 64;
 /// Messages sent at once in a round, each over its own connection. lettre writes a message's

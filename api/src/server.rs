@@ -244,7 +244,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let pool = open_database(&config).await?;
     let vault = open_vault(&config, &pool).await?;
-    let state = AppState::new(pool.clone(), &config)?.with_vault(vault);
+    let state = AppState::new(pool.clone(), &config)?.with_vault(Arc::clone(&vault));
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
     let mut scanner = crate::deadline_scan::DeadlineScanner::start(
@@ -252,8 +252,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.cases.deadline_scan_interval,
         config.public_url.clone(),
     )?;
-    let mut housekeeping =
-        crate::housekeeping::Housekeeping::start(pool.clone(), config.cases.idempotency_ttl)?;
+    let mut housekeeping = crate::housekeeping::Housekeeping::start(
+        pool.clone(),
+        vault,
+        config.cases.idempotency_ttl,
+        config.public_url.clone(),
+    )?;
     let mut sealer = crate::audit_trail::AuditSealer::start(
         pool,
         Arc::clone(&state.audit_signer),

@@ -416,6 +416,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Possible duplicates waiting for the background job to confirm and tell their holders.
+    duplicate_checks (case_id, candidate_id) {
+        case_id -> Text,
+        candidate_id -> Text,
+        queued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Regions an administrator added to the shipped list of ISO 3166-2 subdivisions.
     regions (code) {
         code -> Text,
@@ -561,4 +570,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_checkpoints,
     regions,
+    duplicate_checks,
 );

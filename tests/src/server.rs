@@ -151,7 +151,9 @@ impl TestServer {
         .expect("audit sealer");
         let housekeeping = tumaini_api::housekeeping::Housekeeping::start(
             pool.clone(),
+            state.vault().expect("vault"),
             config.cases.idempotency_ttl,
+            config.public_url.clone(),
         )
         .expect("housekeeping");
         let (tx, rx) = mpsc::channel();

@@ -3,6 +3,7 @@
 //! transaction, and answer. A caller who may not see a case gets 404, exactly as for a case
 //! that does not exist; a refusal is audited in a transaction of its own.
 
+pub mod duplicates;
 pub mod groups;
 mod reply;
 

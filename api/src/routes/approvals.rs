@@ -45,7 +45,7 @@ pub(crate) fn tell_approvers(
                 .filter(|u| u.organisation_id == org.id),
         );
     }
-    crate::routes::cases::notify(
+    crate::mail::notify(
         conn,
         &approvers,
         "An account waits for your approval in Tumaini",

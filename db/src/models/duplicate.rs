@@ -90,3 +90,39 @@ pub fn resolve(
     .execute(conn)?;
     Ok(updated > 0)
 }
+
+/// Queues a possible duplicate the registering organisation may not see, for the background
+/// job to confirm and tell its holders (idempotent).
+pub fn queue_check(conn: &mut DbConn, case: &CaseId, candidate: &CaseId) -> Result<(), DbError> {
+    use crate::schema::duplicate_checks;
+    let queued = diesel::select(diesel::dsl::exists(
+        duplicate_checks::table.find((case, candidate)),
+    ))
+    .get_result::<bool>(conn)?;
+    if !queued {
+        diesel::insert_into(duplicate_checks::table)
+            .values((
+                duplicate_checks::case_id.eq(case),
+                duplicate_checks::candidate_id.eq(candidate),
+                duplicate_checks::queued_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The oldest queued checks, at most `limit`: (the new case, the candidate).
+pub fn queued_checks(conn: &mut DbConn, limit: i64) -> Result<Vec<(CaseId, CaseId)>, DbError> {
+    use crate::schema::duplicate_checks;
+    Ok(duplicate_checks::table
+        .order(duplicate_checks::queued_at)
+        .limit(limit)
+        .select((duplicate_checks::case_id, duplicate_checks::candidate_id))
+        .load(conn)?)
+}
+
+/// Takes a queued check off the queue; `false` when another replica took it first.
+pub fn take_check(conn: &mut DbConn, case: &CaseId, candidate: &CaseId) -> Result<bool, DbError> {
+    use crate::schema::duplicate_checks;
+    Ok(diesel::delete(duplicate_checks::table.find((case, candidate))).execute(conn)? == 1)
+}

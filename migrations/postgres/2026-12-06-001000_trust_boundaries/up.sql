@@ -37,6 +37,17 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_case_idx ON idempotency_keys (case_id);
 
+-- Possible duplicates the registering organisation may not see, waiting to be confirmed (on the
+-- decrypted index terms) and told to the holders by a background job, after the registration was
+-- answered: so that how long it takes does not tell the registrar whether the person is held
+-- elsewhere, and so that no flag is lost if the server stops.
+CREATE TABLE duplicate_checks (
+    case_id      TEXT      NOT NULL,
+    candidate_id TEXT      NOT NULL,
+    queued_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (case_id, candidate_id)
+);
+
 -- Regions an administrator added to the shipped list (ISO 3166-2 subdivisions): a district
 -- created after the list was made, say.
 CREATE TABLE regions (

@@ -1,4 +1,5 @@
 DROP TABLE regions;
+DROP TABLE duplicate_checks;
 DROP TABLE idempotency_keys;
 CREATE TABLE idempotency_keys (
     user_id         TEXT      NOT NULL REFERENCES users (id),

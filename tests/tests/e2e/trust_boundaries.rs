@@ -391,6 +391,17 @@ both_engines! {
         assert_eq!(keys(&same), keys(&fresh), "the answer has the same shape either way");
         let listed = server.get_as(&r, &format!("/api/v1/cases/{mine}/duplicates"));
         assert_eq!(listed.json(), json!({"items": []}), "not even a count");
+        // The same person registered in Kenya is no duplicate of Uganda's: nothing crosses the
+        // border outside a referral.
+        let kenya = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+        let k = token(&server, &seed::account_in(&db, &kenya, Role::CaseWorker).email).0;
+        let (kenyan, _) = register(&server, &k, &person("Namaganda", "KE-17"));
+        // Confirmed after the answer (by the background job, or here at once).
+        let vault = tumaini_db::vault::Vault::new(tumaini_api::keys::key_provider(&server.config).unwrap());
+        tumaini_api::cases::duplicates::check_queued(&mut db.conn(), &vault, "https://tumaini.test", 100).unwrap();
+        let pairs = |case: &str| tumaini_db::models::duplicate::involving(&mut db.conn(), &case.parse().unwrap()).unwrap().len();
+        assert_eq!(pairs(&held), 1, "the Ugandan pair, and not the Kenyan registration");
+        assert_eq!(pairs(&kenyan), 0);
         // The holders hear of it: the shelter's supervisor (their case's reference only) and the
         // coordinators; the police's supervisor hears nothing.
         let mail = wait_for_mail(&server, 2);

@@ -3,10 +3,7 @@
 //! organisation, or a coordinator): linked as the same person or dismissed. Never merged.
 //!
 //! A possible duplicate the registering caller may not see is never mentioned to it, not even
-//! as a count: that would tell a first responder whether someone is registered elsewhere. It
-//! goes instead to the supervisors of the organisation holding the other case and to the
-//! coordinators of that case's country (by e-mail, references only), with an audit event on
-//! that case that names no one of the registering organisation.
+//! as a count (`crate::cases::duplicates` says where it goes instead).
 
 use actix_web::{HttpResponse, get, post, web};
 use serde_json::json;
@@ -16,12 +13,7 @@ use tumaini_db::models::duplicate;
 use tumaini_db::vocabulary::DuplicateStatus;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use tumaini_db::DbConn;
-use tumaini_db::models::case::Case;
-use tumaini_db::models::{Organisation, User};
-use tumaini_db::vocabulary::Role;
-
-use crate::auth::{Caller, RequestContext};
+use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
@@ -152,94 +144,4 @@ pub async fn dismiss_duplicate(
         "case.duplicate.dismiss",
     )
     .await
-}
-
-/// Flags the possible duplicates of a new case that its registrar may not see
-/// ([`flag_elsewhere`]), after the registration has been answered: so that how long it takes
-/// does not depend on whether the person is registered elsewhere.
-pub(crate) fn flag_after_answer(
-    pool: tumaini_db::Pool,
-    new: tumaini_db::ids::CaseId,
-    elsewhere: Vec<tumaini_db::ids::CaseId>,
-    public_url: std::sync::Arc<str>,
-) {
-    if elsewhere.is_empty() {
-        return;
-    }
-    actix_web::rt::spawn(async move {
-        let flagged = crate::http::with_conn(&pool, move |conn| {
-            conn.write_transaction(|conn| {
-                let new = Case::find(conn, &new)?;
-                for other in &elsewhere {
-                    let existing = Case::find(conn, other)?;
-                    flag_elsewhere(conn, &existing, &new, &public_url)?;
-                }
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await;
-        if let Err(err) = flagged {
-            tracing::error!(error = %err, "possible duplicates could not be flagged to their holders");
-        }
-    });
-}
-
-/// Tells the holders of `existing` that `new`, registered by an organisation that may not see
-/// `existing`, may concern the same person: its organisation's supervisors (their own case's
-/// reference only) and the coordinators of its country (both references when `new` is in
-/// their country too), by e-mail; and an audit event on `existing`, recorded by the system, so
-/// that it shows in the holders' and the coordinators' audit views and in no view of the
-/// registering organisation's.
-pub(crate) fn flag_elsewhere(
-    conn: &mut DbConn,
-    existing: &Case,
-    new: &Case,
-    public_url: &str,
-) -> Result<(), ApiError> {
-    let holder = Organisation::find(conn, &existing.owner_organisation_id)?;
-    let registrar = Organisation::find(conn, &new.owner_organisation_id)?;
-    let supervisors: Vec<User> =
-        User::notification_recipients(conn, &[Role::Supervisor], None, None)?
-            .into_iter()
-            .filter(|u| u.organisation_id == holder.id)
-            .collect();
-    super::notify(
-        conn,
-        &supervisors,
-        "A possible duplicate of one of your cases",
-        &format!(
-            "A case registered by another organisation may concern the same person as your case \
-             {}.\n\nThe coordinators of {} resolve possible duplicates between organisations and \
-             have been told. Sign in to Tumaini to see your case: {public_url}/cases/{}\n",
-            existing.reference, holder.country, existing.id
-        ),
-    )?;
-    let coordinators =
-        User::notification_recipients(conn, &[Role::Coordinator], None, Some(&holder.country))?;
-    let other = if registrar.country == holder.country {
-        format!("case {}", new.reference)
-    } else {
-        "a case registered in another country".to_owned()
-    };
-    super::notify(
-        conn,
-        &coordinators,
-        "Possible duplicate cases to resolve",
-        &format!(
-            "Case {} and {other} may concern the same person; they are held by different \
-             organisations.\n\nSign in to Tumaini to resolve it: {public_url}/cases/{}/duplicates\n",
-            existing.reference, existing.id
-        ),
-    )?;
-    crate::audit::record(
-        conn,
-        &RequestContext::system(),
-        None,
-        crate::audit::Event {
-            action: "case.duplicate.flagged",
-            outcome: crate::audit::Outcome::Success,
-            resource: Some(("case", existing.id.to_string())),
-        },
-    )?;
-    Ok(())
 }

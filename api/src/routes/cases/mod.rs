@@ -4,7 +4,7 @@
 
 mod assessments;
 mod break_glass;
-pub(crate) mod duplicates;
+mod duplicates;
 mod records;
 pub mod views;
 mod workflow;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope, NewCase};
-use tumaini_db::models::{Organisation, User, outbox};
+use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::GroupRead;
 use tumaini_db::vocabulary::{
@@ -27,7 +27,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, FieldGroup, OrganisationFacts, Resource};
 use crate::cases::groups::{self, PersonalGroups};
-use crate::cases::{self as service, CaseRequest, Reply, record_case_event};
+use crate::cases::{
+    self as service, CaseRequest, Reply, duplicates as dup_service, record_case_event,
+};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::server::AppState;
 use crate::workflow::reference;
@@ -65,18 +67,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     crate::http::json_body::parse(body)
 }
 
-/// Queues a message to each recipient, carrying only a reference and a link.
-pub(crate) fn notify(
-    conn: &mut DbConn,
-    recipients: &[User],
-    subject: &str,
-    body: &str,
-) -> Result<usize, DbError> {
-    for user in recipients {
-        outbox::enqueue(conn, &user.email, subject, body)?;
-    }
-    Ok(recipients.len())
-}
+pub(crate) use crate::mail::notify;
 
 /// Tells child protection in the case's country that a child was registered (reference and
 /// link only). Returns whether anyone was told.
@@ -145,13 +136,11 @@ pub async fn create_case(
     let public_url = state.public_url.clone();
     let authz = std::sync::Arc::clone(&state.authz);
     let caller = caller.clone();
-    let pool_for_flags = state.pool.clone();
-    let public_url_for_flags = state.public_url.clone();
     let reply = with_conn(&state.pool, move |conn| {
         if let Some(idem) = &idempotency
             && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
         {
-            return Ok((replay, None));
+            return Ok(replay);
         }
         if !decision.allowed {
             conn.write_transaction(|conn| {
@@ -199,20 +188,21 @@ pub async fn create_case(
                     .map_err(vault_error)?;
                 touched.extend(FieldGroup::from_code(group.code()));
             }
-            // Possible duplicates: blind-index candidates confirmed by their decrypted terms.
-            // The caller hears only of those it may see; of the others it learns nothing (not
-            // even that there are any): they go to the supervisors of the organisations that
-            // hold them and the coordinators of their country, who resolve them.
+            // Possible duplicates (crate::cases::duplicates): those the caller may see are
+            // confirmed now and listed; the others are queued for the background job, which
+            // confirms them and tells their holders after this answer. Only within the
+            // caller's country.
             let mut mine = Vec::new();
-            let mut elsewhere = Vec::new();
             if let Some(terms) = &terms {
                 vault
                     .set_index_terms(conn, &id, terms)
                     .map_err(vault_error)?;
                 let principal = caller.principal();
-                for other in duplicate_candidates(conn, &vault, &id, terms)? {
-                    tumaini_db::models::duplicate::record(conn, &id, &other)?;
+                for other in dup_service::candidates(conn, &vault, &id, terms)? {
                     let (other_case, facts, _) = service::load_facts(conn, &other)?;
+                    if facts.owner.country != principal.organisation.country {
+                        continue;
+                    }
                     let visible = authz
                         .decide(
                             &principal,
@@ -221,12 +211,13 @@ pub async fn create_case(
                             &context,
                         )
                         .allowed;
-                    if visible {
+                    if !visible {
+                        tumaini_db::models::duplicate::queue_check(conn, &id, &other)?;
+                    } else if dup_service::confirmed(conn, &vault, terms, &other)? {
+                        tumaini_db::models::duplicate::record(conn, &id, &other)?;
                         mine.push(
                             json!({"case_id": other_case.id, "reference": other_case.reference}),
                         );
-                    } else {
-                        elsewhere.push(other_case.id);
                     }
                 }
             }
@@ -262,84 +253,23 @@ pub async fn create_case(
             if let Some(idem) = &idempotency {
                 idem.store(conn, &caller.user.id, &id, &vault, &reply)?;
             }
-            Ok::<_, ApiError>((reply, elsewhere))
+            Ok::<_, ApiError>(reply)
         });
         match reply {
-            Ok((reply, elsewhere)) => Ok((reply, Some((id, elsewhere)))),
             Err(err) => match &idempotency {
-                Some(idem) => idem
-                    .replay(conn, &caller.user.id, &vault)?
-                    .map(|replay| (replay, None))
-                    .ok_or(err),
+                Some(idem) => idem.replay(conn, &caller.user.id, &vault)?.ok_or(err),
                 None => Err(err),
             },
+            ok => ok,
         }
     })
     .await?;
-    let (reply, registered) = reply;
-    if let Some((id, elsewhere)) = registered {
-        duplicates::flag_after_answer(pool_for_flags, id, elsewhere, public_url_for_flags);
-    }
     Ok(reply.into_response())
 }
 
 /// Maps a vault failure: an erased case reads as gone; anything else is internal.
 pub(crate) fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("vault: {err}"))
-}
-
-fn duplicate_candidates(
-    conn: &mut DbConn,
-    vault: &tumaini_db::vault::Vault,
-    id: &CaseId,
-    terms: &tumaini_db::vault::IndexTerms,
-) -> Result<Vec<CaseId>, ApiError> {
-    use tumaini_db::vault::{IndexQuery, normalise};
-    let mut queries = Vec::new();
-    if let Some(dob) = terms.date_of_birth {
-        for name in &terms.names {
-            queries.push(IndexQuery::NameAndBirthDate {
-                name: name.clone(),
-                date_of_birth: dob,
-            });
-        }
-    }
-    for number in &terms.document_numbers {
-        queries.push(IndexQuery::DocumentNumber(number.clone()));
-    }
-    let mut found = std::collections::BTreeSet::new();
-    for query in &queries {
-        for candidate in vault.find_by_index(conn, query).map_err(vault_error)? {
-            if candidate == *id || found.contains(&candidate) {
-                continue;
-            }
-            // Truncated indexes match unrelated cases too: confirm on the decrypted terms.
-            let Some(theirs) = vault
-                .read_index_terms(conn, &candidate)
-                .map_err(vault_error)?
-            else {
-                continue;
-            };
-            let same_document = terms.document_numbers.iter().any(|mine| {
-                theirs.document_numbers.iter().any(|other| {
-                    normalise::normalise_document(mine.expose())
-                        == normalise::normalise_document(other.expose())
-                })
-            });
-            let same_person = terms.date_of_birth.is_some()
-                && terms.date_of_birth == theirs.date_of_birth
-                && terms.names.iter().any(|mine| {
-                    theirs.names.iter().any(|other| {
-                        normalise::normalise_name(mine.expose())
-                            == normalise::normalise_name(other.expose())
-                    })
-                });
-            if same_document || same_person {
-                found.insert(candidate);
-            }
-        }
-    }
-    Ok(found.into_iter().collect())
 }
 
 /// What to read.
