@@ -51,7 +51,7 @@ diesel::table! {
         totp_secret -> Nullable<Binary>,
         totp_last_step -> Nullable<BigInt>,
         login_delay_until -> Nullable<Timestamp>,
-        failure_window_started_at -> Nullable<Timestamp>,
+        last_failed_login_at -> Nullable<Timestamp>,
         requested_role -> Nullable<Text>,
         requested_by -> Nullable<Text>,
         requested_at -> Nullable<Timestamp>,

@@ -99,7 +99,8 @@ pub struct AuthSettings {
     pub lockout_threshold: i32,
     /// How long a lock lasts.
     pub lockout: Duration,
-    /// How long failures are counted together: a failure older than this no longer counts.
+    /// How long failures are counted together: a whole window without a failure starts the
+    /// count afresh.
     pub lockout_window: Duration,
     /// Sign-in attempts per minute from one client address (an IPv6 client: its /64).
     pub login_rate_per_minute: u32,

@@ -103,6 +103,48 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
+/// Counts a failure (a wrong password, a wrong code, a wrong current password) against an
+/// account. The failure that locks it is a high-severity audit event, and the account holder is
+/// told by e-mail (nothing but that it happened and what to do).
+fn count_failure(
+    conn: &mut DbConn,
+    auth: &AuthService,
+    user: &UserId,
+    context: &RequestContext,
+) -> Result<(), ApiError> {
+    let counted = User::record_failed_login(conn, user, &auth.settings.throttle(), now_utc())?;
+    if !counted.locked {
+        return Ok(());
+    }
+    let holder = User::find(conn, user)?;
+    audit::write(
+        conn,
+        context,
+        Some(&holder),
+        Event {
+            action: "auth.account_locked",
+            outcome: Outcome::Success,
+            resource: Some(("user", holder.id.to_string())),
+        },
+        None,
+        true,
+    )?;
+    outbox::enqueue(
+        conn,
+        &holder.email,
+        "Your Tumaini account was locked for a while",
+        &format!(
+            "Your Tumaini account was locked for {} minutes after {} failed attempts to sign in or \
+             to confirm your password.\n\nIf this was you, wait and try again. If it was not, \
+             tell your administrator; you may also choose a new password: {}/reset-password\n",
+            auth.settings.lockout.as_secs() / 60,
+            counted.failures,
+            auth.public_url
+        ),
+    )?;
+    Ok(())
+}
+
 /// Issues the token pair for a session that has just been opened or refreshed, storing the
 /// refresh token's hash.
 fn issue_tokens(
@@ -236,12 +278,7 @@ pub async fn login(
             with_conn(&state.pool, move |conn| {
                 conn.write_transaction(|conn| {
                     if !refused {
-                        User::record_failed_login(
-                            conn,
-                            &user_id,
-                            &auth.settings.throttle(),
-                            now_utc(),
-                        )?;
+                        count_failure(conn, &auth, &user_id, &context)?;
                     }
                     let actor = User::find(conn, &user_id)?;
                     audit::record(
@@ -253,7 +290,8 @@ pub async fn login(
                             outcome,
                             resource: None,
                         },
-                    )
+                    )?;
+                    Ok::<_, ApiError>(())
                 })?;
                 Ok(())
             })
@@ -294,7 +332,7 @@ pub async fn login(
                 if !check_second_factor(conn, &auth, &user.id, credentials.totp_secret.as_deref(), otp)? {
                     // A wrong second factor counts like a wrong password: the same window,
                     // delay and lock, so a code cannot be guessed at a few tries a second.
-                    User::record_failed_login(conn, &user.id, &auth.settings.throttle(), now_utc())?;
+                    count_failure(conn, &auth, &user.id, &context)?;
                     audit::record(conn, &context, Some(&user), Event { action: "auth.login", outcome: Outcome::Failure, resource: None })?;
                     return Ok(Err(invalid_credentials()));
                 }
@@ -619,12 +657,7 @@ pub async fn change_password(
         with_conn(&state.pool, move |conn| {
             conn.write_transaction(|conn| {
                 if !throttled {
-                    User::record_failed_login(
-                        conn,
-                        &failed_user.id,
-                        &auth.settings.throttle(),
-                        now_utc(),
-                    )?;
+                    count_failure(conn, &auth, &failed_user.id, &failed_context)?;
                 }
                 let attempts = Session::record_password_failure(conn, &session_id)?;
                 let ended = attempts >= auth.settings.lockout_threshold;

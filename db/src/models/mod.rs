@@ -21,4 +21,4 @@ pub use organisation::{
     DirectorySearch, ListingTerms, NewOrganisation, Organisation, ServiceListing,
 };
 pub use session::{RefreshOutcome, Session};
-pub use user::{Credentials, EmailAddress, NewUser, Throttle, User};
+pub use user::{Credentials, EmailAddress, FailedLogin, NewUser, Throttle, User};

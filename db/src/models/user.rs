@@ -247,9 +247,19 @@ impl Credentials {
     }
 }
 
-/// How failed sign-ins are throttled (NIST SP 800-63B section 5.2.2): failures are counted
-/// over a window; from `delay_from` failures each further one delays the next attempt (1 s,
-/// 2 s, 4 s ... at most about 17 minutes); at `threshold` the account is locked for `lock`.
+/// A failed sign-in as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogin {
+    /// Failures counted together, this one included.
+    pub failures: i32,
+    /// This failure locked the account.
+    pub locked: bool,
+}
+
+/// How failed sign-ins are throttled (NIST SP 800-63B section 5.2.2): failures count together
+/// until a whole `window` passes without one; from `delay_from` failures each further one
+/// delays the next attempt (1 s, 2 s, 4 s ..., doubling up to the threshold); at `threshold`
+/// the account is locked for `lock`, and each failure after that locks it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     /// Failures in a window that lock the account.
@@ -335,27 +345,26 @@ impl User {
     }
 
     /// Records a failed sign-in (a wrong password, a wrong second factor, a wrong current
-    /// password) at `now` and applies `throttle`: failures are counted over a window that
-    /// nothing but a success or the window's end resets; from [`Throttle::delay_from`] failures
-    /// a growing delay refuses the next attempts for a moment; at the threshold the account is
-    /// locked. The delay and the lock are kept apart, so a delay that runs out never restarts
-    /// the count. Returns the count in the window.
+    /// password) at `now` and applies `throttle`: failures count together until a whole window
+    /// passes without one (so a burst cannot straddle a boundary, and a slow trickle adds up);
+    /// from [`Throttle::delay_from`] failures a growing delay refuses the next attempts for a
+    /// moment; at the threshold the account is locked, and every failure after a lock, until a
+    /// quiet window, locks it again. The delay and the lock are kept apart, so a delay that runs
+    /// out never restarts the count.
     pub fn record_failed_login(
         conn: &mut DbConn,
         id: &UserId,
         throttle: &Throttle,
         now: NaiveDateTime,
-    ) -> Result<i32, DbError> {
+    ) -> Result<FailedLogin, DbError> {
         conn.write_transaction(|conn| {
-            // A window that has run out (and no lock in force) starts the count afresh: one
-            // failure a window cannot keep an account locked for ever, and a burst inside one
-            // window always reaches the threshold.
-            let window_start = now - throttle.window;
+            // A whole window without a failure (and no lock in force) starts the count afresh.
+            let quiet_since = now - throttle.window;
             diesel::update(
                 users::table.find(id).filter(
-                    users::failure_window_started_at
+                    users::last_failed_login_at
                         .is_null()
-                        .or(users::failure_window_started_at.le(window_start)),
+                        .or(users::last_failed_login_at.le(quiet_since)),
                 ),
             )
             .filter(
@@ -365,7 +374,6 @@ impl User {
             )
             .set((
                 users::failed_logins.eq(0),
-                users::failure_window_started_at.eq(now),
                 users::locked_until.eq(None::<NaiveDateTime>),
                 users::login_delay_until.eq(None::<NaiveDateTime>),
             ))
@@ -374,7 +382,10 @@ impl User {
             // read-then-write under READ COMMITTED could lose some. The row stays locked until
             // commit, so the value read back is this failure's.
             diesel::update(users::table.find(id))
-                .set(users::failed_logins.eq(users::failed_logins + 1))
+                .set((
+                    users::failed_logins.eq(users::failed_logins + 1),
+                    users::last_failed_login_at.eq(now),
+                ))
                 .execute(conn)?;
             let failures: i32 = users::table
                 .find(id)
@@ -389,7 +400,10 @@ impl User {
             diesel::update(users::table.find(id))
                 .set(users::login_delay_until.eq(delayed))
                 .execute(conn)?;
-            Ok(failures)
+            Ok(FailedLogin {
+                failures,
+                locked: locked.is_some(),
+            })
         })
     }
 
@@ -401,7 +415,7 @@ impl User {
                 users::failed_logins.eq(0),
                 users::locked_until.eq(None::<NaiveDateTime>),
                 users::login_delay_until.eq(None::<NaiveDateTime>),
-                users::failure_window_started_at.eq(None::<NaiveDateTime>),
+                users::last_failed_login_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
         Ok(())

@@ -1,10 +1,11 @@
 -- The trust boundaries (sign-in throttling, second-person approval of case-reading roles,
 -- client request ids in the audit trail, sealed idempotency answers, controlled regions).
 
--- Sign-in throttling: failures are counted over a window that a short delay does not reset;
--- the growing delay between failures is kept apart from the lock at the threshold.
+-- Sign-in throttling: failures count together until a whole window passes without one (a short
+-- delay does not reset them); the growing delay between failures is kept apart from the lock at
+-- the threshold.
 ALTER TABLE users ADD COLUMN login_delay_until TIMESTAMP;
-ALTER TABLE users ADD COLUMN failure_window_started_at TIMESTAMP;
+ALTER TABLE users ADD COLUMN last_failed_login_at TIMESTAMP;
 -- A role that reads cases, granted by someone who may not read them (an administrator), waits
 -- for a second person's approval: the role asked for, by whom, since when.
 ALTER TABLE users ADD COLUMN requested_role TEXT;

@@ -18,5 +18,5 @@ ALTER TABLE sessions DROP COLUMN password_failures;
 ALTER TABLE users DROP COLUMN requested_at;
 ALTER TABLE users DROP COLUMN requested_by;
 ALTER TABLE users DROP COLUMN requested_role;
-ALTER TABLE users DROP COLUMN failure_window_started_at;
+ALTER TABLE users DROP COLUMN last_failed_login_at;
 ALTER TABLE users DROP COLUMN login_delay_until;

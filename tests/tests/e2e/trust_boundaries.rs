@@ -122,6 +122,43 @@ both_engines! {
         assert_eq!(of(&by_password, "failure"), 5);
         assert_eq!(of(&by_password, "denied"), 2, "the sixth round and the right password");
         assert_eq!(of(&by_code, "failure"), 5);
+        // Each lock is loud: one high-severity event, and the account holder is told by e-mail
+        // (the message names no address the attempts came from and no guess).
+        let locks = audit::with_action(&mut db.conn(), "auth.account_locked").unwrap();
+        for account in [&by_password, &by_code] {
+            let theirs: Vec<_> = locks.iter().filter(|e| e.resource_id.as_deref() == Some(account.id.as_str())).collect();
+            assert_eq!(theirs.len(), 1, "{locks:?}");
+            assert_eq!(theirs[0].severity, "high");
+        }
+        let mail = wait_for_mail(&server, 2);
+        for account in [&by_password, &by_code] {
+            let told: Vec<_> = mail.iter().filter(|m| m.to_lowercase().contains(&account.email.to_lowercase())).collect();
+            assert_eq!(told.len(), 1, "{mail:?}");
+            assert!(told[0].contains("locked"), "{}", told[0]);
+            assert!(!told[0].contains("a wrong guess") && !told[0].contains("127.0.0.1"), "{}", told[0]);
+        }
+    }
+}
+
+both_engines! {
+    fn item_01_failures_count_together_until_a_quiet_window(db) {
+        // The default throttle, driven with a clock: a slow trickle (one guess every ten
+        // minutes, each inside fifteen of the last) adds up to the lock, where a window that
+        // started at the first failure would have let it go on for ever; and a burst after a
+        // quiet quarter of an hour starts afresh.
+        let throttle = tumaini_api::config::Config::from_sources(|_| None, None).unwrap().auth.throttle();
+        let account = seed::account(&db, Role::CaseWorker);
+        let start = chrono::Utc::now().naive_utc() - chrono::Duration::hours(3);
+        let at = |minutes: i64| start + chrono::Duration::minutes(minutes);
+        let mut counted = Vec::new();
+        for minutes in [0, 10, 20, 30, 40] {
+            let failed = User::record_failed_login(&mut db.conn(), &account.id, &throttle, at(minutes)).unwrap();
+            counted.push((failed.failures, failed.locked));
+        }
+        assert_eq!(counted, [(1, false), (2, false), (3, false), (4, false), (5, true)]);
+        // After the lock and a quiet window, one failure does not lock again.
+        let failed = User::record_failed_login(&mut db.conn(), &account.id, &throttle, at(40 + 15 + 16)).unwrap();
+        assert_eq!((failed.failures, failed.locked), (1, false));
     }
 }
 
