@@ -88,8 +88,10 @@ impl DbConn {
 impl DbConn {
     /// Runs `work` in a read-only transaction: one consistent view of the data that takes no
     /// write lock. On SQLite a deferred `BEGIN` (in WAL mode readers never block the writer,
-    /// so a long list does not hold up anyone's write); on PostgreSQL a `READ ONLY`
-    /// transaction. Nested inside another transaction it is a savepoint of that one.
+    /// so a long list does not hold up anyone's write); on PostgreSQL a `REPEATABLE READ,
+    /// READ ONLY` transaction (one snapshot for every statement in it, where the default READ
+    /// COMMITTED would take a new one per statement; a read-only transaction never fails to
+    /// serialise). Nested inside another transaction it is a savepoint of that one.
     pub fn read_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -106,7 +108,7 @@ impl DbConn {
         .is_some();
         self.transaction(|conn| {
             if !nested && let Self::Postgresql(_) = conn {
-                conn.batch_execute("SET TRANSACTION READ ONLY")?;
+                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
             }
             work(conn)
         })

@@ -311,6 +311,10 @@ pub struct UserView {
     /// A role an administrator asked for, waiting for a second person's approval
     /// (`POST /api/v1/users/{id}/approve`).
     pub requested_role: Option<Role>,
+    /// Who asked for it.
+    pub requested_by: Option<UserId>,
+    /// When it was asked for (UTC).
+    pub requested_at: Option<chrono::NaiveDateTime>,
 }
 
 impl From<User> for UserView {
@@ -324,6 +328,8 @@ impl From<User> for UserView {
             status: user.status,
             mfa_enabled: user.mfa_enabled,
             requested_role: user.requested_role,
+            requested_by: user.requested_by,
+            requested_at: user.requested_at,
         }
     }
 }
@@ -493,7 +499,13 @@ pub async fn invite_user(
             if held {
                 // Sent once a second person approves (routes::approvals).
                 User::request_role(conn, &user.id, input.role, &actor.id)?;
-                crate::routes::approvals::tell_approvers(conn, &org, input.role, &public_url)?;
+                crate::routes::approvals::tell_approvers(
+                    conn,
+                    &org,
+                    input.role,
+                    None,
+                    &public_url,
+                )?;
             } else {
                 send_invitation(conn, &auth, &org, &user)?;
             }
@@ -604,14 +616,34 @@ pub async fn change_role(
             if !may_grant_over(&actor, target.role) {
                 return Err(forbidden());
             }
+            if target.status == UserStatus::AwaitingApproval {
+                return Err(ApiError::problem(
+                    ProblemType::Conflict,
+                    "this account waits for its invitation to be approved; it is approved or refused first",
+                ));
+            }
             let org = Organisation::find(conn, &target.organisation_id)?;
             check_role_for(org.kind, role)
                 .map_err(|e| ApiError::problem(ProblemType::InvalidBody, e.to_string()))?;
             let held = needs_approval(actor.role, role);
+            if held && target.role == Role::Admin {
+                // An administrator's own account never comes to read cases, approved or not:
+                // the person is invited to an account of their own for that work.
+                return Err(ApiError::problem(
+                    ProblemType::Conflict,
+                    "an administrator's account is not given a role that reads cases; invite the person to a new account",
+                ));
+            }
             if held {
                 // The role is asked for; it is granted once a second person approves.
                 User::request_role(conn, &target.id, role, &actor.id)?;
-                crate::routes::approvals::tell_approvers(conn, &org, role, &public_url)?;
+                crate::routes::approvals::tell_approvers(
+                    conn,
+                    &org,
+                    role,
+                    Some(target.role),
+                    &public_url,
+                )?;
             } else {
                 User::set_role(conn, &target.id, role)?;
                 Session::revoke_all(conn, &target.id, "role_changed", None)?;

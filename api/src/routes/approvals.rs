@@ -7,10 +7,12 @@
 //! are told by e-mail (the organisation and the role, nothing else).
 
 use actix_web::{get, post, web};
+use serde::Deserialize;
 use tumaini_db::ids::UserId;
 use tumaini_db::models::{Organisation, Session, User};
 use tumaini_db::vocabulary::{Role, UserStatus};
 use tumaini_db::{DbConn, DbError};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::may_approve;
@@ -29,11 +31,13 @@ pub fn register(cfg: &mut ServiceConfig) {
 }
 
 /// Tells those who may approve a grant of `role` in `org` that one waits: the organisation's
-/// supervisors (for a staff role) and the coordinators of its country.
+/// supervisors (for a staff role) and the coordinators of its country. `current` is the role an
+/// existing account holds (none for an invitation).
 pub(crate) fn tell_approvers(
     conn: &mut DbConn,
     org: &Organisation,
     role: Role,
+    current: Option<Role>,
     public_url: &str,
 ) -> Result<(), DbError> {
     let mut approvers =
@@ -50,11 +54,23 @@ pub(crate) fn tell_approvers(
         &approvers,
         "An account waits for your approval in Tumaini",
         &format!(
-            "An administrator asked for a {} account at {}. It reads case records, so it takes \
-             effect only once a second person approves.\n\nSign in to Tumaini to approve or refuse \
-             it: {public_url}/users/approvals\n",
-            role.label().to_lowercase(),
-            org.name
+            "{} It reads case records, so it takes effect only once a second person approves.\n\n\
+             Sign in to Tumaini to see who asked, and to approve or refuse it: \
+             {public_url}/users/approvals\n",
+            match current {
+                None => format!(
+                    "An administrator invited a new account at {} with the {} role.",
+                    org.name,
+                    role.label().to_lowercase()
+                ),
+                Some(held) => format!(
+                    "An administrator asked that an account at {} holding the {} role be given the \
+                     {} role.",
+                    org.name,
+                    held.label().to_lowercase(),
+                    role.label().to_lowercase()
+                ),
+            }
         ),
     )?;
     Ok(())
@@ -108,22 +124,34 @@ pub async fn pending_grants(
     ))
 }
 
-/// The account, its organisation and the role asked for, when the caller may decide on it;
-/// 404 otherwise (an account the caller may not approve for is none of theirs to know of).
+/// What the approver saw and decides on: the role waiting on the account. A decision on any
+/// other request (one changed since it was read) is refused, so nobody approves what they did
+/// not see.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantDecision {
+    /// The role waiting for approval, as listed by `GET /api/v1/users/approvals`.
+    #[schema(example = "case_worker")]
+    pub role: Role,
+}
+
+/// The account's organisation and the policy decision, when the caller may decide on grants
+/// there; 404 otherwise (an account the caller may not approve for is none of theirs to know
+/// of).
 async fn decidable(
     state: &AppState,
     caller: &Caller,
-    id: UserId,
+    id: &UserId,
     audited_as: &'static str,
-) -> Result<(User, Organisation, Role, crate::authz::Decision), ApiError> {
-    let (target, org) = with_conn(&state.pool, move |conn| {
+) -> Result<(Organisation, crate::authz::Decision), ApiError> {
+    let id = id.clone();
+    let org = with_conn(&state.pool, move |conn| {
         let target = match User::find(conn, &id) {
             Ok(user) => user,
             Err(DbError::NotFound) => return Err(ApiError::bare(ProblemType::NotFound)),
             Err(other) => return Err(other.into()),
         };
-        let org = Organisation::find(conn, &target.organisation_id)?;
-        Ok((target, org))
+        Ok(Organisation::find(conn, &target.organisation_id)?)
     })
     .await?;
     let facts = OrganisationFacts::from(&org);
@@ -136,38 +164,72 @@ async fn decidable(
         || ApiError::bare(ProblemType::NotFound),
     )
     .await?;
+    Ok((org, decision))
+}
+
+/// The account as it is now, inside the deciding transaction, when the request on it is the one
+/// `expected` and `approver` may decide on it.
+fn waiting_request(
+    conn: &mut DbConn,
+    id: &UserId,
+    expected: Role,
+    approver: &User,
+) -> Result<User, ApiError> {
+    let target = User::find(conn, id)?;
+    if target.role == Role::Admin && target.status != UserStatus::AwaitingApproval {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "an administrator's account is not given a role that reads cases",
+        ));
+    }
     let Some(role) = target.requested_role else {
         return Err(ApiError::problem(
             ProblemType::Conflict,
             "no role waits for approval on this account",
         ));
     };
-    if !may_approve(caller.user.role, role) {
+    if role != expected {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "the role waiting on this account is not the one in `role`; read the request again",
+        ));
+    }
+    if !may_approve(approver.role, role) {
         return Err(ApiError::problem(
             ProblemType::Forbidden,
             "this role is approved by a coordinator of the country",
         ));
     }
-    if target.requested_by.as_ref() == Some(&caller.user.id) || target.id == caller.user.id {
+    if target.requested_by.as_ref() == Some(&approver.id) || target.id == approver.id {
         return Err(ApiError::problem(
             ProblemType::Forbidden,
             "a grant is approved by someone other than who asked for it, or whom it is for",
         ));
     }
-    Ok((target, org, role, decision))
+    Ok(target)
+}
+
+/// The answer when a conditional update found the request changed at the same moment.
+fn changed_meanwhile() -> ApiError {
+    ApiError::problem(
+        ProblemType::Conflict,
+        "the request changed at the same moment; read it again",
+    )
 }
 
 /// Approve the role waiting on an account: it takes effect now (a new account is sent its
-/// invitation; an existing one's sessions end, to start again with the new role).
+/// invitation; an existing one's sessions end, to start again with the new role). The body
+/// names the role approved, which must be the one waiting.
 #[utoipa::path(
     tag = "administration",
     security(("bearer" = [])),
     params(("id" = String, Path)),
+    request_body = GrantDecision,
     responses(
         (status = 200, description = "Approved", body = UserView),
         (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No role waits for approval", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No role, or another role, waits for approval", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/users/{id}/approve")]
@@ -175,21 +237,24 @@ pub async fn approve_grant(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<UserId>,
+    body: web::Json<GrantDecision>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let (target, org, role, decision) =
-        decidable(&state, &caller, id.into_inner(), "user.grant_approve").await?;
+    let id = id.into_inner();
+    let expected = body.into_inner().role;
+    let (org, decision) = decidable(&state, &caller, &id, "user.grant_approve").await?;
     let auth = state.auth.clone();
     let Caller { user, context, .. } = caller;
     let approved = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
-            if User::grant_requested_role(conn, &target.id)? != Some(role) {
-                return Err(ApiError::problem(
-                    ProblemType::Conflict,
-                    "the request changed at the same moment; read it again",
-                ));
+            let target = waiting_request(conn, &id, expected, &user)?;
+            // Whether the account was only waiting (to be invited) or is in use (its sessions
+            // end) is read here, in the transaction that grants.
+            let waiting = target.status == UserStatus::AwaitingApproval;
+            if !User::grant_requested_role(conn, &target)? {
+                return Err(changed_meanwhile());
             }
             let granted = User::find(conn, &target.id)?;
-            if target.status == UserStatus::AwaitingApproval {
+            if waiting {
                 send_invitation(conn, &auth, &org, &granted)?;
             } else {
                 Session::revoke_all(conn, &target.id, "role_changed", None)?;
@@ -213,16 +278,18 @@ pub async fn approve_grant(
 }
 
 /// Refuse the role waiting on an account: an account that was only waiting is disabled; an
-/// existing one keeps the role it had.
+/// existing one keeps the role it had. The body names the role refused, which must be the one
+/// waiting.
 #[utoipa::path(
     tag = "administration",
     security(("bearer" = [])),
     params(("id" = String, Path)),
+    request_body = GrantDecision,
     responses(
         (status = 200, description = "Refused", body = UserView),
         (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No role waits for approval", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No role, or another role, waits for approval", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/users/{id}/reject")]
@@ -230,13 +297,18 @@ pub async fn reject_grant(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<UserId>,
+    body: web::Json<GrantDecision>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let (target, _, _, decision) =
-        decidable(&state, &caller, id.into_inner(), "user.grant_reject").await?;
+    let id = id.into_inner();
+    let expected = body.into_inner().role;
+    let (_, decision) = decidable(&state, &caller, &id, "user.grant_reject").await?;
     let Caller { user, context, .. } = caller;
     let refused = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
-            User::drop_requested_role(conn, &target.id)?;
+            let target = waiting_request(conn, &id, expected, &user)?;
+            if !User::drop_requested_role(conn, &target)? {
+                return Err(changed_meanwhile());
+            }
             audit::record_decided(
                 conn,
                 &context,

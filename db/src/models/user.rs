@@ -482,8 +482,16 @@ impl User {
 
     /// Changes the role.
     pub fn set_role(conn: &mut DbConn, id: &UserId, role: Role) -> Result<(), DbError> {
+        // A role set directly supersedes any role asked for before: that request was made of
+        // an account that no longer is what its approver would see.
         diesel::update(users::table.find(id))
-            .set((users::role.eq(role), users::updated_at.eq(now_utc())))
+            .set((
+                users::role.eq(role),
+                users::requested_role.eq(None::<Role>),
+                users::requested_by.eq(None::<UserId>),
+                users::requested_at.eq(None::<NaiveDateTime>),
+                users::updated_at.eq(now_utc()),
+            ))
             .execute(conn)?;
         Ok(())
     }
@@ -533,6 +541,24 @@ impl User {
     }
 }
 
+/// The row of an account that still holds the request, role and status it was read with.
+type SameRequest<'a> = diesel::dsl::Filter<
+    diesel::dsl::Find<users::table, &'a UserId>,
+    diesel::dsl::And<
+        diesel::dsl::And<
+            diesel::dsl::And<
+                diesel::dsl::Eq<users::requested_role, Option<Role>>,
+                diesel::dsl::Eq<users::requested_by, Option<&'a UserId>>,
+            >,
+            diesel::dsl::Eq<users::requested_at, Option<NaiveDateTime>>,
+        >,
+        diesel::dsl::And<
+            diesel::dsl::Eq<users::status, UserStatus>,
+            diesel::dsl::Eq<users::role, Role>,
+        >,
+    >,
+>;
+
 /// Roles granted by someone who may not read cases wait for a second person's approval.
 impl User {
     /// Records that `by` asked for `role` for this account (an invitation awaiting approval
@@ -555,24 +581,21 @@ impl User {
         Ok(())
     }
 
-    /// Grants the role asked for, if one is still asked for: an account awaiting approval
-    /// becomes invited. Returns the role granted.
-    pub fn grant_requested_role(conn: &mut DbConn, id: &UserId) -> Result<Option<Role>, DbError> {
-        conn.write_transaction(|conn| {
-            let user = Self::find(conn, id)?;
-            let Some(role) = user.requested_role else {
-                return Ok(None);
-            };
-            let status = if user.status == UserStatus::AwaitingApproval {
-                UserStatus::Invited
-            } else {
-                user.status
-            };
-            diesel::update(
-                users::table
-                    .find(id)
-                    .filter(users::requested_role.eq(Some(role))),
-            )
+    /// Grants the request `seen` (an account as the approver read it), if that very request
+    /// still waits: same role, same asker, same moment. An account awaiting approval becomes
+    /// invited. Returns whether it was granted: `false` when the request changed or went
+    /// meanwhile (the update is conditional, so two approvals, or an approval racing a new
+    /// request, cannot grant what nobody saw).
+    pub fn grant_requested_role(conn: &mut DbConn, seen: &User) -> Result<bool, DbError> {
+        let Some(role) = seen.requested_role else {
+            return Ok(false);
+        };
+        let status = if seen.status == UserStatus::AwaitingApproval {
+            UserStatus::Invited
+        } else {
+            seen.status
+        };
+        let granted = diesel::update(Self::same_request(seen))
             .set((
                 users::role.eq(role),
                 users::status.eq(status),
@@ -582,30 +605,42 @@ impl User {
                 users::updated_at.eq(now_utc()),
             ))
             .execute(conn)?;
-            Ok(Some(role))
-        })
+        Ok(granted == 1)
     }
 
-    /// Drops the role asked for (a rejection); an account that was only awaiting approval is
-    /// disabled.
-    pub fn drop_requested_role(conn: &mut DbConn, id: &UserId) -> Result<(), DbError> {
-        let now = now_utc();
-        diesel::update(
-            users::table
-                .find(id)
-                .filter(users::status.eq(UserStatus::AwaitingApproval)),
-        )
-        .set(users::status.eq(UserStatus::Disabled))
-        .execute(conn)?;
-        diesel::update(users::table.find(id))
+    /// Drops the request `seen` (a rejection), if that very request still waits; an account
+    /// that was only awaiting approval is disabled. Returns whether it was dropped.
+    pub fn drop_requested_role(conn: &mut DbConn, seen: &User) -> Result<bool, DbError> {
+        if seen.requested_role.is_none() {
+            return Ok(false);
+        }
+        let status = if seen.status == UserStatus::AwaitingApproval {
+            UserStatus::Disabled
+        } else {
+            seen.status
+        };
+        let dropped = diesel::update(Self::same_request(seen))
             .set((
+                users::status.eq(status),
                 users::requested_role.eq(None::<Role>),
                 users::requested_by.eq(None::<UserId>),
                 users::requested_at.eq(None::<NaiveDateTime>),
-                users::updated_at.eq(now),
+                users::updated_at.eq(now_utc()),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(dropped == 1)
+    }
+
+    /// The row of `seen`, if it still holds the request (and the status and role) it was read
+    /// with.
+    fn same_request(seen: &User) -> SameRequest<'_> {
+        users::table.find(&seen.id).filter(
+            users::requested_role
+                .eq(seen.requested_role)
+                .and(users::requested_by.eq(seen.requested_by.as_ref()))
+                .and(users::requested_at.eq(seen.requested_at))
+                .and(users::status.eq(seen.status).and(users::role.eq(seen.role))),
+        )
     }
 
     /// Accounts with a role waiting for approval, oldest request first; of one organisation,

@@ -285,7 +285,7 @@ both_engines! {
         assert_eq!(server.get_as(&access, "/api/v1/auth/me").json()["role"], "case_worker");
         let coordinator = seed::account(&db, Role::Coordinator);
         let coordinator_token = mfa_enrolled_token(&server, &coordinator.email);
-        let approved = server.post(Some(&coordinator_token), &format!("/api/v1/users/{}/approve", account.id), &json!({}));
+        let approved = server.post(Some(&coordinator_token), &format!("/api/v1/users/{}/approve", account.id), &json!({"role": "supervisor"}));
         assert_eq!(approved.status, 200, "{}", approved.text());
         assert_eq!(approved.json()["role"], "supervisor");
         assert_unauthenticated(&server, &access, "after a role change");

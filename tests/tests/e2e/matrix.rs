@@ -60,8 +60,18 @@ const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "user",
     ),
     ("POST", "/api/v1/users/{id}/disable", "", "user"),
-    ("POST", "/api/v1/users/{id}/approve", "", "user"),
-    ("POST", "/api/v1/users/{id}/reject", "", "user"),
+    (
+        "POST",
+        "/api/v1/users/{id}/approve",
+        r#"{"role": "case_worker"}"#,
+        "user",
+    ),
+    (
+        "POST",
+        "/api/v1/users/{id}/reject",
+        r#"{"role": "case_worker"}"#,
+        "user",
+    ),
     (
         "GET",
         "/api/v1/organisations/{id}/services",

@@ -122,3 +122,25 @@ both_engines! {
         assert_eq!(Organisation::list(&mut db.conn()).unwrap().len(), 80);
     }
 }
+
+both_engines! {
+    fn a_read_transaction_sees_one_snapshot(db) {
+        // A list and the count beside it must agree: what another connection commits between
+        // the two statements is not seen (PostgreSQL's default READ COMMITTED would see it).
+        // (Connections as the server has them: on SQLite, WAL mode and a busy timeout.)
+        let pool = db.pool();
+        let mut reader = pool.get().unwrap();
+        let mut writer = pool.get().unwrap();
+        Organisation::create(&mut writer, &shelter("Before")).unwrap();
+        let (first, second) = reader
+            .read_transaction(|conn| {
+                let first = Organisation::list(conn)?.len();
+                Organisation::create(&mut writer, &shelter("Committed Meanwhile"))?;
+                let second = Organisation::list(conn)?.len();
+                Ok::<_, DbError>((first, second))
+            })
+            .unwrap();
+        assert_eq!((first, second), (1, 1));
+        assert_eq!(Organisation::list(&mut reader).unwrap().len(), 2, "seen once the read is over");
+    }
+}

@@ -535,7 +535,8 @@ both_engines! {
         let regions = server.get_as(&w, "/api/v1/regions?country=UG").json();
         assert!(regions.as_array().unwrap().iter().any(|r| r["code"] == "UG-202" && r["name"] == "Busia"));
         assert!(regions.as_array().unwrap().len() > 100, "Uganda's districts");
-        let admin = mfa_enrolled_token(&server, &seed::account_in(&db, &office, Role::Admin).email);
+        let admin_account = seed::account_in(&db, &office, Role::Admin);
+        let admin = mfa_enrolled_token(&server, &admin_account.email);
         let new_district = json!({"code": "UG-Z01", "name": "Kassanda Town", "level": "district"});
         assert_eq!(server.post(Some(&w), "/api/v1/regions", &new_district).status, 403);
         assert_eq!(server.post(Some(&admin), "/api/v1/regions", &new_district).status, 201);
@@ -1003,7 +1004,8 @@ both_engines! {
         let shelter = seed::organisation(&db, OrganisationKind::Shelter);
         let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
         let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
-        let admin = mfa_enrolled_token(&server, &seed::account_in(&db, &office, Role::Admin).email);
+        let admin_account = seed::account_in(&db, &office, Role::Admin);
+        let admin = mfa_enrolled_token(&server, &admin_account.email);
         let head = token(&server, &seed::account_in(&db, &shelter, Role::Supervisor).email).0;
         let coordinator = mfa_enrolled_token(&server, &seed::account_in(&db, &office, Role::Coordinator).email);
         let ke_coordinator = mfa_enrolled_token(&server, &seed::account_in(&db, &ke_office, Role::Coordinator).email);
@@ -1018,13 +1020,21 @@ both_engines! {
         assert_eq!(login(&server, "mine@admin.example", PASSWORD).0, 401);
         // The administrator cannot approve, nor a coordinator of another country; the
         // organisation's supervisor (told by e-mail) can.
-        assert_eq!(server.post(Some(&admin), &format!("/api/v1/users/{id}/approve"), &json!({})).status, 404);
-        assert_eq!(server.post(Some(&ke_coordinator), &format!("/api/v1/users/{id}/approve"), &json!({})).status, 404);
+        let as_worker = json!({"role": "case_worker"});
+        assert_eq!(server.post(Some(&admin), &format!("/api/v1/users/{id}/approve"), &as_worker).status, 404);
+        assert_eq!(server.post(Some(&ke_coordinator), &format!("/api/v1/users/{id}/approve"), &as_worker).status, 404);
         let pending = server.get_as(&head, "/api/v1/users/approvals").json();
-        assert!(pending.as_array().unwrap().iter().any(|u| u["id"] == id.as_str()), "{pending}");
-        let approved = server.post(Some(&head), &format!("/api/v1/users/{id}/approve"), &json!({}));
+        let listed = pending.as_array().unwrap().iter().find(|u| u["id"] == id.as_str()).expect("listed for approval");
+        assert_eq!((listed["requested_role"].as_str(), listed["requested_by"].as_str()), (Some("case_worker"), Some(admin_account.id.as_str())));
+        assert_eq!(listed["email"], "mine@admin.example", "the approver sees the address the invitation would go to");
+        // An approval names what it approves: another role is not granted.
+        let other = server.post(Some(&head), &format!("/api/v1/users/{id}/approve"), &json!({"role": "supervisor"}));
+        assert_eq!(other.status, 409, "{}", other.text());
+        let approved = server.post(Some(&head), &format!("/api/v1/users/{id}/approve"), &as_worker);
         assert_eq!(approved.status, 200, "{}", approved.text());
         assert_eq!(approved.json()["status"], "invited");
+        let again = server.post(Some(&coordinator), &format!("/api/v1/users/{id}/approve"), &as_worker);
+        assert_eq!(again.status, 409, "approved once only: {}", again.text());
         let mail = wait_for_mail(&server, 3);
         assert!(mail.iter().any(|m| m.contains("mine@admin.example") && m.contains("accept-invitation#token=")), "{mail:?}");
         // A coordinator's account: a supervisor may not approve it, a coordinator of the country may.
@@ -1032,15 +1042,33 @@ both_engines! {
             "role": "coordinator", "email": "new.coordinator@office.example", "display_name": "New Coordinator"}));
         let c2 = c2.json()["id"].as_str().unwrap().to_owned();
         let office_head = token(&server, &seed::account_in(&db, &office, Role::Supervisor).email).0;
-        assert_eq!(server.post(Some(&office_head), &format!("/api/v1/users/{c2}/approve"), &json!({})).status, 403);
-        let refused = server.post(Some(&coordinator), &format!("/api/v1/users/{c2}/reject"), &json!({}));
+        assert_eq!(server.post(Some(&office_head), &format!("/api/v1/users/{c2}/approve"), &json!({"role": "coordinator"})).status, 403);
+        let refused = server.post(Some(&coordinator), &format!("/api/v1/users/{c2}/reject"), &json!({"role": "coordinator"}));
         assert_eq!(refused.status, 200);
         assert_eq!(refused.json()["status"], "disabled");
         // A role change asked by the administrator waits too, and may be refused.
         let worker = seed::account_in(&db, &shelter, Role::FirstResponder);
         let asked = server.call("PUT", &admin, &format!("/api/v1/users/{}/role", worker.id), Some(&json!({"role": "supervisor"})));
         assert_eq!(asked.json()["role"], "first_responder");
-        assert_eq!(server.post(Some(&head), &format!("/api/v1/users/{}/reject", worker.id), &json!({})).json()["role"], "first_responder");
+        // The request changes after the approver read it: the approval of what they saw is
+        // refused, and nothing is granted.
+        let seen = server.get_as(&head, "/api/v1/users/approvals").json();
+        assert!(seen.as_array().unwrap().iter().any(|u| u["id"] == worker.id.as_str() && u["requested_role"] == "supervisor"), "{seen}");
+        let changed = server.call("PUT", &admin, &format!("/api/v1/users/{}/role", worker.id), Some(&json!({"role": "case_worker"})));
+        assert_eq!(changed.json()["requested_role"], "case_worker", "{}", changed.text());
+        let stale = server.post(Some(&head), &format!("/api/v1/users/{}/approve", worker.id), &json!({"role": "supervisor"}));
+        assert_eq!(stale.status, 409, "{}", stale.text());
+        let now = User::find(&mut db.conn(), &worker.id).unwrap();
+        assert_eq!((now.role, now.requested_role), (Role::FirstResponder, Some(Role::CaseWorker)));
+        assert_eq!(server.post(Some(&head), &format!("/api/v1/users/{}/reject", worker.id), &json!({"role": "case_worker"})).json()["role"], "first_responder");
+        // An administrator's account never comes to read cases, whoever would approve it.
+        let other_admin = seed::account_in(&db, &office, Role::Admin);
+        let turned = server.call("PUT", &admin, &format!("/api/v1/users/{}/role", other_admin.id), Some(&json!({"role": "coordinator"})));
+        assert_eq!(turned.status, 409, "{}", turned.text());
+        assert_eq!(User::find(&mut db.conn(), &other_admin.id).unwrap().requested_role, None);
+        // The approvers' e-mails say what is asked, of which organisation, and nothing more.
+        let mail = wait_for_mail(&server, 5);
+        assert!(mail.iter().any(|m| m.contains("holding the first responder role be given the supervisor role")), "{mail:?}");
         for action in ["user.grant_approve", "user.grant_reject", "user.role_request"] {
             assert!(!audit::with_action(&mut db.conn(), action).unwrap().is_empty(), "{action}");
         }
