@@ -17,6 +17,9 @@ pub enum Outcome {
     Failure,
     /// Refused by a rule (role, lock, rate).
     Denied,
+    /// An idempotent retry, answered with the first answer once the policies allowed the
+    /// action again (nothing was done twice).
+    Replayed,
 }
 
 impl Outcome {
@@ -25,6 +28,7 @@ impl Outcome {
             Self::Success => "success",
             Self::Failure => "failure",
             Self::Denied => "denied",
+            Self::Replayed => "replayed",
         }
     }
 }

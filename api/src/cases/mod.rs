@@ -270,11 +270,6 @@ where
     let (user, context) = (caller.user.clone(), caller.context.clone());
     let principal = caller.principal();
     with_conn(&state.pool, move |conn| {
-        if let Some(idem) = &request.idempotency
-            && let Some(replay) = idem.replay(conn, &user.id, &vault)?
-        {
-            return Ok(replay);
-        }
         let access_context = access_context(&settings, request.purpose);
         let outcome = conn.write_transaction(|conn| -> Result<Reply, Failure> {
             let (case, facts, newest) = match load_facts(conn, &request.id) {
@@ -306,6 +301,26 @@ where
                 return Err(Failure::Refused { decision, visible });
             }
             let severe = rests_on_break_glass(&decision);
+            // A retry gets the first answer only while the policies still allow the action:
+            // access withdrawn since (a role, a referral, a consent) withdraws the answer too.
+            // The retry is audited; nothing is done twice.
+            if let Some(idem) = &request.idempotency
+                && let Some(replay) = idem.replay(conn, &user.id, &vault)?
+            {
+                record_case_event(
+                    conn,
+                    &context,
+                    &user,
+                    request.audited_as,
+                    "replayed",
+                    &request.id,
+                    Some(&decision),
+                    &[],
+                    request.purpose,
+                    severe,
+                )?;
+                return Ok(replay);
+            }
             let access = CaseAccess {
                 case,
                 facts,

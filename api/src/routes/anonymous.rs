@@ -96,11 +96,6 @@ pub async fn notify_anonymously(
     );
     let caller = caller.clone();
     let reply = with_conn(&state.pool, move |conn| {
-        if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
-        {
-            return Ok(replay);
-        }
         let event = |outcome, id: String| Event {
             action: "anonymous_notification.create",
             outcome,
@@ -120,6 +115,22 @@ pub async fn notify_anonymously(
                 ProblemType::Forbidden,
                 "your role may not report",
             ));
+        }
+        // A retry gets the first answer while the caller may still report; it is audited.
+        if let Some(idem) = &idempotency
+            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
+        {
+            let id = replay.body["id"].as_str().unwrap_or_default().to_owned();
+            conn.write_transaction(|conn| {
+                audit::record_decided(
+                    conn,
+                    &caller.context,
+                    Some(&caller.user),
+                    event(Outcome::Replayed, id),
+                    &decision,
+                )
+            })?;
+            return Ok(replay);
         }
         let outcome = conn.write_transaction(|conn| {
             crate::routes::cases::views::known_region(conn, &region, "region")?;

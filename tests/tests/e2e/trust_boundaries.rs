@@ -516,6 +516,55 @@ both_engines! {
 }
 
 both_engines! {
+    fn item_06_a_retry_is_answered_only_while_the_action_is_allowed(db) {
+        let server = TestServer::start(&db);
+        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+        let elsewhere = seed::organisation(&db, OrganisationKind::Shelter);
+        let clinic = seed::organisation(&db, OrganisationKind::Health);
+        let worker = seed::account_in(&db, &shelter, Role::CaseWorker);
+        let w = token(&server, &worker.email).0;
+        let (case, _) = register(&server, &w, &person("Nabukeera", "UG-102"));
+        consent(&server, &w, &case, &["health"]);
+        let marker = "RETRIED-REASON-Kisenyi-5520";
+        let body = json!({"to_organisation_id": clinic.as_str(), "services": ["health"], "groups": ["health"],
+            "urgency": "normal", "reason": marker});
+        let path = format!("/api/v1/cases/{case}/referrals");
+        let post = || {
+            let (w, path, body) = (w.clone(), path.clone(), body.clone());
+            server.send(move |c, base| c.post(format!("{base}{path}")).bearer_auth(w).header("Idempotency-Key", "retried").json(&body))
+        };
+        assert_eq!(post().status, 201);
+        // A retry while the action is allowed: the first answer, and an audited replay.
+        let again = post();
+        assert_eq!((again.status, again.header("idempotent-replayed")), (201, Some("true")));
+        let events = audit::with_action(&mut db.conn(), "referral.create").unwrap();
+        let outcomes: Vec<&str> = events.iter().map(|e| e.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["success", "replayed"]);
+        // The worker moves to another organisation (the same account and session): the case
+        // is no longer theirs, and neither is the answer about it.
+        diesel::update(tumaini_db::schema::users::table.find(&worker.id))
+            .set(tumaini_db::schema::users::organisation_id.eq(&elsewhere))
+            .execute(&mut db.conn()).unwrap();
+        let gone = post();
+        assert_eq!(gone.status, 404, "{}", gone.text());
+        assert!(!gone.text().contains(marker), "{}", gone.text());
+        let last = audit::with_action(&mut db.conn(), "referral.create").unwrap();
+        assert_eq!(last.last().unwrap().outcome, "denied", "{last:?}");
+        // Registration and anonymous reports are re-decided alike.
+        let register_again = |token: &str| {
+            let (token, body) = (token.to_owned(), person("Nabukeera", "UG-102"));
+            server.send(move |c, base| c.post(format!("{base}/api/v1/cases")).bearer_auth(token).header("Idempotency-Key", "registered").json(&body))
+        };
+        let responder = seed::account_in(&db, &shelter, Role::CaseWorker);
+        let r = token(&server, &responder.email).0;
+        assert_eq!(register_again(&r).status, 201);
+        assert_eq!(register_again(&r).header("idempotent-replayed"), Some("true"));
+        let created = audit::with_action(&mut db.conn(), "case.create").unwrap();
+        assert!(created.iter().any(|e| e.outcome == "replayed" && e.actor_user_id.as_deref() == Some(responder.id.as_str())));
+    }
+}
+
+both_engines! {
     fn item_07_regions_come_from_a_list(db) {
         let server = TestServer::start(&db);
         let shelter = seed::organisation(&db, OrganisationKind::Shelter);

@@ -137,11 +137,6 @@ pub async fn create_case(
     let authz = std::sync::Arc::clone(&state.authz);
     let caller = caller.clone();
     let reply = with_conn(&state.pool, move |conn| {
-        if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
-        {
-            return Ok(replay);
-        }
         if !decision.allowed {
             conn.write_transaction(|conn| {
                 crate::audit::record_decided(
@@ -160,6 +155,26 @@ pub async fn create_case(
                 ProblemType::Forbidden,
                 "your role may not register cases",
             ));
+        }
+        // A retry gets the first answer while the caller may still register (and the case is
+        // not erased); the retry is audited.
+        if let Some(idem) = &idempotency
+            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
+        {
+            conn.write_transaction(|conn| {
+                crate::audit::record_decided(
+                    conn,
+                    &caller.context,
+                    Some(&caller.user),
+                    crate::audit::Event {
+                        action: "case.create",
+                        outcome: crate::audit::Outcome::Replayed,
+                        resource: replay.body["id"].as_str().map(|id| ("case", id.to_owned())),
+                    },
+                    &decision,
+                )
+            })?;
+            return Ok(replay);
         }
         let id = CaseId::generate();
         let reply = conn.write_transaction(|conn| {
