@@ -27,13 +27,11 @@ fn versions(applied: Vec<MigrationVersion<'_>>) -> Vec<String> {
     applied.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// The migration that made regions a controlled list; stored free text is brought onto the
-/// list right after it is applied.
-const REGIONS_MIGRATION: &str = "20261206001000";
-
-/// Applies every pending migration and returns the versions applied, oldest first. After the
-/// migration that made regions a controlled list, the regions stored before it are brought onto
-/// the list ([`crate::vocabulary::region::normalise_stored`]).
+/// Applies every pending migration and returns the versions applied, oldest first. Then the
+/// regions stored before regions were a controlled list are brought onto the list
+/// ([`crate::vocabulary::region::normalise_stored`]): on every run, not only the one that
+/// applied that migration, so that an upgrade stopped between the two still finishes (it
+/// changes nothing once done, and every region written since is checked against the list).
 pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let applied = match conn {
         DbConn::Sqlite(conn) => conn
@@ -52,9 +50,7 @@ pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
             outcome
         }
     }?;
-    if applied.iter().any(|v| v == REGIONS_MIGRATION) {
-        crate::vocabulary::region::normalise_stored(conn)?;
-    }
+    crate::vocabulary::region::normalise_stored(conn)?;
     Ok(applied)
 }
 
