@@ -423,7 +423,9 @@ pub struct ReferralInput {
     pub groups: Vec<FieldGroup>,
     /// How soon an answer is needed; sets the response deadline.
     pub urgency: ReferralUrgency,
-    /// Why (1 to 2000 characters; encrypted, shown only to the two organisations).
+    /// Why (1 to 2000 characters; encrypted, shown only to the two organisations, and abroad
+    /// only while the consent allows transfer abroad). Tied to no field group: write in it only
+    /// what the person agreed to share with the receiver.
     pub reason: String,
 }
 
