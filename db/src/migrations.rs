@@ -50,7 +50,14 @@ pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
             outcome
         }
     }?;
-    crate::vocabulary::region::normalise_stored(conn)?;
+    let normalised = crate::vocabulary::region::normalise_stored(conn)?;
+    if normalised > 0 {
+        // A count only: the values themselves may be anything a person once typed.
+        tracing::info!(
+            records = normalised,
+            "regions stored as free text brought onto the list"
+        );
+    }
     Ok(applied)
 }
 

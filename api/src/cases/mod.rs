@@ -359,10 +359,25 @@ where
         match outcome {
             Ok(reply) => Ok(reply),
             Err(Failure::Api(err)) => {
-                // A concurrent twin with the same key won the race: answer with its reply.
+                // A concurrent twin with the same key won the race (the policies allowed the
+                // action in this very attempt): answer with its reply, audited as a replay.
                 if let Some(idem) = &request.idempotency
                     && let Some(replay) = idem.replay(conn, &user.id, &vault)?
                 {
+                    conn.write_transaction(|conn| {
+                        record_case_event(
+                            conn,
+                            &context,
+                            &user,
+                            request.audited_as,
+                            "replayed",
+                            &request.id,
+                            None,
+                            &[],
+                            request.purpose,
+                            false,
+                        )
+                    })?;
                     return Ok(replay);
                 }
                 // A refusal the work itself made (writing a plan without the right to read

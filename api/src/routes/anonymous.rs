@@ -117,9 +117,13 @@ pub async fn notify_anonymously(
             ));
         }
         // A retry gets the first answer while the caller may still report; it is audited.
-        if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
-        {
+        let replay = |conn: &mut tumaini_db::DbConn| -> Result<Option<Reply>, ApiError> {
+            let Some(idem) = &idempotency else {
+                return Ok(None);
+            };
+            let Some(replay) = idem.replay(conn, &caller.user.id, &vault)? else {
+                return Ok(None);
+            };
             let id = replay.body["id"].as_str().unwrap_or_default().to_owned();
             conn.write_transaction(|conn| {
                 audit::record_decided(
@@ -130,7 +134,10 @@ pub async fn notify_anonymously(
                     &decision,
                 )
             })?;
-            return Ok(replay);
+            Ok(Some(replay))
+        };
+        if let Some(first) = replay(conn)? {
+            return Ok(first);
         }
         let outcome = conn.write_transaction(|conn| {
             crate::routes::cases::views::known_region(conn, &region, "region")?;
@@ -167,10 +174,8 @@ pub async fn notify_anonymously(
             Ok::<_, ApiError>(reply)
         });
         match outcome {
-            Err(err) => match &idempotency {
-                Some(idem) => idem.replay(conn, &caller.user.id, &vault)?.ok_or(err),
-                None => Err(err),
-            },
+            // A concurrent twin with the same key won the race: its answer, audited alike.
+            Err(err) => replay(conn)?.ok_or(err),
             ok => ok,
         }
     })

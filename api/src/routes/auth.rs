@@ -105,16 +105,21 @@ fn invalid_credentials() -> ApiError {
 
 /// Counts a failure (a wrong password, a wrong code, a wrong current password) against an
 /// account. The failure that locks it is a high-severity audit event, and the account holder is
-/// told by e-mail (nothing but that it happened and what to do).
+/// told by e-mail (nothing but that it happened and what to do). Returns the attempt's outcome
+/// for its audit event: a failure, or a refusal when a lock was already in force (a guess
+/// checked at the same moment as the one that locked the account).
 fn count_failure(
     conn: &mut DbConn,
     auth: &AuthService,
     user: &UserId,
     context: &RequestContext,
-) -> Result<(), ApiError> {
+) -> Result<Outcome, ApiError> {
     let counted = User::record_failed_login(conn, user, &auth.settings.throttle(), now_utc())?;
+    if !counted.counted {
+        return Ok(Outcome::Denied);
+    }
     if !counted.locked {
-        return Ok(());
+        return Ok(Outcome::Failure);
     }
     let holder = User::find(conn, user)?;
     audit::write(
@@ -142,7 +147,7 @@ fn count_failure(
             auth.public_url
         ),
     )?;
-    Ok(())
+    Ok(Outcome::Failure)
 }
 
 /// Issues the token pair for a session that has just been opened or refreshed, storing the
@@ -270,16 +275,13 @@ pub async fn login(
         Verified::Match { rehash } if !refused => rehash,
         _ => {
             let user_id = credentials.id.clone();
-            let outcome = if refused {
-                Outcome::Denied
-            } else {
-                Outcome::Failure
-            };
             with_conn(&state.pool, move |conn| {
                 conn.write_transaction(|conn| {
-                    if !refused {
-                        count_failure(conn, &auth, &user_id, &context)?;
-                    }
+                    let outcome = if refused {
+                        Outcome::Denied
+                    } else {
+                        count_failure(conn, &auth, &user_id, &context)?
+                    };
                     let actor = User::find(conn, &user_id)?;
                     audit::record(
                         conn,
@@ -332,8 +334,8 @@ pub async fn login(
                 if !check_second_factor(conn, &auth, &user.id, credentials.totp_secret.as_deref(), otp)? {
                     // A wrong second factor counts like a wrong password: the same window,
                     // delay and lock, so a code cannot be guessed at a few tries a second.
-                    count_failure(conn, &auth, &user.id, &context)?;
-                    audit::record(conn, &context, Some(&user), Event { action: "auth.login", outcome: Outcome::Failure, resource: None })?;
+                    let outcome = count_failure(conn, &auth, &user.id, &context)?;
+                    audit::record(conn, &context, Some(&user), Event { action: "auth.login", outcome, resource: None })?;
                     return Ok(Err(invalid_credentials()));
                 }
             }
@@ -656,9 +658,11 @@ pub async fn change_password(
         let failed_context = context.clone();
         with_conn(&state.pool, move |conn| {
             conn.write_transaction(|conn| {
-                if !throttled {
-                    count_failure(conn, &auth, &failed_user.id, &failed_context)?;
-                }
+                let outcome = if throttled {
+                    Outcome::Denied
+                } else {
+                    count_failure(conn, &auth, &failed_user.id, &failed_context)?
+                };
                 let attempts = Session::record_password_failure(conn, &session_id)?;
                 let ended = attempts >= auth.settings.lockout_threshold;
                 if ended {
@@ -670,11 +674,7 @@ pub async fn change_password(
                     Some(&failed_user),
                     Event {
                         action: "auth.password_change",
-                        outcome: if throttled {
-                            Outcome::Denied
-                        } else {
-                            Outcome::Failure
-                        },
+                        outcome,
                         resource: Some(("session", session_id.to_string())),
                     },
                     None,

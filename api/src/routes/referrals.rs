@@ -142,7 +142,8 @@ pub struct ReferralView {
     pub groups: Vec<FieldGroup>,
     /// Urgency.
     pub urgency: ReferralUrgency,
-    /// Why, in the referrer's words (the two organisations only; never coordinators).
+    /// Why, in the referrer's words (the two organisations only; never coordinators). Not in
+    /// the answer to the POST that creates the referral.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The receiving organisation is in another country than the one that owns the case.
@@ -578,10 +579,10 @@ pub async fn create_referral(
         let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
             .remove(&referral.id)
             .unwrap_or_default();
-        let with_reason = access
-            .decide_referral(Action::ReadReferralReason, &loaded.facts)
-            .allowed;
-        let body = view(conn, &app, &loaded, with_reason, timeline)?;
+        // The answer leaves the reason out: the sender has it, and an answer kept for a retry
+        // (Idempotency-Key) then holds nothing a later decision (consent to transfer abroad
+        // withdrawn, say) could have withheld; `GET /api/v1/referrals/{id}` reads it, audited.
+        let body = view(conn, &app, &loaded, false, timeline)?;
         Ok(Reply::created(
             format!("/api/v1/referrals/{}", referral.id),
             serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,

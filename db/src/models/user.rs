@@ -250,9 +250,13 @@ impl Credentials {
 /// A failed sign-in as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedLogin {
-    /// Failures counted together, this one included.
+    /// Failures counted together, this one included when it counted.
     pub failures: i32,
-    /// This failure locked the account.
+    /// It counted: no lock was in force when it was recorded (a guess checked while the lock
+    /// was being imposed, and recorded after, does not count again).
+    pub counted: bool,
+    /// This failure imposed a new lock (at most one per lock: the alert it raises is sent
+    /// once).
     pub locked: bool,
 }
 
@@ -380,17 +384,33 @@ impl User {
             .execute(conn)?;
             // An atomic increment: concurrent failures (several replicas) each count, where a
             // read-then-write under READ COMMITTED could lose some. The row stays locked until
-            // commit, so the value read back is this failure's.
-            diesel::update(users::table.find(id))
-                .set((
-                    users::failed_logins.eq(users::failed_logins + 1),
-                    users::last_failed_login_at.eq(now),
-                ))
-                .execute(conn)?;
+            // commit, so the value read back is this failure's. Only while no lock is in force:
+            // guesses checked at once (behind the hashing limit) and recorded after one of them
+            // locked the account neither extend the lock nor raise its alert again.
+            let counted = diesel::update(
+                users::table.find(id).filter(
+                    users::locked_until
+                        .is_null()
+                        .or(users::locked_until.le(now)),
+                ),
+            )
+            .set((
+                users::failed_logins.eq(users::failed_logins + 1),
+                users::last_failed_login_at.eq(now),
+            ))
+            .execute(conn)?
+                == 1;
             let failures: i32 = users::table
                 .find(id)
                 .select(users::failed_logins)
                 .first(conn)?;
+            if !counted {
+                return Ok(FailedLogin {
+                    failures,
+                    counted,
+                    locked: false,
+                });
+            }
             let (locked, delayed) = throttle.after(failures, now);
             if let Some(until) = locked {
                 diesel::update(users::table.find(id))
@@ -402,6 +422,7 @@ impl User {
                 .execute(conn)?;
             Ok(FailedLogin {
                 failures,
+                counted,
                 locked: locked.is_some(),
             })
         })

@@ -313,7 +313,7 @@ fn legacy_code(value: &str, country: Option<&CountryCode>) -> Option<String> {
 /// names exactly one region (of the record's organisation's country first) becomes its code;
 /// any other value is dropped (stored as the empty string, shown as unknown), since it may be
 /// anything a person typed, a name included. Returns how many records changed. Safe to run
-/// again: values already on the list are left alone.
+/// again: codes are left alone.
 pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
     use crate::schema::{anonymous_notifications as notes, cases, organisations};
     conn.write_transaction(|conn| {
@@ -324,7 +324,7 @@ pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
             .distinct()
             .load(conn)?;
         for (value, country) in case_values {
-            let Some(code) = replacement(conn, &value, &country)? else {
+            let Some(code) = replacement(&value, &country) else {
                 continue;
             };
             let there = organisations::table
@@ -344,7 +344,7 @@ pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
             .distinct()
             .load(conn)?;
         for (value, country) in notification_values {
-            let Some(code) = replacement(conn, &value, &country)? else {
+            let Some(code) = replacement(&value, &country) else {
                 continue;
             };
             let there = organisations::table
@@ -362,22 +362,17 @@ pub fn normalise_stored(conn: &mut DbConn) -> Result<usize, DbError> {
     })
 }
 
-/// What a stored region of a record held in `country` becomes: nothing to change when it is on
-/// the list already (or empty); otherwise its code, or the empty string.
-fn replacement(conn: &mut DbConn, value: &str, country: &str) -> Result<Option<String>, DbError> {
-    if value.is_empty() || is_listed(conn, value)? {
-        return Ok(None);
+/// What a stored region of a record held in `country` becomes: nothing to change when it is a
+/// code (on the list, or dropped from a later edition of it: a code names no one, and is never
+/// rewritten) or empty; otherwise (free text) the code it names, or the empty string.
+fn replacement(value: &str, country: &str) -> Option<String> {
+    let is_code = value
+        .parse::<RegionCode>()
+        .is_ok_and(|code| code.as_str() == value);
+    if value.is_empty() || is_code {
+        return None;
     }
-    Ok(Some(
-        legacy_code(value, country.parse().ok().as_ref()).unwrap_or_default(),
-    ))
-}
-
-fn is_listed(conn: &mut DbConn, value: &str) -> Result<bool, DbError> {
-    match value.parse::<RegionCode>() {
-        Ok(code) if code.as_str() == value => Ok(find(conn, &code)?.is_some()),
-        _ => Ok(false),
-    }
+    Some(legacy_code(value, country.parse().ok().as_ref()).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ both_engines! {
         let reverted = migrations::revert_last(&mut db.conn()).unwrap();
         assert_eq!(reverted, "20261206001000");
         let mut ids = Vec::new();
-        for (i, typed) in ["Busia", "busia district", "Amina Nakato house"].into_iter().enumerate() {
+        for (i, typed) in ["Busia", "busia district", "Amina Nakato house", "UG-ZZ9"].into_iter().enumerate() {
             let id = tumaini_db::ids::CaseId::generate();
             diesel::sql_query(format!(
                 "INSERT INTO cases (id, reference, owner_organisation_id, created_by, version, sex, age_band, \
@@ -118,7 +118,8 @@ both_engines! {
             .iter()
             .map(|id| cases::table.find(id).select(cases::region).first(&mut db.conn()).unwrap())
             .collect();
-        assert_eq!(regions, vec!["UG-202", "UG-202", ""], "named regions mapped, anything else dropped");
+        assert_eq!(regions, vec!["UG-202", "UG-202", "", "UG-ZZ9"],
+            "named regions mapped, other free text dropped, a code (even one no longer listed) kept");
         // An upgrade that stopped after the schema changed but before the regions were brought
         // onto the list finishes on the next run, which has no migration left to apply.
         diesel::update(cases::table.find(&ids[0])).set(cases::region.eq("Busia")).execute(&mut db.conn()).unwrap();

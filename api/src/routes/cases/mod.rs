@@ -156,11 +156,47 @@ pub async fn create_case(
                 "your role may not register cases",
             ));
         }
-        // A retry gets the first answer while the caller may still register (and the case is
-        // not erased); the retry is audited.
-        if let Some(idem) = &idempotency
-            && let Some(replay) = idem.replay(conn, &caller.user.id, &vault)?
-        {
+        // A retry gets the first answer while the caller may still register and see the case
+        // (and it is not erased), listing only the possible duplicates they may still see; the
+        // retry is audited.
+        let replay = |conn: &mut DbConn| -> Result<Option<Reply>, ApiError> {
+            let Some(idem) = &idempotency else {
+                return Ok(None);
+            };
+            let Some(mut replay) = idem.replay(conn, &caller.user.id, &vault)? else {
+                return Ok(None);
+            };
+            let principal = caller.principal();
+            let visible = |conn: &mut DbConn, id: &serde_json::Value| -> Result<bool, ApiError> {
+                let Some(id) = id.as_str().and_then(|id| id.parse::<CaseId>().ok()) else {
+                    return Ok(false);
+                };
+                let facts = match service::load_facts(conn, &id) {
+                    Ok((_, facts, _)) => facts,
+                    Err(DbError::NotFound) => return Ok(false),
+                    Err(other) => return Err(other.into()),
+                };
+                Ok(authz
+                    .decide(
+                        &principal,
+                        Action::ReadSummary,
+                        &Resource::Case(&facts),
+                        &context,
+                    )
+                    .allowed)
+            };
+            if !visible(conn, &replay.body["id"])? {
+                return Err(ApiError::bare(ProblemType::NotFound));
+            }
+            if let Some(listed) = replay.body["possible_duplicates"].as_array().cloned() {
+                let mut still = Vec::new();
+                for item in listed {
+                    if visible(conn, &item["case_id"])? {
+                        still.push(item);
+                    }
+                }
+                replay.body["possible_duplicates"] = json!(still);
+            }
             conn.write_transaction(|conn| {
                 crate::audit::record_decided(
                     conn,
@@ -174,7 +210,10 @@ pub async fn create_case(
                     &decision,
                 )
             })?;
-            return Ok(replay);
+            Ok(Some(replay))
+        };
+        if let Some(first) = replay(conn)? {
+            return Ok(first);
         }
         let id = CaseId::generate();
         let reply = conn.write_transaction(|conn| {
@@ -271,10 +310,8 @@ pub async fn create_case(
             Ok::<_, ApiError>(reply)
         });
         match reply {
-            Err(err) => match &idempotency {
-                Some(idem) => idem.replay(conn, &caller.user.id, &vault)?.ok_or(err),
-                None => Err(err),
-            },
+            // A concurrent twin with the same key won the race: its answer, checked alike.
+            Err(err) => replay(conn)?.ok_or(err),
             ok => ok,
         }
     })
