@@ -498,7 +498,11 @@ pub async fn invite_user(
             })?;
             if held {
                 // Sent once a second person approves (routes::approvals).
-                User::request_role(conn, &user.id, input.role, &actor.id)?;
+                if !User::request_role(conn, &user, input.role, &actor.id)? {
+                    return Err(ApiError::Internal(anyhow::anyhow!(
+                        "an account created in this transaction changed"
+                    )));
+                }
                 crate::routes::approvals::tell_approvers(
                     conn,
                     &org,
@@ -636,7 +640,12 @@ pub async fn change_role(
             }
             if held {
                 // The role is asked for; it is granted once a second person approves.
-                User::request_role(conn, &target.id, role, &actor.id)?;
+                if !User::request_role(conn, &target, role, &actor.id)? {
+                    return Err(ApiError::problem(
+                        ProblemType::Conflict,
+                        "the account changed at the same moment; read it again",
+                    ));
+                }
                 crate::routes::approvals::tell_approvers(
                     conn,
                     &org,

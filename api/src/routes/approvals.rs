@@ -167,19 +167,40 @@ async fn decidable(
     Ok((org, decision))
 }
 
+/// Approving or refusing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    const fn action(self) -> &'static str {
+        match self {
+            Self::Approve => "user.grant_approve",
+            Self::Reject => "user.grant_reject",
+        }
+    }
+}
+
 /// The account as it is now, inside the deciding transaction, when the request on it is the one
-/// `expected` and `approver` may decide on it.
+/// `expected` and `approver` may decide on it. A request on an administrator's account (one
+/// left from before that was refused, or one that raced a role change) may only be refused.
 fn waiting_request(
     conn: &mut DbConn,
     id: &UserId,
     expected: Role,
     approver: &User,
+    verdict: Verdict,
 ) -> Result<User, ApiError> {
     let target = User::find(conn, id)?;
-    if target.role == Role::Admin && target.status != UserStatus::AwaitingApproval {
+    if verdict == Verdict::Approve
+        && target.role == Role::Admin
+        && target.status != UserStatus::AwaitingApproval
+    {
         return Err(ApiError::problem(
             ProblemType::Conflict,
-            "an administrator's account is not given a role that reads cases",
+            "an administrator's account is not given a role that reads cases; refuse the request",
         ));
     }
     let Some(role) = target.requested_role else {
@@ -207,6 +228,79 @@ fn waiting_request(
         ));
     }
     Ok(target)
+}
+
+/// Decides the request waiting on account `id`, which must be for the role `expected`: one
+/// write transaction that reads the account, checks the approver, changes it only if the very
+/// request read still waits (conditional updates: two approvals at once, or an approval racing
+/// a new request, cannot grant what nobody saw) and writes the audit event. A refusal the rules
+/// make here (the approver asked for it, or may not approve the role) is audited as one.
+async fn decide_grant(
+    state: &AppState,
+    caller: Caller,
+    id: UserId,
+    expected: Role,
+    verdict: Verdict,
+) -> Result<User, ApiError> {
+    let (org, decision) = decidable(state, &caller, &id, verdict.action()).await?;
+    let auth = state.auth.clone();
+    let Caller { user, context, .. } = caller;
+    with_conn(&state.pool, move |conn| {
+        let outcome = conn.write_transaction(|conn| {
+            let target = waiting_request(conn, &id, expected, &user, verdict)?;
+            // Whether the account was only waiting (to be invited) or is in use (its sessions
+            // end) is read here, in the transaction that decides.
+            let waiting = target.status == UserStatus::AwaitingApproval;
+            let changed = match verdict {
+                Verdict::Approve => User::grant_requested_role(conn, &target)?,
+                Verdict::Reject => User::drop_requested_role(conn, &target)?,
+            };
+            if !changed {
+                return Err(changed_meanwhile());
+            }
+            let decided = User::find(conn, &target.id)?;
+            match verdict {
+                Verdict::Approve if waiting => send_invitation(conn, &auth, &org, &decided)?,
+                Verdict::Approve => {
+                    Session::revoke_all(conn, &target.id, "role_changed", None)?;
+                }
+                Verdict::Reject => {}
+            }
+            audit::record_decided(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: verdict.action(),
+                    outcome: Outcome::Success,
+                    resource: Some(("user", target.id.to_string())),
+                },
+                &decision,
+            )?;
+            Ok(decided)
+        });
+        if let Err(ApiError::Problem {
+            kind: ProblemType::Forbidden,
+            ..
+        }) = &outcome
+        {
+            conn.write_transaction(|conn| {
+                audit::record_decided(
+                    conn,
+                    &context,
+                    Some(&user),
+                    Event {
+                        action: verdict.action(),
+                        outcome: Outcome::Denied,
+                        resource: Some(("user", id.to_string())),
+                    },
+                    &decision,
+                )
+            })?;
+        }
+        outcome
+    })
+    .await
 }
 
 /// The answer when a conditional update found the request changed at the same moment.
@@ -239,41 +333,8 @@ pub async fn approve_grant(
     id: web::Path<UserId>,
     body: web::Json<GrantDecision>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let id = id.into_inner();
-    let expected = body.into_inner().role;
-    let (org, decision) = decidable(&state, &caller, &id, "user.grant_approve").await?;
-    let auth = state.auth.clone();
-    let Caller { user, context, .. } = caller;
-    let approved = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
-            let target = waiting_request(conn, &id, expected, &user)?;
-            // Whether the account was only waiting (to be invited) or is in use (its sessions
-            // end) is read here, in the transaction that grants.
-            let waiting = target.status == UserStatus::AwaitingApproval;
-            if !User::grant_requested_role(conn, &target)? {
-                return Err(changed_meanwhile());
-            }
-            let granted = User::find(conn, &target.id)?;
-            if waiting {
-                send_invitation(conn, &auth, &org, &granted)?;
-            } else {
-                Session::revoke_all(conn, &target.id, "role_changed", None)?;
-            }
-            audit::record_decided(
-                conn,
-                &context,
-                Some(&user),
-                Event {
-                    action: "user.grant_approve",
-                    outcome: Outcome::Success,
-                    resource: Some(("user", target.id.to_string())),
-                },
-                &decision,
-            )?;
-            Ok(granted)
-        })
-    })
-    .await?;
+    let role = body.into_inner().role;
+    let approved = decide_grant(&state, caller, id.into_inner(), role, Verdict::Approve).await?;
     Ok(web::Json(approved.into()))
 }
 
@@ -299,30 +360,7 @@ pub async fn reject_grant(
     id: web::Path<UserId>,
     body: web::Json<GrantDecision>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let id = id.into_inner();
-    let expected = body.into_inner().role;
-    let (_, decision) = decidable(&state, &caller, &id, "user.grant_reject").await?;
-    let Caller { user, context, .. } = caller;
-    let refused = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
-            let target = waiting_request(conn, &id, expected, &user)?;
-            if !User::drop_requested_role(conn, &target)? {
-                return Err(changed_meanwhile());
-            }
-            audit::record_decided(
-                conn,
-                &context,
-                Some(&user),
-                Event {
-                    action: "user.grant_reject",
-                    outcome: Outcome::Success,
-                    resource: Some(("user", target.id.to_string())),
-                },
-                &decision,
-            )?;
-            Ok::<_, ApiError>(User::find(conn, &target.id)?)
-        })
-    })
-    .await?;
+    let role = body.into_inner().role;
+    let refused = decide_grant(&state, caller, id.into_inner(), role, Verdict::Reject).await?;
     Ok(web::Json(refused.into()))
 }

@@ -584,22 +584,29 @@ type SameRequest<'a> = diesel::dsl::Filter<
 impl User {
     /// Records that `by` asked for `role` for this account (an invitation awaiting approval
     /// carries the role it was invited to).
+    /// Only while the account still holds the role and status `seen` (what the asker's checks
+    /// were made on); returns whether the request was recorded.
     pub fn request_role(
         conn: &mut DbConn,
-        id: &UserId,
+        seen: &User,
         role: Role,
         by: &UserId,
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         let now = now_utc();
-        diesel::update(users::table.find(id))
-            .set((
-                users::requested_role.eq(Some(role)),
-                users::requested_by.eq(Some(by)),
-                users::requested_at.eq(Some(now)),
-                users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(())
+        let recorded = diesel::update(
+            users::table
+                .find(&seen.id)
+                .filter(users::role.eq(seen.role))
+                .filter(users::status.eq(seen.status)),
+        )
+        .set((
+            users::requested_role.eq(Some(role)),
+            users::requested_by.eq(Some(by)),
+            users::requested_at.eq(Some(now)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(recorded == 1)
     }
 
     /// Grants the request `seen` (an account as the approver read it), if that very request

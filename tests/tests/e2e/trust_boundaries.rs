@@ -1142,6 +1142,8 @@ both_engines! {
         let c2 = c2.json()["id"].as_str().unwrap().to_owned();
         let office_head = token(&server, &seed::account_in(&db, &office, Role::Supervisor).email).0;
         assert_eq!(server.post(Some(&office_head), &format!("/api/v1/users/{c2}/approve"), &json!({"role": "coordinator"})).status, 403);
+        let refusals = audit::with_action(&mut db.conn(), "user.grant_approve").unwrap();
+        assert!(refusals.iter().any(|e| e.outcome == "denied" && e.resource_id.as_deref() == Some(c2.as_str())), "the refusal is audited: {refusals:?}");
         let refused = server.post(Some(&coordinator), &format!("/api/v1/users/{c2}/reject"), &json!({"role": "coordinator"}));
         assert_eq!(refused.status, 200);
         assert_eq!(refused.json()["status"], "disabled");
@@ -1171,5 +1173,50 @@ both_engines! {
         for action in ["user.grant_approve", "user.grant_reject", "user.role_request"] {
             assert!(!audit::with_action(&mut db.conn(), action).unwrap().is_empty(), "{action}");
         }
+    }
+}
+
+both_engines! {
+    fn item_12b_an_approval_racing_a_new_request_grants_nothing(db) {
+        // The administrator asks for a case worker's role for a first responder; the supervisor
+        // approves what they saw while, at that very moment, the request is replaced (by a
+        // supervisor's role). The approval must not grant the new request, nor the old one
+        // over it. The replacing write holds its row lock (PostgreSQL) or the write lock
+        // (SQLite) while the approval arrives, so the race is not left to chance.
+        let server = TestServer::start(&db);
+        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+        let admin_account = seed::account_in(&db, &office, Role::Admin);
+        let admin = mfa_enrolled_token(&server, &admin_account.email);
+        let head = mfa_enrolled_token(&server, &seed::account_in(&db, &shelter, Role::Supervisor).email);
+        let responder = seed::account_in(&db, &shelter, Role::FirstResponder);
+        let asked = server.call("PUT", &admin, &format!("/api/v1/users/{}/role", responder.id), Some(&json!({"role": "case_worker"})));
+        assert_eq!(asked.json()["requested_role"], "case_worker", "{}", asked.text());
+        let approval = {
+            let mut conn = db.conn();
+            conn.write_transaction(|conn| {
+                use tumaini_db::schema::users;
+                diesel::update(users::table.find(&responder.id))
+                    .set((users::requested_role.eq(Some(Role::Supervisor)),
+                          users::requested_at.eq(Some(chrono::Utc::now().naive_utc()))))
+                    .execute(conn)?;
+                let (head, url) = (head.clone(), format!("{}/api/v1/users/{}/approve", server.base_url(), responder.id));
+                let approval = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                        let answer = client.post(url).bearer_auth(head).json(&json!({"role": "case_worker"})).send().await.unwrap();
+                        (answer.status().as_u16(), answer.text().await.unwrap())
+                    })
+                });
+                std::thread::sleep(Duration::from_millis(800));
+                Ok::<_, tumaini_db::DbError>(approval)
+            }).unwrap()
+        };
+        let (status, text) = approval.join().unwrap();
+        assert_eq!(status, 409, "{text}");
+        let now = User::find(&mut db.conn(), &responder.id).unwrap();
+        assert_eq!((now.role, now.requested_role), (Role::FirstResponder, Some(Role::Supervisor)));
+        assert!(audit::with_action(&mut db.conn(), "user.grant_approve").unwrap().iter().all(|e| e.outcome != "success"));
     }
 }
