@@ -271,6 +271,21 @@ where
     let principal = caller.principal();
     with_conn(&state.pool, move |conn| {
         let access_context = access_context(&settings, request.purpose);
+        // A retry answered with the first answer is audited as such (no groups touched).
+        let audit_replay = |conn: &mut DbConn, decision: Option<&Decision>, severe: bool| {
+            record_case_event(
+                conn,
+                &context,
+                &user,
+                request.audited_as,
+                "replayed",
+                &request.id,
+                decision,
+                &[],
+                request.purpose,
+                severe,
+            )
+        };
         let outcome = conn.write_transaction(|conn| -> Result<Reply, Failure> {
             let (case, facts, newest) = match load_facts(conn, &request.id) {
                 Ok(loaded) => loaded,
@@ -307,18 +322,7 @@ where
             if let Some(idem) = &request.idempotency
                 && let Some(replay) = idem.replay(conn, &user.id, &vault)?
             {
-                record_case_event(
-                    conn,
-                    &context,
-                    &user,
-                    request.audited_as,
-                    "replayed",
-                    &request.id,
-                    Some(&decision),
-                    &[],
-                    request.purpose,
-                    severe,
-                )?;
+                audit_replay(conn, Some(&decision), severe)?;
                 return Ok(replay);
             }
             let access = CaseAccess {
@@ -364,20 +368,7 @@ where
                 if let Some(idem) = &request.idempotency
                     && let Some(replay) = idem.replay(conn, &user.id, &vault)?
                 {
-                    conn.write_transaction(|conn| {
-                        record_case_event(
-                            conn,
-                            &context,
-                            &user,
-                            request.audited_as,
-                            "replayed",
-                            &request.id,
-                            None,
-                            &[],
-                            request.purpose,
-                            false,
-                        )
-                    })?;
+                    conn.write_transaction(|conn| audit_replay(conn, None, false))?;
                     return Ok(replay);
                 }
                 // A refusal the work itself made (writing a plan without the right to read

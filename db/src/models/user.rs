@@ -615,15 +615,27 @@ impl User {
     /// meanwhile (the update is conditional, so two approvals, or an approval racing a new
     /// request, cannot grant what nobody saw).
     pub fn grant_requested_role(conn: &mut DbConn, seen: &User) -> Result<bool, DbError> {
-        let Some(role) = seen.requested_role else {
+        Self::settle_request(conn, seen, true)
+    }
+
+    /// Drops the request `seen` (a rejection), if that very request still waits; an account
+    /// that was only awaiting approval is disabled. Returns whether it was dropped.
+    pub fn drop_requested_role(conn: &mut DbConn, seen: &User) -> Result<bool, DbError> {
+        Self::settle_request(conn, seen, false)
+    }
+
+    fn settle_request(conn: &mut DbConn, seen: &User, grant: bool) -> Result<bool, DbError> {
+        let Some(requested) = seen.requested_role else {
             return Ok(false);
         };
-        let status = if seen.status == UserStatus::AwaitingApproval {
-            UserStatus::Invited
-        } else {
-            seen.status
+        let waiting = seen.status == UserStatus::AwaitingApproval;
+        let (role, status) = match (grant, waiting) {
+            (true, true) => (requested, UserStatus::Invited),
+            (true, false) => (requested, seen.status),
+            (false, true) => (seen.role, UserStatus::Disabled),
+            (false, false) => (seen.role, seen.status),
         };
-        let granted = diesel::update(Self::same_request(seen))
+        let settled = diesel::update(Self::same_request(seen))
             .set((
                 users::role.eq(role),
                 users::status.eq(status),
@@ -633,30 +645,7 @@ impl User {
                 users::updated_at.eq(now_utc()),
             ))
             .execute(conn)?;
-        Ok(granted == 1)
-    }
-
-    /// Drops the request `seen` (a rejection), if that very request still waits; an account
-    /// that was only awaiting approval is disabled. Returns whether it was dropped.
-    pub fn drop_requested_role(conn: &mut DbConn, seen: &User) -> Result<bool, DbError> {
-        if seen.requested_role.is_none() {
-            return Ok(false);
-        }
-        let status = if seen.status == UserStatus::AwaitingApproval {
-            UserStatus::Disabled
-        } else {
-            seen.status
-        };
-        let dropped = diesel::update(Self::same_request(seen))
-            .set((
-                users::status.eq(status),
-                users::requested_role.eq(None::<Role>),
-                users::requested_by.eq(None::<UserId>),
-                users::requested_at.eq(None::<NaiveDateTime>),
-                users::updated_at.eq(now_utc()),
-            ))
-            .execute(conn)?;
-        Ok(dropped == 1)
+        Ok(settled == 1)
     }
 
     /// The row of `seen`, if it still holds the request (and the status and role) it was read
