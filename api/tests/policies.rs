@@ -7,9 +7,10 @@
 //! without an accepted referral at home or across the border, created recently or long ago;
 //! referrals in every state between five pairs of organisations, of cases owned in either
 //! country. Every (principal, action, resource, field group, break-glass) cell is
-//! decided by Cedar and compared with `expected`, a plain-Rust statement of DESIGN.md's access
-//! rules kept beside the fixtures: the expected-access table. The test prints the count of
-//! cells and fails on any unexpected grant or denial, and on any policy that no cell exercised.
+//! decided by Cedar and compared with `expected`, a plain-Rust statement of the access rules
+//! (README.md and policies/README.md) kept beside the fixtures: the expected-access table. The
+//! test prints the count of cells and fails on any unexpected grant or denial, and on any
+//! policy that no cell exercised.
 
 #![expect(
     clippy::expect_used,
@@ -266,7 +267,7 @@ fn world() -> World {
     }
 }
 
-/// The expected-access table: DESIGN.md sections 1 and 6, stated plainly.
+/// The expected-access table: the roles and access rules, stated plainly.
 fn expected(
     p: &PrincipalFacts,
     action: Action,

@@ -1,5 +1,5 @@
 //! The tamper-evident audit trail: a SHA-256 hash chain over the audit events, with checkpoints
-//! signed by an Ed25519 audit key kept apart from the data keys (DESIGN.md section 7).
+//! signed by an Ed25519 audit key kept apart from the data keys.
 //!
 //! - Writers append `audit_events` rows freely, each in the transaction of the action it
 //!   records. Nothing here slows them down.

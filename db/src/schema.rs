@@ -472,7 +472,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Referrals between organisations for named services (DESIGN.md section 8).
+    /// Referrals between organisations for named services.
     referrals (id) {
         id -> Text,
         reference -> Text,

@@ -93,7 +93,7 @@ pub use case::*;
 pub use referral::*;
 
 vocabulary! {
-    /// What a user may do, by the job they hold (DESIGN.md section 1). Every user has exactly one.
+    /// What a user may do, by the job they hold. Every user has exactly one.
     pub enum Role as "role" {
         /// Police, immigration and border officials, labour inspectors, CSO outreach.
         FirstResponder = "first_responder": "First responder",
@@ -199,7 +199,7 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// The unit of consent, access and encryption (DESIGN.md section 4): what a victim agrees to
+    /// The unit of consent, access and encryption: what a victim agrees to
     /// share, what a policy grants, and what the vault encrypts as one ciphertext.
     pub enum FieldGroup as "field_group" {
         /// Coarse, plaintext fields safe for statistics; never encrypted.

@@ -11,7 +11,7 @@ use cedar_policy::{
 };
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 
-/// A personal field group (DESIGN.md section 4). The summary is not one: it is plaintext and
+/// A personal field group. The summary is not one: it is plaintext and
 /// read with `ReadSummary`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FieldGroup {

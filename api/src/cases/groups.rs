@@ -1,4 +1,4 @@
-//! The personal field groups as typed values (DESIGN.md section 4). A group is validated at the
+//! The personal field groups as typed values. A group is validated at the
 //! edge, serialised to JSON, and encrypted by the vault as one ciphertext; its plaintext only
 //! ever sits in the vault's zeroising buffers and in the response that delivers it.
 

@@ -1,4 +1,4 @@
-//! The one path every case endpoint takes (DESIGN.md sections 6 and 7): load the case and the
+//! The one path every case endpoint takes: load the case and the
 //! facts the policies need, decide, do the work and write the audit event in the same
 //! transaction, and answer. A caller who may not see a case gets 404, exactly as for a case
 //! that does not exist; a refusal is audited in a transaction of its own.

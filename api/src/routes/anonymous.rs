@@ -1,4 +1,4 @@
-//! The anonymous notification (DESIGN.md section 8): an adult who does not consent to entering
+//! The anonymous notification: an adult who does not consent to entering
 //! the NRM is recorded with coarse facts and the reporting organisation only. No person, no
 //! personal group, no data key; it counts in statistics, apart and in totals.
 

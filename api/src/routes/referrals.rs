@@ -1,4 +1,4 @@
-//! Referrals between organisations (DESIGN.md section 8): one organisation asks another for named
+//! Referrals between organisations: one organisation asks another for named
 //! services for a case, sharing only the field groups named, and only as far as the person's
 //! consent allows. Each step (accept, decline, start, complete, withdraw) is its own endpoint,
 //! decided by the policies in `policies/referrals.cedar` and audited in the same transaction as

@@ -1,4 +1,4 @@
-//! National statistics with disclosure control (DESIGN.md section 10), for national
+//! National statistics with disclosure control, for national
 //! coordinators (every organisation) and supervisors (their own organisation). Figures come
 //! from summary columns only and are protected by the server before they leave it: the caller
 //! cannot switch suppression off. Every query is audited.

@@ -1,4 +1,4 @@
-//! Disclosure control of a count table (DESIGN.md section 10): no published figure may let
+//! Disclosure control of a count table: no published figure may let
 //! anyone recognise a person.
 //!
 //! A table over dimensions `S` is published as its *extended* table: every cell, and every

@@ -1,4 +1,4 @@
-//! National statistics with disclosure control (DESIGN.md section 10): counts computed in the
+//! National statistics with disclosure control: counts computed in the
 //! database from summary columns only, never by decrypting a personal group, and published
 //! only as far as no figure can single out a person.
 

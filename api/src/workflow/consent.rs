@@ -1,4 +1,4 @@
-//! Consent rules (DESIGN.md section 8). The current consent is the newest version if it grants
+//! Consent rules. The current consent is the newest version if it grants
 //! and has not expired; a withdrawal (a version that grants nothing) ends all sharing at once.
 //! Children never consent alone: a guardian or a recorded best-interest basis does.
 

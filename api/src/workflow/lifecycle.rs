@@ -1,4 +1,4 @@
-//! The two dimensions of a case (DESIGN.md section 8) as pure state machines: identification
+//! The two dimensions of a case as pure state machines: identification
 //! (only the competent authority decides) and the case status (closure needs a supervisor's
 //! approval). They never depend on each other: assistance never waits for identification.
 

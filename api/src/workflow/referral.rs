@@ -1,4 +1,4 @@
-//! Referral rules (DESIGN.md section 8) as plain functions: what consent a referral needs, which
+//! Referral rules as plain functions: what consent a referral needs, which
 //! field groups it may share, and its state machine. Each refusal names what is missing, so the
 //! referring worker knows what to ask the person (or the guardian) for.
 

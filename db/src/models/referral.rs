@@ -1,4 +1,4 @@
-//! Referrals between organisations (DESIGN.md section 8), their timelines, and the
+//! Referrals between organisations, their timelines, and the
 //! notifications each user chose not to receive.
 //!
 //! A state change is a conditional UPDATE (`... WHERE state = <the state it leaves>`), so of two

@@ -1,4 +1,4 @@
-//! The vault: field-level envelope encryption of personal data (DESIGN.md section 5).
+//! The vault: field-level envelope encryption of personal data.
 //!
 //! ```text
 //! KEK (TUMAINI_MASTER_KEY / key file / later a KMS), versioned  ── KeyProvider

@@ -1,4 +1,4 @@
-//! The vocabularies of cases, consent and the NRM workflow (DESIGN.md sections 4 and 8).
+//! The vocabularies of cases, consent and the NRM workflow.
 //!
 //! Lists marked HTCDS derive from the Human Trafficking Case Data Standard 2.0 (IOM, CC BY 4.0;
 //! see NOTICE), with codes in snake case; the HTCDS value name is kept in each doc comment so an
@@ -128,7 +128,7 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Where a case stands in identification (DESIGN.md section 8). Only the competent
+    /// Where a case stands in identification. Only the competent
     /// authority moves a case past `referred_to_nrm`.
     pub enum IdentificationStage as "identification_stage" {
         /// Registered; no screening recorded yet.
@@ -173,7 +173,7 @@ impl IdentificationDecision {
 }
 
 vocabulary! {
-    /// The case's assistance status (DESIGN.md section 8), independent of identification.
+    /// The case's assistance status, independent of identification.
     pub enum CaseStatus as "case_status" {
         Open = "open": "Open",
         Active = "active": "Active",

@@ -1,5 +1,5 @@
-//! The vocabularies of referrals between organisations and of notifications (DESIGN.md section
-//! 8). HTCDS 2.0 records a referral's date, type and outcome; the states and decline reasons here
+//! The vocabularies of referrals between organisations and of notifications. HTCDS 2.0 records
+//! a referral's date, type and outcome; the states and decline reasons here
 //! follow Primero's referral statuses and the ICMPD transnational referral mechanism.
 
 use super::{FieldGroup, ServiceType};

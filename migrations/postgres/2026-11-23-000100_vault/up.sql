@@ -1,4 +1,4 @@
--- The vault (DESIGN.md section 5): per-case data keys wrapped by the key-encryption key (KEK),
+-- The vault: per-case data keys wrapped by the key-encryption key (KEK),
 -- one ciphertext per personal field group, blind indexes for look-up without plaintext.
 -- No column here ever holds personal data in clear.
 

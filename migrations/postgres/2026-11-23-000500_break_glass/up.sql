@@ -1,4 +1,4 @@
--- Break-glass (DESIGN.md section 6): a coordinator, or a supervisor for a case their
+-- Break-glass: a coordinator, or a supervisor for a case their
 -- organisation owns or serves, opens named personal groups of one case outside the normal rules,
 -- with a written justification, for a limited time. Every opening and every read under it is a
 -- high-severity audit event.

@@ -1,4 +1,4 @@
--- The tamper-evident audit trail (DESIGN.md section 7). Writers insert audit_events freely in
+-- The tamper-evident audit trail. Writers insert audit_events freely in
 -- their own transactions; one sealer at a time (a transaction-level advisory lock, so several
 -- replicas are safe) assigns each event a position in a SHA-256 hash chain (audit_chain) and
 -- signs periodic checkpoints with the Ed25519 audit key (audit_checkpoints). All three tables

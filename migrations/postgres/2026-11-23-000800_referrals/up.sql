@@ -1,4 +1,4 @@
--- Referrals between organisations (DESIGN.md section 8): one organisation asks another for named
+-- Referrals between organisations: one organisation asks another for named
 -- services for one case, sharing only the field groups named (the minimum the services need,
 -- never more than consent allows). States: sent -> accepted | declined | expired ->
 -- in_service -> completed, or withdrawn. Acceptance grants the receiving organisation access to

@@ -1,4 +1,4 @@
--- Cases, consent and the NRM workflow (DESIGN.md sections 4 and 8). Summary columns are coarse
+-- Cases, consent and the NRM workflow. Summary columns are coarse
 -- plaintext (statistics read them); everything personal is a ciphertext from the vault, bound
 -- to its table, column and row. Multi-valued summary fields (forms of exploitation, means of
 -- control) are rows of their own so statistics can group by them in SQL.

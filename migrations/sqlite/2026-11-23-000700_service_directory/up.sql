@@ -1,4 +1,4 @@
--- The service directory (DESIGN.md section 8): what each organisation offers, where (country,
+-- The service directory: what each organisation offers, where (country,
 -- region), for whom (adults, children, sex), and whether it has room now. One listing per
 -- organisation and service; a listing holds no personal data and is readable by all staff.
 -- SQLite cannot add a table constraint to an existing table: the checks sit on the columns.

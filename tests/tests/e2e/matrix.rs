@@ -361,7 +361,7 @@ struct CaseFixture {
     law_enforcement_consent: bool,
 }
 
-/// The access rules of DESIGN.md section 6 for the case endpoints, stated plainly (no
+/// The access rules for the case endpoints, stated plainly (no
 /// referrals yet: those come with their own endpoints).
 fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &CaseFixture) -> bool {
     // Coordinators and competent authorities act within their own country only.
