@@ -169,6 +169,31 @@ pub fn load_facts(
     Ok((case, facts, newest))
 }
 
+/// A case and whether `principal` may read its summary (see that it exists); `None` when there
+/// is no such case.
+pub fn with_summary_visibility(
+    conn: &mut DbConn,
+    authz: &Authorizer,
+    principal: &PrincipalFacts,
+    context: &AccessContext,
+    id: &CaseId,
+) -> Result<Option<(Case, CaseFacts, bool)>, DbError> {
+    let (case, facts, _) = match load_facts(conn, id) {
+        Ok(loaded) => loaded,
+        Err(DbError::NotFound) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let visible = authz
+        .decide(
+            principal,
+            Action::ReadSummary,
+            &Resource::Case(&facts),
+            context,
+        )
+        .allowed;
+    Ok(Some((case, facts, visible)))
+}
+
 /// Who holds access to a case through an accepted or in-service referral, and to which groups.
 pub fn referral_access(
     conn: &mut DbConn,

@@ -167,23 +167,14 @@ pub async fn create_case(
                 return Ok(None);
             };
             let principal = caller.principal();
-            let visible = |conn: &mut DbConn, id: &serde_json::Value| -> Result<bool, ApiError> {
+            let visible = |conn: &mut DbConn, id: &serde_json::Value| -> Result<bool, DbError> {
                 let Some(id) = id.as_str().and_then(|id| id.parse::<CaseId>().ok()) else {
                     return Ok(false);
                 };
-                let facts = match service::load_facts(conn, &id) {
-                    Ok((_, facts, _)) => facts,
-                    Err(DbError::NotFound) => return Ok(false),
-                    Err(other) => return Err(other.into()),
-                };
-                Ok(authz
-                    .decide(
-                        &principal,
-                        Action::ReadSummary,
-                        &Resource::Case(&facts),
-                        &context,
-                    )
-                    .allowed)
+                Ok(
+                    service::with_summary_visibility(conn, &authz, &principal, &context, &id)?
+                        .is_some_and(|(_, _, visible)| visible),
+                )
             };
             if !visible(conn, &replay.body["id"])? {
                 return Err(ApiError::bare(ProblemType::NotFound));
@@ -253,18 +244,13 @@ pub async fn create_case(
                     .map_err(vault_error)?;
                 let principal = caller.principal();
                 for other in dup_service::candidates(conn, &vault, &id, terms)? {
-                    let (other_case, facts, _) = service::load_facts(conn, &other)?;
+                    let (other_case, facts, visible) = service::with_summary_visibility(
+                        conn, &authz, &principal, &context, &other,
+                    )?
+                    .ok_or(DbError::NotFound)?;
                     if facts.owner.country != principal.organisation.country {
                         continue;
                     }
-                    let visible = authz
-                        .decide(
-                            &principal,
-                            Action::ReadSummary,
-                            &Resource::Case(&facts),
-                            &context,
-                        )
-                        .allowed;
                     if !visible {
                         tumaini_db::models::duplicate::queue_check(conn, &id, &other)?;
                     } else if dup_service::confirmed(conn, &vault, terms, &other)? {
