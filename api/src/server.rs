@@ -8,128 +8,16 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tumaini_db::vault::Vault;
-use tumaini_db::{Engine, Pool, PoolOptions, build_pool, migrations};
-use utoipa::OpenApi as _;
-use utoipa::openapi::OpenApi;
+use tumaini_db::{Pool, PoolOptions, build_pool, migrations};
 use utoipa_actix_web::AppExt as _;
 
-use crate::auth::AuthService;
-use crate::authz::Authorizer;
 use crate::config::Config;
 use crate::http::{
     ApiError, ProblemType, body_guard, extractor_configs, request_context, security_headers,
 };
-use crate::mail::OutboxWorker;
-use crate::routes::{self, ApiDoc, docs::render_docs_page};
-
-/// What every handler can reach: the pool and the pre-rendered API description. Cheap to clone
-/// (one per worker).
-#[derive(Clone)]
-pub struct AppState {
-    /// Database connections.
-    pub pool: Pool,
-    /// The engine behind the pool.
-    pub engine: Engine,
-    /// Sign-in: keys, password hashing, throttling.
-    pub auth: Arc<AuthService>,
-    /// The validated access policies.
-    pub authz: Arc<Authorizer>,
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
-    /// The OpenAPI document, serialised once.
-    pub openapi_json: Arc<str>,
-    /// The docs page, rendered once.
-    pub docs_html: Arc<str>,
-    /// Field-level encryption of personal data; `None` only in tests that store none.
-    pub vault: Option<Arc<Vault>>,
-    /// Case-work settings.
-    pub cases: Arc<crate::config::CaseSettings>,
-    /// NRM decision deadlines.
-    pub deadlines: Arc<crate::workflow::deadlines::DeadlineRules>,
-    /// Base of links in e-mails.
-    pub public_url: Arc<str>,
-    /// The Ed25519 audit key that signs the chain's checkpoints.
-    pub audit_signer: Arc<tumaini_db::audit_chain::AuditSigner>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("engine", &self.engine)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// State over an existing pool, configured by `config`.
-    pub fn new(pool: Pool, config: &Config) -> anyhow::Result<Self> {
-        let doc = openapi();
-        Ok(Self {
-            pool,
-            engine: config.database_url.engine(),
-            auth: Arc::new(AuthService::from_config(config)?),
-            authz: Arc::new(load_policies(config)?),
-            max_body_bytes: config.max_body_bytes,
-            openapi_json: doc
-                .to_pretty_json()
-                .context("serialising the OpenAPI document")?
-                .into(),
-            docs_html: render_docs_page(&doc).into(),
-            vault: None,
-            cases: Arc::new(config.cases.clone()),
-            deadlines: Arc::new(
-                crate::workflow::deadlines::DeadlineRules::new(
-                    config.cases.reasonable_grounds_working_days,
-                    config.cases.recovery_period_days,
-                    &config.cases.public_holidays,
-                )
-                .context("TUMAINI_RECOVERY_PERIOD_DAYS / TUMAINI_PUBLIC_HOLIDAYS")?,
-            ),
-            public_url: config.public_url.clone().into(),
-            audit_signer: crate::audit_trail::signer(&config.audit)
-                .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?,
-        })
-    }
-
-    /// The vault, or 503 when this server runs without one.
-    pub fn vault(&self) -> Result<Arc<Vault>, ApiError> {
-        self.vault
-            .clone()
-            .ok_or_else(|| ApiError::unavailable("personal data cannot be stored or read now"))
-    }
-
-    /// The same state with the vault that handlers storing personal data use.
-    pub fn with_vault(mut self, vault: Arc<Vault>) -> Self {
-        self.vault = Some(vault);
-        self
-    }
-}
-
-/// The policy set: from `TUMAINI_POLICY_DIR` when set, else the embedded one; either way
-/// validated in strict mode, so an invalid policy stops the server with a clear message.
-pub fn load_policies(config: &Config) -> anyhow::Result<Authorizer> {
-    let authorizer = match &config.policy_dir {
-        Some(dir) => Authorizer::from_dir(dir)
-            .with_context(|| format!("loading the policies in {}", dir.display()))?,
-        None => Authorizer::embedded().context("loading the embedded policies")?,
-    };
-    tracing::info!(
-        policies = authorizer.policy_ids().len(),
-        "access policies validated"
-    );
-    Ok(authorizer)
-}
-
-/// The OpenAPI document, generated from the same route table the application serves.
-pub fn openapi() -> OpenApi {
-    App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(routes::register)
-        .split_for_parts()
-        .1
-}
+use crate::jobs::outbox::OutboxWorker;
+use crate::routes;
+use crate::state::AppState;
 
 /// The application: routes, extractor limits and middleware. `extra` adds services after the
 /// API's own (tests use it to exercise the shared plumbing).
@@ -210,7 +98,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Pool> {
 /// malformed or wrong master key stops the server at start rather than failing requests. A
 /// database that is unreachable or not yet migrated is checked later, by the first request.
 pub async fn open_vault(config: &Config, pool: &Pool) -> anyhow::Result<Arc<Vault>> {
-    let vault = Arc::new(Vault::new(crate::keys::key_provider(config)?));
+    let vault = Arc::new(Vault::new(crate::keyring::key_provider(config)?));
     let check_vault = Arc::clone(&vault);
     let check_pool = pool.clone();
     let checked = web::block(
@@ -245,20 +133,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = open_database(&config).await?;
     let vault = open_vault(&config, &pool).await?;
     let state = AppState::new(pool.clone(), &config)?.with_vault(Arc::clone(&vault));
+    routes::docs::description();
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
-    let mut scanner = crate::deadline_scan::DeadlineScanner::start(
+    let mut scanner = crate::jobs::deadlines::DeadlineScanner::start(
         pool.clone(),
         config.cases.deadline_scan_interval,
         config.public_url.clone(),
     )?;
-    let mut housekeeping = crate::housekeeping::Housekeeping::start(
+    let mut housekeeping = crate::jobs::housekeeping::Housekeeping::start(
         pool.clone(),
         vault,
         config.cases.idempotency_ttl,
         config.public_url.clone(),
     )?;
-    let mut sealer = crate::audit_trail::AuditSealer::start(
+    let mut sealer = crate::jobs::audit_sealer::AuditSealer::start(
         pool,
         Arc::clone(&state.audit_signer),
         &config.audit,

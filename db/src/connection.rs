@@ -44,7 +44,19 @@ impl DbConn {
     /// `write_transaction` called inside another transaction (the outer one already holds, or
     /// will take, the write lock), so that named queries which write atomically can also be
     /// part of a caller's larger transaction.
+    ///
+    /// The error type is the caller's own, as long as a [`DbError`] converts into it: a failure
+    /// of the database itself (BEGIN, COMMIT) arrives as one. Any error rolls back.
     pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        self.write_transaction_diesel(|conn| work(conn).map_err(TxError::Work))
+            .map_err(TxError::into_error)
+    }
+
+    fn write_transaction_diesel<T, E, F>(&mut self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
@@ -95,6 +107,15 @@ impl DbConn {
     pub fn read_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        self.read_transaction_diesel(|conn| work(conn).map_err(TxError::Work))
+            .map_err(TxError::into_error)
+    }
+
+    fn read_transaction_diesel<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
         let nested = match self {
@@ -112,6 +133,27 @@ impl DbConn {
             }
             work(conn)
         })
+    }
+}
+
+/// An error inside a transaction: the database's own, or the work's.
+enum TxError<E> {
+    Db(diesel::result::Error),
+    Work(E),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Db(err)
+    }
+}
+
+impl<E: From<DbError>> TxError<E> {
+    fn into_error(self) -> E {
+        match self {
+            Self::Db(err) => E::from(DbError::from(err)),
+            Self::Work(err) => err,
+        }
     }
 }
 

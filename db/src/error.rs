@@ -48,6 +48,17 @@ impl From<DieselError> for DbError {
     }
 }
 
+impl DbError {
+    /// The cause, when a stored value could not be read as its type (a code no vocabulary
+    /// knows, written into the database by hand, say).
+    pub fn undecodable(&self) -> Option<&(dyn std::error::Error + Send + Sync)> {
+        match self {
+            Self::Query(DieselError::DeserializationError(cause)) => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for DbError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         Self::Unavailable(err.to_string())

@@ -1,7 +1,7 @@
 //! Case benchmark: `cargo bench -p tumaini-tests --bench cases` (figures go in the notes).
 //!
 //! On a fresh PostgreSQL database seeded with `CASES_BENCH_CASES` demo cases (default 100,000,
-//! through `tumaini_api::seed::seed_demo` and the same vault keys the server then uses):
+//! through `tumaini_api::cli::seed::seed_demo` and the same vault keys the server then uses):
 //!
 //! 1. Case reads over HTTP, `GET /api/v1/cases/{id}?groups=identity,exploitation&purpose=assistance`
 //!    (authentication, policy decisions, two groups decrypted, the audit event written in the
@@ -105,15 +105,15 @@ fn main() {
 
     // 1. Seed through a vault over the server's keys.
     let start = Instant::now();
-    let vault = Vault::new(tumaini_api::keys::key_provider(&config).unwrap());
+    let vault = Vault::new(tumaini_api::keyring::key_provider(&config).unwrap());
     let mut conn = db.conn();
     vault.check(&mut conn).unwrap();
-    let seeded = tumaini_api::seed::seed_demo(
+    let seeded = tumaini_api::cli::seed::seed_demo(
         &mut conn,
         &vault,
         &tumaini_api::accounts::hash_password(PASSWORD).unwrap(),
         cases,
-        &tumaini_api::workflow::deadlines::DeadlineRules::default(),
+        &tumaini_api::rules::deadlines::DeadlineRules::default(),
     )
     .unwrap();
     drop((conn, vault));
@@ -155,7 +155,7 @@ fn main() {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let email = tumaini_api::seed::demo_email(WORKER);
+    let email = tumaini_api::cli::seed::demo_email(WORKER);
     let base = format!("http://{}", server.addr);
     let token = runtime.block_on(sign_in(&client, &base, &email));
     let worker = Worker::of(&mut pg, &email);

@@ -26,7 +26,7 @@
 //!    assistance and referral; identity, contact and health; to health organisations).
 //! 2. The outbox's delivery rate to a real SMTP server on loopback: nothing is delivered during
 //!    step 1 (no mail worker runs). Then the server stops, an aiosmtpd sink starts
-//!    (`tumaini_tests::smtp::SmtpSink`) and `tumaini_api::mail::OutboxWorker` delivers the
+//!    (`tumaini_tests::smtp::SmtpSink`) and `tumaini_api::jobs::outbox::OutboxWorker` delivers the
 //!    queued messages to it, as `tumaini serve` would with `TUMAINI_SMTP_URL` set, until the
 //!    outbox is empty or `REFERRALS_BENCH_OUTBOX_MAX_SECS` seconds (default 120) have passed:
 //!    messages delivered, seconds, messages per second, and whether the outbox drained (if not,
@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use diesel::{QueryDsl as _, RunQueryDsl as _};
 use serde_json::{Value, json};
 use tumaini_api::config::{Config, MailTransport};
-use tumaini_api::mail::OutboxWorker;
+use tumaini_api::jobs::outbox::OutboxWorker;
 use tumaini_db::models::outbox;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use tumaini_db::{PoolOptions, build_pool};

@@ -7,8 +7,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix_web::HttpServer;
-use tumaini_api::audit_trail::AuditSealer;
 use tumaini_api::config::Config;
+use tumaini_api::jobs::audit_sealer::AuditSealer;
 use tumaini_db::vault::Vault;
 use tumaini_db::{PoolOptions, build_pool};
 
@@ -70,7 +70,7 @@ impl ServedApp {
         )
         .expect("database pool");
         let vault = Arc::new(Vault::new(
-            tumaini_api::keys::key_provider(config).expect("master key"),
+            tumaini_api::keyring::key_provider(config).expect("master key"),
         ));
         vault
             .check(&mut pool.get().expect("a connection"))

@@ -8,10 +8,10 @@ use std::thread::JoinHandle;
 use actix_web::{HttpServer, web};
 use base64::Engine as _;
 use serde_json::Value;
-use tumaini_api::auth::keys::Keys;
+use tumaini_api::auth::tokens::Keys;
 use tumaini_api::config::{Config, SecretKey};
-use tumaini_api::mail::OutboxWorker;
-use tumaini_api::server::AppState;
+use tumaini_api::jobs::outbox::OutboxWorker;
+use tumaini_api::state::AppState;
 
 use crate::TestDb;
 
@@ -28,9 +28,9 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
     outbox: Option<OutboxWorker>,
-    scanner: Option<tumaini_api::deadline_scan::DeadlineScanner>,
-    sealer: Option<tumaini_api::audit_trail::AuditSealer>,
-    housekeeping: Option<tumaini_api::housekeeping::Housekeeping>,
+    scanner: Option<tumaini_api::jobs::deadlines::DeadlineScanner>,
+    sealer: Option<tumaini_api::jobs::audit_sealer::AuditSealer>,
+    housekeeping: Option<tumaini_api::jobs::housekeeping::Housekeeping>,
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
@@ -130,26 +130,26 @@ impl TestServer {
         let secret = config.auth.load_secret().expect("secret");
         let pool = db.pool();
         let vault = std::sync::Arc::new(tumaini_db::vault::Vault::new(
-            tumaini_api::keys::key_provider(&config).expect("test master key"),
+            tumaini_api::keyring::key_provider(&config).expect("test master key"),
         ));
         let state = AppState::new(pool.clone(), &config)
             .expect("app state")
             .with_vault(vault);
         let outbox = OutboxWorker::start(pool.clone(), config.mail.clone()).expect("outbox worker");
-        let scanner = tumaini_api::deadline_scan::DeadlineScanner::start(
+        let scanner = tumaini_api::jobs::deadlines::DeadlineScanner::start(
             pool.clone(),
             config.cases.deadline_scan_interval,
             config.public_url.clone(),
         )
         .expect("deadline scanner");
-        let sealer = tumaini_api::audit_trail::AuditSealer::start(
+        let sealer = tumaini_api::jobs::audit_sealer::AuditSealer::start(
             pool.clone(),
             std::sync::Arc::clone(&state.audit_signer),
             &config.audit,
             config.public_url.clone(),
         )
         .expect("audit sealer");
-        let housekeeping = tumaini_api::housekeeping::Housekeeping::start(
+        let housekeeping = tumaini_api::jobs::housekeeping::Housekeeping::start(
             pool.clone(),
             state.vault().expect("vault"),
             config.cases.idempotency_ttl,

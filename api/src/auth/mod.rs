@@ -2,8 +2,8 @@
 //! live. Passwords, tokens, TOTP and throttling live in the submodules; the HTTP endpoints in
 //! `routes::auth`.
 
-pub mod keys;
 pub mod password;
+pub mod tokens;
 pub mod totp;
 
 use std::net::IpAddr;
@@ -21,9 +21,9 @@ use tumaini_db::vocabulary::Role;
 
 use crate::config::Config;
 use crate::http::{ApiError, ClientKey, ClientRequestId, ProblemType, RequestId, client_address};
-use crate::server::AppState;
-use keys::Keys;
+use crate::state::AppState;
 use password::PasswordHasher;
+use tokens::Keys;
 
 pub use crate::config::AuthSettings;
 
@@ -189,14 +189,14 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| match e {
+        .map_err(|e| {
             // A stored value that is not a known code (a role someone wrote into the database
             // by hand, say) is no identity at all.
-            tumaini_db::DbError::Query(diesel::result::Error::DeserializationError(cause)) => {
+            if let Some(cause) = e.undecodable() {
                 tracing::error!(error = %cause, "an account holds an unknown code; access refused");
-                unauthenticated()
+                return unauthenticated();
             }
-            other => ApiError::from(other),
+            ApiError::from(e)
         })?;
         let Some((session, user, organisation)) = found else {
             return Err(unauthenticated());

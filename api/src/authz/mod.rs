@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 
+use anyhow::Context as _;
+
 use cedar_policy::{
     ActionConstraint, Authorizer as CedarAuthorizer, Decision as CedarDecision, Entities,
     EntityUid, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
@@ -106,6 +108,21 @@ impl std::fmt::Debug for Authorizer {
 }
 
 impl Authorizer {
+    /// The policy set: from `TUMAINI_POLICY_DIR` when set, else the embedded one; either way
+    /// validated in strict mode, so an invalid policy stops the server with a clear message.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        let authorizer = match &config.policy_dir {
+            Some(dir) => Self::from_dir(dir)
+                .with_context(|| format!("loading the policies in {}", dir.display()))?,
+            None => Self::embedded().context("loading the embedded policies")?,
+        };
+        tracing::info!(
+            policies = authorizer.policy_ids().len(),
+            "access policies validated"
+        );
+        Ok(authorizer)
+    }
+
     /// The policies embedded in the binary.
     pub fn embedded() -> Result<Self, PolicyError> {
         let files: Vec<(String, String)> = EMBEDDED_POLICIES

@@ -139,7 +139,7 @@ fn tell_holders(
             .into_iter()
             .filter(|u| u.organisation_id == holder.id)
             .collect();
-    crate::mail::notify(
+    crate::notifications::notify(
         conn,
         &supervisors,
         "A possible duplicate of one of your cases",
@@ -152,7 +152,7 @@ fn tell_holders(
     )?;
     let coordinators =
         User::notification_recipients(conn, &[Role::Coordinator], None, Some(&holder.country))?;
-    crate::mail::notify(
+    crate::notifications::notify(
         conn,
         &coordinators,
         "Possible duplicate cases to resolve",

@@ -29,8 +29,8 @@ use crate::authz::{
 };
 use crate::config::CaseSettings;
 use crate::http::{ApiError, ProblemType, with_conn};
-use crate::server::AppState;
-use crate::workflow::consent as consent_rules;
+use crate::rules::consent as consent_rules;
+use crate::state::AppState;
 
 pub use reply::{Idempotency, Reply, if_match};
 
@@ -268,12 +268,6 @@ impl From<ApiError> for Failure {
 
 impl From<DbError> for Failure {
     fn from(err: DbError) -> Self {
-        Self::Api(err.into())
-    }
-}
-
-impl From<diesel::result::Error> for Failure {
-    fn from(err: diesel::result::Error) -> Self {
         Self::Api(err.into())
     }
 }

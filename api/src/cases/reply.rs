@@ -10,7 +10,7 @@ use tumaini_db::ids::{CaseId, UserId};
 use tumaini_db::models::idempotency::{self, StoredResponse};
 use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes, Vault};
 
-use crate::auth::keys::Keys;
+use crate::auth::tokens::Keys;
 use crate::authz::FieldGroup;
 use crate::http::{ApiError, ProblemType};
 

@@ -12,7 +12,7 @@ pub use guards::{body_guard, extractor_configs, security_headers};
 pub use problem::{ApiError, Problem, ProblemType};
 pub use request_context::{ClientRequestId, REQUEST_ID_HEADER, RequestId, request_context};
 
-/// Runs database work on the blocking pool with a pooled connection, so that diesel never
+/// Runs database work on the blocking pool with a pooled connection, so that a query never
 /// blocks an async worker.
 pub async fn with_conn<T: Send + 'static>(
     pool: &tumaini_db::Pool,

@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::auth::INVITATION_TTL;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

@@ -20,8 +20,8 @@ use crate::authz::{Action, OrganisationFacts, Resource};
 use crate::cases::{Idempotency, Reply};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::cases::parse;
-use crate::server::AppState;
-use crate::workflow::reference;
+use crate::rules::reference;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

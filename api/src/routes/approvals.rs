@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::admin::{UserView, authorize, send_invitation};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module (the fixed path before `{id}`).
 pub fn register(cfg: &mut ServiceConfig) {
@@ -49,7 +49,7 @@ pub(crate) fn tell_approvers(
                 .filter(|u| u.organisation_id == org.id),
         );
     }
-    crate::mail::notify(
+    crate::notifications::notify(
         conn,
         &approvers,
         "An account waits for your approval in Tumaini",

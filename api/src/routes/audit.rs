@@ -20,10 +20,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
-use crate::auth::keys::Keys;
+use crate::auth::tokens::Keys;
 use crate::authz::{Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

@@ -18,7 +18,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::auth::password::{Verified, check_new_password};
 use crate::auth::{AuthService, Caller, EnrollingCaller, RequestContext, requires_mfa, totp};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

@@ -5,13 +5,26 @@
 //! policy that forbids scripts.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
 
-use crate::server::AppState;
+/// The OpenAPI document, serialised, and the page rendering it: built once, on first use (the
+/// server builds them before it listens).
+pub fn description() -> &'static (String, String) {
+    static DESCRIPTION: OnceLock<(String, String)> = OnceLock::new();
+    DESCRIPTION.get_or_init(|| {
+        let doc = super::openapi();
+        let json = doc.to_pretty_json().unwrap_or_else(|err| {
+            tracing::error!(error = %err, "serialising the OpenAPI document");
+            String::from("{}")
+        });
+        (json, render_docs_page(&doc))
+    })
+}
 
 /// The OpenAPI 3.1 document describing every route of this server.
 #[utoipa::path(
@@ -19,10 +32,10 @@ use crate::server::AppState;
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
 #[get("/api/v1/openapi.json")]
-pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(state.openapi_json.to_string())
+        .body(description().0.as_str())
 }
 
 /// A human-readable rendering of the OpenAPI document.
@@ -31,7 +44,7 @@ pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "The API reference as an HTML page", content_type = "text/html"))
 )]
 #[get("/api/v1/docs")]
-pub async fn docs_page(state: web::Data<AppState>) -> HttpResponse {
+pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         // No scripts, no external resources; only the page's own inline style.
@@ -39,7 +52,7 @@ pub async fn docs_page(state: web::Data<AppState>) -> HttpResponse {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         ))
-        .body(state.docs_html.to_string())
+        .body(description().1.as_str())
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -8,7 +8,7 @@ use tumaini_db::{DbError, migrations};
 use utoipa::ToSchema;
 
 use crate::http::{ApiError, Problem};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The process answers.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,7 +16,9 @@ pub mod regions;
 pub mod statistics;
 pub mod vocabularies;
 
+use actix_web::App;
 use utoipa::OpenApi;
+use utoipa_actix_web::AppExt as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::Problem;
@@ -85,4 +87,14 @@ pub fn register(cfg: &mut ServiceConfig) {
     statistics::register(cfg);
     regions::register(cfg);
     cfg.service(vocabularies::vocabularies);
+}
+
+/// The OpenAPI document, generated from the same route table the application serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(register)
+        .split_for_parts()
+        .1
 }

@@ -15,7 +15,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::http::{ApiError, Problem, with_conn};
 use crate::routes::cases::parse;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

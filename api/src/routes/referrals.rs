@@ -15,15 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
 use tumaini_db::models::audit::{self as audit_store, AuditRecord};
-use tumaini_db::models::referral::{
-    self as store, Actor, Mailbox, NewReferral, Referral, ReferralEvent,
-};
+use tumaini_db::models::referral::{Actor, Mailbox, NewReferral, Referral, ReferralEvent};
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
 use tumaini_db::vocabulary::{
-    AgeBand, DeclineReason, FieldGroup, NotificationKind, OrganisationKind, ReferralState,
-    ReferralUrgency, Role, ServiceType, Sex, UserStatus,
+    AgeBand, DeclineReason, FieldGroup, OrganisationKind, ReferralState, ReferralUrgency, Role,
+    ServiceType, Sex,
 };
 use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
@@ -33,12 +31,13 @@ use crate::auth::{Caller, RequestContext};
 use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::notifications::{tell_receiver, tell_sender};
 use crate::routes::admin::authorize;
-use crate::routes::cases::{notify, parse, vault_error};
-use crate::server::AppState;
-use crate::workflow::lifecycle;
-use crate::workflow::reference;
-use crate::workflow::referral::{self as rules, Sharing, Step};
+use crate::routes::cases::{parse, vault_error};
+use crate::rules::lifecycle;
+use crate::rules::reference;
+use crate::rules::referral::{self as rules, Sharing, Step};
+use crate::state::AppState;
 
 /// Registers the routes of this module (the fixed paths before `{id}`).
 pub fn register(cfg: &mut ServiceConfig) {
@@ -286,81 +285,6 @@ fn record_reason_read(
         "referral",
         false,
     )
-}
-
-/// Active staff of `organisation` holding one of `roles`, less those who switched `kind` off.
-fn staff_wanting(
-    conn: &mut DbConn,
-    organisation: &OrgId,
-    roles: &[Role],
-    kind: NotificationKind,
-) -> Result<Vec<User>, DbError> {
-    let staff = User::list(conn, Some(organisation))?
-        .into_iter()
-        .filter(|u| u.status == UserStatus::Active && roles.contains(&u.role))
-        .collect();
-    store::wanting(conn, staff, kind)
-}
-
-/// Tells the referring organisation (the sender and its supervisors) that a referral moved on.
-pub(crate) fn tell_sender(
-    conn: &mut DbConn,
-    referral: &Referral,
-    public_url: &str,
-) -> Result<(), DbError> {
-    let mut recipients = staff_wanting(
-        conn,
-        &referral.from_organisation_id,
-        &[Role::Supervisor],
-        NotificationKind::ReferralAnswered,
-    )?;
-    if let Ok(sender) = User::find(conn, &referral.created_by)
-        && sender.status == UserStatus::Active
-        && !recipients.iter().any(|u| u.id == sender.id)
-    {
-        recipients.extend(store::wanting(
-            conn,
-            vec![sender],
-            NotificationKind::ReferralAnswered,
-        )?);
-    }
-    notify(
-        conn,
-        &recipients,
-        "A referral you sent has moved on",
-        &format!(
-            "Referral {} is now {}.\n\nSign in to Tumaini to see it: {public_url}/referrals/{}\n",
-            referral.reference,
-            referral.state.label().to_lowercase(),
-            referral.id
-        ),
-    )?;
-    Ok(())
-}
-
-/// Tells the receiving organisation's case workers and supervisors about a referral.
-fn tell_receiver(
-    conn: &mut DbConn,
-    referral: &Referral,
-    subject: &str,
-    public_url: &str,
-) -> Result<(), DbError> {
-    let recipients = staff_wanting(
-        conn,
-        &referral.to_organisation_id,
-        &[Role::Supervisor, Role::CaseWorker],
-        NotificationKind::ReferralReceived,
-    )?;
-    notify(
-        conn,
-        &recipients,
-        subject,
-        &format!(
-            "Referral {} concerns your organisation.\n\nSign in to Tumaini to see it: {public_url}/referrals/{}\n",
-            referral.reference, referral.id
-        ),
-    )?;
-    Ok(())
 }
 
 /// Appends a referral event: who, which step, which referral, the decision, the groups the
@@ -1110,12 +1034,6 @@ impl From<ApiError> for Failure {
 
 impl From<DbError> for Failure {
     fn from(err: DbError) -> Self {
-        Self::Api(err.into())
-    }
-}
-
-impl From<diesel::result::Error> for Failure {
-    fn from(err: diesel::result::Error) -> Self {
         Self::Api(err.into())
     }
 }

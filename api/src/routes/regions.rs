@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::admin::authorize;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {

@@ -23,7 +23,7 @@ use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::admin::authorize;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::statistics::response_times::{self, ResponseTimes};
 use crate::statistics::{self, Table, TableRequest};
 

@@ -27,7 +27,7 @@ fn person(family: &str) -> Value {
 }
 
 fn signer(server: &TestServer) -> std::sync::Arc<AuditSigner> {
-    tumaini_api::audit_trail::signer(&server.config.audit).unwrap()
+    tumaini_api::keyring::audit_signer(&server.config.audit).unwrap()
 }
 
 /// Waits until the sealer has sealed every event.

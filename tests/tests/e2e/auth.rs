@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use tumaini_api::auth::keys::{AUDIENCE, AccessClaims, ISSUER};
+use tumaini_api::auth::tokens::{AUDIENCE, AccessClaims, ISSUER};
 use tumaini_api::auth::totp;
 use tumaini_db::models::audit;
 use tumaini_db::vocabulary::Role;

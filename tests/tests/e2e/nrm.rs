@@ -182,7 +182,7 @@ both_engines! {
         };
         assert!(overdue.is_some(), "the scanner marked the decision overdue");
         // A second scanner (another replica) finds nothing left to do.
-        let again = tumaini_api::deadline_scan::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "http://x").unwrap();
+        let again = tumaini_api::jobs::deadlines::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "http://x").unwrap();
         assert_eq!(again, 0);
         std::thread::sleep(std::time::Duration::from_millis(1500));
         let mails: Vec<String> = server.mail_files().into_iter().filter(|m| m.contains("overdue")).collect();
@@ -431,7 +431,7 @@ fn set_state(
 
 both_engines! {
     fn every_status_change_and_decision_follows_the_state_machines_through_http(db) {
-        use tumaini_api::workflow::lifecycle::{self, StatusChange, StatusState};
+        use tumaini_api::rules::lifecycle::{self, StatusChange, StatusState};
         use tumaini_db::vocabulary::{CaseStatus, IdentificationDecision, IdentificationStage};
         let server = TestServer::start(&db);
         let shelter = seed::organisation(&db, OrganisationKind::Shelter);

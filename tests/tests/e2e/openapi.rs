@@ -131,7 +131,7 @@ both_engines! {
 #[test]
 fn the_document_validates_as_openapi_3_1() {
     let doc: Value =
-        serde_json::from_str(&tumaini_api::server::openapi().to_pretty_json().unwrap()).unwrap();
+        serde_json::from_str(&tumaini_api::routes::openapi().to_pretty_json().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("openapi.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
@@ -163,7 +163,7 @@ fn the_document_validates_as_openapi_3_1() {
 
 #[test]
 fn every_request_body_has_an_example() {
-    let doc = serde_json::to_value(tumaini_api::server::openapi()).unwrap();
+    let doc = serde_json::to_value(tumaini_api::routes::openapi()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let mut missing = Vec::new();
     let mut checked = 0;

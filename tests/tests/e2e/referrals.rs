@@ -384,7 +384,7 @@ both_engines! {
         assert_eq!(state, "expired");
         let late = server.post(Some(&nw), &format!("/api/v1/referrals/{id}/accept"), &json!({}));
         assert_eq!(late.status, 409, "{}", late.text());
-        assert_eq!(tumaini_api::deadline_scan::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "http://x").unwrap(), 0, "once");
+        assert_eq!(tumaini_api::jobs::deadlines::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "http://x").unwrap(), 0, "once");
         std::thread::sleep(Duration::from_millis(1500));
         let mails = server.mail_files();
         let escalations: Vec<&String> = mails.iter().filter(|m| m.contains("went unanswered")).collect();

@@ -388,7 +388,7 @@ both_engines! {
             .set(tumaini_db::schema::cases::reasonable_grounds_due_at.eq(Some(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(5))))
             .execute(&mut db.conn()).unwrap();
         // (The server's own scanner may find it first: either way it is marked once.)
-        tumaini_api::deadline_scan::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "https://tumaini.test").unwrap();
+        tumaini_api::jobs::deadlines::scan(&mut db.conn(), chrono::Utc::now().naive_utc(), "https://tumaini.test").unwrap();
         wait_for_mail(server, 2);
         let to = addressees(server);
         assert!(to.iter().any(|a| a.contains(&f.ug_coordinator.0.email)), "{to:?}");
@@ -473,7 +473,7 @@ both_engines! {
         let k = token(&server, &seed::account_in(&db, &kenya, Role::CaseWorker).email).0;
         let (kenyan, _) = register(&server, &k, &person("Namaganda", "KE-17"));
         // Confirmed after the answer (by the background job, or here at once).
-        let vault = tumaini_db::vault::Vault::new(tumaini_api::keys::key_provider(&server.config).unwrap());
+        let vault = tumaini_db::vault::Vault::new(tumaini_api::keyring::key_provider(&server.config).unwrap());
         tumaini_api::cases::duplicates::check_queued(&mut db.conn(), &vault, "https://tumaini.test", 100).unwrap();
         let pairs = |case: &str| tumaini_db::models::duplicate::involving(&mut db.conn(), &case.parse().unwrap()).unwrap().len();
         assert_eq!(pairs(&held), 1, "the Ugandan pair, and not the Kenyan registration");
@@ -545,14 +545,14 @@ both_engines! {
         // Shredding the case shreds its stored answers: a retry finds nothing to give.
         let note = format!("/api/v1/cases/{case}/notes");
         assert_eq!(post("note-1", &note, &json!({"text": "a note"})).status, 201);
-        let vault = tumaini_db::vault::Vault::new(tumaini_api::keys::key_provider(&server.config).unwrap());
+        let vault = tumaini_db::vault::Vault::new(tumaini_api::keyring::key_provider(&server.config).unwrap());
         vault.shred_case(&mut db.conn(), &case.parse().unwrap()).unwrap();
         assert_eq!(post("note-1", &note, &json!({"text": "a note"})).status, 404);
         // Answers expire: those older than the lifetime (72 hours) are pruned.
         diesel::update(tumaini_db::schema::idempotency_keys::table)
             .set(tumaini_db::schema::idempotency_keys::created_at.eq(chrono::Utc::now().naive_utc() - chrono::Duration::hours(73)))
             .execute(&mut db.conn()).unwrap();
-        let pruned = tumaini_api::housekeeping::sweep(&mut db.conn(), server.config.cases.idempotency_ttl).unwrap();
+        let pruned = tumaini_api::jobs::housekeeping::sweep(&mut db.conn(), server.config.cases.idempotency_ttl).unwrap();
         assert_eq!(pruned, 2);
         assert_eq!(tumaini_db::models::idempotency::count(&mut db.conn()).unwrap(), 0);
     }

@@ -20,9 +20,9 @@ use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseAccess, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
-use crate::server::AppState;
-use crate::workflow::lifecycle;
-use crate::workflow::screening::{self, Dimension, IndicatorList, Strength};
+use crate::rules::lifecycle;
+use crate::rules::screening::{self, Dimension, IndicatorList, Strength};
+use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
     cfg.service(indicator_catalogue)

@@ -17,12 +17,13 @@ use tumaini_db::vocabulary::Role;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{notify, parse, vault_error};
+use super::{parse, vault_error};
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
-use crate::server::AppState;
+use crate::notifications::notify;
+use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
     cfg.service(open_break_glass);

@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
     cfg.service(list_duplicates)

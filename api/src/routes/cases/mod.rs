@@ -5,21 +5,19 @@
 mod assessments;
 mod break_glass;
 mod duplicates;
+mod nrm;
 mod records;
 pub mod views;
-mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use serde_json::json;
 use tumaini_db::ids::CaseId;
+use tumaini_db::models::Organisation;
 use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope, NewCase};
-use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::GroupRead;
-use tumaini_db::vocabulary::{
-    self as vocab, CaseStatus, IdentificationStage, OrganisationKind, Role,
-};
+use tumaini_db::vocabulary::{self as vocab, CaseStatus, IdentificationStage, Role};
 use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,8 +29,9 @@ use crate::cases::{
     self as service, CaseRequest, Reply, duplicates as dup_service, record_case_event,
 };
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::server::AppState;
-use crate::workflow::reference;
+use crate::notifications::notify_child_protection;
+use crate::rules::reference;
+use crate::state::AppState;
 use views::{AccessPurpose, CaseSummaryView, SummaryInput};
 
 /// Registers the routes of this module.
@@ -41,7 +40,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(list_cases)
         .service(read_case)
         .service(update_case);
-    workflow::register(cfg);
+    nrm::register(cfg);
     records::register(cfg);
     assessments::register(cfg);
     duplicates::register(cfg);
@@ -65,34 +64,6 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     body: &serde_json::Value,
 ) -> Result<T, ApiError> {
     crate::http::json_body::parse(body)
-}
-
-pub(crate) use crate::mail::notify;
-
-/// Tells child protection in the case's country that a child was registered (reference and
-/// link only). Returns whether anyone was told.
-pub(crate) fn notify_child_protection(
-    conn: &mut DbConn,
-    case: &Case,
-    public_url: &str,
-) -> Result<bool, DbError> {
-    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
-    let recipients = User::notification_recipients(
-        conn,
-        &[Role::Supervisor, Role::CaseWorker],
-        Some(OrganisationKind::ChildProtection),
-        Some(&owner.country),
-    )?;
-    let sent = notify(
-        conn,
-        &recipients,
-        "A child was registered in Tumaini",
-        &format!(
-            "A case concerning a child was registered: reference {}.\n\nSign in to Tumaini to see what you may: {public_url}/cases/{}\n",
-            case.reference, case.id
-        ),
-    )?;
-    Ok(sent > 0)
 }
 
 /// Register a case for the caller's organisation.

@@ -19,8 +19,8 @@ use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
-use crate::server::AppState;
-use crate::workflow::lifecycle;
+use crate::rules::lifecycle;
+use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
     cfg.service(record_assistance)

@@ -1,4 +1,4 @@
-//! Delivery of the mail outbox. Messages are queued by `tumaini_db::models::outbox::enqueue`
+//! The outbox job: delivery of queued e-mail. Messages are queued by `tumaini_db::models::outbox::enqueue`
 //! in the transaction of the event that causes them; this worker claims due messages (a lease,
 //! so several replicas never send one at once), sends them over SMTP (or, in development,
 //! writes them to a folder), and reschedules failures with exponential backoff. Nothing is
@@ -14,20 +14,6 @@ use tumaini_db::time::now_utc;
 
 use crate::config::{MailSettings, MailTransport};
 use crate::jobs::{Job, Round};
-
-/// Queues one message to each recipient, in the caller's transaction. A message carries only
-/// references and a link, never a personal value. Returns how many were queued.
-pub fn notify(
-    conn: &mut tumaini_db::DbConn,
-    recipients: &[tumaini_db::models::User],
-    subject: &str,
-    body: &str,
-) -> Result<usize, tumaini_db::DbError> {
-    for user in recipients {
-        outbox::enqueue(conn, &user.email, subject, body)?;
-    }
-    Ok(recipients.len())
-}
 
 /// Messages claimed per round.
 const BATCH: i64 = 64;

@@ -22,7 +22,7 @@ use tumaini_db::{DbConn, DbError, Pool};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::RequestContext;
 use crate::jobs::{Job, Round};
-use crate::mail::notify;
+use crate::notifications::notify;
 
 const BATCH: i64 = 100;
 
@@ -125,7 +125,7 @@ fn expire_one(
             ),
         )?;
         let expired = Referral::find(conn, &referral.id)?;
-        crate::routes::referrals::tell_sender(conn, &expired, public_url)?;
+        crate::notifications::tell_sender(conn, &expired, public_url)?;
         audit::record(
             conn,
             &RequestContext::system(),

@@ -1,4 +1,5 @@
-//! Key management: loading the vault's key-encryption keys at start, and `tumaini keys`.
+//! `tumaini keys`: the status of the vault's keys and their rotation (the server loads them in
+//! `crate::keyring`).
 //!
 //! How an operator rotates the KEK:
 //! - **Key file** (the embedded default `./data/master.key`, or `TUMAINI_MASTER_KEY_FILE`):
@@ -14,18 +15,15 @@
 //! keys remain under an older version, `keys rotate` resumes instead of adding a version.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use tumaini_db::DbConn;
-use tumaini_db::vault::{
-    KeyFileProvider, KeyProvider, KeyRing, RotationOptions, RotationReport, Vault,
-    add_version_to_key_file, generate_key_file,
-};
+use tumaini_db::vault::{RotationOptions, RotationReport, Vault, add_version_to_key_file};
 
 use crate::config::{Config, MasterKeySource};
+use crate::keyring::key_provider;
 
 /// `tumaini keys ...`
 #[derive(Debug, Subcommand)]
@@ -51,33 +49,6 @@ pub enum KeysCommand {
         #[arg(long, value_name = "N")]
         max_batches: Option<usize>,
     },
-}
-
-/// The key provider the configuration names. A missing embedded-default key file is generated
-/// (mode 0600) with a loud warning; configuration already refused that in production.
-pub fn key_provider(config: &Config) -> anyhow::Result<Arc<dyn KeyProvider>> {
-    match &config.master_key {
-        MasterKeySource::Inline(text) => Ok(Arc::new(
-            KeyRing::parse(text).context("reading TUMAINI_MASTER_KEY")?,
-        )),
-        MasterKeySource::File(path) => Ok(Arc::new(
-            KeyFileProvider::open(path).context("reading TUMAINI_MASTER_KEY_FILE")?,
-        )),
-        MasterKeySource::GeneratedDefault(path) => {
-            if !path.exists() {
-                generate_key_file(path).context("generating the development master key")?;
-                tracing::warn!(
-                    path = %path.display(),
-                    "generated a development master key; production must supply its own \
-                     (TUMAINI_MASTER_KEY or TUMAINI_MASTER_KEY_FILE) and back it up apart from \
-                     the database"
-                );
-            }
-            Ok(Arc::new(
-                KeyFileProvider::open(path).context("reading the master key file")?,
-            ))
-        }
-    }
 }
 
 /// The key file `keys rotate` may add a version to, if the keys come from one.

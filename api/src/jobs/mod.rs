@@ -1,7 +1,12 @@
-//! Background jobs: the mail outbox, the deadline scanner and the audit sealer each run one
-//! round after another on a thread of their own, resting between rounds unless the last one
+//! Background jobs: the mail outbox, the deadline scanner, the audit sealer and housekeeping
+//! each run one round after another on a thread of their own, resting between rounds unless the last one
 //! found a full batch, and stop promptly (between rounds) when asked or dropped. Each job is
 //! safe with several replicas on its own terms (a lease, a conditional UPDATE, a lock).
+
+pub mod audit_sealer;
+pub mod deadlines;
+pub mod housekeeping;
+pub mod outbox;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -37,9 +37,9 @@ use crate::cases::groups::{
     ContactGroup, ExploitationGroup, Guardian, HealthGroup, IdentityDocument, IdentityGroup,
     NotesGroup, PersonalGroups,
 };
-use crate::workflow::deadlines::DeadlineRules;
-use crate::workflow::reference;
-use crate::workflow::screening::{self, IndicatorList};
+use crate::rules::deadlines::DeadlineRules;
+use crate::rules::reference;
+use crate::rules::screening::{self, IndicatorList};
 
 /// What `seed --demo` created.
 #[derive(Debug)]

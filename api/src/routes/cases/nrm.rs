@@ -24,9 +24,9 @@ use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
-use crate::server::AppState;
-use crate::workflow::consent as rules;
-use crate::workflow::lifecycle::{self, Refusal, StatusChange, StatusState};
+use crate::rules::consent as rules;
+use crate::rules::lifecycle::{self, Refusal, StatusChange, StatusState};
+use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
     cfg.service(record_consent)

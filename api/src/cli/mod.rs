@@ -1,4 +1,8 @@
-//! The `tumaini` command line: the server, migrations and first-time administration.
+//! The `tumaini` command line: the server, migrations and first-time administration; the key
+//! commands in `keys`, the demonstration data in `seed`.
+
+pub mod keys;
+pub mod seed;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,8 +22,9 @@ use crate::auth::RequestContext;
 use crate::auth::password::hash_blocking;
 use crate::config::Argon2Settings;
 use crate::config::{Config, LogFormat};
-use crate::keys::{self, KeysCommand};
+use crate::keyring;
 use crate::{server, telemetry};
+use keys::KeysCommand;
 
 /// Tumaini: case management for victims of trafficking and the National Referral Mechanism.
 ///
@@ -188,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", server::openapi().to_pretty_json()?);
+            println!("{}", crate::routes::openapi().to_pretty_json()?);
             Ok(())
         }
         Command::Admin(command) => {
@@ -210,7 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if !demo {
                 bail!("say what to seed: `tumaini seed --demo`");
             }
-            crate::seed::check_allowed(config.env, cases)?;
+            crate::cli::seed::check_allowed(config.env, cases)?;
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
             seed(&config, &mut conn, cases)
@@ -344,7 +349,7 @@ fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> a
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as BASE64;
     use tumaini_db::audit_chain::{self, Checkpoint};
-    let signer = crate::audit_trail::signer(&config.audit)?;
+    let signer = crate::keyring::audit_signer(&config.audit)?;
     let key = signer.verifying_key();
     match command {
         AuditCommand::PublicKey => {
@@ -496,11 +501,11 @@ fn read_checkpoints(
 }
 
 fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> {
-    let vault = tumaini_db::vault::Vault::new(keys::key_provider(config)?);
+    let vault = tumaini_db::vault::Vault::new(keyring::key_provider(config)?);
     vault
         .check(conn)
         .context("the master key does not fit this database")?;
-    let rules = crate::workflow::deadlines::DeadlineRules::new(
+    let rules = crate::rules::deadlines::DeadlineRules::new(
         config.cases.reasonable_grounds_working_days,
         config.cases.recovery_period_days,
         &config.cases.public_holidays,
@@ -508,7 +513,7 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
     let password = one_time_password();
     let hash = hash_blocking(config.auth.argon2, &password)?;
     let started = std::time::Instant::now();
-    let seeded = crate::seed::seed_demo(conn, &vault, &hash, cases, &rules)?;
+    let seeded = crate::cli::seed::seed_demo(conn, &vault, &hash, cases, &rules)?;
     println!(
         "Seeded {} fictional cases and {} anonymous notifications in {:.1} s.",
         seeded.cases,

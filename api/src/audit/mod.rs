@@ -2,6 +2,8 @@
 //! connection, inside the same transaction, as the change it records: if the event cannot be
 //! written, the action does not happen.
 
+pub mod misuse;
+
 use tumaini_db::models::User;
 use tumaini_db::models::audit::{self, AuditRecord};
 use tumaini_db::{DbConn, DbError};

@@ -1,0 +1,96 @@
+//! The audit sealer: a background job that seals new audit events into the hash chain within
+//! about a second of their commit (one sealer at a time across replicas, under the chain's
+//! lock), signs a checkpoint while events arrive, and hands each sealed batch to the
+//! insider-misuse watch (`crate::audit::misuse`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tumaini_db::audit_chain::{self, AuditSigner, SealOptions};
+use tumaini_db::{DbConn, DbError, Pool};
+
+use crate::audit::misuse::MisuseWatch;
+use crate::config::AuditSettings;
+use crate::jobs::{Job, Round};
+
+/// The running sealer; stops when dropped.
+#[derive(Debug)]
+pub struct AuditSealer {
+    job: Job,
+}
+
+/// Every so often the sealer looks at every unsealed event, not only recent ones.
+const FULL_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Every this many rounds it looks back a little for events whose transactions committed late.
+const STRAGGLER_ROUNDS: u32 = 20;
+/// How far back that look goes, before the last sealed event's time.
+const STRAGGLER_WINDOW_SECS: i64 = 120;
+
+impl AuditSealer {
+    /// Starts sealing in a background thread.
+    pub fn start(
+        pool: Pool,
+        signer: Arc<AuditSigner>,
+        settings: &AuditSettings,
+        public_url: String,
+    ) -> anyhow::Result<Self> {
+        let interval = settings.seal_interval;
+        let options = SealOptions {
+            checkpoint_every: chrono::Duration::from_std(settings.checkpoint_every)
+                .unwrap_or(chrono::Duration::seconds(60)),
+            ..SealOptions::default()
+        };
+        let mut misuse = MisuseWatch::new(settings, public_url);
+        // The first round sweeps everything (events left from before a restart).
+        let mut last_sweep: Option<Instant> = None;
+        let mut rounds = 0u32;
+        let job = Job::spawn("audit-sealer", interval, move || {
+            let full_sweep = last_sweep.is_none_or(|at| at.elapsed() >= FULL_SWEEP_EVERY);
+            rounds = rounds.wrapping_add(1);
+            let round = SealOptions {
+                full_sweep,
+                straggler_window: rounds
+                    .is_multiple_of(STRAGGLER_ROUNDS)
+                    .then(|| chrono::Duration::seconds(STRAGGLER_WINDOW_SECS)),
+                ..options
+            };
+            let sealed = pool
+                .get()
+                .map_err(DbError::from)
+                .and_then(|mut conn| seal_round(&mut conn, &signer, round, &mut misuse));
+            match sealed {
+                Ok(sealed) => {
+                    if full_sweep && !sealed.busy {
+                        last_sweep = Some(Instant::now());
+                    }
+                    if i64::try_from(sealed.events.len()).unwrap_or(0) >= round.batch {
+                        Round::Again
+                    } else {
+                        Round::Rest
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "audit sealing failed");
+                    Round::Rest
+                }
+            }
+        })?;
+        Ok(Self { job })
+    }
+
+    /// Stops the sealer after its current round.
+    pub fn stop(&mut self) {
+        self.job.stop();
+    }
+}
+
+fn seal_round(
+    conn: &mut DbConn,
+    signer: &AuditSigner,
+    options: SealOptions,
+    misuse: &mut MisuseWatch,
+) -> Result<audit_chain::Sealed, DbError> {
+    audit_chain::seal_with(conn, signer, options, |conn, sealed| {
+        misuse.check(conn, sealed)
+    })
+}
