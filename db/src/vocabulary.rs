@@ -86,9 +86,11 @@ macro_rules! vocabulary {
 
 pub(crate) use vocabulary;
 
+mod audit;
 mod case;
 mod referral;
 pub mod region;
+pub use audit::AuditAction;
 pub use case::*;
 pub use referral::*;
 

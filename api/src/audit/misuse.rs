@@ -6,13 +6,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use tumaini_db::models::audit::{self, AuditEvent, AuditRecord};
-use tumaini_db::models::{Organisation, User, outbox};
+use tumaini_db::models::audit::{self, AuditEvent};
+use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
-use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 
+use super::{AuditAction, Entry, Outcome};
 use crate::config::AuditSettings;
+use crate::notifications;
 
 /// What the misuse alert needs.
 #[derive(Debug, Clone)]
@@ -58,7 +59,9 @@ impl MisuseWatch {
             .filter(|e| {
                 e.outcome == "success"
                     && e.resource_type.as_deref() == Some("case")
-                    && e.action.ends_with(".read")
+                    && e.action
+                        .parse::<AuditAction>()
+                        .is_ok_and(AuditAction::reads_case)
                     && !e.field_groups.is_empty()
             })
             .filter_map(|e| e.actor_user_id.clone());
@@ -80,7 +83,7 @@ impl MisuseWatch {
             let reader = reader.as_str();
             let cases = audit::cases_read_with_groups(conn, reader, since)?;
             if cases <= misuse.threshold
-                || audit::recorded_since(conn, "audit.misuse_alert", reader, since)?
+                || audit::recorded_since(conn, AuditAction::AuditMisuseAlert, reader, since)?
             {
                 continue;
             }
@@ -89,44 +92,24 @@ impl MisuseWatch {
             };
             let user = User::find(conn, &user_id)?;
             let organisation = Organisation::find(conn, &user.organisation_id)?;
-            audit::record(
+            Entry::new(AuditAction::AuditMisuseAlert, Outcome::Flagged)
+                .for_organisation(&organisation.id)
+                .on("user", &reader)
+                .purpose(format!(
+                    "{cases} cases read with personal groups within {} minutes",
+                    misuse.window.num_minutes()
+                ))
+                .high_severity(true)
+                .write(conn)?;
+            notifications::tell_of_misuse(
                 conn,
-                &AuditRecord {
-                    action: "audit.misuse_alert".to_owned(),
-                    outcome: "flagged".to_owned(),
-                    resource_type: Some("user".to_owned()),
-                    resource_id: Some(reader.to_owned()),
-                    actor_organisation_id: Some(organisation.id.to_string()),
-                    purpose: Some(format!(
-                        "{cases} cases read with personal groups within {} minutes",
-                        misuse.window.num_minutes()
-                    )),
-                    high_severity: true,
-                    ..AuditRecord::default()
-                },
+                &user,
+                &organisation,
+                cases,
+                misuse.window.num_minutes(),
+                misuse.threshold,
+                &misuse.public_url,
             )?;
-            let coordinators = User::notification_recipients(
-                conn,
-                &[Role::Coordinator],
-                None,
-                Some(&organisation.country),
-            )?;
-            for coordinator in &coordinators {
-                outbox::enqueue(
-                    conn,
-                    &coordinator.email,
-                    "Possible misuse of case records in Tumaini",
-                    &format!(
-                        "A {} of {} read personal details of {cases} cases within {} minutes, more than the {} allowed before an alert.\n\nReview their access in the audit trail: {}/audit?user_id={}\n",
-                        user.role,
-                        organisation.name,
-                        misuse.window.num_minutes(),
-                        misuse.threshold,
-                        misuse.public_url,
-                        user.id
-                    ),
-                )?;
-            }
             tracing::warn!(user_id = %user.id, cases, "audit: possible insider misuse flagged");
         }
         Ok(())

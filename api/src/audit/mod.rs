@@ -1,14 +1,19 @@
-//! Writing audit events from handlers. Every audited action calls [`record`] on the same
-//! connection, inside the same transaction, as the change it records: if the event cannot be
-//! written, the action does not happen.
+//! Writing audit events. Every audited action builds its event with [`Entry`], on the same
+//! connection and inside the same transaction as the change it records: if the event cannot be
+//! written, the action does not happen. An event names its action with an [`AuditAction`] and
+//! holds references, codes and hashes, never a personal value.
+//!
+//! The insider-misuse watch, which reads the events the sealer seals, is in [`misuse`].
 
 pub mod misuse;
 
 use tumaini_db::models::User;
 use tumaini_db::models::audit::{self, AuditRecord};
+pub use tumaini_db::vocabulary::AuditAction;
 use tumaini_db::{DbConn, DbError};
 
 use crate::auth::RequestContext;
+use crate::authz::Decision;
 
 /// How an audited action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,28 +27,130 @@ pub enum Outcome {
     /// An idempotent retry, answered with the first answer once the policies allowed the
     /// action again (nothing was done twice).
     Replayed,
+    /// Raised by the system about someone (the misuse watch).
+    Flagged,
 }
 
 impl Outcome {
-    const fn code(self) -> &'static str {
+    /// The code stored in the event.
+    pub const fn code(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::Failure => "failure",
             Self::Denied => "denied",
             Self::Replayed => "replayed",
+            Self::Flagged => "flagged",
         }
+    }
+}
+
+/// One audit event, built up and then written: the one builder every audited path uses.
+#[derive(Debug, Clone)]
+#[must_use = "an audit entry does nothing until it is written"]
+pub struct Entry {
+    record: AuditRecord,
+}
+
+impl Entry {
+    /// An event of `action` that ended with `outcome`, by nobody yet, about nothing yet.
+    pub fn new(action: AuditAction, outcome: Outcome) -> Self {
+        Self {
+            record: AuditRecord {
+                action: action.code().to_owned(),
+                outcome: outcome.code().to_owned(),
+                ..AuditRecord::default()
+            },
+        }
+    }
+
+    /// The request it happened in: its id, the client's hashed address, the client's own id.
+    pub fn in_request(mut self, context: &RequestContext) -> Self {
+        self.record.request_id = Some(context.request_id.clone()).filter(|r| !r.is_empty());
+        self.record.client_hash.clone_from(&context.client_hash);
+        self.record
+            .client_request_id
+            .clone_from(&context.client_request_id);
+        self
+    }
+
+    /// Who acted: the user, their organisation and role (none for anonymous requests).
+    pub fn by(mut self, actor: Option<&User>) -> Self {
+        if let Some(user) = actor {
+            self.record.actor_user_id = Some(user.id.to_string());
+            self.record.actor_organisation_id = Some(user.organisation_id.to_string());
+            self.record.actor_role = Some(user.role.code().to_owned());
+        }
+        self
+    }
+
+    /// The organisation an event raised by the system concerns (no user acted).
+    pub fn for_organisation(mut self, organisation: &impl ToString) -> Self {
+        self.record.actor_organisation_id = Some(organisation.to_string());
+        self
+    }
+
+    /// What it was done to: a resource type (`case`, `referral`, `user`...) and its id.
+    pub fn on(mut self, kind: &str, id: &impl ToString) -> Self {
+        self.record.resource_type = Some(kind.to_owned());
+        self.record.resource_id = Some(id.to_string());
+        self
+    }
+
+    /// The authorization decision that let it happen or refused it, when one was made.
+    pub fn decided(mut self, decision: Option<&Decision>) -> Self {
+        if let Some(decision) = decision {
+            self.record.decision = Some(decision.code().to_owned());
+            self.record.policy_ids = decision.policy_ids.join(",");
+        }
+        self
+    }
+
+    /// The field groups touched, as codes (and `referral_reason` for a referral's reason).
+    pub fn groups(mut self, codes: &[&str]) -> Self {
+        self.record.field_groups = codes.join(",");
+        self
+    }
+
+    /// The stated purpose of access, or a system explanation (never a personal value).
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.record.purpose = Some(purpose.into());
+        self
+    }
+
+    /// A high-severity event: watched, and alerted on (break-glass, a research export).
+    pub fn high_severity(mut self, high: bool) -> Self {
+        self.record.high_severity = high;
+        self
+    }
+
+    /// Appends the event.
+    pub fn write(self, conn: &mut DbConn) -> Result<(), DbError> {
+        audit::record(conn, &self.record)?;
+        Ok(())
     }
 }
 
 /// An audited action: what, on which resource, and how it ended.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
-    /// Action code, e.g. `auth.login`.
-    pub action: &'a str,
+    /// The action.
+    pub action: AuditAction,
     /// Outcome.
     pub outcome: Outcome,
     /// Resource type and id, when the action has one.
     pub resource: Option<(&'a str, String)>,
+}
+
+impl Event<'_> {
+    fn entry(self, context: &RequestContext, actor: Option<&User>) -> Entry {
+        let entry = Entry::new(self.action, self.outcome)
+            .in_request(context)
+            .by(actor);
+        match self.resource {
+            Some((kind, id)) => entry.on(kind, &id),
+            None => entry,
+        }
+    }
 }
 
 /// Appends the event with the authorization decision that let it happen (or refused it).
@@ -52,9 +159,12 @@ pub fn record_decided(
     context: &RequestContext,
     actor: Option<&User>,
     event: Event<'_>,
-    decision: &crate::authz::Decision,
+    decision: &Decision,
 ) -> Result<(), DbError> {
-    write(conn, context, actor, event, Some(decision), false)
+    event
+        .entry(context, actor)
+        .decided(Some(decision))
+        .write(conn)
 }
 
 /// Like [`record_decided`], as a high-severity event: an action coordinators must notice
@@ -64,9 +174,13 @@ pub fn record_decided_high(
     context: &RequestContext,
     actor: Option<&User>,
     event: Event<'_>,
-    decision: &crate::authz::Decision,
+    decision: &Decision,
 ) -> Result<(), DbError> {
-    write(conn, context, actor, event, Some(decision), true)
+    event
+        .entry(context, actor)
+        .decided(Some(decision))
+        .high_severity(true)
+        .write(conn)
 }
 
 /// Appends the event for `actor` (none for anonymous requests).
@@ -76,41 +190,5 @@ pub fn record(
     actor: Option<&User>,
     event: Event<'_>,
 ) -> Result<(), DbError> {
-    write(conn, context, actor, event, None, false)
-}
-
-/// Appends the event, with the decision that made it when there was one, at the severity
-/// given: the one function the others share.
-pub fn write(
-    conn: &mut DbConn,
-    context: &RequestContext,
-    actor: Option<&User>,
-    event: Event<'_>,
-    decision: Option<&crate::authz::Decision>,
-    high_severity: bool,
-) -> Result<(), DbError> {
-    let (resource_type, resource_id) = match event.resource {
-        Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
-        None => (None, None),
-    };
-    audit::record(
-        conn,
-        &AuditRecord {
-            action: event.action.to_owned(),
-            outcome: event.outcome.code().to_owned(),
-            actor_user_id: actor.map(|u| u.id.to_string()),
-            actor_organisation_id: actor.map(|u| u.organisation_id.to_string()),
-            actor_role: actor.map(|u| u.role.code().to_owned()),
-            resource_type,
-            resource_id,
-            decision: decision.map(|d| d.code().to_owned()),
-            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
-            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
-            client_hash: context.client_hash.clone(),
-            high_severity,
-            client_request_id: context.client_request_id.clone(),
-            ..AuditRecord::default()
-        },
-    )?;
-    Ok(())
+    event.entry(context, actor).write(conn)
 }

@@ -48,9 +48,21 @@ pub struct Decision {
     /// The `@id`s of the policies that decided (the permits that allowed it, or the forbids that
     /// refused it; empty for a default deny).
     pub policy_ids: Vec<String>,
+    /// The action was allowed by a policy annotated `@severity("high")` (break-glass): its
+    /// audit event is high-severity, whatever the policy is called.
+    pub high_severity: bool,
 }
 
 impl Decision {
+    /// A refusal no policy made: nothing permits (or nothing was there to decide on).
+    pub const fn default_deny() -> Self {
+        Self {
+            allowed: false,
+            policy_ids: Vec::new(),
+            high_severity: false,
+        }
+    }
+
     /// `allow` or `deny`, for the audit event.
     pub fn code(&self) -> &'static str {
         if self.allowed { "allow" } else { "deny" }
@@ -97,6 +109,8 @@ pub struct Authorizer {
     /// For each action, the policies whose action scope admits it: a decision evaluates only
     /// those (the others cannot apply to it), which gives the same answer for less work.
     by_action: HashMap<Action, PolicySet>,
+    /// The ids of the policies annotated `@severity("high")`.
+    high_severity: HashSet<String>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -171,6 +185,7 @@ impl Authorizer {
             .map_err(|e| PolicyError::Schema(format!("{e:?}")))?;
         let mut policies = PolicySet::new();
         let mut seen = HashSet::new();
+        let mut high_severity = HashSet::new();
         for (file, text) in files {
             let parsed = PolicySet::from_str(text).map_err(|e| PolicyError::Parse {
                 file: file.clone(),
@@ -182,6 +197,17 @@ impl Authorizer {
                         "{file}: a policy has no @id annotation"
                     )));
                 };
+                match policy.annotation("severity") {
+                    None | Some("normal") => {}
+                    Some("high") => {
+                        high_severity.insert(id.to_owned());
+                    }
+                    Some(_) => {
+                        return Err(PolicyError::Ids(format!(
+                            "{file}: the policy {id} has a @severity other than \"high\" or \"normal\""
+                        )));
+                    }
+                }
                 if !seen.insert(id.to_owned()) {
                     return Err(PolicyError::Ids(format!(
                         "{file}: the policy id {id} is used twice"
@@ -224,6 +250,7 @@ impl Authorizer {
             cedar: CedarAuthorizer::new(),
             actions,
             by_action,
+            high_severity,
         })
     }
 
@@ -276,10 +303,7 @@ impl Authorizer {
             Ok(decision) => decision,
             Err(reason) => {
                 tracing::error!(action = action.name(), %reason, "authorization failed closed");
-                Decision {
-                    allowed: false,
-                    policy_ids: vec![],
-                }
+                Decision::default_deny()
             }
         }
     }
@@ -321,8 +345,10 @@ impl Authorizer {
             .map(ToString::to_string)
             .collect();
         policy_ids.sort();
+        let allowed = response.decision() == CedarDecision::Allow;
         Ok(Decision {
-            allowed: response.decision() == CedarDecision::Allow,
+            allowed,
+            high_severity: allowed && policy_ids.iter().any(|id| self.high_severity.contains(id)),
             policy_ids,
         })
     }

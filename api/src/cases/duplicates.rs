@@ -20,6 +20,7 @@ use tumaini_db::vault::{IndexQuery, IndexTerms, Vault, normalise};
 use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 
+use crate::audit::AuditAction;
 use crate::auth::RequestContext;
 use crate::http::ApiError;
 
@@ -167,7 +168,7 @@ fn tell_holders(
         &RequestContext::system(),
         None,
         crate::audit::Event {
-            action: "case.duplicate.flagged",
+            action: AuditAction::CaseDuplicateFlagged,
             outcome: crate::audit::Outcome::Success,
             resource: Some(("case", existing.id.to_string())),
         },

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use tumaini_db::ids::CaseId;
-use tumaini_db::models::audit::{self, AuditRecord};
 use tumaini_db::models::break_glass::BreakGlassGrant;
 use tumaini_db::models::case::Case;
 use tumaini_db::models::consent::{self, Consent};
@@ -22,6 +21,7 @@ use tumaini_db::vault::Vault;
 use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 
+use crate::audit::{AuditAction, Entry, Outcome};
 use crate::auth::{Caller, RequestContext};
 use crate::authz::{
     AccessContext, Action, Authorizer, CaseFacts, Decision, FieldGroup, OrganisationFacts,
@@ -73,7 +73,7 @@ impl CaseAccess {
             &Resource::Case(&self.facts),
             &context,
         );
-        if rests_on_break_glass(&decision) {
+        if decision.high_severity {
             self.severe.set(true);
         }
         decision
@@ -119,14 +119,6 @@ fn with_break_glass(context: &AccessContext, action: Action, open: &[FieldGroup]
     let mut context = context.clone();
     context.break_glass = action.group().is_some_and(|g| open.contains(&g));
     context
-}
-
-fn rests_on_break_glass(decision: &Decision) -> bool {
-    decision.allowed
-        && decision
-            .policy_ids
-            .iter()
-            .any(|id| id.contains("break-glass"))
 }
 
 /// The personal groups `user` holds open by break-glass on `case` now (only coordinators and
@@ -242,7 +234,7 @@ pub struct CaseRequest {
     /// The action the policies decide.
     pub action: Action,
     /// The audit action code, e.g. `case.update`.
-    pub audited_as: &'static str,
+    pub audited_as: AuditAction,
     /// The stated purpose of access.
     pub purpose: &'static str,
     /// The `Idempotency-Key` of a POST.
@@ -297,7 +289,7 @@ where
                 &context,
                 &user,
                 request.audited_as,
-                "replayed",
+                Outcome::Replayed,
                 &request.id,
                 decision,
                 &[],
@@ -334,7 +326,7 @@ where
                         .allowed;
                 return Err(Failure::Refused { decision, visible });
             }
-            let severe = rests_on_break_glass(&decision);
+            let severe = decision.high_severity;
             // A retry gets the first answer only while the policies still allow the action:
             // access withdrawn since (a role, a referral, a consent) withdraws the answer too.
             // The retry is audited; nothing is done twice.
@@ -367,7 +359,7 @@ where
                 &context,
                 &user,
                 request.audited_as,
-                "success",
+                Outcome::Success,
                 &request.id,
                 Some(&access.decision),
                 &touched,
@@ -404,10 +396,7 @@ where
                 Err(err)
             }
             Err(Failure::Missing) => {
-                let nothing = Decision {
-                    allowed: false,
-                    policy_ids: Vec::new(),
-                };
+                let nothing = Decision::default_deny();
                 record_denial(conn, &context, &user, &request, Some(&nothing))?;
                 Err(ApiError::bare(ProblemType::NotFound))
             }
@@ -441,7 +430,7 @@ fn record_denial(
             context,
             user,
             request.audited_as,
-            "denied",
+            Outcome::Denied,
             &request.id,
             decision,
             &[],
@@ -467,35 +456,23 @@ pub fn record_case_event(
     conn: &mut DbConn,
     context: &RequestContext,
     user: &User,
-    action: &str,
-    outcome: &str,
+    action: AuditAction,
+    outcome: Outcome,
     case: &CaseId,
     decision: Option<&Decision>,
     groups: &[&str],
     purpose: &str,
     high_severity: bool,
 ) -> Result<(), DbError> {
-    audit::record(
-        conn,
-        &AuditRecord {
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
-            actor_user_id: Some(user.id.to_string()),
-            actor_organisation_id: Some(user.organisation_id.to_string()),
-            actor_role: Some(user.role.code().to_owned()),
-            resource_type: Some("case".to_owned()),
-            resource_id: Some(case.to_string()),
-            field_groups: groups.join(","),
-            purpose: Some(purpose.to_owned()),
-            decision: decision.map(|d| d.code().to_owned()),
-            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
-            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
-            client_hash: context.client_hash.clone(),
-            high_severity,
-            client_request_id: context.client_request_id.clone(),
-        },
-    )?;
-    Ok(())
+    Entry::new(action, outcome)
+        .in_request(context)
+        .by(Some(user))
+        .on("case", case)
+        .decided(decision)
+        .groups(groups)
+        .purpose(purpose)
+        .high_severity(high_severity)
+        .write(conn)
 }
 
 /// The `Idempotency-Key` of a request, if it carries one, with a keyed hash of what it asks.

@@ -17,6 +17,7 @@ use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
 use tumaini_db::{DbConn, DbError, migrations};
 
 use crate::accounts::{check_role_for, one_time_password};
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::RequestContext;
 use crate::auth::password::hash_blocking;
@@ -265,7 +266,7 @@ fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> an
                         &cli_context(),
                         None,
                         Event {
-                            action: "organisation.create",
+                            action: AuditAction::OrganisationCreate,
                             outcome: Outcome::Success,
                             resource: Some(("organisation", org.id.to_string())),
                         },
@@ -318,7 +319,7 @@ fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> an
                         &cli_context(),
                         None,
                         Event {
-                            action: "user.create",
+                            action: AuditAction::UserCreate,
                             outcome: Outcome::Success,
                             resource: Some(("user", user.id.to_string())),
                         },

@@ -31,7 +31,7 @@ use tumaini_db::vocabulary::{
 };
 use tumaini_db::{DbConn, DbError};
 
-use crate::audit::{self, Event, Outcome};
+use crate::audit::{self, AuditAction, Event, Outcome};
 use crate::auth::RequestContext;
 use crate::cases::groups::{
     ContactGroup, ExploitationGroup, Guardian, HealthGroup, IdentityDocument, IdentityGroup,
@@ -346,7 +346,7 @@ pub fn seed_demo(
             &RequestContext::command_line(),
             None,
             Event {
-                action: "demo.seed",
+                action: AuditAction::DemoSeed,
                 outcome: Outcome::Success,
                 resource: None,
             },

@@ -19,6 +19,7 @@ use tumaini_db::time::now_utc;
 use tumaini_db::vocabulary::{NotificationKind, ReferralState, Role};
 use tumaini_db::{DbConn, DbError, Pool};
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::RequestContext;
 use crate::jobs::{Job, Round};
@@ -131,7 +132,7 @@ fn expire_one(
             &RequestContext::system(),
             None,
             Event {
-                action: "referral.expired",
+                action: AuditAction::ReferralExpired,
                 outcome: Outcome::Success,
                 resource: Some(("referral", referral.id.to_string())),
             },
@@ -174,8 +175,8 @@ fn mark_one(
             None,
             Event {
                 action: match deadline {
-                    Deadline::ReasonableGrounds => "case.deadline.reasonable_grounds_overdue",
-                    Deadline::ConclusiveGrounds => "case.deadline.conclusive_grounds_overdue",
+                    Deadline::ReasonableGrounds => AuditAction::CaseDeadlineReasonableGroundsOverdue,
+                    Deadline::ConclusiveGrounds => AuditAction::CaseDeadlineConclusiveGroundsOverdue,
                 },
                 outcome: Outcome::Success,
                 resource: Some(("case", case.id.to_string())),

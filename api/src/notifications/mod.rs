@@ -124,3 +124,32 @@ pub fn tell_receiver(
     )?;
     Ok(())
 }
+
+/// Tells the coordinators of `organisation`'s country that `user` read personal details of
+/// more cases than the misuse threshold allows within the window (the reader's role and
+/// organisation, and a link to their access in the audit trail; no case data).
+pub fn tell_of_misuse(
+    conn: &mut DbConn,
+    user: &User,
+    organisation: &Organisation,
+    cases: i64,
+    window_minutes: i64,
+    threshold: i64,
+    public_url: &str,
+) -> Result<usize, DbError> {
+    let coordinators = User::notification_recipients(
+        conn,
+        &[Role::Coordinator],
+        None,
+        Some(&organisation.country),
+    )?;
+    notify(
+        conn,
+        &coordinators,
+        "Possible misuse of case records in Tumaini",
+        &format!(
+            "A {} of {} read personal details of {cases} cases within {window_minutes} minutes, more than the {threshold} allowed before an alert.\n\nReview their access in the audit trail: {public_url}/audit?user_id={}\n",
+            user.role, organisation.name, user.id
+        ),
+    )
+}

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::{check_role_for, needs_approval};
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
@@ -46,7 +47,7 @@ pub(crate) async fn authorize(
     caller: &Caller,
     action: Action,
     target: &OrganisationFacts,
-    audited_as: &'static str,
+    audited_as: AuditAction,
     refusal: impl FnOnce() -> ApiError,
 ) -> Result<Decision, ApiError> {
     let decision = state.authz.decide(
@@ -183,7 +184,7 @@ pub async fn create_organisation(
         &caller,
         Action::ManageOrganisations,
         &target,
-        "organisation.create",
+        AuditAction::OrganisationCreate,
         forbidden,
     )
     .await?;
@@ -203,7 +204,7 @@ pub async fn create_organisation(
                 &context,
                 Some(&user),
                 Event {
-                    action: "organisation.create",
+                    action: AuditAction::OrganisationCreate,
                     outcome: Outcome::Success,
                     resource: Some(("organisation", org.id.to_string())),
                 },
@@ -229,7 +230,7 @@ pub async fn list_organisations(
         &caller,
         Action::ReadOrganisations,
         &own,
-        "organisation.list",
+        AuditAction::OrganisationList,
         forbidden,
     )
     .await?;
@@ -258,7 +259,7 @@ pub async fn deactivate_organisation(
         &caller,
         Action::ManageOrganisations,
         &target,
-        "organisation.deactivate",
+        AuditAction::OrganisationDeactivate,
         forbidden,
     )
     .await?;
@@ -277,7 +278,7 @@ pub async fn deactivate_organisation(
                 &context,
                 Some(&user),
                 Event {
-                    action: "organisation.deactivate",
+                    action: AuditAction::OrganisationDeactivate,
                     outcome: Outcome::Success,
                     resource: Some(("organisation", id.to_string())),
                 },
@@ -347,7 +348,7 @@ pub struct UserFilter {
 async fn managed_scope(
     state: &AppState,
     caller: &Caller,
-    audited_as: &'static str,
+    audited_as: AuditAction,
 ) -> Result<(Option<OrgId>, Decision), ApiError> {
     let own = OrganisationFacts::from(&caller.organisation);
     let decision = authorize(
@@ -393,7 +394,7 @@ pub async fn list_users(
     caller: Caller,
     filter: web::Query<UserFilter>,
 ) -> Result<web::Json<Vec<UserView>>, ApiError> {
-    let (scope, _) = managed_scope(&state, &caller, "user.list").await?;
+    let (scope, _) = managed_scope(&state, &caller, AuditAction::UserList).await?;
     let scope = scope.or(filter.into_inner().organisation_id);
     let users = with_conn(&state.pool, move |conn| {
         Ok(User::list(conn, scope.as_ref())?)
@@ -441,7 +442,7 @@ pub async fn invite_user(
     caller: Caller,
     body: web::Json<InviteInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (scope, decision) = managed_scope(&state, &caller, "user.invite").await?;
+    let (scope, decision) = managed_scope(&state, &caller, AuditAction::UserInvite).await?;
     let input = body.into_inner();
     if !may_grant(&caller, input.role) {
         return Err(forbidden());
@@ -518,7 +519,7 @@ pub async fn invite_user(
                 &context,
                 Some(&actor),
                 Event {
-                    action: "user.invite",
+                    action: AuditAction::UserInvite,
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },
@@ -596,7 +597,7 @@ pub async fn change_role(
     id: web::Path<UserId>,
     body: web::Json<RoleInput>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let (scope, decision) = managed_scope(&state, &caller, "user.role_change").await?;
+    let (scope, decision) = managed_scope(&state, &caller, AuditAction::UserRoleChange).await?;
     let role = body.into_inner().role;
     if !may_grant(&caller, role) {
         return Err(forbidden());
@@ -663,9 +664,9 @@ pub async fn change_role(
                 Some(&actor),
                 Event {
                     action: if held {
-                        "user.role_request"
+                        AuditAction::UserRoleRequest
                     } else {
-                        "user.role_change"
+                        AuditAction::UserRoleChange
                     },
                     outcome: Outcome::Success,
                     resource: Some(("user", target.id.to_string())),
@@ -692,7 +693,7 @@ pub async fn disable_user(
     caller: Caller,
     id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (scope, decision) = managed_scope(&state, &caller, "user.disable").await?;
+    let (scope, decision) = managed_scope(&state, &caller, AuditAction::UserDisable).await?;
     let id = id.into_inner();
     if id == caller.user.id {
         return Err(ApiError::problem(
@@ -718,7 +719,7 @@ pub async fn disable_user(
                 &context,
                 Some(&actor),
                 Event {
-                    action: "user.disable",
+                    action: AuditAction::UserDisable,
                     outcome: Outcome::Success,
                     resource: Some(("user", target.id.to_string())),
                 },

@@ -14,6 +14,7 @@ use tumaini_db::vocabulary::{AgeBand, ExploitationType, Role, Sex};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts, Resource};
@@ -97,7 +98,7 @@ pub async fn notify_anonymously(
     let caller = caller.clone();
     let reply = with_conn(&state.pool, move |conn| {
         let event = |outcome, id: String| Event {
-            action: "anonymous_notification.create",
+            action: AuditAction::AnonymousNotificationCreate,
             outcome,
             resource: Some(("anonymous_notification", id)),
         };
@@ -224,7 +225,7 @@ pub async fn list_notifications(
     let caller = caller.clone();
     let body = with_conn(&state.pool, move |conn| {
         let event = |outcome| Event {
-            action: "anonymous_notification.list",
+            action: AuditAction::AnonymousNotificationList,
             outcome,
             resource: Some(("organisation", caller.organisation.id.to_string())),
         };

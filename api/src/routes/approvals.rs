@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::may_approve;
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
@@ -97,7 +98,7 @@ pub async fn pending_grants(
         &caller,
         Action::ApproveAccountGrant,
         &own,
-        "user.grant_list",
+        AuditAction::UserGrantList,
         || ApiError::problem(ProblemType::Forbidden, "your role may not approve grants"),
     )
     .await?;
@@ -142,7 +143,7 @@ async fn decidable(
     state: &AppState,
     caller: &Caller,
     id: &UserId,
-    audited_as: &'static str,
+    audited_as: AuditAction,
 ) -> Result<(Organisation, crate::authz::Decision), ApiError> {
     let id = id.clone();
     let org = with_conn(&state.pool, move |conn| {
@@ -175,10 +176,10 @@ enum Verdict {
 }
 
 impl Verdict {
-    const fn action(self) -> &'static str {
+    const fn action(self) -> AuditAction {
         match self {
-            Self::Approve => "user.grant_approve",
-            Self::Reject => "user.grant_reject",
+            Self::Approve => AuditAction::UserGrantApprove,
+            Self::Reject => AuditAction::UserGrantReject,
         }
     }
 }

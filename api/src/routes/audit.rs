@@ -18,6 +18,7 @@ use tumaini_db::{DbConn, DbError};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::auth::tokens::Keys;
@@ -198,7 +199,7 @@ fn redact_foreign(
 fn record(
     conn: &mut DbConn,
     caller: &Caller,
-    action: &'static str,
+    action: AuditAction,
     outcome: Outcome,
     resource: Option<(&'static str, String)>,
     decision: &Decision,
@@ -219,7 +220,7 @@ fn record(
 fn refused(
     conn: &mut DbConn,
     caller: &Caller,
-    action: &'static str,
+    action: AuditAction,
     decision: &Decision,
 ) -> ApiError {
     match conn
@@ -269,7 +270,7 @@ pub async fn list_events(
     };
     let body = with_conn(&state.pool, move |conn| {
         if !decision.allowed {
-            return Err(refused(conn, &caller, "audit.query", &decision));
+            return Err(refused(conn, &caller, AuditAction::AuditQuery, &decision));
         }
         let events = conn.read_transaction(|conn| {
             // Events about one case: only a case of the caller's scope (of any other, nothing:
@@ -288,7 +289,7 @@ pub async fn list_events(
             record(
                 conn,
                 &caller,
-                "audit.query",
+                AuditAction::AuditQuery,
                 Outcome::Success,
                 filter.case_id.clone().map(|c| ("case", c)),
                 &decision,
@@ -321,7 +322,12 @@ pub async fn disclosures(
     let (decision, scope) = scope(&state, &caller);
     let body = with_conn(&state.pool, move |conn| {
         if !decision.allowed {
-            return Err(refused(conn, &caller, "audit.disclosures", &decision));
+            return Err(refused(
+                conn,
+                &caller,
+                AuditAction::AuditDisclosures,
+                &decision,
+            ));
         }
         let case = match Case::find(conn, &id) {
             Ok(case) => Some(case),
@@ -334,7 +340,7 @@ pub async fn disclosures(
                 record(
                     conn,
                     &caller,
-                    "audit.disclosures",
+                    AuditAction::AuditDisclosures,
                     Outcome::Denied,
                     Some(("case", id.to_string())),
                     &decision,
@@ -400,7 +406,7 @@ pub async fn disclosures(
             record(
                 conn,
                 &caller,
-                "audit.disclosures",
+                AuditAction::AuditDisclosures,
                 Outcome::Success,
                 Some(("case", id.to_string())),
                 &decision,
@@ -432,14 +438,14 @@ pub async fn verify_chain(
     let key = state.audit_signer.verifying_key();
     let body = with_conn(&state.pool, move |conn| {
         if !decision.allowed {
-            return Err(refused(conn, &caller, "audit.verify", &decision));
+            return Err(refused(conn, &caller, AuditAction::AuditVerify, &decision));
         }
         let report = audit_chain::verify(conn, &[key], &[], |_, _| {})?;
         conn.write_transaction(|conn| {
             record(
                 conn,
                 &caller,
-                "audit.verify",
+                AuditAction::AuditVerify,
                 if report.intact() {
                     Outcome::Success
                 } else {

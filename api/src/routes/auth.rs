@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use zeroize::Zeroizing;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::password::{Verified, check_new_password};
 use crate::auth::{AuthService, Caller, EnrollingCaller, RequestContext, requires_mfa, totp};
@@ -122,18 +123,12 @@ fn count_failure(
         return Ok(Outcome::Failure);
     }
     let holder = User::find(conn, user)?;
-    audit::write(
-        conn,
-        context,
-        Some(&holder),
-        Event {
-            action: "auth.account_locked",
-            outcome: Outcome::Success,
-            resource: Some(("user", holder.id.to_string())),
-        },
-        None,
-        true,
-    )?;
+    audit::Entry::new(AuditAction::AuthAccountLocked, Outcome::Success)
+        .in_request(context)
+        .by(Some(&holder))
+        .on("user", &holder.id)
+        .high_severity(true)
+        .write(conn)?;
     outbox::enqueue(
         conn,
         &holder.email,
@@ -261,7 +256,7 @@ pub async fn login(
                 &context,
                 None,
                 Event {
-                    action: "auth.login",
+                    action: AuditAction::AuthLogin,
                     outcome: Outcome::Failure,
                     resource: None,
                 },
@@ -288,7 +283,7 @@ pub async fn login(
                         &context,
                         Some(&actor),
                         Event {
-                            action: "auth.login",
+                            action: AuditAction::AuthLogin,
                             outcome,
                             resource: None,
                         },
@@ -335,7 +330,7 @@ pub async fn login(
                     // A wrong second factor counts like a wrong password: the same window,
                     // delay and lock, so a code cannot be guessed at a few tries a second.
                     let outcome = count_failure(conn, &auth, &user.id, &context)?;
-                    audit::record(conn, &context, Some(&user), Event { action: "auth.login", outcome, resource: None })?;
+                    audit::record(conn, &context, Some(&user), Event { action: AuditAction::AuthLogin, outcome, resource: None })?;
                     return Ok(Err(invalid_credentials()));
                 }
             }
@@ -349,7 +344,7 @@ pub async fn login(
                 conn,
                 &context,
                 Some(&user),
-                Event { action: "auth.login", outcome: Outcome::Success, resource: Some(("session", session.id.to_string())) },
+                Event { action: AuditAction::AuthLogin, outcome: Outcome::Success, resource: Some(("session", session.id.to_string())) },
             )?;
             Ok(Ok(issue_tokens(conn, &auth, &user, &session)?))
         })
@@ -388,7 +383,7 @@ pub async fn refresh(
                         &context,
                         Some(&user),
                         Event {
-                            action: "auth.refresh",
+                            action: AuditAction::AuthRefresh,
                             outcome: Outcome::Success,
                             resource: Some(("session", session.id.to_string())),
                         },
@@ -401,7 +396,7 @@ pub async fn refresh(
                         &context,
                         None,
                         Event {
-                            action: "auth.refresh_reuse",
+                            action: AuditAction::AuthRefreshReuse,
                             outcome: Outcome::Denied,
                             resource: None,
                         },
@@ -439,7 +434,7 @@ pub async fn logout(
                 &context,
                 Some(&user),
                 Event {
-                    action: "auth.logout",
+                    action: AuditAction::AuthLogout,
                     outcome: Outcome::Success,
                     resource: Some(("session", session.id.to_string())),
                 },
@@ -561,7 +556,7 @@ pub async fn revoke_session(
                     &context,
                     Some(&user),
                     Event {
-                        action: "auth.session_revoke",
+                        action: AuditAction::AuthSessionRevoke,
                         outcome: Outcome::Success,
                         resource: Some(("session", id.to_string())),
                     },
@@ -668,18 +663,12 @@ pub async fn change_password(
                 if ended {
                     Session::revoke(conn, &failed_user.id, &session_id, "password_guessing")?;
                 }
-                audit::write(
-                    conn,
-                    &failed_context,
-                    Some(&failed_user),
-                    Event {
-                        action: "auth.password_change",
-                        outcome,
-                        resource: Some(("session", session_id.to_string())),
-                    },
-                    None,
-                    ended,
-                )?;
+                audit::Entry::new(AuditAction::AuthPasswordChange, outcome)
+                    .in_request(&failed_context)
+                    .by(Some(&failed_user))
+                    .on("session", &session_id)
+                    .high_severity(ended)
+                    .write(conn)?;
                 Ok::<_, ApiError>(())
             })
         })
@@ -718,7 +707,7 @@ pub async fn change_password(
                 &context,
                 Some(&user),
                 Event {
-                    action: "auth.password_change",
+                    action: AuditAction::AuthPasswordChange,
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },
@@ -770,7 +759,7 @@ pub async fn enrol_totp(
                 &context,
                 Some(&user),
                 Event {
-                    action: "auth.mfa_enrol_start",
+                    action: AuditAction::AuthMfaEnrolStart,
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },
@@ -860,7 +849,7 @@ pub async fn confirm_totp(
                 &context,
                 Some(&user),
                 Event {
-                    action: "auth.mfa_enrol",
+                    action: AuditAction::AuthMfaEnrol,
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },
@@ -968,7 +957,7 @@ fn issue_password_reset(
             context,
             Some(&user),
             Event {
-                action: "auth.password_reset_request",
+                action: AuditAction::AuthPasswordResetRequest,
                 outcome: Outcome::Success,
                 resource: Some(("user", user.id.to_string())),
             },
@@ -998,7 +987,7 @@ async fn set_password_with_token(
     req: &HttpRequest,
     body: TokenPassword,
     purpose: TokenPurpose,
-    action: &'static str,
+    action: AuditAction,
 ) -> Result<HttpResponse, ApiError> {
     let auth = state.auth.clone();
     let context = RequestContext::of(req, &auth.keys, &auth.settings.proxies);
@@ -1077,7 +1066,7 @@ pub async fn confirm_password_reset(
         &req,
         body.into_inner(),
         TokenPurpose::PasswordReset,
-        "auth.password_reset",
+        AuditAction::AuthPasswordReset,
     )
     .await
 }
@@ -1103,7 +1092,7 @@ pub async fn accept_invitation(
         &req,
         body.into_inner(),
         TokenPurpose::Invitation,
-        "auth.invitation_accept",
+        AuditAction::AuthInvitationAccept,
     )
     .await
 }

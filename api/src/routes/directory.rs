@@ -14,6 +14,7 @@ use tumaini_db::vocabulary::{Capacity, OrganisationKind, ServesSex, ServiceType}
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
@@ -169,7 +170,7 @@ pub async fn search_directory(
         &caller,
         Action::ReadDirectory,
         &own,
-        "directory.search",
+        AuditAction::DirectorySearch,
         || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
     )
     .await?;
@@ -182,7 +183,7 @@ pub async fn search_directory(
                 &context,
                 Some(&user),
                 Event {
-                    action: "directory.search",
+                    action: AuditAction::DirectorySearch,
                     outcome: Outcome::Success,
                     resource: None,
                 },
@@ -228,7 +229,7 @@ pub async fn organisation_listings(
         &caller,
         Action::ReadDirectory,
         &OrganisationFacts::from(&org),
-        "directory.read",
+        AuditAction::DirectoryRead,
         || ApiError::bare(ProblemType::NotFound),
     )
     .await?;
@@ -245,7 +246,7 @@ pub async fn organisation_listings(
                 &context,
                 Some(&user),
                 Event {
-                    action: "directory.read",
+                    action: AuditAction::DirectoryRead,
                     outcome: Outcome::Success,
                     resource: Some(("organisation", org.id.to_string())),
                 },
@@ -319,7 +320,7 @@ pub async fn publish_listing(
         &caller,
         Action::ManageServices,
         &OrganisationFacts::from(&org),
-        "directory.publish",
+        AuditAction::DirectoryPublish,
         not_yours,
     )
     .await?;
@@ -346,7 +347,7 @@ pub async fn publish_listing(
                 &context,
                 Some(&user),
                 Event {
-                    action: "directory.publish",
+                    action: AuditAction::DirectoryPublish,
                     outcome: Outcome::Success,
                     resource: Some(("organisation", org.id.to_string())),
                 },
@@ -383,7 +384,7 @@ pub async fn withdraw_listing(
         &caller,
         Action::ManageServices,
         &OrganisationFacts::from(&org),
-        "directory.withdraw",
+        AuditAction::DirectoryWithdraw,
         not_yours,
     )
     .await?;
@@ -400,7 +401,7 @@ pub async fn withdraw_listing(
                 &context,
                 Some(&user),
                 Event {
-                    action: "directory.withdraw",
+                    action: AuditAction::DirectoryWithdraw,
                     outcome: Outcome::Success,
                     resource: Some(("organisation", org.id.to_string())),
                 },

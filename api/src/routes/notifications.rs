@@ -11,6 +11,7 @@ use tumaini_db::vocabulary::NotificationKind;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::http::{ApiError, Problem, with_conn};
@@ -104,7 +105,7 @@ pub async fn set_notifications(
                 &context,
                 Some(&user),
                 Event {
-                    action: "account.notifications.update",
+                    action: AuditAction::AccountNotificationsUpdate,
                     outcome: Outcome::Success,
                     resource: Some(("user", user.id.to_string())),
                 },

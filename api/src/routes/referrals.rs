@@ -14,7 +14,6 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
-use tumaini_db::models::audit::{self as audit_store, AuditRecord};
 use tumaini_db::models::referral::{Actor, Mailbox, NewReferral, Referral, ReferralEvent};
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
@@ -27,6 +26,7 @@ use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::{AuditAction, Entry, Outcome};
 use crate::auth::{Caller, RequestContext};
 use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -277,8 +277,8 @@ fn record_reason_read(
         conn,
         context,
         user,
-        "referral.reason.read",
-        "success",
+        AuditAction::ReferralReasonRead,
+        Outcome::Success,
         case,
         None,
         &[service::REFERRAL_REASON],
@@ -294,37 +294,21 @@ fn record_referral_event(
     conn: &mut DbConn,
     context: &RequestContext,
     user: &User,
-    action: &str,
-    outcome: &str,
+    action: AuditAction,
+    outcome: Outcome,
     referral: &ReferralId,
     decision: Option<&Decision>,
     groups: &[FieldGroup],
 ) -> Result<(), DbError> {
-    audit_store::record(
-        conn,
-        &AuditRecord {
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
-            actor_user_id: Some(user.id.to_string()),
-            actor_organisation_id: Some(user.organisation_id.to_string()),
-            actor_role: Some(user.role.code().to_owned()),
-            resource_type: Some("referral".to_owned()),
-            resource_id: Some(referral.to_string()),
-            field_groups: groups
-                .iter()
-                .map(|g| g.code())
-                .collect::<Vec<_>>()
-                .join(","),
-            purpose: Some("referral".to_owned()),
-            decision: decision.map(|d| d.code().to_owned()),
-            policy_ids: decision.map(|d| d.policy_ids.join(",")).unwrap_or_default(),
-            request_id: Some(context.request_id.clone()).filter(|r| !r.is_empty()),
-            client_hash: context.client_hash.clone(),
-            high_severity: false,
-            client_request_id: context.client_request_id.clone(),
-        },
-    )?;
-    Ok(())
+    let codes: Vec<&str> = groups.iter().map(|g| g.code()).collect();
+    Entry::new(action, outcome)
+        .in_request(context)
+        .by(Some(user))
+        .on("referral", referral)
+        .decided(decision)
+        .groups(&codes)
+        .purpose("referral")
+        .write(conn)
 }
 
 /// A referral to send.
@@ -412,7 +396,7 @@ pub async fn create_referral(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::CreateReferral,
-        audited_as: "referral.create",
+        audited_as: AuditAction::ReferralCreate,
         purpose: "referral",
         idempotency,
     };
@@ -545,7 +529,7 @@ pub async fn case_referrals(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.referrals.read",
+        audited_as: AuditAction::CaseReferralsRead,
         purpose: "case_management",
         idempotency: None,
     };
@@ -700,8 +684,8 @@ pub async fn list_referrals(
                 Some(&user),
                 crate::audit::Event {
                     action: match side {
-                        Mailbox::Inbox => "referral.inbox",
-                        Mailbox::Outbox => "referral.outbox",
+                        Mailbox::Inbox => AuditAction::ReferralInbox,
+                        Mailbox::Outbox => AuditAction::ReferralOutbox,
                     },
                     outcome: crate::audit::Outcome::Success,
                     resource: Some(("organisation", organisation.id.to_string())),
@@ -772,7 +756,7 @@ pub async fn referral_overview(
         &caller,
         Action::ReadStatistics,
         &own,
-        "referral.overview",
+        AuditAction::ReferralOverview,
         || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
     )
     .await?;
@@ -829,7 +813,7 @@ pub async fn referral_overview(
                 &request,
                 Some(&user),
                 crate::audit::Event {
-                    action: "referral.overview",
+                    action: AuditAction::ReferralOverview,
                     outcome: crate::audit::Outcome::Success,
                     resource: None,
                 },
@@ -1006,14 +990,14 @@ const fn step_action(step: Option<Step>) -> Action {
     }
 }
 
-const fn audited_as(step: Option<Step>) -> &'static str {
+const fn audited_as(step: Option<Step>) -> AuditAction {
     match step {
-        None => "referral.read",
-        Some(Step::Accept) => "referral.accept",
-        Some(Step::Decline) => "referral.decline",
-        Some(Step::Start) => "referral.start",
-        Some(Step::Complete) => "referral.complete",
-        Some(Step::Withdraw) => "referral.withdraw",
+        None => AuditAction::ReferralRead,
+        Some(Step::Accept) => AuditAction::ReferralAccept,
+        Some(Step::Decline) => AuditAction::ReferralDecline,
+        Some(Step::Start) => AuditAction::ReferralStart,
+        Some(Step::Complete) => AuditAction::ReferralComplete,
+        Some(Step::Withdraw) => AuditAction::ReferralWithdraw,
     }
 }
 
@@ -1067,10 +1051,7 @@ async fn act_on_referral(
                 // No such referral: refused and audited exactly like one the caller may not see.
                 Err(DbError::NotFound) => {
                     return Err(Failure::Refused {
-                        decision: Decision {
-                            allowed: false,
-                            policy_ids: Vec::new(),
-                        },
+                        decision: Decision::default_deny(),
                         visible: false,
                         from: ReferralState::Sent,
                     });
@@ -1146,7 +1127,7 @@ async fn act_on_referral(
                 &request,
                 &user,
                 audited,
-                "success",
+                Outcome::Success,
                 &id,
                 Some(&decision),
                 &loaded.referral.groups,
@@ -1181,7 +1162,7 @@ async fn act_on_referral(
                         &request,
                         &user,
                         audited,
-                        "denied",
+                        Outcome::Denied,
                         &id,
                         Some(&decision),
                         &[],

@@ -12,6 +12,7 @@ use tumaini_db::vocabulary::region::{self, NewRegion, Region, RegionCode};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
@@ -145,7 +146,7 @@ pub async fn add_region(
         &caller,
         Action::ManageOrganisations,
         &target,
-        "region.add",
+        AuditAction::RegionAdd,
         || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
     )
     .await?;
@@ -165,7 +166,7 @@ pub async fn add_region(
                 &context,
                 Some(&user),
                 Event {
-                    action: "region.add",
+                    action: AuditAction::RegionAdd,
                     outcome: Outcome::Success,
                     resource: Some(("region", added.code.clone())),
                 },

@@ -18,6 +18,7 @@ use tumaini_db::vocabulary::{OrganisationKind, Role};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
@@ -252,7 +253,7 @@ async fn answer<F>(
     state: &AppState,
     caller: Caller,
     organisation: Option<OrgId>,
-    name: &'static str,
+    name: AuditAction,
     compute: F,
 ) -> Result<Figures, ApiError>
 where
@@ -402,7 +403,7 @@ pub async fn statistics_table(
         &state,
         caller,
         query.organisation,
-        "statistics.table",
+        AuditAction::StatisticsTable,
         move |conn, scope| count_table(conn, request, scope),
     )
     .await?;
@@ -437,7 +438,7 @@ pub async fn referral_response_times(
         &state,
         caller,
         query.organisation,
-        "statistics.report",
+        AuditAction::StatisticsReport,
         move |conn, scope| {
             let answers =
                 tumaini_db::models::statistics::referral_answer_seconds(conn, scope.country)?;
@@ -506,7 +507,7 @@ pub async fn named_report(
         &state,
         caller,
         query.organisation,
-        "statistics.report",
+        AuditAction::StatisticsReport,
         move |conn, scope| count_table(conn, request, scope),
     )
     .await?;
@@ -548,7 +549,7 @@ async fn run_export(
     caller: Caller,
     csv: bool,
     k: usize,
-    action: &'static str,
+    action: AuditAction,
     research: Option<Research>,
 ) -> Result<HttpResponse, ApiError> {
     let facts = national(caller.organisation.country.as_str());
@@ -643,7 +644,7 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let csv = csv_wanted(query.format.as_deref())?;
     let k = state.cases.export_k;
-    run_export(&state, caller, csv, k, "statistics.export", None).await
+    run_export(&state, caller, csv, k, AuditAction::StatisticsExport, None).await
 }
 
 /// The research export: the same de-identified export with the lower k the deployment
@@ -693,7 +694,7 @@ pub async fn research_export(
         caller,
         csv,
         k,
-        "statistics.research_export",
+        AuditAction::StatisticsResearchExport,
         Some(research),
     )
     .await

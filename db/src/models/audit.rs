@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::ids::AuditEventId;
 use crate::schema::audit_events;
 use crate::time::now_utc;
+use crate::vocabulary::AuditAction;
 use crate::{DbConn, DbError};
 
 /// An event to record. Fields that do not apply stay `None`.
@@ -147,7 +148,14 @@ pub fn cases_read_with_groups(
         .filter(audit_events::occurred_at.ge(since))
         .filter(audit_events::outcome.eq("success"))
         .filter(audit_events::resource_type.eq("case"))
-        .filter(audit_events::action.like("%.read"))
+        .filter(
+            audit_events::action.eq_any(
+                AuditAction::ALL
+                    .iter()
+                    .filter(|a| a.reads_case())
+                    .map(|a| a.code()),
+            ),
+        )
         .filter(audit_events::field_groups.ne(""))
         .select(diesel::dsl::count(audit_events::resource_id).aggregate_distinct())
         .first(conn)?)
@@ -156,13 +164,13 @@ pub fn cases_read_with_groups(
 /// Whether an event with `action` about `resource_id` was recorded since `since`.
 pub fn recorded_since(
     conn: &mut DbConn,
-    action: &str,
+    action: AuditAction,
     resource_id: &str,
     since: NaiveDateTime,
 ) -> Result<bool, DbError> {
     Ok(diesel::select(diesel::dsl::exists(
         audit_events::table
-            .filter(audit_events::action.eq(action))
+            .filter(audit_events::action.eq(action.code()))
             .filter(audit_events::resource_id.eq(resource_id))
             .filter(audit_events::occurred_at.ge(since)),
     ))

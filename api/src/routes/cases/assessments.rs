@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{parse, vault_error};
+use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseAccess, CaseRequest, Reply};
@@ -248,7 +249,7 @@ pub async fn record_screening(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordScreening,
-        audited_as: "case.screening.record",
+        audited_as: AuditAction::CaseScreeningRecord,
         purpose: "identification",
         idempotency,
     };
@@ -347,7 +348,7 @@ pub async fn list_screenings(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.screening.read",
+        audited_as: AuditAction::CaseScreeningRead,
         purpose: "identification",
         idempotency: None,
     };
@@ -424,7 +425,7 @@ pub async fn record_risk(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordAssistance,
-        audited_as: "case.risk.record",
+        audited_as: AuditAction::CaseRiskRecord,
         purpose: "protection",
         idempotency,
     };
@@ -488,7 +489,7 @@ pub async fn list_risk(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.risk.read",
+        audited_as: AuditAction::CaseRiskRead,
         purpose: "protection",
         idempotency: None,
     };
@@ -570,7 +571,7 @@ pub async fn read_plan(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadNotes,
-        audited_as: "case.plan.read",
+        audited_as: AuditAction::CasePlanRead,
         purpose: "assistance",
         idempotency: None,
     };
@@ -640,7 +641,7 @@ pub async fn put_plan(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordAssistance,
-        audited_as: "case.plan.write",
+        audited_as: AuditAction::CasePlanWrite,
         purpose: "assistance",
         idempotency: None,
     };

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{parse, vault_error};
+use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -94,7 +95,7 @@ pub async fn open_break_glass(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::OpenBreakGlass,
-        audited_as: "case.break_glass.open",
+        audited_as: AuditAction::CaseBreakGlassOpen,
         purpose: "break_glass",
         idempotency,
     };

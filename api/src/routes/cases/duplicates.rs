@@ -13,6 +13,7 @@ use tumaini_db::models::duplicate;
 use tumaini_db::vocabulary::DuplicateStatus;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -38,7 +39,7 @@ pub async fn list_duplicates(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.duplicates.read",
+        audited_as: AuditAction::CaseDuplicatesRead,
         purpose: "case_management",
         idempotency: None,
     };
@@ -70,7 +71,7 @@ async fn resolve(
     caller: &Caller,
     ids: (CaseId, CaseId),
     status: DuplicateStatus,
-    audited_as: &'static str,
+    audited_as: AuditAction,
 ) -> Result<HttpResponse, ApiError> {
     let (id, other) = ids;
     let user_id = caller.user.id.clone();
@@ -122,7 +123,7 @@ pub async fn link_duplicate(
         &caller,
         path.into_inner(),
         DuplicateStatus::Linked,
-        "case.duplicate.link",
+        AuditAction::CaseDuplicateLink,
     )
     .await
 }
@@ -141,7 +142,7 @@ pub async fn dismiss_duplicate(
         &caller,
         path.into_inner(),
         DuplicateStatus::Dismissed,
-        "case.duplicate.dismiss",
+        AuditAction::CaseDuplicateDismiss,
     )
     .await
 }

@@ -22,6 +22,7 @@ use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::{AuditAction, Outcome};
 use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, FieldGroup, OrganisationFacts, Resource};
 use crate::cases::groups::{self, PersonalGroups};
@@ -115,7 +116,7 @@ pub async fn create_case(
                     &caller.context,
                     Some(&caller.user),
                     crate::audit::Event {
-                        action: "case.create",
+                        action: AuditAction::CaseCreate,
                         outcome: crate::audit::Outcome::Denied,
                         resource: Some(("organisation", caller.organisation.id.to_string())),
                     },
@@ -165,7 +166,7 @@ pub async fn create_case(
                     &caller.context,
                     Some(&caller.user),
                     crate::audit::Event {
-                        action: "case.create",
+                        action: AuditAction::CaseCreate,
                         outcome: crate::audit::Outcome::Replayed,
                         resource: replay.body["id"].as_str().map(|id| ("case", id.to_owned())),
                     },
@@ -248,8 +249,8 @@ pub async fn create_case(
                 conn,
                 &caller.context,
                 &caller.user,
-                "case.create",
-                "success",
+                AuditAction::CaseCreate,
+                Outcome::Success,
                 &id,
                 Some(&decision),
                 &service::codes(&touched),
@@ -323,7 +324,7 @@ pub async fn read_case(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.read",
+        audited_as: AuditAction::CaseRead,
         purpose,
         idempotency: None,
     };
@@ -361,16 +362,13 @@ pub async fn read_case(
         }
         if !withheld.is_empty() {
             // The refused groups are a denial of their own.
-            let refused = crate::authz::Decision {
-                allowed: false,
-                policy_ids: Vec::new(),
-            };
+            let refused = crate::authz::Decision::default_deny();
             record_case_event(
                 conn,
                 &caller_for_denials.context,
                 &caller_for_denials.user,
-                "case.read_group",
-                "denied",
+                AuditAction::CaseReadGroup,
+                Outcome::Denied,
                 &access.case.id,
                 Some(&refused),
                 &withheld,
@@ -455,7 +453,7 @@ pub async fn update_case(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::UpdateCase,
-        audited_as: "case.update",
+        audited_as: AuditAction::CaseUpdate,
         purpose: "case_management",
         idempotency: None,
     };
@@ -683,7 +681,7 @@ pub async fn list_cases(
                 &caller.context,
                 Some(&caller.user),
                 crate::audit::Event {
-                    action: "case.list",
+                    action: AuditAction::CaseList,
                     outcome: crate::audit::Outcome::Success,
                     resource: None,
                 },

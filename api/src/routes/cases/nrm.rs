@@ -20,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::views::CaseSummaryView;
 use super::{parse, vault_error};
+use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -114,7 +115,7 @@ pub async fn record_consent(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordConsent,
-        audited_as: "case.consent.record",
+        audited_as: AuditAction::CaseConsentRecord,
         purpose: "consent",
         idempotency,
     };
@@ -193,7 +194,7 @@ pub async fn withdraw_consent(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordConsent,
-        audited_as: "case.consent.withdraw",
+        audited_as: AuditAction::CaseConsentWithdraw,
         purpose: "consent",
         idempotency,
     };
@@ -243,7 +244,7 @@ pub async fn consent_history(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.consent.read",
+        audited_as: AuditAction::CaseConsentRead,
         purpose: "consent",
         idempotency: None,
     };
@@ -286,7 +287,7 @@ pub async fn refer_to_nrm(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::CreateReferral,
-        audited_as: "case.nrm_referral",
+        audited_as: AuditAction::CaseNrmReferral,
         purpose: "identification",
         idempotency,
     };
@@ -352,7 +353,7 @@ pub async fn decide_identification(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::DecideIdentification,
-        audited_as: "case.identification_decision",
+        audited_as: AuditAction::CaseIdentificationDecision,
         purpose: "identification",
         idempotency,
     };
@@ -461,11 +462,11 @@ pub async fn change_status(
         StatusInput::Reopen => (StatusChange::Reopen, None),
     };
     let (action, audited_as) = match change {
-        StatusChange::ApproveClosure => (Action::ApproveClosure, "case.closure.approve"),
-        StatusChange::RejectClosure => (Action::ApproveClosure, "case.closure.reject"),
-        StatusChange::Reopen => (Action::ApproveClosure, "case.reopen"),
-        StatusChange::RequestClosure => (Action::ChangeCaseStatus, "case.closure.request"),
-        _ => (Action::ChangeCaseStatus, "case.status"),
+        StatusChange::ApproveClosure => (Action::ApproveClosure, AuditAction::CaseClosureApprove),
+        StatusChange::RejectClosure => (Action::ApproveClosure, AuditAction::CaseClosureReject),
+        StatusChange::Reopen => (Action::ApproveClosure, AuditAction::CaseReopen),
+        StatusChange::RequestClosure => (Action::ChangeCaseStatus, AuditAction::CaseClosureRequest),
+        _ => (Action::ChangeCaseStatus, AuditAction::CaseStatus),
     };
     let user_id = caller.user.id.clone();
     let request = CaseRequest {

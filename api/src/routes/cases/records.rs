@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{parse, vault_error};
+use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -63,7 +64,7 @@ pub async fn record_assistance(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordAssistance,
-        audited_as: "case.assistance.record",
+        audited_as: AuditAction::CaseAssistanceRecord,
         purpose: "assistance",
         idempotency,
     };
@@ -141,7 +142,7 @@ pub async fn list_assistance(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadSummary,
-        audited_as: "case.assistance.read",
+        audited_as: AuditAction::CaseAssistanceRead,
         purpose: "assistance",
         idempotency: None,
     };
@@ -220,7 +221,7 @@ pub async fn write_note(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::RecordAssistance,
-        audited_as: "case.note.write",
+        audited_as: AuditAction::CaseNoteWrite,
         purpose: "case_management",
         idempotency,
     };
@@ -271,7 +272,7 @@ pub async fn list_notes(
     let request = CaseRequest {
         id: id.into_inner(),
         action: Action::ReadNotes,
-        audited_as: "case.note.read",
+        audited_as: AuditAction::CaseNoteRead,
         purpose: "case_management",
         idempotency: None,
     };

@@ -1,0 +1,201 @@
+//! The actions the audit trail records. Every audited code path names its action with a
+//! variant of [`AuditAction`]; the stored code never changes meaning once shipped (a verifier
+//! of an old trail reads old codes).
+
+vocabulary! {
+    /// What an audit event records: one code per audited action.
+    pub enum AuditAction as "audit_action" {
+        /// A sign-in with a password (and a second factor where required).
+        AuthLogin = "auth.login": "Sign-in",
+        /// A refresh token exchanged for a new access token.
+        AuthRefresh = "auth.refresh": "Session refreshed",
+        /// A spent refresh token presented again: the session is ended.
+        AuthRefreshReuse = "auth.refresh_reuse": "Refresh token reused",
+        /// A session ended by its holder.
+        AuthLogout = "auth.logout": "Sign-out",
+        /// One of the caller's sessions ended from another.
+        AuthSessionRevoke = "auth.session_revoke": "Session revoked",
+        /// Too many failures within the window locked an account.
+        AuthAccountLocked = "auth.account_locked": "Account locked",
+        /// A TOTP secret issued for enrolment.
+        AuthMfaEnrolStart = "auth.mfa_enrol_start": "Second factor enrolment started",
+        /// A TOTP second factor confirmed.
+        AuthMfaEnrol = "auth.mfa_enrol": "Second factor enrolled",
+        /// A password changed by its holder.
+        AuthPasswordChange = "auth.password_change": "Password changed",
+        /// A reset link asked for (answered alike whether or not the address exists).
+        AuthPasswordResetRequest = "auth.password_reset_request": "Password reset requested",
+        /// A password set through a reset link.
+        AuthPasswordReset = "auth.password_reset": "Password reset",
+        /// An invited account's first password set.
+        AuthInvitationAccept = "auth.invitation_accept": "Invitation accepted",
+        /// The kinds of e-mail a member of staff receives.
+        AccountNotificationsUpdate = "account.notifications.update": "Notification preferences changed",
+        /// An organisation added by an administrator.
+        OrganisationCreate = "organisation.create": "Organisation created",
+        /// The organisations read.
+        OrganisationList = "organisation.list": "Organisations listed",
+        /// An organisation's users can no longer act.
+        OrganisationDeactivate = "organisation.deactivate": "Organisation switched off",
+        /// An account created from the command line.
+        UserCreate = "user.create": "Account created",
+        /// An account invited by e-mail.
+        UserInvite = "user.invite": "Account invited",
+        /// The accounts of an organisation read.
+        UserList = "user.list": "Accounts listed",
+        /// An account's role changed (its sessions end).
+        UserRoleChange = "user.role_change": "Role changed",
+        /// A case-reading role an administrator granted, waiting for a second person.
+        UserRoleRequest = "user.role_request": "Role awaiting approval",
+        /// The roles waiting for approval read.
+        UserGrantList = "user.grant_list": "Pending roles listed",
+        /// A pending role approved by a second person.
+        UserGrantApprove = "user.grant_approve": "Role approved",
+        /// A pending role refused by a second person.
+        UserGrantReject = "user.grant_reject": "Role rejected",
+        /// An account disabled (its sessions end).
+        UserDisable = "user.disable": "Account disabled",
+        /// A region added to the controlled list.
+        RegionAdd = "region.add": "Region added",
+        /// The service directory searched.
+        DirectorySearch = "directory.search": "Service directory searched",
+        /// An organisation's service listings read.
+        DirectoryRead = "directory.read": "Service listing read",
+        /// A service listing published or changed.
+        DirectoryPublish = "directory.publish": "Service listing published",
+        /// A service listing taken down.
+        DirectoryWithdraw = "directory.withdraw": "Service listing withdrawn",
+        /// A case registered.
+        CaseCreate = "case.create": "Case registered",
+        /// A list of cases read.
+        CaseList = "case.list": "Cases listed",
+        /// A case's summary and any personal groups read.
+        CaseRead = "case.read": "Case read",
+        /// A personal group asked for in a case read and refused.
+        CaseReadGroup = "case.read_group": "Personal group refused",
+        /// A case's summary or groups changed.
+        CaseUpdate = "case.update": "Case updated",
+        /// A new consent version.
+        CaseConsentRecord = "case.consent.record": "Consent recorded",
+        /// A case's consent versions read.
+        CaseConsentRead = "case.consent.read": "Consent read",
+        /// Consent withdrawn, in whole or in part.
+        CaseConsentWithdraw = "case.consent.withdraw": "Consent withdrawn",
+        /// A screening for trafficking indicators.
+        CaseScreeningRecord = "case.screening.record": "Screening recorded",
+        /// A case's screenings read.
+        CaseScreeningRead = "case.screening.read": "Screenings read",
+        /// A case referred into the National Referral Mechanism.
+        CaseNrmReferral = "case.nrm_referral": "Referred into the NRM",
+        /// A reasonable- or conclusive-grounds decision.
+        CaseIdentificationDecision = "case.identification_decision": "Identification decision",
+        /// A case's status changed.
+        CaseStatus = "case.status": "Status changed",
+        /// Closure asked of a supervisor.
+        CaseClosureRequest = "case.closure.request": "Closure requested",
+        /// A closure approved by a supervisor.
+        CaseClosureApprove = "case.closure.approve": "Closure approved",
+        /// A closure refused by a supervisor.
+        CaseClosureReject = "case.closure.reject": "Closure refused",
+        /// A closed case reopened.
+        CaseReopen = "case.reopen": "Case reopened",
+        /// Assistance given, recorded.
+        CaseAssistanceRecord = "case.assistance.record": "Assistance recorded",
+        /// A case's assistance read.
+        CaseAssistanceRead = "case.assistance.read": "Assistance read",
+        /// A case note.
+        CaseNoteWrite = "case.note.write": "Note written",
+        /// A case's notes read.
+        CaseNoteRead = "case.note.read": "Notes read",
+        /// A risk assessment.
+        CaseRiskRecord = "case.risk.record": "Risk assessed",
+        /// A case's risk assessments read.
+        CaseRiskRead = "case.risk.read": "Risk assessments read",
+        /// The assistance plan written.
+        CasePlanWrite = "case.plan.write": "Plan written",
+        /// The assistance plan read.
+        CasePlanRead = "case.plan.read": "Plan read",
+        /// Emergency access to personal groups, with a justification.
+        CaseBreakGlassOpen = "case.break_glass.open": "Break-glass opened",
+        /// A case's possible duplicates read.
+        CaseDuplicatesRead = "case.duplicates.read": "Possible duplicates read",
+        /// Two cases confirmed as one person.
+        CaseDuplicateLink = "case.duplicate.link": "Duplicate confirmed",
+        /// A possible duplicate dismissed.
+        CaseDuplicateDismiss = "case.duplicate.dismiss": "Duplicate dismissed",
+        /// A possible duplicate the registering organisation may not see, told to its holder.
+        CaseDuplicateFlagged = "case.duplicate.flagged": "Duplicate told to its holder",
+        /// A case's referrals and their timelines read.
+        CaseReferralsRead = "case.referrals.read": "Case referrals read",
+        /// The deadline scanner found the decision late.
+        CaseDeadlineReasonableGroundsOverdue = "case.deadline.reasonable_grounds_overdue": "Reasonable-grounds decision overdue",
+        /// The deadline scanner found the decision late.
+        CaseDeadlineConclusiveGroundsOverdue = "case.deadline.conclusive_grounds_overdue": "Conclusive-grounds decision overdue",
+        /// A referral to another organisation.
+        ReferralCreate = "referral.create": "Referral sent",
+        /// A referral read.
+        ReferralRead = "referral.read": "Referral read",
+        /// The reason given for a referral decrypted for a reader.
+        ReferralReasonRead = "referral.reason.read": "Referral reason read",
+        /// An organisation's referral inbox read.
+        ReferralInbox = "referral.inbox": "Referrals received listed",
+        /// An organisation's referral outbox read.
+        ReferralOutbox = "referral.outbox": "Referrals sent listed",
+        /// The overview of referrals per receiving organisation.
+        ReferralOverview = "referral.overview": "Referral overview read",
+        /// A referral accepted.
+        ReferralAccept = "referral.accept": "Referral accepted",
+        /// A referral declined, with a reason.
+        ReferralDecline = "referral.decline": "Referral declined",
+        /// The service of a referral started.
+        ReferralStart = "referral.start": "Service started",
+        /// The service of a referral completed.
+        ReferralComplete = "referral.complete": "Referral completed",
+        /// A referral withdrawn by its sender.
+        ReferralWithdraw = "referral.withdraw": "Referral withdrawn",
+        /// A referral unanswered by its deadline.
+        ReferralExpired = "referral.expired": "Referral expired",
+        /// A notification of a possible victim without personal data.
+        AnonymousNotificationCreate = "anonymous_notification.create": "Anonymous notification recorded",
+        /// Anonymous notifications read.
+        AnonymousNotificationList = "anonymous_notification.list": "Anonymous notifications listed",
+        /// A protected table of figures.
+        StatisticsTable = "statistics.table": "Statistics table",
+        /// A standard report.
+        StatisticsReport = "statistics.report": "Statistics report",
+        /// The k-anonymous case-level export.
+        StatisticsExport = "statistics.export": "De-identified export",
+        /// The export at the research k, under an agreement.
+        StatisticsResearchExport = "statistics.research_export": "Research export",
+        /// Audit events read.
+        AuditQuery = "audit.query": "Audit trail queried",
+        /// Who accessed a case.
+        AuditDisclosures = "audit.disclosures": "Disclosures read",
+        /// The chain and its checkpoints checked.
+        AuditVerify = "audit.verify": "Audit trail verified",
+        /// One person read personal groups of more cases than the threshold.
+        AuditMisuseAlert = "audit.misuse_alert": "Possible misuse flagged",
+        /// Demonstration cases created by `tumaini seed --demo`.
+        DemoSeed = "demo.seed": "Demonstration data seeded",
+    }
+}
+
+impl AuditAction {
+    /// Whether the action reads a case's personal data (its groups or a referral's reason):
+    /// what the misuse watch counts.
+    pub const fn reads_case(self) -> bool {
+        matches!(
+            self,
+            Self::CaseRead
+                | Self::CaseConsentRead
+                | Self::CaseScreeningRead
+                | Self::CaseAssistanceRead
+                | Self::CaseNoteRead
+                | Self::CaseRiskRead
+                | Self::CasePlanRead
+                | Self::CaseDuplicatesRead
+                | Self::CaseReferralsRead
+                | Self::ReferralReasonRead
+        )
+    }
+}
