@@ -12,6 +12,7 @@ mod binary;
 mod break_glass;
 mod cases;
 mod directory;
+mod docs_links;
 mod http;
 mod mail;
 mod matrix;
