@@ -20,13 +20,10 @@ use tumaini_db::vault::{IndexQuery, IndexTerms, Vault, normalise};
 use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 
+use super::vault_error;
 use crate::audit::AuditAction;
 use crate::auth::RequestContext;
 use crate::http::ApiError;
-
-fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("vault: {err}"))
-}
 
 /// The cases whose blind indexes match `terms` (the case `id` itself left out): candidates,
 /// not yet confirmed.

@@ -5,7 +5,9 @@
 
 pub mod duplicates;
 pub mod groups;
+mod register;
 mod reply;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -28,10 +30,12 @@ use crate::authz::{
     Prepared, PrincipalFacts, Resource,
 };
 use crate::config::CaseSettings;
+use crate::guarded::{self, Failure};
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::rules::consent as consent_rules;
 use crate::state::AppState;
 
+pub use register::{NewCaseInput, register};
 pub use reply::{Idempotency, Reply, if_match};
 
 /// A case loaded for a request, with what the policies decided.
@@ -241,29 +245,6 @@ pub struct CaseRequest {
     pub idempotency: Option<Idempotency>,
 }
 
-enum Failure {
-    Refused {
-        decision: Decision,
-        visible: bool,
-    },
-    /// No such case: refused exactly like a case the caller may not see, and audited alike,
-    /// so that the audit trail does not tell the two apart either.
-    Missing,
-    Api(ApiError),
-}
-
-impl From<ApiError> for Failure {
-    fn from(err: ApiError) -> Self {
-        Self::Api(err)
-    }
-}
-
-impl From<DbError> for Failure {
-    fn from(err: DbError) -> Self {
-        Self::Api(err.into())
-    }
-}
-
 /// Runs `work` on a case after the policies allow the request's action, in one write
 /// transaction with its audit event (and the stored answer of an idempotent POST).
 pub async fn act_on_case<W>(
@@ -297,10 +278,36 @@ where
                 severe,
             )
         };
-        let outcome = conn.write_transaction(|conn| -> Result<Reply, Failure> {
+        let audit = |conn: &mut DbConn, outcome: Outcome, decision: Option<&Decision>| {
+            record_case_event(
+                conn,
+                &context,
+                &user,
+                request.audited_as,
+                outcome,
+                &request.id,
+                decision,
+                &[],
+                request.purpose,
+                false,
+            )
+        };
+        // A concurrent twin with the same key won the race (the policies allowed the action
+        // in this very attempt): its answer, audited as a replay.
+        let race = |conn: &mut DbConn| -> Result<Option<Reply>, ApiError> {
+            let Some(idem) = &request.idempotency else {
+                return Ok(None);
+            };
+            let Some(replay) = idem.replay(conn, &user.id, &vault)? else {
+                return Ok(None);
+            };
+            conn.write_transaction(|conn| audit_replay(conn, None, false))?;
+            Ok(Some(replay))
+        };
+        guarded::run(conn, audit, race, |conn| {
             let (case, facts, newest) = match load_facts(conn, &request.id) {
                 Ok(loaded) => loaded,
-                Err(DbError::NotFound) => return Err(Failure::Missing),
+                Err(DbError::NotFound) => return Err(Failure::missing()),
                 Err(other) => return Err(other.into()),
             };
             let break_glass = open_break_glass(conn, &request.id, &user)?;
@@ -324,7 +331,12 @@ where
                             &access_context,
                         )
                         .allowed;
-                return Err(Failure::Refused { decision, visible });
+                return Err(Failure::refused(decision, visible, || {
+                    ApiError::problem(
+                        ProblemType::Forbidden,
+                        "your role may not do this to this case",
+                    )
+                }));
             }
             let severe = decision.high_severity;
             // A retry gets the first answer only while the policies still allow the action:
@@ -370,74 +382,9 @@ where
                 idem.store(conn, &user.id, &request.id, &vault, &reply)?;
             }
             Ok(reply)
-        });
-        match outcome {
-            Ok(reply) => Ok(reply),
-            Err(Failure::Api(err)) => {
-                // A concurrent twin with the same key won the race (the policies allowed the
-                // action in this very attempt): answer with its reply, audited as a replay.
-                if let Some(idem) = &request.idempotency
-                    && let Some(replay) = idem.replay(conn, &user.id, &vault)?
-                {
-                    conn.write_transaction(|conn| audit_replay(conn, None, false))?;
-                    return Ok(replay);
-                }
-                // A refusal the work itself made (writing a plan without the right to read
-                // it, say) is a denial too, and audited as one.
-                if matches!(
-                    err,
-                    ApiError::Problem {
-                        kind: ProblemType::Forbidden,
-                        ..
-                    }
-                ) {
-                    record_denial(conn, &context, &user, &request, None)?;
-                }
-                Err(err)
-            }
-            Err(Failure::Missing) => {
-                let nothing = Decision::default_deny();
-                record_denial(conn, &context, &user, &request, Some(&nothing))?;
-                Err(ApiError::bare(ProblemType::NotFound))
-            }
-            Err(Failure::Refused { decision, visible }) => {
-                record_denial(conn, &context, &user, &request, Some(&decision))?;
-                Err(if visible {
-                    ApiError::problem(
-                        ProblemType::Forbidden,
-                        "your role may not do this to this case",
-                    )
-                } else {
-                    ApiError::bare(ProblemType::NotFound)
-                })
-            }
-        }
+        })
     })
     .await
-}
-
-/// Records a refused case request in a transaction of its own.
-fn record_denial(
-    conn: &mut DbConn,
-    context: &RequestContext,
-    user: &User,
-    request: &CaseRequest,
-    decision: Option<&Decision>,
-) -> Result<(), DbError> {
-    conn.write_transaction(|conn| {
-        record_case_event(
-            conn,
-            context,
-            user,
-            request.audited_as,
-            Outcome::Denied,
-            &request.id,
-            decision,
-            &[],
-            request.purpose,
-            false,
-        )
-    })
 }
 
 /// What an audit event lists, beside the field groups, when a request decrypted the reason
@@ -473,6 +420,11 @@ pub fn record_case_event(
         .purpose(purpose)
         .high_severity(high_severity)
         .write(conn)
+}
+
+/// Maps a vault failure: an erased case reads as gone; anything else is internal.
+pub fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("vault: {err}"))
 }
 
 /// The `Idempotency-Key` of a request, if it carries one, with a keyed hash of what it asks.

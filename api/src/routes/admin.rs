@@ -21,6 +21,7 @@ use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
+use crate::guarded::authorize;
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::auth::INVITATION_TTL;
 use crate::state::AppState;
@@ -38,49 +39,6 @@ pub fn register(cfg: &mut ServiceConfig) {
 
 fn forbidden() -> ApiError {
     ApiError::problem(ProblemType::Forbidden, "your role may not do this")
-}
-
-/// Asks the policies whether the caller may do `action` to the organisation `target`. A refusal
-/// is audited (in a transaction of its own: nothing else happens) and answered with `refusal`.
-pub(crate) async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    action: Action,
-    target: &OrganisationFacts,
-    audited_as: AuditAction,
-    refusal: impl FnOnce() -> ApiError,
-) -> Result<Decision, ApiError> {
-    let decision = state.authz.decide(
-        &caller.principal(),
-        action,
-        &Resource::Organisation(target),
-        &AccessContext::now("administration"),
-    );
-    if decision.allowed {
-        return Ok(decision);
-    }
-    let (user, context, refused) = (
-        caller.user.clone(),
-        caller.context.clone(),
-        decision.clone(),
-    );
-    let resource = Some(("organisation", target.id.clone()));
-    with_conn(&state.pool, move |conn| {
-        audit::record_decided(
-            conn,
-            &context,
-            Some(&user),
-            Event {
-                action: audited_as,
-                outcome: Outcome::Denied,
-                resource,
-            },
-            &refused,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Err(refusal())
 }
 
 /// Loads an organisation's facts; 404 when there is none.

@@ -60,7 +60,7 @@ fn check(input: &AnonymousInput) -> Result<String, ApiError> {
             "an anonymous notification is for an adult who does not consent; a child (or a person who may be one) is registered as a case",
         ));
     }
-    let region = crate::routes::cases::views::region_code(&input.region, "region")?.to_string();
+    let region = crate::cases::views::region_code(&input.region, "region")?.to_string();
     if input.encountered_on > now_utc().date() {
         return Err(ApiError::problem(
             ProblemType::InvalidBody,
@@ -141,7 +141,7 @@ pub async fn notify_anonymously(
             return Ok(first);
         }
         let outcome = conn.write_transaction(|conn| {
-            crate::routes::cases::views::known_region(conn, &region, "region")?;
+            crate::cases::views::known_region(conn, &region, "region")?;
             let id = NotificationId::generate();
             let reference = reference::generate('N');
             AnonymousNotification {

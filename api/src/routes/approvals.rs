@@ -20,8 +20,9 @@ use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
+use crate::guarded::authorize;
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::routes::admin::{UserView, authorize, send_invitation};
+use crate::routes::admin::{UserView, send_invitation};
 use crate::state::AppState;
 
 /// Registers the routes of this module (the fixed path before `{id}`).

@@ -1,42 +1,22 @@
-//! Referrals between organisations: one organisation asks another for named
-//! services for a case, sharing only the field groups named, and only as far as the person's
-//! consent allows. Each step (accept, decline, start, complete, withdraw) is its own endpoint,
-//! decided by the policies in `policies/referrals.cedar` and audited in the same transaction as
-//! the change. Acceptance lets the receiving organisation see the groups shared; the policies
-//! see the end of a referral (or a withdrawal of consent) on the very next request.
-//!
-//! E-mail about a referral carries its reference and a link, nothing else.
-
-use std::collections::HashMap;
+//! The referral endpoints: each parses its input, calls one function of the referral service
+//! (`crate::referrals`) and shapes the answer.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
-use tumaini_db::models::referral::{Actor, Mailbox, NewReferral, Referral, ReferralEvent};
-use tumaini_db::models::{Organisation, User};
-use tumaini_db::time::now_utc;
-use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
-use tumaini_db::vocabulary::{
-    AgeBand, DeclineReason, FieldGroup, OrganisationKind, ReferralState, ReferralUrgency, Role,
-    ServiceType, Sex,
-};
-use tumaini_db::{DbConn, DbError};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use tumaini_db::ids::{CaseId, ReferralId};
+use tumaini_db::vocabulary::ReferralState;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{AuditAction, Entry, Outcome};
-use crate::auth::{Caller, RequestContext};
-use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
-use crate::cases::{self as service, CaseRequest, Reply};
-use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::notifications::{tell_receiver, tell_sender};
-use crate::routes::admin::authorize;
-use crate::routes::cases::{parse, vault_error};
-use crate::rules::lifecycle;
-use crate::rules::reference;
-use crate::rules::referral::{self as rules, Sharing, Step};
+use crate::auth::Caller;
+use crate::cases as service;
+use crate::http::{ApiError, Problem, ProblemType};
+use crate::referrals::{
+    self, CaseReferrals, DeclineInput, MAX_PAGE, MailboxPage, ReferralInput, ReferralOverview,
+    ReferralPage, ReferralView, Side,
+};
+use crate::routes::cases::parse;
+use crate::rules::referral::Step;
 use crate::state::AppState;
 
 /// Registers the routes of this module (the fixed paths before `{id}`).
@@ -51,315 +31,6 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(start_service)
         .service(complete_referral)
         .service(withdraw_referral);
-}
-
-/// The longest reason accepted.
-const MAX_REASON: usize = 2000;
-/// The most referrals one page lists.
-const MAX_PAGE: i64 = 100;
-
-/// An organisation taking part in a referral.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PartyView {
-    /// Identifier.
-    pub id: OrgId,
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: OrganisationKind,
-    /// Country (ISO 3166-1 alpha-2).
-    pub country: String,
-}
-
-impl From<&Organisation> for PartyView {
-    fn from(org: &Organisation) -> Self {
-        Self {
-            id: org.id.clone(),
-            name: org.name.clone(),
-            kind: org.kind,
-            country: org.country.to_string(),
-        }
-    }
-}
-
-/// The coarse facts about the person a receiving organisation needs to answer (from the
-/// summary; nothing identifying).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PersonView {
-    /// Treated as a child (under 18, or possibly).
-    pub child: bool,
-    /// Sex.
-    pub sex: Sex,
-    /// Age band.
-    pub age_band: AgeBand,
-}
-
-/// One step of a referral's timeline.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StepView {
-    /// The state entered.
-    pub state: ReferralState,
-    /// When (UTC).
-    pub at: NaiveDateTime,
-    /// The organisation that moved it (absent: the deadline passed).
-    pub organisation_id: Option<OrgId>,
-    /// The member of staff who moved it.
-    pub user_id: Option<UserId>,
-}
-
-impl From<ReferralEvent> for StepView {
-    fn from(step: ReferralEvent) -> Self {
-        Self {
-            state: step.state,
-            at: step.at,
-            organisation_id: step.organisation_id,
-            user_id: step.user_id,
-        }
-    }
-}
-
-/// A referral as its parties and coordinators see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ReferralView {
-    /// Identifier.
-    pub id: ReferralId,
-    /// Reference for e-mail and the telephone.
-    pub reference: String,
-    /// The case.
-    pub case_id: CaseId,
-    /// The case's reference.
-    pub case_reference: String,
-    /// The referring organisation.
-    pub from: PartyView,
-    /// The receiving organisation.
-    pub to: PartyView,
-    /// The person, coarsely.
-    pub person: PersonView,
-    /// Services asked for.
-    pub services: Vec<ServiceType>,
-    /// Field groups shared once accepted.
-    pub groups: Vec<FieldGroup>,
-    /// Urgency.
-    pub urgency: ReferralUrgency,
-    /// Why, in the referrer's words (the two organisations only; never coordinators). Not in
-    /// the answer to the POST that creates the referral.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The receiving organisation is in another country than the one that owns the case.
-    pub cross_border: bool,
-    /// Where it stands.
-    pub state: ReferralState,
-    /// Why it was declined.
-    pub decline_reason: Option<DeclineReason>,
-    /// Sent (UTC).
-    pub created_at: NaiveDateTime,
-    /// The answer is due by (UTC).
-    pub respond_by: NaiveDateTime,
-    /// Waiting for an answer past its deadline.
-    pub overdue: bool,
-    /// Accepted or declined (UTC).
-    pub answered_at: Option<NaiveDateTime>,
-    /// The service started (UTC).
-    pub started_at: Option<NaiveDateTime>,
-    /// It ended (UTC).
-    pub ended_at: Option<NaiveDateTime>,
-    /// Its timeline, oldest step first.
-    pub timeline: Vec<StepView>,
-}
-
-/// A referral with everything its view and its policy facts need.
-struct Loaded {
-    referral: Referral,
-    facts: ReferralFacts,
-    from: Organisation,
-    to: Organisation,
-    case: tumaini_db::models::case::Case,
-}
-
-fn load(conn: &mut DbConn, id: &ReferralId) -> Result<Loaded, DbError> {
-    let referral = Referral::find(conn, id)?;
-    let (case, case_facts, _) = service::load_facts(conn, &referral.case_id)?;
-    let from = Organisation::find(conn, &referral.from_organisation_id)?;
-    let to = Organisation::find(conn, &referral.to_organisation_id)?;
-    let facts = ReferralFacts {
-        id: referral.id.to_string(),
-        case: case_facts,
-        from: OrganisationFacts::from(&from),
-        to: OrganisationFacts::from(&to),
-        state: referral.state.code().to_owned(),
-        groups: policy_groups(&referral.groups),
-    };
-    Ok(Loaded {
-        referral,
-        facts,
-        from,
-        to,
-        case,
-    })
-}
-
-fn policy_groups(groups: &[FieldGroup]) -> Vec<crate::authz::FieldGroup> {
-    groups
-        .iter()
-        .filter_map(|g| crate::authz::FieldGroup::from_code(g.code()))
-        .collect()
-}
-
-fn reason_place(id: &ReferralId) -> RecordPlace<'_> {
-    RecordPlace {
-        table: "referrals",
-        column: "reason",
-        row_id: id.as_str(),
-    }
-}
-
-/// The view of a loaded referral; the reason is opened only `with_reason` (the policies let
-/// the caller read it: [`Action::ReadReferralReason`]), and the caller audits that it was.
-fn view(
-    conn: &mut DbConn,
-    state: &AppState,
-    loaded: &Loaded,
-    with_reason: bool,
-    timeline: Vec<ReferralEvent>,
-) -> Result<ReferralView, ApiError> {
-    let r = &loaded.referral;
-    let reason = if with_reason {
-        match state
-            .vault()?
-            .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
-            .map_err(vault_error)?
-        {
-            GroupRead::Plain(plain) => Some(String::from_utf8_lossy(plain.expose()).into_owned()),
-            GroupRead::Erased | GroupRead::Absent => None,
-        }
-    } else {
-        None
-    };
-    Ok(ReferralView {
-        id: r.id.clone(),
-        reference: r.reference.clone(),
-        case_id: r.case_id.clone(),
-        case_reference: loaded.case.reference.clone(),
-        from: PartyView::from(&loaded.from),
-        to: PartyView::from(&loaded.to),
-        person: PersonView {
-            child: loaded.case.is_child,
-            sex: loaded.case.sex,
-            age_band: loaded.case.age_band,
-        },
-        services: r.services.clone(),
-        groups: r.groups.clone(),
-        urgency: r.urgency,
-        reason,
-        cross_border: r.cross_border,
-        state: r.state,
-        decline_reason: r.decline_reason,
-        created_at: r.created_at,
-        respond_by: r.respond_by,
-        overdue: r.state == ReferralState::Sent && r.respond_by <= now_utc(),
-        answered_at: r.answered_at,
-        started_at: r.started_at,
-        ended_at: r.ended_at,
-        timeline: timeline.into_iter().map(StepView::from).collect(),
-    })
-}
-
-/// Records that the reason given for a referral of `case` was decrypted for the caller: an
-/// event about the case (so it shows in "who accessed this case"), which the misuse alert
-/// counts like any read of personal data.
-fn record_reason_read(
-    conn: &mut DbConn,
-    context: &RequestContext,
-    user: &User,
-    case: &CaseId,
-) -> Result<(), DbError> {
-    service::record_case_event(
-        conn,
-        context,
-        user,
-        AuditAction::ReferralReasonRead,
-        Outcome::Success,
-        case,
-        None,
-        &[service::REFERRAL_REASON],
-        "referral",
-        false,
-    )
-}
-
-/// Appends a referral event: who, which step, which referral, the decision, the groups the
-/// referral shares. Never a personal value.
-#[expect(clippy::too_many_arguments, reason = "one audit event's fields")]
-fn record_referral_event(
-    conn: &mut DbConn,
-    context: &RequestContext,
-    user: &User,
-    action: AuditAction,
-    outcome: Outcome,
-    referral: &ReferralId,
-    decision: Option<&Decision>,
-    groups: &[FieldGroup],
-) -> Result<(), DbError> {
-    let codes: Vec<&str> = groups.iter().map(|g| g.code()).collect();
-    Entry::new(action, outcome)
-        .in_request(context)
-        .by(Some(user))
-        .on("referral", referral)
-        .decided(decision)
-        .groups(&codes)
-        .purpose("referral")
-        .write(conn)
-}
-
-/// A referral to send.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "to_organisation_id": "019a8f5e-6c1d-7b2a-9d3e-4f5a6b7c8d9e",
-    "services": ["shelter", "health"],
-    "groups": ["identity", "health"],
-    "urgency": "high",
-    "reason": "Needs a safe place tonight and a medical check."
-}))]
-#[serde(deny_unknown_fields)]
-pub struct ReferralInput {
-    /// The receiving organisation (see the service directory).
-    pub to_organisation_id: OrgId,
-    /// The services asked for (at least one).
-    pub services: Vec<ServiceType>,
-    /// The personal field groups to share once accepted: no more than the services need and
-    /// the consent in force allows. May be empty (the summary alone).
-    #[serde(default)]
-    pub groups: Vec<FieldGroup>,
-    /// How soon an answer is needed; sets the response deadline.
-    pub urgency: ReferralUrgency,
-    /// Why (1 to 2000 characters; encrypted, shown only to the two organisations, and abroad
-    /// only while the consent allows transfer abroad). Tied to no field group: write in it only
-    /// what the person agreed to share with the receiver.
-    pub reason: String,
-}
-
-fn checked(mut input: ReferralInput) -> Result<ReferralInput, ApiError> {
-    input.services.sort();
-    input.services.dedup();
-    input.groups.sort();
-    input.groups.dedup();
-    if input.services.is_empty() {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            "`services` names at least one service",
-        ));
-    }
-    let reason = input.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            format!("`reason` must be 1 to {MAX_REASON} characters"),
-        ));
-    }
-    input.reason = reason.to_owned();
-    rules::check_groups(&input.services, &input.groups)
-        .map_err(|r| ApiError::problem(ProblemType::InvalidBody, r.to_string()))?;
-    Ok(input)
 }
 
 /// Refer a case to another organisation for named services. The consent in force must cover
@@ -387,124 +58,9 @@ pub async fn create_referral(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let idempotency = service::idempotency(&state, &req, &body)?;
-    let input = checked(parse::<ReferralInput>(&body)?)?;
-    let settings = std::sync::Arc::clone(&state.cases);
-    let public_url = state.public_url.clone();
-    let app = state.clone();
-    let from = caller.organisation.clone();
-    let sender = caller.user.id.clone();
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::CreateReferral,
-        audited_as: AuditAction::ReferralCreate,
-        purpose: "referral",
-        idempotency,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        if input.to_organisation_id == from.id {
-            return Err(ApiError::problem(
-                ProblemType::InvalidBody,
-                "a referral goes to another organisation",
-            ));
-        }
-        let to = match Organisation::find(conn, &input.to_organisation_id) {
-            Ok(org) if org.active => org,
-            Ok(_) | Err(DbError::NotFound) => {
-                return Err(ApiError::problem(
-                    ProblemType::InvalidBody,
-                    "`to_organisation_id` names no active organisation",
-                ));
-            }
-            Err(other) => return Err(other.into()),
-        };
-        lifecycle::accepts_records(access.case.status)
-            .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
-        // Abroad is measured from the country that owns the case, not the referring
-        // organisation's: a receiving organisation abroad, referring the person on within its
-        // own country, is still taking the case out of its country.
-        let abroad =
-            (to.country.as_str() != access.facts.owner.country).then(|| to.country.to_string());
-        let consent = rules::check_consent(
-            access.consent_in_force(),
-            &Sharing {
-                child: access.case.is_child,
-                to_kind: to.kind,
-                abroad: abroad.as_deref(),
-                groups: &input.groups,
-            },
-        )
-        .map_err(|gap| ApiError::problem(ProblemType::ConsentRequired, gap.to_string()))?;
-        if Referral::of_case(conn, &access.case.id)?
-            .iter()
-            .any(|r| r.to_organisation_id == to.id && r.state.is_open())
-        {
-            return Err(ApiError::problem(
-                ProblemType::Conflict,
-                "this case already has an open referral to that organisation",
-            ));
-        }
-        let referral_id = ReferralId::generate();
-        let reason = access
-            .vault
-            .seal_record(
-                conn,
-                &access.case.id,
-                reason_place(&referral_id),
-                &SecretBytes::new(input.reason.into_bytes()),
-            )
-            .map_err(vault_error)?;
-        let now = now_utc();
-        let respond_by = now
-            + chrono::Duration::from_std(settings.referral_response(input.urgency))
-                .unwrap_or(chrono::Duration::hours(72));
-        let reference = reference::generate('R');
-        let referral = Referral::insert(
-            conn,
-            &NewReferral {
-                id: &referral_id,
-                reference: &reference,
-                case_id: &access.case.id,
-                from: &from.id,
-                to: &to.id,
-                created_by: &sender,
-                services: &input.services,
-                groups: &input.groups,
-                urgency: input.urgency,
-                reason: &reason,
-                consent_id: &consent.id,
-                cross_border: abroad.is_some(),
-                created_at: now,
-                respond_by,
-            },
-        )?;
-        tell_receiver(
-            conn,
-            &referral,
-            "A referral arrived for your organisation",
-            &public_url,
-        )?;
-        let loaded = load(conn, &referral.id)?;
-        let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
-            .remove(&referral.id)
-            .unwrap_or_default();
-        // The answer leaves the reason out: the sender has it, and an answer kept for a retry
-        // (Idempotency-Key) then holds nothing a later decision (consent to transfer abroad
-        // withdrawn, say) could have withheld; `GET /api/v1/referrals/{id}` reads it, audited.
-        let body = view(conn, &app, &loaded, false, timeline)?;
-        Ok(Reply::created(
-            format!("/api/v1/referrals/{}", referral.id),
-            serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,
-        ))
-    })
-    .await?;
+    let input = parse::<ReferralInput>(&body)?;
+    let reply = referrals::create(&state, caller, id.into_inner(), input, idempotency).await?;
     Ok(reply.into_response())
-}
-
-/// The referrals of a case, as a timeline.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CaseReferrals {
-    /// Oldest first, each with its own steps.
-    pub items: Vec<ReferralView>,
 }
 
 /// A case's referrals and their timelines (whoever may see the case: the owning organisation
@@ -524,40 +80,7 @@ pub async fn case_referrals(
     caller: Caller,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = state.clone();
-    let caller_org = caller.organisation.id.clone();
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::ReadSummary,
-        audited_as: AuditAction::CaseReferralsRead,
-        purpose: "case_management",
-        idempotency: None,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        let referrals = Referral::of_case(conn, &access.case.id)?;
-        let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
-        let mut timelines = Referral::events(conn, &ids)?;
-        let owner = access.case.owner_organisation_id == caller_org;
-        let mut items = Vec::new();
-        let mut reasons_read = false;
-        for referral in referrals {
-            let loaded = load(conn, &referral.id)?;
-            let readable = access
-                .decide_referral(Action::ReadReferral, &loaded.facts)
-                .allowed;
-            if !(owner || readable) {
-                continue;
-            }
-            let timeline = timelines.remove(&referral.id).unwrap_or_default();
-            let with_reason = access
-                .decide_referral(Action::ReadReferralReason, &loaded.facts)
-                .allowed;
-            reasons_read |= with_reason;
-            items.push(view(conn, &app, &loaded, with_reason, timeline)?);
-        }
-        Ok(Reply::ok(json!({ "items": items })).reading_reasons(reasons_read))
-    })
-    .await?;
+    let reply = referrals::of_case(&state, caller, id.into_inner()).await?;
     Ok(reply.into_response())
 }
 
@@ -575,25 +98,6 @@ pub struct MailboxQuery {
     pub cursor: Option<ReferralId>,
     /// Page size (1 to 100, default 50).
     pub limit: Option<i64>,
-}
-
-/// A side of an organisation's referrals.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    /// Referrals to your organisation.
-    Inbox,
-    /// Referrals from your organisation.
-    Outbox,
-}
-
-/// A page of referrals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReferralPage {
-    /// Newest first.
-    pub items: Vec<ReferralView>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<ReferralId>,
 }
 
 /// Your organisation's inbox or outbox of referrals, newest first.
@@ -620,119 +124,13 @@ pub async fn list_referrals(
             format!("`limit` must be 1 to {MAX_PAGE}"),
         ));
     }
-    let side = match query.side.unwrap_or(Side::Inbox) {
-        Side::Inbox => Mailbox::Inbox,
-        Side::Outbox => Mailbox::Outbox,
+    let page = MailboxPage {
+        side: query.side.unwrap_or(Side::Inbox),
+        state: query.state,
+        cursor: query.cursor,
+        limit,
     };
-    let app = state.clone();
-    let authz = std::sync::Arc::clone(&state.authz);
-    let context = service::access_context(&state.cases, "referral");
-    let principal = caller.principal();
-    let Caller {
-        user,
-        organisation,
-        context: request,
-        ..
-    } = caller;
-    let page = with_conn(&state.pool, move |conn| {
-        // Read without the write lock; then one short write for the audit events.
-        let (page, reasons_of) = conn.read_transaction(|conn| {
-            let rows = Referral::mailbox(
-                conn,
-                &organisation.id,
-                side,
-                query.state,
-                query.cursor.as_ref(),
-                limit,
-            )?;
-            let full = rows.len() == usize::try_from(limit).unwrap_or(0);
-            let next_cursor = if full {
-                rows.last().map(|r| r.id.clone())
-            } else {
-                None
-            };
-            let ids: Vec<ReferralId> = rows.iter().map(|r| r.id.clone()).collect();
-            let mut timelines = Referral::events(conn, &ids)?;
-            let mut items = Vec::new();
-            let mut reasons_of: Vec<CaseId> = Vec::new();
-            for referral in rows {
-                let loaded = load(conn, &referral.id)?;
-                let resource = Resource::Referral(&loaded.facts);
-                if !authz
-                    .decide(&principal, Action::ReadReferral, &resource, &context)
-                    .allowed
-                {
-                    continue;
-                }
-                // Each reason is decided on its own (a first responder's window, consent to
-                // transfer abroad) and audited against its case below.
-                let with_reason = authz
-                    .decide(&principal, Action::ReadReferralReason, &resource, &context)
-                    .allowed;
-                if with_reason && !reasons_of.contains(&referral.case_id) {
-                    reasons_of.push(referral.case_id.clone());
-                }
-                let timeline = timelines.remove(&referral.id).unwrap_or_default();
-                items.push(view(conn, &app, &loaded, with_reason, timeline)?);
-            }
-            Ok::<_, ApiError>((ReferralPage { items, next_cursor }, reasons_of))
-        })?;
-        conn.write_transaction(|conn| {
-            crate::audit::record(
-                conn,
-                &request,
-                Some(&user),
-                crate::audit::Event {
-                    action: match side {
-                        Mailbox::Inbox => AuditAction::ReferralInbox,
-                        Mailbox::Outbox => AuditAction::ReferralOutbox,
-                    },
-                    outcome: crate::audit::Outcome::Success,
-                    resource: Some(("organisation", organisation.id.to_string())),
-                },
-            )?;
-            for case in &reasons_of {
-                record_reason_read(conn, &request, &user, case)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
-        Ok(page)
-    })
-    .await?;
-    Ok(web::Json(page))
-}
-
-/// One receiving organisation's referral figures (no personal data).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationReferralFigures {
-    /// The receiving organisation.
-    pub organisation: PartyView,
-    /// Referrals received.
-    pub received: i64,
-    /// Open now: waiting, accepted or in service.
-    pub open: i64,
-    /// Waiting for an answer past the deadline.
-    pub overdue: i64,
-    /// Accepted (ever, including those since started, completed or withdrawn).
-    pub accepted: i64,
-    /// Declined.
-    pub declined: i64,
-    /// Expired unanswered.
-    pub expired: i64,
-    /// Completed.
-    pub completed: i64,
-    /// Mean hours from sending to the answer (absent: none answered).
-    pub mean_hours_to_answer: Option<f64>,
-}
-
-/// The national picture of referrals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReferralOverview {
-    /// When it was computed (UTC).
-    pub at: NaiveDateTime,
-    /// One row per receiving organisation you may see (coordinators: all; a supervisor: their
-    /// own), by name.
-    pub organisations: Vec<OrganisationReferralFigures>,
+    Ok(web::Json(referrals::mailbox(&state, caller, page).await?))
 }
 
 /// Referral performance per receiving organisation: open, overdue, outcomes and the mean time
@@ -750,80 +148,7 @@ pub async fn referral_overview(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<ReferralOverview>, ApiError> {
-    let own = OrganisationFacts::from(&caller.organisation);
-    let decision = authorize(
-        &state,
-        &caller,
-        Action::ReadStatistics,
-        &own,
-        AuditAction::ReferralOverview,
-        || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
-    )
-    .await?;
-    // A coordinator sees the referrals of the cases owned in their country, whichever
-    // organisation received them (at home or abroad); a supervisor those their own
-    // organisation received.
-    let jurisdiction =
-        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
-    let own_organisation = caller.organisation.id.clone();
-    let Caller {
-        user,
-        context: request,
-        ..
-    } = caller;
-    let overview = with_conn(&state.pool, move |conn| {
-        let overview = conn.read_transaction(|conn| {
-            let now = now_utc();
-            let figures = Referral::figures(conn, now, jurisdiction.as_ref())?;
-            let mut organisations = Vec::new();
-            let mut names: HashMap<OrgId, Organisation> = HashMap::new();
-            for org in Organisation::list(conn)? {
-                names.insert(org.id.clone(), org);
-            }
-            for (org_id, f) in figures {
-                let Some(org) = names.get(&org_id) else {
-                    continue;
-                };
-                if jurisdiction.is_none() && org.id != own_organisation {
-                    continue;
-                }
-                let count = |s: ReferralState| f.by_state.get(&s).copied().unwrap_or(0);
-                use ReferralState as S;
-                organisations.push(OrganisationReferralFigures {
-                    organisation: PartyView::from(org),
-                    received: f.by_state.values().sum(),
-                    open: count(S::Sent) + count(S::Accepted) + count(S::InService),
-                    overdue: f.overdue,
-                    accepted: f.accepted,
-                    declined: count(S::Declined),
-                    expired: count(S::Expired),
-                    completed: count(S::Completed),
-                    mean_hours_to_answer: f.mean_answer_seconds.map(|s| (s / 36.0).round() / 100.0),
-                });
-            }
-            organisations.sort_by(|a, b| a.organisation.name.cmp(&b.organisation.name));
-            Ok::<_, ApiError>(ReferralOverview {
-                at: now,
-                organisations,
-            })
-        })?;
-        conn.write_transaction(|conn| {
-            crate::audit::record_decided(
-                conn,
-                &request,
-                Some(&user),
-                crate::audit::Event {
-                    action: AuditAction::ReferralOverview,
-                    outcome: crate::audit::Outcome::Success,
-                    resource: None,
-                },
-                &decision,
-            )
-        })?;
-        Ok(overview)
-    })
-    .await?;
-    Ok(web::Json(overview))
+    Ok(web::Json(referrals::overview(&state, caller).await?))
 }
 
 /// Read one referral (its two organisations and coordinators).
@@ -842,17 +167,8 @@ pub async fn read_referral(
     caller: Caller,
     id: web::Path<ReferralId>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
-    let view = act_on_referral(&state, caller, id.into_inner(), None, None).await?;
+    let view = referrals::act(&state, caller, id.into_inner(), None, None).await?;
     Ok(web::Json(view))
-}
-
-/// Why a referral is declined.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "no_capacity"}))]
-#[serde(deny_unknown_fields)]
-pub struct DeclineInput {
-    /// The reason, from the `decline_reason` vocabulary.
-    pub reason: DeclineReason,
 }
 
 /// Accept a referral (the receiving organisation's case workers and supervisors, before its
@@ -875,7 +191,7 @@ pub async fn accept_referral(
     caller: Caller,
     id: web::Path<ReferralId>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
-    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Accept), None).await?;
+    let view = referrals::act(&state, caller, id.into_inner(), Some(Step::Accept), None).await?;
     Ok(web::Json(view))
 }
 
@@ -897,7 +213,7 @@ pub async fn start_service(
     caller: Caller,
     id: web::Path<ReferralId>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
-    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Start), None).await?;
+    let view = referrals::act(&state, caller, id.into_inner(), Some(Step::Start), None).await?;
     Ok(web::Json(view))
 }
 
@@ -919,7 +235,7 @@ pub async fn complete_referral(
     caller: Caller,
     id: web::Path<ReferralId>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
-    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Complete), None).await?;
+    let view = referrals::act(&state, caller, id.into_inner(), Some(Step::Complete), None).await?;
     Ok(web::Json(view))
 }
 
@@ -942,7 +258,7 @@ pub async fn withdraw_referral(
     caller: Caller,
     id: web::Path<ReferralId>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
-    let view = act_on_referral(&state, caller, id.into_inner(), Some(Step::Withdraw), None).await?;
+    let view = referrals::act(&state, caller, id.into_inner(), Some(Step::Withdraw), None).await?;
     Ok(web::Json(view))
 }
 
@@ -968,7 +284,7 @@ pub async fn decline_referral(
     body: web::Json<serde_json::Value>,
 ) -> Result<web::Json<ReferralView>, ApiError> {
     let input = parse::<DeclineInput>(&body.into_inner())?;
-    let view = act_on_referral(
+    let view = referrals::act(
         &state,
         caller,
         id.into_inner(),
@@ -977,214 +293,4 @@ pub async fn decline_referral(
     )
     .await?;
     Ok(web::Json(view))
-}
-
-const fn step_action(step: Option<Step>) -> Action {
-    match step {
-        None => Action::ReadReferral,
-        Some(Step::Accept) => Action::AcceptReferral,
-        Some(Step::Decline) => Action::DeclineReferral,
-        Some(Step::Start) => Action::StartService,
-        Some(Step::Complete) => Action::CompleteReferral,
-        Some(Step::Withdraw) => Action::WithdrawReferral,
-    }
-}
-
-const fn audited_as(step: Option<Step>) -> AuditAction {
-    match step {
-        None => AuditAction::ReferralRead,
-        Some(Step::Accept) => AuditAction::ReferralAccept,
-        Some(Step::Decline) => AuditAction::ReferralDecline,
-        Some(Step::Start) => AuditAction::ReferralStart,
-        Some(Step::Complete) => AuditAction::ReferralComplete,
-        Some(Step::Withdraw) => AuditAction::ReferralWithdraw,
-    }
-}
-
-enum Failure {
-    Refused {
-        decision: Decision,
-        visible: bool,
-        from: ReferralState,
-    },
-    Api(ApiError),
-}
-
-impl From<ApiError> for Failure {
-    fn from(err: ApiError) -> Self {
-        Self::Api(err)
-    }
-}
-
-impl From<DbError> for Failure {
-    fn from(err: DbError) -> Self {
-        Self::Api(err.into())
-    }
-}
-
-/// Reads a referral (`step` none) or takes a step, after the policies allow it, in one write
-/// transaction with its audit event and its notifications.
-async fn act_on_referral(
-    state: &AppState,
-    caller: Caller,
-    id: ReferralId,
-    step: Option<Step>,
-    decline_reason: Option<DeclineReason>,
-) -> Result<ReferralView, ApiError> {
-    let app = state.clone();
-    let authz = std::sync::Arc::clone(&state.authz);
-    let context = service::access_context(&state.cases, "referral");
-    let principal = caller.principal();
-    let public_url = state.public_url.clone();
-    let Caller {
-        user,
-        organisation,
-        context: request,
-        ..
-    } = caller;
-    let action = step_action(step);
-    let audited = audited_as(step);
-    with_conn(&state.pool, move |conn| {
-        let outcome = conn.write_transaction(|conn| -> Result<ReferralView, Failure> {
-            let loaded = match load(conn, &id) {
-                Ok(loaded) => loaded,
-                // No such referral: refused and audited exactly like one the caller may not see.
-                Err(DbError::NotFound) => {
-                    return Err(Failure::Refused {
-                        decision: Decision::default_deny(),
-                        visible: false,
-                        from: ReferralState::Sent,
-                    });
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let resource = Resource::Referral(&loaded.facts);
-            let decision = authz.decide(&principal, action, &resource, &context);
-            if !decision.allowed {
-                let visible = step.is_some()
-                    && authz
-                        .decide(&principal, Action::ReadReferral, &resource, &context)
-                        .allowed;
-                return Err(Failure::Refused {
-                    decision,
-                    visible,
-                    from: loaded.referral.state,
-                });
-            }
-            let loaded = match step {
-                None => loaded,
-                Some(step) => {
-                    let from = loaded.referral.state;
-                    let to = rules::next(from, step).map_err(|r| {
-                        ApiError::problem(ProblemType::TransitionRefused, r.to_string())
-                    })?;
-                    let now = now_utc();
-                    if from == ReferralState::Sent
-                        && matches!(step, Step::Accept | Step::Decline)
-                        && loaded.referral.respond_by <= now
-                    {
-                        return Err(ApiError::problem(
-                            ProblemType::TransitionRefused,
-                            "the response deadline passed: the referral has expired; the referring organisation may send it again",
-                        )
-                        .into());
-                    }
-                    let actor = Actor {
-                        user: &user.id,
-                        organisation: &organisation.id,
-                    };
-                    if !Referral::transition(
-                        conn,
-                        &id,
-                        from,
-                        to,
-                        now,
-                        Some(actor),
-                        decline_reason,
-                    )? {
-                        return Err(ApiError::problem(
-                            ProblemType::Conflict,
-                            "the referral changed at the same moment; read it again",
-                        )
-                        .into());
-                    }
-                    let loaded = load(conn, &id)?;
-                    if step == Step::Withdraw {
-                        tell_receiver(
-                            conn,
-                            &loaded.referral,
-                            "A referral to your organisation was withdrawn",
-                            &public_url,
-                        )?;
-                    } else {
-                        tell_sender(conn, &loaded.referral, &public_url)?;
-                    }
-                    loaded
-                }
-            };
-            record_referral_event(
-                conn,
-                &request,
-                &user,
-                audited,
-                Outcome::Success,
-                &id,
-                Some(&decision),
-                &loaded.referral.groups,
-            )?;
-            let with_reason = authz
-                .decide(
-                    &principal,
-                    Action::ReadReferralReason,
-                    &Resource::Referral(&loaded.facts),
-                    &context,
-                )
-                .allowed;
-            if with_reason {
-                record_reason_read(conn, &request, &user, &loaded.referral.case_id)?;
-            }
-            let timeline = Referral::events(conn, std::slice::from_ref(&id))?
-                .remove(&id)
-                .unwrap_or_default();
-            Ok(view(conn, &app, &loaded, with_reason, timeline)?)
-        });
-        match outcome {
-            Ok(view) => Ok(view),
-            Err(Failure::Api(err)) => Err(err),
-            Err(Failure::Refused {
-                decision,
-                visible,
-                from,
-            }) => {
-                conn.write_transaction(|conn| {
-                    record_referral_event(
-                        conn,
-                        &request,
-                        &user,
-                        audited,
-                        Outcome::Denied,
-                        &id,
-                        Some(&decision),
-                        &[],
-                    )
-                })?;
-                if !visible {
-                    return Err(ApiError::bare(ProblemType::NotFound));
-                }
-                // A party whose step does not follow from the state hears why; anyone else
-                // who may see the referral hears that their role may not.
-                match step.map(|s| rules::next(from, s)) {
-                    Some(Err(out_of_order)) => Err(ApiError::problem(
-                        ProblemType::TransitionRefused,
-                        out_of_order.to_string(),
-                    )),
-                    _ => Err(ApiError::problem(
-                        ProblemType::Forbidden,
-                        "your organisation or role may not take this step on this referral",
-                    )),
-                }
-            }
-        }
-    })
-    .await
 }

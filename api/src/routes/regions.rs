@@ -16,8 +16,8 @@ use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts};
+use crate::guarded::authorize;
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
-use crate::routes::admin::authorize;
 use crate::state::AppState;
 
 /// Registers the routes of this module.

@@ -17,10 +17,11 @@ use tumaini_db::vocabulary::Role;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{parse, vault_error};
+use super::parse;
 use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
+use crate::cases::vault_error;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::notifications::notify;

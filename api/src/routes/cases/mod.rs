@@ -7,33 +7,31 @@ mod break_glass;
 mod duplicates;
 mod nrm;
 mod records;
-pub mod views;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use serde_json::json;
+use tumaini_db::DbError;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::Organisation;
-use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope, NewCase};
+use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::GroupRead;
 use tumaini_db::vocabulary::{self as vocab, CaseStatus, IdentificationStage, Role};
-use tumaini_db::{DbConn, DbError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{AuditAction, Outcome};
 use crate::auth::Caller;
-use crate::authz::{AccessContext, Action, FieldGroup, OrganisationFacts, Resource};
+use crate::authz::{AccessContext, Action, FieldGroup, Resource};
 use crate::cases::groups::{self, PersonalGroups};
-use crate::cases::{
-    self as service, CaseRequest, Reply, duplicates as dup_service, record_case_event,
-};
+pub(crate) use crate::cases::vault_error;
+use crate::cases::views::{self, AccessPurpose, CaseSummaryView, SummaryInput};
+use crate::cases::{self as service, CaseRequest, NewCaseInput, Reply, record_case_event};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::notifications::notify_child_protection;
 use crate::rules::reference;
 use crate::state::AppState;
-use views::{AccessPurpose, CaseSummaryView, SummaryInput};
 
 /// Registers the routes of this module.
 pub fn register(cfg: &mut ServiceConfig) {
@@ -46,18 +44,6 @@ pub fn register(cfg: &mut ServiceConfig) {
     assessments::register(cfg);
     duplicates::register(cfg);
     break_glass::register(cfg);
-}
-
-/// A case to register: the summary, and any personal groups already known.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"summary": {"sex": "female", "age_band": "21_23", "citizenship": "UG", "exploitation_country": "KE", "region": "UG-202", "encountered_on": "2026-11-20", "exploitation_types": ["forced_labour"], "means_of_control": ["debt_bondage"]}, "groups": {"identity": {"given_names": "Example", "family_name": "Person", "date_of_birth": "2004-03-01"}, "contact": {"phones": ["+256 700 000 000"]}}}))]
-#[serde(deny_unknown_fields)]
-pub struct NewCaseInput {
-    /// The summary group.
-    pub summary: SummaryInput,
-    /// Personal groups.
-    #[serde(default)]
-    pub groups: PersonalGroups,
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
@@ -89,197 +75,8 @@ pub async fn create_case(
     let body = body.into_inner();
     let idempotency = service::idempotency(&state, &req, &body)?;
     let input: NewCaseInput = parse(&body)?;
-    let summary = input.summary.into_fields()?;
-    let plaintexts = input.groups.plaintexts()?;
-    let terms = input
-        .groups
-        .identity
-        .as_ref()
-        .map(groups::IdentityGroup::index_terms);
-    let own = OrganisationFacts::from(&caller.organisation);
-    let context = service::access_context(&state.cases, "registration");
-    let decision = state.authz.decide(
-        &caller.principal(),
-        Action::CreateCase,
-        &Resource::Organisation(&own),
-        &context,
-    );
-    let vault = state.vault()?;
-    let public_url = state.public_url.clone();
-    let authz = std::sync::Arc::clone(&state.authz);
-    let caller = caller.clone();
-    let reply = with_conn(&state.pool, move |conn| {
-        if !decision.allowed {
-            conn.write_transaction(|conn| {
-                crate::audit::record_decided(
-                    conn,
-                    &caller.context,
-                    Some(&caller.user),
-                    crate::audit::Event {
-                        action: AuditAction::CaseCreate,
-                        outcome: crate::audit::Outcome::Denied,
-                        resource: Some(("organisation", caller.organisation.id.to_string())),
-                    },
-                    &decision,
-                )
-            })?;
-            return Err(ApiError::problem(
-                ProblemType::Forbidden,
-                "your role may not register cases",
-            ));
-        }
-        // A retry gets the first answer while the caller may still register and see the case
-        // (and it is not erased), listing only the possible duplicates they may still see; the
-        // retry is audited.
-        let replay = |conn: &mut DbConn| -> Result<Option<Reply>, ApiError> {
-            let Some(idem) = &idempotency else {
-                return Ok(None);
-            };
-            let Some(mut replay) = idem.replay(conn, &caller.user.id, &vault)? else {
-                return Ok(None);
-            };
-            let principal = caller.principal();
-            let visible = |conn: &mut DbConn, id: &serde_json::Value| -> Result<bool, DbError> {
-                let Some(id) = id.as_str().and_then(|id| id.parse::<CaseId>().ok()) else {
-                    return Ok(false);
-                };
-                Ok(
-                    service::with_summary_visibility(conn, &authz, &principal, &context, &id)?
-                        .is_some_and(|(_, _, visible)| visible),
-                )
-            };
-            if !visible(conn, &replay.body["id"])? {
-                return Err(ApiError::bare(ProblemType::NotFound));
-            }
-            if let Some(listed) = replay.body["possible_duplicates"].as_array().cloned() {
-                let mut still = Vec::new();
-                for item in listed {
-                    if visible(conn, &item["case_id"])? {
-                        still.push(item);
-                    }
-                }
-                replay.body["possible_duplicates"] = json!(still);
-            }
-            conn.write_transaction(|conn| {
-                crate::audit::record_decided(
-                    conn,
-                    &caller.context,
-                    Some(&caller.user),
-                    crate::audit::Event {
-                        action: AuditAction::CaseCreate,
-                        outcome: crate::audit::Outcome::Replayed,
-                        resource: replay.body["id"].as_str().map(|id| ("case", id.to_owned())),
-                    },
-                    &decision,
-                )
-            })?;
-            Ok(Some(replay))
-        };
-        if let Some(first) = replay(conn)? {
-            return Ok(first);
-        }
-        let id = CaseId::generate();
-        let reply = conn.write_transaction(|conn| {
-            views::known_region(conn, &summary.region, "summary.region")?;
-            let reference = loop {
-                let candidate = reference::generate('C');
-                if !Case::reference_taken(conn, &candidate)? {
-                    break candidate;
-                }
-            };
-            let mut case = Case::insert(
-                conn,
-                &NewCase {
-                    id: id.clone(),
-                    reference,
-                    owner: caller.organisation.id.clone(),
-                    created_by: caller.user.id.clone(),
-                    summary: summary.clone(),
-                },
-            )?;
-            vault.create_case_key(conn, &id).map_err(vault_error)?;
-            let mut touched = Vec::new();
-            for (group, plain) in &plaintexts {
-                vault
-                    .write_group(conn, &id, *group, plain)
-                    .map_err(vault_error)?;
-                touched.extend(FieldGroup::from_code(group.code()));
-            }
-            // Possible duplicates (crate::cases::duplicates): those the caller may see are
-            // confirmed now and listed; the others are queued for the background job, which
-            // confirms them and tells their holders after this answer. Only within the
-            // caller's country.
-            let mut mine = Vec::new();
-            if let Some(terms) = &terms {
-                vault
-                    .set_index_terms(conn, &id, terms)
-                    .map_err(vault_error)?;
-                let principal = caller.principal();
-                for other in dup_service::candidates(conn, &vault, &id, terms)? {
-                    let (other_case, facts, visible) = service::with_summary_visibility(
-                        conn, &authz, &principal, &context, &other,
-                    )?
-                    .ok_or(DbError::NotFound)?;
-                    if facts.owner.country != principal.organisation.country {
-                        continue;
-                    }
-                    if !visible {
-                        tumaini_db::models::duplicate::queue_check(conn, &id, &other)?;
-                    } else if dup_service::confirmed(conn, &vault, terms, &other)? {
-                        tumaini_db::models::duplicate::record(conn, &id, &other)?;
-                        mine.push(
-                            json!({"case_id": other_case.id, "reference": other_case.reference}),
-                        );
-                    }
-                }
-            }
-            if case.is_child && notify_child_protection(conn, &case, &public_url)? {
-                case = Case::apply(
-                    conn,
-                    &id,
-                    case.version,
-                    &CaseChanges {
-                        child_protection_notified_at: Some(Some(now_utc())),
-                        ..CaseChanges::default()
-                    },
-                )?
-                .ok_or(DbError::NotFound)?;
-            }
-            record_case_event(
-                conn,
-                &caller.context,
-                &caller.user,
-                AuditAction::CaseCreate,
-                Outcome::Success,
-                &id,
-                Some(&decision),
-                &service::codes(&touched),
-                "registration",
-                false,
-            )?;
-            let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            view["possible_duplicates"] = json!(mine);
-            let reply =
-                Reply::created(format!("/api/v1/cases/{id}"), view).with_version(case.version);
-            if let Some(idem) = &idempotency {
-                idem.store(conn, &caller.user.id, &id, &vault, &reply)?;
-            }
-            Ok::<_, ApiError>(reply)
-        });
-        match reply {
-            // A concurrent twin with the same key won the race: its answer, checked alike.
-            Err(err) => replay(conn)?.ok_or(err),
-            ok => ok,
-        }
-    })
-    .await?;
+    let reply = crate::cases::register(&state, caller, input, idempotency).await?;
     Ok(reply.into_response())
-}
-
-/// Maps a vault failure: an erased case reads as gone; anything else is internal.
-pub(crate) fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("vault: {err}"))
 }
 
 /// What to read.

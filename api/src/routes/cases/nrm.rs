@@ -18,11 +18,12 @@ use tumaini_db::vocabulary::{
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::views::CaseSummaryView;
-use super::{parse, vault_error};
+use super::parse;
 use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
+use crate::cases::vault_error;
+use crate::cases::views::CaseSummaryView;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::rules::consent as rules;

@@ -1,0 +1,925 @@
+//! The referral service: one organisation asks another for named services for a case,
+//! sharing only the field groups named, and only as far as the person's consent allows. Each
+//! step (accept, decline, start, complete, withdraw) is decided by the policies in
+//! `policies/referrals.cedar` and audited in the same transaction as the change, through the
+//! guarded path (`crate::guarded`). Acceptance lets the receiving organisation see the groups
+//! shared; the policies see the end of a referral (or a withdrawal of consent) on the very
+//! next request. Every decryption of a referral's reason is audited against its case.
+//!
+//! E-mail about a referral carries its reference and a link, nothing else
+//! (`crate::notifications`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
+use tumaini_db::models::referral::{Actor, Mailbox, NewReferral, Referral, ReferralEvent};
+use tumaini_db::models::{Organisation, User};
+use tumaini_db::time::now_utc;
+use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
+use tumaini_db::vocabulary::{
+    AgeBand, DeclineReason, FieldGroup, OrganisationKind, ReferralState, ReferralUrgency, Role,
+    ServiceType, Sex,
+};
+use tumaini_db::{DbConn, DbError};
+use utoipa::ToSchema;
+
+use crate::audit::{AuditAction, Entry, Outcome};
+use crate::auth::{Caller, RequestContext};
+use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
+use crate::cases::{self as service, CaseRequest, Idempotency, Reply, vault_error};
+use crate::guarded::{self, Failure, authorize};
+use crate::http::{ApiError, ProblemType, with_conn};
+use crate::notifications::{tell_receiver, tell_sender};
+use crate::rules::lifecycle;
+use crate::rules::reference;
+use crate::rules::referral::{self as rules, Sharing, Step};
+use crate::state::AppState;
+
+/// The longest reason accepted.
+const MAX_REASON: usize = 2000;
+/// The most referrals one page lists.
+pub const MAX_PAGE: i64 = 100;
+
+/// An organisation taking part in a referral.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartyView {
+    /// Identifier.
+    pub id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: OrganisationKind,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: String,
+}
+
+impl From<&Organisation> for PartyView {
+    fn from(org: &Organisation) -> Self {
+        Self {
+            id: org.id.clone(),
+            name: org.name.clone(),
+            kind: org.kind,
+            country: org.country.to_string(),
+        }
+    }
+}
+
+/// The coarse facts about the person a receiving organisation needs to answer (from the
+/// summary; nothing identifying).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonView {
+    /// Treated as a child (under 18, or possibly).
+    pub child: bool,
+    /// Sex.
+    pub sex: Sex,
+    /// Age band.
+    pub age_band: AgeBand,
+}
+
+/// One step of a referral's timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    /// The state entered.
+    pub state: ReferralState,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// The organisation that moved it (absent: the deadline passed).
+    pub organisation_id: Option<OrgId>,
+    /// The member of staff who moved it.
+    pub user_id: Option<UserId>,
+}
+
+impl From<ReferralEvent> for StepView {
+    fn from(step: ReferralEvent) -> Self {
+        Self {
+            state: step.state,
+            at: step.at,
+            organisation_id: step.organisation_id,
+            user_id: step.user_id,
+        }
+    }
+}
+
+/// A referral as its parties and coordinators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReferralView {
+    /// Identifier.
+    pub id: ReferralId,
+    /// Reference for e-mail and the telephone.
+    pub reference: String,
+    /// The case.
+    pub case_id: CaseId,
+    /// The case's reference.
+    pub case_reference: String,
+    /// The referring organisation.
+    pub from: PartyView,
+    /// The receiving organisation.
+    pub to: PartyView,
+    /// The person, coarsely.
+    pub person: PersonView,
+    /// Services asked for.
+    pub services: Vec<ServiceType>,
+    /// Field groups shared once accepted.
+    pub groups: Vec<FieldGroup>,
+    /// Urgency.
+    pub urgency: ReferralUrgency,
+    /// Why, in the referrer's words (the two organisations only; never coordinators). Not in
+    /// the answer to the POST that creates the referral.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The receiving organisation is in another country than the one that owns the case.
+    pub cross_border: bool,
+    /// Where it stands.
+    pub state: ReferralState,
+    /// Why it was declined.
+    pub decline_reason: Option<DeclineReason>,
+    /// Sent (UTC).
+    pub created_at: NaiveDateTime,
+    /// The answer is due by (UTC).
+    pub respond_by: NaiveDateTime,
+    /// Waiting for an answer past its deadline.
+    pub overdue: bool,
+    /// Accepted or declined (UTC).
+    pub answered_at: Option<NaiveDateTime>,
+    /// The service started (UTC).
+    pub started_at: Option<NaiveDateTime>,
+    /// It ended (UTC).
+    pub ended_at: Option<NaiveDateTime>,
+    /// Its timeline, oldest step first.
+    pub timeline: Vec<StepView>,
+}
+
+/// A referral with everything its view and its policy facts need.
+struct Loaded {
+    referral: Referral,
+    facts: ReferralFacts,
+    from: Organisation,
+    to: Organisation,
+    case: tumaini_db::models::case::Case,
+}
+
+fn load(conn: &mut DbConn, id: &ReferralId) -> Result<Loaded, DbError> {
+    let referral = Referral::find(conn, id)?;
+    let (case, case_facts, _) = service::load_facts(conn, &referral.case_id)?;
+    let from = Organisation::find(conn, &referral.from_organisation_id)?;
+    let to = Organisation::find(conn, &referral.to_organisation_id)?;
+    let facts = ReferralFacts {
+        id: referral.id.to_string(),
+        case: case_facts,
+        from: OrganisationFacts::from(&from),
+        to: OrganisationFacts::from(&to),
+        state: referral.state.code().to_owned(),
+        groups: policy_groups(&referral.groups),
+    };
+    Ok(Loaded {
+        referral,
+        facts,
+        from,
+        to,
+        case,
+    })
+}
+
+fn policy_groups(groups: &[FieldGroup]) -> Vec<crate::authz::FieldGroup> {
+    groups
+        .iter()
+        .filter_map(|g| crate::authz::FieldGroup::from_code(g.code()))
+        .collect()
+}
+
+fn reason_place(id: &ReferralId) -> RecordPlace<'_> {
+    RecordPlace {
+        table: "referrals",
+        column: "reason",
+        row_id: id.as_str(),
+    }
+}
+
+/// The view of a loaded referral; the reason is opened only `with_reason` (the policies let
+/// the caller read it: [`Action::ReadReferralReason`]), and the caller audits that it was.
+fn view(
+    conn: &mut DbConn,
+    state: &AppState,
+    loaded: &Loaded,
+    with_reason: bool,
+    timeline: Vec<ReferralEvent>,
+) -> Result<ReferralView, ApiError> {
+    let r = &loaded.referral;
+    let reason = if with_reason {
+        match state
+            .vault()?
+            .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
+            .map_err(vault_error)?
+        {
+            GroupRead::Plain(plain) => Some(String::from_utf8_lossy(plain.expose()).into_owned()),
+            GroupRead::Erased | GroupRead::Absent => None,
+        }
+    } else {
+        None
+    };
+    Ok(ReferralView {
+        id: r.id.clone(),
+        reference: r.reference.clone(),
+        case_id: r.case_id.clone(),
+        case_reference: loaded.case.reference.clone(),
+        from: PartyView::from(&loaded.from),
+        to: PartyView::from(&loaded.to),
+        person: PersonView {
+            child: loaded.case.is_child,
+            sex: loaded.case.sex,
+            age_band: loaded.case.age_band,
+        },
+        services: r.services.clone(),
+        groups: r.groups.clone(),
+        urgency: r.urgency,
+        reason,
+        cross_border: r.cross_border,
+        state: r.state,
+        decline_reason: r.decline_reason,
+        created_at: r.created_at,
+        respond_by: r.respond_by,
+        overdue: r.state == ReferralState::Sent && r.respond_by <= now_utc(),
+        answered_at: r.answered_at,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        timeline: timeline.into_iter().map(StepView::from).collect(),
+    })
+}
+
+/// Records that the reason given for a referral of `case` was decrypted for the caller: an
+/// event about the case (so it shows in "who accessed this case"), which the misuse alert
+/// counts like any read of personal data.
+fn record_reason_read(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    case: &CaseId,
+) -> Result<(), DbError> {
+    service::record_case_event(
+        conn,
+        context,
+        user,
+        AuditAction::ReferralReasonRead,
+        Outcome::Success,
+        case,
+        None,
+        &[service::REFERRAL_REASON],
+        "referral",
+        false,
+    )
+}
+
+/// Appends a referral event: who, which step, which referral, the decision, the groups the
+/// referral shares. Never a personal value.
+#[expect(clippy::too_many_arguments, reason = "one audit event's fields")]
+fn record_referral_event(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    user: &User,
+    action: AuditAction,
+    outcome: Outcome,
+    referral: &ReferralId,
+    decision: Option<&Decision>,
+    groups: &[FieldGroup],
+) -> Result<(), DbError> {
+    let codes: Vec<&str> = groups.iter().map(|g| g.code()).collect();
+    Entry::new(action, outcome)
+        .in_request(context)
+        .by(Some(user))
+        .on("referral", referral)
+        .decided(decision)
+        .groups(&codes)
+        .purpose("referral")
+        .write(conn)
+}
+
+/// A referral to send.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "to_organisation_id": "019a8f5e-6c1d-7b2a-9d3e-4f5a6b7c8d9e",
+    "services": ["shelter", "health"],
+    "groups": ["identity", "health"],
+    "urgency": "high",
+    "reason": "Needs a safe place tonight and a medical check."
+}))]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    /// The receiving organisation (see the service directory).
+    pub to_organisation_id: OrgId,
+    /// The services asked for (at least one).
+    pub services: Vec<ServiceType>,
+    /// The personal field groups to share once accepted: no more than the services need and
+    /// the consent in force allows. May be empty (the summary alone).
+    #[serde(default)]
+    pub groups: Vec<FieldGroup>,
+    /// How soon an answer is needed; sets the response deadline.
+    pub urgency: ReferralUrgency,
+    /// Why (1 to 2000 characters; encrypted, shown only to the two organisations, and abroad
+    /// only while the consent allows transfer abroad). Tied to no field group: write in it only
+    /// what the person agreed to share with the receiver.
+    pub reason: String,
+}
+
+/// The input checked: services and groups sorted and deduplicated, a reason of the right
+/// length, no more groups than the services need.
+pub fn checked(mut input: ReferralInput) -> Result<ReferralInput, ApiError> {
+    input.services.sort();
+    input.services.dedup();
+    input.groups.sort();
+    input.groups.dedup();
+    if input.services.is_empty() {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`services` names at least one service",
+        ));
+    }
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            format!("`reason` must be 1 to {MAX_REASON} characters"),
+        ));
+    }
+    input.reason = reason.to_owned();
+    rules::check_groups(&input.services, &input.groups)
+        .map_err(|r| ApiError::problem(ProblemType::InvalidBody, r.to_string()))?;
+    Ok(input)
+}
+
+/// Refers a case to another organisation for named services. The consent in force must cover
+/// referral to the receiving organisation's kind and every group shared (for a child, a
+/// guardian's consent or a best-interest basis; abroad, consent to transfer abroad).
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    case: CaseId,
+    input: ReferralInput,
+    idempotency: Option<Idempotency>,
+) -> Result<Reply, ApiError> {
+    let input = checked(input)?;
+    let settings = std::sync::Arc::clone(&state.cases);
+    let public_url = state.public_url.clone();
+    let app = state.clone();
+    let from = caller.organisation.clone();
+    let sender = caller.user.id.clone();
+    let request = CaseRequest {
+        id: case,
+        action: Action::CreateReferral,
+        audited_as: AuditAction::ReferralCreate,
+        purpose: "referral",
+        idempotency,
+    };
+    service::act_on_case(state, &caller, request, move |conn, access| {
+        if input.to_organisation_id == from.id {
+            return Err(ApiError::problem(
+                ProblemType::InvalidBody,
+                "a referral goes to another organisation",
+            ));
+        }
+        let to = match Organisation::find(conn, &input.to_organisation_id) {
+            Ok(org) if org.active => org,
+            Ok(_) | Err(DbError::NotFound) => {
+                return Err(ApiError::problem(
+                    ProblemType::InvalidBody,
+                    "`to_organisation_id` names no active organisation",
+                ));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        lifecycle::accepts_records(access.case.status)
+            .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
+        // Abroad is measured from the country that owns the case, not the referring
+        // organisation's: a receiving organisation abroad, referring the person on within its
+        // own country, is still taking the case out of its country.
+        let abroad =
+            (to.country.as_str() != access.facts.owner.country).then(|| to.country.to_string());
+        let consent = rules::check_consent(
+            access.consent_in_force(),
+            &Sharing {
+                child: access.case.is_child,
+                to_kind: to.kind,
+                abroad: abroad.as_deref(),
+                groups: &input.groups,
+            },
+        )
+        .map_err(|gap| ApiError::problem(ProblemType::ConsentRequired, gap.to_string()))?;
+        if Referral::of_case(conn, &access.case.id)?
+            .iter()
+            .any(|r| r.to_organisation_id == to.id && r.state.is_open())
+        {
+            return Err(ApiError::problem(
+                ProblemType::Conflict,
+                "this case already has an open referral to that organisation",
+            ));
+        }
+        let referral_id = ReferralId::generate();
+        let reason = access
+            .vault
+            .seal_record(
+                conn,
+                &access.case.id,
+                reason_place(&referral_id),
+                &SecretBytes::new(input.reason.into_bytes()),
+            )
+            .map_err(vault_error)?;
+        let now = now_utc();
+        let respond_by = now
+            + chrono::Duration::from_std(settings.referral_response(input.urgency))
+                .unwrap_or(chrono::Duration::hours(72));
+        let reference = reference::generate('R');
+        let referral = Referral::insert(
+            conn,
+            &NewReferral {
+                id: &referral_id,
+                reference: &reference,
+                case_id: &access.case.id,
+                from: &from.id,
+                to: &to.id,
+                created_by: &sender,
+                services: &input.services,
+                groups: &input.groups,
+                urgency: input.urgency,
+                reason: &reason,
+                consent_id: &consent.id,
+                cross_border: abroad.is_some(),
+                created_at: now,
+                respond_by,
+            },
+        )?;
+        tell_receiver(
+            conn,
+            &referral,
+            "A referral arrived for your organisation",
+            &public_url,
+        )?;
+        let loaded = load(conn, &referral.id)?;
+        let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
+            .remove(&referral.id)
+            .unwrap_or_default();
+        // The answer leaves the reason out: the sender has it, and an answer kept for a retry
+        // (Idempotency-Key) then holds nothing a later decision (consent to transfer abroad
+        // withdrawn, say) could have withheld; `GET /api/v1/referrals/{id}` reads it, audited.
+        let body = view(conn, &app, &loaded, false, timeline)?;
+        Ok(Reply::created(
+            format!("/api/v1/referrals/{}", referral.id),
+            serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,
+        ))
+    })
+    .await
+}
+
+/// The referrals of a case, as a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseReferrals {
+    /// Oldest first, each with its own steps.
+    pub items: Vec<ReferralView>,
+}
+
+/// A case's referrals and their timelines (whoever may see the case: the owning organisation
+/// sees all of them, anyone else those their organisation is party to).
+pub async fn of_case(state: &AppState, caller: Caller, case: CaseId) -> Result<Reply, ApiError> {
+    let app = state.clone();
+    let caller_org = caller.organisation.id.clone();
+    let request = CaseRequest {
+        id: case,
+        action: Action::ReadSummary,
+        audited_as: AuditAction::CaseReferralsRead,
+        purpose: "case_management",
+        idempotency: None,
+    };
+    service::act_on_case(state, &caller, request, move |conn, access| {
+        let referrals = Referral::of_case(conn, &access.case.id)?;
+        let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
+        let mut timelines = Referral::events(conn, &ids)?;
+        let owner = access.case.owner_organisation_id == caller_org;
+        let mut items = Vec::new();
+        let mut reasons_read = false;
+        for referral in referrals {
+            let loaded = load(conn, &referral.id)?;
+            let readable = access
+                .decide_referral(Action::ReadReferral, &loaded.facts)
+                .allowed;
+            if !(owner || readable) {
+                continue;
+            }
+            let timeline = timelines.remove(&referral.id).unwrap_or_default();
+            let with_reason = access
+                .decide_referral(Action::ReadReferralReason, &loaded.facts)
+                .allowed;
+            reasons_read |= with_reason;
+            items.push(view(conn, &app, &loaded, with_reason, timeline)?);
+        }
+        Ok(Reply::ok(json!({ "items": items })).reading_reasons(reasons_read))
+    })
+    .await
+}
+
+/// A side of an organisation's referrals.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Referrals to your organisation.
+    Inbox,
+    /// Referrals from your organisation.
+    Outbox,
+}
+
+/// A page of referrals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralPage {
+    /// Newest first.
+    pub items: Vec<ReferralView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<ReferralId>,
+}
+
+/// Which referrals to list, checked.
+#[derive(Debug, Clone)]
+pub struct MailboxPage {
+    /// Inbox or outbox.
+    pub side: Side,
+    /// Only this state.
+    pub state: Option<ReferralState>,
+    /// After this referral.
+    pub cursor: Option<ReferralId>,
+    /// Page size (1 to [`MAX_PAGE`]).
+    pub limit: i64,
+}
+
+/// An organisation's inbox or outbox of referrals, newest first: those the caller may read,
+/// each reason decided on its own and its decryption audited against its case.
+pub async fn mailbox(
+    state: &AppState,
+    caller: Caller,
+    query: MailboxPage,
+) -> Result<ReferralPage, ApiError> {
+    let limit = query.limit;
+    let side = match query.side {
+        Side::Inbox => Mailbox::Inbox,
+        Side::Outbox => Mailbox::Outbox,
+    };
+    let app = state.clone();
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "referral");
+    let principal = caller.principal();
+    let Caller {
+        user,
+        organisation,
+        context: request,
+        ..
+    } = caller;
+    with_conn(&state.pool, move |conn| {
+        // Read without the write lock; then one short write for the audit events.
+        let (page, reasons_of) = conn.read_transaction(|conn| {
+            let rows = Referral::mailbox(
+                conn,
+                &organisation.id,
+                side,
+                query.state,
+                query.cursor.as_ref(),
+                limit,
+            )?;
+            let full = rows.len() == usize::try_from(limit).unwrap_or(0);
+            let next_cursor = if full {
+                rows.last().map(|r| r.id.clone())
+            } else {
+                None
+            };
+            let ids: Vec<ReferralId> = rows.iter().map(|r| r.id.clone()).collect();
+            let mut timelines = Referral::events(conn, &ids)?;
+            let mut items = Vec::new();
+            let mut reasons_of: Vec<CaseId> = Vec::new();
+            for referral in rows {
+                let loaded = load(conn, &referral.id)?;
+                let resource = Resource::Referral(&loaded.facts);
+                if !authz
+                    .decide(&principal, Action::ReadReferral, &resource, &context)
+                    .allowed
+                {
+                    continue;
+                }
+                // Each reason is decided on its own (a first responder's window, consent to
+                // transfer abroad) and audited against its case below.
+                let with_reason = authz
+                    .decide(&principal, Action::ReadReferralReason, &resource, &context)
+                    .allowed;
+                if with_reason && !reasons_of.contains(&referral.case_id) {
+                    reasons_of.push(referral.case_id.clone());
+                }
+                let timeline = timelines.remove(&referral.id).unwrap_or_default();
+                items.push(view(conn, &app, &loaded, with_reason, timeline)?);
+            }
+            Ok::<_, ApiError>((ReferralPage { items, next_cursor }, reasons_of))
+        })?;
+        conn.write_transaction(|conn| {
+            crate::audit::record(
+                conn,
+                &request,
+                Some(&user),
+                crate::audit::Event {
+                    action: match side {
+                        Mailbox::Inbox => AuditAction::ReferralInbox,
+                        Mailbox::Outbox => AuditAction::ReferralOutbox,
+                    },
+                    outcome: crate::audit::Outcome::Success,
+                    resource: Some(("organisation", organisation.id.to_string())),
+                },
+            )?;
+            for case in &reasons_of {
+                record_reason_read(conn, &request, &user, case)?;
+            }
+            Ok::<_, ApiError>(())
+        })?;
+        Ok(page)
+    })
+    .await
+}
+
+/// One receiving organisation's referral figures (no personal data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationReferralFigures {
+    /// The receiving organisation.
+    pub organisation: PartyView,
+    /// Referrals received.
+    pub received: i64,
+    /// Open now: waiting, accepted or in service.
+    pub open: i64,
+    /// Waiting for an answer past the deadline.
+    pub overdue: i64,
+    /// Accepted (ever, including those since started, completed or withdrawn).
+    pub accepted: i64,
+    /// Declined.
+    pub declined: i64,
+    /// Expired unanswered.
+    pub expired: i64,
+    /// Completed.
+    pub completed: i64,
+    /// Mean hours from sending to the answer (absent: none answered).
+    pub mean_hours_to_answer: Option<f64>,
+}
+
+/// The national picture of referrals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralOverview {
+    /// When it was computed (UTC).
+    pub at: NaiveDateTime,
+    /// One row per receiving organisation you may see (coordinators: all; a supervisor: their
+    /// own), by name.
+    pub organisations: Vec<OrganisationReferralFigures>,
+}
+
+/// Referral performance per receiving organisation: open, overdue, outcomes and the mean time
+/// to answer. Coordinators see the referrals of their country's cases; a supervisor those their
+/// organisation received.
+pub async fn overview(state: &AppState, caller: Caller) -> Result<ReferralOverview, ApiError> {
+    let own = OrganisationFacts::from(&caller.organisation);
+    let decision = authorize(
+        state,
+        &caller,
+        Action::ReadStatistics,
+        &own,
+        AuditAction::ReferralOverview,
+        || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
+    )
+    .await?;
+    // A coordinator sees the referrals of the cases owned in their country, whichever
+    // organisation received them (at home or abroad); a supervisor those their own
+    // organisation received.
+    let jurisdiction =
+        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
+    let own_organisation = caller.organisation.id.clone();
+    let Caller {
+        user,
+        context: request,
+        ..
+    } = caller;
+    with_conn(&state.pool, move |conn| {
+        let overview = conn.read_transaction(|conn| {
+            let now = now_utc();
+            let figures = Referral::figures(conn, now, jurisdiction.as_ref())?;
+            let mut organisations = Vec::new();
+            let mut names: HashMap<OrgId, Organisation> = HashMap::new();
+            for org in Organisation::list(conn)? {
+                names.insert(org.id.clone(), org);
+            }
+            for (org_id, f) in figures {
+                let Some(org) = names.get(&org_id) else {
+                    continue;
+                };
+                if jurisdiction.is_none() && org.id != own_organisation {
+                    continue;
+                }
+                let count = |s: ReferralState| f.by_state.get(&s).copied().unwrap_or(0);
+                use ReferralState as S;
+                organisations.push(OrganisationReferralFigures {
+                    organisation: PartyView::from(org),
+                    received: f.by_state.values().sum(),
+                    open: count(S::Sent) + count(S::Accepted) + count(S::InService),
+                    overdue: f.overdue,
+                    accepted: f.accepted,
+                    declined: count(S::Declined),
+                    expired: count(S::Expired),
+                    completed: count(S::Completed),
+                    mean_hours_to_answer: f.mean_answer_seconds.map(|s| (s / 36.0).round() / 100.0),
+                });
+            }
+            organisations.sort_by(|a, b| a.organisation.name.cmp(&b.organisation.name));
+            Ok::<_, ApiError>(ReferralOverview {
+                at: now,
+                organisations,
+            })
+        })?;
+        conn.write_transaction(|conn| {
+            crate::audit::record_decided(
+                conn,
+                &request,
+                Some(&user),
+                crate::audit::Event {
+                    action: AuditAction::ReferralOverview,
+                    outcome: crate::audit::Outcome::Success,
+                    resource: None,
+                },
+                &decision,
+            )
+        })?;
+        Ok(overview)
+    })
+    .await
+}
+
+/// Why a referral is declined.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "no_capacity"}))]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInput {
+    /// The reason, from the `decline_reason` vocabulary.
+    pub reason: DeclineReason,
+}
+
+const fn step_action(step: Option<Step>) -> Action {
+    match step {
+        None => Action::ReadReferral,
+        Some(Step::Accept) => Action::AcceptReferral,
+        Some(Step::Decline) => Action::DeclineReferral,
+        Some(Step::Start) => Action::StartService,
+        Some(Step::Complete) => Action::CompleteReferral,
+        Some(Step::Withdraw) => Action::WithdrawReferral,
+    }
+}
+
+const fn audited_as(step: Option<Step>) -> AuditAction {
+    match step {
+        None => AuditAction::ReferralRead,
+        Some(Step::Accept) => AuditAction::ReferralAccept,
+        Some(Step::Decline) => AuditAction::ReferralDecline,
+        Some(Step::Start) => AuditAction::ReferralStart,
+        Some(Step::Complete) => AuditAction::ReferralComplete,
+        Some(Step::Withdraw) => AuditAction::ReferralWithdraw,
+    }
+}
+
+/// Reads a referral (`step` none) or takes a step, after the policies allow it, in one write
+/// transaction with its audit event and its notifications.
+pub async fn act(
+    state: &AppState,
+    caller: Caller,
+    id: ReferralId,
+    step: Option<Step>,
+    decline_reason: Option<DeclineReason>,
+) -> Result<ReferralView, ApiError> {
+    let app = state.clone();
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "referral");
+    let principal = caller.principal();
+    let public_url = state.public_url.clone();
+    let Caller {
+        user,
+        organisation,
+        context: request,
+        ..
+    } = caller;
+    let action = step_action(step);
+    let audited = audited_as(step);
+    with_conn(&state.pool, move |conn| {
+        let audit = |conn: &mut DbConn, outcome: Outcome, decision: Option<&Decision>| {
+            record_referral_event(conn, &request, &user, audited, outcome, &id, decision, &[])
+        };
+        guarded::run(conn, audit, guarded::no_replay, |conn| {
+            let loaded = match load(conn, &id) {
+                Ok(loaded) => loaded,
+                Err(DbError::NotFound) => return Err(Failure::missing()),
+                Err(other) => return Err(other.into()),
+            };
+            let resource = Resource::Referral(&loaded.facts);
+            let decision = authz.decide(&principal, action, &resource, &context);
+            if !decision.allowed {
+                let visible = step.is_some()
+                    && authz
+                        .decide(&principal, Action::ReadReferral, &resource, &context)
+                        .allowed;
+                let from = loaded.referral.state;
+                // A party whose step does not follow from the state hears why; anyone else
+                // who may see the referral hears that their role may not.
+                return Err(Failure::refused(decision, visible, || {
+                    match step.map(|s| rules::next(from, s)) {
+                        Some(Err(out_of_order)) => ApiError::problem(
+                            ProblemType::TransitionRefused,
+                            out_of_order.to_string(),
+                        ),
+                        _ => ApiError::problem(
+                            ProblemType::Forbidden,
+                            "your organisation or role may not take this step on this referral",
+                        ),
+                    }
+                }));
+            }
+            let loaded = match step {
+                None => loaded,
+                Some(step) => take_step(
+                    conn,
+                    &loaded,
+                    step,
+                    Actor {
+                        user: &user.id,
+                        organisation: &organisation.id,
+                    },
+                    decline_reason,
+                    &public_url,
+                )?,
+            };
+            record_referral_event(
+                conn,
+                &request,
+                &user,
+                audited,
+                Outcome::Success,
+                &id,
+                Some(&decision),
+                &loaded.referral.groups,
+            )?;
+            let with_reason = authz
+                .decide(
+                    &principal,
+                    Action::ReadReferralReason,
+                    &Resource::Referral(&loaded.facts),
+                    &context,
+                )
+                .allowed;
+            if with_reason {
+                record_reason_read(conn, &request, &user, &loaded.referral.case_id)?;
+            }
+            let timeline = Referral::events(conn, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default();
+            Ok(view(conn, &app, &loaded, with_reason, timeline)?)
+        })
+    })
+    .await
+}
+
+/// Moves a referral on by `step` (the policies allowed it), unless the step does not follow
+/// from its state or its deadline passed, and tells the other party.
+fn take_step(
+    conn: &mut DbConn,
+    loaded: &Loaded,
+    step: Step,
+    actor: Actor<'_>,
+    decline_reason: Option<DeclineReason>,
+    public_url: &str,
+) -> Result<Loaded, ApiError> {
+    let id = &loaded.referral.id;
+    let from = loaded.referral.state;
+    let to = rules::next(from, step)
+        .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
+    let now = now_utc();
+    if from == ReferralState::Sent
+        && matches!(step, Step::Accept | Step::Decline)
+        && loaded.referral.respond_by <= now
+    {
+        return Err(ApiError::problem(
+            ProblemType::TransitionRefused,
+            "the response deadline passed: the referral has expired; the referring organisation may send it again",
+        ));
+    }
+    if !Referral::transition(conn, id, from, to, now, Some(actor), decline_reason)? {
+        return Err(ApiError::problem(
+            ProblemType::Conflict,
+            "the referral changed at the same moment; read it again",
+        ));
+    }
+    let moved = load(conn, id)?;
+    if step == Step::Withdraw {
+        tell_receiver(
+            conn,
+            &moved.referral,
+            "A referral to your organisation was withdrawn",
+            public_url,
+        )?;
+    } else {
+        tell_sender(conn, &moved.referral, public_url)?;
+    }
+    Ok(moved)
+}
