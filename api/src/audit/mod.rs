@@ -6,6 +6,7 @@
 //! The insider-misuse watch, which reads the events the sealer seals, is in [`misuse`].
 
 pub mod misuse;
+pub mod queries;
 
 use tumaini_db::models::User;
 use tumaini_db::models::audit::{self, AuditRecord};

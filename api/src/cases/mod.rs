@@ -3,6 +3,7 @@
 //! transaction, and answer. A caller who may not see a case gets 404, exactly as for a case
 //! that does not exist; a refusal is audited in a transaction of its own.
 
+mod deadlines;
 pub mod duplicates;
 pub mod groups;
 mod register;
@@ -35,6 +36,7 @@ use crate::http::{ApiError, ProblemType, with_conn};
 use crate::rules::consent as consent_rules;
 use crate::state::AppState;
 
+pub use deadlines::mark_decision_overdue;
 pub use register::{NewCaseInput, register};
 pub use reply::{Idempotency, Reply, if_match};
 

@@ -12,18 +12,13 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tumaini_db::models::case::{Case, Deadline};
-use tumaini_db::models::referral::{self as store, Referral};
-use tumaini_db::models::{Organisation, User};
+use tumaini_db::models::case::Deadline;
+use tumaini_db::models::referral::Referral;
 use tumaini_db::time::now_utc;
-use tumaini_db::vocabulary::{NotificationKind, ReferralState, Role};
 use tumaini_db::{DbConn, DbError, Pool};
 
-use crate::audit::AuditAction;
-use crate::audit::{self, Event, Outcome};
-use crate::auth::RequestContext;
 use crate::jobs::{Job, Round};
-use crate::notifications::notify;
+use crate::{cases, referrals};
 
 const BATCH: i64 = 100;
 
@@ -65,7 +60,7 @@ pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<u
             let due = deadline.newly_overdue(conn, now, BATCH)?;
             let found = due.len();
             for case in due {
-                if mark_one(conn, deadline, &case, now, public_url)? {
+                if cases::mark_decision_overdue(conn, deadline, &case, now, public_url)? {
                     marked += 1;
                 }
             }
@@ -78,7 +73,7 @@ pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<u
         let due = Referral::newly_overdue(conn, now, BATCH)?;
         let found = due.len();
         for referral in due {
-            if expire_one(conn, &referral, now, public_url)? {
+            if referrals::expire_unanswered(conn, &referral, now, public_url)? {
                 marked += 1;
             }
         }
@@ -87,101 +82,4 @@ pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<u
         }
     }
     Ok(marked)
-}
-
-/// Expires one unanswered referral and escalates it, unless another replica did first.
-fn expire_one(
-    conn: &mut DbConn,
-    referral: &Referral,
-    now: NaiveDateTime,
-    public_url: &str,
-) -> Result<bool, DbError> {
-    conn.write_transaction(|conn| {
-        if !Referral::transition(
-            conn,
-            &referral.id,
-            ReferralState::Sent,
-            ReferralState::Expired,
-            now,
-            None,
-            None,
-        )? {
-            return Ok(false); // answered at the last moment, or another replica expired it
-        }
-        // The coordinators of the country that owns the case: theirs is the jurisdiction (a
-        // coordinator abroad does not follow another country's cases, even one referred to an
-        // organisation of theirs).
-        let case = Case::find(conn, &referral.case_id)?;
-        let owner = Organisation::find(conn, &case.owner_organisation_id)?;
-        let coordinators =
-            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&owner.country))?;
-        let coordinators = store::wanting(conn, coordinators, NotificationKind::ReferralOverdue)?;
-        notify(
-            conn,
-            &coordinators,
-            "A referral went unanswered",
-            &format!(
-                "Referral {} was not answered by its deadline and has expired.\n\nSign in to Tumaini to follow it up: {public_url}/referrals/{}\n",
-                referral.reference, referral.id
-            ),
-        )?;
-        let expired = Referral::find(conn, &referral.id)?;
-        crate::notifications::tell_sender(conn, &expired, public_url)?;
-        audit::record(
-            conn,
-            &RequestContext::system(),
-            None,
-            Event {
-                action: AuditAction::ReferralExpired,
-                outcome: Outcome::Success,
-                resource: Some(("referral", referral.id.to_string())),
-            },
-        )?;
-        Ok(true)
-    })
-}
-
-fn mark_one(
-    conn: &mut DbConn,
-    deadline: Deadline,
-    case: &Case,
-    now: NaiveDateTime,
-    public_url: &str,
-) -> Result<bool, DbError> {
-    conn.write_transaction(|conn| {
-        if !deadline.mark_overdue(conn, &case.id, now)? {
-            return Ok(false); // another replica marked it first
-        }
-        let owner = Organisation::find(conn, &case.owner_organisation_id)?;
-        let coordinators =
-            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&owner.country))?;
-        let coordinators = store::wanting(conn, coordinators, NotificationKind::DecisionOverdue)?;
-        let what = match deadline {
-            Deadline::ReasonableGrounds => "reasonable-grounds",
-            Deadline::ConclusiveGrounds => "conclusive-grounds",
-        };
-        notify(
-            conn,
-            &coordinators,
-            "An NRM decision is overdue",
-            &format!(
-                "The {what} decision on case {} is overdue.\n\nSign in to Tumaini to follow it up: {public_url}/cases/{}\n",
-                case.reference, case.id
-            ),
-        )?;
-        audit::record(
-            conn,
-            &RequestContext::system(),
-            None,
-            Event {
-                action: match deadline {
-                    Deadline::ReasonableGrounds => AuditAction::CaseDeadlineReasonableGroundsOverdue,
-                    Deadline::ConclusiveGrounds => AuditAction::CaseDeadlineConclusiveGroundsOverdue,
-                },
-                outcome: Outcome::Success,
-                resource: Some(("case", case.id.to_string())),
-            },
-        )?;
-        Ok(true)
-    })
 }

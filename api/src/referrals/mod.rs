@@ -15,24 +15,27 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
-use tumaini_db::models::referral::{Actor, Mailbox, NewReferral, Referral, ReferralEvent};
+use tumaini_db::models::case::Case;
+use tumaini_db::models::referral::{
+    self as store, Actor, Mailbox, NewReferral, Referral, ReferralEvent,
+};
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
 use tumaini_db::vocabulary::{
-    AgeBand, DeclineReason, FieldGroup, OrganisationKind, ReferralState, ReferralUrgency, Role,
-    ServiceType, Sex,
+    AgeBand, DeclineReason, FieldGroup, NotificationKind, OrganisationKind, ReferralState,
+    ReferralUrgency, Role, ServiceType, Sex,
 };
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
-use crate::audit::{AuditAction, Entry, Outcome};
+use crate::audit::{self, AuditAction, Entry, Event, Outcome};
 use crate::auth::{Caller, RequestContext};
 use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
 use crate::cases::{self as service, CaseRequest, Idempotency, Reply, vault_error};
 use crate::guarded::{self, Failure, authorize};
 use crate::http::{ApiError, ProblemType, with_conn};
-use crate::notifications::{tell_receiver, tell_sender};
+use crate::notifications::{notify, tell_receiver, tell_sender};
 use crate::rules::lifecycle;
 use crate::rules::reference;
 use crate::rules::referral::{self as rules, Sharing, Step};
@@ -922,4 +925,58 @@ fn take_step(
         tell_sender(conn, &moved.referral, public_url)?;
     }
     Ok(moved)
+}
+
+/// Expires an unanswered referral past its deadline and escalates it, unless another replica
+/// did first (a conditional update): the coordinators of the country owning the case and the
+/// referring organisation are told, once. Returns whether this call expired it.
+pub fn expire_unanswered(
+    conn: &mut DbConn,
+    referral: &Referral,
+    now: NaiveDateTime,
+    public_url: &str,
+) -> Result<bool, DbError> {
+    conn.write_transaction(|conn| {
+        if !Referral::transition(
+            conn,
+            &referral.id,
+            ReferralState::Sent,
+            ReferralState::Expired,
+            now,
+            None,
+            None,
+        )? {
+            return Ok(false); // answered at the last moment, or another replica expired it
+        }
+        // The coordinators of the country that owns the case: theirs is the jurisdiction (a
+        // coordinator abroad does not follow another country's cases, even one referred to an
+        // organisation of theirs).
+        let case = Case::find(conn, &referral.case_id)?;
+        let owner = Organisation::find(conn, &case.owner_organisation_id)?;
+        let coordinators =
+            User::notification_recipients(conn, &[Role::Coordinator], None, Some(&owner.country))?;
+        let coordinators = store::wanting(conn, coordinators, NotificationKind::ReferralOverdue)?;
+        notify(
+            conn,
+            &coordinators,
+            "A referral went unanswered",
+            &format!(
+                "Referral {} was not answered by its deadline and has expired.\n\nSign in to Tumaini to follow it up: {public_url}/referrals/{}\n",
+                referral.reference, referral.id
+            ),
+        )?;
+        let expired = Referral::find(conn, &referral.id)?;
+        tell_sender(conn, &expired, public_url)?;
+        audit::record(
+            conn,
+            &RequestContext::system(),
+            None,
+            Event {
+                action: AuditAction::ReferralExpired,
+                outcome: Outcome::Success,
+                resource: Some(("referral", referral.id.to_string())),
+            },
+        )?;
+        Ok(true)
+    })
 }

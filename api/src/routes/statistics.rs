@@ -3,29 +3,23 @@
 //! from summary columns only and are protected by the server before they leave it: the caller
 //! cannot switch suppression off. Every query is audited.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
-use tumaini_db::DbConn;
-use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
-use tumaini_db::models::Organisation;
 use tumaini_db::models::statistics::{Dimension, Subject};
-use tumaini_db::vocabulary::region;
-use tumaini_db::vocabulary::{OrganisationKind, Role};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::AuditAction;
-use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
-use crate::authz::{Action, OrganisationFacts};
-use crate::guarded::authorize;
-use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::http::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
+use crate::statistics::export::Export;
 use crate::statistics::response_times::{self, ResponseTimes};
+use crate::statistics::service::{
+    self, Figures, Research, answer, count_table, organisation_names,
+};
 use crate::statistics::{self, Table, TableRequest};
 
 /// Registers the routes of this module.
@@ -177,17 +171,6 @@ fn csv_wanted(format: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-/// The national figures are decided on the coordination office as a whole, which no
-/// organisation's supervisor holds.
-fn national(country: &str) -> OrganisationFacts {
-    OrganisationFacts {
-        id: "national".to_owned(),
-        kind: OrganisationKind::CoordinationOffice,
-        country: country.to_owned(),
-        active: true,
-    }
-}
-
 /// A CSV body, to be saved as `filename`.
 fn csv_attachment(body: String, filename: &str) -> HttpResponse {
     HttpResponse::Ok()
@@ -199,152 +182,28 @@ fn csv_attachment(body: String, filename: &str) -> HttpResponse {
         .body(body)
 }
 
-/// What an answer holds.
-enum Figures {
-    /// A count table.
-    Table(Table),
-    /// Referral answer times.
-    ResponseTimes(ResponseTimes),
-}
-
-impl Figures {
-    fn respond(self, csv: bool) -> HttpResponse {
-        if csv {
-            let body = match &self {
-                Self::Table(table) => statistics::csv::table(table),
-                Self::ResponseTimes(times) => response_times::csv(times),
-            };
-            return csv_attachment(body, "tumaini-statistics.csv");
-        }
-        match self {
-            Self::Table(table) => HttpResponse::Ok().json(table),
-            Self::ResponseTimes(times) => HttpResponse::Ok().json(times),
-        }
+/// The export: JSON, or CSV with `format=csv`.
+fn export_response(made: Export, csv: bool) -> HttpResponse {
+    if csv {
+        csv_attachment(statistics::export::csv(&made), "tumaini-export.csv")
+    } else {
+        HttpResponse::Ok().json(made)
     }
 }
 
-/// The names of organisations by id, for reports broken down by organisation.
-fn organisation_names(conn: &mut DbConn) -> Result<BTreeMap<String, String>, ApiError> {
-    Ok(Organisation::list(conn)?
-        .into_iter()
-        .map(|org| (org.id.to_string(), org.name))
-        .collect())
-}
-
-/// What computing the figures gave: the figures, or a refusal to say in a 400 (audited as
-/// denied).
-type Computed = Result<Figures, String>;
-
-/// Whose figures: one organisation's (a supervisor's own, or one a coordinator named), and
-/// within a coordinator's jurisdiction (the records held in their country).
-#[derive(Debug, Clone, Copy)]
-struct Scope<'a> {
-    organisation: Option<&'a OrgId>,
-    country: Option<&'a CountryCode>,
-}
-
-/// Decides whether the caller may read statistics of `organisation` (none: the national ones;
-/// a supervisor's own organisation is the default), computes the figures with `compute` (given
-/// the organisation in scope), and audits the query. The counting only reads; the audit event
-/// is written once it is done, in its own short write transaction, and nothing is answered
-/// unless it was written (so an SQLite database is not locked for writers while a large table
-/// is counted).
-async fn answer<F>(
-    state: &AppState,
-    caller: Caller,
-    organisation: Option<OrgId>,
-    name: AuditAction,
-    compute: F,
-) -> Result<Figures, ApiError>
-where
-    F: FnOnce(&mut DbConn, Scope<'_>) -> Result<Computed, ApiError> + Send + 'static,
-{
-    let jurisdiction =
-        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
-    let scope = match organisation {
-        Some(id) => Some(id),
-        None if caller.user.role == Role::Coordinator => None,
-        None => Some(caller.organisation.id.clone()),
-    };
-    let facts = match &scope {
-        None => national(caller.organisation.country.as_str()),
-        Some(id) => {
-            let id = id.clone();
-            match with_conn(&state.pool, move |conn| Ok(Organisation::find(conn, &id)?)).await {
-                Ok(org) => OrganisationFacts::from(&org),
-                Err(_) => return Err(ApiError::bare(ProblemType::NotFound)),
-            }
-        }
-    };
-    let decision = authorize(state, &caller, Action::ReadStatistics, &facts, name, || {
-        ApiError::problem(
-            ProblemType::Forbidden,
-            "your role may not read these statistics",
-        )
-    })
-    .await?;
-    let Caller { user, context, .. } = caller;
-    let computed = with_conn(&state.pool, move |conn| {
-        let computed = compute(
-            conn,
-            Scope {
-                organisation: scope.as_ref(),
-                country: jurisdiction.as_ref(),
-            },
-        )?;
-        conn.write_transaction(|conn| {
-            audit::record_decided(
-                conn,
-                &context,
-                Some(&user),
-                Event {
-                    action: name,
-                    outcome: if computed.is_ok() {
-                        Outcome::Success
-                    } else {
-                        Outcome::Denied
-                    },
-                    resource: scope.map(|id| ("organisation", id.to_string())),
-                },
-                &decision,
-            )
-        })?;
-        Ok::<_, ApiError>(computed)
-    })
-    .await?;
-    computed.map_err(bad)
-}
-
-/// Computes the protected table of `request`, within `scope`; organisations and regions named
-/// by the table are labelled with their names.
-fn count_table(
-    conn: &mut DbConn,
-    mut request: TableRequest,
-    scope: Scope<'_>,
-) -> Result<Computed, ApiError> {
-    if let Some(id) = scope.organisation {
-        request
-            .filters
-            .push((Dimension::Organisation, id.to_string()));
-    }
-    let mut table = match statistics::table(conn, &request, scope.country)? {
-        Ok(table) => table,
-        Err(refusal) => return Ok(Err(refusal.to_string())),
-    };
-    for (at, dimension) in request.dimensions.iter().enumerate() {
-        let named = table.values.get(at).cloned().unwrap_or_default();
-        let names: BTreeMap<String, String> = match dimension {
-            Dimension::Organisation => organisation_names(conn)?,
-            Dimension::Region => region::names(conn, &named)?.into_iter().collect(),
-            _ => continue,
+/// The answer: JSON, or CSV with `format=csv`.
+fn respond(figures: Figures, csv: bool) -> HttpResponse {
+    if csv {
+        let body = match &figures {
+            Figures::Table(table) => statistics::csv::table(table),
+            Figures::ResponseTimes(times) => response_times::csv(times),
         };
-        table.labels.extend(
-            named
-                .iter()
-                .filter_map(|id| names.get(id).map(|name| (id.clone(), name.clone()))),
-        );
+        return csv_attachment(body, "tumaini-statistics.csv");
     }
-    Ok(Ok(Figures::Table(table)))
+    match figures {
+        Figures::Table(table) => HttpResponse::Ok().json(table),
+        Figures::ResponseTimes(times) => HttpResponse::Ok().json(times),
+    }
 }
 
 /// Checks a request at the edge, before anything is counted or audited.
@@ -407,7 +266,7 @@ pub async fn statistics_table(
         move |conn, scope| count_table(conn, request, scope),
     )
     .await?;
-    Ok(figures.respond(csv))
+    Ok(respond(figures, csv))
 }
 
 /// How quickly each receiving organisation answers referrals: the mean and median hours from
@@ -453,7 +312,7 @@ pub async fn referral_response_times(
         },
     )
     .await?;
-    Ok(figures.respond(csv))
+    Ok(respond(figures, csv))
 }
 
 /// The scope and format of the answer-times report.
@@ -511,7 +370,7 @@ pub async fn named_report(
         move |conn, scope| count_table(conn, request, scope),
     )
     .await?;
-    Ok(figures.respond(csv))
+    Ok(respond(figures, csv))
 }
 
 /// The export's format.
@@ -534,99 +393,6 @@ pub struct ResearchExportQuery {
 }
 
 /// A research export asked for: its agreement, and the k configured (none: not configured).
-struct Research {
-    agreement: String,
-    k: Option<usize>,
-    approved: bool,
-}
-
-/// Makes the de-identified export with `k`, audited as `action`. A research export is decided
-/// like any export, then refused (404) where none is configured and (403) under an agreement
-/// not approved in the configuration; made or refused, it is a high-severity event naming the
-/// agreement.
-async fn run_export(
-    state: &AppState,
-    caller: Caller,
-    csv: bool,
-    k: usize,
-    action: AuditAction,
-    research: Option<Research>,
-) -> Result<HttpResponse, ApiError> {
-    let facts = national(caller.organisation.country.as_str());
-    let decision = authorize(
-        state,
-        &caller,
-        Action::ReadStatistics,
-        &facts,
-        action,
-        || ApiError::problem(ProblemType::Forbidden, "only national coordinators export"),
-    )
-    .await?;
-    let Caller { user, context, .. } = caller;
-    let refusal = research.as_ref().and_then(|r| match (r.k, r.approved) {
-        (None, _) => Some(ApiError::problem(
-            ProblemType::NotFound,
-            "no research export is configured on this server (TUMAINI_RESEARCH_EXPORT_K)",
-        )),
-        (Some(_), false) => Some(ApiError::problem(
-            ProblemType::Forbidden,
-            "this agreement is not one the research export may be made under \
-             (TUMAINI_RESEARCH_AGREEMENTS)",
-        )),
-        (Some(_), true) => None,
-    });
-    let k = research.as_ref().and_then(|r| r.k).unwrap_or(k);
-    let agreement = research.map(|r| r.agreement);
-    let refused = refusal.is_some();
-    // The export holds the cases owned in the coordinator's own country only.
-    let jurisdiction = caller.organisation.country;
-    let made = with_conn(&state.pool, move |conn| {
-        let made = if refused {
-            None
-        } else {
-            let rows = tumaini_db::models::statistics::consenting_cases(
-                conn,
-                tumaini_db::time::now_utc(),
-                Some(&jurisdiction),
-            )?;
-            Some(crate::statistics::export::anonymise(&rows, k))
-        };
-        conn.write_transaction(|conn| {
-            let research = agreement.is_some();
-            let event = Event {
-                action,
-                outcome: if refused {
-                    Outcome::Denied
-                } else {
-                    Outcome::Success
-                },
-                resource: agreement.map(|a| ("research_agreement", a)),
-            };
-            if research {
-                audit::record_decided_high(conn, &context, Some(&user), event, &decision)
-            } else {
-                audit::record_decided(conn, &context, Some(&user), event, &decision)
-            }
-        })?;
-        Ok::<_, ApiError>(made)
-    })
-    .await?;
-    if let Some(refusal) = refusal {
-        return Err(refusal);
-    }
-    let Some(made) = made else {
-        return Err(ApiError::bare(ProblemType::NotFound));
-    };
-    Ok(if csv {
-        csv_attachment(crate::statistics::export::csv(&made), "tumaini-export.csv")
-    } else {
-        HttpResponse::Ok().json(made)
-    })
-}
-
-/// The de-identified case-level export in CTDC field names, k-anonymous over year, gender,
-/// age, citizenship and country of exploitation (generalised, then suppressed, by the server),
-/// of the cases whose consent covers statistical use (national coordinators).
 #[utoipa::path(
     tag = "statistics",
     security(("bearer" = [])),
@@ -644,7 +410,8 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let csv = csv_wanted(query.format.as_deref())?;
     let k = state.cases.export_k;
-    run_export(&state, caller, csv, k, AuditAction::StatisticsExport, None).await
+    let made = service::export(&state, caller, k, AuditAction::StatisticsExport, None).await?;
+    Ok(export_response(made, csv))
 }
 
 /// The research export: the same de-identified export with the lower k the deployment
@@ -689,13 +456,13 @@ pub async fn research_export(
             .any(|a| a == agreement),
     };
     let k = state.cases.export_k;
-    run_export(
+    let made = service::export(
         &state,
         caller,
-        csv,
         k,
         AuditAction::StatisticsResearchExport,
         Some(research),
     )
-    .await
+    .await?;
+    Ok(export_response(made, csv))
 }

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod disclosure;
 pub mod export;
 pub mod response_times;
+pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,442 @@
+//! Queries of the audit trail for coordinators (national) and supervisors (their
+//! organisation): events by case, user, organisation, action and time, cursor-paginated; "who
+//! accessed this case" as a disclosure report; and the verification of the chain. Reading the
+//! audit trail is itself audited, and what lies outside the caller's scope is redacted.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::json;
+use tumaini_db::audit_chain;
+use tumaini_db::ids::CaseId;
+use tumaini_db::models::audit::{self as store, AuditEvent, AuditFilter};
+use tumaini_db::models::case::Case;
+use tumaini_db::vocabulary::Role;
+use tumaini_db::{DbConn, DbError};
+use utoipa::IntoParams;
+
+use super::{AuditAction, Event, Outcome};
+use crate::auth::Caller;
+use crate::auth::tokens::Keys;
+use crate::authz::{Action, Decision, OrganisationFacts, Resource};
+use crate::http::{ApiError, ProblemType, with_conn};
+use crate::state::AppState;
+
+/// Filters of an audit query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventQuery {
+    /// Events about this case.
+    pub case_id: Option<CaseId>,
+    /// Events by this user.
+    pub user_id: Option<String>,
+    /// Events by users of this organisation.
+    pub organisation_id: Option<String>,
+    /// Events with this action code, e.g. `case.read`.
+    pub action: Option<String>,
+    /// From this time (UTC, `YYYY-MM-DDTHH:MM:SS`).
+    pub from: Option<NaiveDateTime>,
+    /// Until this time (UTC, exclusive).
+    pub to: Option<NaiveDateTime>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+fn view(e: &AuditEvent) -> serde_json::Value {
+    json!({
+        "id": e.id, "occurred_at": e.occurred_at, "action": e.action, "outcome": e.outcome,
+        "actor_user_id": e.actor_user_id, "actor_organisation_id": e.actor_organisation_id,
+        "actor_role": e.actor_role, "resource_type": e.resource_type, "resource_id": e.resource_id,
+        "field_groups": e.field_groups.split(',').filter(|g| !g.is_empty()).collect::<Vec<_>>(),
+        "purpose": e.purpose, "decision": e.decision,
+        "policy_ids": e.policy_ids.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+        "request_id": e.request_id, "severity": e.severity,
+    })
+}
+
+/// The cursor after an event: its time and id, signed by the server (a cursor is a position in
+/// the caller's scope, not a query anyone may write).
+fn cursor_of(keys: &Keys, e: &AuditEvent) -> String {
+    keys.sign_cursor(
+        format!(
+            "audit|{}|{}",
+            e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f"),
+            e.id
+        )
+        .as_bytes(),
+    )
+}
+
+fn parse_cursor(keys: &Keys, text: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let bad = || ApiError::problem(ProblemType::BadRequest, "`cursor` is not one we issued");
+    let payload = keys.open_cursor(text).ok_or_else(bad)?;
+    let payload = String::from_utf8(payload).map_err(|_| bad())?;
+    let rest = payload.strip_prefix("audit|").ok_or_else(bad)?;
+    let (at, id) = rest.split_once('|').ok_or_else(bad)?;
+    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((at, id.to_owned()))
+}
+
+/// Whose events a caller may read: a coordinator those of their country (by people of its
+/// organisations, or about the cases owned there and their referrals), a supervisor those of
+/// their organisation (by its people, or about its cases).
+#[derive(Debug, Clone)]
+struct Scope {
+    organisation: Option<String>,
+    country: Option<String>,
+}
+
+/// The caller's right to the audit trail, and its scope.
+fn scope(state: &AppState, caller: &Caller) -> (Decision, Scope) {
+    let own = OrganisationFacts::from(&caller.organisation);
+    let decision = state.authz.decide(
+        &caller.principal(),
+        Action::QueryAudit,
+        &Resource::Organisation(&own),
+        &crate::authz::AccessContext::now("oversight"),
+    );
+    let scope = if caller.user.role == Role::Coordinator {
+        Scope {
+            organisation: None,
+            country: Some(caller.organisation.country.to_string()),
+        }
+    } else {
+        Scope {
+            organisation: Some(caller.organisation.id.to_string()),
+            country: None,
+        }
+    };
+    (decision, scope)
+}
+
+/// Whether a case is in the caller's scope (owned by the supervisor's organisation, or in the
+/// coordinator's country).
+fn case_in_scope(conn: &mut DbConn, scope: &Scope, case: &str) -> Result<bool, DbError> {
+    Ok(!store::cases_in_scope(
+        conn,
+        &[case.to_owned()],
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?
+    .is_empty())
+}
+
+/// The events as the caller may see them. An event about a case or referral outside the
+/// caller's scope shows without that object's id, and without the decision's policies and the
+/// groups (which could tell whether, and why, it exists): for a supervisor, the refusals of
+/// their own people (what their people may do with another organisation's objects they hold
+/// through a referral is theirs to see); for a coordinator, every event about another
+/// country's objects (a case crosses a border only through a referral, and its country's
+/// coordinators follow it). An id that names nothing is outside every scope, so that a shown
+/// id is no oracle either.
+fn redact_foreign(
+    conn: &mut DbConn,
+    scope: &Scope,
+    events: &mut [AuditEvent],
+) -> Result<(), DbError> {
+    let national = scope.country.is_some();
+    let considered = |e: &AuditEvent, kind: &str| {
+        e.resource_type.as_deref() == Some(kind)
+            && e.resource_id.is_some()
+            && (national || e.outcome == "denied")
+    };
+    let ids = |kind: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| considered(e, kind))
+            .filter_map(|e| e.resource_id.clone())
+            .collect()
+    };
+    let (case_ids, referral_ids) = (ids("case"), ids("referral"));
+    let cases = store::cases_in_scope(
+        conn,
+        &case_ids,
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?;
+    let referrals = store::referrals_in_scope(
+        conn,
+        &referral_ids,
+        scope.organisation.as_deref(),
+        scope.country.as_deref(),
+    )?;
+    for event in events.iter_mut() {
+        let inside = match event.resource_type.as_deref() {
+            Some("case") if considered(event, "case") => event
+                .resource_id
+                .as_ref()
+                .is_some_and(|id| cases.contains(id)),
+            Some("referral") if considered(event, "referral") => event
+                .resource_id
+                .as_ref()
+                .is_some_and(|id| referrals.contains(id)),
+            _ => true,
+        };
+        if !inside {
+            event.resource_id = None;
+            event.policy_ids = String::new();
+            event.field_groups = String::new();
+            if event.outcome == "denied" {
+                event.decision = Some("deny".to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn record(
+    conn: &mut DbConn,
+    caller: &Caller,
+    action: AuditAction,
+    outcome: Outcome,
+    resource: Option<(&'static str, String)>,
+    decision: &Decision,
+) -> Result<(), DbError> {
+    super::record_decided(
+        conn,
+        &caller.context,
+        Some(&caller.user),
+        Event {
+            action,
+            outcome,
+            resource,
+        },
+        decision,
+    )
+}
+
+fn refused(
+    conn: &mut DbConn,
+    caller: &Caller,
+    action: AuditAction,
+    decision: &Decision,
+) -> ApiError {
+    match conn
+        .write_transaction(|conn| record(conn, caller, action, Outcome::Denied, None, decision))
+    {
+        Ok(()) => ApiError::problem(
+            ProblemType::Forbidden,
+            "your role may not read the audit trail",
+        ),
+        Err(err) => err.into(),
+    }
+}
+
+/// Audit events, oldest first, cursor-paginated (the cursor is signed): `{items, next_cursor}`.
+/// Coordinators see the events of their country (by people of its organisations, about the
+/// cases owned there and their referrals); supervisors those of their organisation's people and
+/// about its cases. A refusal by someone in scope about a case or referral outside it shows
+/// without the id: whether it exists is not the caller's to learn.
+pub async fn events(
+    state: &AppState,
+    caller: Caller,
+    query: EventQuery,
+) -> Result<serde_json::Value, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let keys = std::sync::Arc::clone(&state.auth);
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(&keys.keys, c))
+        .transpose()?;
+    let (decision, scope) = scope(state, &caller);
+    let filter = AuditFilter {
+        case_id: query.case_id.map(|c| c.to_string()),
+        user_id: query.user_id,
+        organisation_id: query.organisation_id,
+        action: query.action,
+        from: query.from,
+        to: query.to,
+        after,
+        scope_organisation: scope.organisation.clone(),
+        scope_country: scope.country.clone(),
+    };
+    with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(conn, &caller, AuditAction::AuditQuery, &decision));
+        }
+        let events = conn.read_transaction(|conn| {
+            // Events about one case: only a case of the caller's scope (of any other, nothing:
+            // not even the refusals of the caller's own people, which would tell that it
+            // exists).
+            if let Some(case) = &filter.case_id
+                && !case_in_scope(conn, &scope, case)?
+            {
+                return Ok::<_, ApiError>(Vec::new());
+            }
+            let mut events = store::query(conn, &filter, limit)?;
+            redact_foreign(conn, &scope, &mut events)?;
+            Ok(events)
+        })?;
+        conn.write_transaction(|conn| {
+            record(
+                conn,
+                &caller,
+                AuditAction::AuditQuery,
+                Outcome::Success,
+                filter.case_id.clone().map(|c| ("case", c)),
+                &decision,
+            )
+        })?;
+        let next = (i64::try_from(events.len()).unwrap_or(0) == limit)
+            .then(|| events.last().map(|e| cursor_of(&keys.keys, e)))
+            .flatten();
+        Ok::<_, ApiError>(json!({
+            "items": events.iter().map(view).collect::<Vec<_>>(),
+            "next_cursor": next,
+        }))
+    })
+    .await
+}
+
+/// Who accessed a case: every person who read or changed it or was refused, with when, which
+/// field groups, for which purposes. Coordinators for any case of their country; supervisors
+/// for the cases their organisation owns; 404 for any other, as for none.
+pub async fn disclosures(
+    state: &AppState,
+    caller: Caller,
+    id: CaseId,
+) -> Result<serde_json::Value, ApiError> {
+    let (decision, scope) = scope(state, &caller);
+    with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(
+                conn,
+                &caller,
+                AuditAction::AuditDisclosures,
+                &decision,
+            ));
+        }
+        let case = match Case::find(conn, &id) {
+            Ok(case) => Some(case),
+            Err(DbError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let visible = case.is_some() && case_in_scope(conn, &scope, id.as_str())?;
+        if !visible {
+            conn.write_transaction(|conn| {
+                record(
+                    conn,
+                    &caller,
+                    AuditAction::AuditDisclosures,
+                    Outcome::Denied,
+                    Some(("case", id.to_string())),
+                    &decision,
+                )
+            })?;
+            return Err(ApiError::bare(ProblemType::NotFound));
+        }
+        conn.write_transaction(|conn| {
+            let mut filter = AuditFilter {
+                case_id: Some(id.to_string()),
+                ..AuditFilter::default()
+            };
+            let mut by_actor: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            loop {
+                let page = store::query(conn, &filter, 5_000)?;
+                for e in &page {
+                    let actor = e
+                        .actor_user_id
+                        .clone()
+                        .unwrap_or_else(|| "system".to_owned());
+                    let entry = by_actor.entry(actor.clone()).or_insert_with(|| json!({
+                        "user_id": e.actor_user_id, "organisation_id": e.actor_organisation_id,
+                        "role": e.actor_role, "first_at": e.occurred_at, "last_at": e.occurred_at,
+                        "events": 0, "denied": 0, "groups": [], "purposes": [], "actions": [],
+                        "break_glass": false,
+                    }));
+                    entry["last_at"] = json!(e.occurred_at);
+                    entry["events"] = json!(entry["events"].as_i64().unwrap_or(0) + 1);
+                    if e.outcome == "denied" {
+                        entry["denied"] = json!(entry["denied"].as_i64().unwrap_or(0) + 1);
+                    }
+                    if e.severity == "high" {
+                        entry["break_glass"] = json!(true);
+                    }
+                    for (key, values) in [
+                        (
+                            "groups",
+                            e.field_groups
+                                .split(',')
+                                .filter(|g| !g.is_empty())
+                                .map(str::to_owned)
+                                .collect::<Vec<_>>(),
+                        ),
+                        ("purposes", e.purpose.iter().cloned().collect()),
+                        ("actions", vec![e.action.clone()]),
+                    ] {
+                        if let Some(list) = entry[key].as_array_mut() {
+                            for value in values {
+                                if !list.iter().any(|v| v == &json!(value)) {
+                                    list.push(json!(value));
+                                }
+                            }
+                        }
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == 5_000 => {
+                        filter.after = Some((last.occurred_at, last.id.to_string()));
+                    }
+                    _ => break,
+                }
+            }
+            record(
+                conn,
+                &caller,
+                AuditAction::AuditDisclosures,
+                Outcome::Success,
+                Some(("case", id.to_string())),
+                &decision,
+            )?;
+            Ok::<_, ApiError>(json!({
+                "case_id": id,
+                "reference": case.map(|c| c.reference),
+                "accessed_by": by_actor.into_values().collect::<Vec<_>>(),
+            }))
+        })
+    })
+    .await
+}
+
+/// Recomputes the chain and checks every signed checkpoint (coordinators), reporting the
+/// first broken position, not only "broken".
+pub async fn verify(state: &AppState, caller: Caller) -> Result<serde_json::Value, ApiError> {
+    let (mut decision, _) = scope(state, &caller);
+    if caller.user.role != Role::Coordinator {
+        decision.allowed = false;
+    }
+    let key = state.audit_signer.verifying_key();
+    with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(conn, &caller, AuditAction::AuditVerify, &decision));
+        }
+        let report = audit_chain::verify(conn, &[key], &[], |_, _| {})?;
+        conn.write_transaction(|conn| {
+            record(
+                conn,
+                &caller,
+                AuditAction::AuditVerify,
+                if report.intact() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                None,
+                &decision,
+            )
+        })?;
+        Ok::<_, ApiError>(json!({
+            "intact": report.intact(),
+            "events": report.events,
+            "checkpoints": report.checkpoints,
+            "first_break": report.first_break,
+            "bad_checkpoints": report.bad_checkpoints,
+            "unsealed": report.unsealed,
+            "key_id": audit_chain::key_id(&key),
+        }))
+    })
+    .await
+}
