@@ -4,11 +4,15 @@
 //! by the policies and audited through the guarded path, with `Idempotency-Key` replays that
 //! are decided again.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::json;
 use tumaini_db::ids::CaseId;
-use tumaini_db::models::case::{Case, CaseChanges, NewCase};
+use tumaini_db::models::case::{Case, CaseChanges, NewCase, SummaryFields};
+use tumaini_db::models::duplicate;
 use tumaini_db::time::now_utc;
+use tumaini_db::vault::{IndexTerms, SecretBytes, Vault};
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
@@ -18,7 +22,9 @@ use super::views::{self, CaseSummaryView, SummaryInput};
 use super::{Idempotency, Reply, codes, record_case_event, vault_error, with_summary_visibility};
 use crate::audit::{AuditAction, Entry, Outcome};
 use crate::auth::Caller;
-use crate::authz::{Action, Decision, FieldGroup, OrganisationFacts, Resource};
+use crate::authz::{
+    AccessContext, Action, Authorizer, Decision, FieldGroup, OrganisationFacts, Resource,
+};
 use crate::guarded::{self, Failure};
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::notifications::notify_child_protection;
@@ -59,172 +65,224 @@ pub async fn register(
         &Resource::Organisation(&own),
         &context,
     );
-    let vault = state.vault()?;
-    let public_url = state.public_url.clone();
-    let authz = std::sync::Arc::clone(&state.authz);
+    let registration = Registration {
+        vault: state.vault()?,
+        authz: Arc::clone(&state.authz),
+        public_url: state.public_url.clone(),
+        caller,
+        context,
+        decision,
+        idempotency,
+    };
     with_conn(&state.pool, move |conn| {
-        // A retry gets the first answer while the caller may still register and see the case
-        // (and it is not erased), listing only the possible duplicates they may still see; the
-        // retry is audited.
-        let replay = |conn: &mut DbConn| -> Result<Option<Reply>, ApiError> {
-            let Some(idem) = &idempotency else {
-                return Ok(None);
-            };
-            let Some(mut replay) = idem.replay(conn, &caller.user.id, &vault)? else {
-                return Ok(None);
-            };
-            let principal = caller.principal();
-            let visible = |conn: &mut DbConn, id: &serde_json::Value| -> Result<bool, DbError> {
-                let Some(id) = id.as_str().and_then(|id| id.parse::<CaseId>().ok()) else {
-                    return Ok(false);
-                };
-                Ok(
-                    with_summary_visibility(conn, &authz, &principal, &context, &id)?
-                        .is_some_and(|(_, _, visible)| visible),
-                )
-            };
-            if !visible(conn, &replay.body["id"])? {
-                return Err(ApiError::bare(ProblemType::NotFound));
-            }
-            if let Some(listed) = replay.body["possible_duplicates"].as_array().cloned() {
-                let mut still = Vec::new();
-                for item in listed {
-                    if visible(conn, &item["case_id"])? {
-                        still.push(item);
-                    }
-                }
-                replay.body["possible_duplicates"] = json!(still);
-            }
-            conn.write_transaction(|conn| {
-                crate::audit::record_decided(
-                    conn,
-                    &caller.context,
-                    Some(&caller.user),
-                    crate::audit::Event {
-                        action: AuditAction::CaseCreate,
-                        outcome: crate::audit::Outcome::Replayed,
-                        resource: replay.body["id"].as_str().map(|id| ("case", id.to_owned())),
-                    },
-                    &decision,
-                )
-            })?;
-            Ok(Some(replay))
-        };
-        if decision.allowed
-            && let Some(first) = replay(conn)?
+        let r = &registration;
+        if r.decision.allowed
+            && let Some(first) = r.replay(conn)?
         {
             return Ok(first);
         }
-        let audit = |conn: &mut DbConn, outcome: Outcome, decided: Option<&Decision>| {
-            Entry::new(AuditAction::CaseCreate, outcome)
-                .in_request(&caller.context)
-                .by(Some(&caller.user))
-                .on("organisation", &caller.organisation.id)
-                .decided(decided)
-                .write(conn)
-        };
-        let id = CaseId::generate();
-        // A concurrent twin with the same key won the race: its answer, checked alike.
+        // After a failure, a concurrent twin with the same key may have won the race: its
+        // answer, checked alike.
         guarded::run(
             conn,
-            audit,
-            |conn| replay(conn),
+            |conn, outcome, decided| r.audit(conn, outcome, decided),
+            |conn| r.replay(conn),
             |conn| {
-                if !decision.allowed {
-                    return Err(Failure::refused(decision.clone(), true, || {
+                if !r.decision.allowed {
+                    return Err(Failure::refused(r.decision.clone(), true, || {
                         ApiError::problem(
                             ProblemType::Forbidden,
                             "your role may not register cases",
                         )
                     }));
                 }
-                views::known_region(conn, &summary.region, "summary.region")?;
-                let reference = loop {
-                    let candidate = reference::generate('C');
-                    if !Case::reference_taken(conn, &candidate)? {
-                        break candidate;
-                    }
+                let (case, touched) = r.store(conn, summary, &plaintexts)?;
+                let duplicates = match &terms {
+                    Some(terms) => r.possible_duplicates(conn, &case.id, terms)?,
+                    None => Vec::new(),
                 };
-                let mut case = Case::insert(
-                    conn,
-                    &NewCase {
-                        id: id.clone(),
-                        reference,
-                        owner: caller.organisation.id.clone(),
-                        created_by: caller.user.id.clone(),
-                        summary: summary.clone(),
-                    },
-                )?;
-                vault.create_case_key(conn, &id).map_err(vault_error)?;
-                let mut touched = Vec::new();
-                for (group, plain) in &plaintexts {
-                    vault
-                        .write_group(conn, &id, *group, plain)
-                        .map_err(vault_error)?;
-                    touched.extend(FieldGroup::from_code(group.code()));
-                }
-                // Possible duplicates (crate::cases::duplicates): those the caller may see are
-                // confirmed now and listed; the others are queued for the background job, which
-                // confirms them and tells their holders after this answer. Only within the
-                // caller's country.
-                let mut mine = Vec::new();
-                if let Some(terms) = &terms {
-                    vault
-                        .set_index_terms(conn, &id, terms)
-                        .map_err(vault_error)?;
-                    let principal = caller.principal();
-                    for other in dup_service::candidates(conn, &vault, &id, terms)? {
-                        let (other_case, facts, visible) =
-                            with_summary_visibility(conn, &authz, &principal, &context, &other)?
-                                .ok_or(DbError::NotFound)?;
-                        if facts.owner.country != principal.organisation.country {
-                            continue;
-                        }
-                        if !visible {
-                            tumaini_db::models::duplicate::queue_check(conn, &id, &other)?;
-                        } else if dup_service::confirmed(conn, &vault, terms, &other)? {
-                            tumaini_db::models::duplicate::record(conn, &id, &other)?;
-                            mine.push(
-                            json!({"case_id": other_case.id, "reference": other_case.reference}),
-                        );
-                        }
-                    }
-                }
-                if case.is_child && notify_child_protection(conn, &case, &public_url)? {
-                    case = Case::apply(
-                        conn,
-                        &id,
-                        case.version,
-                        &CaseChanges {
-                            child_protection_notified_at: Some(Some(now_utc())),
-                            ..CaseChanges::default()
-                        },
-                    )?
-                    .ok_or(DbError::NotFound)?;
-                }
+                let case = r.tell_child_protection(conn, case)?;
                 record_case_event(
                     conn,
-                    &caller.context,
-                    &caller.user,
+                    &r.caller.context,
+                    &r.caller.user,
                     AuditAction::CaseCreate,
                     Outcome::Success,
-                    &id,
-                    Some(&decision),
+                    &case.id,
+                    Some(&r.decision),
                     &codes(&touched),
                     "registration",
                     false,
                 )?;
                 let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
                     .map_err(|e| ApiError::Internal(e.into()))?;
-                view["possible_duplicates"] = json!(mine);
-                let reply =
-                    Reply::created(format!("/api/v1/cases/{id}"), view).with_version(case.version);
-                if let Some(idem) = &idempotency {
-                    idem.store(conn, &caller.user.id, &id, &vault, &reply)?;
+                view["possible_duplicates"] = json!(duplicates);
+                let reply = Reply::created(format!("/api/v1/cases/{}", case.id), view)
+                    .with_version(case.version);
+                if let Some(idem) = &r.idempotency {
+                    idem.store(conn, &r.caller.user.id, &case.id, &r.vault, &reply)?;
                 }
                 Ok(reply)
             },
         )
     })
     .await
+}
+
+/// One registration: who registers, with what the steps need.
+struct Registration {
+    caller: Caller,
+    vault: Arc<Vault>,
+    authz: Arc<Authorizer>,
+    context: AccessContext,
+    decision: Decision,
+    public_url: Arc<str>,
+    idempotency: Option<Idempotency>,
+}
+
+impl Registration {
+    /// The registration's audit event (refusals are about the caller's organisation).
+    fn audit(
+        &self,
+        conn: &mut DbConn,
+        outcome: Outcome,
+        decided: Option<&Decision>,
+    ) -> Result<(), DbError> {
+        Entry::new(AuditAction::CaseCreate, outcome)
+            .in_request(&self.caller.context)
+            .by(Some(&self.caller.user))
+            .on("organisation", &self.caller.organisation.id)
+            .decided(decided)
+            .write(conn)
+    }
+
+    /// Whether the caller may see the summary of the case whose id `id` holds.
+    fn sees(&self, conn: &mut DbConn, id: &serde_json::Value) -> Result<bool, DbError> {
+        let Some(id) = id.as_str().and_then(|id| id.parse::<CaseId>().ok()) else {
+            return Ok(false);
+        };
+        let principal = self.caller.principal();
+        Ok(
+            with_summary_visibility(conn, &self.authz, &principal, &self.context, &id)?
+                .is_some_and(|(_, _, visible)| visible),
+        )
+    }
+
+    /// The first answer to a retry, while the caller may still register and see the case (and
+    /// it is not erased), listing only the possible duplicates they may still see; audited.
+    fn replay(&self, conn: &mut DbConn) -> Result<Option<Reply>, ApiError> {
+        let Some(idem) = &self.idempotency else {
+            return Ok(None);
+        };
+        let Some(mut replay) = idem.replay(conn, &self.caller.user.id, &self.vault)? else {
+            return Ok(None);
+        };
+        if !self.sees(conn, &replay.body["id"])? {
+            return Err(ApiError::bare(ProblemType::NotFound));
+        }
+        if let Some(listed) = replay.body["possible_duplicates"].as_array().cloned() {
+            let mut still = Vec::new();
+            for item in listed {
+                if self.sees(conn, &item["case_id"])? {
+                    still.push(item);
+                }
+            }
+            replay.body["possible_duplicates"] = json!(still);
+        }
+        conn.write_transaction(|conn| {
+            Entry::new(AuditAction::CaseCreate, Outcome::Replayed)
+                .in_request(&self.caller.context)
+                .by(Some(&self.caller.user))
+                .on("case", &replay.body["id"].as_str().unwrap_or_default())
+                .decided(Some(&self.decision))
+                .write(conn)
+        })?;
+        Ok(Some(replay))
+    }
+
+    /// Stores the case: a fresh reference, the summary, a data key, the personal groups sealed
+    /// under it. Returns the case and the groups written.
+    fn store(
+        &self,
+        conn: &mut DbConn,
+        summary: SummaryFields,
+        plaintexts: &[(tumaini_db::vocabulary::FieldGroup, SecretBytes)],
+    ) -> Result<(Case, Vec<FieldGroup>), ApiError> {
+        views::known_region(conn, &summary.region, "summary.region")?;
+        let reference = loop {
+            let candidate = reference::generate('C');
+            if !Case::reference_taken(conn, &candidate)? {
+                break candidate;
+            }
+        };
+        let id = CaseId::generate();
+        let case = Case::insert(
+            conn,
+            &NewCase {
+                id: id.clone(),
+                reference,
+                owner: self.caller.organisation.id.clone(),
+                created_by: self.caller.user.id.clone(),
+                summary,
+            },
+        )?;
+        self.vault.create_case_key(conn, &id).map_err(vault_error)?;
+        let mut touched = Vec::new();
+        for (group, plain) in plaintexts {
+            self.vault
+                .write_group(conn, &id, *group, plain)
+                .map_err(vault_error)?;
+            touched.extend(FieldGroup::from_code(group.code()));
+        }
+        Ok((case, touched))
+    }
+
+    /// Possible duplicates (`super::duplicates`), within the caller's country: those the
+    /// caller may see are confirmed now and listed (by reference); the others are queued for
+    /// the background job, which confirms them and tells their holders after this answer.
+    fn possible_duplicates(
+        &self,
+        conn: &mut DbConn,
+        id: &CaseId,
+        terms: &IndexTerms,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        self.vault
+            .set_index_terms(conn, id, terms)
+            .map_err(vault_error)?;
+        let principal = self.caller.principal();
+        let mut listed = Vec::new();
+        for other in dup_service::candidates(conn, &self.vault, id, terms)? {
+            let (other_case, facts, visible) =
+                with_summary_visibility(conn, &self.authz, &principal, &self.context, &other)?
+                    .ok_or(DbError::NotFound)?;
+            if facts.owner.country != principal.organisation.country {
+                continue;
+            }
+            if !visible {
+                duplicate::queue_check(conn, id, &other)?;
+            } else if dup_service::confirmed(conn, &self.vault, terms, &other)? {
+                duplicate::record(conn, id, &other)?;
+                listed.push(json!({"case_id": other_case.id, "reference": other_case.reference}));
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Tells child protection in the case's country that a child was registered, and records
+    /// that it was told.
+    fn tell_child_protection(&self, conn: &mut DbConn, case: Case) -> Result<Case, ApiError> {
+        if !case.is_child || !notify_child_protection(conn, &case, &self.public_url)? {
+            return Ok(case);
+        }
+        Ok(Case::apply(
+            conn,
+            &case.id,
+            case.version,
+            &CaseChanges {
+                child_protection_notified_at: Some(Some(now_utc())),
+                ..CaseChanges::default()
+            },
+        )?
+        .ok_or(DbError::NotFound)?)
+    }
 }
