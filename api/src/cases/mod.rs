@@ -248,7 +248,8 @@ pub struct CaseRequest {
 }
 
 /// Runs `work` on a case after the policies allow the request's action, in one write
-/// transaction with its audit event (and the stored answer of an idempotent POST).
+/// transaction with its audit event (and the stored answer of an idempotent POST), through the
+/// guarded path (`crate::guarded`).
 pub async fn act_on_case<W>(
     state: &AppState,
     caller: &Caller,
@@ -258,135 +259,163 @@ pub async fn act_on_case<W>(
 where
     W: FnOnce(&mut DbConn, &CaseAccess) -> Result<Reply, ApiError> + Send + 'static,
 {
-    let vault = state.vault()?;
-    let authz = Arc::clone(&state.authz);
-    let settings = Arc::clone(&state.cases);
-    let (user, context) = (caller.user.clone(), caller.context.clone());
-    let principal = caller.principal();
+    let act = CaseAct {
+        vault: state.vault()?,
+        authz: Arc::clone(&state.authz),
+        access_context: access_context(&state.cases, request.purpose),
+        user: caller.user.clone(),
+        context: caller.context.clone(),
+        principal: caller.principal(),
+        request,
+    };
     with_conn(&state.pool, move |conn| {
-        let access_context = access_context(&settings, request.purpose);
-        // A retry answered with the first answer is audited as such (no groups touched).
-        let audit_replay = |conn: &mut DbConn, decision: Option<&Decision>, severe: bool| {
-            record_case_event(
-                conn,
-                &context,
-                &user,
-                request.audited_as,
-                Outcome::Replayed,
-                &request.id,
-                decision,
-                &[],
-                request.purpose,
-                severe,
-            )
-        };
-        let audit = |conn: &mut DbConn, outcome: Outcome, decision: Option<&Decision>| {
-            record_case_event(
-                conn,
-                &context,
-                &user,
-                request.audited_as,
-                outcome,
-                &request.id,
-                decision,
-                &[],
-                request.purpose,
-                false,
-            )
-        };
-        // A concurrent twin with the same key won the race (the policies allowed the action
-        // in this very attempt): its answer, audited as a replay.
-        let race = |conn: &mut DbConn| -> Result<Option<Reply>, ApiError> {
-            let Some(idem) = &request.idempotency else {
-                return Ok(None);
-            };
-            let Some(replay) = idem.replay(conn, &user.id, &vault)? else {
-                return Ok(None);
-            };
-            conn.write_transaction(|conn| audit_replay(conn, None, false))?;
-            Ok(Some(replay))
-        };
-        guarded::run(conn, audit, race, |conn| {
-            let (case, facts, newest) = match load_facts(conn, &request.id) {
-                Ok(loaded) => loaded,
-                Err(DbError::NotFound) => return Err(Failure::missing()),
-                Err(other) => return Err(other.into()),
-            };
-            let break_glass = open_break_glass(conn, &request.id, &user)?;
-            let prepared = authz.prepare(&principal, &Resource::Case(&facts));
-            let decision = authz.decide_prepared(
-                &prepared,
-                &principal,
-                request.action,
-                &Resource::Case(&facts),
-                &with_break_glass(&access_context, request.action, &break_glass),
-            );
-            if !decision.allowed {
-                // Seeing that the case exists is itself reading its summary.
-                let visible = request.action != Action::ReadSummary
-                    && authz
-                        .decide_prepared(
-                            &prepared,
-                            &principal,
-                            Action::ReadSummary,
-                            &Resource::Case(&facts),
-                            &access_context,
-                        )
-                        .allowed;
-                return Err(Failure::refused(decision, visible, || {
-                    ApiError::problem(
-                        ProblemType::Forbidden,
-                        "your role may not do this to this case",
-                    )
-                }));
-            }
-            let severe = decision.high_severity;
-            // A retry gets the first answer only while the policies still allow the action:
-            // access withdrawn since (a role, a referral, a consent) withdraws the answer too.
-            // The retry is audited; nothing is done twice.
-            if let Some(idem) = &request.idempotency
-                && let Some(replay) = idem.replay(conn, &user.id, &vault)?
-            {
-                audit_replay(conn, Some(&decision), severe)?;
-                return Ok(replay);
-            }
-            let access = CaseAccess {
-                case,
-                facts,
-                consent: newest,
-                decision,
-                principal: principal.clone(),
-                context: access_context.clone(),
-                vault: Arc::clone(&vault),
-                authz: Arc::clone(&authz),
-                severe: std::cell::Cell::new(severe),
-                break_glass,
-                prepared,
-            };
-            let reply = work(conn, &access)?;
-            let mut touched = codes(&reply.touched);
-            if reply.reasons_read {
-                touched.push(REFERRAL_REASON);
-            }
-            record_case_event(
-                conn,
-                &context,
-                &user,
-                request.audited_as,
-                Outcome::Success,
-                &request.id,
-                Some(&access.decision),
-                &touched,
-                request.purpose,
-                access.severe.get(),
-            )?;
-            if let Some(idem) = &request.idempotency {
-                idem.store(conn, &user.id, &request.id, &vault, &reply)?;
-            }
-            Ok(reply)
-        })
+        let act = &act;
+        guarded::run(
+            conn,
+            |conn, outcome, decision| act.audit(conn, outcome, decision, &[], false),
+            |conn| act.replay_after_race(conn),
+            |conn| {
+                let access = match act.decide(conn)? {
+                    Decided::Replay(first) => return Ok(first),
+                    Decided::Allowed(access) => access,
+                };
+                let reply = work(conn, &access)?;
+                let mut touched = codes(&reply.touched);
+                if reply.reasons_read {
+                    touched.push(REFERRAL_REASON);
+                }
+                act.audit(
+                    conn,
+                    Outcome::Success,
+                    Some(&access.decision),
+                    &touched,
+                    access.severe.get(),
+                )?;
+                if let Some(idem) = &act.request.idempotency {
+                    idem.store(conn, &act.user.id, &act.request.id, &act.vault, &reply)?;
+                }
+                Ok(reply)
+            },
+        )
     })
     .await
+}
+
+/// One request on a case, with what its steps need.
+struct CaseAct {
+    request: CaseRequest,
+    vault: Arc<Vault>,
+    authz: Arc<Authorizer>,
+    access_context: AccessContext,
+    user: User,
+    context: RequestContext,
+    principal: PrincipalFacts,
+}
+
+/// What the policies decided about a case request.
+enum Decided {
+    /// A retry, allowed again: the first answer.
+    Replay(Reply),
+    /// Allowed: the work may go ahead.
+    Allowed(CaseAccess),
+}
+
+impl CaseAct {
+    /// The request's audit event: the groups touched, and whether it is high-severity.
+    fn audit(
+        &self,
+        conn: &mut DbConn,
+        outcome: Outcome,
+        decision: Option<&Decision>,
+        touched: &[&str],
+        severe: bool,
+    ) -> Result<(), DbError> {
+        record_case_event(
+            conn,
+            &self.context,
+            &self.user,
+            self.request.audited_as,
+            outcome,
+            &self.request.id,
+            decision,
+            touched,
+            self.request.purpose,
+            severe,
+        )
+    }
+
+    /// Loads the case and its facts and asks the policies. A retry gets the first answer only
+    /// while the policies still allow the action: access withdrawn since (a role, a referral,
+    /// a consent) withdraws the answer too. The retry is audited; nothing is done twice.
+    fn decide(&self, conn: &mut DbConn) -> Result<Decided, Failure> {
+        let (authz, principal, request) = (&self.authz, &self.principal, &self.request);
+        let (case, facts, newest) = match load_facts(conn, &request.id) {
+            Ok(loaded) => loaded,
+            Err(DbError::NotFound) => return Err(Failure::missing()),
+            Err(other) => return Err(other.into()),
+        };
+        let break_glass = open_break_glass(conn, &request.id, &self.user)?;
+        let prepared = authz.prepare(principal, &Resource::Case(&facts));
+        let decision = authz.decide_prepared(
+            &prepared,
+            principal,
+            request.action,
+            &Resource::Case(&facts),
+            &with_break_glass(&self.access_context, request.action, &break_glass),
+        );
+        if !decision.allowed {
+            // Seeing that the case exists is itself reading its summary.
+            let visible = request.action != Action::ReadSummary
+                && authz
+                    .decide_prepared(
+                        &prepared,
+                        principal,
+                        Action::ReadSummary,
+                        &Resource::Case(&facts),
+                        &self.access_context,
+                    )
+                    .allowed;
+            return Err(Failure::refused(decision, visible, || {
+                ApiError::problem(
+                    ProblemType::Forbidden,
+                    "your role may not do this to this case",
+                )
+            }));
+        }
+        let severe = decision.high_severity;
+        if let Some(idem) = &request.idempotency
+            && let Some(replay) = idem.replay(conn, &self.user.id, &self.vault)?
+        {
+            self.audit(conn, Outcome::Replayed, Some(&decision), &[], severe)?;
+            return Ok(Decided::Replay(replay));
+        }
+        Ok(Decided::Allowed(CaseAccess {
+            case,
+            facts,
+            consent: newest,
+            decision,
+            principal: principal.clone(),
+            context: self.access_context.clone(),
+            vault: Arc::clone(&self.vault),
+            authz: Arc::clone(authz),
+            severe: std::cell::Cell::new(severe),
+            break_glass,
+            prepared,
+        }))
+    }
+
+    /// After a failure: a concurrent twin with the same key may have won the race (the
+    /// policies allowed the action in this very attempt): its answer, audited as a replay.
+    fn replay_after_race(&self, conn: &mut DbConn) -> Result<Option<Reply>, ApiError> {
+        let Some(idem) = &self.request.idempotency else {
+            return Ok(None);
+        };
+        let Some(replay) = idem.replay(conn, &self.user.id, &self.vault)? else {
+            return Ok(None);
+        };
+        conn.write_transaction(|conn| self.audit(conn, Outcome::Replayed, None, &[], false))?;
+        Ok(Some(replay))
+    }
 }
 
 /// What an audit event lists, beside the field groups, when a request decrypted the reason
