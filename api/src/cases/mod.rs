@@ -6,6 +6,7 @@
 mod deadlines;
 pub mod duplicates;
 pub mod groups;
+mod list;
 mod register;
 mod reply;
 pub mod views;
@@ -37,6 +38,7 @@ use crate::rules::consent as consent_rules;
 use crate::state::AppState;
 
 pub use deadlines::mark_decision_overdue;
+pub use list::{CasePage, list};
 pub use register::{NewCaseInput, register};
 pub use reply::{Idempotency, Reply, if_match};
 

@@ -13,22 +13,23 @@ use serde::Deserialize;
 use serde_json::json;
 use tumaini_db::DbError;
 use tumaini_db::ids::CaseId;
-use tumaini_db::models::Organisation;
-use tumaini_db::models::case::{Case, CaseChanges, CaseFilter, CaseScope};
+use tumaini_db::models::case::{Case, CaseChanges, CaseFilter};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::GroupRead;
-use tumaini_db::vocabulary::{self as vocab, CaseStatus, IdentificationStage, Role};
+use tumaini_db::vocabulary::{self as vocab, CaseStatus, IdentificationStage};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{AuditAction, Outcome};
 use crate::auth::Caller;
-use crate::authz::{AccessContext, Action, FieldGroup, Resource};
+use crate::authz::{Action, FieldGroup};
 use crate::cases::groups::{self, PersonalGroups};
 pub(crate) use crate::cases::vault_error;
 use crate::cases::views::{self, AccessPurpose, CaseSummaryView, SummaryInput};
-use crate::cases::{self as service, CaseRequest, NewCaseInput, Reply, record_case_event};
-use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::cases::{
+    self as service, CasePage, CaseRequest, NewCaseInput, Reply, record_case_event,
+};
+use crate::http::{ApiError, Problem, ProblemType};
 use crate::notifications::notify_child_protection;
 use crate::rules::reference;
 use crate::state::AppState;
@@ -347,15 +348,6 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// A page of cases.
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct CasePage {
-    /// The cases you may see, newest first.
-    pub items: Vec<CaseSummaryView>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<CaseId>,
-}
-
 /// List the cases you may see, newest first, with filters and cursor pagination.
 /// Coordinators and competent-authority officers see the cases owned in their own country.
 /// The list is read without taking the write lock; its audit event is written after.
@@ -372,29 +364,6 @@ pub async fn list_cases(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<CasePage>, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let jurisdiction = Some(caller.organisation.country);
-    let mut scope = match caller.user.role {
-        Role::Coordinator => CaseScope {
-            all: true,
-            country: jurisdiction,
-            ..CaseScope::default()
-        },
-        Role::CompetentAuthority => CaseScope {
-            referred_into_nrm: true,
-            country: jurisdiction,
-            ..CaseScope::default()
-        },
-        Role::CaseWorker | Role::Supervisor => CaseScope {
-            owner: Some(caller.organisation.id.clone()),
-            ..CaseScope::default()
-        },
-        Role::FirstResponder => CaseScope {
-            created_by: Some(caller.user.id.clone()),
-            ..CaseScope::default()
-        },
-        Role::Admin => CaseScope::default(),
-    };
     let reference = match query.reference.as_deref() {
         Some(text) => Some(reference::parse(text).ok_or_else(|| {
             ApiError::problem(
@@ -412,80 +381,7 @@ pub async fn list_cases(
         overdue: query.overdue,
         reference,
     };
-    let authz = std::sync::Arc::clone(&state.authz);
-    let context: AccessContext = service::access_context(&state.cases, "case_management");
-    let principal = caller.principal();
-    let holds_referrals = matches!(caller.user.role, Role::CaseWorker | Role::Supervisor);
-    let page = with_conn(&state.pool, move |conn| {
-        let page = conn.read_transaction(|conn| {
-            if holds_referrals {
-                // Cases the organisation serves through an accepted referral.
-                scope.also = tumaini_db::models::referral::Referral::held_cases(
-                    conn,
-                    &caller.organisation.id,
-                )?;
-            }
-            let mut items = Vec::new();
-            let mut cursor = query.cursor;
-            let mut last_seen = None;
-            // Rows the policies hide are skipped; keep reading until the page is full.
-            'pages: for _ in 0..5 {
-                let rows = Case::list(conn, &scope, &filter, cursor.as_ref(), limit + 1)?;
-                let exhausted = rows.len() <= usize::try_from(limit).unwrap_or(0);
-                let ids: Vec<CaseId> = rows.iter().map(|c| c.id.clone()).collect();
-                let mut lists = Case::lists(conn, &ids)?;
-                for case in rows {
-                    if items.len() == usize::try_from(limit).unwrap_or(0) {
-                        break 'pages;
-                    }
-                    cursor = Some(case.id.clone());
-                    last_seen = Some(case.id.clone());
-                    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
-                    let newest = tumaini_db::models::consent::newest(conn, &case.id)?;
-                    let access = service::referral_access(conn, &case.id)?;
-                    let facts = service::facts_of(&case, &owner, newest.as_ref(), access);
-                    if !authz
-                        .decide(
-                            &principal,
-                            Action::ReadSummary,
-                            &Resource::Case(&facts),
-                            &context,
-                        )
-                        .allowed
-                    {
-                        continue;
-                    }
-                    let (kinds, means) = lists.remove(&case.id).unwrap_or_default();
-                    items.push(CaseSummaryView::of(&case, kinds, means));
-                }
-                if exhausted {
-                    last_seen = None;
-                    break;
-                }
-            }
-            Ok::<_, ApiError>(CasePage {
-                next_cursor: if items.len() == usize::try_from(limit).unwrap_or(0) {
-                    items.last().map(|c| c.id.clone())
-                } else {
-                    last_seen
-                },
-                items,
-            })
-        })?;
-        conn.write_transaction(|conn| {
-            crate::audit::record(
-                conn,
-                &caller.context,
-                Some(&caller.user),
-                crate::audit::Event {
-                    action: AuditAction::CaseList,
-                    outcome: crate::audit::Outcome::Success,
-                    resource: None,
-                },
-            )
-        })?;
-        Ok(page)
-    })
-    .await?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let page = crate::cases::list(&state, caller, filter, query.cursor, limit).await?;
     Ok(web::Json(page))
 }
