@@ -1,6 +1,6 @@
 //! Authentication: who is calling, proven by a short-lived access token whose session is still
 //! live. Passwords, tokens, TOTP and throttling live in the submodules; the HTTP endpoints in
-//! `routes::auth`.
+//! `routes::auth`, the account workflows in `accounts`.
 
 pub mod password;
 pub mod tokens;

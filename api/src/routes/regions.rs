@@ -125,7 +125,7 @@ pub async fn add_region(
     let code: RegionCode = input.code.parse().map_err(|_| {
         invalid("`code` is a country code, a hyphen and 1 to 6 capital letters or digits")
     })?;
-    let name = crate::routes::admin::text("name", &input.name, 100)?;
+    let name = crate::accounts::administration::text("name", &input.name, 100)?;
     let level = input.level.trim().to_owned();
     if level.is_empty()
         || level.len() > 40

@@ -1,9 +1,46 @@
-//! Account rules that do not need HTTP: which roles an organisation can hold, and the one-time
-//! passwords the CLI issues.
+//! The account service: who signs in and how, and who administers whom. Each submodule is one
+//! area, and the HTTP handlers (`routes/auth.rs`, `routes/admin.rs`, `routes/approvals.rs`)
+//! call one of its functions per request:
+//! - [`sign_in`]: sign-in with e-mail, password and second factor, its per-address limit, and
+//!   the token pair a session is given;
+//! - [`sessions`]: refreshing tokens (a reused refresh token ends its session), signing out,
+//!   listing and ending one's own sessions;
+//! - [`passwords`]: changing the password, resetting a forgotten one by e-mail, setting one with
+//!   an e-mailed token;
+//! - [`second_factor`]: TOTP enrolment and its recovery codes, and checking a code at sign-in;
+//! - [`invitations`]: the invitation e-mail and its acceptance;
+//! - [`organisations`] and [`administration`]: organisations, and the accounts administrators
+//!   and supervisors manage (invitations, role changes, disabling);
+//! - [`approvals`]: the second person who approves a role that reads cases.
+//!
+//! A failed attempt (a wrong password or code) is counted against the account in `failures`,
+//! which delays and then locks it. This module itself holds the rules that need nothing else:
+//! which roles an organisation can hold, which grants wait for a second person and who may
+//! approve them, and the one-time passwords the command line issues.
+
+pub mod administration;
+pub mod approvals;
+mod failures;
+pub mod invitations;
+pub mod organisations;
+pub mod passwords;
+pub mod second_factor;
+pub mod sessions;
+pub mod sign_in;
 
 use rand::Rng as _;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use zeroize::Zeroizing;
+
+use crate::http::{ApiError, ProblemType};
+
+pub use administration::UserView;
+pub use invitations::{INVITATION_TTL, send_invitation};
+
+/// The answer to an administrative action the caller's role may not take.
+fn forbidden() -> ApiError {
+    ApiError::problem(ProblemType::Forbidden, "your role may not do this")
+}
 
 /// Why a role cannot be given to a member of an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
