@@ -167,10 +167,13 @@ pub async fn list(
     caller: Caller,
     organisation: Option<OrgId>,
 ) -> Result<Vec<UserView>, ApiError> {
-    let (scope, _) = managed_scope(state, &caller, AuditAction::UserList).await?;
+    let (scope, decision) = managed_scope(state, &caller, AuditAction::UserList).await?;
     let scope = scope.or(organisation);
     let users = with_conn(&state.pool, move |conn| {
-        Ok(User::list(conn, scope.as_ref())?)
+        let users = User::list(conn, scope.as_ref())?;
+        let resource = scope.map(|id| ("organisation", id.to_string()));
+        audit::record_read(conn, &caller, AuditAction::UserList, resource, &decision)?;
+        Ok(users)
     })
     .await?;
     Ok(users.into_iter().map(UserView::from).collect())

@@ -73,7 +73,7 @@ pub fn tell_approvers(
 /// their country (a coordinator), only those of roles the caller may approve.
 pub async fn pending(state: &AppState, caller: Caller) -> Result<Vec<UserView>, ApiError> {
     let own = OrganisationFacts::from(&caller.organisation);
-    authorize(
+    let decision = authorize(
         state,
         &caller,
         Action::ApproveAccountGrant,
@@ -89,11 +89,9 @@ pub async fn pending(state: &AppState, caller: Caller) -> Result<Vec<UserView>, 
     };
     let approver = caller.user.role;
     let pending = with_conn(&state.pool, move |conn| {
-        Ok(User::awaiting_approval(
-            conn,
-            organisation.as_ref(),
-            country.as_ref(),
-        )?)
+        let pending = User::awaiting_approval(conn, organisation.as_ref(), country.as_ref())?;
+        audit::record_read(conn, &caller, AuditAction::UserGrantList, None, &decision)?;
+        Ok(pending)
     })
     .await?;
     Ok(pending

@@ -130,7 +130,7 @@ pub async fn create(
 /// Every organisation (administrators and national coordinators).
 pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<OrganisationView>, ApiError> {
     let own = OrganisationFacts::from(&caller.organisation);
-    authorize(
+    let decision = authorize(
         state,
         &caller,
         Action::ReadOrganisations,
@@ -139,11 +139,19 @@ pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<OrganisationVi
         forbidden,
     )
     .await?;
-    with_conn(&state.pool, |conn| {
-        Organisation::list(conn)?
+    with_conn(&state.pool, move |conn| {
+        let listed = Organisation::list(conn)?
             .into_iter()
             .map(|org| organisation_view(conn, org).map_err(ApiError::from))
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<_>, _>>()?;
+        audit::record_read(
+            conn,
+            &caller,
+            AuditAction::OrganisationList,
+            None,
+            &decision,
+        )?;
+        Ok(listed)
     })
     .await
 }

@@ -42,17 +42,16 @@ pub async fn refresh(
         conn.write_transaction(|conn| -> Result<Option<TokenResponse>, ApiError> {
             match Session::use_refresh_token(conn, &hash)? {
                 RefreshOutcome::Fresh(session) => renew(conn, &auth, &context, &session).map(Some),
-                RefreshOutcome::Reused => {
-                    audit::record(
-                        conn,
-                        &context,
-                        None,
-                        Event {
-                            action: AuditAction::AuthRefreshReuse,
-                            outcome: Outcome::Denied,
-                            resource: None,
-                        },
-                    )?;
+                RefreshOutcome::Reused { session, user } => {
+                    // Someone else may hold the session's tokens: a high-severity event, by
+                    // the session's holder, that their supervisors and coordinators can see.
+                    let holder = User::find(conn, &user)?;
+                    audit::Entry::new(AuditAction::AuthRefreshReuse, Outcome::Denied)
+                        .in_request(&context)
+                        .by(Some(&holder))
+                        .on("session", &session)
+                        .high_severity(true)
+                        .write(conn)?;
                     Ok(None)
                 }
                 RefreshOutcome::Invalid => Ok(None),

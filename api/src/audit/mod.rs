@@ -184,6 +184,30 @@ pub fn record_decided_high(
         .write(conn)
 }
 
+/// Appends the success of a read the policies allowed (a list, say), in a transaction of its
+/// own after the reading.
+pub fn record_read(
+    conn: &mut DbConn,
+    caller: &crate::auth::Caller,
+    action: AuditAction,
+    resource: Option<(&str, String)>,
+    decision: &Decision,
+) -> Result<(), DbError> {
+    conn.write_transaction(|conn| {
+        record_decided(
+            conn,
+            &caller.context,
+            Some(&caller.user),
+            Event {
+                action,
+                outcome: Outcome::Success,
+                resource,
+            },
+            decision,
+        )
+    })
+}
+
 /// Appends the event for `actor` (none for anonymous requests).
 pub fn record(
     conn: &mut DbConn,

@@ -44,13 +44,26 @@ pub struct Session {
 pub enum RefreshOutcome {
     /// Valid and unused: it is now used, and the caller issues the next one.
     Fresh(Session),
-    /// Already used once: the session has been revoked.
-    Reused,
+    /// Already used once: the session (named, with its holder) has been revoked.
+    Reused {
+        /// The session ended.
+        session: SessionId,
+        /// Whose it was.
+        user: UserId,
+    },
     /// Unknown, expired, or its session is over.
     Invalid,
 }
 
 impl Session {
+    /// Whose session this is, live or not.
+    fn holder(conn: &mut DbConn, id: &SessionId) -> Result<UserId, DbError> {
+        Ok(sessions::table
+            .find(id)
+            .select(sessions::user_id)
+            .first(conn)?)
+    }
+
     /// Opens a session for a user.
     pub fn open(
         conn: &mut DbConn,
@@ -261,7 +274,10 @@ impl Session {
                     sessions::revoked_reason.eq("refresh_token_reused"),
                 ))
                 .execute(conn)?;
-                return Ok(RefreshOutcome::Reused);
+                return Ok(RefreshOutcome::Reused {
+                    user: Self::holder(conn, &session_id)?,
+                    session: session_id,
+                });
             }
             if expires_at <= now {
                 return Ok(RefreshOutcome::Invalid);
@@ -285,7 +301,10 @@ impl Session {
                     sessions::revoked_reason.eq("refresh_token_reused"),
                 ))
                 .execute(conn)?;
-                return Ok(RefreshOutcome::Reused);
+                return Ok(RefreshOutcome::Reused {
+                    user: Self::holder(conn, &session_id)?,
+                    session: session_id,
+                });
             }
             let Some((session, _, _)) = Session::find_live(conn, &session_id, now)? else {
                 return Ok(RefreshOutcome::Invalid);
