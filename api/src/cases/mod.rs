@@ -319,7 +319,7 @@ enum Decided {
     /// A retry, allowed again: the first answer.
     Replay(Reply),
     /// Allowed: the work may go ahead.
-    Allowed(CaseAccess),
+    Allowed(Box<CaseAccess>),
 }
 
 impl CaseAct {
@@ -391,7 +391,7 @@ impl CaseAct {
             self.audit(conn, Outcome::Replayed, Some(&decision), &[], severe)?;
             return Ok(Decided::Replay(replay));
         }
-        Ok(Decided::Allowed(CaseAccess {
+        Ok(Decided::Allowed(Box::new(CaseAccess {
             case,
             facts,
             consent: newest,
@@ -403,7 +403,7 @@ impl CaseAct {
             severe: std::cell::Cell::new(severe),
             break_glass,
             prepared,
-        }))
+        })))
     }
 
     /// After a failure: a concurrent twin with the same key may have won the race (the
