@@ -432,7 +432,8 @@ fn print_appends(run: &AppendRun) {
             sealed_while_writing as f64 / run.elapsed.as_secs_f64()
         );
         println!(
-            "   after the writers stopped: {left} unsealed, all sealed {:.2} s later ({:.0} events/s with the writers gone; includes up to one poll interval)",
+            "   after the writers stopped: {left} unsealed, all sealed {:.2} s later ({:.0} \
+             events/s with the writers gone; includes up to one poll interval)",
             took.as_secs_f64(),
             left as f64 / took.as_secs_f64().max(1e-9)
         );
@@ -522,8 +523,8 @@ fn verification(db: &TestDb, count: usize) -> Verification {
     assert_eq!(sealed, count);
     audit_chain::checkpoint_now(&mut conn, &signer).unwrap();
     println!(
-        "sealed {sealed} events by `seal` in {} rounds of up to {SEAL_BATCH}: {:.1} s = {:.0} events/s; \
-         round time first {}, median {}, last full {}",
+        "sealed {sealed} events by `seal` in {} rounds of up to {SEAL_BATCH}: {:.1} s = {:.0} \
+         events/s; round time first {}, median {}, last full {}",
         rounds.len(),
         seal.as_secs_f64(),
         sealed as f64 / seal.as_secs_f64(),
@@ -555,7 +556,8 @@ fn verification(db: &TestDb, count: usize) -> Verification {
     assert!(report.intact(), "the chain is broken: {report:?}");
     assert_eq!(report.events, count as i64);
     println!(
-        "verify: {} events, {} checkpoints, {pages} pages in {:.2} s = {:.0} events/s (target < 10 s: {})",
+        "verify: {} events, {} checkpoints, {pages} pages in {:.2} s = {:.0} events/s (target < \
+         10 s: {})",
         report.events,
         report.checkpoints,
         verify.as_secs_f64(),

@@ -3,7 +3,8 @@
 //! On a fresh PostgreSQL database seeded with `CASES_BENCH_CASES` demo cases (default 100,000,
 //! through `tumaini_api::cli::seed::seed_demo` and the same vault keys the server then uses):
 //!
-//! 1. Case reads over HTTP, `GET /api/v1/cases/{id}?groups=identity,exploitation&purpose=assistance`
+//! 1. Case reads over HTTP,
+//!    `GET /api/v1/cases/{id}?groups=identity,exploitation&purpose=assistance`
 //!    (authentication, policy decisions, two groups decrypted, the audit event written in the
 //!    read's transaction), by `CASES_BENCH_CLIENTS` concurrent clients (default 32) on random
 //!    cases the signed-in case worker's organisation owns, for `CASES_BENCH_SECS` seconds
@@ -89,7 +90,8 @@ fn main() {
     let mut pg = PgConnection::establish(&run.url).unwrap();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "machine: {cores} cores (available_parallelism), load average before the run {}; {}; shared_buffers {}",
+        "machine: {cores} cores (available_parallelism), load average before the run {}; {}; \
+         shared_buffers {}",
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
             .split_whitespace()
@@ -133,7 +135,8 @@ fn main() {
         count(pg, &format!("SELECT count(*) AS n FROM {table}"))
     };
     println!(
-        "seeded {} cases ({} of them owned by {ORGANISATION}, {} anonymous notifications, {} audit events, {} blind-index rows) in {seed_time:.1?} ({:.0} cases/s)",
+        "seeded {} cases ({} of them owned by {ORGANISATION}, {} anonymous notifications, {} \
+         audit events, {} blind-index rows) in {seed_time:.1?} ({:.0} cases/s)",
         seeded.cases,
         ids.len(),
         seeded.anonymous,
@@ -160,7 +163,8 @@ fn main() {
     let token = runtime.block_on(sign_in(&client, &base, &email));
     let worker = Worker::of(&mut pg, &email);
     println!(
-        "server: {} actix workers, a pool of {} connections; {} clients; {} s measured after {} s of warm-up",
+        "server: {} actix workers, a pool of {} connections; {} clients; {} s measured after {} s \
+         of warm-up",
         config
             .workers
             .map_or_else(|| format!("{cores} (one per core)"), |w| w.to_string()),
@@ -275,13 +279,14 @@ fn report(rows: &[(&str, (Measured, Measured))]) {
     let (app, pg) = &rows[0].1;
     let ratio = app.rate() / pg.rate();
     println!(
-        "ratio = Tumaini req/s / pgbench tps, same statements, same run. Target for reads >= 0.5: {} ({ratio:.2})",
+        "ratio = Tumaini req/s / pgbench tps, same statements, same run. Target for reads >= 0.5: \
+         {} ({ratio:.2})",
         if ratio >= 0.5 { "met" } else { "NOT met" }
     );
     println!();
     println!(
-        "CPU time per operation in ms ({} cores), from /proc: server = this process but its client threads; \
-         other = everything else on the machine; idle = CPU left unused",
+        "CPU time per operation in ms ({} cores), from /proc: server = this process but its \
+         client threads; other = everything else on the machine; idle = CPU left unused",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!(
@@ -357,14 +362,17 @@ fn family_name(mut n: u64) -> String {
 fn new_case(n: u64, encountered_on: &str) -> Value {
     json!({
         "summary": {
-            "sex": "female", "age_band": "21_23",
-            "citizenship": "UG", "exploitation_country": "KE", "region": "UG-202",
-            "encountered_on": encountered_on, "exploitation_types": ["forced_labour", "debt_bondage"],
+            "sex": "female", "age_band": "21_23", "citizenship": "UG",
+            "exploitation_country": "KE", "region": "UG-202", "encountered_on": encountered_on,
+            "exploitation_types": ["forced_labour", "debt_bondage"],
             "means_of_control": ["withholds_documents"]
         },
         "groups": {
-            "identity": {"given_names": "Nakato", "family_name": family_name(n), "date_of_birth": "2003-04-02",
-                         "documents": [{"kind": "national_id", "number": format!("BN{n:010}")}]},
+            "identity": {
+                "given_names": "Nakato", "family_name": family_name(n),
+                "date_of_birth": "2003-04-02",
+                "documents": [{"kind": "national_id", "number": format!("BN{n:010}")}]
+            },
             "contact": {"phones": ["+256 700 000 001"]}
         }
     })
@@ -492,7 +500,8 @@ impl Worker {
             session: one(
                 pg,
                 &format!(
-                    "SELECT id AS v FROM sessions WHERE user_id = '{user}' ORDER BY created_at DESC LIMIT 1"
+                    "SELECT id AS v FROM sessions WHERE user_id = '{user}' ORDER BY created_at \
+                     DESC LIMIT 1"
                 ),
             ),
             user,
@@ -508,8 +517,9 @@ const SESSION: &str = "SELECT s.*, u.*, o.* FROM sessions s
     AND u.status <> 'disabled' LIMIT 1;\n";
 
 /// `Case::lists` (the summary's lists).
-const LISTS: &str = "SELECT case_id, exploitation_type FROM case_exploitation_types WHERE case_id = ANY(ARRAY[:cid]::text[]);
-SELECT case_id, means_of_control FROM case_means_of_control WHERE case_id = ANY(ARRAY[:cid]::text[]);\n";
+const LISTS: &str = "SELECT case_id, exploitation_type FROM case_exploitation_types WHERE case_id \
+                     = ANY(ARRAY[:cid]::text[]);\nSELECT case_id, means_of_control FROM \
+                     case_means_of_control WHERE case_id = ANY(ARRAY[:cid]::text[]);\n";
 
 /// The live blind-index keys (`store::live_vault_keys`).
 const INDEX_KEYS: &str = "SELECT version, kek_version, wrapped_key FROM vault_keys
@@ -521,13 +531,14 @@ fn audit_insert(pg: &mut PgConnection, action: &str) -> String {
     let template = one(
         pg,
         &format!(
-            "SELECT id AS v FROM audit_events WHERE action = '{action}' ORDER BY occurred_at DESC LIMIT 1"
+            "SELECT id AS v FROM audit_events WHERE action = '{action}' ORDER BY occurred_at DESC \
+             LIMIT 1"
         ),
     );
     let columns = many(
         pg,
-        "SELECT column_name::text AS v FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = 'audit_events' ORDER BY ordinal_position",
+        "SELECT column_name::text AS v FROM information_schema.columns\n         WHERE \
+         table_schema = current_schema() AND table_name = 'audit_events' ORDER BY ordinal_position",
     );
     let values: Vec<String> = columns
         .iter()
@@ -541,10 +552,14 @@ fn audit_insert(pg: &mut PgConnection, action: &str) -> String {
                 let value = one(
                     pg,
                     &format!(
-                        "SELECT quote_nullable(\"{other}\") AS v FROM audit_events WHERE id = '{template}'"
+                        "SELECT quote_nullable(\"{other}\") AS v FROM audit_events WHERE id = \
+                         '{template}'"
                     ),
                 );
-                assert!(!value.contains(':'), "pgbench would read {value} as a variable");
+                assert!(
+                    !value.contains(':'),
+                    "pgbench would read {value} as a variable"
+                );
                 value
             }
         })
@@ -559,9 +574,9 @@ fn audit_insert(pg: &mut PgConnection, action: &str) -> String {
 /// `store::case_key_and_group` for one group.
 fn key_and_group(group: &str) -> String {
     format!(
-        "SELECT k.case_id, k.data_key_version, k.kek_version, k.wrapped_key, k.shredded_at, g.ciphertext
-  FROM case_keys k LEFT JOIN case_field_groups g ON g.case_id = k.case_id AND g.field_group = '{group}'
-  WHERE k.case_id = :cid LIMIT 1;\n"
+        "SELECT k.case_id, k.data_key_version, k.kek_version, k.wrapped_key, k.shredded_at, \
+         g.ciphertext\n  FROM case_keys k LEFT JOIN case_field_groups g ON g.case_id = k.case_id \
+         AND g.field_group = '{group}'\n  WHERE k.case_id = :cid LIMIT 1;\n"
     )
 }
 
@@ -577,11 +592,15 @@ fn read_script(pg: &mut PgConnection) -> String {
     s.push_str(SESSION);
     s.push_str("BEGIN;\n");
     s.push_str(
-        "SELECT c.*, c.id AS cid, c.owner_organisation_id AS owner FROM bench_ids b JOIN cases c ON c.id = b.id WHERE b.n = :k LIMIT 1 \\gset\n",
+        "SELECT c.*, c.id AS cid, c.owner_organisation_id AS owner FROM bench_ids b JOIN cases c \
+         ON c.id = b.id WHERE b.n = :k LIMIT 1 \\gset\n",
     );
     s.push_str("SELECT * FROM organisations WHERE id = :owner LIMIT 1;\n");
     s.push_str("SELECT * FROM consents WHERE case_id = :cid ORDER BY version DESC LIMIT 1;\n");
-    s.push_str("SELECT o.*, r.field_groups FROM referrals r JOIN organisations o ON o.id = r.to_organisation_id WHERE r.case_id = :cid AND r.state IN ('accepted', 'in_service');\n");
+    s.push_str(
+        "SELECT o.*, r.field_groups FROM referrals r JOIN organisations o ON o.id = \
+         r.to_organisation_id WHERE r.case_id = :cid AND r.state IN ('accepted', 'in_service');\n",
+    );
     s.push_str(LISTS);
     s.push_str(&key_and_group("identity"));
     s.push_str(&key_and_group("exploitation"));
@@ -597,7 +616,8 @@ fn read_script(pg: &mut PgConnection) -> String {
 fn create_script(pg: &mut PgConnection) -> String {
     let template = one(
         pg,
-        "SELECT resource_id AS v FROM audit_events WHERE action = 'case.create' ORDER BY occurred_at DESC LIMIT 1",
+        "SELECT resource_id AS v FROM audit_events WHERE action = 'case.create' ORDER BY \
+         occurred_at DESC LIMIT 1",
     );
     let hex = |pg: &mut PgConnection, sql: String| format!("'\\x{}'::bytea", one(pg, &sql));
     let wrapped = hex(
@@ -609,19 +629,22 @@ fn create_script(pg: &mut PgConnection) -> String {
     let terms = hex(
         pg,
         format!(
-            "SELECT encode(ciphertext, 'hex') AS v FROM case_index_terms WHERE case_id = '{template}'"
+            "SELECT encode(ciphertext, 'hex') AS v FROM case_index_terms WHERE case_id = \
+             '{template}'"
         ),
     );
     let groups = many(
         pg,
         &format!(
-            "SELECT field_group || ' ' || encode(ciphertext, 'hex') AS v FROM case_field_groups WHERE case_id = '{template}' ORDER BY field_group DESC"
+            "SELECT field_group || ' ' || encode(ciphertext, 'hex') AS v FROM case_field_groups \
+             WHERE case_id = '{template}' ORDER BY field_group DESC"
         ),
     );
     let indexes = many(
         pg,
         &format!(
-            "SELECT index_name || ' ' || length(value) AS v FROM blind_indexes WHERE case_id = '{template}' ORDER BY index_name, value"
+            "SELECT index_name || ' ' || length(value) AS v FROM blind_indexes WHERE case_id = \
+             '{template}' ORDER BY index_name, value"
         ),
     );
     // One random base, then consecutive values: two index rows of the same name (a name's two
@@ -635,24 +658,26 @@ fn create_script(pg: &mut PgConnection) -> String {
     s.push_str(SESSION);
     s.push_str("BEGIN;\n");
     s.push_str(
-        "SELECT r.cid, r.ref, EXISTS (SELECT 1 FROM cases WHERE reference = r.ref) AS taken
-  FROM (SELECT gen_random_uuid()::text AS cid, 'C-' || upper(substr(md5(random()::text), 1, 11)) AS ref) r \\gset
-SELECT EXISTS (SELECT 1 FROM anonymous_notifications WHERE reference = :ref);
-INSERT INTO cases (id, reference, owner_organisation_id, created_by, created_at, updated_at, version, sex,
-  age_band, may_be_child, is_child, citizenship, recruitment_country, exploitation_country, region,
-  encountered_on, identification_stage, status)
-  VALUES (:cid, :ref, :org, :uid, now(), now(), 1, 'female', '21_23', false, false, 'UG', NULL, 'KE', 'Busia',
-  current_date - 3, 'not_screened', 'open');
-DELETE FROM case_exploitation_types WHERE case_id = :cid;
-DELETE FROM case_means_of_control WHERE case_id = :cid;
-INSERT INTO case_exploitation_types (case_id, exploitation_type) VALUES (:cid, 'debt_bondage');
-INSERT INTO case_exploitation_types (case_id, exploitation_type) VALUES (:cid, 'forced_labour');
-INSERT INTO case_means_of_control (case_id, means_of_control) VALUES (:cid, 'withholds_documents');
-SELECT * FROM cases WHERE id = :cid LIMIT 1;\n",
+        "SELECT r.cid, r.ref, EXISTS (SELECT 1 FROM cases WHERE reference = r.ref) AS taken\n  \
+         FROM (SELECT gen_random_uuid()::text AS cid, 'C-' || upper(substr(md5(random()::text), \
+         1, 11)) AS ref) r \\gset\nSELECT EXISTS (SELECT 1 FROM anonymous_notifications WHERE \
+         reference = :ref);\nINSERT INTO cases (id, reference, owner_organisation_id, created_by, \
+         created_at, updated_at, version, sex,\n  age_band, may_be_child, is_child, citizenship, \
+         recruitment_country, exploitation_country, region,\n  encountered_on, \
+         identification_stage, status)\n  VALUES (:cid, :ref, :org, :uid, now(), now(), 1, \
+         'female', '21_23', false, false, 'UG', NULL, 'KE', 'Busia',\n  current_date - 3, \
+         'not_screened', 'open');\nDELETE FROM case_exploitation_types WHERE case_id = \
+         :cid;\nDELETE FROM case_means_of_control WHERE case_id = :cid;\nINSERT INTO \
+         case_exploitation_types (case_id, exploitation_type) VALUES (:cid, \
+         'debt_bondage');\nINSERT INTO case_exploitation_types (case_id, exploitation_type) \
+         VALUES (:cid, 'forced_labour');\nINSERT INTO case_means_of_control (case_id, \
+         means_of_control) VALUES (:cid, 'withholds_documents');\nSELECT * FROM cases WHERE id = \
+         :cid LIMIT 1;\n",
     );
     writeln!(
         s,
-        "INSERT INTO case_keys (case_id, data_key_version, kek_version, wrapped_key, created_at) VALUES (:cid, 1, 1, {wrapped}, now());"
+        "INSERT INTO case_keys (case_id, data_key_version, kek_version, wrapped_key, created_at) \
+         VALUES (:cid, 1, 1, {wrapped}, now());"
     )
     .unwrap();
     for row in &groups {
@@ -660,10 +685,11 @@ SELECT * FROM cases WHERE id = :cid LIMIT 1;\n",
         s.push_str(CASE_KEY);
         writeln!(
             s,
-            "SAVEPOINT diesel_savepoint_1;
-UPDATE case_field_groups SET ciphertext = '\\x{bytes}'::bytea, updated_at = now() WHERE case_id = :cid AND field_group = '{group}';
-INSERT INTO case_field_groups (case_id, field_group, ciphertext, updated_at) VALUES (:cid, '{group}', '\\x{bytes}'::bytea, now());
-RELEASE SAVEPOINT diesel_savepoint_1;"
+            "SAVEPOINT diesel_savepoint_1;\nUPDATE case_field_groups SET ciphertext = \
+             '\\x{bytes}'::bytea, updated_at = now() WHERE case_id = :cid AND field_group = \
+             '{group}';\nINSERT INTO case_field_groups (case_id, field_group, ciphertext, \
+             updated_at) VALUES (:cid, '{group}', '\\x{bytes}'::bytea, now());\nRELEASE SAVEPOINT \
+             diesel_savepoint_1;"
         )
         .unwrap();
     }
@@ -671,10 +697,10 @@ RELEASE SAVEPOINT diesel_savepoint_1;"
     s.push_str(INDEX_KEYS);
     writeln!(
         s,
-        "SAVEPOINT diesel_savepoint_1;
-UPDATE case_index_terms SET index_key_version = 1, ciphertext = {terms}, updated_at = now() WHERE case_id = :cid;
-INSERT INTO case_index_terms (case_id, index_key_version, ciphertext, updated_at) VALUES (:cid, 1, {terms}, now());
-DELETE FROM blind_indexes WHERE case_id = :cid;"
+        "SAVEPOINT diesel_savepoint_1;\nUPDATE case_index_terms SET index_key_version = 1, \
+         ciphertext = {terms}, updated_at = now() WHERE case_id = :cid;\nINSERT INTO \
+         case_index_terms (case_id, index_key_version, ciphertext, updated_at) VALUES (:cid, 1, \
+         {terms}, now());\nDELETE FROM blind_indexes WHERE case_id = :cid;"
     )
     .unwrap();
     let value = |i: usize, row: &str| {
@@ -688,7 +714,8 @@ DELETE FROM blind_indexes WHERE case_id = :cid;"
         let (name, _) = row.split_once(' ').unwrap();
         writeln!(
             s,
-            "INSERT INTO blind_indexes (case_id, index_name, index_key_version, value) VALUES (:cid, '{name}', 1, {});",
+            "INSERT INTO blind_indexes (case_id, index_name, index_key_version, value) VALUES \
+             (:cid, '{name}', 1, {});",
             value(i, row)
         )
         .unwrap();
@@ -701,7 +728,8 @@ DELETE FROM blind_indexes WHERE case_id = :cid;"
             s.push_str(INDEX_KEYS);
             writeln!(
                 s,
-                "SELECT DISTINCT case_id FROM blind_indexes WHERE index_name = '{name}' AND value = {} AND index_key_version = 1;",
+                "SELECT DISTINCT case_id FROM blind_indexes WHERE index_name = '{name}' AND value \
+                 = {} AND index_key_version = 1;",
                 value(i, row)
             )
             .unwrap();
@@ -803,7 +831,8 @@ impl Run {
         latencies.sort();
         assert_eq!(latencies.len(), processed, "one log line per transaction");
         println!(
-            "pgbench {name}: {processed} transactions of {statements} statements, tps = {tps:.1} (without connection time), latency average = {average}"
+            "pgbench {name}: {processed} transactions of {statements} statements, tps = {tps:.1} \
+             (without connection time), latency average = {average}"
         );
         print_slowest_statements(&stdout);
         Measured {

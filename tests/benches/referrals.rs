@@ -93,9 +93,9 @@ fn main() {
         ],
     );
     println!(
-        "settings: {case_count} cases x {receiver_count} receiving organisations = {} pairs; {clients} clients; \
-         {secs} s measured after {warmup} s of warm-up; server: {} actix workers, a pool of {} connections; \
-         outbox drain bounded by {outbox_max} s",
+        "settings: {case_count} cases x {receiver_count} receiving organisations = {} pairs; \
+         {clients} clients; {secs} s measured after {warmup} s of warm-up; server: {} actix \
+         workers, a pool of {} connections; outbox drain bounded by {outbox_max} s",
         case_count * receiver_count,
         config
             .workers
@@ -116,7 +116,8 @@ fn main() {
         })
         .collect();
     println!(
-        "accounts: 1 shelter with its case worker, {receiver_count} health organisations with 2 staff each, in {:.1?}",
+        "accounts: 1 shelter with its case worker, {receiver_count} health organisations with 2 \
+         staff each, in {:.1?}",
         start.elapsed()
     );
 
@@ -139,7 +140,8 @@ fn main() {
     let cases = runtime.block_on(register(&client, &base, &token, case_count, clients));
     let setup = start.elapsed();
     println!(
-        "set-up over HTTP: {} cases registered and their consents recorded in {setup:.1?} ({:.0} cases/s, 2 requests each; not measured)",
+        "set-up over HTTP: {} cases registered and their consents recorded in {setup:.1?} ({:.0} \
+         cases/s, 2 requests each; not measured)",
         cases.len(),
         cases.len() as f64 / setup.as_secs_f64(),
     );
@@ -268,11 +270,14 @@ async fn register(
                             "region": "UG-102", "encountered_on": encountered_on
                         },
                         "groups": {
-                            "identity": {"given_names": "Bench", "family_name": format!("Person{n}"),
-                                         "date_of_birth": "1999-04-12"}
+                            "identity": {
+                                "given_names": "Bench", "family_name": format!("Person{n}"),
+                                "date_of_birth": "1999-04-12"
+                            }
                         }
                     });
-                    let case = created(&client, &token, format!("{base}/api/v1/cases"), &case).await;
+                    let case =
+                        created(&client, &token, format!("{base}/api/v1/cases"), &case).await;
                     let id = case["id"].as_str().unwrap().to_owned();
                     let consent = json!({
                         "given_by": "person", "method": "written",
@@ -497,7 +502,8 @@ impl Measured {
     fn print(&self, target: &Target) -> Vec<String> {
         let [warmup, measured, late] = self.used;
         println!(
-            "Tumaini referral create: {} created (201) in {:.2?}, {:.1}/s, p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+            "Tumaini referral create: {} created (201) in {:.2?}, {:.1}/s, p50 {:.2?}, p99 \
+             {:.2?}, max {:.2?}",
             self.created,
             self.window,
             self.rate(),
@@ -506,11 +512,13 @@ impl Measured {
             self.latencies.last().copied().unwrap_or_default(),
         );
         println!(
-            "pairs: {} of {} used ({warmup} in the warm-up, {measured} in the window, {late} finished after it); {}",
+            "pairs: {} of {} used ({warmup} in the warm-up, {measured} in the window, {late} \
+             finished after it); {}",
             warmup + measured + late,
             target.pairs(),
             if self.ran_out {
-                "stopped: the pairs ran out (raise REFERRALS_BENCH_CASES or REFERRALS_BENCH_RECEIVERS)"
+                "stopped: the pairs ran out (raise REFERRALS_BENCH_CASES or \
+                 REFERRALS_BENCH_RECEIVERS)"
             } else {
                 "stopped: the time was up"
             }
@@ -528,7 +536,8 @@ impl Measured {
         }
         if self.created == 0 {
             problems.push(
-                "no referral was measured (too short a window, or the pairs ran out during the warm-up)"
+                "no referral was measured (too short a window, or the pairs ran out during the \
+                 warm-up)"
                     .to_owned(),
             );
         }
@@ -587,7 +596,8 @@ fn drain(
     let delivered = queued - pending;
     let received = sink.messages().len();
     println!(
-        "outbox: {delivered} messages delivered in {elapsed:.2?}, {:.1}/s; {}; the sink received {received}",
+        "outbox: {delivered} messages delivered in {elapsed:.2?}, {:.1}/s; {}; the sink received \
+         {received}",
         delivered as f64 / elapsed.as_secs_f64(),
         if drained {
             "drained".to_owned()

@@ -38,7 +38,8 @@ fn seed_cases(conn: &mut DbConn, engine: Engine, org: &str, user: &str, n: usize
         ),
         Engine::Sqlite => (
             format!(
-                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s"
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) \
+                 SELECT n FROM s"
             ),
             "printf('00000000-0000-7000-8000-%012x', n)",
             "json_extract('[{}]', '$[' || (n * {mul} % {len}) || ']')",
@@ -104,16 +105,18 @@ fn seed_cases(conn: &mut DbConn, engine: Engine, org: &str, user: &str, n: usize
     );
     let now = "'2026-11-23 12:00:00'";
     let sql = format!(
-        "INSERT INTO cases (id, reference, owner_organisation_id, created_by, created_at, updated_at, \
-         version, sex, age_band, may_be_child, is_child, citizenship, exploitation_country, region, \
-         encountered_on, identification_stage, status, exploitation_forms) \
-         SELECT {id}, 'C-BENCH-' || n, '{org}', '{user}', {now}, {now}, 1, {sex}, {age}, {no}, \
-         CASE WHEN n * 13 % 10 < 2 THEN {yes} ELSE {no} END, 'UG', CASE WHEN n % 4 = 0 THEN 'KE' ELSE 'UG' END, \
-         {region}, {date}, 'presumed', 'open', {listed} FROM ({series}) x"
+        "INSERT INTO cases (id, reference, owner_organisation_id, created_by, created_at, \
+         updated_at, version, sex, age_band, may_be_child, is_child, citizenship, \
+         exploitation_country, region, encountered_on, identification_stage, status, \
+         exploitation_forms) SELECT {id}, 'C-BENCH-' || n, '{org}', '{user}', {now}, {now}, 1, \
+         {sex}, {age}, {no}, CASE WHEN n * 13 % 10 < 2 THEN {yes} ELSE {no} END, 'UG', CASE WHEN \
+         n % 4 = 0 THEN 'KE' ELSE 'UG' END, {region}, {date}, 'presumed', 'open', {listed} FROM \
+         ({series}) x"
     );
     conn.batch_execute(&sql).unwrap();
     conn.batch_execute(&format!(
-        "INSERT INTO case_exploitation_types (case_id, exploitation_type) SELECT {id}, {first} FROM ({series}) x"
+        "INSERT INTO case_exploitation_types (case_id, exploitation_type) SELECT {id}, {first} \
+         FROM ({series}) x"
     ))
     .unwrap();
     conn.batch_execute(&format!(
@@ -223,8 +226,9 @@ fn main() {
             .unwrap();
         assert_eq!(grand, forms, "people by form: one per form recorded");
         println!(
-            "{engine:?}: sex x age band x exploitation type x year: {cells} published entries ({} suppressed), total {grand}; \
-             table min {:.0} ms, median {:.0} ms (of which the GROUP BY: min {:.0} ms, median {:.0} ms)",
+            "{engine:?}: sex x age band x exploitation type x year: {cells} published entries ({} \
+             suppressed), total {grand}; table min {:.0} ms, median {:.0} ms (of which the GROUP \
+             BY: min {:.0} ms, median {:.0} ms)",
             table.suppressed.values().sum::<usize>(),
             ms(totals[0]),
             ms(totals[totals.len() / 2]),

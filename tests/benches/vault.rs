@@ -93,7 +93,8 @@ fn seed_bulk(conn: &mut DbConn, count: usize) {
         DbConn::Sqlite(_) => format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})
              INSERT INTO case_keys (case_id, data_key_version, kek_version, wrapped_key, created_at)
-             SELECT printf('%08x-0000-7000-8000-%012x', i, i), 1, 1, randomblob(77), '2026-01-01 00:00:00' FROM n;
+             SELECT printf('%08x-0000-7000-8000-%012x', i, i), 1, 1, randomblob(77), \
+             '2026-01-01 00:00:00' FROM n;
              INSERT INTO blind_indexes (case_id, index_name, index_key_version, value)
              SELECT case_id, 'document', 1, randomblob(3) FROM case_keys;
              ANALYZE;"
@@ -104,7 +105,8 @@ fn seed_bulk(conn: &mut DbConn, count: usize) {
                     decode(md5(i::text) || md5(i::text), 'hex'), '2026-01-01'
              FROM generate_series(1, {count}) AS i;
              INSERT INTO blind_indexes (case_id, index_name, index_key_version, value)
-             SELECT case_id, 'document', 1, substring(decode(md5(case_id), 'hex') from 1 for 3) FROM case_keys;
+             SELECT case_id, 'document', 1, substring(decode(md5(case_id), 'hex') from 1 for 3) \
+             FROM case_keys;
              ANALYZE;"
         ),
     };
@@ -153,7 +155,8 @@ fn lookups(db: &TestDb, count: usize) {
     }
     timings.sort();
     println!(
-        "{}: blind-index look-up among {count} cases (seeded in {:.1?}): p50 {:.2?}, p99 {:.2?}, max {:.2?}; {:.2} candidates per hit",
+        "{}: blind-index look-up among {count} cases (seeded in {:.1?}): p50 {:.2?}, p99 {:.2?}, \
+         max {:.2?}; {:.2} candidates per hit",
         db.engine(),
         seeded,
         percentile(&timings, 0.5),
@@ -200,7 +203,8 @@ fn rotation(db: &TestDb, count: usize) {
     );
     let _ = diesel::sql_query("SELECT 1").execute(&mut conn);
     println!(
-        "{}: KEK rotation of {count} data keys in batches of 1000: {took:.2?} ({:.0} keys/s; created in {created:.1?})",
+        "{}: KEK rotation of {count} data keys in batches of 1000: {took:.2?} ({:.0} keys/s; \
+         created in {created:.1?})",
         db.engine(),
         count as f64 / took.as_secs_f64(),
     );

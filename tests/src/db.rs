@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 use diesel::RunQueryDsl as _;
 use tumaini_db::{DatabaseUrl, DbConn, Engine, Pool, PoolOptions, build_pool, migrations};
 
+use crate::skip::{self, Prerequisite};
+
 /// The PostgreSQL server tests create their databases on.
 pub fn pg_admin_url() -> String {
     std::env::var("TUMAINI_TEST_PG_URL")
@@ -15,7 +17,7 @@ pub fn pg_admin_url() -> String {
 
 /// Whether a missing PostgreSQL fails the run (`TUMAINI_REQUIRE_PG=1`, as CI sets it).
 pub fn postgres_required() -> bool {
-    std::env::var("TUMAINI_REQUIRE_PG").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    Prerequisite::Postgres.required()
 }
 
 /// `Ok` when the PostgreSQL server answers; checked once per test process.
@@ -58,8 +60,9 @@ pub struct TestDb {
 
 impl TestDb {
     /// A fresh, empty database, or `None` for PostgreSQL when it is unreachable and not
-    /// required (after printing why).
+    /// required (after reporting the skipped check: see [`crate::skip`]).
     pub fn empty(engine: Engine) -> Option<TestDb> {
+        skip::begin();
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -74,13 +77,12 @@ impl TestDb {
             }
             Engine::Postgres => {
                 if let Err(reason) = postgres_reachable() {
-                    assert!(
-                        !postgres_required(),
-                        "TUMAINI_REQUIRE_PG=1 but PostgreSQL at {} is unreachable: {reason}",
-                        DatabaseUrl::parse(&pg_admin_url())
-                            .map_or_else(|_| "?".into(), |u| u.redacted())
+                    let at = DatabaseUrl::parse(&pg_admin_url())
+                        .map_or_else(|_| "an unparsable URL".into(), |u| u.redacted());
+                    skip::skip(
+                        Prerequisite::Postgres,
+                        &format!("PostgreSQL not reachable at {at} ({})", reason.trim()),
                     );
-                    println!("skipping the PostgreSQL half: PostgreSQL is unreachable ({reason})");
                     return None;
                 }
                 let name = format!("tumaini_test_{}", uuid::Uuid::now_v7().simple());

@@ -3,9 +3,9 @@
 //! - [`TestDb`] is a fresh database per test: a new SQLite file in a temporary directory, or a
 //!   new PostgreSQL database created from `TUMAINI_TEST_PG_URL` (default
 //!   `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the test ends.
-//! - [`both_engines!`] turns one test body into a `sqlite` and a `postgres` test. When
-//!   PostgreSQL is unreachable the `postgres` half prints why and passes, unless
-//!   `TUMAINI_REQUIRE_PG=1`, when it fails.
+//! - [`both_engines!`] turns one test function into a `sqlite` and a `postgres` test. When
+//!   PostgreSQL is unreachable the `postgres` half reports the skipped check (see [`skip`]) and
+//!   passes, unless `TUMAINI_REQUIRE_PG=1`, when it fails.
 //! - [`TestServer`] serves the real application over real HTTP on a loopback port.
 //! - [`binary`] finds the real `tumaini` executable for process-level tests.
 
@@ -16,8 +16,10 @@
 
 pub mod bench;
 mod db;
+pub mod mail_dir;
 pub mod seed;
 mod server;
+pub mod skip;
 pub mod smtp;
 
 pub use db::{TestDb, pg_admin_url, postgres_required};
@@ -45,26 +47,36 @@ pub fn binary() -> std::path::PathBuf {
 }
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL, each on a fresh, migrated
-/// database: `both_engines!(fn name(db) { ... })` makes `name::sqlite` and `name::postgres`.
+/// database. The test is an ordinary function taking the database, which rustfmt formats like
+/// any other; the macro call after it, `both_engines!(name);`, makes `name::sqlite` and
+/// `name::postgres` (a module may share its name with a function):
+///
+/// ```text
+/// fn a_case_is_registered(db: TestDb) {
+///     let server = TestServer::start(&db);
+///     // ...
+/// }
+///
+/// both_engines!(a_case_is_registered);
+/// ```
+///
+/// Attributes before the name (`both_engines!(#[cfg(unix)] name);`) apply to the module.
 #[macro_export]
 macro_rules! both_engines {
-    ($(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+    ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            fn body($db: $crate::TestDb) $body
-
             #[test]
             fn sqlite() {
-                body($crate::TestDb::migrated($crate::Engine::Sqlite).expect("SQLite is embedded"));
+                super::$name(
+                    $crate::TestDb::migrated($crate::Engine::Sqlite).expect("SQLite is embedded"),
+                );
             }
 
             #[test]
             fn postgres() {
                 if let Some(db) = $crate::TestDb::migrated($crate::Engine::Postgres) {
-                    body(db);
+                    super::$name(db);
                 }
             }
         }

@@ -279,14 +279,13 @@ impl TestServer {
 
     /// The messages the development transport wrote, as text, oldest first.
     pub fn mail_files(&self) -> Vec<String> {
-        let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        entries.sort();
-        entries
-            .into_iter()
-            .filter_map(|p| std::fs::read_to_string(p).ok())
-            .collect()
+        crate::mail_dir::messages(self.mail_dir.path())
+    }
+
+    /// Waits until the development transport has written at least `count` messages, and
+    /// returns them all, whole, oldest first (see [`crate::mail_dir::wait_for`]).
+    pub fn wait_for_mail(&self, count: usize, timeout: std::time::Duration) -> Vec<String> {
+        crate::mail_dir::wait_for(self.mail_dir.path(), count, timeout)
     }
 }
 

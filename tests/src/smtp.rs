@@ -1,15 +1,14 @@
-//! A real SMTP server on loopback for e-mail tests: aiosmtpd (PyPI), run as a child process
-//! with its Maildir handler. Stopping and restarting it on the same port simulates a relay
-//! outage.
+//! A real SMTP server on loopback for the tests of delivery over SMTP (the relay, its outages
+//! and retries): aiosmtpd (PyPI), run as a child process with its Maildir handler. Stopping and
+//! restarting it on the same port simulates a relay outage. Tests that only read what was sent
+//! use the development transport's folder instead ([`crate::mail_dir`]), which needs nothing
+//! installed. [`body_of`] and [`token_in`] read a message from either.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether a missing aiosmtpd fails the run (`TUMAINI_REQUIRE_SMTP_SINK=1`, as CI sets it).
-fn required() -> bool {
-    std::env::var("TUMAINI_REQUIRE_SMTP_SINK").is_ok_and(|v| v == "1")
-}
+use crate::skip::{self, Prerequisite};
 
 /// A running (or stopped) SMTP sink.
 #[derive(Debug)]
@@ -21,19 +20,18 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts the sink, or returns `None` (after printing why) when aiosmtpd is not installed
-    /// and not required.
+    /// Starts the sink, or returns `None` (after reporting the skipped check: see
+    /// [`crate::skip`]) when aiosmtpd is not installed and not required.
     pub fn start() -> Option<SmtpSink> {
         let available = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .output()
             .is_ok_and(|o| o.status.success());
         if !available {
-            assert!(
-                !required(),
-                "TUMAINI_REQUIRE_SMTP_SINK=1 but aiosmtpd is not installed"
+            skip::skip(
+                Prerequisite::SmtpSink,
+                "aiosmtpd is not installed (`python3 -c \"import aiosmtpd\"` failed)",
             );
-            println!("skipping: `pip install aiosmtpd` to run the SMTP tests");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

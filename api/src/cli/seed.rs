@@ -6,6 +6,10 @@
 //! them. Names are combinations of common given and family names; no record describes a real
 //! person. It refuses to run in production, and refuses a database already seeded.
 //!
+//! Each case is written through the stages of its life, one function each (`seed_case` lists
+//! them): summary and person, registration through the vault, consent, screening, referral
+//! into the NRM and decisions, then assistance, notes, risk and closure.
+//!
 //! The same generator fills the benchmark database (`--cases 100000`); a seeded random
 //! generator makes a run reproducible apart from ids and keys.
 
@@ -473,6 +477,82 @@ fn answers(list: IndicatorList, presumed: bool) -> &'static [&'static str] {
     }
 }
 
+/// What one generated case is made from: its number, the clock, the people who act on it, and
+/// what it is to become. `stage`, `status` and `child` follow from `i` alone.
+struct CaseInputs<'a> {
+    /// The case's number in the run.
+    i: usize,
+    now: NaiveDateTime,
+    today: NaiveDate,
+    vault: &'a Vault,
+    rules: &'a DeadlineRules,
+    /// The first responder or case worker who registers the case and works on it.
+    author: &'a SeedUser,
+    /// The author's organisation, which owns the case.
+    owner_org: &'a Organisation,
+    /// The author's supervisor, if the organisation has one: approves a closure.
+    supervisor: Option<&'a SeedUser>,
+    /// The competent authority that decides on identification.
+    authority: &'a SeedUser,
+    /// Every fourth case is a child's.
+    child: bool,
+    /// How far identification went.
+    stage: IdentificationStage,
+    /// Where the case stands.
+    status: CaseStatus,
+}
+
+impl<'a> CaseInputs<'a> {
+    fn new(
+        vault: &'a Vault,
+        rules: &'a DeadlineRules,
+        orgs: &'a [Organisation],
+        users: &'a [SeedUser],
+        i: usize,
+    ) -> anyhow::Result<Self> {
+        let now = now_utc();
+        // Owners: the organisations that meet people first or look after them.
+        let owners: Vec<&SeedUser> = users
+            .iter()
+            .filter(|u| matches!(u.role, Role::FirstResponder | Role::CaseWorker))
+            .collect();
+        let author = owners[i % owners.len()];
+        let owner_org = orgs
+            .iter()
+            .find(|o| o.id == author.org)
+            .context("owner organisation")?;
+        let supervisor = users
+            .iter()
+            .find(|u| u.role == Role::Supervisor && u.org == author.org);
+        let authority = users
+            .iter()
+            .find(|u| u.role == Role::CompetentAuthority)
+            .context("competent authority")?;
+        Ok(Self {
+            i,
+            now,
+            today: now.date(),
+            vault,
+            rules,
+            author,
+            owner_org,
+            supervisor,
+            authority,
+            child: i.is_multiple_of(4),
+            stage: STAGES[(i / 4 + i) % STAGES.len()],
+            status: STATUSES[(i / 9) % STATUSES.len()],
+        })
+    }
+}
+
+/// A demo person: given name, family name, date of birth.
+type Person = (String, String, NaiveDate);
+
+/// Writes one demo case through its life, each stage in its own step: the summary and the
+/// person, registration with the personal groups through the vault (and a possible duplicate),
+/// consent, screening, referral into the NRM and the decisions, then the case work (assistance,
+/// a note, a risk assessment, closure). The steps draw from `rng` in this order, so a seed
+/// gives the same data set.
 #[expect(clippy::too_many_arguments, reason = "one generated case's inputs")]
 fn seed_case(
     conn: &mut DbConn,
@@ -484,32 +564,44 @@ fn seed_case(
     i: usize,
     people: &mut Vec<(String, String, NaiveDate, CaseId)>,
 ) -> anyhow::Result<()> {
-    let now = now_utc();
-    let today = now.date();
-    // Owners: the organisations that meet people first or look after them.
-    let owners: Vec<&SeedUser> = users
-        .iter()
-        .filter(|u| matches!(u.role, Role::FirstResponder | Role::CaseWorker))
-        .collect();
-    let author = owners[i % owners.len()];
-    let owner_org = orgs
-        .iter()
-        .find(|o| o.id == author.org)
-        .context("owner organisation")?;
-    let supervisor = users
-        .iter()
-        .find(|u| u.role == Role::Supervisor && u.org == author.org);
-    let authority = users
-        .iter()
-        .find(|u| u.role == Role::CompetentAuthority)
-        .context("competent authority")?;
-    let child = i.is_multiple_of(4);
+    let c = CaseInputs::new(vault, rules, orgs, users, i)?;
+    let (summary, age_years) = draw_summary(rng, &c);
+    let person = draw_person(rng, &c, &summary, age_years, people);
+    let groups = personal_groups(rng, &c, &summary, &person);
+    let case = register(conn, &c, &summary, &groups)?;
+    link_duplicate(conn, &c, &case.id, person, people)?;
+    record_consent(conn, &c, &case, summary.encountered_on)?;
+
+    let mut changes = CaseChanges {
+        identification_stage: Some(c.stage),
+        ..CaseChanges::default()
+    };
+    let base = summary.encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(12);
+    screen(conn, &c, &case, base)?;
+    let overdue = refer_and_decide(conn, &c, &case.id, base, &mut changes)?;
+    work_on(conn, rng, &c, &case.id, summary.encountered_on, base)?;
+    close(rng, &c, base, &mut changes);
+    if case.is_child {
+        changes.child_protection_notified_at = Some(Some(c.now));
+    }
+    Case::apply(conn, &case.id, case.version, &changes)?.ok_or(DbError::NotFound)?;
+    if let Some(deadline) = overdue {
+        // Already overdue when seeded: marked, so the scanner does not e-mail for the demo.
+        deadline.mark_overdue(conn, &case.id, c.now)?;
+    }
+    Ok(())
+}
+
+/// The summary: sex and age, where the person comes from and was exploited, how, and where
+/// they were met. Returns it with the person's age in years.
+fn draw_summary(rng: &mut StdRng, c: &CaseInputs<'_>) -> (SummaryFields, u32) {
+    let i = c.i;
     let sex = if i.is_multiple_of(3) {
         Sex::Male
     } else {
         Sex::Female
     };
-    let (age_band, may_be_child, age_years) = if child {
+    let (age_band, may_be_child, age_years) = if c.child {
         if i.is_multiple_of(12) {
             (AgeBand::Unknown, true, 16)
         } else {
@@ -520,15 +612,38 @@ fn seed_case(
         let age = rng.random_range(18..=52);
         (AgeBand::of_age(age), false, age)
     };
-    let stage = STAGES[(i / 4 + i) % STAGES.len()];
-    let status = STATUSES[(i / 9) % STATUSES.len()];
-    let encountered_on = today - Duration::days(rng.random_range(3..720));
+    let encountered_on = c.today - Duration::days(rng.random_range(3..720));
     let citizenship = if i.is_multiple_of(3) {
         pick_country(rng, NEIGHBOURS)
     } else {
-        country(owner_org.country.as_str())
+        country(c.owner_org.country.as_str())
     };
     let exploitation_country = pick_country(rng, DESTINATIONS);
+    let (exploitation_types, means_of_control) = draw_exploitation(rng, c.child);
+    let summary = SummaryFields {
+        sex,
+        age_band,
+        may_be_child,
+        citizenship,
+        recruitment_country: citizenship,
+        exploitation_country,
+        region: if c.owner_org.country.as_str() == "UG" {
+            (*pick(rng, REGIONS_UG)).to_owned()
+        } else {
+            area_of(c.owner_org)
+        },
+        encountered_on,
+        exploitation_types,
+        means_of_control,
+    };
+    (summary, age_years)
+}
+
+/// The forms of exploitation (one more for a child) and the means of control.
+fn draw_exploitation(
+    rng: &mut StdRng,
+    child: bool,
+) -> (Vec<ExploitationType>, Vec<MeansOfControl>) {
     let mut exploitation_types = vec![*pick(
         rng,
         &[
@@ -556,53 +671,59 @@ fn seed_case(
             MeansOfControl::PhysicalThreats,
         ],
     )];
-    let summary = SummaryFields {
-        sex,
-        age_band,
-        may_be_child,
-        citizenship,
-        recruitment_country: citizenship,
-        exploitation_country,
-        region: if owner_org.country.as_str() == "UG" {
-            (*pick(rng, REGIONS_UG)).to_owned()
-        } else {
-            area_of(owner_org)
-        },
-        encountered_on,
-        exploitation_types,
-        means_of_control,
-    };
+    (exploitation_types, means_of_control)
+}
 
-    // The person: every 40th registration is someone already registered (a duplicate).
-    let (given, family, dob) = match people.get(i / 40 * 7 % people.len().max(1)) {
+/// The person: every 40th registration is someone already registered (a duplicate).
+fn draw_person(
+    rng: &mut StdRng,
+    c: &CaseInputs<'_>,
+    summary: &SummaryFields,
+    age_years: u32,
+    people: &[(String, String, NaiveDate, CaseId)],
+) -> Person {
+    let i = c.i;
+    match people.get(i / 40 * 7 % people.len().max(1)) {
         Some((g, f, d, _)) if i % 40 == 39 => (g.clone(), f.clone(), *d),
         _ => {
-            let given = if sex == Sex::Male {
+            let given = if summary.sex == Sex::Male {
                 pick(rng, GIVEN_MALE)
             } else {
                 pick(rng, GIVEN_FEMALE)
             };
-            let dob = encountered_on
+            let dob = summary.encountered_on
                 - Duration::days(i64::from(age_years) * 365 + rng.random_range(0..365));
             ((*given).to_owned(), (*pick(rng, FAMILY)).to_owned(), dob)
         }
-    };
-    let groups = PersonalGroups {
+    }
+}
+
+/// The personal groups, as the API would receive them: identity (a document for every other
+/// case, a guardian for a child), contact, the account of exploitation, health for every third
+/// case, and a note.
+fn personal_groups(
+    rng: &mut StdRng,
+    c: &CaseInputs<'_>,
+    summary: &SummaryFields,
+    (given, family, dob): &Person,
+) -> PersonalGroups {
+    let i = c.i;
+    PersonalGroups {
         identity: Some(IdentityGroup {
             given_names: Some(given.clone()),
             family_name: Some(family.clone()),
             aliases: Vec::new(),
-            date_of_birth: Some(dob),
+            date_of_birth: Some(*dob),
             documents: if i.is_multiple_of(2) {
                 vec![IdentityDocument {
                     kind: "national_id".to_owned(),
                     number: format!("DEMO{:08}", i),
-                    issuing_country: citizenship,
+                    issuing_country: summary.citizenship,
                 }]
             } else {
                 Vec::new()
             },
-            guardian: child.then(|| Guardian {
+            guardian: c.child.then(|| Guardian {
                 name: format!("{} {}", pick(rng, GIVEN_FEMALE), family),
                 relationship: "aunt".to_owned(),
                 phone: None,
@@ -612,14 +733,18 @@ fn seed_case(
         contact: Some(ContactGroup {
             phones: vec![format!("+256 700 {:06}", i % 1_000_000)],
             address: None,
-            current_location: Some(format!("{} (demo)", owner_org.name)),
+            current_location: Some(format!("{} (demo)", c.owner_org.name)),
             emergency_contact: None,
         }),
         exploitation: Some(ExploitationGroup {
             narrative: Some(
-                "Fictional account: recruited with a promise of work abroad; documents taken on arrival; long hours without pay.".to_owned(),
+                "Fictional account: recruited with a promise of work abroad; documents taken \
+                 on arrival; long hours without pay."
+                    .to_owned(),
             ),
-            recruitment_details: Some("Fictional: approached through an acquaintance at a market.".to_owned()),
+            recruitment_details: Some(
+                "Fictional: approached through an acquaintance at a market.".to_owned(),
+            ),
             perpetrator_details: None,
             places: vec![summary.region.clone()],
         }),
@@ -633,7 +758,21 @@ fn seed_case(
         notes: Some(NotesGroup {
             summary_note: Some("Fictional demo record.".to_owned()),
         }),
-    };
+    }
+}
+
+fn vault_error(e: tumaini_db::vault::VaultError) -> anyhow::Error {
+    anyhow::anyhow!("vault: {e}")
+}
+
+/// Registration: the case row with its summary, then its data key, its personal groups and
+/// their search terms through the vault.
+fn register(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    summary: &SummaryFields,
+    groups: &PersonalGroups,
+) -> anyhow::Result<Case> {
     let plaintexts = groups
         .plaintexts()
         .map_err(|e| anyhow::anyhow!("demo groups: {e:?}"))?;
@@ -651,32 +790,53 @@ fn seed_case(
         &NewCase {
             id: id.clone(),
             reference,
-            owner: author.org.clone(),
-            created_by: author.id.clone(),
+            owner: c.author.org.clone(),
+            created_by: c.author.id.clone(),
             summary: summary.clone(),
         },
     )?;
-    let vault_err = |e: tumaini_db::vault::VaultError| anyhow::anyhow!("vault: {e}");
-    vault.create_case_key(conn, &id).map_err(vault_err)?;
+    c.vault.create_case_key(conn, &id).map_err(vault_error)?;
     for (group, plain) in &plaintexts {
-        vault
+        c.vault
             .write_group(conn, &id, *group, plain)
-            .map_err(vault_err)?;
+            .map_err(vault_error)?;
     }
     if let Some(terms) = &terms {
-        vault.set_index_terms(conn, &id, terms).map_err(vault_err)?;
+        c.vault
+            .set_index_terms(conn, &id, terms)
+            .map_err(vault_error)?;
     }
-    if i % 40 == 39
+    Ok(case)
+}
+
+/// A person registered again is linked to the earlier case as a possible duplicate; every
+/// person is remembered for the registrations to come.
+fn link_duplicate(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    (given, family, dob): Person,
+    people: &mut Vec<(String, String, NaiveDate, CaseId)>,
+) -> anyhow::Result<()> {
+    if c.i % 40 == 39
         && let Some((_, _, _, earlier)) = people
             .iter()
             .find(|p| p.0 == given && p.1 == family && p.2 == dob)
     {
-        duplicate::record(conn, &id, earlier)?;
+        duplicate::record(conn, id, earlier)?;
     }
     people.push((given, family, dob, id.clone()));
+    Ok(())
+}
 
-    // Consent: an adult's own, a child's through a guardian or a best-interest basis.
-    let consent_id = ConsentId::generate();
+/// Consent: an adult's own, a child's through a guardian or a best-interest basis.
+fn record_consent(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    case: &Case,
+    encountered_on: NaiveDate,
+) -> anyhow::Result<()> {
+    let i = c.i;
     let mut recipients = vec![
         ConsentRecipient::Shelter,
         ConsentRecipient::Ngo,
@@ -694,8 +854,8 @@ fn seed_case(
     consent::append(
         conn,
         &NewConsent {
-            id: &consent_id,
-            case_id: &id,
+            id: &ConsentId::generate(),
+            case_id: &case.id,
             withdrawal: false,
             given_by: if !case.is_child {
                 ConsentGiver::Person
@@ -724,256 +884,318 @@ fn seed_case(
             recipients: &recipients,
             given_at: encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(10),
             valid_until: None,
-            recorded_by: &author.id,
+            recorded_by: &c.author.id,
             details: None,
         },
     )?;
+    Ok(())
+}
 
-    // Screening, referral into the NRM and decisions, as far as the stage goes.
-    let list = IndicatorList::for_case(case.is_child);
-    let mut changes = CaseChanges {
-        identification_stage: Some(stage),
-        ..CaseChanges::default()
-    };
-    let base = encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(12);
-    if stage != IdentificationStage::NotScreened {
-        let presumed = stage != IdentificationStage::ScreenedNotPresumed;
-        let codes: Vec<String> = answers(list, presumed)
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
-        let present = screening::validate(list, &codes)?;
-        let a = screening::assess(list, &present);
-        let row_id = RecordId::generate();
-        let sealed = seal(
-            vault,
-            conn,
-            &id,
-            "screenings",
-            "answers",
-            &row_id,
-            &json!({"indicators": codes, "notes": null, "override_reason": null}),
-        )?;
-        Screening {
-            id: row_id,
-            case_id: id.clone(),
-            indicator_list: list.code().to_owned(),
-            strong: i32::try_from(a.strong).unwrap_or(0),
-            medium: i32::try_from(a.medium).unwrap_or(0),
-            weak: i32::try_from(a.weak).unwrap_or(0),
-            dimensions_met: a
-                .dimensions_met
-                .iter()
-                .map(|d| d.code())
-                .collect::<Vec<_>>()
-                .join(","),
-            computed_presumed: a.presumed,
-            overridden: false,
-            presumed: a.presumed,
-            screened_by: author.id.clone(),
-            screened_at: base,
-            answers: sealed,
-        }
-        .insert(conn)?;
+/// Screening, unless the case is still unscreened: indicator answers that give the presumption
+/// the stage says, assessed by the rules and sealed through the vault.
+fn screen(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    case: &Case,
+    at: NaiveDateTime,
+) -> anyhow::Result<()> {
+    if c.stage == IdentificationStage::NotScreened {
+        return Ok(());
     }
-    let in_nrm = !matches!(
+    let list = IndicatorList::for_case(case.is_child);
+    let presumed = c.stage != IdentificationStage::ScreenedNotPresumed;
+    let codes: Vec<String> = answers(list, presumed)
+        .iter()
+        .map(|code| (*code).to_owned())
+        .collect();
+    let present = screening::validate(list, &codes)?;
+    let a = screening::assess(list, &present);
+    let row_id = RecordId::generate();
+    let sealed = seal(
+        c.vault,
+        conn,
+        &case.id,
+        "screenings",
+        "answers",
+        &row_id,
+        &json!({"indicators": codes, "notes": null, "override_reason": null}),
+    )?;
+    Screening {
+        id: row_id,
+        case_id: case.id.clone(),
+        indicator_list: list.code().to_owned(),
+        strong: i32::try_from(a.strong).unwrap_or(0),
+        medium: i32::try_from(a.medium).unwrap_or(0),
+        weak: i32::try_from(a.weak).unwrap_or(0),
+        dimensions_met: a
+            .dimensions_met
+            .iter()
+            .map(|d| d.code())
+            .collect::<Vec<_>>()
+            .join(","),
+        computed_presumed: a.presumed,
+        overridden: false,
+        presumed: a.presumed,
+        screened_by: c.author.id.clone(),
+        screened_at: at,
+        answers: sealed,
+    }
+    .insert(conn)?;
+    Ok(())
+}
+
+/// Referral into the NRM and the competent authority's decisions, as far as the stage goes,
+/// with their deadlines in `changes`. Returns the deadline already missed, if any.
+fn refer_and_decide(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    base: NaiveDateTime,
+    changes: &mut CaseChanges,
+) -> anyhow::Result<Option<Deadline>> {
+    let stage = c.stage;
+    if matches!(
         stage,
         IdentificationStage::NotScreened
             | IdentificationStage::ScreenedNotPresumed
             | IdentificationStage::Presumed
-    );
+    ) {
+        return Ok(None);
+    }
     let mut overdue = None;
-    if in_nrm {
-        // A case still waiting is recent, so the deadlines page shows both due and overdue.
-        let referred = if stage == IdentificationStage::ReferredToNrm {
-            now - Duration::days(i64::try_from(i % 12).unwrap_or(0))
-        } else {
-            base + Duration::days(2)
-        };
-        let due = rules.reasonable_grounds_due(referred);
-        changes.referred_into_nrm_at = Some(Some(referred));
-        changes.reasonable_grounds_due_at = Some(Some(due));
-        if stage == IdentificationStage::ReferredToNrm && due < now {
-            overdue = Some(Deadline::ReasonableGrounds);
-        }
-        let rg_at = (referred + Duration::days(4)).min(now);
-        let decide = |conn: &mut DbConn,
-                      decision: IdentificationDecision,
-                      at: NaiveDateTime|
-         -> anyhow::Result<()> {
-            let row_id = RecordId::generate();
-            let reasons = seal(
-                vault,
-                conn,
-                &id,
-                "identification_decisions",
-                "reasons",
-                &row_id,
-                &json!("Fictional reasons for a demo decision."),
-            )?;
-            Decision {
-                id: row_id,
-                case_id: id.clone(),
-                decision,
-                decided_by: authority.id.clone(),
-                decided_by_organisation: authority.org.clone(),
-                decided_at: at,
-                reasons,
-            }
-            .insert(conn)?;
-            Ok(())
-        };
-        match stage {
-            IdentificationStage::ReasonableGroundsPositive
-            | IdentificationStage::ConclusiveGroundsPositive
-            | IdentificationStage::ConclusiveGroundsNegative => {
-                decide(
-                    conn,
-                    IdentificationDecision::ReasonableGroundsPositive,
-                    rg_at,
-                )?;
-                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
-                let ends = rules.recovery_period_end(rg_at);
-                changes.recovery_period_ends_at = Some(Some(ends));
-                if stage == IdentificationStage::ReasonableGroundsPositive && ends < now {
-                    overdue = Some(Deadline::ConclusiveGrounds);
-                }
-                if stage != IdentificationStage::ReasonableGroundsPositive {
-                    let cg_at = (ends + Duration::days(3)).min(now);
-                    let decision = if stage == IdentificationStage::ConclusiveGroundsPositive {
-                        IdentificationDecision::ConclusiveGroundsPositive
-                    } else {
-                        IdentificationDecision::ConclusiveGroundsNegative
-                    };
-                    decide(conn, decision, cg_at)?;
-                    changes.conclusive_grounds_decided_at = Some(Some(cg_at));
-                }
-            }
-            IdentificationStage::ReasonableGroundsNegative => {
-                decide(
-                    conn,
-                    IdentificationDecision::ReasonableGroundsNegative,
-                    rg_at,
-                )?;
-                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
-            }
-            IdentificationStage::NotAVictim => {
-                decide(conn, IdentificationDecision::NotAVictim, rg_at)?;
-                changes.reasonable_grounds_decided_at = Some(Some(rg_at));
-            }
-            _ => {}
-        }
+    // A case still waiting is recent, so the deadlines page shows both due and overdue.
+    let referred = if stage == IdentificationStage::ReferredToNrm {
+        c.now - Duration::days(i64::try_from(c.i % 12).unwrap_or(0))
+    } else {
+        base + Duration::days(2)
+    };
+    let due = c.rules.reasonable_grounds_due(referred);
+    changes.referred_into_nrm_at = Some(Some(referred));
+    changes.reasonable_grounds_due_at = Some(Some(due));
+    if stage == IdentificationStage::ReferredToNrm && due < c.now {
+        overdue = Some(Deadline::ReasonableGrounds);
     }
-
-    // The case status, with the assistance that goes with it.
-    changes.status = Some(status);
-    if status != CaseStatus::Open {
-        for k in 0..(1 + i % 3) {
-            let service = *pick(
-                rng,
-                &[
-                    ServiceType::Shelter,
-                    ServiceType::Health,
-                    ServiceType::Legal,
-                    ServiceType::SocialCare,
-                    ServiceType::Livelihood,
-                ],
-            );
-            let row_id = RecordId::generate();
-            let details = seal(
-                vault,
+    let rg_at = (referred + Duration::days(4)).min(c.now);
+    match stage {
+        IdentificationStage::ReasonableGroundsPositive
+        | IdentificationStage::ConclusiveGroundsPositive
+        | IdentificationStage::ConclusiveGroundsNegative => {
+            decide(
                 conn,
-                &id,
-                "assistance_records",
-                "details",
-                &row_id,
-                &json!("Fictional assistance details."),
+                c,
+                id,
+                IdentificationDecision::ReasonableGroundsPositive,
+                rg_at,
             )?;
-            Assistance {
-                id: row_id,
-                case_id: id.clone(),
-                service_type: service,
-                provider_organisation_id: author.org.clone(),
-                status: if k == 0 {
-                    AssistanceStatus::Completed
+            changes.reasonable_grounds_decided_at = Some(Some(rg_at));
+            let ends = c.rules.recovery_period_end(rg_at);
+            changes.recovery_period_ends_at = Some(Some(ends));
+            if stage == IdentificationStage::ReasonableGroundsPositive && ends < c.now {
+                overdue = Some(Deadline::ConclusiveGrounds);
+            }
+            if stage != IdentificationStage::ReasonableGroundsPositive {
+                let cg_at = (ends + Duration::days(3)).min(c.now);
+                let decision = if stage == IdentificationStage::ConclusiveGroundsPositive {
+                    IdentificationDecision::ConclusiveGroundsPositive
                 } else {
-                    AssistanceStatus::Planned
-                },
-                provided_on: (encountered_on + Duration::days(1 + i64::try_from(k).unwrap_or(0)))
-                    .min(today),
-                recorded_by: author.id.clone(),
-                recorded_at: base + Duration::days(1),
-                details: Some(details),
+                    IdentificationDecision::ConclusiveGroundsNegative
+                };
+                decide(conn, c, id, decision, cg_at)?;
+                changes.conclusive_grounds_decided_at = Some(Some(cg_at));
             }
-            .insert(conn)?;
         }
-    }
-    if i.is_multiple_of(2) {
-        let row_id = RecordId::generate();
-        let body = vault
-            .seal_record(
+        IdentificationStage::ReasonableGroundsNegative => {
+            decide(
                 conn,
-                &id,
-                RecordPlace {
-                    table: "case_notes",
-                    column: "body",
-                    row_id: row_id.as_str(),
-                },
-                &SecretBytes::new(b"Fictional note: the person asked to call her sister.".to_vec()),
-            )
-            .map_err(vault_err)?;
-        Note {
-            id: row_id,
-            case_id: id.clone(),
-            written_by: author.id.clone(),
-            written_at: base + Duration::hours(3),
-            body,
+                c,
+                id,
+                IdentificationDecision::ReasonableGroundsNegative,
+                rg_at,
+            )?;
+            changes.reasonable_grounds_decided_at = Some(Some(rg_at));
         }
-        .insert(conn)?;
+        IdentificationStage::NotAVictim => {
+            decide(conn, c, id, IdentificationDecision::NotAVictim, rg_at)?;
+            changes.reasonable_grounds_decided_at = Some(Some(rg_at));
+        }
+        _ => {}
     }
-    if matches!(status, CaseStatus::Active | CaseStatus::Reintegration) {
+    Ok(overdue)
+}
+
+/// One decision of the competent authority, its reasons sealed through the vault.
+fn decide(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    decision: IdentificationDecision,
+    at: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let row_id = RecordId::generate();
+    let reasons = seal(
+        c.vault,
+        conn,
+        id,
+        "identification_decisions",
+        "reasons",
+        &row_id,
+        &json!("Fictional reasons for a demo decision."),
+    )?;
+    Decision {
+        id: row_id,
+        case_id: id.clone(),
+        decision,
+        decided_by: c.authority.id.clone(),
+        decided_by_organisation: c.authority.org.clone(),
+        decided_at: at,
+        reasons,
+    }
+    .insert(conn)?;
+    Ok(())
+}
+
+/// The case work that goes with the status: assistance once the case is past `open`, a note
+/// on every other case, a risk assessment while the person is supported.
+fn work_on(
+    conn: &mut DbConn,
+    rng: &mut StdRng,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    encountered_on: NaiveDate,
+    base: NaiveDateTime,
+) -> anyhow::Result<()> {
+    if c.status != CaseStatus::Open {
+        record_assistance(conn, rng, c, id, encountered_on, base)?;
+    }
+    if c.i.is_multiple_of(2) {
+        write_note(conn, c, id, base)?;
+    }
+    if matches!(c.status, CaseStatus::Active | CaseStatus::Reintegration) {
         RiskAssessment {
             id: RecordId::generate(),
             case_id: id.clone(),
             individual: *pick(rng, &[RiskLevel::Low, RiskLevel::Medium, RiskLevel::High]),
             household: *pick(rng, &[RiskLevel::Low, RiskLevel::Medium]),
             community: RiskLevel::Low,
-            review_on: today + Duration::days(rng.random_range(7..90)),
-            assessed_by: author.id.clone(),
+            review_on: c.today + Duration::days(rng.random_range(7..90)),
+            assessed_by: c.author.id.clone(),
             assessed_at: base + Duration::days(2),
             details: None,
         }
         .insert(conn)?;
     }
-    if status == CaseStatus::Closed {
-        changes.closure_reason = Some(Some(if stage == IdentificationStage::NotAVictim {
-            ClosureReason::NotAVictim
-        } else {
-            *pick(
-                rng,
-                &[
-                    ClosureReason::ServicesCompleted,
-                    ClosureReason::Reintegrated,
-                    ClosureReason::Returned,
-                ],
-            )
-        }));
-        changes.closure_requested_at = Some(Some(base + Duration::days(30)));
-        changes.closure_requested_by = Some(Some(author.id.clone()));
-        changes.closed_at = Some(Some(base + Duration::days(31)));
-        changes.closure_approved_by = Some(Some(
-            supervisor.map_or_else(|| author.id.clone(), |s| s.id.clone()),
-        ));
-    }
-    if case.is_child {
-        changes.child_protection_notified_at = Some(Some(now));
-    }
-    Case::apply(conn, &id, case.version, &changes)?.ok_or(DbError::NotFound)?;
-    if let Some(deadline) = overdue {
-        // Already overdue when seeded: marked, so the scanner does not e-mail for the demo.
-        deadline.mark_overdue(conn, &id, now)?;
+    Ok(())
+}
+
+/// One to three services, the first completed, the others planned.
+fn record_assistance(
+    conn: &mut DbConn,
+    rng: &mut StdRng,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    encountered_on: NaiveDate,
+    base: NaiveDateTime,
+) -> anyhow::Result<()> {
+    for k in 0..(1 + c.i % 3) {
+        let service = *pick(
+            rng,
+            &[
+                ServiceType::Shelter,
+                ServiceType::Health,
+                ServiceType::Legal,
+                ServiceType::SocialCare,
+                ServiceType::Livelihood,
+            ],
+        );
+        let row_id = RecordId::generate();
+        let details = seal(
+            c.vault,
+            conn,
+            id,
+            "assistance_records",
+            "details",
+            &row_id,
+            &json!("Fictional assistance details."),
+        )?;
+        Assistance {
+            id: row_id,
+            case_id: id.clone(),
+            service_type: service,
+            provider_organisation_id: c.author.org.clone(),
+            status: if k == 0 {
+                AssistanceStatus::Completed
+            } else {
+                AssistanceStatus::Planned
+            },
+            provided_on: (encountered_on + Duration::days(1 + i64::try_from(k).unwrap_or(0)))
+                .min(c.today),
+            recorded_by: c.author.id.clone(),
+            recorded_at: base + Duration::days(1),
+            details: Some(details),
+        }
+        .insert(conn)?;
     }
     Ok(())
+}
+
+/// A case note, sealed through the vault.
+fn write_note(
+    conn: &mut DbConn,
+    c: &CaseInputs<'_>,
+    id: &CaseId,
+    base: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let row_id = RecordId::generate();
+    let body = c
+        .vault
+        .seal_record(
+            conn,
+            id,
+            RecordPlace {
+                table: "case_notes",
+                column: "body",
+                row_id: row_id.as_str(),
+            },
+            &SecretBytes::new(b"Fictional note: the person asked to call her sister.".to_vec()),
+        )
+        .map_err(vault_error)?;
+    Note {
+        id: row_id,
+        case_id: id.clone(),
+        written_by: c.author.id.clone(),
+        written_at: base + Duration::hours(3),
+        body,
+    }
+    .insert(conn)?;
+    Ok(())
+}
+
+/// The status in `changes`, and for a closed case the closure: asked for by the author,
+/// approved by their supervisor (or the author, in an organisation without one).
+fn close(rng: &mut StdRng, c: &CaseInputs<'_>, base: NaiveDateTime, changes: &mut CaseChanges) {
+    changes.status = Some(c.status);
+    if c.status != CaseStatus::Closed {
+        return;
+    }
+    changes.closure_reason = Some(Some(if c.stage == IdentificationStage::NotAVictim {
+        ClosureReason::NotAVictim
+    } else {
+        *pick(
+            rng,
+            &[
+                ClosureReason::ServicesCompleted,
+                ClosureReason::Reintegrated,
+                ClosureReason::Returned,
+            ],
+        )
+    }));
+    changes.closure_requested_at = Some(Some(base + Duration::days(30)));
+    changes.closure_requested_by = Some(Some(c.author.id.clone()));
+    changes.closed_at = Some(Some(base + Duration::days(31)));
+    changes.closure_approved_by = Some(Some(
+        c.supervisor
+            .map_or_else(|| c.author.id.clone(), |s| s.id.clone()),
+    ));
 }
 
 fn seal(

@@ -125,7 +125,11 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("client");
         let stop = Arc::new(AtomicBool::new(false));
         let logins = Arc::new(AtomicU64::new(0));
         let failures = Arc::new(AtomicU64::new(0));
@@ -134,7 +138,12 @@ fn main() {
         let body = serde_json::json!({"email": "bench@example.test", "password": password});
 
         // Warm up: one sign-in, and readiness.
-        let warm = client.post(&login_url).json(&body).send().await.expect("warm-up");
+        let warm = client
+            .post(&login_url)
+            .json(&body)
+            .send()
+            .await
+            .expect("warm-up");
         assert_eq!(warm.status().as_u16(), 200, "warm-up sign-in");
 
         let mut quiet = Vec::new();
@@ -150,8 +159,14 @@ fn main() {
         let mut tasks = Vec::new();
         let mut login_latencies = Vec::new();
         for _ in 0..clients {
-            let (client, stop, logins, failures, url, body) =
-                (client.clone(), stop.clone(), logins.clone(), failures.clone(), login_url.clone(), body.clone());
+            let (client, stop, logins, failures, url, body) = (
+                client.clone(),
+                stop.clone(),
+                logins.clone(),
+                failures.clone(),
+                login_url.clone(),
+                body.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -186,11 +201,35 @@ fn main() {
             list.sort_by(f64::total_cmp);
         }
         let total = logins.load(Ordering::Relaxed);
-        println!("machine: {} cores; argon2id m=19456 KiB t=2 p=1 (the defaults); {clients} concurrent sign-in loops for {seconds} s", std::thread::available_parallelism().map_or(1, usize::from));
-        println!("sign-ins: {total} succeeded, {} failed, {:.1} per second", failures.load(Ordering::Relaxed), total as f64 / elapsed);
-        println!("sign-in latency ms: p50 {:.1}  p99 {:.1}", percentile(&login_latencies, 50.0), percentile(&login_latencies, 99.0));
-        println!("/readyz idle ms:       p50 {:.2}  p99 {:.2}  max {:.2}  ({} probes)", percentile(&quiet, 50.0), percentile(&quiet, 99.0), quiet.last().copied().unwrap_or(f64::NAN), quiet.len());
-        println!("/readyz under flood ms: p50 {:.2}  p99 {:.2}  max {:.2}  ({} probes)", percentile(&ready, 50.0), percentile(&ready, 99.0), ready.last().copied().unwrap_or(f64::NAN), ready.len());
+        println!(
+            "machine: {} cores; argon2id m=19456 KiB t=2 p=1 (the defaults); {clients} concurrent \
+             sign-in loops for {seconds} s",
+            std::thread::available_parallelism().map_or(1, usize::from)
+        );
+        println!(
+            "sign-ins: {total} succeeded, {} failed, {:.1} per second",
+            failures.load(Ordering::Relaxed),
+            total as f64 / elapsed
+        );
+        println!(
+            "sign-in latency ms: p50 {:.1}  p99 {:.1}",
+            percentile(&login_latencies, 50.0),
+            percentile(&login_latencies, 99.0)
+        );
+        println!(
+            "/readyz idle ms:       p50 {:.2}  p99 {:.2}  max {:.2}  ({} probes)",
+            percentile(&quiet, 50.0),
+            percentile(&quiet, 99.0),
+            quiet.last().copied().unwrap_or(f64::NAN),
+            quiet.len()
+        );
+        println!(
+            "/readyz under flood ms: p50 {:.2}  p99 {:.2}  max {:.2}  ({} probes)",
+            percentile(&ready, 50.0),
+            percentile(&ready, 99.0),
+            ready.last().copied().unwrap_or(f64::NAN),
+            ready.len()
+        );
     });
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

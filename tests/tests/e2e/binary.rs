@@ -290,59 +290,147 @@ fn postgres_serves_after_migrate() {
     drop(after.stop());
 }
 
-both_engines! {
-    fn admin_creates_the_first_organisation_and_administrator(db) {
-        let cwd = tempfile::tempdir().unwrap();
-        let url = db.url_string();
-        let org = tumaini(cwd.path(), &url, &[
-            "admin", "create-org", "--name", "COPTIP", "--kind", "coordination_office",
-            "--country", "ug", "--region", "Central", "--service", "legal",
-        ]);
-        assert!(org.status.success(), "{}", String::from_utf8_lossy(&org.stderr));
-        let stdout = String::from_utf8_lossy(&org.stdout).into_owned();
-        let org_id = stdout.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_owned();
+fn admin_creates_the_first_organisation_and_administrator(db: TestDb) {
+    let cwd = tempfile::tempdir().unwrap();
+    let url = db.url_string();
+    let org = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "COPTIP",
+            "--kind",
+            "coordination_office",
+            "--country",
+            "ug",
+            "--region",
+            "Central",
+            "--service",
+            "legal",
+        ],
+    );
+    assert!(
+        org.status.success(),
+        "{}",
+        String::from_utf8_lossy(&org.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&org.stdout).into_owned();
+    let org_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_owned();
 
-        let admin = tumaini(cwd.path(), &url, &[
-            "admin", "create-user", "--org", &org_id, "--role", "admin",
-            "--email", "Root@Example.UG", "--display-name", "First Administrator",
-        ]);
-        assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
-        let stdout = String::from_utf8_lossy(&admin.stdout).into_owned();
-        let password = stdout.lines().find_map(|l| l.strip_prefix("one-time password: ")).unwrap();
-        assert!(password.len() >= 20);
+    let admin = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "admin",
+            "create-user",
+            "--org",
+            &org_id,
+            "--role",
+            "admin",
+            "--email",
+            "Root@Example.UG",
+            "--display-name",
+            "First Administrator",
+        ],
+    );
+    assert!(
+        admin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&admin.stdout).into_owned();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap();
+    assert!(password.len() >= 20);
 
-        let mut conn = db.conn();
-        let user = tumaini_db::models::User::find_by_email(&mut conn, &"root@example.ug".parse().unwrap()).unwrap();
-        assert_eq!(user.role, tumaini_db::vocabulary::Role::Admin);
-        assert_eq!(user.status, tumaini_db::vocabulary::UserStatus::Invited);
-        assert!(user.password_must_change);
-        for action in ["organisation.create", "user.create"] {
-            let events = tumaini_db::models::audit::with_action(&mut conn, action).unwrap();
-            assert_eq!(events.len(), 1, "{action} is audited once");
-            assert!(events[0].request_id.as_deref().is_some_and(|r| r.starts_with("cli-")));
-        }
-
-        let again = tumaini(cwd.path(), &url, &[
-            "admin", "create-user", "--org", &org_id, "--role", "case_worker",
-            "--email", "root@example.ug", "--display-name", "Someone Else",
-        ]);
-        assert!(!again.status.success());
-        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-
-        let misplaced = tumaini(cwd.path(), &url, &[
-            "admin", "create-org", "--name", "Hope Shelter", "--kind", "shelter",
-            "--country", "UG", "--region", "Central",
-        ]);
-        let shelter_id = String::from_utf8_lossy(&misplaced.stdout)
-            .lines().find_map(|l| l.strip_prefix("id: ").map(str::to_owned)).unwrap();
-        let coordinator_in_shelter = tumaini(cwd.path(), &url, &[
-            "admin", "create-user", "--org", &shelter_id, "--role", "coordinator",
-            "--email", "c@example.ug", "--display-name", "C",
-        ]);
-        assert!(!coordinator_in_shelter.status.success());
-        assert!(String::from_utf8_lossy(&coordinator_in_shelter.stderr).contains("coordination_office"));
+    let mut conn = db.conn();
+    let user =
+        tumaini_db::models::User::find_by_email(&mut conn, &"root@example.ug".parse().unwrap())
+            .unwrap();
+    assert_eq!(user.role, tumaini_db::vocabulary::Role::Admin);
+    assert_eq!(user.status, tumaini_db::vocabulary::UserStatus::Invited);
+    assert!(user.password_must_change);
+    for action in ["organisation.create", "user.create"] {
+        let events = tumaini_db::models::audit::with_action(&mut conn, action).unwrap();
+        assert_eq!(events.len(), 1, "{action} is audited once");
+        assert!(
+            events[0]
+                .request_id
+                .as_deref()
+                .is_some_and(|r| r.starts_with("cli-"))
+        );
     }
+
+    let again = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "admin",
+            "create-user",
+            "--org",
+            &org_id,
+            "--role",
+            "case_worker",
+            "--email",
+            "root@example.ug",
+            "--display-name",
+            "Someone Else",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let misplaced = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "Hope Shelter",
+            "--kind",
+            "shelter",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ],
+    );
+    let shelter_id = String::from_utf8_lossy(&misplaced.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("id: ").map(str::to_owned))
+        .unwrap();
+    let coordinator_in_shelter = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "admin",
+            "create-user",
+            "--org",
+            &shelter_id,
+            "--role",
+            "coordinator",
+            "--email",
+            "c@example.ug",
+            "--display-name",
+            "C",
+        ],
+    );
+    assert!(!coordinator_in_shelter.status.success());
+    assert!(
+        String::from_utf8_lossy(&coordinator_in_shelter.stderr).contains("coordination_office")
+    );
 }
+
+both_engines!(admin_creates_the_first_organisation_and_administrator);
 
 #[test]
 fn admin_commands_work_on_a_fresh_checkout() {
@@ -387,7 +475,10 @@ fn an_invalid_policy_stops_the_server_with_a_clear_message() {
     .unwrap();
     std::fs::write(
         policies.join("mistake.cedar"),
-        "@id(\"case.typo\")\npermit (principal, action == Tumaini::Action::\"ReadSummary\", resource is Tumaini::Case)\nwhen { principal.rol == \"coordinator\" };\n",
+        "@id(\"case.typo\")\n\
+         permit (principal, action == Tumaini::Action::\"ReadSummary\", \
+         resource is Tumaini::Case)\n\
+         when { principal.rol == \"coordinator\" };\n",
     )
     .unwrap();
     let output = Command::new(binary())
@@ -443,107 +534,250 @@ fn production_refuses_development_defaults() {
     assert!(!cwd.path().join("data").exists(), "no key was generated");
 }
 
-both_engines! {
-    fn seed_demo_fills_a_fresh_database_once_and_never_in_production(db) {
-        use diesel::prelude::*;
-        use tumaini_db::schema::{anonymous_notifications, cases, users};
-        let cwd = tempfile::tempdir().unwrap();
-        let url = db.url_string();
-        let seeded = tumaini(cwd.path(), &url, &["seed", "--demo", "--cases", "90"]);
-        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
-        assert!(seeded.status.success(), "{stdout}{}", String::from_utf8_lossy(&seeded.stderr));
-        let password = stdout.lines().find_map(|l| l.strip_prefix("demo password: ")).unwrap().to_owned();
+fn seed_demo_fills_a_fresh_database_once_and_never_in_production(db: TestDb) {
+    use diesel::prelude::*;
+    use tumaini_db::schema::{anonymous_notifications, cases, users};
+    let cwd = tempfile::tempdir().unwrap();
+    let url = db.url_string();
+    let seeded = tumaini(cwd.path(), &url, &["seed", "--demo", "--cases", "90"]);
+    let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
+    assert!(
+        seeded.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("demo password: "))
+        .unwrap()
+        .to_owned();
 
-        let mut conn = db.conn();
-        let stages: Vec<String> = cases::table.select(cases::identification_stage).distinct().load::<tumaini_db::vocabulary::IdentificationStage>(&mut conn).unwrap().into_iter().map(|s| s.code().to_owned()).collect();
-        assert_eq!(stages.len(), tumaini_db::vocabulary::IdentificationStage::ALL.len(), "every stage: {stages:?}");
-        let statuses: Vec<tumaini_db::vocabulary::CaseStatus> = cases::table.select(cases::status).distinct().load(&mut conn).unwrap();
-        assert_eq!(statuses.len(), tumaini_db::vocabulary::CaseStatus::ALL.len());
-        let roles: Vec<tumaini_db::vocabulary::Role> = users::table.select(users::role).distinct().load(&mut conn).unwrap();
-        assert_eq!(roles.len(), tumaini_db::vocabulary::Role::ALL.len(), "users of every role");
-        let children: i64 = cases::table.filter(cases::is_child.eq(true)).count().get_result(&mut conn).unwrap();
-        assert!(children > 0);
-        assert_eq!(cases::table.count().get_result::<i64>(&mut conn).unwrap(), 90);
-        assert_eq!(anonymous_notifications::table.count().get_result::<i64>(&mut conn).unwrap(), 9);
-        let kinds: Vec<tumaini_db::vocabulary::OrganisationKind> = tumaini_db::schema::organisations::table.select(tumaini_db::schema::organisations::kind).distinct().load(&mut conn).unwrap();
-        assert_eq!(kinds.len(), tumaini_db::vocabulary::OrganisationKind::ALL.len(), "organisations of every kind");
-        // A coordination office and a competent authority in Kenya too, with their staff, so that
-        // jurisdiction by country shows; every region is one of the list's.
-        use tumaini_db::schema::organisations;
-        let kenyan: Vec<tumaini_db::vocabulary::OrganisationKind> = organisations::table.filter(organisations::country.eq("KE"))
-            .select(organisations::kind).load(&mut conn).unwrap();
-        for kind in [tumaini_db::vocabulary::OrganisationKind::CoordinationOffice, tumaini_db::vocabulary::OrganisationKind::CompetentAuthority] {
-            assert!(kenyan.contains(&kind), "{kind:?} in Kenya");
-        }
-        assert!(stdout.contains("ke.coordinator@demo.tumaini.example") && stdout.contains("ke.authority@demo.tumaini.example"), "{stdout}");
-        let regions: Vec<String> = cases::table.select(cases::region).distinct().load(&mut conn).unwrap();
-        for region in &regions {
-            let code: tumaini_db::vocabulary::region::RegionCode = region.parse().unwrap();
-            assert!(tumaini_db::vocabulary::region::find(&mut conn, &code).unwrap().is_some(), "{region}");
-        }
-
-        // The demo users sign in with the printed password.
-        let server = tumaini_tests::TestServer::start(&db);
-        let login = server.post(None, "/api/v1/auth/login", &serde_json::json!({"email": "shelter.worker@demo.tumaini.example", "password": password}));
-        assert_eq!(login.status, 200, "{}", login.text());
-
-        let again = tumaini(cwd.path(), &url, &["seed", "--demo"]);
-        assert!(!again.status.success());
-        assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));
-        let bare = tumaini(cwd.path(), &url, &["seed"]);
-        assert!(!bare.status.success(), "seeding is never implicit");
-
-        let production = Command::new(binary())
-            .args(["seed", "--demo"])
-            .current_dir(cwd.path())
-            .env("DATABASE_URL", &url)
-            .env("TUMAINI_ENV", "production")
-            .env_remove("TUMAINI_CONFIG")
-            .output()
+    let mut conn = db.conn();
+    let stages: Vec<String> = cases::table
+        .select(cases::identification_stage)
+        .distinct()
+        .load::<tumaini_db::vocabulary::IdentificationStage>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.code().to_owned())
+        .collect();
+    assert_eq!(
+        stages.len(),
+        tumaini_db::vocabulary::IdentificationStage::ALL.len(),
+        "every stage: {stages:?}"
+    );
+    let statuses: Vec<tumaini_db::vocabulary::CaseStatus> = cases::table
+        .select(cases::status)
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        statuses.len(),
+        tumaini_db::vocabulary::CaseStatus::ALL.len()
+    );
+    let roles: Vec<tumaini_db::vocabulary::Role> = users::table
+        .select(users::role)
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        roles.len(),
+        tumaini_db::vocabulary::Role::ALL.len(),
+        "users of every role"
+    );
+    let children: i64 = cases::table
+        .filter(cases::is_child.eq(true))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert!(children > 0);
+    assert_eq!(
+        cases::table.count().get_result::<i64>(&mut conn).unwrap(),
+        90
+    );
+    assert_eq!(
+        anonymous_notifications::table
+            .count()
+            .get_result::<i64>(&mut conn)
+            .unwrap(),
+        9
+    );
+    let kinds: Vec<tumaini_db::vocabulary::OrganisationKind> =
+        tumaini_db::schema::organisations::table
+            .select(tumaini_db::schema::organisations::kind)
+            .distinct()
+            .load(&mut conn)
             .unwrap();
-        assert!(!production.status.success());
-        assert!(String::from_utf8_lossy(&production.stderr).contains("production"));
-        assert_eq!(cases::table.count().get_result::<i64>(&mut conn).unwrap(), 90, "nothing more was written");
+    assert_eq!(
+        kinds.len(),
+        tumaini_db::vocabulary::OrganisationKind::ALL.len(),
+        "organisations of every kind"
+    );
+    // A coordination office and a competent authority in Kenya too, with their staff, so that
+    // jurisdiction by country shows; every region is one of the list's.
+    use tumaini_db::schema::organisations;
+    let kenyan: Vec<tumaini_db::vocabulary::OrganisationKind> = organisations::table
+        .filter(organisations::country.eq("KE"))
+        .select(organisations::kind)
+        .load(&mut conn)
+        .unwrap();
+    for kind in [
+        tumaini_db::vocabulary::OrganisationKind::CoordinationOffice,
+        tumaini_db::vocabulary::OrganisationKind::CompetentAuthority,
+    ] {
+        assert!(kenyan.contains(&kind), "{kind:?} in Kenya");
     }
+    assert!(
+        stdout.contains("ke.coordinator@demo.tumaini.example")
+            && stdout.contains("ke.authority@demo.tumaini.example"),
+        "{stdout}"
+    );
+    let regions: Vec<String> = cases::table
+        .select(cases::region)
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    for region in &regions {
+        let code: tumaini_db::vocabulary::region::RegionCode = region.parse().unwrap();
+        assert!(
+            tumaini_db::vocabulary::region::find(&mut conn, &code)
+                .unwrap()
+                .is_some(),
+            "{region}"
+        );
+    }
+
+    // The demo users sign in with the printed password.
+    let server = tumaini_tests::TestServer::start(&db);
+    let login = server.post(
+        None,
+        "/api/v1/auth/login",
+        &serde_json::json!({"email": "shelter.worker@demo.tumaini.example", "password": password}),
+    );
+    assert_eq!(login.status, 200, "{}", login.text());
+
+    let again = tumaini(cwd.path(), &url, &["seed", "--demo"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));
+    let bare = tumaini(cwd.path(), &url, &["seed"]);
+    assert!(!bare.status.success(), "seeding is never implicit");
+
+    let production = Command::new(binary())
+        .args(["seed", "--demo"])
+        .current_dir(cwd.path())
+        .env("DATABASE_URL", &url)
+        .env("TUMAINI_ENV", "production")
+        .env_remove("TUMAINI_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!production.status.success());
+    assert!(String::from_utf8_lossy(&production.stderr).contains("production"));
+    assert_eq!(
+        cases::table.count().get_result::<i64>(&mut conn).unwrap(),
+        90,
+        "nothing more was written"
+    );
 }
 
-both_engines! {
-    fn audit_commands_seal_export_and_verify_against_a_witness(db) {
-        let cwd = tempfile::tempdir().unwrap();
-        let url = db.url_string();
-        for args in [&["admin", "create-org", "--name", "COPTIP", "--kind", "coordination_office", "--country", "UG", "--region", "Central"][..],
-                     &["admin", "create-org", "--name", "Hope", "--kind", "shelter", "--country", "UG", "--region", "Central"][..]] {
-            assert!(tumaini(cwd.path(), &url, args).status.success());
-        }
-        let sealed = tumaini(cwd.path(), &url, &["audit", "seal"]);
-        let out = String::from_utf8_lossy(&sealed.stdout).into_owned();
-        assert!(sealed.status.success(), "{out}{}", String::from_utf8_lossy(&sealed.stderr));
-        assert!(out.contains("sealed 2 events; checkpoint at position 2"), "{out}");
+both_engines!(seed_demo_fills_a_fresh_database_once_and_never_in_production);
 
-        let witness = cwd.path().join("witness.json");
-        let exported = tumaini(cwd.path(), &url, &["audit", "export-checkpoints", "--out", witness.to_str().unwrap()]);
-        assert!(exported.status.success());
-        let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&witness).unwrap()).unwrap();
-        let note = document["checkpoints"][0]["note"].as_str().unwrap();
-        assert!(note.starts_with("tumaini-audit-v1\n2\n"), "{note}");
-        let public = tumaini(cwd.path(), &url, &["audit", "public-key"]);
-        assert!(String::from_utf8_lossy(&public.stdout).contains(document["public_key"].as_str().unwrap()));
-
-        let verified = tumaini(cwd.path(), &url, &["audit", "verify", "--against", witness.to_str().unwrap()]);
-        let out = String::from_utf8_lossy(&verified.stdout).into_owned();
-        assert!(verified.status.success(), "{out}");
-        assert!(out.contains("2 events and 2 checkpoints checked") && out.contains("intact"), "{out}");
-
-        // A witness copy that disagrees with the database is reported at its position.
-        let mut forged = document.clone();
-        forged["checkpoints"][0]["chain_hash"] = serde_json::json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]));
-        std::fs::write(&witness, forged.to_string()).unwrap();
-        let refused = tumaini(cwd.path(), &url, &["audit", "verify", "--against", witness.to_str().unwrap()]);
-        let out = String::from_utf8_lossy(&refused.stdout).into_owned();
-        assert!(!refused.status.success());
-        assert!(out.contains("BAD CHECKPOINT at position 2: witness checkpoint"), "{out}");
+fn audit_commands_seal_export_and_verify_against_a_witness(db: TestDb) {
+    let cwd = tempfile::tempdir().unwrap();
+    let url = db.url_string();
+    for args in [
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "COPTIP",
+            "--kind",
+            "coordination_office",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ][..],
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "Hope",
+            "--kind",
+            "shelter",
+            "--country",
+            "UG",
+            "--region",
+            "Central",
+        ][..],
+    ] {
+        assert!(tumaini(cwd.path(), &url, args).status.success());
     }
+    let sealed = tumaini(cwd.path(), &url, &["audit", "seal"]);
+    let out = String::from_utf8_lossy(&sealed.stdout).into_owned();
+    assert!(
+        sealed.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    assert!(
+        out.contains("sealed 2 events; checkpoint at position 2"),
+        "{out}"
+    );
+
+    let witness = cwd.path().join("witness.json");
+    let exported = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "audit",
+            "export-checkpoints",
+            "--out",
+            witness.to_str().unwrap(),
+        ],
+    );
+    assert!(exported.status.success());
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&witness).unwrap()).unwrap();
+    let note = document["checkpoints"][0]["note"].as_str().unwrap();
+    assert!(note.starts_with("tumaini-audit-v1\n2\n"), "{note}");
+    let public = tumaini(cwd.path(), &url, &["audit", "public-key"]);
+    assert!(
+        String::from_utf8_lossy(&public.stdout).contains(document["public_key"].as_str().unwrap())
+    );
+
+    let verified = tumaini(
+        cwd.path(),
+        &url,
+        &["audit", "verify", "--against", witness.to_str().unwrap()],
+    );
+    let out = String::from_utf8_lossy(&verified.stdout).into_owned();
+    assert!(verified.status.success(), "{out}");
+    assert!(
+        out.contains("2 events and 2 checkpoints checked") && out.contains("intact"),
+        "{out}"
+    );
+
+    // A witness copy that disagrees with the database is reported at its position.
+    let mut forged = document.clone();
+    forged["checkpoints"][0]["chain_hash"] = serde_json::json!(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        [7u8; 32]
+    ));
+    std::fs::write(&witness, forged.to_string()).unwrap();
+    let refused = tumaini(
+        cwd.path(),
+        &url,
+        &["audit", "verify", "--against", witness.to_str().unwrap()],
+    );
+    let out = String::from_utf8_lossy(&refused.stdout).into_owned();
+    assert!(!refused.status.success());
+    assert!(
+        out.contains("BAD CHECKPOINT at position 2: witness checkpoint"),
+        "{out}"
+    );
 }
+
+both_engines!(audit_commands_seal_export_and_verify_against_a_witness);
 
 #[test]
 fn two_serve_processes_seal_one_consistent_chain_under_load() {
@@ -569,19 +803,35 @@ fn two_serve_processes_seal_one_consistent_chain_under_load() {
         for (n, account) in accounts.iter().enumerate() {
             let server = if n % 2 == 0 { first.addr } else { second.addr };
             scope.spawn(move || {
-                let login = serde_json::json!({"email": account.email, "password": tumaini_tests::seed::PASSWORD});
+                let login = serde_json::json!({
+                    "email": account.email, "password": tumaini_tests::seed::PASSWORD
+                });
                 let (status, body) = call(server, "POST", "/api/v1/auth/login", None, Some(&login));
                 assert_eq!(status, 200, "{body}");
                 let token = body["access_token"].as_str().unwrap().to_owned();
                 for k in 0..15 {
                     let case = serde_json::json!({
-                        "summary": {"sex": "female", "age_band": "24_26", "region": "UG-304", "encountered_on": "2026-11-10"},
-                        "groups": {"identity": {"given_names": "Load", "family_name": format!("Process{n}x{k}")}}
+                        "summary": {
+                            "sex": "female", "age_band": "24_26", "region": "UG-304",
+                            "encountered_on": "2026-11-10"
+                        },
+                        "groups": {
+                            "identity": {
+                                "given_names": "Load", "family_name": format!("Process{n}x{k}")
+                            }
+                        }
                     });
-                    let (status, body) = call(server, "POST", "/api/v1/cases", Some(&token), Some(&case));
+                    let (status, body) =
+                        call(server, "POST", "/api/v1/cases", Some(&token), Some(&case));
                     assert_eq!(status, 201, "{body}");
                     let id = body["id"].as_str().unwrap();
-                    let (status, _) = call(server, "GET", &format!("/api/v1/cases/{id}?groups=identity&purpose=assistance"), Some(&token), None);
+                    let (status, _) = call(
+                        server,
+                        "GET",
+                        &format!("/api/v1/cases/{id}?groups=identity&purpose=assistance"),
+                        Some(&token),
+                        None,
+                    );
                     assert_eq!(status, 200);
                 }
             });

@@ -36,20 +36,20 @@ fn assert_problem(response: &TestResponse, status: u16, problem_type: &str) -> V
     body
 }
 
-both_engines! {
-    fn health_and_readiness(db) {
-        let server = TestServer::start(&db);
-        let health = server.get("/healthz");
-        assert_eq!(health.status, 200);
-        assert_eq!(health.json(), json!({"status": "alive"}));
-        let ready = server.get("/readyz");
-        assert_eq!(ready.status, 200, "{}", ready.text());
-        assert_eq!(
-            ready.json(),
-            json!({"status": "ready", "database": db.engine().name(), "migrations": "current"})
-        );
-    }
+fn health_and_readiness(db: TestDb) {
+    let server = TestServer::start(&db);
+    let health = server.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json(), json!({"status": "alive"}));
+    let ready = server.get("/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert_eq!(
+        ready.json(),
+        json!({"status": "ready", "database": db.engine().name(), "migrations": "current"})
+    );
 }
+
+both_engines!(health_and_readiness);
 
 #[test]
 fn readiness_reports_pending_migrations() {
@@ -134,93 +134,151 @@ fn readiness_reports_an_unreachable_database() {
     );
 }
 
-both_engines! {
-    fn unknown_routes_and_methods_are_problems(db) {
-        let server = TestServer::start(&db);
-        assert_problem(&server.get("/no/such/route"), 404, "urn:tumaini:problem:not-found");
-        // A name pasted into a case URL is never echoed back, signed in or not.
-        let pasted = server.get("/api/v1/cases/Amina%20Okello");
-        assert_problem(&pasted, 401, "urn:tumaini:problem:unauthenticated");
-        assert!(!pasted.text().contains("Amina"));
-        let wrong_method = server.send(|c, base| c.delete(format!("{base}/healthz")));
-        assert!(wrong_method.status == 404 || wrong_method.status == 405);
-        assert_eq!(wrong_method.header("content-type"), Some("application/problem+json"));
-    }
+fn unknown_routes_and_methods_are_problems(db: TestDb) {
+    let server = TestServer::start(&db);
+    assert_problem(
+        &server.get("/no/such/route"),
+        404,
+        "urn:tumaini:problem:not-found",
+    );
+    // A name pasted into a case URL is never echoed back, signed in or not.
+    let pasted = server.get("/api/v1/cases/Amina%20Okello");
+    assert_problem(&pasted, 401, "urn:tumaini:problem:unauthenticated");
+    assert!(!pasted.text().contains("Amina"));
+    let wrong_method = server.send(|c, base| c.delete(format!("{base}/healthz")));
+    assert!(wrong_method.status == 404 || wrong_method.status == 405);
+    assert_eq!(
+        wrong_method.header("content-type"),
+        Some("application/problem+json")
+    );
 }
 
-both_engines! {
-    fn bad_bodies_are_problems_that_change_nothing(db) {
-        let server = TestServer::start_with(&db, &[("TUMAINI_MAX_BODY_BYTES", "2048")], echo_route);
-        let echoed = server.raw("POST", "/test/echo", "application/json", br#"{"count": 3}"#.to_vec());
-        assert_eq!(echoed.status, 200, "{}", echoed.text());
-        assert_eq!(echoed.json(), json!({"count": 3}));
+both_engines!(unknown_routes_and_methods_are_problems);
 
-        let malformed = server.raw("POST", "/test/echo", "application/json", b"{\"count\": 3".to_vec());
-        assert_problem(&malformed, 400, "urn:tumaini:problem:malformed-json");
+fn bad_bodies_are_problems_that_change_nothing(db: TestDb) {
+    let server = TestServer::start_with(&db, &[("TUMAINI_MAX_BODY_BYTES", "2048")], echo_route);
+    let echoed = server.raw(
+        "POST",
+        "/test/echo",
+        "application/json",
+        br#"{"count": 3}"#.to_vec(),
+    );
+    assert_eq!(echoed.status, 200, "{}", echoed.text());
+    assert_eq!(echoed.json(), json!({"count": 3}));
 
-        let wrong_shape = server.raw(
-            "POST", "/test/echo", "application/json",
-            br#"{"count": "Amina Okello"}"#.to_vec(),
-        );
-        let body = assert_problem(&wrong_shape, 422, "urn:tumaini:problem:invalid-body");
-        assert!(!body.to_string().contains("Amina"), "a submitted value is never echoed: {body}");
+    let malformed = server.raw(
+        "POST",
+        "/test/echo",
+        "application/json",
+        b"{\"count\": 3".to_vec(),
+    );
+    assert_problem(&malformed, 400, "urn:tumaini:problem:malformed-json");
 
-        let wrong_type = server.raw("POST", "/test/echo", "text/plain", br#"{"count": 3}"#.to_vec());
-        assert_problem(&wrong_type, 415, "urn:tumaini:problem:unsupported-media-type");
-        let form = server.raw("POST", "/test/echo", "application/x-www-form-urlencoded", b"count=3".to_vec());
-        assert_problem(&form, 415, "urn:tumaini:problem:unsupported-media-type");
+    let wrong_shape = server.raw(
+        "POST",
+        "/test/echo",
+        "application/json",
+        br#"{"count": "Amina Okello"}"#.to_vec(),
+    );
+    let body = assert_problem(&wrong_shape, 422, "urn:tumaini:problem:invalid-body");
+    assert!(
+        !body.to_string().contains("Amina"),
+        "a submitted value is never echoed: {body}"
+    );
 
-        let oversized = format!(r#"{{"count": 3, "pad": "{}"}}"#, "x".repeat(4096));
-        let too_big = server.raw("POST", "/test/echo", "application/json", oversized.clone().into_bytes());
-        assert_problem(&too_big, 413, "urn:tumaini:problem:payload-too-large");
+    let wrong_type = server.raw(
+        "POST",
+        "/test/echo",
+        "text/plain",
+        br#"{"count": 3}"#.to_vec(),
+    );
+    assert_problem(
+        &wrong_type,
+        415,
+        "urn:tumaini:problem:unsupported-media-type",
+    );
+    let form = server.raw(
+        "POST",
+        "/test/echo",
+        "application/x-www-form-urlencoded",
+        b"count=3".to_vec(),
+    );
+    assert_problem(&form, 415, "urn:tumaini:problem:unsupported-media-type");
 
-        // Without a Content-Length the extractor's own limit applies.
-        let stream = futures_util::stream::iter(
-            oversized.into_bytes().chunks(512).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
-        );
-        let chunked = server.send(|c, base| {
-            c.post(format!("{base}/test/echo"))
-                .header("content-type", "application/json")
-                .body(reqwest::Body::wrap_stream(stream))
-        });
-        assert_problem(&chunked, 413, "urn:tumaini:problem:payload-too-large");
-    }
+    let oversized = format!(r#"{{"count": 3, "pad": "{}"}}"#, "x".repeat(4096));
+    let too_big = server.raw(
+        "POST",
+        "/test/echo",
+        "application/json",
+        oversized.clone().into_bytes(),
+    );
+    assert_problem(&too_big, 413, "urn:tumaini:problem:payload-too-large");
+
+    // Without a Content-Length the extractor's own limit applies.
+    let stream = futures_util::stream::iter(
+        oversized
+            .into_bytes()
+            .chunks(512)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let chunked = server.send(|c, base| {
+        c.post(format!("{base}/test/echo"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(stream))
+    });
+    assert_problem(&chunked, 413, "urn:tumaini:problem:payload-too-large");
 }
 
-both_engines! {
-    fn request_ids_and_security_headers(db) {
-        let server = TestServer::start(&db);
-        let first = server.get("/healthz");
-        let second = server.get("/healthz");
-        let id = first.header("x-request-id").unwrap();
-        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
-        assert_ne!(Some(id), second.header("x-request-id"), "each request has its own id");
+both_engines!(bad_bodies_are_problems_that_change_nothing);
 
-        // The id is always the server's own: a client's (a gateway's) is kept beside it in the
-        // audit trail, never in its place (item 11b's test has the audit side).
-        let forwarded = server.send(|c, base| {
-            c.get(format!("{base}/healthz")).header("x-request-id", "gateway-1234-abcd")
-        });
-        let own = forwarded.header("x-request-id").unwrap();
-        assert_ne!(own, "gateway-1234-abcd");
-        assert!(uuid::Uuid::parse_str(own).is_ok(), "{own}");
-        let hostile = server.send(|c, base| {
-            c.get(format!("{base}/healthz")).header("x-request-id", "<script>alert(1)</script>")
-        });
-        let replaced = hostile.header("x-request-id").unwrap();
-        assert!(uuid::Uuid::parse_str(replaced).is_ok(), "an unsafe id is replaced: {replaced}");
+fn request_ids_and_security_headers(db: TestDb) {
+    let server = TestServer::start(&db);
+    let first = server.get("/healthz");
+    let second = server.get("/healthz");
+    let id = first.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    assert_ne!(
+        Some(id),
+        second.header("x-request-id"),
+        "each request has its own id"
+    );
 
-        for (name, value) in [
-            ("x-content-type-options", "nosniff"),
-            ("x-frame-options", "DENY"),
-            ("referrer-policy", "no-referrer"),
-            ("cache-control", "no-store"),
-        ] {
-            assert_eq!(first.header(name), Some(value), "{name}");
-        }
-        let csp = first.header("content-security-policy").unwrap();
-        assert!(csp.contains("default-src 'none'"), "{csp}");
-        let problem = server.get("/nowhere");
-        assert_eq!(problem.header("x-content-type-options"), Some("nosniff"), "errors too");
+    // The id is always the server's own: a client's (a gateway's) is kept beside it in the
+    // audit trail, never in its place (item 11b's test has the audit side).
+    let forwarded = server.send(|c, base| {
+        c.get(format!("{base}/healthz"))
+            .header("x-request-id", "gateway-1234-abcd")
+    });
+    let own = forwarded.header("x-request-id").unwrap();
+    assert_ne!(own, "gateway-1234-abcd");
+    assert!(uuid::Uuid::parse_str(own).is_ok(), "{own}");
+    let hostile = server.send(|c, base| {
+        c.get(format!("{base}/healthz"))
+            .header("x-request-id", "<script>alert(1)</script>")
+    });
+    let replaced = hostile.header("x-request-id").unwrap();
+    assert!(
+        uuid::Uuid::parse_str(replaced).is_ok(),
+        "an unsafe id is replaced: {replaced}"
+    );
+
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(first.header(name), Some(value), "{name}");
     }
+    let csp = first.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let problem = server.get("/nowhere");
+    assert_eq!(
+        problem.header("x-content-type-options"),
+        Some("nosniff"),
+        "errors too"
+    );
 }
+
+both_engines!(request_ids_and_security_headers);

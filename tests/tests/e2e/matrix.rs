@@ -14,7 +14,7 @@ use tumaini_db::vocabulary::{
     Capacity, OrganisationKind, Role, ServesSex, ServiceType, UserStatus,
 };
 use tumaini_tests::seed::{self, Account};
-use tumaini_tests::{TestServer, both_engines};
+use tumaini_tests::{TestDb, TestServer, both_engines};
 
 use crate::auth::{mfa_enrolled_token, token};
 
@@ -50,7 +50,10 @@ const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/users",
-        r#"{"organisation_id": "{id}", "role": "case_worker", "email": "{email}", "display_name": "Matrix"}"#,
+        concat!(
+            r#"{"organisation_id": "{id}", "role": "case_worker", "#,
+            r#""email": "{email}", "display_name": "Matrix"}"#
+        ),
         "organisation",
     ),
     (
@@ -122,127 +125,211 @@ fn is_mutation(method: &str) -> bool {
     method != "GET"
 }
 
-both_engines! {
-    fn no_role_reaches_objects_the_rules_deny(db) {
-        let server = TestServer::start(&db);
-        // Organisations of every kind that holds a role, in Uganda and in Kenya.
-        let mut organisations = Vec::new();
-        let mut actors = Vec::new();
-        for country in ["UG", "KE"] {
-            let shelter = seed::organisation_in(&db, OrganisationKind::Shelter, country);
-            let police = seed::organisation_in(&db, OrganisationKind::Police, country);
-            let office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, country);
-            let authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, country);
-            for (org_name, org) in [("shelter", &shelter), ("police", &police)] {
-                for role in [Role::CaseWorker, Role::Supervisor, Role::FirstResponder] {
-                    let account = seed::account_in(&db, org, role);
-                    actors.push(Actor { name: format!("{} of {org_name} ({country})", role.code()), role, organisation: org.clone(), country, token: token(&server, &account.email).0 });
-                }
-            }
-            let roles: &[(Role, &OrgId)] = if country == "UG" {
-                &[(Role::Coordinator, &office), (Role::Admin, &office), (Role::CompetentAuthority, &authority)]
-            } else {
-                &[(Role::Coordinator, &office), (Role::CompetentAuthority, &authority)]
-            };
-            for (role, org) in roles {
-                let account: Account = seed::account_in(&db, org, *role);
-                actors.push(Actor { name: format!("{} ({country})", role.code()), role: *role, organisation: (*org).clone(), country, token: mfa_enrolled_token(&server, &account.email) });
-            }
-            for (name, org) in [("shelter", shelter), ("police", police), ("office", office)] {
-                organisations.push((format!("{name} ({country})"), org, country));
+fn no_role_reaches_objects_the_rules_deny(db: TestDb) {
+    let server = TestServer::start(&db);
+    // Organisations of every kind that holds a role, in Uganda and in Kenya.
+    let mut organisations = Vec::new();
+    let mut actors = Vec::new();
+    for country in ["UG", "KE"] {
+        let shelter = seed::organisation_in(&db, OrganisationKind::Shelter, country);
+        let police = seed::organisation_in(&db, OrganisationKind::Police, country);
+        let office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, country);
+        let authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, country);
+        for (org_name, org) in [("shelter", &shelter), ("police", &police)] {
+            for role in [Role::CaseWorker, Role::Supervisor, Role::FirstResponder] {
+                let account = seed::account_in(&db, org, role);
+                actors.push(Actor {
+                    name: format!("{} of {org_name} ({country})", role.code()),
+                    role,
+                    organisation: org.clone(),
+                    country,
+                    token: token(&server, &account.email).0,
+                });
             }
         }
-        let country_of = |org: &OrgId| organisations.iter().find(|(_, id, _)| id == org).map_or("", |(_, _, c)| *c);
-        let objects = Objects {
-            organisations: organisations.iter().map(|(name, id, _)| (name.clone(), id.clone())).collect(),
-            users: organisations
-                .iter()
-                .map(|(name, org, _)| (format!("a case worker of {name}"), seed::account_in(&db, org, Role::CaseWorker).id, org.clone()))
-                .collect(),
+        let roles: &[(Role, &OrgId)] = if country == "UG" {
+            &[
+                (Role::Coordinator, &office),
+                (Role::Admin, &office),
+                (Role::CompetentAuthority, &authority),
+            ]
+        } else {
+            &[
+                (Role::Coordinator, &office),
+                (Role::CompetentAuthority, &authority),
+            ]
         };
-
-        // Every organisation lists a shelter, so that a refused change or withdrawal would show.
-        let listing = ListingTerms {
-            country: "UG".parse().unwrap(),
-            region: String::new(),
-            serves_adults: true,
-            serves_children: true,
-            serves_sex: ServesSex::Any,
-            capacity: Capacity::Available,
-        };
-        for (_, org) in &objects.organisations {
-            ServiceListing::publish(&mut db.conn(), org, ServiceType::Shelter, &listing).unwrap();
+        for (role, org) in roles {
+            let account: Account = seed::account_in(&db, org, *role);
+            actors.push(Actor {
+                name: format!("{} ({country})", role.code()),
+                role: *role,
+                organisation: (*org).clone(),
+                country,
+                token: mfa_enrolled_token(&server, &account.email),
+            });
         }
-        let listings = || -> Vec<(String, String, String)> {
-            organisation_services::table
-                .select((organisation_services::organisation_id, organisation_services::service, organisation_services::capacity))
-                .order((organisation_services::organisation_id, organisation_services::service))
-                .load(&mut db.conn())
-                .unwrap()
-        };
-        let snapshot = |id: &UserId| -> (Role, UserStatus) {
-            let user = User::find(&mut db.conn(), id).unwrap();
-            (user.role, user.status)
-        };
-        let mut cells = 0;
-        let mut refused = 0;
-        let mut exercised = 0;
-        let mut unexpected = Vec::new();
-        for actor in &actors {
-            for (n, (method, template, body, kind)) in ENDPOINTS.iter().enumerate() {
-                let targets: Vec<(String, String, OrgId)> = match *kind {
-                    "organisation" => objects.organisations.iter().map(|(name, id)| (name.clone(), id.to_string(), id.clone())).collect(),
-                    _ => objects.users.iter().map(|(name, id, org)| (name.clone(), id.to_string(), org.clone())).collect(),
-                };
-                for (target_name, id, object_org) in targets {
-                    cells += 1;
-                    let allow = allowed(actor, template, &object_org, country_of(&object_org));
-                    if allow && is_mutation(method) {
-                        continue; // exercised by the endpoint's own tests; here it would change the fixtures
-                    }
-                    let path = template.replace("{id}", &id);
-                    let email = format!("matrix-{n}-{}@example.test", uuid::Uuid::now_v7().simple());
-                    let body: Option<Value> = (!body.is_empty()).then(|| serde_json::from_str(&body.replace("{id}", &id).replace("{email}", &email)).unwrap());
-                    let before_users: Vec<_> = objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
-                    let before_listings = listings();
-                    let response = server.call(method, &actor.token, &path, body.as_ref());
-                    if allow {
-                        exercised += 1;
-                        if response.status != 200 {
-                            unexpected.push(format!("DENIED {} {method} {template} on {target_name}: {}", actor.name, response.status));
-                        } else if actor.role != Role::Admin && template.starts_with("/api/v1/users") {
-                            // A listing the actor may see holds only their organisation's people.
-                            let foreign = response.json().as_array().unwrap().iter().any(|u| u["organisation_id"] != json!(actor.organisation.as_str()));
-                            if foreign {
-                                unexpected.push(format!("LEAK {} {method} {template} on {target_name}", actor.name));
-                            }
-                        }
-                        continue;
-                    }
-                    let status = response.status;
-                    let listed_foreign = method == &"GET" && status == 200 && template.starts_with("/api/v1/users") && response.json().as_array().unwrap().iter().any(|u| u["organisation_id"] == json!(object_org.as_str()) && object_org != actor.organisation);
-                    let after_users: Vec<_> = objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
-                    let created = User::find_by_email(&mut db.conn(), &email.parse().unwrap()).is_ok();
-                    let refused_properly = matches!(status, 401 | 403 | 404 | 409) || (method == &"GET" && status == 200 && !listed_foreign);
-                    if !refused_properly || before_users != after_users || before_listings != listings() || created {
-                        unexpected.push(format!("GRANTED {} {method} {template} on {target_name}: {status}", actor.name));
-                    } else {
-                        refused += 1;
-                    }
-                }
-            }
+        for (name, org) in [("shelter", shelter), ("police", police), ("office", office)] {
+            organisations.push((format!("{name} ({country})"), org, country));
         }
-        let organisations_active = objects.organisations.iter().all(|(_, id)| {
-            tumaini_db::models::Organisation::find(&mut db.conn(), id).unwrap().active
-        });
-        println!(
-            "object-level matrix ({}): {cells} cells, {refused} refused as expected, {exercised} allowed reads exercised, {} unexpected",
-            db.engine(), unexpected.len()
-        );
-        assert!(organisations_active, "an organisation was deactivated by someone who may not");
-        assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
     }
+    let country_of = |org: &OrgId| {
+        organisations
+            .iter()
+            .find(|(_, id, _)| id == org)
+            .map_or("", |(_, _, c)| *c)
+    };
+    let objects = Objects {
+        organisations: organisations
+            .iter()
+            .map(|(name, id, _)| (name.clone(), id.clone()))
+            .collect(),
+        users: organisations
+            .iter()
+            .map(|(name, org, _)| {
+                (
+                    format!("a case worker of {name}"),
+                    seed::account_in(&db, org, Role::CaseWorker).id,
+                    org.clone(),
+                )
+            })
+            .collect(),
+    };
+
+    // Every organisation lists a shelter, so that a refused change or withdrawal would show.
+    let listing = ListingTerms {
+        country: "UG".parse().unwrap(),
+        region: String::new(),
+        serves_adults: true,
+        serves_children: true,
+        serves_sex: ServesSex::Any,
+        capacity: Capacity::Available,
+    };
+    for (_, org) in &objects.organisations {
+        ServiceListing::publish(&mut db.conn(), org, ServiceType::Shelter, &listing).unwrap();
+    }
+    let listings = || -> Vec<(String, String, String)> {
+        organisation_services::table
+            .select((
+                organisation_services::organisation_id,
+                organisation_services::service,
+                organisation_services::capacity,
+            ))
+            .order((
+                organisation_services::organisation_id,
+                organisation_services::service,
+            ))
+            .load(&mut db.conn())
+            .unwrap()
+    };
+    let snapshot = |id: &UserId| -> (Role, UserStatus) {
+        let user = User::find(&mut db.conn(), id).unwrap();
+        (user.role, user.status)
+    };
+    let mut cells = 0;
+    let mut refused = 0;
+    let mut exercised = 0;
+    let mut unexpected = Vec::new();
+    for actor in &actors {
+        for (n, (method, template, body, kind)) in ENDPOINTS.iter().enumerate() {
+            let targets: Vec<(String, String, OrgId)> = match *kind {
+                "organisation" => objects
+                    .organisations
+                    .iter()
+                    .map(|(name, id)| (name.clone(), id.to_string(), id.clone()))
+                    .collect(),
+                _ => objects
+                    .users
+                    .iter()
+                    .map(|(name, id, org)| (name.clone(), id.to_string(), org.clone()))
+                    .collect(),
+            };
+            for (target_name, id, object_org) in targets {
+                cells += 1;
+                let allow = allowed(actor, template, &object_org, country_of(&object_org));
+                if allow && is_mutation(method) {
+                    // exercised by the endpoint's own tests; here it would change the fixtures
+                    continue;
+                }
+                let path = template.replace("{id}", &id);
+                let email = format!("matrix-{n}-{}@example.test", uuid::Uuid::now_v7().simple());
+                let body: Option<Value> = (!body.is_empty()).then(|| {
+                    serde_json::from_str(&body.replace("{id}", &id).replace("{email}", &email))
+                        .unwrap()
+                });
+                let before_users: Vec<_> =
+                    objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
+                let before_listings = listings();
+                let response = server.call(method, &actor.token, &path, body.as_ref());
+                if allow {
+                    exercised += 1;
+                    if response.status != 200 {
+                        unexpected.push(format!(
+                            "DENIED {} {method} {template} on {target_name}: {}",
+                            actor.name, response.status
+                        ));
+                    } else if actor.role != Role::Admin && template.starts_with("/api/v1/users") {
+                        // A listing the actor may see holds only their organisation's people.
+                        let foreign =
+                            response.json().as_array().unwrap().iter().any(|u| {
+                                u["organisation_id"] != json!(actor.organisation.as_str())
+                            });
+                        if foreign {
+                            unexpected.push(format!(
+                                "LEAK {} {method} {template} on {target_name}",
+                                actor.name
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                let status = response.status;
+                let listed_foreign = method == &"GET"
+                    && status == 200
+                    && template.starts_with("/api/v1/users")
+                    && response.json().as_array().unwrap().iter().any(|u| {
+                        u["organisation_id"] == json!(object_org.as_str())
+                            && object_org != actor.organisation
+                    });
+                let after_users: Vec<_> =
+                    objects.users.iter().map(|(_, u, _)| snapshot(u)).collect();
+                let created = User::find_by_email(&mut db.conn(), &email.parse().unwrap()).is_ok();
+                let refused_properly = matches!(status, 401 | 403 | 404 | 409)
+                    || (method == &"GET" && status == 200 && !listed_foreign);
+                if !refused_properly
+                    || before_users != after_users
+                    || before_listings != listings()
+                    || created
+                {
+                    unexpected.push(format!(
+                        "GRANTED {} {method} {template} on {target_name}: {status}",
+                        actor.name
+                    ));
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    let organisations_active = objects.organisations.iter().all(|(_, id)| {
+        tumaini_db::models::Organisation::find(&mut db.conn(), id)
+            .unwrap()
+            .active
+    });
+    println!(
+        "object-level matrix ({}): {cells} cells, {refused} refused as expected, \
+         {exercised} allowed reads exercised, {} unexpected",
+        db.engine(),
+        unexpected.len()
+    );
+    assert!(
+        organisations_active,
+        "an organisation was deactivated by someone who may not"
+    );
+    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
 }
+
+both_engines!(no_role_reaches_objects_the_rules_deny);
 
 /// The case endpoints: (method, path template, JSON body, the policy action that decides).
 /// `{id}` is the case, `{other}` its possible duplicate. Bodies are valid, so that what
@@ -258,14 +345,20 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     (
         "PATCH",
         "/api/v1/cases/{id}",
-        r#"{"summary": {"sex": "female", "age_band": "24_26", "region": "UG-304", "encountered_on": "2026-11-01"}}"#,
+        concat!(
+            r#"{"summary": {"sex": "female", "age_band": "24_26", "#,
+            r#""region": "UG-304", "encountered_on": "2026-11-01"}}"#
+        ),
         "update",
     ),
     ("GET", "/api/v1/cases/{id}/consents", "", "summary"),
     (
         "POST",
         "/api/v1/cases/{id}/consents",
-        r#"{"given_by": "person", "method": "verbal", "purposes": ["assistance"], "groups": ["health"], "recipients": ["health"]}"#,
+        concat!(
+            r#"{"given_by": "person", "method": "verbal", "purposes": ["assistance"], "#,
+            r#""groups": ["health"], "recipients": ["health"]}"#
+        ),
         "consent",
     ),
     (
@@ -318,7 +411,10 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/cases/{id}/risk-assessments",
-        r#"{"individual": "low", "household": "low", "community": "low", "review_on": "2099-01-01"}"#,
+        concat!(
+            r#"{"individual": "low", "household": "low", "#,
+            r#""community": "low", "review_on": "2099-01-01"}"#
+        ),
         "assistance",
     ),
     ("GET", "/api/v1/cases/{id}/plan", "", "notes"),
@@ -344,7 +440,10 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/cases/{id}/break-glass",
-        r#"{"groups": ["contact"], "justification": "matrix: an emergency that cannot wait for the rules"}"#,
+        concat!(
+            r#"{"groups": ["contact"], "#,
+            r#""justification": "matrix: an emergency that cannot wait for the rules"}"#
+        ),
         "break_glass",
     ),
 ];
@@ -451,153 +550,415 @@ fn case_snapshot(db: &tumaini_tests::TestDb, id: &str) -> Vec<i64> {
 
 fn matrix_person(family_name: &str) -> Value {
     json!({
-        "summary": {"sex": "female", "age_band": "24_26", "citizenship": "UG", "region": "UG-202", "encountered_on": "2026-11-10"},
+        "summary": {
+            "sex": "female", "age_band": "24_26", "citizenship": "UG", "region": "UG-202",
+            "encountered_on": "2026-11-10"
+        },
         "groups": {
-            "identity": {"given_names": "Apio", "family_name": family_name, "date_of_birth": "2001-01-01"},
+            "identity": {
+                "given_names": "Apio", "family_name": family_name, "date_of_birth": "2001-01-01"
+            },
             "exploitation": {"narrative": "matrix narrative"}
         }
     })
 }
 
-both_engines! {
-    fn no_role_reaches_cases_the_rules_deny(db) {
-        let server = TestServer::start(&db);
-        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
-        let other_shelter = seed::organisation(&db, OrganisationKind::Shelter);
-        let police = seed::organisation(&db, OrganisationKind::Police);
-        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
-        let authority = seed::organisation(&db, OrganisationKind::CompetentAuthority);
-        let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
-        let ke_police = seed::organisation_in(&db, OrganisationKind::Police, "KE");
-        let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
-        let ke_authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, "KE");
-        let mut actors: Vec<(Actor, UserId, bool)> = Vec::new();
-        let mut add = |name: &str, role: Role, org: &OrgId, country: &'static str, is_police: bool| {
-            let account = seed::account_in(&db, org, role);
-            let token = token(&server, &account.email).0;
-            actors.push((Actor { name: name.to_owned(), role, organisation: org.clone(), country, token }, account.id, is_police));
-        };
-        add("case worker of the owner", Role::CaseWorker, &shelter, "UG", false);
-        add("supervisor of the owner", Role::Supervisor, &shelter, "UG", false);
-        add("case worker elsewhere", Role::CaseWorker, &other_shelter, "UG", false);
-        add("supervisor elsewhere", Role::Supervisor, &other_shelter, "UG", false);
-        add("police responder (registers P1)", Role::FirstResponder, &police, "UG", true);
-        add("another police responder", Role::FirstResponder, &police, "UG", true);
-        add("police supervisor", Role::Supervisor, &police, "UG", true);
-        add("coordinator", Role::Coordinator, &office, "UG", false);
-        add("administrator", Role::Admin, &office, "UG", false);
-        add("competent authority", Role::CompetentAuthority, &authority, "UG", false);
-        add("Kenyan case worker (registers K1)", Role::CaseWorker, &ke_shelter, "KE", false);
-        add("Kenyan supervisor", Role::Supervisor, &ke_shelter, "KE", false);
-        add("Kenyan police responder", Role::FirstResponder, &ke_police, "KE", true);
-        add("Kenyan coordinator", Role::Coordinator, &ke_office, "KE", false);
-        add("Kenyan competent authority", Role::CompetentAuthority, &ke_authority, "KE", false);
+fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
+    let server = TestServer::start(&db);
+    let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let other_shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let police = seed::organisation(&db, OrganisationKind::Police);
+    let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+    let authority = seed::organisation(&db, OrganisationKind::CompetentAuthority);
+    let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+    let ke_police = seed::organisation_in(&db, OrganisationKind::Police, "KE");
+    let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
+    let ke_authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, "KE");
+    let mut actors: Vec<(Actor, UserId, bool)> = Vec::new();
+    let mut add = |name: &str, role: Role, org: &OrgId, country: &'static str, is_police: bool| {
+        let account = seed::account_in(&db, org, role);
+        let token = token(&server, &account.email).0;
+        actors.push((
+            Actor {
+                name: name.to_owned(),
+                role,
+                organisation: org.clone(),
+                country,
+                token,
+            },
+            account.id,
+            is_police,
+        ));
+    };
+    add(
+        "case worker of the owner",
+        Role::CaseWorker,
+        &shelter,
+        "UG",
+        false,
+    );
+    add(
+        "supervisor of the owner",
+        Role::Supervisor,
+        &shelter,
+        "UG",
+        false,
+    );
+    add(
+        "case worker elsewhere",
+        Role::CaseWorker,
+        &other_shelter,
+        "UG",
+        false,
+    );
+    add(
+        "supervisor elsewhere",
+        Role::Supervisor,
+        &other_shelter,
+        "UG",
+        false,
+    );
+    add(
+        "police responder (registers P1)",
+        Role::FirstResponder,
+        &police,
+        "UG",
+        true,
+    );
+    add(
+        "another police responder",
+        Role::FirstResponder,
+        &police,
+        "UG",
+        true,
+    );
+    add("police supervisor", Role::Supervisor, &police, "UG", true);
+    add("coordinator", Role::Coordinator, &office, "UG", false);
+    add("administrator", Role::Admin, &office, "UG", false);
+    add(
+        "competent authority",
+        Role::CompetentAuthority,
+        &authority,
+        "UG",
+        false,
+    );
+    add(
+        "Kenyan case worker (registers K1)",
+        Role::CaseWorker,
+        &ke_shelter,
+        "KE",
+        false,
+    );
+    add(
+        "Kenyan supervisor",
+        Role::Supervisor,
+        &ke_shelter,
+        "KE",
+        false,
+    );
+    add(
+        "Kenyan police responder",
+        Role::FirstResponder,
+        &ke_police,
+        "KE",
+        true,
+    );
+    add(
+        "Kenyan coordinator",
+        Role::Coordinator,
+        &ke_office,
+        "KE",
+        false,
+    );
+    add(
+        "Kenyan competent authority",
+        Role::CompetentAuthority,
+        &ke_authority,
+        "KE",
+        false,
+    );
 
-        // Fixtures: two cases of the shelter (the same person twice; the first in the NRM) and
-        // one a police responder registered without law-enforcement consent.
-        let (owner_worker, police_responder) = (&actors[0].0.token.clone(), &actors[4].0.token.clone());
-        let a1 = server.post(Some(owner_worker), "/api/v1/cases", &matrix_person("Akena")).json();
-        let a2 = server.post(Some(owner_worker), "/api/v1/cases", &matrix_person("Akena")).json();
-        let p1 = server.post(Some(police_responder), "/api/v1/cases", &matrix_person("Barasa")).json();
-        let a1_id = a1["id"].as_str().unwrap().to_owned();
-        let consent = json!({"given_by": "person", "method": "written", "purposes": ["assistance", "identification"], "groups": ["identity", "exploitation", "notes"], "recipients": ["shelter", "competent_authority"]});
-        assert_eq!(server.post(Some(owner_worker), &format!("/api/v1/cases/{a1_id}/consents"), &consent).status, 201);
-        assert_eq!(server.post(Some(owner_worker), &format!("/api/v1/cases/{a1_id}/screenings"), &json!({"indicators": [], "judgement": {"presumed": true, "reason": "matrix"}})).status, 201);
-        assert_eq!(server.post(Some(owner_worker), &format!("/api/v1/cases/{a1_id}/nrm-referral"), &json!({})).status, 200);
-        for id in [&a1_id, &a2["id"].as_str().unwrap().to_owned()] {
-            let plan = json!({"goals": [], "review_on": "2099-01-01", "agreed_with_person": true});
-            assert_eq!(server.call("PUT", owner_worker, &format!("/api/v1/cases/{id}/plan"), Some(&plan)).status, 200);
-        }
-        // And one a Kenyan shelter registered and referred into Kenya's NRM (its own pair: K2).
-        let ke_worker = &actors[10].0.token.clone();
-        let mut kenyan = matrix_person("Wanjiku");
-        kenyan["summary"]["region"] = json!("KE-17");
-        let k1 = server.post(Some(ke_worker), "/api/v1/cases", &kenyan).json();
-        let k2 = server.post(Some(ke_worker), "/api/v1/cases", &kenyan).json();
-        let k1_id = k1["id"].as_str().unwrap().to_owned();
-        assert_eq!(server.post(Some(ke_worker), &format!("/api/v1/cases/{k1_id}/consents"), &consent).status, 201);
-        assert_eq!(server.post(Some(ke_worker), &format!("/api/v1/cases/{k1_id}/screenings"), &json!({"indicators": [], "judgement": {"presumed": true, "reason": "matrix"}})).status, 201);
-        assert_eq!(server.post(Some(ke_worker), &format!("/api/v1/cases/{k1_id}/nrm-referral"), &json!({})).status, 200);
+    // Fixtures: two cases of the shelter (the same person twice; the first in the NRM) and
+    // one a police responder registered without law-enforcement consent.
+    let (owner_worker, police_responder) = (&actors[0].0.token.clone(), &actors[4].0.token.clone());
+    let a1 = server
+        .post(Some(owner_worker), "/api/v1/cases", &matrix_person("Akena"))
+        .json();
+    let a2 = server
+        .post(Some(owner_worker), "/api/v1/cases", &matrix_person("Akena"))
+        .json();
+    let p1 = server
+        .post(
+            Some(police_responder),
+            "/api/v1/cases",
+            &matrix_person("Barasa"),
+        )
+        .json();
+    let a1_id = a1["id"].as_str().unwrap().to_owned();
+    let consent = json!({
+        "given_by": "person", "method": "written", "purposes": ["assistance", "identification"],
+        "groups": ["identity", "exploitation", "notes"],
+        "recipients": ["shelter", "competent_authority"]
+    });
+    assert_eq!(
+        server
+            .post(
+                Some(owner_worker),
+                &format!("/api/v1/cases/{a1_id}/consents"),
+                &consent
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post(
+                Some(owner_worker),
+                &format!("/api/v1/cases/{a1_id}/screenings"),
+                &json!({"indicators": [], "judgement": {"presumed": true, "reason": "matrix"}})
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post(
+                Some(owner_worker),
+                &format!("/api/v1/cases/{a1_id}/nrm-referral"),
+                &json!({})
+            )
+            .status,
+        200
+    );
+    for id in [&a1_id, &a2["id"].as_str().unwrap().to_owned()] {
         let plan = json!({"goals": [], "review_on": "2099-01-01", "agreed_with_person": true});
-        assert_eq!(server.call("PUT", ke_worker, &format!("/api/v1/cases/{k1_id}/plan"), Some(&plan)).status, 200);
-        let fixtures = [
-            CaseFixture { name: "A1 (shelter, in the NRM)", id: a1_id.clone(), other: a2["id"].as_str().unwrap().to_owned(), owner: shelter.clone(), country: "UG", created_by: actors[0].1.clone(), in_nrm: true, law_enforcement_consent: false },
-            CaseFixture { name: "A2 (shelter, its duplicate)", id: a2["id"].as_str().unwrap().to_owned(), other: a1_id.clone(), owner: shelter.clone(), country: "UG", created_by: actors[0].1.clone(), in_nrm: false, law_enforcement_consent: false },
-            CaseFixture { name: "P1 (police registration)", id: p1["id"].as_str().unwrap().to_owned(), other: a1_id.clone(), owner: police.clone(), country: "UG", created_by: actors[4].1.clone(), in_nrm: false, law_enforcement_consent: false },
-            CaseFixture { name: "K1 (Kenyan shelter, in Kenya's NRM)", id: k1_id.clone(), other: k2["id"].as_str().unwrap().to_owned(), owner: ke_shelter.clone(), country: "KE", created_by: actors[10].1.clone(), in_nrm: true, law_enforcement_consent: false },
-        ];
+        assert_eq!(
+            server
+                .call(
+                    "PUT",
+                    owner_worker,
+                    &format!("/api/v1/cases/{id}/plan"),
+                    Some(&plan)
+                )
+                .status,
+            200
+        );
+    }
+    // And one a Kenyan shelter registered and referred into Kenya's NRM (its own pair: K2).
+    let ke_worker = &actors[10].0.token.clone();
+    let mut kenyan = matrix_person("Wanjiku");
+    kenyan["summary"]["region"] = json!("KE-17");
+    let k1 = server
+        .post(Some(ke_worker), "/api/v1/cases", &kenyan)
+        .json();
+    let k2 = server
+        .post(Some(ke_worker), "/api/v1/cases", &kenyan)
+        .json();
+    let k1_id = k1["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server
+            .post(
+                Some(ke_worker),
+                &format!("/api/v1/cases/{k1_id}/consents"),
+                &consent
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post(
+                Some(ke_worker),
+                &format!("/api/v1/cases/{k1_id}/screenings"),
+                &json!({"indicators": [], "judgement": {"presumed": true, "reason": "matrix"}})
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post(
+                Some(ke_worker),
+                &format!("/api/v1/cases/{k1_id}/nrm-referral"),
+                &json!({})
+            )
+            .status,
+        200
+    );
+    let plan = json!({"goals": [], "review_on": "2099-01-01", "agreed_with_person": true});
+    assert_eq!(
+        server
+            .call(
+                "PUT",
+                ke_worker,
+                &format!("/api/v1/cases/{k1_id}/plan"),
+                Some(&plan)
+            )
+            .status,
+        200
+    );
+    let fixtures = [
+        CaseFixture {
+            name: "A1 (shelter, in the NRM)",
+            id: a1_id.clone(),
+            other: a2["id"].as_str().unwrap().to_owned(),
+            owner: shelter.clone(),
+            country: "UG",
+            created_by: actors[0].1.clone(),
+            in_nrm: true,
+            law_enforcement_consent: false,
+        },
+        CaseFixture {
+            name: "A2 (shelter, its duplicate)",
+            id: a2["id"].as_str().unwrap().to_owned(),
+            other: a1_id.clone(),
+            owner: shelter.clone(),
+            country: "UG",
+            created_by: actors[0].1.clone(),
+            in_nrm: false,
+            law_enforcement_consent: false,
+        },
+        CaseFixture {
+            name: "P1 (police registration)",
+            id: p1["id"].as_str().unwrap().to_owned(),
+            other: a1_id.clone(),
+            owner: police.clone(),
+            country: "UG",
+            created_by: actors[4].1.clone(),
+            in_nrm: false,
+            law_enforcement_consent: false,
+        },
+        CaseFixture {
+            name: "K1 (Kenyan shelter, in Kenya's NRM)",
+            id: k1_id.clone(),
+            other: k2["id"].as_str().unwrap().to_owned(),
+            owner: ke_shelter.clone(),
+            country: "KE",
+            created_by: actors[10].1.clone(),
+            in_nrm: true,
+            law_enforcement_consent: false,
+        },
+    ];
 
-        let mut cells = 0;
-        let mut refused = 0;
-        let mut exercised = 0;
-        let mut unexpected = Vec::new();
-        for (actor, user, is_police) in &actors {
-            // The list holds exactly the cases the actor may see.
-            let listed: Vec<String> = {
-                let response = server.get_as(&actor.token, "/api/v1/cases?limit=100");
-                if response.status == 200 {
-                    response.json()["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
-                } else {
-                    Vec::new()
-                }
-            };
+    let mut cells = 0;
+    let mut refused = 0;
+    let mut exercised = 0;
+    let mut unexpected = Vec::new();
+    for (actor, user, is_police) in &actors {
+        // The list holds exactly the cases the actor may see.
+        let listed: Vec<String> = {
+            let response = server.get_as(&actor.token, "/api/v1/cases?limit=100");
+            if response.status == 200 {
+                response.json()["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["id"].as_str().unwrap().to_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        };
+        for c in &fixtures {
+            cells += 1;
+            let visible = case_allowed(actor, user, *is_police, "summary", c);
+            if listed.contains(&c.id) != visible {
+                unexpected.push(format!(
+                    "LIST {} sees {}: {}",
+                    actor.name,
+                    c.name,
+                    listed.contains(&c.id)
+                ));
+            }
+        }
+        for (method, template, body, action) in CASE_ENDPOINTS {
             for c in &fixtures {
                 cells += 1;
-                let visible = case_allowed(actor, user, *is_police, "summary", c);
-                if listed.contains(&c.id) != visible {
-                    unexpected.push(format!("LIST {} sees {}: {}", actor.name, c.name, listed.contains(&c.id)));
+                let allow = case_allowed(actor, user, *is_police, action, c);
+                if allow && *method != "GET" {
+                    continue; // exercised by the workflow tests; here it would change the fixtures
                 }
-            }
-            for (method, template, body, action) in CASE_ENDPOINTS {
-                for c in &fixtures {
-                    cells += 1;
-                    let allow = case_allowed(actor, user, *is_police, action, c);
-                    if allow && *method != "GET" {
-                        continue; // exercised by the workflow tests; here it would change the fixtures
+                let path = template.replace("{id}", &c.id).replace("{other}", &c.other);
+                let body: Option<Value> =
+                    (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
+                let before = case_snapshot(&db, &c.id);
+                let (method_s, token, path_s) =
+                    (method.to_string(), actor.token.clone(), path.clone());
+                let response = server.send(move |client, base| {
+                    let request = client
+                        .request(
+                            reqwest::Method::from_bytes(method_s.as_bytes()).unwrap(),
+                            format!("{base}{path_s}"),
+                        )
+                        .bearer_auth(token)
+                        .header("If-Match", "\"v1\"");
+                    match body {
+                        Some(body) => request.json(&body),
+                        None => request,
                     }
-                    let path = template.replace("{id}", &c.id).replace("{other}", &c.other);
-                    let body: Option<Value> = (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
-                    let before = case_snapshot(&db, &c.id);
-                    let (method_s, token, path_s) = (method.to_string(), actor.token.clone(), path.clone());
-                    let response = server.send(move |client, base| {
-                        let request = client
-                            .request(reqwest::Method::from_bytes(method_s.as_bytes()).unwrap(), format!("{base}{path_s}"))
-                            .bearer_auth(token)
-                            .header("If-Match", "\"v1\"");
-                        match body { Some(body) => request.json(&body), None => request }
-                    });
-                    if allow {
-                        exercised += 1;
-                        if response.status != 200 {
-                            unexpected.push(format!("DENIED {} {method} {template} on {}: {} {}", actor.name, c.name, response.status, response.text()));
-                        }
-                        // Groups the actor may not read never appear.
-                        let text = response.text();
-                        let names_visible = text.contains("Akena") || text.contains("Barasa") || text.contains("Wanjiku");
-                        let may_identity = actor.role != Role::Coordinator && (!*is_police || c.law_enforcement_consent) && (actor.organisation == c.owner || (actor.role == Role::CompetentAuthority && c.in_nrm && actor.country == c.country) || *user == c.created_by);
-                        if names_visible && !may_identity {
-                            unexpected.push(format!("LEAK {} {method} {template} on {}", actor.name, c.name));
-                        }
-                        continue;
+                });
+                if allow {
+                    exercised += 1;
+                    if response.status != 200 {
+                        unexpected.push(format!(
+                            "DENIED {} {method} {template} on {}: {} {}",
+                            actor.name,
+                            c.name,
+                            response.status,
+                            response.text()
+                        ));
                     }
-                    // A refusal: 404 for whoever may not see the case, 403 for whoever may.
-                    let want = if visible_to(actor, user, *is_police, c) { 403 } else { 404 };
-                    let after = case_snapshot(&db, &c.id);
-                    if response.status != want || before != after {
-                        unexpected.push(format!("GRANTED? {} {method} {template} on {}: {} (want {want}; changed: {})", actor.name, c.name, response.status, before != after));
-                    } else {
-                        refused += 1;
+                    // Groups the actor may not read never appear.
+                    let text = response.text();
+                    let names_visible = text.contains("Akena")
+                        || text.contains("Barasa")
+                        || text.contains("Wanjiku");
+                    let may_identity = actor.role != Role::Coordinator
+                        && (!*is_police || c.law_enforcement_consent)
+                        && (actor.organisation == c.owner
+                            || (actor.role == Role::CompetentAuthority
+                                && c.in_nrm
+                                && actor.country == c.country)
+                            || *user == c.created_by);
+                    if names_visible && !may_identity {
+                        unexpected.push(format!(
+                            "LEAK {} {method} {template} on {}",
+                            actor.name, c.name
+                        ));
                     }
+                    continue;
+                }
+                // A refusal: 404 for whoever may not see the case, 403 for whoever may.
+                let want = if visible_to(actor, user, *is_police, c) {
+                    403
+                } else {
+                    404
+                };
+                let after = case_snapshot(&db, &c.id);
+                if response.status != want || before != after {
+                    unexpected.push(format!(
+                        "GRANTED? {} {method} {template} on {}: {} (want {want}; changed: {})",
+                        actor.name,
+                        c.name,
+                        response.status,
+                        before != after
+                    ));
+                } else {
+                    refused += 1;
                 }
             }
         }
-        println!(
-            "case object-level matrix ({}): {cells} cells, {refused} refused as expected, {exercised} allowed reads exercised, {} unexpected",
-            db.engine(), unexpected.len()
-        );
-        assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
     }
+    println!(
+        "case object-level matrix ({}): {cells} cells, {refused} refused as expected, \
+         {exercised} allowed reads exercised, {} unexpected",
+        db.engine(),
+        unexpected.len()
+    );
+    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
 }
+
+both_engines!(no_role_reaches_cases_the_rules_deny);
 
 fn visible_to(actor: &Actor, user: &UserId, police: bool, c: &CaseFixture) -> bool {
     case_allowed(actor, user, police, "summary", c)
@@ -689,170 +1050,340 @@ fn referral_snapshot(db: &tumaini_tests::TestDb) -> Vec<(String, String, i64)> {
         .collect()
 }
 
-both_engines! {
-    fn no_role_reaches_referrals_the_rules_deny(db) {
-        let server = TestServer::start(&db);
-        let shelter = seed::organisation(&db, OrganisationKind::Shelter);
-        let clinic = seed::organisation(&db, OrganisationKind::Health);
-        let other = seed::organisation(&db, OrganisationKind::Shelter);
-        let police = seed::organisation(&db, OrganisationKind::Police);
-        let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
-        let authority = seed::organisation(&db, OrganisationKind::CompetentAuthority);
-        let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
-        let ke_police = seed::organisation_in(&db, OrganisationKind::Police, "KE");
-        let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
-        let ke_authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, "KE");
-        let mut actors = Vec::new();
-        for (org_name, org, country) in [("shelter (sender)", &shelter, "UG"), ("clinic (receiver)", &clinic, "UG"), ("another shelter", &other, "UG"), ("police", &police, "UG"), ("Kenyan shelter (receiver abroad)", &ke_shelter, "KE"), ("Kenyan police", &ke_police, "KE")] {
-            for role in [Role::CaseWorker, Role::Supervisor, Role::FirstResponder] {
-                let account = seed::account_in(&db, org, role);
-                actors.push(Actor { name: format!("{} of {org_name}", role.code()), role, organisation: org.clone(), country, token: token(&server, &account.email).0 });
-            }
-        }
-        for (role, org, country) in [(Role::Coordinator, &office, "UG"), (Role::Admin, &office, "UG"), (Role::CompetentAuthority, &authority, "UG"), (Role::Coordinator, &ke_office, "KE"), (Role::CompetentAuthority, &ke_authority, "KE")] {
+fn no_role_reaches_referrals_the_rules_deny(db: TestDb) {
+    let server = TestServer::start(&db);
+    let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let clinic = seed::organisation(&db, OrganisationKind::Health);
+    let other = seed::organisation(&db, OrganisationKind::Shelter);
+    let police = seed::organisation(&db, OrganisationKind::Police);
+    let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+    let authority = seed::organisation(&db, OrganisationKind::CompetentAuthority);
+    let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+    let ke_police = seed::organisation_in(&db, OrganisationKind::Police, "KE");
+    let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
+    let ke_authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, "KE");
+    let mut actors = Vec::new();
+    for (org_name, org, country) in [
+        ("shelter (sender)", &shelter, "UG"),
+        ("clinic (receiver)", &clinic, "UG"),
+        ("another shelter", &other, "UG"),
+        ("police", &police, "UG"),
+        ("Kenyan shelter (receiver abroad)", &ke_shelter, "KE"),
+        ("Kenyan police", &ke_police, "KE"),
+    ] {
+        for role in [Role::CaseWorker, Role::Supervisor, Role::FirstResponder] {
             let account = seed::account_in(&db, org, role);
-            actors.push(Actor { name: format!("{} ({country})", role.code()), role, organisation: org.clone(), country, token: mfa_enrolled_token(&server, &account.email) });
+            actors.push(Actor {
+                name: format!("{} of {org_name}", role.code()),
+                role,
+                organisation: org.clone(),
+                country,
+                token: token(&server, &account.email).0,
+            });
         }
-        // Fixtures: three cases of the shelter, each referred to the clinic, left sent,
-        // accepted and in service.
-        let (sender, receiver) = (actors[0].token.clone(), actors[3].token.clone());
-        let mut fixtures = Vec::new();
-        let mut cases = Vec::new();
-        for (name, state) in [("R1 (sent)", "sent"), ("R2 (accepted)", "accepted"), ("R3 (in service)", "in_service")] {
-            let case = server.post(Some(&sender), "/api/v1/cases", &matrix_person("Okello")).json()["id"].as_str().unwrap().to_owned();
-            let consent = json!({"given_by": "person", "method": "written", "purposes": ["assistance", "referral"], "groups": ["identity", "health"], "recipients": ["health", "shelter"]});
-            assert_eq!(server.post(Some(&sender), &format!("/api/v1/cases/{case}/consents"), &consent).status, 201);
-            let sent = server.post(Some(&sender), &format!("/api/v1/cases/{case}/referrals"), &json!({"to_organisation_id": clinic.as_str(), "services": ["health"], "groups": ["identity", "health"], "urgency": "normal", "reason": "matrix"}));
-            assert_eq!(sent.status, 201, "{}", sent.text());
-            let id = sent.json()["id"].as_str().unwrap().to_owned();
-            if state != "sent" {
-                assert_eq!(server.post(Some(&receiver), &format!("/api/v1/referrals/{id}/accept"), &json!({})).status, 200);
-            }
-            if state == "in_service" {
-                assert_eq!(server.post(Some(&receiver), &format!("/api/v1/referrals/{id}/start"), &json!({})).status, 200);
-            }
-            fixtures.push(ReferralFixture { name, id, from: shelter.clone(), to: clinic.clone(), state, country: "UG" });
-            cases.push((name, case, (state != "sent").then(|| clinic.clone())));
-        }
-        // And one across the border: to the Kenyan shelter, with consent to transfer abroad,
-        // accepted.
-        let case = server.post(Some(&sender), "/api/v1/cases", &matrix_person("Okello")).json()["id"].as_str().unwrap().to_owned();
-        let abroad = json!({"given_by": "person", "method": "written", "purposes": ["assistance", "referral"], "groups": ["identity", "health"], "recipients": ["shelter", "abroad"]});
-        assert_eq!(server.post(Some(&sender), &format!("/api/v1/cases/{case}/consents"), &abroad).status, 201);
-        let sent = server.post(Some(&sender), &format!("/api/v1/cases/{case}/referrals"), &json!({"to_organisation_id": ke_shelter.as_str(), "services": ["shelter"], "groups": ["identity", "health"], "urgency": "high", "reason": "matrix abroad"}));
+    }
+    for (role, org, country) in [
+        (Role::Coordinator, &office, "UG"),
+        (Role::Admin, &office, "UG"),
+        (Role::CompetentAuthority, &authority, "UG"),
+        (Role::Coordinator, &ke_office, "KE"),
+        (Role::CompetentAuthority, &ke_authority, "KE"),
+    ] {
+        let account = seed::account_in(&db, org, role);
+        actors.push(Actor {
+            name: format!("{} ({country})", role.code()),
+            role,
+            organisation: org.clone(),
+            country,
+            token: mfa_enrolled_token(&server, &account.email),
+        });
+    }
+    // Fixtures: three cases of the shelter, each referred to the clinic, left sent,
+    // accepted and in service.
+    let (sender, receiver) = (actors[0].token.clone(), actors[3].token.clone());
+    let mut fixtures = Vec::new();
+    let mut cases = Vec::new();
+    for (name, state) in [
+        ("R1 (sent)", "sent"),
+        ("R2 (accepted)", "accepted"),
+        ("R3 (in service)", "in_service"),
+    ] {
+        let case = server
+            .post(Some(&sender), "/api/v1/cases", &matrix_person("Okello"))
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let consent = json!({
+            "given_by": "person", "method": "written", "purposes": ["assistance", "referral"],
+            "groups": ["identity", "health"], "recipients": ["health", "shelter"]
+        });
+        assert_eq!(
+            server
+                .post(
+                    Some(&sender),
+                    &format!("/api/v1/cases/{case}/consents"),
+                    &consent
+                )
+                .status,
+            201
+        );
+        let sent = server.post(
+            Some(&sender),
+            &format!("/api/v1/cases/{case}/referrals"),
+            &json!({
+                "to_organisation_id": clinic.as_str(), "services": ["health"],
+                "groups": ["identity", "health"], "urgency": "normal", "reason": "matrix"
+            }),
+        );
         assert_eq!(sent.status, 201, "{}", sent.text());
         let id = sent.json()["id"].as_str().unwrap().to_owned();
-        assert_eq!(server.post(Some(&actors[12].token), &format!("/api/v1/referrals/{id}/accept"), &json!({})).status, 200);
-        fixtures.push(ReferralFixture { name: "R4 (accepted abroad)", id, from: shelter.clone(), to: ke_shelter.clone(), state: "accepted", country: "UG" });
-        cases.push(("R4 (accepted abroad)", case, Some(ke_shelter.clone())));
+        if state != "sent" {
+            assert_eq!(
+                server
+                    .post(
+                        Some(&receiver),
+                        &format!("/api/v1/referrals/{id}/accept"),
+                        &json!({})
+                    )
+                    .status,
+                200
+            );
+        }
+        if state == "in_service" {
+            assert_eq!(
+                server
+                    .post(
+                        Some(&receiver),
+                        &format!("/api/v1/referrals/{id}/start"),
+                        &json!({})
+                    )
+                    .status,
+                200
+            );
+        }
+        fixtures.push(ReferralFixture {
+            name,
+            id,
+            from: shelter.clone(),
+            to: clinic.clone(),
+            state,
+            country: "UG",
+        });
+        cases.push((name, case, (state != "sent").then(|| clinic.clone())));
+    }
+    // And one across the border: to the Kenyan shelter, with consent to transfer abroad,
+    // accepted.
+    let case = server
+        .post(Some(&sender), "/api/v1/cases", &matrix_person("Okello"))
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let abroad = json!({
+        "given_by": "person", "method": "written", "purposes": ["assistance", "referral"],
+        "groups": ["identity", "health"], "recipients": ["shelter", "abroad"]
+    });
+    assert_eq!(
+        server
+            .post(
+                Some(&sender),
+                &format!("/api/v1/cases/{case}/consents"),
+                &abroad
+            )
+            .status,
+        201
+    );
+    let sent = server.post(
+        Some(&sender),
+        &format!("/api/v1/cases/{case}/referrals"),
+        &json!({
+            "to_organisation_id": ke_shelter.as_str(), "services": ["shelter"],
+            "groups": ["identity", "health"], "urgency": "high", "reason": "matrix abroad"
+        }),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text());
+    let id = sent.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server
+            .post(
+                Some(&actors[12].token),
+                &format!("/api/v1/referrals/{id}/accept"),
+                &json!({})
+            )
+            .status,
+        200
+    );
+    fixtures.push(ReferralFixture {
+        name: "R4 (accepted abroad)",
+        id,
+        from: shelter.clone(),
+        to: ke_shelter.clone(),
+        state: "accepted",
+        country: "UG",
+    });
+    cases.push(("R4 (accepted abroad)", case, Some(ke_shelter.clone())));
 
-        let mut cells = 0;
-        let mut refused = 0;
-        let mut exercised = 0;
-        let mut unexpected = Vec::new();
-        for actor in &actors {
-            // Steps on each referral.
-            for (method, template, body, step) in REFERRAL_ENDPOINTS {
-                for r in &fixtures {
-                    cells += 1;
-                    let allow = referral_allowed(actor, step, r);
-                    if allow && *method != "GET" {
-                        continue; // exercised by the referral tests; here it would change the fixtures
-                    }
-                    let path = template.replace("{id}", &r.id);
-                    let body: Option<Value> = (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
-                    let before = referral_snapshot(&db);
-                    let response = server.call(method, &actor.token, &path, body.as_ref());
-                    if allow {
-                        exercised += 1;
-                        if response.status != 200 {
-                            unexpected.push(format!("DENIED {} {method} {template} on {}: {}", actor.name, r.name, response.status));
-                        } else if response.json().get("reason").is_some() && actor.role == Role::Coordinator {
-                            unexpected.push(format!("LEAK (reason) {} on {}", actor.name, r.name));
-                        }
-                        continue;
-                    }
-                    let visible = referral_allowed(actor, "read", r);
-                    let want = if !visible { 404 } else if step_follows(step, r.state) { 403 } else { 409 };
-                    if response.status != want || before != referral_snapshot(&db) {
-                        unexpected.push(format!("GRANTED? {} {method} {template} on {}: {} (want {want})", actor.name, r.name, response.status));
-                    } else {
-                        refused += 1;
-                    }
-                }
-            }
-            // The case endpoints of referrals: the case's timeline (whoever sees the case) and
-            // sending a referral (owner staff, holders of an accepted referral).
-            for (name, case, held) in &cases {
-                let sees_case = (matches!(actor.role, Role::CaseWorker | Role::Supervisor)
-                    && (actor.organisation == shelter || held.as_ref() == Some(&actor.organisation)))
-                    || (actor.role == Role::Coordinator && actor.country == "UG");
-                cells += 2;
-                let timeline = server.get_as(&actor.token, &format!("/api/v1/cases/{case}/referrals"));
-                if sees_case {
-                    exercised += 1;
-                    if timeline.status != 200 {
-                        unexpected.push(format!("DENIED {} timeline of {name}: {}", actor.name, timeline.status));
-                    }
-                } else if timeline.status == 404 {
-                    refused += 1;
-                } else {
-                    unexpected.push(format!("GRANTED? {} timeline of {name}: {}", actor.name, timeline.status));
-                }
-                if sees_case && actor.role != Role::Coordinator {
-                    continue; // may refer: exercised by the referral tests
-                }
-                let before = referral_snapshot(&db);
-                let onward = server.post(Some(&actor.token), &format!("/api/v1/cases/{case}/referrals"), &json!({"to_organisation_id": other.as_str(), "services": ["shelter"], "groups": ["identity"], "urgency": "normal", "reason": "matrix"}));
-                let want = if sees_case { 403 } else { 404 };
-                if onward.status != want || before != referral_snapshot(&db) {
-                    unexpected.push(format!("GRANTED? {} refers {name}: {} (want {want})", actor.name, onward.status));
-                } else {
-                    refused += 1;
-                }
-            }
-            // Inbox and outbox hold only the actor's organisation's referrals; the national
-            // picture only what the actor may read.
-            for side in ["inbox", "outbox"] {
+    let mut cells = 0;
+    let mut refused = 0;
+    let mut exercised = 0;
+    let mut unexpected = Vec::new();
+    for actor in &actors {
+        // Steps on each referral.
+        for (method, template, body, step) in REFERRAL_ENDPOINTS {
+            for r in &fixtures {
                 cells += 1;
-                let listed = server.get_as(&actor.token, &format!("/api/v1/referrals?box={side}"));
-                let ok = listed.status == 200 && listed.json()["items"].as_array().unwrap().iter().all(|r| {
-                    r["from"]["id"] == json!(actor.organisation.as_str()) || r["to"]["id"] == json!(actor.organisation.as_str())
-                });
-                let party = matches!(actor.role, Role::FirstResponder | Role::CaseWorker | Role::Supervisor);
-                let want = match side {
-                    "outbox" if party && actor.organisation == shelter => 4,
-                    "inbox" if party && actor.organisation == clinic => 3,
-                    "inbox" if party && actor.organisation == ke_shelter => 1,
-                    _ => 0,
+                let allow = referral_allowed(actor, step, r);
+                if allow && *method != "GET" {
+                    continue; // exercised by the referral tests; here it would change the fixtures
+                }
+                let path = template.replace("{id}", &r.id);
+                let body: Option<Value> =
+                    (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
+                let before = referral_snapshot(&db);
+                let response = server.call(method, &actor.token, &path, body.as_ref());
+                if allow {
+                    exercised += 1;
+                    if response.status != 200 {
+                        unexpected.push(format!(
+                            "DENIED {} {method} {template} on {}: {}",
+                            actor.name, r.name, response.status
+                        ));
+                    } else if response.json().get("reason").is_some()
+                        && actor.role == Role::Coordinator
+                    {
+                        unexpected.push(format!("LEAK (reason) {} on {}", actor.name, r.name));
+                    }
+                    continue;
+                }
+                let visible = referral_allowed(actor, "read", r);
+                let want = if !visible {
+                    404
+                } else if step_follows(step, r.state) {
+                    403
+                } else {
+                    409
                 };
-                let count = if listed.status == 200 { listed.json()["items"].as_array().unwrap().len() } else { 0 };
-                if !ok || count != want {
-                    unexpected.push(format!("LIST {} {side}: {} with {count}", actor.name, listed.status));
+                if response.status != want || before != referral_snapshot(&db) {
+                    unexpected.push(format!(
+                        "GRANTED? {} {method} {template} on {}: {} (want {want})",
+                        actor.name, r.name, response.status
+                    ));
                 } else {
                     refused += 1;
                 }
             }
-            cells += 1;
-            let overview = server.get_as(&actor.token, "/api/v1/referrals/overview");
-            let may = actor.role == Role::Coordinator || actor.role == Role::Supervisor;
-            // A coordinator sees the referrals of their country's cases (Kenya's: none here).
-            let rows = if overview.status == 200 { overview.json()["organisations"].as_array().unwrap().clone() } else { Vec::new() };
-            let rows_ok = overview.status == 200 && rows.iter().all(|row| {
-                actor.role == Role::Coordinator || row["organisation"]["id"] == json!(actor.organisation.as_str())
-            }) && (actor.role != Role::Coordinator || (actor.country == "KE") == rows.is_empty());
-            if (may && !rows_ok) || (!may && overview.status != 403) {
-                unexpected.push(format!("OVERVIEW {}: {}", actor.name, overview.status));
-            } else if may {
+        }
+        // The case endpoints of referrals: the case's timeline (whoever sees the case) and
+        // sending a referral (owner staff, holders of an accepted referral).
+        for (name, case, held) in &cases {
+            let sees_case = (matches!(actor.role, Role::CaseWorker | Role::Supervisor)
+                && (actor.organisation == shelter || held.as_ref() == Some(&actor.organisation)))
+                || (actor.role == Role::Coordinator && actor.country == "UG");
+            cells += 2;
+            let timeline = server.get_as(&actor.token, &format!("/api/v1/cases/{case}/referrals"));
+            if sees_case {
                 exercised += 1;
+                if timeline.status != 200 {
+                    unexpected.push(format!(
+                        "DENIED {} timeline of {name}: {}",
+                        actor.name, timeline.status
+                    ));
+                }
+            } else if timeline.status == 404 {
+                refused += 1;
+            } else {
+                unexpected.push(format!(
+                    "GRANTED? {} timeline of {name}: {}",
+                    actor.name, timeline.status
+                ));
+            }
+            if sees_case && actor.role != Role::Coordinator {
+                continue; // may refer: exercised by the referral tests
+            }
+            let before = referral_snapshot(&db);
+            let onward = server.post(
+                Some(&actor.token),
+                &format!("/api/v1/cases/{case}/referrals"),
+                &json!({
+                    "to_organisation_id": other.as_str(), "services": ["shelter"],
+                    "groups": ["identity"], "urgency": "normal", "reason": "matrix"
+                }),
+            );
+            let want = if sees_case { 403 } else { 404 };
+            if onward.status != want || before != referral_snapshot(&db) {
+                unexpected.push(format!(
+                    "GRANTED? {} refers {name}: {} (want {want})",
+                    actor.name, onward.status
+                ));
             } else {
                 refused += 1;
             }
         }
-        println!(
-            "referral object-level matrix ({}): {cells} cells, {refused} refused as expected, {exercised} allowed reads exercised, {} unexpected",
-            db.engine(), unexpected.len()
-        );
-        assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
+        // Inbox and outbox hold only the actor's organisation's referrals; the national
+        // picture only what the actor may read.
+        for side in ["inbox", "outbox"] {
+            cells += 1;
+            let listed = server.get_as(&actor.token, &format!("/api/v1/referrals?box={side}"));
+            let ok = listed.status == 200
+                && listed.json()["items"].as_array().unwrap().iter().all(|r| {
+                    r["from"]["id"] == json!(actor.organisation.as_str())
+                        || r["to"]["id"] == json!(actor.organisation.as_str())
+                });
+            let party = matches!(
+                actor.role,
+                Role::FirstResponder | Role::CaseWorker | Role::Supervisor
+            );
+            let want = match side {
+                "outbox" if party && actor.organisation == shelter => 4,
+                "inbox" if party && actor.organisation == clinic => 3,
+                "inbox" if party && actor.organisation == ke_shelter => 1,
+                _ => 0,
+            };
+            let count = if listed.status == 200 {
+                listed.json()["items"].as_array().unwrap().len()
+            } else {
+                0
+            };
+            if !ok || count != want {
+                unexpected.push(format!(
+                    "LIST {} {side}: {} with {count}",
+                    actor.name, listed.status
+                ));
+            } else {
+                refused += 1;
+            }
+        }
+        cells += 1;
+        let overview = server.get_as(&actor.token, "/api/v1/referrals/overview");
+        let may = actor.role == Role::Coordinator || actor.role == Role::Supervisor;
+        // A coordinator sees the referrals of their country's cases (Kenya's: none here).
+        let rows = if overview.status == 200 {
+            overview.json()["organisations"].as_array().unwrap().clone()
+        } else {
+            Vec::new()
+        };
+        let rows_ok = overview.status == 200
+            && rows.iter().all(|row| {
+                actor.role == Role::Coordinator
+                    || row["organisation"]["id"] == json!(actor.organisation.as_str())
+            })
+            && (actor.role != Role::Coordinator || (actor.country == "KE") == rows.is_empty());
+        if (may && !rows_ok) || (!may && overview.status != 403) {
+            unexpected.push(format!("OVERVIEW {}: {}", actor.name, overview.status));
+        } else if may {
+            exercised += 1;
+        } else {
+            refused += 1;
+        }
     }
+    println!(
+        "referral object-level matrix ({}): {cells} cells, {refused} refused as expected, \
+         {exercised} allowed reads exercised, {} unexpected",
+        db.engine(),
+        unexpected.len()
+    );
+    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
 }
+
+both_engines!(no_role_reaches_referrals_the_rules_deny);

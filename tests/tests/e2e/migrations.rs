@@ -67,64 +67,96 @@ fn both_trees_have_the_same_migration_names() {
     assert_eq!(names("sqlite"), names("postgres"));
 }
 
-both_engines! {
-    fn migrations_run_up_down_and_up_again(db) {
-        let mut conn = db.conn();
-        let after_first_up = introspection::columns(&mut conn).unwrap();
-        assert!(!after_first_up.is_empty());
-        assert!(migrations::pending(&mut conn).unwrap().is_empty());
+fn migrations_run_up_down_and_up_again(db: TestDb) {
+    let mut conn = db.conn();
+    let after_first_up = introspection::columns(&mut conn).unwrap();
+    assert!(!after_first_up.is_empty());
+    assert!(migrations::pending(&mut conn).unwrap().is_empty());
 
-        let reverted = migrations::revert_all(&mut conn).unwrap();
-        assert!(!reverted.is_empty());
-        assert!(
-            introspection::columns(&mut conn).unwrap().is_empty(),
-            "down migrations leave tables behind"
-        );
-        assert_eq!(migrations::pending(&mut conn).unwrap().len(), reverted.len());
+    let reverted = migrations::revert_all(&mut conn).unwrap();
+    assert!(!reverted.is_empty());
+    assert!(
+        introspection::columns(&mut conn).unwrap().is_empty(),
+        "down migrations leave tables behind"
+    );
+    assert_eq!(
+        migrations::pending(&mut conn).unwrap().len(),
+        reverted.len()
+    );
 
-        let reapplied = migrations::run_pending(&mut conn).unwrap();
-        assert_eq!(reapplied.len(), reverted.len());
-        assert_eq!(introspection::columns(&mut conn).unwrap(), after_first_up);
-        assert!(migrations::run_pending(&mut conn).unwrap().is_empty(), "a second run applies nothing");
-    }
+    let reapplied = migrations::run_pending(&mut conn).unwrap();
+    assert_eq!(reapplied.len(), reverted.len());
+    assert_eq!(introspection::columns(&mut conn).unwrap(), after_first_up);
+    assert!(
+        migrations::run_pending(&mut conn).unwrap().is_empty(),
+        "a second run applies nothing"
+    );
 }
 
-both_engines! {
-    fn upgrading_brings_free_text_regions_onto_the_list(db) {
-        use diesel::prelude::*;
-        use tumaini_db::schema::cases;
-        let shelter = tumaini_tests::seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
-        let worker = tumaini_tests::seed::account_in(&db, &shelter, tumaini_db::vocabulary::Role::CaseWorker);
-        // The schema before regions were a list, with regions typed in as they were then.
-        let reverted = migrations::revert_last(&mut db.conn()).unwrap();
-        assert_eq!(reverted, "20261206001000");
-        let mut ids = Vec::new();
-        for (i, typed) in ["Busia", "busia district", "Amina Nakato house", "UG-ZZ9"].into_iter().enumerate() {
-            let id = tumaini_db::ids::CaseId::generate();
-            diesel::sql_query(format!(
-                "INSERT INTO cases (id, reference, owner_organisation_id, created_by, version, sex, age_band, \
-                 may_be_child, is_child, region, encountered_on, identification_stage, status, created_at, updated_at) \
-                 VALUES ('{id}', 'C-OLD{i}-AAAA-A', '{shelter}', '{}', 1, 'female', '24_26', false, false, '{typed}', \
-                 '2026-01-01', 'presumed', 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-                worker.id
-            ))
-            .execute(&mut db.conn())
-            .unwrap();
-            ids.push(id);
-        }
-        let applied = migrations::run_pending(&mut db.conn()).unwrap();
-        assert_eq!(applied, vec!["20261206001000".to_owned()]);
-        let regions: Vec<String> = ids
-            .iter()
-            .map(|id| cases::table.find(id).select(cases::region).first(&mut db.conn()).unwrap())
-            .collect();
-        assert_eq!(regions, vec!["UG-202", "UG-202", "", "UG-ZZ9"],
-            "named regions mapped, other free text dropped, a code (even one no longer listed) kept");
-        // An upgrade that stopped after the schema changed but before the regions were brought
-        // onto the list finishes on the next run, which has no migration left to apply.
-        diesel::update(cases::table.find(&ids[0])).set(cases::region.eq("Busia")).execute(&mut db.conn()).unwrap();
-        assert_eq!(migrations::run_pending(&mut db.conn()).unwrap(), Vec::<String>::new());
-        let region: String = cases::table.find(&ids[0]).select(cases::region).first(&mut db.conn()).unwrap();
-        assert_eq!(region, "UG-202");
+both_engines!(migrations_run_up_down_and_up_again);
+
+fn upgrading_brings_free_text_regions_onto_the_list(db: TestDb) {
+    use diesel::prelude::*;
+    use tumaini_db::schema::cases;
+    let shelter =
+        tumaini_tests::seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
+    let worker =
+        tumaini_tests::seed::account_in(&db, &shelter, tumaini_db::vocabulary::Role::CaseWorker);
+    // The schema before regions were a list, with regions typed in as they were then.
+    let reverted = migrations::revert_last(&mut db.conn()).unwrap();
+    assert_eq!(reverted, "20261206001000");
+    let mut ids = Vec::new();
+    for (i, typed) in ["Busia", "busia district", "Amina Nakato house", "UG-ZZ9"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = tumaini_db::ids::CaseId::generate();
+        diesel::sql_query(format!(
+            "INSERT INTO cases (id, reference, owner_organisation_id, created_by, version, sex, \
+             age_band, may_be_child, is_child, region, encountered_on, identification_stage, \
+             status, created_at, updated_at) \
+             VALUES ('{id}', 'C-OLD{i}-AAAA-A', '{shelter}', '{}', 1, 'female', '24_26', false, \
+             false, '{typed}', '2026-01-01', 'presumed', 'open', '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00')",
+            worker.id
+        ))
+        .execute(&mut db.conn())
+        .unwrap();
+        ids.push(id);
     }
+    let applied = migrations::run_pending(&mut db.conn()).unwrap();
+    assert_eq!(applied, vec!["20261206001000".to_owned()]);
+    let regions: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            cases::table
+                .find(id)
+                .select(cases::region)
+                .first(&mut db.conn())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        regions,
+        vec!["UG-202", "UG-202", "", "UG-ZZ9"],
+        "named regions mapped, other free text dropped, a code (even one no longer listed) kept"
+    );
+    // An upgrade that stopped after the schema changed but before the regions were brought
+    // onto the list finishes on the next run, which has no migration left to apply.
+    diesel::update(cases::table.find(&ids[0]))
+        .set(cases::region.eq("Busia"))
+        .execute(&mut db.conn())
+        .unwrap();
+    assert_eq!(
+        migrations::run_pending(&mut db.conn()).unwrap(),
+        Vec::<String>::new()
+    );
+    let region: String = cases::table
+        .find(&ids[0])
+        .select(cases::region)
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(region, "UG-202");
 }
+
+both_engines!(upgrading_brings_free_text_regions_onto_the_list);

@@ -5,7 +5,7 @@ use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::{NewOrganisation, NewUser, Organisation, User};
 use tumaini_db::vocabulary::{OrganisationKind, Role, ServiceType, UserStatus};
-use tumaini_tests::both_engines;
+use tumaini_tests::{TestDb, both_engines};
 
 fn shelter(name: &str) -> NewOrganisation {
     NewOrganisation {
@@ -33,114 +33,134 @@ fn user(org: &OrgId, email: &str) -> NewUser {
     }
 }
 
-both_engines! {
-    fn organisations_round_trip(db) {
-        let mut conn = db.conn();
-        let created = Organisation::create(&mut conn, &shelter("Kampala Shelter")).unwrap();
-        let found = Organisation::find(&mut conn, &created.id).unwrap();
-        assert_eq!(found, created, "a row reads back exactly as written, times included");
-        assert_eq!(found.kind, OrganisationKind::Shelter);
-        assert_eq!(found.country.as_str(), "UG");
-        assert!(found.active);
-        assert_eq!(
-            found.services(&mut conn).unwrap(),
-            vec![ServiceType::Health, ServiceType::Shelter],
-            "services are stored once each"
-        );
-        assert_eq!(Organisation::list(&mut conn).unwrap(), vec![created]);
-        assert!(matches!(
-            Organisation::find(&mut conn, &OrgId::generate()),
-            Err(DbError::NotFound)
-        ));
-    }
+fn organisations_round_trip(db: TestDb) {
+    let mut conn = db.conn();
+    let created = Organisation::create(&mut conn, &shelter("Kampala Shelter")).unwrap();
+    let found = Organisation::find(&mut conn, &created.id).unwrap();
+    assert_eq!(
+        found, created,
+        "a row reads back exactly as written, times included"
+    );
+    assert_eq!(found.kind, OrganisationKind::Shelter);
+    assert_eq!(found.country.as_str(), "UG");
+    assert!(found.active);
+    assert_eq!(
+        found.services(&mut conn).unwrap(),
+        vec![ServiceType::Health, ServiceType::Shelter],
+        "services are stored once each"
+    );
+    assert_eq!(Organisation::list(&mut conn).unwrap(), vec![created]);
+    assert!(matches!(
+        Organisation::find(&mut conn, &OrgId::generate()),
+        Err(DbError::NotFound)
+    ));
 }
 
-both_engines! {
-    fn organisation_names_are_unique_per_country(db) {
-        let mut conn = db.conn();
-        Organisation::create(&mut conn, &shelter("Hope House")).unwrap();
-        let again = Organisation::create(&mut conn, &shelter("HOPE HOUSE"));
-        assert!(matches!(again, Err(DbError::Conflict { .. })), "{again:?}");
-        let mut in_kenya = shelter("Hope House");
-        in_kenya.country = "KE".parse().unwrap();
-        Organisation::create(&mut conn, &in_kenya).unwrap();
-        assert_eq!(Organisation::list(&mut conn).unwrap().len(), 2, "the failed insert left nothing");
-    }
+both_engines!(organisations_round_trip);
+
+fn organisation_names_are_unique_per_country(db: TestDb) {
+    let mut conn = db.conn();
+    Organisation::create(&mut conn, &shelter("Hope House")).unwrap();
+    let again = Organisation::create(&mut conn, &shelter("HOPE HOUSE"));
+    assert!(matches!(again, Err(DbError::Conflict { .. })), "{again:?}");
+    let mut in_kenya = shelter("Hope House");
+    in_kenya.country = "KE".parse().unwrap();
+    Organisation::create(&mut conn, &in_kenya).unwrap();
+    assert_eq!(
+        Organisation::list(&mut conn).unwrap().len(),
+        2,
+        "the failed insert left nothing"
+    );
 }
 
-both_engines! {
-    fn users_belong_to_an_existing_organisation_and_have_unique_emails(db) {
-        let mut conn = db.conn();
-        let org = Organisation::create(&mut conn, &shelter("Kampala Shelter")).unwrap();
-        let created = User::create(&mut conn, &user(&org.id, "Amina@Example.UG")).unwrap();
-        assert_eq!(created.email.as_str(), "amina@example.ug");
-        assert_eq!(created.status, UserStatus::Invited);
-        assert!(created.password_must_change);
-        let by_email = User::find_by_email(&mut conn, &"AMINA@example.ug".parse().unwrap()).unwrap();
-        assert_eq!(by_email, created);
-        assert_eq!(User::count_with_role(&mut conn, Role::CaseWorker).unwrap(), 1);
+both_engines!(organisation_names_are_unique_per_country);
 
-        let duplicate = User::create(&mut conn, &user(&org.id, "amina@example.ug"));
-        assert!(matches!(duplicate, Err(DbError::Conflict { .. })), "{duplicate:?}");
-        let orphan = User::create(&mut conn, &user(&OrgId::generate(), "other@example.ug"));
-        assert!(matches!(orphan, Err(DbError::Conflict { .. })), "foreign keys are enforced: {orphan:?}");
-    }
+fn users_belong_to_an_existing_organisation_and_have_unique_emails(db: TestDb) {
+    let mut conn = db.conn();
+    let org = Organisation::create(&mut conn, &shelter("Kampala Shelter")).unwrap();
+    let created = User::create(&mut conn, &user(&org.id, "Amina@Example.UG")).unwrap();
+    assert_eq!(created.email.as_str(), "amina@example.ug");
+    assert_eq!(created.status, UserStatus::Invited);
+    assert!(created.password_must_change);
+    let by_email = User::find_by_email(&mut conn, &"AMINA@example.ug".parse().unwrap()).unwrap();
+    assert_eq!(by_email, created);
+    assert_eq!(
+        User::count_with_role(&mut conn, Role::CaseWorker).unwrap(),
+        1
+    );
+
+    let duplicate = User::create(&mut conn, &user(&org.id, "amina@example.ug"));
+    assert!(
+        matches!(duplicate, Err(DbError::Conflict { .. })),
+        "{duplicate:?}"
+    );
+    let orphan = User::create(&mut conn, &user(&OrgId::generate(), "other@example.ug"));
+    assert!(
+        matches!(orphan, Err(DbError::Conflict { .. })),
+        "foreign keys are enforced: {orphan:?}"
+    );
 }
 
-both_engines! {
-    fn a_failed_write_transaction_leaves_nothing(db) {
-        let mut conn = db.conn();
-        let outcome: Result<(), DbError> = conn.write_transaction(|conn| {
-            Organisation::create(conn, &shelter("Half Written"))?;
-            Err(DbError::NotFound)
-        });
-        assert!(outcome.is_err());
-        assert!(Organisation::list(&mut conn).unwrap().is_empty());
-    }
+both_engines!(users_belong_to_an_existing_organisation_and_have_unique_emails);
+
+fn a_failed_write_transaction_leaves_nothing(db: TestDb) {
+    let mut conn = db.conn();
+    let outcome: Result<(), DbError> = conn.write_transaction(|conn| {
+        Organisation::create(conn, &shelter("Half Written"))?;
+        Err(DbError::NotFound)
+    });
+    assert!(outcome.is_err());
+    assert!(Organisation::list(&mut conn).unwrap().is_empty());
 }
 
-both_engines! {
-    fn concurrent_writers_all_succeed(db) {
-        // Eight threads writing at once: SQLite serialises them with BEGIN IMMEDIATE and the
-        // busy timeout, PostgreSQL runs them in parallel; none may fail.
-        let pool = db.pool();
-        let workers: Vec<_> = (0..8)
-            .map(|worker| {
-                let pool = pool.clone();
-                std::thread::spawn(move || {
-                    for i in 0..10 {
-                        let mut conn = pool.get().unwrap();
-                        Organisation::create(&mut conn, &shelter(&format!("Shelter {worker}-{i}")))
-                            .unwrap();
-                    }
-                })
+both_engines!(a_failed_write_transaction_leaves_nothing);
+
+fn concurrent_writers_all_succeed(db: TestDb) {
+    // Eight threads writing at once: SQLite serialises them with BEGIN IMMEDIATE and the
+    // busy timeout, PostgreSQL runs them in parallel; none may fail.
+    let pool = db.pool();
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let mut conn = pool.get().unwrap();
+                    Organisation::create(&mut conn, &shelter(&format!("Shelter {worker}-{i}")))
+                        .unwrap();
+                }
             })
-            .collect();
-        for worker in workers {
-            worker.join().unwrap();
-        }
-        assert_eq!(Organisation::list(&mut db.conn()).unwrap().len(), 80);
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
     }
+    assert_eq!(Organisation::list(&mut db.conn()).unwrap().len(), 80);
 }
 
-both_engines! {
-    fn a_read_transaction_sees_one_snapshot(db) {
-        // A list and the count beside it must agree: what another connection commits between
-        // the two statements is not seen (PostgreSQL's default READ COMMITTED would see it).
-        // (Connections as the server has them: on SQLite, WAL mode and a busy timeout.)
-        let pool = db.pool();
-        let mut reader = pool.get().unwrap();
-        let mut writer = pool.get().unwrap();
-        Organisation::create(&mut writer, &shelter("Before")).unwrap();
-        let (first, second) = reader
-            .read_transaction(|conn| {
-                let first = Organisation::list(conn)?.len();
-                Organisation::create(&mut writer, &shelter("Committed Meanwhile"))?;
-                let second = Organisation::list(conn)?.len();
-                Ok::<_, DbError>((first, second))
-            })
-            .unwrap();
-        assert_eq!((first, second), (1, 1));
-        assert_eq!(Organisation::list(&mut reader).unwrap().len(), 2, "seen once the read is over");
-    }
+both_engines!(concurrent_writers_all_succeed);
+
+fn a_read_transaction_sees_one_snapshot(db: TestDb) {
+    // A list and the count beside it must agree: what another connection commits between
+    // the two statements is not seen (PostgreSQL's default READ COMMITTED would see it).
+    // (Connections as the server has them: on SQLite, WAL mode and a busy timeout.)
+    let pool = db.pool();
+    let mut reader = pool.get().unwrap();
+    let mut writer = pool.get().unwrap();
+    Organisation::create(&mut writer, &shelter("Before")).unwrap();
+    let (first, second) = reader
+        .read_transaction(|conn| {
+            let first = Organisation::list(conn)?.len();
+            Organisation::create(&mut writer, &shelter("Committed Meanwhile"))?;
+            let second = Organisation::list(conn)?.len();
+            Ok::<_, DbError>((first, second))
+        })
+        .unwrap();
+    assert_eq!((first, second), (1, 1));
+    assert_eq!(
+        Organisation::list(&mut reader).unwrap().len(),
+        2,
+        "seen once the read is over"
+    );
 }
+
+both_engines!(a_read_transaction_sees_one_snapshot);
