@@ -46,6 +46,7 @@ use tumaini_db::ids::AuditEventId;
 use tumaini_db::models::audit::{self, AuditEvent, AuditRecord};
 use tumaini_db::models::{NewOrganisation, NewUser, Organisation, User};
 use tumaini_db::time::now_utc;
+use tumaini_db::vocabulary::AuditAction;
 use tumaini_db::vocabulary::{OrganisationKind, Role, UserStatus};
 use tumaini_db::{PoolOptions, build_pool};
 use tumaini_tests::bench::{percentile, setting};
@@ -291,7 +292,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
                     barrier.wait();
                     while !stop.load(Ordering::Relaxed) {
                         let record = AuditRecord {
-                            action: "case.read".to_owned(),
+                            action: AuditAction::CaseRead,
                             outcome: "success".to_owned(),
                             actor_user_id: Some(actor.clone()),
                             actor_organisation_id: Some(organisation.clone()),

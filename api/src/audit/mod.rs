@@ -56,11 +56,7 @@ impl Entry {
     /// An event of `action` that ended with `outcome`, by nobody yet, about nothing yet.
     pub fn new(action: AuditAction, outcome: Outcome) -> Self {
         Self {
-            record: AuditRecord {
-                action: action.code().to_owned(),
-                outcome: outcome.code().to_owned(),
-                ..AuditRecord::default()
-            },
+            record: AuditRecord::new(action, outcome.code()),
         }
     }
 

@@ -12,10 +12,10 @@ use crate::vocabulary::AuditAction;
 use crate::{DbConn, DbError};
 
 /// An event to record. Fields that do not apply stay `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
-    /// What happened, e.g. `auth.login`, `user.disable`.
-    pub action: String,
+    /// What happened: one of the closed list of audited actions.
+    pub action: AuditAction,
     /// `success`, `failure` or `denied`.
     pub outcome: String,
     /// Who acted (none for an anonymous or failed sign-in).
@@ -45,6 +45,30 @@ pub struct AuditRecord {
     /// The request id the client sent, if it sent a well-formed one: kept apart from the
     /// server's, never mistaken for it.
     pub client_request_id: Option<String>,
+}
+
+impl AuditRecord {
+    /// An event of `action` with `outcome`, by nobody, about nothing, touching nothing: the
+    /// other fields are set by who records it.
+    pub fn new(action: AuditAction, outcome: &str) -> Self {
+        Self {
+            action,
+            outcome: outcome.to_owned(),
+            actor_user_id: None,
+            actor_organisation_id: None,
+            actor_role: None,
+            resource_type: None,
+            resource_id: None,
+            field_groups: String::new(),
+            purpose: None,
+            decision: None,
+            policy_ids: String::new(),
+            request_id: None,
+            client_hash: None,
+            high_severity: false,
+            client_request_id: None,
+        }
+    }
 }
 
 /// A stored event.
@@ -94,7 +118,7 @@ pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, Db
         .values((
             audit_events::id.eq(&id),
             audit_events::occurred_at.eq(now_utc()),
-            audit_events::action.eq(&event.action),
+            audit_events::action.eq(event.action.code()),
             audit_events::outcome.eq(&event.outcome),
             audit_events::actor_user_id.eq(&event.actor_user_id),
             audit_events::actor_organisation_id.eq(&event.actor_organisation_id),

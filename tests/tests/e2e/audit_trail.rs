@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tumaini_db::audit_chain::{self, AuditSigner, Checkpoint};
 use tumaini_db::models::audit;
 use tumaini_db::schema::{audit_chain as chain, audit_events, case_notes};
-use tumaini_db::vocabulary::{OrganisationKind, Role};
+use tumaini_db::vocabulary::{AuditAction, OrganisationKind, Role};
 use tumaini_db::{DbConn, Engine};
 use tumaini_tests::seed;
 use tumaini_tests::{TestDb, TestServer, both_engines};
@@ -391,11 +391,7 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
     // 5. A checkpoint signed with another key is rejected, at its position.
     audit::record(
         &mut db.conn(),
-        &audit::AuditRecord {
-            action: "auth.login".into(),
-            outcome: "success".into(),
-            ..Default::default()
-        },
+        &audit::AuditRecord::new(AuditAction::AuthLogin, "success"),
     )
     .unwrap();
     assert_eq!(
@@ -646,11 +642,7 @@ fn the_application_role_cannot_change_audit_rows_on_postgres() {
     // It may append.
     audit::record(
         &mut app,
-        &audit::AuditRecord {
-            action: "test.append".into(),
-            outcome: "success".into(),
-            ..Default::default()
-        },
+        &audit::AuditRecord::new(AuditAction::AuthLogin, "success"),
     )
     .unwrap();
     for statement in [
@@ -688,18 +680,10 @@ fn the_application_role_cannot_change_audit_rows_on_postgres() {
 fn late_commits_are_sealed_by_the_straggler_look_back(db: TestDb) {
     let key = AuditSigner::from_seed(&[5; 32]);
     let mut conn = db.conn();
-    let record = |conn: &mut DbConn, action: &str| {
-        audit::record(
-            conn,
-            &audit::AuditRecord {
-                action: action.into(),
-                outcome: "success".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap()
+    let record = |conn: &mut DbConn, action: AuditAction| {
+        audit::record(conn, &audit::AuditRecord::new(action, "success")).unwrap()
     };
-    record(&mut conn, "first");
+    record(&mut conn, AuditAction::AuthLogin);
     assert_eq!(
         audit_chain::seal(&mut conn, &key, audit_chain::SealOptions::default())
             .unwrap()
