@@ -133,6 +133,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = open_database(&config).await?;
     let vault = open_vault(&config, &pool).await?;
     let state = AppState::new(pool.clone(), &config)?.with_vault(Arc::clone(&vault));
+    // The API description is served from memory; a document that cannot be serialised stops
+    // the server here rather than being answered as `{}`.
+    routes::openapi()
+        .to_pretty_json()
+        .context("serialising the OpenAPI document")?;
     routes::docs::description();
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;

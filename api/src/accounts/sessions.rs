@@ -42,15 +42,22 @@ pub async fn refresh(
         conn.write_transaction(|conn| -> Result<Option<TokenResponse>, ApiError> {
             match Session::use_refresh_token(conn, &hash)? {
                 RefreshOutcome::Fresh(session) => renew(conn, &auth, &context, &session).map(Some),
-                RefreshOutcome::Reused { session, user } => {
-                    // Someone else may hold the session's tokens: a high-severity event, by
-                    // the session's holder, that their supervisors and coordinators can see.
-                    let holder = User::find(conn, &user)?;
+                RefreshOutcome::Reused {
+                    session,
+                    user,
+                    revoked_now,
+                } => {
+                    // Someone else may hold the session's tokens: an event by the session's
+                    // holder, which their supervisors and coordinators can see, high-severity
+                    // when this reuse is what ended the session (a stale token presented again
+                    // later adds an ordinary event). Naming the holder never undoes the
+                    // revocation: an account that cannot be read is left unnamed.
+                    let holder = user.and_then(|id| User::find(conn, &id).ok());
                     audit::Entry::new(AuditAction::AuthRefreshReuse, Outcome::Denied)
                         .in_request(&context)
-                        .by(Some(&holder))
+                        .by(holder.as_ref())
                         .on("session", &session)
-                        .high_severity(true)
+                        .high_severity(revoked_now)
                         .write(conn)?;
                     Ok(None)
                 }

@@ -14,9 +14,18 @@ use std::str::FromStr;
 use anyhow::Context as _;
 
 use cedar_policy::{
-    ActionConstraint, Authorizer as CedarAuthorizer, Decision as CedarDecision, Entities,
-    EntityUid, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
+    ActionConstraint, Authorizer as CedarAuthorizer, Decision as CedarDecision, Effect, Entities,
+    EntityUid, Policy, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
 };
+
+/// Whether a policy permits through break-glass: it opens break-glass, or its condition reads
+/// `context.break_glass` (in whatever form the text spells it). Such a policy must be annotated
+/// `@severity("high")`.
+fn grants_through_break_glass(policy: &Policy) -> bool {
+    let text = policy.to_string();
+    policy.effect() == Effect::Permit
+        && (text.contains("break_glass") || text.contains("OpenBreakGlass"))
+}
 
 pub use facts::{
     AccessContext, Action, CaseFacts, FieldGroup, OrganisationFacts, PrincipalFacts, ReferralFacts,
@@ -197,7 +206,14 @@ impl Authorizer {
                         "{file}: a policy has no @id annotation"
                     )));
                 };
-                match policy.annotation("severity") {
+                let severity = policy.annotation("severity");
+                if severity != Some("high") && grants_through_break_glass(policy) {
+                    return Err(PolicyError::Ids(format!(
+                        "{file}: the policy {id} grants through break-glass and must be annotated \
+                         @severity(\"high\"), so that what it allows is a high-severity event"
+                    )));
+                }
+                match severity {
                     None | Some("normal") => {}
                     Some("high") => {
                         high_severity.insert(id.to_owned());
@@ -433,6 +449,23 @@ mod tests {
                 action.name()
             );
         }
+    }
+
+    #[test]
+    fn a_break_glass_grant_without_high_severity_is_refused() {
+        let unmarked = vec![(
+            "mine.cedar".to_owned(),
+            "@id(\"mine.emergency-reading\")\npermit (principal, action in Tumaini::Action::\"ReadPersonalGroup\", resource is Tumaini::Case)\nwhen { principal.role == \"coordinator\" && context.break_glass };".to_owned(),
+        )];
+        let err = Authorizer::from_sources(EMBEDDED_SCHEMA, &unmarked).unwrap_err();
+        assert!(err.to_string().contains("mine.emergency-reading"), "{err}");
+        assert!(err.to_string().contains("@severity"), "{err}");
+        let marked = vec![(
+            "mine.cedar".to_owned(),
+            unmarked[0].1.replacen("@id", "@severity(\"high\")\n@id", 1),
+        )];
+        let authorizer = Authorizer::from_sources(EMBEDDED_SCHEMA, &marked).unwrap();
+        assert!(authorizer.high_severity.contains("mine.emergency-reading"));
     }
 
     #[test]

@@ -455,7 +455,8 @@ pub fn record_case_event(
         .write(conn)
 }
 
-/// Maps a vault failure: an erased case reads as gone; anything else is internal.
+/// Maps a vault failure to an internal error: its cause is logged, never sent. (An erased
+/// case is not a failure: reads see it as `GroupRead::Erased`.)
 pub fn vault_error(err: tumaini_db::vault::VaultError) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("vault: {err}"))
 }

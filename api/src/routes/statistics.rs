@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::statistics::export::Export;
 use crate::statistics::response_times::{self, ResponseTimes};
 use crate::statistics::service::{
-    self, Figures, Research, answer, count_table, organisation_names,
+    self, Figures, Research, answer, bad, count_table, organisation_names,
 };
 use crate::statistics::{self, Table, TableRequest};
 
@@ -124,10 +124,6 @@ pub struct ReportQuery {
     pub organisation: Option<OrgId>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
-}
-
-fn bad(detail: String) -> ApiError {
-    ApiError::problem(ProblemType::BadRequest, detail)
 }
 
 fn dimension(code: &str) -> Result<Dimension, ApiError> {

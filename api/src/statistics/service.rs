@@ -23,6 +23,11 @@ use crate::guarded::authorize;
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::state::AppState;
 
+/// A 400 naming what is wrong with the request (never a value given).
+pub fn bad(detail: String) -> ApiError {
+    ApiError::problem(ProblemType::BadRequest, detail)
+}
+
 /// The national figures are decided on the coordination office as a whole, which no
 /// organisation's supervisor holds.
 pub fn national(country: &str) -> OrganisationFacts {
@@ -134,7 +139,7 @@ where
         Ok::<_, ApiError>(computed)
     })
     .await?;
-    computed.map_err(|refusal| ApiError::problem(ProblemType::BadRequest, refusal))
+    computed.map_err(bad)
 }
 
 /// Computes the protected table of `request`, within `scope`; organisations and regions named

@@ -44,24 +44,27 @@ pub struct Session {
 pub enum RefreshOutcome {
     /// Valid and unused: it is now used, and the caller issues the next one.
     Fresh(Session),
-    /// Already used once: the session (named, with its holder) has been revoked.
+    /// Already used once: the session (named, with its holder) is revoked.
     Reused {
         /// The session ended.
         session: SessionId,
-        /// Whose it was.
-        user: UserId,
+        /// Whose it was (none if the session row is gone).
+        user: Option<UserId>,
+        /// This reuse revoked it (it was live until now); a later one finds it revoked already.
+        revoked_now: bool,
     },
     /// Unknown, expired, or its session is over.
     Invalid,
 }
 
 impl Session {
-    /// Whose session this is, live or not.
-    fn holder(conn: &mut DbConn, id: &SessionId) -> Result<UserId, DbError> {
+    /// Whose session this is, live or not (none if there is no such session).
+    fn holder(conn: &mut DbConn, id: &SessionId) -> Result<Option<UserId>, DbError> {
         Ok(sessions::table
             .find(id)
             .select(sessions::user_id)
-            .first(conn)?)
+            .first(conn)
+            .optional()?)
     }
 
     /// Opens a session for a user.
@@ -264,7 +267,7 @@ impl Session {
                 return Ok(RefreshOutcome::Invalid);
             };
             if used_at.is_some() {
-                diesel::update(
+                let revoked = diesel::update(
                     sessions::table
                         .filter(sessions::id.eq(&session_id))
                         .filter(sessions::revoked_at.is_null()),
@@ -276,6 +279,7 @@ impl Session {
                 .execute(conn)?;
                 return Ok(RefreshOutcome::Reused {
                     user: Self::holder(conn, &session_id)?,
+                    revoked_now: revoked == 1,
                     session: session_id,
                 });
             }
@@ -291,7 +295,7 @@ impl Session {
             .execute(conn)?;
             if spent != 1 {
                 // Another request spent it between our read and our update: a reuse, too.
-                diesel::update(
+                let revoked = diesel::update(
                     sessions::table
                         .filter(sessions::id.eq(&session_id))
                         .filter(sessions::revoked_at.is_null()),
@@ -303,6 +307,7 @@ impl Session {
                 .execute(conn)?;
                 return Ok(RefreshOutcome::Reused {
                     user: Self::holder(conn, &session_id)?,
+                    revoked_now: revoked == 1,
                     session: session_id,
                 });
             }

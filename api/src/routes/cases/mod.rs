@@ -24,7 +24,7 @@ use crate::audit::{AuditAction, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::groups::{self, PersonalGroups};
-pub(crate) use crate::cases::vault_error;
+use crate::cases::vault_error;
 use crate::cases::views::{self, AccessPurpose, CaseSummaryView, SummaryInput};
 use crate::cases::{
     self as service, CasePage, CaseRequest, NewCaseInput, Reply, record_case_event,
