@@ -3,10 +3,14 @@
 //! transaction, and answer. A caller who may not see a case gets 404, exactly as for a case
 //! that does not exist; a refusal is audited in a transaction of its own.
 
+pub mod assessments;
+pub mod break_glass;
 mod deadlines;
 pub mod duplicates;
 pub mod groups;
 mod list;
+pub mod nrm;
+pub mod records;
 mod register;
 mod reply;
 pub mod views;

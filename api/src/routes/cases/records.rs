@@ -1,27 +1,15 @@
-//! Assistance records and case notes. Assistance is never blocked by the identification
-//! stage; an open case becomes active with its first assistance record.
+//! The endpoints of assistance records and case notes: each parses its input and calls one
+//! function of `crate::cases::records`.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::NaiveDate;
-use serde::Deserialize;
-use serde_json::json;
-use tumaini_db::ids::{CaseId, OrgId, RecordId};
-use tumaini_db::models::case::{Case, CaseChanges};
-use tumaini_db::models::case_record::{Assistance, Note};
-use tumaini_db::time::now_utc;
-use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
-use tumaini_db::vocabulary::{AssistanceStatus, CaseStatus, ServiceType};
-use utoipa::ToSchema;
+use tumaini_db::ids::CaseId;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::parse;
-use crate::audit::AuditAction;
 use crate::auth::Caller;
-use crate::authz::{Action, FieldGroup};
-use crate::cases::vault_error;
-use crate::cases::{self as service, CaseRequest, Reply};
-use crate::http::{ApiError, Problem, ProblemType};
-use crate::rules::lifecycle;
+use crate::cases::records::{AssistanceInput, NoteInput};
+use crate::cases::{self, self as service};
+use crate::http::{ApiError, Problem};
 use crate::state::AppState;
 
 pub(super) fn register(cfg: &mut ServiceConfig) {
@@ -29,23 +17,6 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
         .service(list_assistance)
         .service(write_note)
         .service(list_notes);
-}
-
-/// Assistance given or planned.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"service_type": "shelter", "status": "in_progress", "provided_on": "2026-11-21", "details": "a bed at the shelter"}))]
-#[serde(deny_unknown_fields)]
-pub struct AssistanceInput {
-    /// The service.
-    pub service_type: ServiceType,
-    /// Its state.
-    pub status: AssistanceStatus,
-    /// The date.
-    pub provided_on: NaiveDate,
-    /// The provider (default: your organisation).
-    pub provider_organisation_id: Option<OrgId>,
-    /// Details (encrypted, `notes` group).
-    pub details: Option<String>,
 }
 
 /// Record assistance for a case.
@@ -61,73 +32,9 @@ pub async fn record_assistance(
 ) -> Result<HttpResponse, ApiError> {
     let idempotency = service::idempotency(&state, &req, &body)?;
     let input: AssistanceInput = parse(&body)?;
-    let (user_id, own_org) = (caller.user.id.clone(), caller.organisation.id.clone());
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::RecordAssistance,
-        audited_as: AuditAction::CaseAssistanceRecord,
-        purpose: "assistance",
-        idempotency,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        lifecycle::accepts_records(access.case.status)
-            .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
-        let record_id = RecordId::generate();
-        let details = input
-            .details
-            .as_ref()
-            .map(|text| {
-                crate::cases::groups::check_text(&json!(text), "details")?;
-                access
-                    .vault
-                    .seal_record(
-                        conn,
-                        &access.case.id,
-                        RecordPlace {
-                            table: "assistance_records",
-                            column: "details",
-                            row_id: record_id.as_str(),
-                        },
-                        &SecretBytes::new(text.clone().into_bytes()),
-                    )
-                    .map_err(vault_error)
-            })
-            .transpose()?;
-        Assistance {
-            id: record_id.clone(),
-            case_id: access.case.id.clone(),
-            service_type: input.service_type,
-            provider_organisation_id: input.provider_organisation_id.unwrap_or(own_org),
-            status: input.status,
-            provided_on: input.provided_on,
-            recorded_by: user_id,
-            recorded_at: now_utc(),
-            details,
-        }
-        .insert(conn)?;
-        if access.case.status == CaseStatus::Open {
-            Case::apply(
-                conn,
-                &access.case.id,
-                access.case.version,
-                &CaseChanges {
-                    status: Some(CaseStatus::Active),
-                    ..CaseChanges::default()
-                },
-            )?;
-        }
-        let touched = if input.details.is_some() {
-            vec![FieldGroup::Notes]
-        } else {
-            Vec::new()
-        };
-        Ok(Reply::created(
-            format!("/api/v1/cases/{}/assistance", access.case.id),
-            json!({"id": record_id}),
-        )
-        .touching(touched))
-    })
-    .await?;
+    let reply =
+        cases::records::record_assistance(&state, caller, id.into_inner(), idempotency, input)
+            .await?;
     Ok(reply.into_response())
 }
 
@@ -140,62 +47,8 @@ pub async fn list_assistance(
     caller: Caller,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::ReadSummary,
-        audited_as: AuditAction::CaseAssistanceRead,
-        purpose: "assistance",
-        idempotency: None,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        let with_details = access.decide(Action::ReadNotes).allowed;
-        let mut items = Vec::new();
-        for record in Assistance::for_case(conn, &access.case.id)? {
-            let details = match (&record.details, with_details) {
-                (Some(sealed), true) => open_text(
-                    access,
-                    conn,
-                    RecordPlace { table: "assistance_records", column: "details", row_id: record.id.as_str() },
-                    sealed,
-                )?,
-                _ => None,
-            };
-            items.push(json!({
-                "id": record.id, "service_type": record.service_type, "status": record.status,
-                "provided_on": record.provided_on, "provider_organisation_id": record.provider_organisation_id,
-                "recorded_at": record.recorded_at, "details": details,
-            }));
-        }
-        let touched = if with_details { vec![FieldGroup::Notes] } else { Vec::new() };
-        Ok(Reply::ok(json!({"items": items, "details_withheld": !with_details})).touching(touched))
-    })
-    .await?;
+    let reply = cases::records::list_assistance(&state, caller, id.into_inner()).await?;
     Ok(reply.into_response())
-}
-
-fn open_text(
-    access: &service::CaseAccess,
-    conn: &mut tumaini_db::DbConn,
-    place: RecordPlace<'_>,
-    sealed: &[u8],
-) -> Result<Option<String>, ApiError> {
-    match access
-        .vault
-        .open_record(conn, &access.case.id, place, sealed)
-        .map_err(vault_error)?
-    {
-        GroupRead::Plain(plain) => Ok(Some(String::from_utf8_lossy(plain.expose()).into_owned())),
-        GroupRead::Erased | GroupRead::Absent => Ok(None),
-    }
-}
-
-/// A case note.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"text": "Settled in well; asked to call her sister."}))]
-#[serde(deny_unknown_fields)]
-pub struct NoteInput {
-    /// The text (encrypted, `notes` group).
-    pub text: String,
 }
 
 /// Write a case note.
@@ -211,53 +64,8 @@ pub async fn write_note(
 ) -> Result<HttpResponse, ApiError> {
     let idempotency = service::idempotency(&state, &req, &body)?;
     let input: NoteInput = parse(&body)?;
-    crate::cases::groups::check_text(&json!(input.text), "text")?;
-    if input.text.trim().is_empty() {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            "`text` is empty",
-        ));
-    }
-    let user_id = caller.user.id.clone();
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::RecordAssistance,
-        audited_as: AuditAction::CaseNoteWrite,
-        purpose: "case_management",
-        idempotency,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        lifecycle::accepts_records(access.case.status)
-            .map_err(|r| ApiError::problem(ProblemType::TransitionRefused, r.to_string()))?;
-        let record_id = RecordId::generate();
-        let body = access
-            .vault
-            .seal_record(
-                conn,
-                &access.case.id,
-                RecordPlace {
-                    table: "case_notes",
-                    column: "body",
-                    row_id: record_id.as_str(),
-                },
-                &SecretBytes::new(input.text.into_bytes()),
-            )
-            .map_err(vault_error)?;
-        Note {
-            id: record_id.clone(),
-            case_id: access.case.id.clone(),
-            written_by: user_id,
-            written_at: now_utc(),
-            body,
-        }
-        .insert(conn)?;
-        Ok(Reply::created(
-            format!("/api/v1/cases/{}/notes", access.case.id),
-            json!({"id": record_id}),
-        )
-        .touching(vec![FieldGroup::Notes]))
-    })
-    .await?;
+    let reply =
+        cases::records::write_note(&state, caller, id.into_inner(), idempotency, input).await?;
     Ok(reply.into_response())
 }
 
@@ -270,26 +78,6 @@ pub async fn list_notes(
     caller: Caller,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::ReadNotes,
-        audited_as: AuditAction::CaseNoteRead,
-        purpose: "case_management",
-        idempotency: None,
-    };
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        let mut items = Vec::new();
-        for note in Note::for_case(conn, &access.case.id)? {
-            let text = open_text(
-                access,
-                conn,
-                RecordPlace { table: "case_notes", column: "body", row_id: note.id.as_str() },
-                &note.body,
-            )?;
-            items.push(json!({"id": note.id, "written_by": note.written_by, "written_at": note.written_at, "text": text}));
-        }
-        Ok(Reply::ok(json!({"items": items})).touching(vec![FieldGroup::Notes]))
-    })
-    .await?;
+    let reply = cases::records::list_notes(&state, caller, id.into_inner()).await?;
     Ok(reply.into_response())
 }
