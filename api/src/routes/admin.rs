@@ -41,9 +41,19 @@ pub struct UserFilter {
     request_body = OrganisationInput,
     responses(
         (status = 201, description = "Created", body = OrganisationView),
-        (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken in that country", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The name is taken in that country",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/organisations")]
 pub async fn create_organisation(
@@ -56,7 +66,19 @@ pub async fn create_organisation(
 }
 
 /// Every organisation (administrators and national coordinators).
-#[utoipa::path(tag = "administration", security(("bearer" = [])), responses((status = 200, description = "Success", body = Vec<OrganisationView>), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Success", body = Vec<OrganisationView>),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/organisations")]
 pub async fn list_organisations(
     state: web::Data<AppState>,
@@ -66,7 +88,26 @@ pub async fn list_organisations(
 }
 
 /// Switch an organisation off (administrators): its users' sessions stop working at once.
-#[utoipa::path(tag = "administration", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204, description = "Done"), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Done"),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such object, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/organisations/{id}/deactivate")]
 pub async fn deactivate_organisation(
     state: web::Data<AppState>,
@@ -78,7 +119,20 @@ pub async fn deactivate_organisation(
 }
 
 /// Accounts: all of them (administrators) or the caller's organisation's (supervisors).
-#[utoipa::path(tag = "administration", security(("bearer" = [])), params(UserFilter), responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(UserFilter),
+    responses(
+        (status = 200, description = "Success", body = Vec<UserView>),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -102,11 +156,31 @@ pub async fn list_users(
     request_body = InviteInput,
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address has an account", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The role does not fit the organisation", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The e-mail address has an account",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The role does not fit the organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/users")]
 pub async fn invite_user(
@@ -126,7 +200,21 @@ pub async fn invite_user(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     request_body = RoleInput,
-    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, description = "Success", body = UserView),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such object, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[put("/api/v1/users/{id}/role")]
 pub async fn change_role(
@@ -141,7 +229,26 @@ pub async fn change_role(
 }
 
 /// Disable an account; its sessions end at once.
-#[utoipa::path(tag = "administration", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204, description = "Done"), (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Done"),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such object, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/users/{id}/disable")]
 pub async fn disable_user(
     state: web::Data<AppState>,

@@ -71,9 +71,33 @@ fn check(input: &AnonymousInput) -> Result<String, ApiError> {
 }
 
 /// Notify the NRM anonymously of an adult who does not consent to being referred.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), request_body = AnonymousInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
-    responses((status = 201, description = "Recorded: its reference"), (status = 403, description = "Your role may not report", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, or a child", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    request_body = AnonymousInput,
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "Retrying with the same key returns the first answer",
+        ),
+    ),
+    responses(
+        (status = 201, description = "Recorded: its reference"),
+        (
+            status = 403,
+            description = "Your role may not report",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "Invalid input, or a child",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/anonymous-notifications")]
 pub async fn notify_anonymously(
     state: web::Data<AppState>,
@@ -193,8 +217,20 @@ pub struct ListQuery {
 
 /// Anonymous notifications, newest first: your organisation's, or, for a coordinator, every one
 /// made by an organisation of their country.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "Notifications"), (status = 403, description = "Your role may not see them", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Notifications"),
+        (
+            status = 403,
+            description = "Your role may not see them",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/anonymous-notifications")]
 pub async fn list_notifications(
     state: web::Data<AppState>,

@@ -25,9 +25,18 @@ pub fn register(cfg: &mut ServiceConfig) {
     tag = "administration",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Accounts with a role waiting for approval", body = Vec<UserView>),
-        (status = 403, description = "Your role may not approve grants", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "Accounts with a role waiting for approval",
+            body = Vec<UserView>,
+        ),
+        (
+            status = 403,
+            description = "Your role may not approve grants",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/users/approvals")]
 pub async fn pending_grants(
@@ -47,10 +56,25 @@ pub async fn pending_grants(
     request_body = GrantDecision,
     responses(
         (status = 200, description = "Approved", body = UserView),
-        (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No role, or another role, waits for approval", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "You asked for this grant, or the role needs a coordinator",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such account you may approve for",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "No role, or another role, waits for approval",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/users/{id}/approve")]
 pub async fn approve_grant(
@@ -75,10 +99,25 @@ pub async fn approve_grant(
     request_body = GrantDecision,
     responses(
         (status = 200, description = "Refused", body = UserView),
-        (status = 403, description = "You asked for this grant, or the role needs a coordinator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account you may approve for", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No role, or another role, waits for approval", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "You asked for this grant, or the role needs a coordinator",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such account you may approve for",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "No role, or another role, waits for approval",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/users/{id}/reject")]
 pub async fn reject_grant(

@@ -23,8 +23,20 @@ pub fn register(cfg: &mut ServiceConfig) {
 /// refusal by someone in scope about a case or referral outside it (another organisation's,
 /// another country's, or none at all) shows without the id: whether it exists is not the
 /// caller's to learn.
-#[utoipa::path(tag = "audit", security(("bearer" = [])), params(EventQuery),
-    responses((status = 200, description = "A page of events and the next cursor"), (status = 403, description = "Coordinators and supervisors only", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = [])),
+    params(EventQuery),
+    responses(
+        (status = 200, description = "A page of events and the next cursor"),
+        (
+            status = 403,
+            description = "Coordinators and supervisors only",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/audit/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -38,8 +50,20 @@ pub async fn list_events(
 /// Who accessed this case: every person who read or changed it or was refused, with when,
 /// which field groups, for which purposes. Coordinators for any case; supervisors for the
 /// cases their organisation owns.
-#[utoipa::path(tag = "audit", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "The disclosure report"), (status = 404, description = "No such case, or none whose audit you may read", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The disclosure report"),
+        (
+            status = 404,
+            description = "No such case, or none whose audit you may read",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/audit/cases/{id}/disclosures")]
 pub async fn disclosures(
     state: web::Data<AppState>,
@@ -52,8 +76,22 @@ pub async fn disclosures(
 
 /// Recompute the chain and check every signed checkpoint (coordinators). Reports the first
 /// broken position, not only "broken".
-#[utoipa::path(tag = "audit", security(("bearer" = [])),
-    responses((status = 200, description = "The verification report; `intact` says whether the chain holds"), (status = 403, description = "Coordinators only", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 200,
+            description = "The verification report; `intact` says whether the chain holds",
+        ),
+        (
+            status = 403,
+            description = "Coordinators only",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/audit/verify")]
 pub async fn verify_chain(
     state: web::Data<AppState>,

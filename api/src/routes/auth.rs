@@ -59,9 +59,19 @@ fn client_label(req: &HttpRequest) -> String {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Wrong credentials, or a second factor is needed (`mfa-required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 401,
+            description = "Wrong credentials, or a second factor is needed (`mfa-required`)",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 429,
+            description = "Too many attempts from this address",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/login")]
 pub async fn login(
@@ -81,8 +91,13 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 401, description = "Unknown, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 401,
+            description = "Unknown, expired or reused refresh token",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/refresh")]
 pub async fn refresh(
@@ -96,7 +111,11 @@ pub async fn refresh(
 }
 
 /// End the current session: its access and refresh tokens stop working at once.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Signed out")))]
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out")),
+)]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -107,14 +126,22 @@ pub async fn logout(
 }
 
 /// Who am I?
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, description = "Success", body = Profile)))]
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Profile)),
+)]
 #[get("/api/v1/auth/me")]
 pub async fn me(caller: EnrollingCaller) -> web::Json<Profile> {
     web::Json(caller.0.user.into())
 }
 
 /// The signed-in user's live sessions.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, description = "Success", body = Vec<SessionView>)))]
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = Vec<SessionView>)),
+)]
 #[get("/api/v1/auth/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
@@ -128,7 +155,15 @@ pub async fn list_sessions(
     tag = "auth",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
-    responses((status = 204, description = "Ended"), (status = 404, description = "No such live session of yours", body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 204, description = "Ended"),
+        (
+            status = 404,
+            description = "No such live session of yours",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[delete("/api/v1/auth/sessions/{id}")]
 pub async fn revoke_session(
@@ -152,10 +187,25 @@ pub async fn revoke_session(
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; all sessions ended"),
-        (status = 401, description = "The current password is wrong (at the threshold, the session has ended too)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords: wait before trying again", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 401,
+            description = "The current password is wrong (at the threshold, the session has ended too)",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The new password breaks a rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 429,
+            description = "Too many wrong passwords: wait before trying again",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/password")]
 pub async fn change_password(
@@ -168,7 +218,11 @@ pub async fn change_password(
 }
 
 /// Start TOTP enrolment: a new secret, shown once. It takes effect after `confirm`.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, description = "Success", body = TotpEnrolment)))]
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Success", body = TotpEnrolment)),
+)]
 #[post("/api/v1/auth/mfa/totp")]
 pub async fn enrol_totp(
     state: web::Data<AppState>,
@@ -182,7 +236,15 @@ pub async fn enrol_totp(
     tag = "auth",
     security(("bearer" = [])),
     request_body = TotpConfirmation,
-    responses((status = 200, description = "Success", body = RecoveryCodes), (status = 401, description = "Wrong code", body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, description = "Success", body = RecoveryCodes),
+        (
+            status = 401,
+            description = "Wrong code",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/mfa/totp/confirm")]
 pub async fn confirm_totp(
@@ -197,10 +259,19 @@ pub async fn confirm_totp(
 /// Ask for a password-reset e-mail. The answer is the same, and as quick, whether or not the
 /// address has an account: it is given before any account is looked up, and the work (a
 /// single-use link valid for an hour, e-mailed through the outbox) is done after it.
-#[utoipa::path(tag = "auth", request_body = PasswordResetRequest, responses(
-    (status = 202, description = "If the address has an account, an e-mail is on its way"),
-    (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address has an account, an e-mail is on its way"),
+        (
+            status = 429,
+            description = "Too many requests from this address",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/auth/password-reset")]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
@@ -218,9 +289,19 @@ pub async fn request_password_reset(
     request_body = TokenPassword,
     responses(
         (status = 204, description = "Password set"),
-        (status = 401, description = "Invalid, used or expired link", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password breaks a rule", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 401,
+            description = "Invalid, used or expired link",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The new password breaks a rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/password-reset/confirm")]
 pub async fn confirm_password_reset(
@@ -239,9 +320,19 @@ pub async fn confirm_password_reset(
     request_body = TokenPassword,
     responses(
         (status = 204, description = "Account active; sign in"),
-        (status = 401, description = "Invalid, used or expired invitation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The password breaks a rule", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 401,
+            description = "Invalid, used or expired invitation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The password breaks a rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/auth/invitation/accept")]
 pub async fn accept_invitation(

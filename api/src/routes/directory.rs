@@ -134,9 +134,18 @@ fn region(value: &str) -> Result<String, ApiError> {
     security(("bearer" = [])),
     params(DirectoryQuery),
     responses(
-        (status = 200, description = "Matching listings of active organisations", body = Vec<ListingView>),
-        (status = 400, description = "A criterion is not valid", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "Matching listings of active organisations",
+            body = Vec<ListingView>,
+        ),
+        (
+            status = 400,
+            description = "A criterion is not valid",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/directory/services")]
 pub async fn search_directory(
@@ -214,8 +223,13 @@ async fn organisation(state: &AppState, id: OrgId) -> Result<Organisation, ApiEr
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Its listings", body = Vec<ListingView>),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 404,
+            description = "No such organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/organisations/{id}/services")]
 pub async fn organisation_listings(
@@ -300,10 +314,25 @@ const fn anyone() -> ServesSex {
     request_body = ListingInput,
     responses(
         (status = 200, description = "The listing as published", body = ListingView),
-        (status = 403, description = "Not your organisation, or your role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The listing is not valid", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Not your organisation, or your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The listing is not valid",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[put("/api/v1/organisations/{id}/services/{service}")]
 pub async fn publish_listing(
@@ -367,9 +396,19 @@ pub async fn publish_listing(
     params(("id" = String, Path), ("service" = ServiceType, Path)),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 403, description = "Not your organisation, or your role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation, or it does not list that service", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Not your organisation, or your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such organisation, or it does not list that service",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[delete("/api/v1/organisations/{id}/services/{service}")]
 pub async fn withdraw_listing(

@@ -29,7 +29,9 @@ pub fn description() -> &'static (String, String) {
 /// The OpenAPI 3.1 document describing every route of this server.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"),
+    ),
 )]
 #[get("/api/v1/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
@@ -41,7 +43,13 @@ pub async fn openapi_json() -> HttpResponse {
 /// A human-readable rendering of the OpenAPI document.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "The API reference as an HTML page", content_type = "text/html"))
+    responses(
+        (
+            status = 200,
+            description = "The API reference as an HTML page",
+            content_type = "text/html",
+        ),
+    ),
 )]
 #[get("/api/v1/docs")]
 pub async fn docs_page() -> HttpResponse {

@@ -35,7 +35,7 @@ pub struct Readiness {
 /// Liveness: the process is running and serving HTTP. Touches no database.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "The process is alive", body = Health))
+    responses((status = 200, description = "The process is alive", body = Health)),
 )]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
@@ -50,9 +50,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
     tag = "operations",
     responses(
         (status = 200, description = "Ready for traffic", body = Readiness),
-        (status = 503, description = "The database is unreachable or migrations are pending",
-            body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 503,
+            description = "The database is unreachable or migrations are pending",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {

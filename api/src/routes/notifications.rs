@@ -58,7 +58,7 @@ fn settings(off: &[NotificationKind]) -> NotificationSettings {
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
-    responses((status = 200, description = "Your settings", body = NotificationSettings))
+    responses((status = 200, description = "Your settings", body = NotificationSettings)),
 )]
 #[get("/api/v1/auth/notifications")]
 pub async fn read_notifications(
@@ -84,8 +84,13 @@ pub struct NotificationChanges(pub BTreeMap<NotificationKind, bool>);
     request_body = NotificationChanges,
     responses(
         (status = 200, description = "Your settings now", body = NotificationSettings),
-        (status = 422, description = "An unknown kind, or a value that is not true or false", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 422,
+            description = "An unknown kind, or a value that is not true or false",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[put("/api/v1/auth/notifications")]
 pub async fn set_notifications(

@@ -42,11 +42,30 @@ pub fn register(cfg: &mut ServiceConfig) {
     params(("id" = String, Path, description = "The case")),
     request_body = ReferralInput,
     responses(
-        (status = 201, description = "Sent; the receiving organisation is told", body = ReferralView),
-        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refused: the detail names the missing consent or the rule", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The referral is not valid (no such receiving organisation, more groups than the services need)", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 201,
+            description = "Sent; the receiving organisation is told",
+            body = ReferralView,
+        ),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "Refused: the detail names the missing consent or the rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "The referral is not valid (no such receiving organisation, more groups than the services need)",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/cases/{id}/referrals")]
 pub async fn create_referral(
@@ -71,8 +90,13 @@ pub async fn create_referral(
     params(("id" = String, Path, description = "The case")),
     responses(
         (status = 200, description = "The case's referrals, oldest first", body = CaseReferrals),
-        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/cases/{id}/referrals")]
 pub async fn case_referrals(
@@ -107,8 +131,13 @@ pub struct MailboxQuery {
     params(MailboxQuery),
     responses(
         (status = 200, description = "A page", body = ReferralPage),
-        (status = 400, description = "A criterion is not valid", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 400,
+            description = "A criterion is not valid",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/referrals")]
 pub async fn list_referrals(
@@ -140,8 +169,13 @@ pub async fn list_referrals(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The figures", body = ReferralOverview),
-        (status = 403, description = "Your role may not read statistics", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your role may not read statistics",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/referrals/overview")]
 pub async fn referral_overview(
@@ -158,8 +192,13 @@ pub async fn referral_overview(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "The referral and its timeline", body = ReferralView),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/referrals/{id}")]
 pub async fn read_referral(
@@ -180,10 +219,25 @@ pub async fn read_referral(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Accepted", body = ReferralView),
-        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your organisation or role may not take this step",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The step does not follow from the referral's state, or its deadline passed",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/referrals/{id}/accept")]
 pub async fn accept_referral(
@@ -202,10 +256,25 @@ pub async fn accept_referral(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "In service", body = ReferralView),
-        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your organisation or role may not take this step",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The step does not follow from the referral's state, or its deadline passed",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/referrals/{id}/start")]
 pub async fn start_service(
@@ -224,10 +293,25 @@ pub async fn start_service(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Completed", body = ReferralView),
-        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your organisation or role may not take this step",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The step does not follow from the referral's state, or its deadline passed",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/referrals/{id}/complete")]
 pub async fn complete_referral(
@@ -247,10 +331,25 @@ pub async fn complete_referral(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Withdrawn", body = ReferralView),
-        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your organisation or role may not take this step",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The step does not follow from the referral's state, or its deadline passed",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/referrals/{id}/withdraw")]
 pub async fn withdraw_referral(
@@ -270,11 +369,31 @@ pub async fn withdraw_referral(
     request_body = DeclineInput,
     responses(
         (status = 200, description = "Declined", body = ReferralView),
-        (status = 403, description = "Your organisation or role may not take this step", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The step does not follow from the referral's state, or its deadline passed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No reason from the vocabulary", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your organisation or role may not take this step",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such referral, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The step does not follow from the referral's state, or its deadline passed",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "No reason from the vocabulary",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/referrals/{id}/decline")]
 pub async fn decline_referral(

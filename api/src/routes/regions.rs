@@ -64,7 +64,7 @@ impl From<Region> for RegionView {
     tag = "cases",
     security(("bearer" = [])),
     params(RegionQuery),
-    responses((status = 200, description = "The regions", body = Vec<RegionView>))
+    responses((status = 200, description = "The regions", body = Vec<RegionView>)),
 )]
 #[get("/api/v1/regions")]
 pub async fn list_regions(
@@ -110,10 +110,25 @@ fn invalid(detail: &str) -> ApiError {
     request_body = RegionInput,
     responses(
         (status = 201, description = "Added", body = RegionView),
-        (status = 403, description = "Your role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The code is on the list already", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A code, name or level of the wrong form", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The code is on the list already",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "A code, name or level of the wrong form",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/regions")]
 pub async fn add_region(

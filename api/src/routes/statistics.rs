@@ -228,10 +228,25 @@ fn subject(code: Option<&str>) -> Result<Subject, ApiError> {
     params(TableQuery),
     responses(
         (status = 200, description = "The protected table (or CSV with `format=csv`)", body = Table),
-        (status = 400, description = "An unknown subject or dimension, a malformed filter, or too fine a breakdown", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 400,
+            description = "An unknown subject or dimension, a malformed filter, or too fine a breakdown",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 403,
+            description = "Your role may not read these statistics",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/statistics/tables")]
 pub async fn statistics_table(
@@ -275,10 +290,24 @@ pub async fn statistics_table(
     security(("bearer" = [])),
     params(ResponseTimesQuery),
     responses(
-        (status = 200, description = "The answer times (or CSV with `format=csv`)", body = ResponseTimes),
-        (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "The answer times (or CSV with `format=csv`)",
+            body = ResponseTimes,
+        ),
+        (
+            status = 403,
+            description = "Your role may not read these statistics",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/statistics/reports/referral-response-times")]
 pub async fn referral_response_times(
@@ -333,11 +362,30 @@ pub struct ResponseTimesQuery {
     security(("bearer" = [])),
     params(("name" = String, Path), ReportQuery),
     responses(
-        (status = 200, description = "The protected report (or CSV with `format=csv`)", body = Table),
-        (status = 400, description = "A malformed filter", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Your role may not read these statistics", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such report or organisation", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "The protected report (or CSV with `format=csv`)",
+            body = Table,
+        ),
+        (
+            status = 400,
+            description = "A malformed filter",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 403,
+            description = "Your role may not read these statistics",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such report or organisation",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/statistics/reports/{name}")]
 pub async fn named_report(
@@ -394,9 +442,18 @@ pub struct ResearchExportQuery {
     security(("bearer" = [])),
     params(ExportQuery),
     responses(
-        (status = 200, description = "The export (or CSV with `format=csv`)", body = crate::statistics::export::Export),
-        (status = 403, description = "Only national coordinators export", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "The export (or CSV with `format=csv`)",
+            body = crate::statistics::export::Export,
+        ),
+        (
+            status = 403,
+            description = "Only national coordinators export",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/statistics/export")]
 pub async fn export(
@@ -421,11 +478,30 @@ pub async fn export(
     security(("bearer" = [])),
     params(ResearchExportQuery),
     responses(
-        (status = 200, description = "The export (or CSV with `format=csv`)", body = crate::statistics::export::Export),
-        (status = 400, description = "A malformed agreement reference", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only national coordinators export, under an approved agreement", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No research export is configured", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 200,
+            description = "The export (or CSV with `format=csv`)",
+            body = crate::statistics::export::Export,
+        ),
+        (
+            status = 400,
+            description = "A malformed agreement reference",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 403,
+            description = "Only national coordinators export, under an approved agreement",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No research export is configured",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/statistics/research-export")]
 pub async fn research_export(

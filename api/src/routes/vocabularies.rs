@@ -30,7 +30,7 @@ macro_rules! lists {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    responses((status = 200, description = "Vocabularies by name", body = Object))
+    responses((status = 200, description = "Vocabularies by name", body = Object)),
 )]
 #[get("/api/v1/vocabularies")]
 pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {

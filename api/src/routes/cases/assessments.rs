@@ -28,8 +28,20 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 
 /// The trafficking indicators a screening answers, by list (ILO / European Commission
 /// operational indicators, 2009), with the dimensions and the rule.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(CatalogueQuery),
-    responses((status = 200, description = "The list's indicators, by dimension"), (status = 400, description = "Unknown list", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(CatalogueQuery),
+    responses(
+        (status = 200, description = "The list's indicators, by dimension"),
+        (
+            status = 400,
+            description = "Unknown list",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/screening-indicators")]
 pub async fn indicator_catalogue(
     _caller: Caller,
@@ -75,8 +87,33 @@ pub async fn indicator_catalogue(
 /// Screen a case with trafficking indicators. The presumption is computed and stored; a
 /// professional judgement may override it, with a reason. The case's identification stage
 /// follows (`presumed` or `screened_not_presumed`) until it enters the NRM.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = ScreeningInput,
-    responses((status = 201, description = "Screened", body = ScreeningOutcome), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The case is already in the NRM", body = Problem, content_type = "application/problem+json"), (status = 422, description = "An unknown indicator", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = ScreeningInput,
+    responses(
+        (status = 201, description = "Screened", body = ScreeningOutcome),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The case is already in the NRM",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "An unknown indicator",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/screenings")]
 pub async fn record_screening(
     state: web::Data<AppState>,
@@ -94,8 +131,20 @@ pub async fn record_screening(
 }
 
 /// The case's screenings, oldest first; the answers only for callers who may read `notes`.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Screenings"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Screenings"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/screenings")]
 pub async fn list_screenings(
     state: web::Data<AppState>,
@@ -107,8 +156,27 @@ pub async fn list_screenings(
 }
 
 /// Record a risk assessment (individual, household, community) with its review date.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = RiskInput,
-    responses((status = 201, description = "Recorded"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The case is closed or withdrawn", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = RiskInput,
+    responses(
+        (status = 201, description = "Recorded"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The case is closed or withdrawn",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/risk-assessments")]
 pub async fn record_risk(
     state: web::Data<AppState>,
@@ -127,8 +195,20 @@ pub async fn record_risk(
 
 /// The case's risk assessments, oldest first (the levels and review dates are shown to anyone
 /// who sees the case's summary; details only with the `notes` group).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Risk assessments"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Risk assessments"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/risk-assessments")]
 pub async fn list_risk(
     state: web::Data<AppState>,
@@ -140,8 +220,20 @@ pub async fn list_risk(
 }
 
 /// The case's individual assistance plan (the `notes` group).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "The plan, with its ETag"), (status = 404, description = "No such case, none you may see, or no plan yet", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The plan, with its ETag"),
+        (
+            status = 404,
+            description = "No such case, none you may see, or no plan yet",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/plan")]
 pub async fn read_plan(
     state: web::Data<AppState>,
@@ -154,8 +246,33 @@ pub async fn read_plan(
 
 /// Write or replace the individual assistance plan. Replacing needs `If-Match` with the plan's
 /// `ETag`; the first plan is written without it (or with `If-None-Match: *`).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = PlanInput,
-    responses((status = 200, description = "Written, with the new ETag"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 412, description = "The plan changed since you read it", body = Problem, content_type = "application/problem+json"), (status = 428, description = "If-Match is needed to replace a plan", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = PlanInput,
+    responses(
+        (status = 200, description = "Written, with the new ETag"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 412,
+            description = "The plan changed since you read it",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 428,
+            description = "If-Match is needed to replace a plan",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[put("/api/v1/cases/{id}/plan")]
 pub async fn put_plan(
     state: web::Data<AppState>,

@@ -16,8 +16,33 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 }
 
 /// Open personal groups of a case by break-glass, for a limited time.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = BreakGlassInput,
-    responses((status = 201, description = "Opened until `expires_at`"), (status = 403, description = "Your role may not open this case", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 422, description = "No groups, no justification, or too long", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = BreakGlassInput,
+    responses(
+        (status = 201, description = "Opened until `expires_at`"),
+        (
+            status = 403,
+            description = "Your role may not open this case",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "No groups, no justification, or too long",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/break-glass")]
 pub async fn open_break_glass(
     state: web::Data<AppState>,

@@ -28,8 +28,20 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 
 /// The case's possible duplicates whose other case you may see, by reference. Of the others
 /// nothing is said (a coordinator of the case's country sees the pairs in that country).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Possible duplicates"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Possible duplicates"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/duplicates")]
 pub async fn list_duplicates(
     state: web::Data<AppState>,
@@ -110,8 +122,26 @@ async fn resolve(
 }
 
 /// Link a possible duplicate as the same person (both records stay; never merged).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path), ("other" = String, Path)),
-    responses((status = 200, description = "Linked"), (status = 403, description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such open pair you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("other" = String, Path)),
+    responses(
+        (status = 200, description = "Linked"),
+        (
+            status = 403,
+            description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such open pair you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/duplicates/{other}/link")]
 pub async fn link_duplicate(
     state: web::Data<AppState>,
@@ -129,8 +159,26 @@ pub async fn link_duplicate(
 }
 
 /// Dismiss a possible duplicate: they are different people.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path), ("other" = String, Path)),
-    responses((status = 200, description = "Dismissed"), (status = 403, description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such open pair you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("other" = String, Path)),
+    responses(
+        (status = 200, description = "Dismissed"),
+        (
+            status = 403,
+            description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such open pair you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/duplicates/{other}/dismiss")]
 pub async fn dismiss_duplicate(
     state: web::Data<AppState>,

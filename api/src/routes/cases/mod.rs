@@ -59,12 +59,32 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     tag = "cases",
     security(("bearer" = [])),
     request_body = NewCaseInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "Retrying with the same key returns the first answer",
+        ),
+    ),
     responses(
-        (status = 201, description = "Registered; possible duplicates you may see are listed by reference (of others you learn nothing: their holders are told)", body = CaseSummaryView),
-        (status = 403, description = "Your role may not register cases", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 201,
+            description = "Registered; possible duplicates you may see are listed by reference (of others you learn nothing: their holders are told)",
+            body = CaseSummaryView,
+        ),
+        (
+            status = 403,
+            description = "Your role may not register cases",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "Invalid input",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[post("/api/v1/cases")]
 pub async fn create_case(
@@ -100,8 +120,13 @@ pub struct ReadQuery {
     params(("id" = String, Path), ReadQuery),
     responses(
         (status = 200, description = "The case as you may see it", body = CaseSummaryView),
-        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[get("/api/v1/cases/{id}")]
 pub async fn read_case(
@@ -221,14 +246,32 @@ pub struct CaseUpdateInput {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the version being changed")),
+    params(
+        ("id" = String, Path),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed"),
+    ),
     request_body = CaseUpdateInput,
     responses(
         (status = 200, description = "Updated", body = CaseSummaryView),
-        (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Someone else changed the case first", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
-    )
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 412,
+            description = "Someone else changed the case first",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 428,
+            description = "If-Match is missing",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
 )]
 #[patch("/api/v1/cases/{id}")]
 pub async fn update_case(
@@ -355,7 +398,7 @@ pub struct ListQuery {
     tag = "cases",
     security(("bearer" = [])),
     params(ListQuery),
-    responses((status = 200, description = "A page", body = CasePage))
+    responses((status = 200, description = "A page", body = CasePage)),
 )]
 #[get("/api/v1/cases")]
 pub async fn list_cases(

@@ -24,8 +24,27 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 }
 
 /// Record a new version of the person's consent. It replaces the one in force.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = ConsentInput,
-    responses((status = 201, description = "Recorded"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Refused: the detail names the rule", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = ConsentInput,
+    responses(
+        (status = 201, description = "Recorded"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "Refused: the detail names the rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/consents")]
 pub async fn record_consent(
     state: web::Data<AppState>,
@@ -43,8 +62,27 @@ pub async fn record_consent(
 
 /// Record that the person (or guardian) withdrew consent: all sharing stops on the next
 /// request.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = WithdrawalInput,
-    responses((status = 201, description = "Recorded"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No consent in force", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = WithdrawalInput,
+    responses(
+        (status = 201, description = "Recorded"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "No consent in force",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/consents/withdrawal")]
 pub async fn withdraw_consent(
     state: web::Data<AppState>,
@@ -61,8 +99,20 @@ pub async fn withdraw_consent(
 }
 
 /// The consent history and the consent in force (details stay encrypted: they are personal).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "History, oldest first, and the consent in force"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "History, oldest first, and the consent in force"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/consents")]
 pub async fn consent_history(
     state: web::Data<AppState>,
@@ -75,8 +125,30 @@ pub async fn consent_history(
 
 /// Refer a presumed victim into the NRM for an identification decision. An adult needs consent
 /// for identification; a child's guardian or best-interest basis gives it.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Referred; the reasonable-grounds decision is due", body = CaseSummaryView), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Refused: the detail names the rule or the missing consent", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (
+            status = 200,
+            description = "Referred; the reasonable-grounds decision is due",
+            body = CaseSummaryView,
+        ),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "Refused: the detail names the rule or the missing consent",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/nrm-referral")]
 pub async fn refer_to_nrm(
     state: web::Data<AppState>,
@@ -90,8 +162,33 @@ pub async fn refer_to_nrm(
 }
 
 /// Record an identification decision (the competent authority only).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionInput,
-    responses((status = 200, description = "Decided", body = CaseSummaryView), (status = 403, description = "Only the competent authority decides", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Refused: the detail names the rule", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = DecisionInput,
+    responses(
+        (status = 200, description = "Decided", body = CaseSummaryView),
+        (
+            status = 403,
+            description = "Only the competent authority decides",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "Refused: the detail names the rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/identification-decisions")]
 pub async fn decide_identification(
     state: web::Data<AppState>,
@@ -109,8 +206,27 @@ pub async fn decide_identification(
 }
 
 /// Change the case status. Closing needs a request and then a supervisor's approval.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = StatusInput,
-    responses((status = 200, description = "Changed", body = CaseSummaryView), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Refused: the detail names the rule", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = StatusInput,
+    responses(
+        (status = 200, description = "Changed", body = CaseSummaryView),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "Refused: the detail names the rule",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/status")]
 pub async fn change_status(
     state: web::Data<AppState>,

@@ -20,8 +20,27 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 }
 
 /// Record assistance for a case.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = AssistanceInput,
-    responses((status = 201, description = "Recorded"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The case is closed or withdrawn", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = AssistanceInput,
+    responses(
+        (status = 201, description = "Recorded"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 409,
+            description = "The case is closed or withdrawn",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/assistance")]
 pub async fn record_assistance(
     state: web::Data<AppState>,
@@ -39,8 +58,20 @@ pub async fn record_assistance(
 }
 
 /// The case's assistance records; details only for callers who may read the `notes` group.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Assistance records, oldest first"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Assistance records, oldest first"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/assistance")]
 pub async fn list_assistance(
     state: web::Data<AppState>,
@@ -52,8 +83,21 @@ pub async fn list_assistance(
 }
 
 /// Write a case note.
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)), request_body = NoteInput,
-    responses((status = 201, description = "Written"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = NoteInput,
+    responses(
+        (status = 201, description = "Written"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[post("/api/v1/cases/{id}/notes")]
 pub async fn write_note(
     state: web::Data<AppState>,
@@ -70,8 +114,20 @@ pub async fn write_note(
 }
 
 /// The case's notes (the `notes` group).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "Notes, oldest first"), (status = 404, description = "No such case, or none you may see", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Notes, oldest first"),
+        (
+            status = 404,
+            description = "No such case, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
 #[get("/api/v1/cases/{id}/notes")]
 pub async fn list_notes(
     state: web::Data<AppState>,
