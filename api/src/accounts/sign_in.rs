@@ -266,6 +266,10 @@ fn unchanged(fresh: &Credentials, checked: &Credentials) -> bool {
     fresh.password_hash == checked.password_hash
         && may_sign_in(fresh.status)
         && !fresh.throttled(now_utc())
+        // A second factor confirmed (or reset) while the password was hashed: the attempt was
+        // checked against the account without it, so it must start again and meet it.
+        && fresh.mfa_enabled == checked.mfa_enabled
+        && fresh.totp_secret == checked.totp_secret
 }
 
 /// The second factor, for an account that has one: `None` when it passed (or there is none),
@@ -333,4 +337,46 @@ fn start_session(
         },
     )?;
     issue_tokens(conn, auth, user, &session)
+}
+
+#[cfg(test)]
+mod tests {
+    use tumaini_db::ids::UserId;
+    use tumaini_db::models::Credentials;
+    use tumaini_db::vocabulary::UserStatus;
+
+    use super::unchanged;
+
+    fn account() -> Credentials {
+        Credentials {
+            id: UserId::generate(),
+            status: UserStatus::Active,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+            failed_logins: 0,
+            locked_until: None,
+            login_delay_until: None,
+            mfa_enabled: false,
+            totp_secret: None,
+        }
+    }
+
+    #[test]
+    fn a_second_factor_confirmed_while_the_password_was_hashed_restarts_the_sign_in() {
+        let checked = account();
+        assert!(unchanged(&account_like(&checked), &checked));
+        let mut enrolled = account_like(&checked);
+        enrolled.mfa_enabled = true;
+        enrolled.totp_secret = Some(vec![1, 2, 3]);
+        assert!(!unchanged(&enrolled, &checked));
+        let mut reset = account_like(&checked);
+        reset.totp_secret = Some(vec![4]);
+        assert!(!unchanged(&reset, &checked));
+    }
+
+    fn account_like(other: &Credentials) -> Credentials {
+        Credentials {
+            id: other.id.clone(),
+            ..account()
+        }
+    }
 }
