@@ -135,10 +135,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(pool.clone(), &config)?.with_vault(Arc::clone(&vault));
     // The API description is served from memory; a document that cannot be serialised stops
     // the server here rather than being answered as `{}`.
-    routes::openapi()
-        .to_pretty_json()
-        .context("serialising the OpenAPI document")?;
-    routes::docs::description();
+    routes::docs::description()
+        .map_err(|_| anyhow::anyhow!("the OpenAPI document cannot be serialised"))?;
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
     let mut scanner = crate::jobs::deadlines::DeadlineScanner::start(

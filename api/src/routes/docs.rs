@@ -12,18 +12,25 @@ use actix_web::{HttpResponse, get};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
 
+use crate::http::ApiError;
+
 /// The OpenAPI document, serialised, and the page rendering it: built once, on first use (the
-/// server builds them before it listens).
-pub fn description() -> &'static (String, String) {
-    static DESCRIPTION: OnceLock<(String, String)> = OnceLock::new();
-    DESCRIPTION.get_or_init(|| {
-        let doc = super::openapi();
-        let json = doc.to_pretty_json().unwrap_or_else(|err| {
-            tracing::error!(error = %err, "serialising the OpenAPI document");
-            String::from("{}")
-        });
-        (json, render_docs_page(&doc))
-    })
+/// server builds them before it listens, and refuses to start if the document cannot be
+/// serialised).
+pub fn description() -> Result<&'static (String, String), ApiError> {
+    static DESCRIPTION: OnceLock<Result<(String, String), String>> = OnceLock::new();
+    DESCRIPTION
+        .get_or_init(|| {
+            let doc = super::openapi();
+            let json = doc.to_pretty_json().map_err(|err| err.to_string())?;
+            Ok((json, render_docs_page(&doc)))
+        })
+        .as_ref()
+        .map_err(|reason| {
+            ApiError::Internal(anyhow::anyhow!(
+                "serialising the OpenAPI document: {reason}"
+            ))
+        })
 }
 
 /// The OpenAPI 3.1 document describing every route of this server.
@@ -34,10 +41,10 @@ pub fn description() -> &'static (String, String) {
     ),
 )]
 #[get("/api/v1/openapi.json")]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn openapi_json() -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(description().0.as_str())
+        .body(description()?.0.as_str()))
 }
 
 /// A human-readable rendering of the OpenAPI document.
@@ -52,15 +59,15 @@ pub async fn openapi_json() -> HttpResponse {
     ),
 )]
 #[get("/api/v1/docs")]
-pub async fn docs_page() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn docs_page() -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         // No scripts, no external resources; only the page's own inline style.
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         ))
-        .body(description().1.as_str())
+        .body(description()?.1.as_str()))
 }
 
 /// Escapes text for HTML element content and attribute values.
