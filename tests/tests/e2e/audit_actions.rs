@@ -894,6 +894,9 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let report = w.get(&w.coordinator, "/api/v1/audit/verify", 200);
             assert_eq!(report["intact"], true, "{report}");
         }
+        AuditAction::AuditCheckpoints => {
+            w.get(&w.coordinator, "/api/v1/audit/checkpoints", 200);
+        }
         AuditAction::AuditMisuseAlert => w.read_too_many_cases(),
         AuditAction::DemoSeed => w.seed_demo(),
     }
@@ -945,6 +948,7 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::StatisticsReport
         | AuditAction::StatisticsExport
         | AuditAction::AuditVerify
+        | AuditAction::AuditCheckpoints
         | AuditAction::DemoSeed => (None, SUCCESS),
         AuditAction::CaseReadGroup => (Some("case"), "denied"),
         AuditAction::CaseCreate
