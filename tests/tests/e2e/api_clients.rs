@@ -207,7 +207,7 @@ fn schemathesis(server: &TestServer, who: &str, headers: &[String], exclude: &[&
         .arg(format!("{}/api/v1/openapi.json", server.base_url()))
         .args(["--checks", CHECKS])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", "8", "--seed", "17", "--workers", "2"])
+        .args(["--max-examples", "8", "--seed", "17", "--workers", "1"])
         .args(["--no-color", "--report", "json", "--report-json-path"])
         .arg(&report)
         .args(["--generation-database", "none"])

@@ -241,7 +241,9 @@ fn a_case_goes_from_screening_to_a_conclusive_decision(db: TestDb) {
         .as_str()
         .unwrap()
         .to_owned();
-    let ends = chrono::NaiveDateTime::parse_from_str(&ends, "%Y-%m-%dT%H:%M:%S%.f").unwrap();
+    let ends = chrono::DateTime::parse_from_rfc3339(&ends)
+        .unwrap()
+        .naive_utc();
     assert!(
         ends - chrono::Utc::now().naive_utc() > Duration::days(29),
         "at least 30 days of recovery"

@@ -231,16 +231,12 @@ fn a_referral_needs_consent_and_goes_through_every_step(db: TestDb) {
     let reference = sent["reference"].as_str().unwrap().to_owned();
     assert_eq!(sent["state"], "sent");
     assert!(reference.starts_with("R-"), "{reference}");
-    let created_at = chrono::NaiveDateTime::parse_from_str(
-        sent["created_at"].as_str().unwrap(),
-        "%Y-%m-%dT%H:%M:%S%.f",
-    )
-    .unwrap();
-    let respond_by = chrono::NaiveDateTime::parse_from_str(
-        sent["respond_by"].as_str().unwrap(),
-        "%Y-%m-%dT%H:%M:%S%.f",
-    )
-    .unwrap();
+    let created_at = chrono::DateTime::parse_from_rfc3339(sent["created_at"].as_str().unwrap())
+        .unwrap()
+        .naive_utc();
+    let respond_by = chrono::DateTime::parse_from_rfc3339(sent["respond_by"].as_str().unwrap())
+        .unwrap()
+        .naive_utc();
     assert_eq!((respond_by - created_at).num_minutes(), 240);
     let twice = refer(&referral(
         shelter.as_str(),
