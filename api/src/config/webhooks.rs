@@ -25,7 +25,10 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    pub(super) fn from_sources(sources: &Sources<'_>, env: Environment) -> Result<Self, ConfigError> {
+    pub(super) fn from_sources(
+        sources: &Sources<'_>,
+        env: Environment,
+    ) -> Result<Self, ConfigError> {
         let allow_loopback = match sources.get("TUMAINI_WEBHOOK_ALLOW_LOOPBACK") {
             None => false,
             Some(text) => match text.trim().to_ascii_lowercase().as_str() {

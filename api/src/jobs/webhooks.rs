@@ -52,10 +52,7 @@ enum Outcome {
     /// The endpoint answered 2xx.
     Delivered(u16),
     /// Anything else.
-    Failed {
-        status: Option<u16>,
-        reason: String,
-    },
+    Failed { status: Option<u16>, reason: String },
 }
 
 impl WebhookWorker {
@@ -97,12 +94,17 @@ impl Deliverer {
     /// One round: claims due deliveries and tries each once, all at once. Returns how many
     /// were delivered.
     fn round(&self) -> usize {
-        let claimed = self.pool.get().map_err(tumaini_db::DbError::from).and_then(|mut conn| {
-            let due = store::claim_due(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS))?;
-            let ids: Vec<WebhookId> = due.iter().map(|d| d.endpoint_id.clone()).collect();
-            let endpoints = WebhookEndpoint::find_many(&mut conn, &ids)?;
-            Ok((due, endpoints))
-        });
+        let claimed = self
+            .pool
+            .get()
+            .map_err(tumaini_db::DbError::from)
+            .and_then(|mut conn| {
+                let due =
+                    store::claim_due(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS))?;
+                let ids: Vec<WebhookId> = due.iter().map(|d| d.endpoint_id.clone()).collect();
+                let endpoints = WebhookEndpoint::find_many(&mut conn, &ids)?;
+                Ok((due, endpoints))
+            });
         let (due, endpoints) = match claimed {
             Ok(found) => found,
             Err(err) => {
@@ -190,7 +192,10 @@ impl Deliverer {
                     event_id = %delivery.event_id,
                     "webhooks: delivered"
                 );
-                (true, webhooks::record_delivery(&mut conn, delivery, *status).map(drop))
+                (
+                    true,
+                    webhooks::record_delivery(&mut conn, delivery, *status).map(drop),
+                )
             }
             Outcome::Failed { status, reason } => {
                 let now = now_utc();
@@ -236,7 +241,9 @@ impl Deliverer {
     /// When to try again after the `attempts`-th failure: the base delay doubled per failure,
     /// capped.
     fn retry_at(&self, now: NaiveDateTime, attempts: i32) -> NaiveDateTime {
-        let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
         let delay = self
             .settings
             .retry_base

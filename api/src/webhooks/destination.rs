@@ -106,7 +106,10 @@ async fn resolve_checked(name: &str, allow_loopback: bool) -> Result<Vec<SocketA
     }
     // One forbidden address refuses the name: otherwise a name that resolves to a public and a
     // private address would reach the private one on some attempts.
-    if found.iter().any(|a| !address_allowed(a.ip(), allow_loopback)) {
+    if found
+        .iter()
+        .any(|a| !address_allowed(a.ip(), allow_loopback))
+    {
         return Err(Refused::ForbiddenAddress);
     }
     Ok(found)
@@ -211,7 +214,10 @@ mod tests {
             ("https://10.1.2.3/", Refused::ForbiddenAddress),
             ("https://172.16.0.1/", Refused::ForbiddenAddress),
             ("https://192.168.1.1/", Refused::ForbiddenAddress),
-            ("https://169.254.169.254/latest/meta-data/", Refused::ForbiddenAddress),
+            (
+                "https://169.254.169.254/latest/meta-data/",
+                Refused::ForbiddenAddress,
+            ),
             ("https://100.100.100.200/", Refused::ForbiddenAddress),
             ("https://127.0.0.1/", Refused::ForbiddenAddress),
             ("https://0.0.0.0/", Refused::ForbiddenAddress),
@@ -246,6 +252,9 @@ mod tests {
     fn the_message_names_the_field_not_the_value() {
         let err = check_url("https://10.9.8.7/secret-path", false).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("`url`") && !text.contains("10.9.8.7"), "{text}");
+        assert!(
+            text.contains("`url`") && !text.contains("10.9.8.7"),
+            "{text}"
+        );
     }
 }

@@ -148,7 +148,10 @@ async fn managed_scope(
             &AccessContext::now("administration"),
         )
         .allowed;
-    Ok(((!everywhere).then(|| caller.user.organisation_id.clone()), decision))
+    Ok((
+        (!everywhere).then(|| caller.user.organisation_id.clone()),
+        decision,
+    ))
 }
 
 /// The organisation an endpoint is for: the caller's own when they manage only theirs (404

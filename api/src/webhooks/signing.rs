@@ -47,14 +47,15 @@ impl SigningSecret {
     pub fn parse(text: &str) -> Option<Self> {
         let encoded = text.strip_prefix(SECRET_PREFIX)?;
         let bytes = Zeroizing::new(BASE64.decode(encoded).ok()?);
-        (24..=64)
-            .contains(&bytes.len())
-            .then(|| Self(bytes))
+        (24..=64).contains(&bytes.len()).then(|| Self(bytes))
     }
 
     /// The secret as shown, once, to whoever registers the endpoint.
     pub fn reveal(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("{SECRET_PREFIX}{}", BASE64.encode(self.0.as_slice())))
+        Zeroizing::new(format!(
+            "{SECRET_PREFIX}{}",
+            BASE64.encode(self.0.as_slice())
+        ))
     }
 
     /// The `webhook-signature` header's value for one attempt.
@@ -137,7 +138,12 @@ mod tests {
             body,
             &format!("v1,bm90IGl0 {signature}")
         ));
-        assert!(!secret.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_331, body, &signature));
+        assert!(!secret.verify(
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_331,
+            body,
+            &signature
+        ));
     }
 
     #[test]
@@ -159,10 +165,12 @@ mod tests {
         let secret = SigningSecret::generate();
         let endpoint = WebhookId::generate();
         let wrapped = secret.wrap(&keys, &endpoint).unwrap();
-        assert!(!wrapped
-            .bytes
-            .windows(secret.0.len())
-            .any(|w| w == secret.0.as_slice()));
+        assert!(
+            !wrapped
+                .bytes
+                .windows(secret.0.len())
+                .any(|w| w == secret.0.as_slice())
+        );
         let version = wrapped.kek_version.as_i32();
         let back = SigningSecret::unwrap(&keys, &endpoint, version, &wrapped.bytes).unwrap();
         assert_eq!(back.reveal(), secret.reveal());
