@@ -438,8 +438,9 @@ fn destinations_on_private_addresses_are_refused_and_endpoints_stay_in_their_org
     let misuse = w.server.post(
         Some(&head),
         "/api/v1/webhooks",
-        &json!({"url": "https://203.0.113.9/x", "event_types": ["audit.misuse_alert"]}),
+        &json!({"url": "https://93.184.215.14/x", "event_types": ["audit.misuse_alert"]}),
     );
+    // (A public address written as such: nothing is resolved, nothing is sent.)
     assert_eq!(misuse.status, 422, "{}", misuse.text());
     assert!(
         misuse.json()["detail"]
