@@ -649,3 +649,71 @@ fn a_failing_endpoint_is_switched_off_its_supervisors_told_and_switched_on_again
 }
 
 both_engines!(a_failing_endpoint_is_switched_off_its_supervisors_told_and_switched_on_again);
+
+fn a_misuse_alert_reaches_the_coordination_offices_of_its_country_only(db: TestDb) {
+    let settings = [SETTINGS, &[("TUMAINI_MISUSE_THRESHOLD", "2")]].concat();
+    let w = World::new(&db, &settings);
+    let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+    let abroad = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
+    let admin = mfa_enrolled_token(
+        &w.server,
+        &seed::account_in(&db, &office, Role::Admin).email,
+    );
+    let mut secrets = BTreeMap::new();
+    for (org, path) in [(&office, "/office"), (&abroad, "/abroad")] {
+        let created = w.post(
+            &admin,
+            "/api/v1/webhooks",
+            &json!({
+                "organisation_id": org.as_str(),
+                "url": w.sink.url(path),
+                "event_types": ["audit.misuse_alert"]
+            }),
+            201,
+        );
+        secrets.insert(path, created["secret"].as_str().unwrap().to_owned());
+    }
+    // A case worker of the shelter reads the identity of more cases than the threshold.
+    let reader = seed::account_in(&db, &w.shelter, Role::CaseWorker);
+    let (reader_token, _) = token(&w.server, &reader.email);
+    for _ in 0..3 {
+        let case = w.case();
+        let path = format!("/api/v1/cases/{case}?groups=identity&purpose=assistance");
+        let read = w.server.get_as(&reader_token, &path);
+        assert_eq!(read.status, 200, "{}", read.text());
+    }
+    let received = w.sink.wait_until(Duration::from_secs(30), |r| {
+        r.iter().any(|r| r.answered == 204)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let received = [received, w.sink.received()].concat();
+    let alert = received
+        .iter()
+        .find(|r| r.path == "/office")
+        .expect("the office was told");
+    assert!(verifies(&secrets["/office"], alert));
+    let body: Value = serde_json::from_slice(&alert.body).unwrap();
+    assert_eq!(body["type"], "audit.misuse_alert");
+    assert_eq!(body["data"]["user_id"], reader.id.as_str());
+    assert_eq!(body["data"]["organisation_id"], w.shelter.as_str());
+    assert!(
+        received.iter().all(|r| r.path == "/office"),
+        "another country's office was told"
+    );
+    for request in &received {
+        let text = format!(
+            "{}{}",
+            request.headers,
+            String::from_utf8_lossy(&request.body)
+        );
+        for marker in MARKERS {
+            assert!(!text.contains(marker), "{marker} in a webhook: {text}");
+        }
+        assert!(
+            !text.contains(&reader.email),
+            "an e-mail address in a webhook"
+        );
+    }
+}
+
+both_engines!(a_misuse_alert_reaches_the_coordination_offices_of_its_country_only);
