@@ -107,8 +107,8 @@ pub struct WebhookInput {
     /// The organisation (supervisors: their own, which is the default; administrators must
     /// name one).
     pub organisation_id: Option<OrgId>,
-    /// `https://...`, resolving to public addresses only.
-    #[schema(example = "https://integrations.example.org/tumaini")]
+    /// An absolute `https` URL whose host is, or resolves to, public addresses only (at most
+    /// 2048 characters, no credentials).
     pub url: String,
     /// The events to receive (at least one). `audit.misuse_alert` only for a national
     /// coordination office.
