@@ -5,10 +5,11 @@
 //! - `routes/` and `http/`: handlers parse the request into typed input, call one service
 //!   function and shape the reply; `server` builds the application and runs it; `cli` is the
 //!   command line.
-//! - services: `cases`, `referrals`, `accounts`, `notifications`, `audit`, `statistics`, each
+//! - services: `cases`, `referrals`, `accounts`, `notifications`, `audit`, `statistics`,
+//!   `webhooks`, each
 //!   the one home of its rules; `guarded` is the one path every policy-decided action takes.
-//! - `jobs/`: the background work (the outbox, the deadline scanner, the audit sealer,
-//!   housekeeping), which calls services, never handlers.
+//! - `jobs/`: the background work (the outbox, webhook deliveries, the deadline scanner, the
+//!   audit sealer, housekeeping), which calls services, never handlers.
 //! - `rules/` (pure domain rules: consent, deadlines, lifecycle, screening), `authz` (the Cedar
 //!   policies), `auth` (sign-in and tokens), `config`, `keyring`, `state`.
 //!
@@ -33,6 +34,7 @@ pub mod server;
 pub mod state;
 pub mod statistics;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::Config;
 pub use server::build_app;

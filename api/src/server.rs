@@ -139,6 +139,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the OpenAPI document cannot be serialised"))?;
     let state_for_pruning = state.clone();
     let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
+    let mut webhooks = crate::jobs::webhooks::WebhookWorker::start(
+        pool.clone(),
+        Arc::clone(vault.provider()),
+        config.webhooks.clone(),
+        config.public_url.clone(),
+    )?;
     let mut scanner = crate::jobs::deadlines::DeadlineScanner::start(
         pool.clone(),
         config.cases.deadline_scan_interval,
@@ -180,6 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let served = server.run().await;
     pruning.abort();
     outbox.stop();
+    webhooks.stop();
     scanner.stop();
     housekeeping.stop();
     sealer.stop();

@@ -36,6 +36,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The Ed25519 audit key that signs the chain's checkpoints.
     pub audit_signer: Arc<tumaini_db::audit_chain::AuditSigner>,
+    /// Signed webhooks: which destinations are allowed, retries.
+    pub webhooks: Arc<crate::config::WebhookSettings>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,6 +71,7 @@ impl AppState {
             public_url: config.public_url.clone().into(),
             audit_signer: crate::keyring::audit_signer(&config.audit)
                 .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?,
+            webhooks: Arc::new(config.webhooks.clone()),
         })
     }
 

@@ -299,7 +299,9 @@ fn expected(
                 Action::ReadOrganisations => matches!(p.role, Admin | Coordinator),
                 Action::ManageUsers => p.role == Admin || (p.role == Supervisor && own),
                 Action::ReadDirectory => true,
-                Action::ManageServices => p.role == Admin || (p.role == Supervisor && own),
+                Action::ManageServices | Action::ManageWebhooks => {
+                    p.role == Admin || (p.role == Supervisor && own)
+                }
                 Action::ReadStatistics | Action::QueryAudit | Action::ApproveAccountGrant => {
                     (p.role == Coordinator && p.organisation.country == o.country)
                         || (p.role == Supervisor && own)

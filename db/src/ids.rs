@@ -123,6 +123,18 @@ uuid_id!(
     /// An audit event.
     AuditEventId
 );
+uuid_id!(
+    /// A webhook endpoint an organisation registered.
+    WebhookId
+);
+uuid_id!(
+    /// One queued delivery of a webhook event to one endpoint.
+    WebhookDeliveryId
+);
+uuid_id!(
+    /// A webhook event: the `webhook-id` every delivery of it carries, on every attempt.
+    WebhookEventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -518,6 +518,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The HTTPS endpoints an organisation registered for signed webhooks; the signing secret
+    /// is stored wrapped under the vault's key-encryption key.
+    webhook_endpoints (id) {
+        id -> Text,
+        organisation_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        secret_kek_version -> Integer,
+        secret_wrapped -> Binary,
+        created_by -> Text,
+        created_at -> Timestamp,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Webhook deliveries: written with the event, delivered (signed) by a worker.
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(audit_chain -> audit_events (event_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -533,6 +569,7 @@ diesel::joinable!(case_means_of_control -> cases (case_id));
 diesel::joinable!(consents -> cases (case_id));
 diesel::joinable!(referrals -> cases (case_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -571,4 +608,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     regions,
     duplicate_checks,
+    webhook_endpoints,
+    webhook_deliveries,
 );

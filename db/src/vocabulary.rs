@@ -90,9 +90,11 @@ mod audit;
 mod case;
 mod referral;
 pub mod region;
+mod webhook;
 pub use audit::AuditAction;
 pub use case::*;
 pub use referral::*;
+pub use webhook::WebhookEventType;
 
 vocabulary! {
     /// What a user may do, by the job they hold. Every user has exactly one.

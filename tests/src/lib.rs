@@ -21,6 +21,7 @@ pub mod seed;
 mod server;
 pub mod skip;
 pub mod smtp;
+pub mod webhook_sink;
 
 pub use db::{TestDb, pg_admin_url, postgres_required};
 pub use server::{TestResponse, TestServer, test_config};

@@ -1,5 +1,6 @@
 //! The real application served over real HTTP on a loopback port, in this process, with its
-//! mail outbox worker.
+//! background jobs (the mail outbox, webhook deliveries, the deadline scanner, the audit
+//! sealer, housekeeping).
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -28,6 +29,7 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
     outbox: Option<OutboxWorker>,
+    webhooks: Option<tumaini_api::jobs::webhooks::WebhookWorker>,
     scanner: Option<tumaini_api::jobs::deadlines::DeadlineScanner>,
     sealer: Option<tumaini_api::jobs::audit_sealer::AuditSealer>,
     housekeeping: Option<tumaini_api::jobs::housekeeping::Housekeeping>,
@@ -136,6 +138,13 @@ impl TestServer {
             .expect("app state")
             .with_vault(vault);
         let outbox = OutboxWorker::start(pool.clone(), config.mail.clone()).expect("outbox worker");
+        let webhooks = tumaini_api::jobs::webhooks::WebhookWorker::start(
+            pool.clone(),
+            std::sync::Arc::clone(state.vault().expect("vault").provider()),
+            config.webhooks.clone(),
+            config.public_url.clone(),
+        )
+        .expect("webhook worker");
         let scanner = tumaini_api::jobs::deadlines::DeadlineScanner::start(
             pool.clone(),
             config.cases.deadline_scan_interval,
@@ -179,6 +188,7 @@ impl TestServer {
             handle,
             thread: Some(thread),
             outbox: Some(outbox),
+            webhooks: Some(webhooks),
             scanner: Some(scanner),
             sealer: Some(sealer),
             housekeeping: Some(housekeeping),
@@ -298,6 +308,9 @@ impl Drop for TestServer {
         }
         if let Some(mut outbox) = self.outbox.take() {
             outbox.stop();
+        }
+        if let Some(mut webhooks) = self.webhooks.take() {
+            webhooks.stop();
         }
         if let Some(mut scanner) = self.scanner.take() {
             scanner.stop();

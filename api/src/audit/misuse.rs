@@ -110,6 +110,13 @@ impl MisuseWatch {
                 misuse.threshold,
                 &misuse.public_url,
             )?;
+            crate::webhooks::misuse_alert(
+                conn,
+                &user,
+                &organisation,
+                cases,
+                misuse.window.num_minutes(),
+            )?;
             tracing::warn!(user_id = %user.id, cases, "audit: possible insider misuse flagged");
         }
         Ok(())

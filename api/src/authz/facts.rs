@@ -156,6 +156,8 @@ actions! {
     /// Approve a role that reads cases, granted to a member of an organisation by someone who
     /// may not read cases.
     ApproveAccountGrant,
+    /// Register, list and delete an organisation's webhook endpoints.
+    ManageWebhooks,
 }
 
 impl Action {
@@ -183,7 +185,8 @@ impl Action {
             | Self::QueryAudit
             | Self::ReadDirectory
             | Self::ManageServices
-            | Self::ApproveAccountGrant => "Organisation",
+            | Self::ApproveAccountGrant
+            | Self::ManageWebhooks => "Organisation",
             Self::ReadReferral
             | Self::AcceptReferral
             | Self::DeclineReferral

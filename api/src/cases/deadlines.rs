@@ -43,6 +43,7 @@ pub fn mark_decision_overdue(
                 case.reference, case.id
             ),
         )?;
+        crate::webhooks::decision_overdue(conn, case, deadline, now)?;
         audit::record(
             conn,
             &RequestContext::system(),

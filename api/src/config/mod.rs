@@ -13,11 +13,13 @@ mod audit;
 mod auth;
 mod cases;
 mod mail;
+mod webhooks;
 
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
+pub use webhooks::WebhookSettings;
 
 /// Where the embedded default keeps its database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tumaini.db";
@@ -152,6 +154,12 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_AUDIT_CHECKPOINT_SECS",
     "TUMAINI_MISUSE_THRESHOLD",
     "TUMAINI_MISUSE_WINDOW_MINUTES",
+    "TUMAINI_WEBHOOK_ALLOW_LOOPBACK",
+    "TUMAINI_WEBHOOK_POLL_MS",
+    "TUMAINI_WEBHOOK_RETRY_BASE_SECS",
+    "TUMAINI_WEBHOOK_RETRY_MAX_SECS",
+    "TUMAINI_WEBHOOK_DISABLE_AFTER_SECS",
+    "TUMAINI_WEBHOOK_TIMEOUT_SECS",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -245,6 +253,8 @@ pub struct Config {
     pub cases: CaseSettings,
     /// The audit trail: its signing key, sealing, the misuse alert.
     pub audit: AuditSettings,
+    /// Signed webhooks: retries, switching off failing endpoints, loopback for tests.
+    pub webhooks: WebhookSettings,
 }
 
 impl fmt::Debug for Config {
@@ -344,6 +354,7 @@ impl Config {
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             cases: CaseSettings::from_sources(&sources)?,
             audit: AuditSettings::from_sources(&sources)?,
+            webhooks: WebhookSettings::from_sources(&sources, env_mode)?,
             database_url,
             database_url_is_default,
             master_key: match (

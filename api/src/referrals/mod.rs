@@ -40,6 +40,7 @@ use crate::rules::lifecycle;
 use crate::rules::reference;
 use crate::rules::referral::{self as rules, Sharing, Step};
 use crate::state::AppState;
+use crate::webhooks;
 
 /// The longest reason accepted.
 const MAX_REASON: usize = 2000;
@@ -458,6 +459,7 @@ pub async fn create(
             "A referral arrived for your organisation",
             &public_url,
         )?;
+        webhooks::referral_event(conn, &referral)?;
         let loaded = load(conn, &referral.id)?;
         let timeline = Referral::events(conn, std::slice::from_ref(&referral.id))?
             .remove(&referral.id)
@@ -924,6 +926,8 @@ fn take_step(
     } else {
         tell_sender(conn, &moved.referral, public_url)?;
     }
+    // Accepted and declined are told to the referring organisation's endpoints.
+    webhooks::referral_event(conn, &moved.referral)?;
     Ok(moved)
 }
 
@@ -967,6 +971,7 @@ pub fn expire_unanswered(
         )?;
         let expired = Referral::find(conn, &referral.id)?;
         tell_sender(conn, &expired, public_url)?;
+        webhooks::referral_event(conn, &expired)?;
         audit::record(
             conn,
             &RequestContext::system(),

@@ -16,6 +16,7 @@ pub mod referrals;
 pub mod regions;
 pub mod statistics;
 pub mod vocabularies;
+pub mod webhooks;
 
 use actix_web::App;
 use utoipa::OpenApi;
@@ -44,6 +45,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "referrals", description = "Referrals between organisations for named services: each step its own endpoint, consent checked by the server, access to the groups shared only while a referral is accepted or in service. Inbox and outbox per organisation, a timeline per case, and the national picture for coordinators."),
         (name = "statistics", description = "National statistics with disclosure control: tables by up to five dimensions and the standard reports (SDG 16.2.2, UNODC GLOTIP, the NRM decision table), from summary columns only; figures of fewer people than the threshold are suppressed with complementary suppression, by the server. Coordinators see national figures, supervisors their organisation's. Audited."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
+        (name = "webhooks", description = "Signed webhooks for an organisation's integrations (administrators; supervisors for their organisation): HTTPS endpoints receive referral, NRM-deadline and misuse-alert events signed per the Standard Webhooks scheme, retried with backoff, carrying ids, references, types and times only."),
     ),
     modifiers(&BearerAuth)
 )]
@@ -87,6 +89,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     notifications::register(cfg);
     statistics::register(cfg);
     regions::register(cfg);
+    webhooks::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }
 

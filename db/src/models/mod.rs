@@ -16,6 +16,7 @@ pub mod referral;
 pub mod session;
 pub mod statistics;
 pub mod user;
+pub mod webhook;
 
 pub use organisation::{
     DirectorySearch, ListingTerms, NewOrganisation, Organisation, ServiceListing,

@@ -210,6 +210,8 @@ pub fn kek_versions_in_use(conn: &mut DbConn) -> Result<Vec<i32>, DbError> {
             .distinct()
             .load::<i32>(conn)?,
     );
+    // Webhook signing secrets are wrapped under a KEK too.
+    versions.extend(crate::models::webhook::WebhookEndpoint::kek_versions_in_use(conn)?);
     versions.sort_unstable();
     versions.dedup();
     Ok(versions)

@@ -177,6 +177,18 @@ vocabulary! {
         AuditCheckpoints = "audit.checkpoints": "Checkpoints read",
         /// One person read personal groups of more cases than the threshold.
         AuditMisuseAlert = "audit.misuse_alert": "Possible misuse flagged",
+        /// A webhook endpoint registered for an organisation.
+        WebhookCreate = "webhook.create": "Webhook endpoint registered",
+        /// An organisation's webhook endpoints read.
+        WebhookList = "webhook.list": "Webhook endpoints listed",
+        /// A webhook endpoint's signing secret replaced.
+        WebhookRotateSecret = "webhook.rotate_secret": "Webhook secret rotated",
+        /// A webhook endpoint deleted.
+        WebhookDelete = "webhook.delete": "Webhook endpoint deleted",
+        /// A switched-off webhook endpoint switched back on.
+        WebhookEnable = "webhook.enable": "Webhook endpoint switched on",
+        /// A webhook endpoint switched off after failing for too long.
+        WebhookDisable = "webhook.disable": "Webhook endpoint switched off",
         /// Demonstration cases created by `tumaini seed --demo`.
         DemoSeed = "demo.seed": "Demonstration data seeded",
     }

@@ -82,6 +82,13 @@ impl<'a> World<'a> {
             &[
                 ("TUMAINI_RESEARCH_EXPORT_K", "5"),
                 ("TUMAINI_RESEARCH_AGREEMENTS", AGREEMENT),
+                // Webhooks to a closed port on loopback, switched off after a second of
+                // failing.
+                ("TUMAINI_WEBHOOK_ALLOW_LOOPBACK", "true"),
+                ("TUMAINI_WEBHOOK_POLL_MS", "100"),
+                ("TUMAINI_WEBHOOK_RETRY_BASE_SECS", "1"),
+                ("TUMAINI_WEBHOOK_RETRY_MAX_SECS", "1"),
+                ("TUMAINI_WEBHOOK_DISABLE_AFTER_SECS", "1"),
             ],
             |_| {},
         );
@@ -295,6 +302,44 @@ impl<'a> World<'a> {
         });
         let path = format!("/api/v1/organisations/{}/services/shelter", self.shelter);
         self.call("PUT", &self.supervisor, &path, Some(&listing), 200);
+    }
+
+    /// An endpoint the administrator registered for `organisation`'s `events`, at a loopback
+    /// port nothing listens on: its id.
+    fn webhook(&self, organisation: &OrgId, events: &[&str]) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let endpoint = json!({
+            "organisation_id": organisation.as_str(),
+            "url": format!("http://127.0.0.1:{port}/hook"),
+            "event_types": events
+        });
+        let created = self.post(&self.admin, "/api/v1/webhooks", &endpoint, 201);
+        created["endpoint"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An endpoint of the clinic's that failed for longer than the server allows (a referral
+    /// arrived while nothing listened) and was switched off: its id.
+    fn disabled_webhook(&self) -> String {
+        let id = self.webhook(&self.clinic, &["referral.received"]);
+        self.referral();
+        let path = format!("/api/v1/webhooks?organisation_id={}", self.clinic);
+        let deadline = Instant::now() + ASYNC_DEADLINE;
+        loop {
+            let listed = self.get(&self.admin, &path, 200);
+            let off = listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["id"] == id.as_str() && e["status"] == "disabled");
+            if off {
+                return id;
+            }
+            assert!(Instant::now() < deadline, "never switched off: {listed}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The deadline scanner's round, as another replica would run it, at a moment two months
@@ -899,6 +944,38 @@ fn exercise(action: AuditAction, w: &World<'_>) {
         }
         AuditAction::AuditMisuseAlert => w.read_too_many_cases(),
         AuditAction::DemoSeed => w.seed_demo(),
+        AuditAction::WebhookCreate => {
+            w.webhook(&w.shelter, &["referral.received"]);
+        }
+        AuditAction::WebhookList => {
+            // The list and its refusal.
+            w.get(&w.admin, "/api/v1/webhooks", 200);
+            w.get(&w.worker, "/api/v1/webhooks", 403);
+        }
+        AuditAction::WebhookRotateSecret => {
+            let id = w.webhook(&w.shelter, &["referral.received"]);
+            let path = format!("/api/v1/webhooks/{id}/rotate-secret");
+            let rotated = w.post(&w.admin, &path, &json!({}), 200);
+            assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
+        }
+        AuditAction::WebhookDelete => {
+            let id = w.webhook(&w.shelter, &["referral.received"]);
+            w.call(
+                "DELETE",
+                &w.admin,
+                &format!("/api/v1/webhooks/{id}"),
+                None,
+                204,
+            );
+        }
+        AuditAction::WebhookEnable => {
+            let id = w.disabled_webhook();
+            let path = format!("/api/v1/webhooks/{id}/enable");
+            w.post(&w.admin, &path, &json!({}), 200);
+        }
+        AuditAction::WebhookDisable => {
+            w.disabled_webhook();
+        }
     }
 }
 
@@ -937,9 +1014,15 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::ReferralOutbox
         | AuditAction::AnonymousNotificationList => (Some("organisation"), SUCCESS),
         // The list as the caller was allowed it (an administrator's: every organisation).
-        AuditAction::OrganisationList | AuditAction::UserList | AuditAction::UserGrantList => {
-            (None, SUCCESS)
-        }
+        AuditAction::OrganisationList
+        | AuditAction::UserList
+        | AuditAction::UserGrantList
+        | AuditAction::WebhookList => (None, SUCCESS),
+        AuditAction::WebhookCreate
+        | AuditAction::WebhookRotateSecret
+        | AuditAction::WebhookDelete
+        | AuditAction::WebhookEnable
+        | AuditAction::WebhookDisable => (Some("webhook"), SUCCESS),
         AuditAction::RegionAdd => (Some("region"), SUCCESS),
         AuditAction::DirectorySearch
         | AuditAction::CaseList

@@ -28,3 +28,4 @@ mod storage;
 mod trust_boundaries;
 mod vault;
 mod walkthrough;
+mod webhooks;
