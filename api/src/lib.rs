@@ -25,6 +25,7 @@ pub mod guarded;
 pub mod http;
 pub mod jobs;
 pub mod keyring;
+pub mod metrics;
 pub mod notifications;
 pub mod referrals;
 pub mod routes;
@@ -35,7 +36,7 @@ pub mod statistics;
 pub mod telemetry;
 
 pub use config::Config;
-pub use server::build_app;
+pub use server::{build_app, build_metrics_app};
 pub use state::AppState;
 
 #[cfg(test)]

@@ -13,11 +13,13 @@ mod audit;
 mod auth;
 mod cases;
 mod mail;
+mod metrics;
 
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
+pub use metrics::{MIN_METRICS_TOKEN_CHARS, MetricsSettings};
 
 /// Where the embedded default keeps its database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tumaini.db";
@@ -152,6 +154,8 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_AUDIT_CHECKPOINT_SECS",
     "TUMAINI_MISUSE_THRESHOLD",
     "TUMAINI_MISUSE_WINDOW_MINUTES",
+    "TUMAINI_METRICS_BIND",
+    "TUMAINI_METRICS_TOKEN",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -245,6 +249,8 @@ pub struct Config {
     pub cases: CaseSettings,
     /// The audit trail: its signing key, sealing, the misuse alert.
     pub audit: AuditSettings,
+    /// The Prometheus metrics endpoint.
+    pub metrics: MetricsSettings,
 }
 
 impl fmt::Debug for Config {
@@ -262,6 +268,7 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("mail", &self.mail)
             .field("master_key", &self.master_key)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -344,6 +351,7 @@ impl Config {
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             cases: CaseSettings::from_sources(&sources)?,
             audit: AuditSettings::from_sources(&sources)?,
+            metrics: MetricsSettings::from_sources(&sources)?,
             database_url,
             database_url_is_default,
             master_key: match (
@@ -379,12 +387,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.bind.parse::<std::net::SocketAddr>().is_err()
-            && !self
-                .bind
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-        {
+        if !is_host_port(&self.bind) {
             return Err(ConfigError::Invalid {
                 setting: "TUMAINI_BIND",
                 reason: "expected host:port, e.g. 127.0.0.1:8080".to_owned(),
@@ -428,6 +431,14 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether `bind` reads as `host:port` (an address, or a host name and a port).
+fn is_host_port(bind: &str) -> bool {
+    bind.parse::<std::net::SocketAddr>().is_ok()
+        || bind
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
