@@ -11,6 +11,7 @@ use tumaini_tests::{TestDb, TestServer, both_engines};
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/docs"),
     ("post", "/api/v1/auth/login"),
@@ -94,7 +95,15 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 fn every_served_route_is_documented(db: TestDb) {
-    let server = TestServer::start(&db);
+    // With a scrape token, `/metrics` is served on the main listener (401 without the token).
+    let server = TestServer::start_with(
+        &db,
+        &[(
+            "TUMAINI_METRICS_TOKEN",
+            "scrape-0123456789abcdef0123456789abcdef",
+        )],
+        |_| {},
+    );
     let response = server.get("/api/v1/openapi.json");
     assert_eq!(response.status, 200);
     let doc = response.json();
