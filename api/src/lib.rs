@@ -26,6 +26,7 @@ pub mod guarded;
 pub mod http;
 pub mod jobs;
 pub mod keyring;
+pub mod metrics;
 pub mod notifications;
 pub mod referrals;
 pub mod routes;
@@ -37,7 +38,7 @@ pub mod telemetry;
 pub mod webhooks;
 
 pub use config::Config;
-pub use server::build_app;
+pub use server::{build_app, build_metrics_app};
 pub use state::AppState;
 
 #[cfg(test)]

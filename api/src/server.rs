@@ -16,6 +16,7 @@ use crate::http::{
     ApiError, ProblemType, body_guard, extractor_configs, request_context, security_headers,
 };
 use crate::jobs::outbox::OutboxWorker;
+use crate::metrics::{Metrics, track_requests};
 use crate::routes;
 use crate::state::AppState;
 
@@ -38,6 +39,7 @@ pub fn build_app(
         .into_utoipa_app()
         .configure(routes::register)
         .into_app()
+        .app_data(web::Data::new(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(body_limit)
         .app_data(json)
@@ -51,16 +53,42 @@ pub fn build_app(
         .wrap(security_headers())
         .wrap(from_fn(body_guard))
         .wrap(from_fn(request_context))
+        .wrap(from_fn(track_requests))
 }
 
-/// Opens the pool and, for the embedded engine, brings its schema up to date. On PostgreSQL a
-/// pending migration is reported (readiness says so) but not applied: `tumaini migrate` runs
-/// with the schema owner's role, the server with the application's.
-pub async fn open_database(config: &Config) -> anyhow::Result<Pool> {
+/// The application of the metrics listener (`TUMAINI_METRICS_BIND`): `GET /metrics` and
+/// nothing else; its own requests are not counted.
+pub fn build_metrics_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .route("/metrics", web::get().to(routes::metrics::metrics_listener))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::bare(ProblemType::NotFound))
+        }))
+        .wrap(security_headers())
+        .wrap(from_fn(request_context))
+}
+
+/// Opens the pool (its waits timed into `metrics`) and, for the embedded engine, brings its
+/// schema up to date. On PostgreSQL a pending migration is reported (readiness says so) but not
+/// applied: `tumaini migrate` runs with the schema owner's role, the server with the
+/// application's.
+pub async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Pool> {
     let pool = build_pool(
         &config.database_url,
         PoolOptions {
             max_size: config.db_pool_size,
+            observer: Some(metrics.pool_observer()),
             ..PoolOptions::default()
         },
     )?;
@@ -121,6 +149,26 @@ pub async fn open_vault(config: &Config, pool: &Pool) -> anyhow::Result<Arc<Vaul
     Ok(vault)
 }
 
+/// The metrics listener, when `TUMAINI_METRICS_BIND` asks for one: one worker, bound now.
+fn metrics_listener(
+    config: &Config,
+    state: &AppState,
+) -> anyhow::Result<Option<actix_web::dev::Server>> {
+    let Some(bind) = &config.metrics.bind else {
+        return Ok(None);
+    };
+    let state = state.clone();
+    let server = HttpServer::new(move || build_metrics_app(state.clone()))
+        .workers(1)
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .bind(bind)
+        .with_context(|| format!("binding {bind} (TUMAINI_METRICS_BIND)"))?;
+    for addr in server.addrs() {
+        tracing::info!(addr = %addr, "metrics listening");
+    }
+    Ok(Some(server.run()))
+}
+
 /// Runs the HTTP server until SIGINT or SIGTERM, then lets in-flight requests finish (up to
 /// the configured shutdown timeout).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -130,15 +178,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "using the embedded development database; set DATABASE_URL for real data"
         );
     }
-    let pool = open_database(&config).await?;
+    let metrics = Metrics::new(&config.metrics)?;
+    let pool = open_database(&config, &metrics).await?;
     let vault = open_vault(&config, &pool).await?;
-    let state = AppState::new(pool.clone(), &config)?.with_vault(Arc::clone(&vault));
+    let state = AppState::with_metrics(pool.clone(), &config, metrics.clone())?
+        .with_vault(Arc::clone(&vault));
     // The API description is served from memory; a document that cannot be serialised stops
     // the server here rather than being answered as `{}`.
     routes::docs::description()
         .map_err(|_| anyhow::anyhow!("the OpenAPI document cannot be serialised"))?;
     let state_for_pruning = state.clone();
-    let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone())?;
+    let mut outbox = OutboxWorker::start(pool.clone(), config.mail.clone(), metrics.clone())?;
     let mut webhooks = crate::jobs::webhooks::WebhookWorker::start(
         pool.clone(),
         Arc::clone(vault.provider()),
@@ -149,6 +199,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         pool.clone(),
         config.cases.deadline_scan_interval,
         config.public_url.clone(),
+        metrics.clone(),
     )?;
     let mut housekeeping = crate::jobs::housekeeping::Housekeeping::start(
         pool.clone(),
@@ -161,7 +212,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Arc::clone(&state.audit_signer),
         &config.audit,
         config.public_url.clone(),
+        metrics,
     )?;
+    let metrics_server = metrics_listener(&config, &state)?;
     let mut server = HttpServer::new(move || build_app(state.clone(), |_| {}))
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .bind(&config.bind)
@@ -183,7 +236,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             limiter_state.auth.login_limiter.shrink_to_fit();
         }
     });
-    let served = server.run().await;
+    let served = match metrics_server {
+        Some(metrics_server) => futures_util::future::try_join(server.run(), metrics_server)
+            .await
+            .map(|_| ()),
+        None => server.run().await,
+    };
     pruning.abort();
     outbox.stop();
     webhooks.stop();

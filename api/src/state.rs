@@ -11,6 +11,7 @@ use crate::auth::AuthService;
 use crate::authz::Authorizer;
 use crate::config::Config;
 use crate::http::ApiError;
+use crate::metrics::Metrics;
 
 /// What every handler can reach: the pool and the pre-rendered API description. Cheap to clone
 /// (one per worker).
@@ -38,6 +39,8 @@ pub struct AppState {
     pub audit_signer: Arc<tumaini_db::audit_chain::AuditSigner>,
     /// Signed webhooks: which destinations are allowed, retries.
     pub webhooks: Arc<crate::config::WebhookSettings>,
+    /// This server's Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 impl std::fmt::Debug for AppState {
@@ -50,12 +53,18 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over an existing pool, configured by `config`.
+    /// State over an existing pool, configured by `config`, with metrics of its own.
     pub fn new(pool: Pool, config: &Config) -> anyhow::Result<Self> {
+        Self::with_metrics(pool, config, Metrics::new(&config.metrics)?)
+    }
+
+    /// State over an existing pool, configured by `config`, counting into `metrics` (the ones
+    /// the pool's observer and the jobs were given).
+    pub fn with_metrics(pool: Pool, config: &Config, metrics: Metrics) -> anyhow::Result<Self> {
         Ok(Self {
             pool,
             engine: config.database_url.engine(),
-            auth: Arc::new(AuthService::from_config(config)?),
+            auth: Arc::new(AuthService::from_config(config, metrics.clone())?),
             authz: Arc::new(Authorizer::from_config(config)?),
             max_body_bytes: config.max_body_bytes,
             vault: None,
@@ -72,6 +81,7 @@ impl AppState {
             audit_signer: crate::keyring::audit_signer(&config.audit)
                 .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?,
             webhooks: Arc::new(config.webhooks.clone()),
+            metrics,
         })
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -306,6 +307,29 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// Told of every connection taken from the pool, and of every wait that timed out: how long the
+/// taker waited. Monitoring implements it; it learns nothing but durations.
+pub trait PoolObserver: std::fmt::Debug + Send + Sync {
+    /// A connection was handed out after waiting `waited`.
+    fn checked_out(&self, waited: Duration);
+    /// No connection became free within the pool's timeout.
+    fn timed_out(&self, waited: Duration);
+}
+
+/// Forwards r2d2's checkout events to a [`PoolObserver`].
+#[derive(Debug)]
+struct ObserverEvents(Arc<dyn PoolObserver>);
+
+impl diesel::r2d2::HandleEvent for ObserverEvents {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        self.0.checked_out(event.duration());
+    }
+
+    fn handle_timeout(&self, event: diesel::r2d2::event::TimeoutEvent) {
+        self.0.timed_out(event.timeout());
+    }
+}
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -315,6 +339,8 @@ pub struct PoolOptions {
     pub connection_timeout: Duration,
     /// SQLite only: how long a statement waits for a lock held by another connection.
     pub sqlite_busy_timeout: Duration,
+    /// Told how long each checkout waited (monitoring); `None` for no one.
+    pub observer: Option<Arc<dyn PoolObserver>>,
 }
 
 impl Default for PoolOptions {
@@ -323,6 +349,7 @@ impl Default for PoolOptions {
             max_size: 10,
             connection_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            observer: None,
         }
     }
 }
@@ -407,7 +434,11 @@ pub fn build_pool(url: &DatabaseUrl, options: PoolOptions) -> Result<Pool, DbErr
             .map_err(|err| DbError::Unavailable(err.to_string()))?;
         conn.batch_execute("PRAGMA journal_mode = WAL")?;
     }
-    Ok(Pool::builder()
+    let mut builder = Pool::builder();
+    if let Some(observer) = &options.observer {
+        builder = builder.event_handler(Box::new(ObserverEvents(Arc::clone(observer))));
+    }
+    Ok(builder
         .max_size(options.max_size)
         .min_idle(Some(1))
         .connection_timeout(options.connection_timeout)

@@ -50,6 +50,6 @@ pub mod vault;
 pub mod vocabulary;
 
 pub use connection::{
-    DatabaseUrl, DbConn, Engine, Pool, PoolOptions, PooledConn, UrlError, build_pool,
+    DatabaseUrl, DbConn, Engine, Pool, PoolObserver, PoolOptions, PooledConn, UrlError, build_pool,
 };
 pub use error::DbError;

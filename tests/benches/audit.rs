@@ -330,6 +330,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
             Arc::clone(signer),
             &config.audit,
             config.public_url.clone(),
+            tumaini_api::metrics::Metrics::new(&config.metrics).unwrap(),
         )
         .unwrap()
     });

@@ -573,7 +573,8 @@ fn drain(
         settings.poll_interval
     );
     let start = Instant::now();
-    let mut worker = OutboxWorker::start(pool, settings).unwrap();
+    let metrics = tumaini_api::metrics::Metrics::new(&Default::default()).unwrap();
+    let mut worker = OutboxWorker::start(pool, settings, metrics).unwrap();
     let mut report = start + Duration::from_secs(5);
     let (elapsed, drained) = loop {
         let pending = outbox::pending_count(conn).unwrap();

@@ -83,6 +83,7 @@ impl ServedApp {
             Arc::clone(&state.audit_signer),
             &config.audit,
             config.public_url.clone(),
+            state.metrics.clone(),
         )
         .expect("audit sealer");
         let workers = config.workers;

@@ -141,6 +141,19 @@ impl TestDb {
         .expect("pool")
     }
 
+    /// A pool like [`TestDb::pool`] whose waits for a connection are told to `observer`.
+    pub fn observed_pool(&self, observer: std::sync::Arc<dyn tumaini_db::PoolObserver>) -> Pool {
+        build_pool(
+            &self.url,
+            PoolOptions {
+                max_size: 4,
+                observer: Some(observer),
+                ..PoolOptions::default()
+            },
+        )
+        .expect("pool")
+    }
+
     /// The SQLite file's directory (SQLite only).
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_ref().map(tempfile::TempDir::path)

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tumaini_api::auth::tokens::Keys;
 use tumaini_api::config::{Config, SecretKey};
 use tumaini_api::jobs::outbox::OutboxWorker;
+use tumaini_api::metrics::Metrics;
 use tumaini_api::state::AppState;
 
 use crate::TestDb;
@@ -21,12 +22,15 @@ use crate::TestDb;
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its metrics listener listens, when `TUMAINI_METRICS_BIND` asked for one.
+    pub metrics_addr: Option<SocketAddr>,
     /// Its configuration.
     pub config: Config,
     /// The folder the development mail transport writes to (unless SMTP is configured).
     pub mail_dir: tempfile::TempDir,
     secret: SecretKey,
     handle: actix_web::dev::ServerHandle,
+    metrics_handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     outbox: Option<OutboxWorker>,
     webhooks: Option<tumaini_api::jobs::webhooks::WebhookWorker>,
@@ -130,14 +134,16 @@ impl TestServer {
         let mail_dir = tempfile::tempdir().expect("mail folder");
         let config = test_config(db, mail_dir.path(), settings);
         let secret = config.auth.load_secret().expect("secret");
-        let pool = db.pool();
+        let metrics = Metrics::new(&config.metrics).expect("metrics");
+        let pool = db.observed_pool(metrics.pool_observer());
         let vault = std::sync::Arc::new(tumaini_db::vault::Vault::new(
             tumaini_api::keyring::key_provider(&config).expect("test master key"),
         ));
-        let state = AppState::new(pool.clone(), &config)
+        let state = AppState::with_metrics(pool.clone(), &config, metrics.clone())
             .expect("app state")
             .with_vault(vault);
-        let outbox = OutboxWorker::start(pool.clone(), config.mail.clone()).expect("outbox worker");
+        let outbox = OutboxWorker::start(pool.clone(), config.mail.clone(), metrics.clone())
+            .expect("outbox worker");
         let webhooks = tumaini_api::jobs::webhooks::WebhookWorker::start(
             pool.clone(),
             std::sync::Arc::clone(state.vault().expect("vault").provider()),
@@ -149,6 +155,7 @@ impl TestServer {
             pool.clone(),
             config.cases.deadline_scan_interval,
             config.public_url.clone(),
+            metrics.clone(),
         )
         .expect("deadline scanner");
         let sealer = tumaini_api::jobs::audit_sealer::AuditSealer::start(
@@ -156,6 +163,7 @@ impl TestServer {
             std::sync::Arc::clone(&state.audit_signer),
             &config.audit,
             config.public_url.clone(),
+            metrics,
         )
         .expect("audit sealer");
         let housekeeping = tumaini_api::jobs::housekeeping::Housekeeping::start(
@@ -166,8 +174,19 @@ impl TestServer {
         )
         .expect("housekeeping");
         let (tx, rx) = mpsc::channel();
+        let metrics_bind = config.metrics.bind.clone();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
+                let metrics_server = metrics_bind.map(|bind| {
+                    let state = state.clone();
+                    let server =
+                        HttpServer::new(move || tumaini_api::build_metrics_app(state.clone()))
+                            .workers(1)
+                            .shutdown_timeout(5)
+                            .bind(bind)
+                            .expect("bind the metrics listener");
+                    (server.addrs()[0], server.run())
+                });
                 let server = HttpServer::new(move || tumaini_api::build_app(state.clone(), extra))
                     .workers(2)
                     .shutdown_timeout(5)
@@ -175,13 +194,25 @@ impl TestServer {
                     .expect("bind loopback");
                 let addr = server.addrs()[0];
                 let server = server.run();
-                tx.send((addr, server.handle())).expect("report address");
-                server.await.expect("server runs");
+                let (metrics_addr, metrics_server) = metrics_server.unzip();
+                let handles = (server.handle(), metrics_server.as_ref().map(|s| s.handle()));
+                tx.send((addr, metrics_addr, handles))
+                    .expect("report address");
+                match metrics_server {
+                    Some(metrics_server) => {
+                        futures_util::future::try_join(server, metrics_server)
+                            .await
+                            .expect("servers run");
+                    }
+                    None => server.await.expect("server runs"),
+                }
             });
         });
-        let (addr, handle) = rx.recv().expect("server started");
+        let (addr, metrics_addr, (handle, metrics_handle)) = rx.recv().expect("server started");
         TestServer {
             addr,
+            metrics_addr,
+            metrics_handle,
             config,
             mail_dir,
             secret,
@@ -303,6 +334,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         // Sends the stop command at once; the server thread then finishes.
         drop(self.handle.stop(false));
+        if let Some(metrics) = &self.metrics_handle {
+            drop(metrics.stop(false));
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

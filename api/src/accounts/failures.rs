@@ -38,6 +38,7 @@ pub(super) fn count_failure(
     if !counted.locked {
         return Ok(Outcome::Failure);
     }
+    auth.metrics.account_locked();
     let holder = User::find(conn, user)?;
     Entry::new(AuditAction::AuthAccountLocked, Outcome::Success)
         .in_request(context)

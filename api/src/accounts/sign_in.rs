@@ -23,6 +23,7 @@ use crate::audit::{self, AuditAction, Event, Outcome};
 use crate::auth::password::Verified;
 use crate::auth::{AuthService, RequestContext, requires_mfa};
 use crate::http::{ApiError, ProblemType, with_conn};
+use crate::metrics::SignInFailure;
 use crate::state::AppState;
 
 /// Credentials for sign-in. Never logged: `Debug` shows only the address's domain.
@@ -90,8 +91,28 @@ pub(super) fn issue_tokens(
 }
 
 /// Signs in from the client of `context` (`client_label` names it in the session list): see the
-/// module documentation for the steps.
+/// module documentation for the steps. A refusal is counted in the metrics by its reason.
 pub async fn sign_in(
+    state: &AppState,
+    context: RequestContext,
+    client_label: String,
+    request: LoginRequest,
+) -> Result<TokenResponse, ApiError> {
+    let result = attempt_sign_in(state, context, client_label, request).await;
+    if let Err(ApiError::Problem { kind, .. }) = &result {
+        let reason = match kind {
+            ProblemType::InvalidCredentials => Some(SignInFailure::InvalidCredentials),
+            ProblemType::TooManyRequests => Some(SignInFailure::RateLimited),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            state.metrics.sign_in_failed(reason);
+        }
+    }
+    result
+}
+
+async fn attempt_sign_in(
     state: &AppState,
     context: RequestContext,
     client_label: String,

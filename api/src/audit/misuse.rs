@@ -13,6 +13,7 @@ use tumaini_db::{DbConn, DbError};
 
 use super::{AuditAction, Entry, Outcome};
 use crate::config::AuditSettings;
+use crate::metrics::Metrics;
 use crate::notifications;
 
 /// What the misuse alert needs.
@@ -26,14 +27,17 @@ pub struct MisuseWatch {
     counted: HashMap<String, Instant>,
     /// Readers who read again since they were last counted: counted on a later round.
     pending: BTreeSet<String>,
+    /// Where alerts are counted.
+    metrics: Metrics,
 }
 
 /// How often one reader's reads are counted at most.
 const RECOUNT_EVERY: Duration = Duration::from_secs(5);
 
 impl MisuseWatch {
-    /// A watch with the configured threshold and window; alerts link to `public_url`.
-    pub fn new(settings: &AuditSettings, public_url: String) -> Self {
+    /// A watch with the configured threshold and window; alerts link to `public_url` and are
+    /// counted in `metrics`.
+    pub fn new(settings: &AuditSettings, public_url: String, metrics: Metrics) -> Self {
         Self {
             threshold: i64::from(settings.misuse_threshold),
             window: chrono::Duration::from_std(settings.misuse_window)
@@ -41,6 +45,7 @@ impl MisuseWatch {
             public_url,
             counted: HashMap::new(),
             pending: BTreeSet::new(),
+            metrics,
         }
     }
 
@@ -117,6 +122,7 @@ impl MisuseWatch {
                 cases,
                 misuse.window.num_minutes(),
             )?;
+            misuse.metrics.misuse_alert();
             tracing::warn!(user_id = %user.id, cases, "audit: possible insider misuse flagged");
         }
         Ok(())

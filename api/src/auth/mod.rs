@@ -40,12 +40,14 @@ pub struct AuthService {
     pub login_limiter: DefaultKeyedRateLimiter<ClientKey>,
     /// Base of links in e-mails.
     pub public_url: String,
+    /// Where refused sign-ins and account locks are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AuthService {
     /// Builds the service from configuration, reading (or in development creating) the
     /// server secret.
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub fn from_config(config: &Config, metrics: crate::metrics::Metrics) -> anyhow::Result<Self> {
         let settings = config.auth.clone();
         let secret = settings.load_secret()?;
         let per_minute = NonZeroU32::new(settings.login_rate_per_minute).unwrap_or(NonZeroU32::MIN);
@@ -54,6 +56,7 @@ impl AuthService {
             hasher: PasswordHasher::new(settings.argon2, settings.max_concurrent_hashes)?,
             login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             public_url: config.public_url.clone(),
+            metrics,
             settings,
         })
     }

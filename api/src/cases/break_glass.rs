@@ -90,7 +90,7 @@ pub async fn open_break_glass(
         purpose: "break_glass",
         idempotency,
     };
-    service::act_on_case(state, &caller, request, move |conn, access| {
+    let reply = service::act_on_case(state, &caller, request, move |conn, access| {
         access.mark_severe();
         let now = now_utc();
         let expires_at = now + Duration::minutes(i64::try_from(minutes).unwrap_or(60));
@@ -153,5 +153,9 @@ pub async fn open_break_glass(
             }),
         ))
     })
-    .await
+    .await?;
+    if !reply.replayed {
+        state.metrics.break_glass_opened();
+    }
+    Ok(reply)
 }

@@ -13,12 +13,14 @@ mod audit;
 mod auth;
 mod cases;
 mod mail;
+mod metrics;
 mod webhooks;
 
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
+pub use metrics::{MIN_METRICS_TOKEN_CHARS, MetricsSettings};
 pub use webhooks::WebhookSettings;
 
 /// Where the embedded default keeps its database.
@@ -160,6 +162,8 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_WEBHOOK_RETRY_MAX_SECS",
     "TUMAINI_WEBHOOK_DISABLE_AFTER_SECS",
     "TUMAINI_WEBHOOK_TIMEOUT_SECS",
+    "TUMAINI_METRICS_BIND",
+    "TUMAINI_METRICS_TOKEN",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -255,6 +259,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// Signed webhooks: retries, switching off failing endpoints, loopback for tests.
     pub webhooks: WebhookSettings,
+    /// The Prometheus metrics endpoint.
+    pub metrics: MetricsSettings,
 }
 
 impl fmt::Debug for Config {
@@ -272,6 +278,7 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("mail", &self.mail)
             .field("master_key", &self.master_key)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -355,6 +362,7 @@ impl Config {
             cases: CaseSettings::from_sources(&sources)?,
             audit: AuditSettings::from_sources(&sources)?,
             webhooks: WebhookSettings::from_sources(&sources, env_mode)?,
+            metrics: MetricsSettings::from_sources(&sources)?,
             database_url,
             database_url_is_default,
             master_key: match (
@@ -390,12 +398,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.bind.parse::<std::net::SocketAddr>().is_err()
-            && !self
-                .bind
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-        {
+        if !is_host_port(&self.bind) {
             return Err(ConfigError::Invalid {
                 setting: "TUMAINI_BIND",
                 reason: "expected host:port, e.g. 127.0.0.1:8080".to_owned(),
@@ -439,6 +442,14 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether `bind` reads as `host:port` (an address, or a host name and a port).
+fn is_host_port(bind: &str) -> bool {
+    bind.parse::<std::net::SocketAddr>().is_ok()
+        || bind
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {

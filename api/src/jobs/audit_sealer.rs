@@ -12,6 +12,7 @@ use tumaini_db::{DbConn, DbError, Pool};
 use crate::audit::misuse::MisuseWatch;
 use crate::config::AuditSettings;
 use crate::jobs::{Job, Round};
+use crate::metrics::{self, Metrics};
 
 /// The running sealer; stops when dropped.
 #[derive(Debug)]
@@ -27,12 +28,14 @@ const STRAGGLER_ROUNDS: u32 = 20;
 const STRAGGLER_WINDOW_SECS: i64 = 120;
 
 impl AuditSealer {
-    /// Starts sealing in a background thread.
+    /// Starts sealing in a background thread; rounds and misuse alerts are counted in
+    /// `metrics`.
     pub fn start(
         pool: Pool,
         signer: Arc<AuditSigner>,
         settings: &AuditSettings,
         public_url: String,
+        metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let interval = settings.seal_interval;
         let options = SealOptions {
@@ -40,7 +43,7 @@ impl AuditSealer {
                 .unwrap_or(chrono::Duration::seconds(60)),
             ..SealOptions::default()
         };
-        let mut misuse = MisuseWatch::new(settings, public_url);
+        let mut misuse = MisuseWatch::new(settings, public_url, metrics.clone());
         // The first round sweeps everything (events left from before a restart).
         let mut last_sweep: Option<Instant> = None;
         let mut rounds = 0u32;
@@ -58,6 +61,7 @@ impl AuditSealer {
                 .get()
                 .map_err(DbError::from)
                 .and_then(|mut conn| seal_round(&mut conn, &signer, round, &mut misuse));
+            metrics.seal_round(metrics::Outcome::of(&sealed));
             match sealed {
                 Ok(sealed) => {
                     if full_sweep && !sealed.busy {

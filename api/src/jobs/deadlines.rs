@@ -18,6 +18,7 @@ use tumaini_db::time::now_utc;
 use tumaini_db::{DbConn, DbError, Pool};
 
 use crate::jobs::{Job, Round};
+use crate::metrics::{self, Metrics};
 use crate::{cases, referrals};
 
 const BATCH: i64 = 100;
@@ -29,17 +30,28 @@ pub struct DeadlineScanner {
 }
 
 impl DeadlineScanner {
-    /// Starts the scanner thread, scanning every `interval`.
-    pub fn start(pool: Pool, interval: Duration, public_url: String) -> anyhow::Result<Self> {
+    /// Starts the scanner thread, scanning every `interval`; runs and marks are counted in
+    /// `metrics`.
+    pub fn start(
+        pool: Pool,
+        interval: Duration,
+        public_url: String,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
         let job = Job::spawn("deadline-scan", interval, move || {
-            match pool.get() {
-                Ok(mut conn) => match scan(&mut conn, now_utc(), &public_url) {
-                    Ok(0) => {}
-                    Ok(marked) => tracing::info!(marked, "deadline scan: decisions overdue"),
-                    Err(err) => tracing::warn!(error = %err, "deadline scan failed"),
-                },
-                Err(err) => tracing::warn!(error = %err, "deadline scan: no connection"),
+            let scanned = pool
+                .get()
+                .map_err(DbError::from)
+                .and_then(|mut conn| scan(&mut conn, now_utc(), &public_url));
+            match &scanned {
+                Ok(0) => {}
+                Ok(marked) => tracing::info!(marked, "deadline scan: decisions overdue"),
+                Err(err) => tracing::warn!(error = %err, "deadline scan failed"),
             }
+            metrics.deadline_scan(
+                metrics::Outcome::of(&scanned),
+                scanned.as_ref().copied().unwrap_or(0),
+            );
             Round::Rest
         })?;
         Ok(Self { job })

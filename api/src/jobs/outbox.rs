@@ -14,6 +14,7 @@ use tumaini_db::time::now_utc;
 
 use crate::config::{MailSettings, MailTransport};
 use crate::jobs::{Job, Round};
+use crate::metrics::{Metrics, Outcome};
 
 /// Messages claimed per round.
 const BATCH: i64 = 64;
@@ -103,12 +104,18 @@ fn describe(err: &anyhow::Error) -> String {
 }
 
 impl OutboxWorker {
-    /// Starts the worker thread.
-    pub fn start(pool: Pool, settings: MailSettings) -> anyhow::Result<Self> {
+    /// Starts the worker thread; delivery attempts are counted in `metrics`.
+    pub fn start(pool: Pool, settings: MailSettings, metrics: Metrics) -> anyhow::Result<Self> {
         let sender = Sender::new(&settings)?;
         let interval = settings.poll_interval;
         let job = Job::spawn("outbox", interval, move || {
-            if deliver_due(&pool, &sender, &settings) == 0 {
+            let worker = Worker {
+                pool: &pool,
+                sender: &sender,
+                settings: &settings,
+                metrics: &metrics,
+            };
+            if deliver_due(worker) == 0 {
                 Round::Rest
             } else {
                 Round::Again
@@ -123,9 +130,19 @@ impl OutboxWorker {
     }
 }
 
+/// What a round works with.
+#[derive(Clone, Copy)]
+struct Worker<'a> {
+    pool: &'a Pool,
+    sender: &'a Sender,
+    settings: &'a MailSettings,
+    metrics: &'a Metrics,
+}
+
 /// One round: claims due messages and tries each once. Returns how many were delivered.
-fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
-    let claimed = pool
+fn deliver_due(worker: Worker<'_>) -> usize {
+    let claimed = worker
+        .pool
         .get()
         .map_err(tumaini_db::DbError::from)
         .and_then(|mut conn| {
@@ -149,7 +166,7 @@ fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .filter(|message| deliver(pool, sender, settings, message))
+                        .filter(|message| deliver(worker, message))
                         .count()
                 })
             })
@@ -162,8 +179,15 @@ fn deliver_due(pool: &Pool, sender: &Sender, settings: &MailSettings) -> usize {
 }
 
 /// Tries one claimed message once and records the outcome; whether it was delivered.
-fn deliver(pool: &Pool, sender: &Sender, settings: &MailSettings, message: &OutboxMessage) -> bool {
+fn deliver(worker: Worker<'_>, message: &OutboxMessage) -> bool {
+    let Worker {
+        pool,
+        sender,
+        settings,
+        metrics,
+    } = worker;
     let outcome = sender.send(&settings.from, message);
+    metrics.outbox_attempt(Outcome::of(&outcome));
     let Ok(mut conn) = pool.get() else {
         // The lease expires and another round retries.
         return false;

@@ -40,13 +40,19 @@ pub struct IfMatch {
     pub version: Option<String>,
 }
 
-/// Operations served from memory, which never wait for the database.
-const STATIC_PATHS: &[&str] = &["/healthz", "/api/v1/openapi.json", "/api/v1/docs"];
+/// Operations that never answer 503: served from memory, or (the metrics scrape) degrading to
+/// the last figures read when the database does not answer.
+const NEVER_UNAVAILABLE: &[&str] = &[
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/metrics",
+];
 
 /// Adds, to every operation of `doc`, the responses and headers its kind implies.
 pub fn complete(doc: &mut OpenApi) {
     for (path, item) in &mut doc.paths.paths {
-        let served_from_memory = STATIC_PATHS.contains(&path.as_str());
+        let served_from_memory = NEVER_UNAVAILABLE.contains(&path.as_str());
         for method in [
             HttpMethod::Get,
             HttpMethod::Post,
@@ -78,6 +84,14 @@ fn complete_operation(
         .security
         .as_ref()
         .is_some_and(|requirements| !requirements.is_empty());
+    // A person's or a client's token, which policies then decide on (a scrape token is only
+    // ever accepted or not).
+    let decided = operation.security.iter().flatten().any(|requirement| {
+        serde_json::to_value(requirement)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key("bearer")))
+            .unwrap_or(false)
+    });
     let has_query = operation
         .parameters
         .iter()
@@ -90,6 +104,8 @@ fn complete_operation(
     );
     if authenticated {
         add(operation, "401", unauthenticated());
+    }
+    if decided {
         add(
             operation,
             "403",

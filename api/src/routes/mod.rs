@@ -11,6 +11,7 @@ pub mod contract;
 pub mod directory;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod notifications;
 pub mod referrals;
 pub mod regions;
@@ -69,6 +70,17 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The scrape token of the metrics endpoint (TUMAINI_METRICS_TOKEN).",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -77,7 +89,8 @@ pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(docs::openapi_json)
-        .service(docs::docs_page);
+        .service(docs::docs_page)
+        .service(metrics::metrics);
     auth::register(cfg);
     approvals::register(cfg);
     admin::register(cfg);

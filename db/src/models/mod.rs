@@ -9,6 +9,7 @@ pub mod case_record;
 pub mod consent;
 pub mod duplicate;
 pub mod idempotency;
+pub mod monitoring;
 pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;

@@ -18,6 +18,7 @@ mod docs_links;
 mod http;
 mod mail;
 mod matrix;
+mod metrics;
 mod migrations;
 mod nrm;
 mod openapi;
