@@ -123,6 +123,14 @@ uuid_id!(
     /// An audit event.
     AuditEventId
 );
+uuid_id!(
+    /// A machine client (OAuth 2.0 client credentials) of an organisation.
+    ClientId
+);
+uuid_id!(
+    /// One secret of a machine client: its lookup id, written into the secret itself.
+    ClientSecretId
+);
 
 #[cfg(test)]
 mod tests {

@@ -88,10 +88,12 @@ pub(crate) use vocabulary;
 
 mod audit;
 mod case;
+mod client;
 mod referral;
 pub mod region;
 pub use audit::AuditAction;
 pub use case::*;
+pub use client::{ClientScope, LegalBasis};
 pub use referral::*;
 
 vocabulary! {

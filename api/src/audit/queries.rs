@@ -12,12 +12,11 @@ use tumaini_db::audit_chain;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit::{self as store, AuditEvent, AuditFilter};
 use tumaini_db::models::case::Case;
-use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 use utoipa::IntoParams;
 
 use super::{AuditAction, Event, Outcome};
-use crate::auth::Caller;
+use crate::auth::Principal;
 use crate::auth::tokens::Keys;
 use crate::authz::{Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, ProblemType, with_conn};
@@ -48,7 +47,8 @@ fn view(e: &AuditEvent) -> serde_json::Value {
     json!({
         "id": e.id, "occurred_at": e.occurred_at, "action": e.action, "outcome": e.outcome,
         "actor_user_id": e.actor_user_id, "actor_organisation_id": e.actor_organisation_id,
-        "actor_role": e.actor_role, "resource_type": e.resource_type, "resource_id": e.resource_id,
+        "actor_role": e.actor_role, "actor_client_id": e.actor_client_id,
+        "resource_type": e.resource_type, "resource_id": e.resource_id,
         "field_groups": e.field_groups.split(',').filter(|g| !g.is_empty()).collect::<Vec<_>>(),
         "purpose": e.purpose, "decision": e.decision,
         "policy_ids": e.policy_ids.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
@@ -88,23 +88,24 @@ struct Scope {
     country: Option<String>,
 }
 
-/// The caller's right to the audit trail, and its scope.
-fn scope(state: &AppState, caller: &Caller) -> (Decision, Scope) {
-    let own = OrganisationFacts::from(&caller.organisation);
+/// The caller's right to the audit trail, and its scope: national for a coordinator (or a
+/// coordination office's client), else the caller's organisation.
+fn scope(state: &AppState, caller: &Principal) -> (Decision, Scope) {
+    let own = OrganisationFacts::from(caller.organisation());
     let decision = state.authz.decide(
-        &caller.principal(),
+        caller.facts().subject(),
         Action::QueryAudit,
         &Resource::Organisation(&own),
         &crate::authz::AccessContext::now("oversight"),
     );
-    let scope = if caller.user.role == Role::Coordinator {
+    let scope = if caller.national() {
         Scope {
             organisation: None,
-            country: Some(caller.organisation.country.to_string()),
+            country: Some(caller.organisation().country.to_string()),
         }
     } else {
         Scope {
-            organisation: Some(caller.organisation.id.to_string()),
+            organisation: Some(caller.organisation().id.to_string()),
             country: None,
         }
     };
@@ -188,16 +189,16 @@ fn redact_foreign(
 
 fn record(
     conn: &mut DbConn,
-    caller: &Caller,
+    caller: &Principal,
     action: AuditAction,
     outcome: Outcome,
     resource: Option<(&'static str, String)>,
     decision: &Decision,
 ) -> Result<(), DbError> {
-    super::record_decided(
+    super::record_decided_by(
         conn,
-        &caller.context,
-        Some(&caller.user),
+        caller.context(),
+        caller.actor(),
         Event {
             action,
             outcome,
@@ -209,7 +210,7 @@ fn record(
 
 fn refused(
     conn: &mut DbConn,
-    caller: &Caller,
+    caller: &Principal,
     action: AuditAction,
     decision: &Decision,
 ) -> ApiError {
@@ -231,7 +232,7 @@ fn refused(
 /// without the id: whether it exists is not the caller's to learn.
 pub async fn events(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     query: EventQuery,
 ) -> Result<serde_json::Value, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
@@ -296,7 +297,7 @@ pub async fn events(
 /// for the cases their organisation owns; 404 for any other, as for none.
 pub async fn disclosures(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     id: CaseId,
 ) -> Result<serde_json::Value, ApiError> {
     let (decision, scope) = scope(state, &caller);
@@ -340,9 +341,11 @@ pub async fn disclosures(
                     let actor = e
                         .actor_user_id
                         .clone()
+                        .or_else(|| e.actor_client_id.as_ref().map(|c| format!("client:{c}")))
                         .unwrap_or_else(|| "system".to_owned());
                     let entry = by_actor.entry(actor.clone()).or_insert_with(|| json!({
-                        "user_id": e.actor_user_id, "organisation_id": e.actor_organisation_id,
+                        "user_id": e.actor_user_id, "client_id": e.actor_client_id,
+                        "organisation_id": e.actor_organisation_id,
                         "role": e.actor_role, "first_at": e.occurred_at, "last_at": e.occurred_at,
                         "events": 0, "denied": 0, "groups": [], "purposes": [], "actions": [],
                         "break_glass": false,
@@ -403,9 +406,12 @@ pub async fn disclosures(
 
 /// Recomputes the chain and checks every signed checkpoint (coordinators), reporting the
 /// first broken position, not only "broken".
-pub async fn verify(state: &AppState, caller: Caller) -> Result<serde_json::Value, ApiError> {
+pub async fn verify(
+    state: &AppState,
+    caller: Principal,
+) -> Result<serde_json::Value, ApiError> {
     let (mut decision, _) = scope(state, &caller);
-    if caller.user.role != Role::Coordinator {
+    if !caller.national() {
         decision.allowed = false;
     }
     let key = state.audit_signer.verifying_key();

@@ -6,7 +6,7 @@ use tumaini_db::ids::CaseId;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::queries::{self, EventQuery};
-use crate::auth::Caller;
+use crate::auth::Principal;
 use crate::http::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 #[get("/api/v1/audit/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let body = queries::events(&state, caller, query.into_inner()).await?;
@@ -67,7 +67,7 @@ pub async fn list_events(
 #[get("/api/v1/audit/cases/{id}/disclosures")]
 pub async fn disclosures(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
     let body = queries::disclosures(&state, caller, id.into_inner()).await?;
@@ -95,7 +95,7 @@ pub async fn disclosures(
 #[get("/api/v1/audit/verify")]
 pub async fn verify_chain(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(queries::verify(&state, caller).await?))
 }

@@ -16,9 +16,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::authz::{Action, OrganisationFacts};
-use crate::guarded::authorize;
+use crate::guarded::{authorize, authorize_principal};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::state::AppState;
 
@@ -150,7 +150,7 @@ fn region(value: &str) -> Result<String, ApiError> {
 #[get("/api/v1/directory/services")]
 pub async fn search_directory(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<DirectoryQuery>,
 ) -> Result<web::Json<Vec<ListingView>>, ApiError> {
     let query = query.into_inner();
@@ -173,8 +173,8 @@ pub async fn search_directory(
         with_room: query.with_room.unwrap_or(false),
         limit,
     };
-    let own = OrganisationFacts::from(&caller.organisation);
-    let decision = authorize(
+    let own = OrganisationFacts::from(caller.organisation());
+    let decision = authorize_principal(
         &state,
         &caller,
         Action::ReadDirectory,
@@ -183,14 +183,14 @@ pub async fn search_directory(
         || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
     )
     .await?;
-    let Caller { user, context, .. } = caller;
+    let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let views = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let found = ServiceListing::search(conn, &search)?;
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: AuditAction::DirectorySearch,
                     outcome: Outcome::Success,

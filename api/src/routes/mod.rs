@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod clients;
 pub mod directory;
 pub mod docs;
 pub mod health;
@@ -76,6 +77,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(docs::openapi_json)
         .service(docs::docs_page);
     auth::register(cfg);
+    clients::register(cfg);
     approvals::register(cfg);
     admin::register(cfg);
     cases::register(cfg);

@@ -45,6 +45,8 @@ pub struct AuditRecord {
     /// The request id the client sent, if it sent a well-formed one: kept apart from the
     /// server's, never mistaken for it.
     pub client_request_id: Option<String>,
+    /// The machine client that acted (its organisation is the actor's organisation).
+    pub actor_client_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -67,6 +69,7 @@ impl AuditRecord {
             client_hash: None,
             high_severity: false,
             client_request_id: None,
+            actor_client_id: None,
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct AuditEvent {
     pub severity: String,
     /// The request id the client sent.
     pub client_request_id: Option<String>,
+    /// The machine client that acted.
+    pub actor_client_id: Option<String>,
 }
 
 /// Appends an event. Call it inside the transaction of the action it records.
@@ -137,6 +142,7 @@ pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, Db
                 "normal"
             }),
             audit_events::client_request_id.eq(&event.client_request_id),
+            audit_events::actor_client_id.eq(&event.actor_client_id),
         ))
         .execute(conn)?;
     Ok(id)

@@ -1,6 +1,7 @@
 //! Rows and the named queries over them. Handlers call these functions; they never write SQL.
 
 pub mod account_token;
+pub mod api_client;
 pub mod anonymous;
 pub mod audit;
 pub mod break_glass;
@@ -17,6 +18,7 @@ pub mod session;
 pub mod statistics;
 pub mod user;
 
+pub use api_client::{ApiClient, ClientSecret, NewApiClient, SecretToStore};
 pub use organisation::{
     DirectorySearch, ListingTerms, NewOrganisation, Organisation, ServiceListing,
 };
