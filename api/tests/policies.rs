@@ -312,7 +312,9 @@ fn expected_client(c: &ClientFacts, action: Action, resource: &Resource<'_>) -> 
         }
     };
     match (action, resource) {
-        (Action::QueryAudit, Resource::Organisation(o)) => has(ClientScope::AuditRead) && reaches(o),
+        (Action::QueryAudit, Resource::Organisation(o)) => {
+            has(ClientScope::AuditRead) && reaches(o)
+        }
         (Action::ReadStatistics, Resource::Organisation(o)) => {
             has(ClientScope::StatisticsRead) && reaches(o)
         }
@@ -493,7 +495,15 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, who: &str, action: Action, label: &str, ctx: &AccessContext, decision: &Decision, want: bool) {
+    fn add(
+        &mut self,
+        who: &str,
+        action: Action,
+        label: &str,
+        ctx: &AccessContext,
+        decision: &Decision,
+        want: bool,
+    ) {
         self.cells += 1;
         self.allowed += usize::from(decision.allowed);
         self.exercised.extend(decision.policy_ids.iter().cloned());

@@ -8,8 +8,8 @@
 pub mod misuse;
 pub mod queries;
 
-use tumaini_db::models::{ApiClient, User};
 use tumaini_db::models::audit::{self, AuditRecord};
+use tumaini_db::models::{ApiClient, User};
 pub use tumaini_db::vocabulary::AuditAction;
 use tumaini_db::{DbConn, DbError};
 

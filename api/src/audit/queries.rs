@@ -406,10 +406,7 @@ pub async fn disclosures(
 
 /// Recomputes the chain and checks every signed checkpoint (coordinators), reporting the
 /// first broken position, not only "broken".
-pub async fn verify(
-    state: &AppState,
-    caller: Principal,
-) -> Result<serde_json::Value, ApiError> {
+pub async fn verify(state: &AppState, caller: Principal) -> Result<serde_json::Value, ApiError> {
     let (mut decision, _) = scope(state, &caller);
     if !caller.national() {
         decision.allowed = false;

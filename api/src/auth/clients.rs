@@ -106,7 +106,9 @@ impl Principal {
     pub fn national(&self) -> bool {
         match self {
             Self::Person(caller) => caller.user.role == tumaini_db::vocabulary::Role::Coordinator,
-            Self::Client(client) => client.organisation.kind == OrganisationKind::CoordinationOffice,
+            Self::Client(client) => {
+                client.organisation.kind == OrganisationKind::CoordinationOffice
+            }
         }
     }
 

@@ -113,7 +113,10 @@ fn presented(basic: Option<&str>, form: &ClientTokenForm) -> Result<Presented, A
 
 /// The scopes asked for: all those granted when none are named; `invalid_scope` when any
 /// named is unknown or not granted.
-fn asked_scopes(asked: Option<&str>, granted: &[ClientScope]) -> Result<Vec<ClientScope>, ApiError> {
+fn asked_scopes(
+    asked: Option<&str>,
+    granted: &[ClientScope],
+) -> Result<Vec<ClientScope>, ApiError> {
     let Some(text) = asked.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(granted.to_vec());
     };

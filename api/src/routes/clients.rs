@@ -88,7 +88,10 @@ pub async fn client_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
         .map(str::to_owned);
     let context = RequestContext::of(&req, &state.auth.keys, &state.auth.settings.proxies);
     let issued = token::grant(&state, context, basic, form).await?;
@@ -185,7 +188,9 @@ pub async fn read_client(
     caller: Caller,
     id: web::Path<ClientId>,
 ) -> Result<web::Json<ClientView>, ApiError> {
-    Ok(web::Json(clients::get(&state, caller, id.into_inner()).await?))
+    Ok(web::Json(
+        clients::get(&state, caller, id.into_inner()).await?,
+    ))
 }
 
 /// Rotate: issue a second secret (administrators), shown once. Both secrets work until the
@@ -249,7 +254,9 @@ pub async fn retire_secret(
     path: web::Path<(ClientId, ClientSecretId)>,
 ) -> Result<web::Json<ClientView>, ApiError> {
     let (id, secret) = path.into_inner();
-    Ok(web::Json(clients::retire(&state, caller, id, secret).await?))
+    Ok(web::Json(
+        clients::retire(&state, caller, id, secret).await?,
+    ))
 }
 
 /// Revoke a machine client (administrators): its secrets are retired and its tokens stop at
@@ -274,5 +281,7 @@ pub async fn revoke_client(
     caller: Caller,
     id: web::Path<ClientId>,
 ) -> Result<web::Json<ClientView>, ApiError> {
-    Ok(web::Json(clients::revoke(&state, caller, id.into_inner()).await?))
+    Ok(web::Json(
+        clients::revoke(&state, caller, id.into_inner()).await?,
+    ))
 }

@@ -10,8 +10,8 @@ use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::Organisation;
 use tumaini_db::models::statistics::Dimension;
-use tumaini_db::vocabulary::region;
 use tumaini_db::vocabulary::OrganisationKind;
+use tumaini_db::vocabulary::region;
 
 use super::export::Export;
 use super::response_times::ResponseTimes;

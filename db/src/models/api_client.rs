@@ -188,7 +188,10 @@ impl ApiClient {
     }
 
     /// Every client, or one organisation's, oldest first.
-    pub fn list(conn: &mut DbConn, organisation: Option<&OrgId>) -> Result<Vec<ApiClient>, DbError> {
+    pub fn list(
+        conn: &mut DbConn,
+        organisation: Option<&OrgId>,
+    ) -> Result<Vec<ApiClient>, DbError> {
         let mut query = api_clients::table
             .order((api_clients::created_at, api_clients::id))
             .select(ApiClient::as_select())

@@ -1,8 +1,8 @@
 //! Rows and the named queries over them. Handlers call these functions; they never write SQL.
 
 pub mod account_token;
-pub mod api_client;
 pub mod anonymous;
+pub mod api_client;
 pub mod audit;
 pub mod break_glass;
 pub mod case;

@@ -927,7 +927,12 @@ fn exercise(action: AuditAction, w: &World<'_>) {
         }
         AuditAction::ClientSecretRotate => {
             let (id, _) = w.client();
-            w.post(&w.admin, &format!("/api/v1/admin/clients/{id}/secrets"), &json!({}), 201);
+            w.post(
+                &w.admin,
+                &format!("/api/v1/admin/clients/{id}/secrets"),
+                &json!({}),
+                201,
+            );
         }
         AuditAction::ClientSecretRetire => {
             let (id, _) = w.client();
@@ -937,13 +942,21 @@ fn exercise(action: AuditAction, w: &World<'_>) {
                 &json!({}),
                 201,
             );
-            let old = rotated["client"]["secrets"][0]["id"].as_str().unwrap().to_owned();
+            let old = rotated["client"]["secrets"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let path = format!("/api/v1/admin/clients/{id}/secrets/{old}/retire");
             w.post(&w.admin, &path, &json!({}), 200);
         }
         AuditAction::ClientRevoke => {
             let (id, _) = w.client();
-            w.post(&w.admin, &format!("/api/v1/admin/clients/{id}/revoke"), &json!({}), 200);
+            w.post(
+                &w.admin,
+                &format!("/api/v1/admin/clients/{id}/revoke"),
+                &json!({}),
+                200,
+            );
         }
     }
 }

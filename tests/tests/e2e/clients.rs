@@ -11,7 +11,7 @@ use tumaini_db::models::ApiClient;
 use tumaini_db::models::audit;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use tumaini_tests::seed::{self, Account};
-use tumaini_tests::{TestDb, TestServer, TestResponse, both_engines};
+use tumaini_tests::{TestDb, TestResponse, TestServer, both_engines};
 
 use crate::auth::token;
 
@@ -78,7 +78,12 @@ pub(crate) fn token_request(
 }
 
 /// A client's access token (all its scopes, or those named), asserting success.
-pub(crate) fn client_token(server: &TestServer, id: &str, secret: &str, scope: Option<&str>) -> String {
+pub(crate) fn client_token(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    scope: Option<&str>,
+) -> String {
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(scope) = scope {
         form.push(("scope", scope));
@@ -125,7 +130,13 @@ fn problem_error(response: &TestResponse) -> Value {
 fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
     let server = TestServer::start(&db);
     let s = setup(&server, &db);
-    let (id, secret) = register(&server, &s.admin, &s.office, &ALL_SCOPES, &["127.0.0.0/8", "::1"]);
+    let (id, secret) = register(
+        &server,
+        &s.admin,
+        &s.office,
+        &ALL_SCOPES,
+        &["127.0.0.0/8", "::1"],
+    );
     assert!(secret.starts_with("tumaini_cs_"), "a scannable prefix");
 
     // The list and the client itself never show the secret.
@@ -166,32 +177,73 @@ fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
 
     // The refusals, with their RFC 6749 codes.
     let wrong = format!("{}x", &secret[..secret.len() - 1]);
-    let refused = token_request(&server, Some((&id, &wrong)), &[("grant_type", "client_credentials")], None);
+    let refused = token_request(
+        &server,
+        Some((&id, &wrong)),
+        &[("grant_type", "client_credentials")],
+        None,
+    );
     assert_eq!(refused.status, 401);
     assert_eq!(problem_error(&refused), "invalid_client");
-    assert!(refused.header("www-authenticate").unwrap().starts_with("Basic"));
-    assert!(!refused.text().contains(&wrong), "the secret is never echoed");
+    assert!(
+        refused
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert!(
+        !refused.text().contains(&wrong),
+        "the secret is never echoed"
+    );
     let other_id = ClientId::generate().to_string();
-    let refused = token_request(&server, Some((&other_id, &secret)), &[("grant_type", "client_credentials")], None);
-    assert_eq!((refused.status, problem_error(&refused)), (401, json!("invalid_client")));
+    let refused = token_request(
+        &server,
+        Some((&other_id, &secret)),
+        &[("grant_type", "client_credentials")],
+        None,
+    );
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (401, json!("invalid_client"))
+    );
     let refused = token_request(&server, None, &[("grant_type", "client_credentials")], None);
-    assert_eq!((refused.status, problem_error(&refused)), (401, json!("invalid_client")));
-    let refused = token_request(&server, Some((&id, &secret)), &[("grant_type", "password")], None);
-    assert_eq!((refused.status, problem_error(&refused)), (400, json!("unsupported_grant_type")));
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (401, json!("invalid_client"))
+    );
     let refused = token_request(
         &server,
         Some((&id, &secret)),
-        &[("grant_type", "client_credentials"), ("scope", "cases:groups")],
+        &[("grant_type", "password")],
         None,
     );
-    assert_eq!((refused.status, problem_error(&refused)), (400, json!("invalid_scope")));
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (400, json!("unsupported_grant_type"))
+    );
+    let refused = token_request(
+        &server,
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "cases:groups"),
+        ],
+        None,
+    );
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (400, json!("invalid_scope"))
+    );
     let refused = token_request(
         &server,
         Some((&id, &secret)),
         &[("grant_type", "client_credentials"), ("client_id", &id)],
         None,
     );
-    assert_eq!((refused.status, problem_error(&refused)), (400, json!("invalid_request")));
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (400, json!("invalid_request"))
+    );
     let as_json = server.post(
         None,
         "/api/v1/auth/token",
@@ -205,7 +257,9 @@ fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
     assert_eq!(events.status, 200, "{}", events.text());
     let items = events.json()["items"].as_array().unwrap().clone();
     assert!(
-        items.iter().any(|e| e["actor_client_id"] == id.as_str() && e["outcome"] == "success"),
+        items
+            .iter()
+            .any(|e| e["actor_client_id"] == id.as_str() && e["outcome"] == "success"),
         "the token grants are in the trail, naming the client"
     );
     let queries = audit::with_action(&mut db.conn(), "audit.query").unwrap();
@@ -213,25 +267,55 @@ fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
         .iter()
         .filter(|e| e.actor_client_id.as_deref() == Some(id.as_str()))
         .count();
-    assert_eq!(by_client, 1, "the client's own reading is audited under its name");
-    assert!(queries.iter().all(|e| e.actor_user_id.is_none() || e.actor_client_id.is_none()));
+    assert_eq!(
+        by_client, 1,
+        "the client's own reading is audited under its name"
+    );
+    assert!(
+        queries
+            .iter()
+            .all(|e| e.actor_user_id.is_none() || e.actor_client_id.is_none())
+    );
     // The coordinator sees the client's reading in the trail.
     let coordinator = token(&server, &s.coordinator.email).0;
     let seen = server.get_as(&coordinator, "/api/v1/audit/events?action=audit.query");
-    assert!(seen.json()["items"].as_array().unwrap().iter().any(|e| e["actor_client_id"] == id.as_str()));
+    assert!(
+        seen.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor_client_id"] == id.as_str())
+    );
 
     // A client's token is no person's: every person-only endpoint refuses it.
-    for path in ["/api/v1/auth/me", "/api/v1/organisations", "/api/v1/users", "/api/v1/auth/sessions"] {
+    for path in [
+        "/api/v1/auth/me",
+        "/api/v1/organisations",
+        "/api/v1/users",
+        "/api/v1/auth/sessions",
+    ] {
         assert_eq!(server.get_as(&access, path).status, 401, "{path}");
     }
 
     // Revoked: the very next request is refused, and no new token is issued.
-    let revoked = server.post(Some(&s.admin), &format!("/api/v1/admin/clients/{id}/revoke"), &json!({}));
+    let revoked = server.post(
+        Some(&s.admin),
+        &format!("/api/v1/admin/clients/{id}/revoke"),
+        &json!({}),
+    );
     assert_eq!(revoked.status, 200, "{}", revoked.text());
     assert!(revoked.json()["revoked_at"].is_string());
     assert_eq!(server.get_as(&access, "/api/v1/audit/events").status, 401);
-    let refused = token_request(&server, Some((&id, &secret)), &[("grant_type", "client_credentials")], None);
-    assert_eq!((refused.status, problem_error(&refused)), (401, json!("invalid_client")));
+    let refused = token_request(
+        &server,
+        Some((&id, &secret)),
+        &[("grant_type", "client_credentials")],
+        None,
+    );
+    assert_eq!(
+        (refused.status, problem_error(&refused)),
+        (401, json!("invalid_client"))
+    );
 }
 
 both_engines!(client_registered_gets_a_token_reads_and_is_revoked);
@@ -239,7 +323,13 @@ both_engines!(client_registered_gets_a_token_reads_and_is_revoked);
 fn only_administrators_manage_clients(db: TestDb) {
     let server = TestServer::start(&db);
     let s = setup(&server, &db);
-    let (id, _) = register(&server, &s.admin, &s.office, &["audit:read"], &["127.0.0.1"]);
+    let (id, _) = register(
+        &server,
+        &s.admin,
+        &s.office,
+        &["audit:read"],
+        &["127.0.0.1"],
+    );
     let coordinator = token(&server, &s.coordinator.email).0;
     let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
     let attempt = server.post(
@@ -252,7 +342,10 @@ fn only_administrators_manage_clients(db: TestDb) {
         }),
     );
     assert_eq!(attempt.status, 403);
-    assert_eq!(server.get_as(&coordinator, "/api/v1/admin/clients").status, 403);
+    assert_eq!(
+        server.get_as(&coordinator, "/api/v1/admin/clients").status,
+        403
+    );
     for (method, path) in [
         ("GET", format!("/api/v1/admin/clients/{id}")),
         ("POST", format!("/api/v1/admin/clients/{id}/secrets")),
@@ -297,26 +390,54 @@ fn networks_expiry_rotation_and_a_switched_off_organisation(db: TestDb) {
         |_| {},
     );
     let s = setup(&server, &db);
-    let (id, old) = register(&server, &s.admin, &s.office, &["audit:read"], &["10.1.0.0/16"]);
+    let (id, old) = register(
+        &server,
+        &s.admin,
+        &s.office,
+        &["audit:read"],
+        &["10.1.0.0/16"],
+    );
     let grant = [("grant_type", "client_credentials")];
 
     // Outside the allowed networks: no token, and a token is refused from there.
     let outside = token_request(&server, Some((&id, &old)), &grant, Some("192.0.2.7"));
-    assert_eq!((outside.status, problem_error(&outside)), (401, json!("invalid_client")));
+    assert_eq!(
+        (outside.status, problem_error(&outside)),
+        (401, json!("invalid_client"))
+    );
     let direct = token_request(&server, Some((&id, &old)), &grant, None);
-    assert_eq!(direct.status, 401, "the proxy itself is not in the client's networks");
+    assert_eq!(
+        direct.status, 401,
+        "the proxy itself is not in the client's networks"
+    );
     let inside = token_request(&server, Some((&id, &old)), &grant, Some("10.1.2.3"));
     assert_eq!(inside.status, 200, "{}", inside.text());
     let access = inside.json()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"), 200);
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "192.0.2.7"), 401);
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.2.0.1"), 401);
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"),
+        200
+    );
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "192.0.2.7"),
+        401
+    );
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.2.0.1"),
+        401
+    );
 
     // Rotation: both secrets work until the old one is retired; then only the new one.
-    let rotated = server.post(Some(&s.admin), &format!("/api/v1/admin/clients/{id}/secrets"), &json!({}));
+    let rotated = server.post(
+        Some(&s.admin),
+        &format!("/api/v1/admin/clients/{id}/secrets"),
+        &json!({}),
+    );
     assert_eq!(rotated.status, 201, "{}", rotated.text());
     let new = rotated.json()["client_secret"].as_str().unwrap().to_owned();
-    let old_secret_id = rotated.json()["client"]["secrets"][0]["id"].as_str().unwrap().to_owned();
+    let old_secret_id = rotated.json()["client"]["secrets"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new, old);
     for secret in [&old, &new] {
         let response = token_request(&server, Some((&id, secret)), &grant, Some("10.1.2.3"));
@@ -329,7 +450,10 @@ fn networks_expiry_rotation_and_a_switched_off_organisation(db: TestDb) {
     );
     assert_eq!(retired.status, 200, "{}", retired.text());
     let response = token_request(&server, Some((&id, &old)), &grant, Some("10.1.2.3"));
-    assert_eq!((response.status, problem_error(&response)), (401, json!("invalid_client")));
+    assert_eq!(
+        (response.status, problem_error(&response)),
+        (401, json!("invalid_client"))
+    );
     let response = token_request(&server, Some((&id, &new)), &grant, Some("10.1.2.3"));
     assert_eq!(response.status, 200);
     let new_secret_id = rotated.json()["secret_id"].as_str().unwrap().to_owned();
@@ -342,15 +466,26 @@ fn networks_expiry_rotation_and_a_switched_off_organisation(db: TestDb) {
 
     // Expired: the next request with a live token is refused, and no token is issued.
     let access = response.json()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"), 200);
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"),
+        200
+    );
     let client_id: ClientId = id.parse().unwrap();
-    let expiry = ApiClient::find(&mut db.conn(), &client_id).unwrap().expires_at;
+    let expiry = ApiClient::find(&mut db.conn(), &client_id)
+        .unwrap()
+        .expires_at;
     ApiClient::set_expiry(&mut db.conn(), &client_id, tumaini_db::time::now_utc()).unwrap();
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"), 401);
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"),
+        401
+    );
     let response = token_request(&server, Some((&id, &new)), &grant, Some("10.1.2.3"));
     assert_eq!(response.status, 401);
     ApiClient::set_expiry(&mut db.conn(), &client_id, expiry).unwrap();
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"), 200);
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"),
+        200
+    );
 
     // The organisation switched off: its client is refused at once.
     let off = server.post(
@@ -359,7 +494,10 @@ fn networks_expiry_rotation_and_a_switched_off_organisation(db: TestDb) {
         &json!({}),
     );
     assert_eq!(off.status, 204, "{}", off.text());
-    assert_eq!(get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"), 401);
+    assert_eq!(
+        get_from(&server, &access, "/api/v1/audit/events", "10.1.2.3"),
+        401
+    );
     let response = token_request(&server, Some((&id, &new)), &grant, Some("10.1.2.3"));
     assert_eq!(response.status, 401);
 }

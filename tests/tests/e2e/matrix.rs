@@ -1404,13 +1404,31 @@ struct ClientActor {
 fn client_endpoints(ug_case: &str, ke_case: &str) -> Vec<(String, Option<&'static str>)> {
     let mut endpoints: Vec<(String, Option<&'static str>)> = vec![
         ("/api/v1/audit/events".to_owned(), Some("audit:read")),
-        (format!("/api/v1/audit/cases/{ug_case}/disclosures"), Some("audit:read")),
-        (format!("/api/v1/audit/cases/{ke_case}/disclosures"), Some("audit:read")),
+        (
+            format!("/api/v1/audit/cases/{ug_case}/disclosures"),
+            Some("audit:read"),
+        ),
+        (
+            format!("/api/v1/audit/cases/{ke_case}/disclosures"),
+            Some("audit:read"),
+        ),
         ("/api/v1/audit/verify".to_owned(), Some("audit:read")),
-        ("/api/v1/statistics/tables?dimensions=sex".to_owned(), Some("statistics:read")),
-        ("/api/v1/statistics/reports/sdg-16-2-2".to_owned(), Some("statistics:read")),
-        ("/api/v1/referrals/overview".to_owned(), Some("referrals:overview")),
-        ("/api/v1/directory/services".to_owned(), Some("directory:read")),
+        (
+            "/api/v1/statistics/tables?dimensions=sex".to_owned(),
+            Some("statistics:read"),
+        ),
+        (
+            "/api/v1/statistics/reports/sdg-16-2-2".to_owned(),
+            Some("statistics:read"),
+        ),
+        (
+            "/api/v1/referrals/overview".to_owned(),
+            Some("referrals:overview"),
+        ),
+        (
+            "/api/v1/directory/services".to_owned(),
+            Some("directory:read"),
+        ),
         ("/api/v1/cases".to_owned(), Some("cases:summary")),
     ];
     for path in [
@@ -1432,7 +1450,13 @@ fn client_endpoints(ug_case: &str, ke_case: &str) -> Vec<(String, Option<&'stati
     endpoints
 }
 
-fn client_expected(client: &ClientActor, path: &str, scope: Option<&str>, ug: &str, ke: &str) -> u16 {
+fn client_expected(
+    client: &ClientActor,
+    path: &str,
+    scope: Option<&str>,
+    ug: &str,
+    ke: &str,
+) -> u16 {
     let Some(scope) = scope else {
         return 401;
     };
@@ -1444,7 +1468,11 @@ fn client_expected(client: &ClientActor, path: &str, scope: Option<&str>, ug: &s
         let country = if case == ke { "KE" } else { "UG" };
         // A coordination office reaches its country's cases; another organisation its own
         // (the Ugandan case is the Ugandan shelter's, whose client is the non-national one).
-        if client.national { client.country == country } else { case == ug }
+        if client.national {
+            client.country == country
+        } else {
+            case == ug
+        }
     };
     if path.contains("/disclosures") {
         let case = if path.contains(ug) { ug } else { ke };
@@ -1463,16 +1491,27 @@ fn no_client_reaches_what_its_scopes_do_not_name(db: TestDb) {
     let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
     let ug_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "UG");
     let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
-    let ug_worker = token(&server, &seed::account_in(&db, &ug_shelter, Role::CaseWorker).email).0;
-    let ke_worker = token(&server, &seed::account_in(&db, &ke_shelter, Role::CaseWorker).email).0;
-    let ug_case = server.post(Some(&ug_worker), "/api/v1/cases", &matrix_person("Akena")).json()
-        ["id"]
+    let ug_worker = token(
+        &server,
+        &seed::account_in(&db, &ug_shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let ke_worker = token(
+        &server,
+        &seed::account_in(&db, &ke_shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let ug_case = server
+        .post(Some(&ug_worker), "/api/v1/cases", &matrix_person("Akena"))
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let mut kenyan = matrix_person("Wanjiku");
     kenyan["summary"]["region"] = json!("KE-17");
-    let ke_case = server.post(Some(&ke_worker), "/api/v1/cases", &kenyan).json()["id"]
+    let ke_case = server
+        .post(Some(&ke_worker), "/api/v1/cases", &kenyan)
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1482,9 +1521,27 @@ fn no_client_reaches_what_its_scopes_do_not_name(db: TestDb) {
         .iter()
         .map(|s| (format!("ug-office {s}"), &ug_office, true, "UG", vec![*s]))
         .collect();
-    plans.push(("ug-office all".into(), &ug_office, true, "UG", every.to_vec()));
-    plans.push(("ug-shelter all".into(), &ug_shelter, false, "UG", every.to_vec()));
-    plans.push(("ke-office all".into(), &ke_office, true, "KE", every.to_vec()));
+    plans.push((
+        "ug-office all".into(),
+        &ug_office,
+        true,
+        "UG",
+        every.to_vec(),
+    ));
+    plans.push((
+        "ug-shelter all".into(),
+        &ug_shelter,
+        false,
+        "UG",
+        every.to_vec(),
+    ));
+    plans.push((
+        "ke-office all".into(),
+        &ke_office,
+        true,
+        "KE",
+        every.to_vec(),
+    ));
     let clients: Vec<ClientActor> = plans
         .into_iter()
         .map(|(name, org, national, country, scopes)| {
@@ -1516,13 +1573,19 @@ fn no_client_reaches_what_its_scopes_do_not_name(db: TestDb) {
             cells += 1;
             let text = response.text();
             if let Some(value) = personal.iter().find(|p| text.contains(**p)) {
-                unexpected_grants.push(format!("{} GET {path}: a personal value ({value})", client.name));
+                unexpected_grants.push(format!(
+                    "{} GET {path}: a personal value ({value})",
+                    client.name
+                ));
             }
             if response.status == 200 {
                 granted += 1;
             }
             if response.status != want {
-                let line = format!("{} GET {path}: {} (expected {want})", client.name, response.status);
+                let line = format!(
+                    "{} GET {path}: {} (expected {want})",
+                    client.name, response.status
+                );
                 if response.status == 200 || (response.status == 403 && want == 404) {
                     unexpected_grants.push(line);
                 } else {
@@ -1562,8 +1625,16 @@ fn no_client_reaches_what_its_scopes_do_not_name(db: TestDb) {
         unexpected_grants.len(),
         unexpected_refusals.len()
     );
-    assert!(unexpected_grants.is_empty(), "{}", unexpected_grants.join("\n"));
-    assert!(unexpected_refusals.is_empty(), "{}", unexpected_refusals.join("\n"));
+    assert!(
+        unexpected_grants.is_empty(),
+        "{}",
+        unexpected_grants.join("\n")
+    );
+    assert!(
+        unexpected_refusals.is_empty(),
+        "{}",
+        unexpected_refusals.join("\n")
+    );
 }
 
 both_engines!(no_client_reaches_what_its_scopes_do_not_name);
