@@ -191,6 +191,22 @@ pub fn cases_read_with_groups(
         .first(conn)?)
 }
 
+/// How many different cases the machine client `client` read about since `since` (successful
+/// events of its about a case: who accessed it, its audit events).
+pub fn cases_read_by_client(
+    conn: &mut DbConn,
+    client: &str,
+    since: NaiveDateTime,
+) -> Result<i64, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::actor_client_id.eq(client))
+        .filter(audit_events::occurred_at.ge(since))
+        .filter(audit_events::outcome.eq("success"))
+        .filter(audit_events::resource_type.eq("case"))
+        .select(diesel::dsl::count(audit_events::resource_id).aggregate_distinct())
+        .first(conn)?)
+}
+
 /// Whether an event with `action` about `resource_id` was recorded since `since`.
 pub fn recorded_since(
     conn: &mut DbConn,

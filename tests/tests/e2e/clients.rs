@@ -523,3 +523,221 @@ fn failed_client_authentication_counts_toward_the_sign_in_limit(db: TestDb) {
 }
 
 both_engines!(failed_client_authentication_counts_toward_the_sign_in_limit);
+
+/// `POST /api/v1/auth/token` to a served process, by HTTP Basic: the status.
+fn served_token(addr: std::net::SocketAddr, id: &str, secret: &str) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("http://{addr}/api/v1/auth/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+fn client_secrets_are_stored_and_logged_only_as_hashes(db: TestDb) {
+    use crate::binary::{Served, call};
+    let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+    let admin = seed::account(&db, Role::Admin);
+    let cwd = tempfile::tempdir().unwrap();
+    let served = Served::start_with(
+        cwd.path(),
+        Some(&db.url_string()),
+        &[
+            ("TUMAINI_LOGIN_RATE_PER_MINUTE", "1000"),
+            ("TUMAINI_LOG", "debug"),
+        ],
+    );
+    let addr = served.addr;
+    let admin = crate::plaintext::sign_in(addr, &admin.email);
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let (status, created) = call(
+        addr,
+        "POST",
+        "/api/v1/admin/clients",
+        Some(&admin),
+        Some(&json!({
+            "organisation_id": office, "name": "Nightly audit export",
+            "scopes": ["audit:read"], "legal_basis": "data_sharing_agreement",
+            "legal_reference": "DSA-2026-014", "allowed_networks": ["127.0.0.0/8", "::1"],
+            "expires_at": expires,
+        })),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let first = created["client_secret"].as_str().unwrap().to_owned();
+    let (status, rotated) = call(
+        addr,
+        "POST",
+        &format!("/api/v1/admin/clients/{id}/secrets"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 201, "{rotated}");
+    let second = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(served_token(addr, &id, &first), 200);
+    assert_eq!(served_token(addr, &id, &second), 200);
+    let wrong = format!("{}Q", &second[..second.len() - 1]);
+    assert_eq!(served_token(addr, &id, &wrong), 401);
+    let log = served.stop().join("\n");
+
+    let stored: Vec<u8> = match db.engine() {
+        tumaini_tests::Engine::Sqlite => {
+            let file = db.dir().unwrap().join("tumaini.db");
+            ["", "-wal", "-shm"]
+                .iter()
+                .flat_map(|suffix| {
+                    std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default()
+                })
+                .collect()
+        }
+        tumaini_tests::Engine::Postgres => {
+            let dump = std::process::Command::new("pg_dump")
+                .arg("--no-owner")
+                .arg(db.url_string())
+                .output()
+                .expect("pg_dump");
+            assert!(dump.status.success());
+            dump.stdout
+        }
+    };
+    let stored = String::from_utf8_lossy(&stored).into_owned();
+    // The search sees what is there: the keyed hashes are stored, the requests logged.
+    let client_id: ClientId = id.parse().unwrap();
+    let hashes = ApiClient::secrets(&mut db.conn(), &client_id).unwrap();
+    assert_eq!(hashes.len(), 2);
+    for hash in &hashes {
+        assert!(
+            stored.contains(&hash.secret_hash),
+            "the hash is in the database bytes"
+        );
+    }
+    assert!(
+        log.contains("/api/v1/auth/token"),
+        "the token requests are in the log"
+    );
+    let mut hits = Vec::new();
+    for secret in [&first, &second, &wrong] {
+        let random = secret.rsplit('_').next().unwrap();
+        for (place, text) in [("database", &stored), ("log", &log)] {
+            if text.contains(secret.as_str()) || text.contains(random) {
+                hits.push(format!("a secret in the {place}"));
+            }
+        }
+    }
+    println!(
+        "client secrets scan ({}): 3 secrets through {} stored bytes and {} log lines: {} hits",
+        db.engine(),
+        stored.len(),
+        log.lines().count(),
+        hits.len()
+    );
+    assert!(hits.is_empty(), "{hits:?}");
+}
+
+both_engines!(client_secrets_are_stored_and_logged_only_as_hashes);
+
+fn a_client_reading_about_too_many_cases_is_flagged(db: TestDb) {
+    let server = TestServer::start_with(&db, &[("TUMAINI_MISUSE_THRESHOLD", "2")], |_| {});
+    let s = setup(&server, &db);
+    let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = token(
+        &server,
+        &seed::account_in(&db, &shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let cases: Vec<String> = (0..3)
+        .map(|n| {
+            let person = json!({
+                "summary": {
+                    "sex": "male", "age_band": "27_29", "region": "UG-304",
+                    "encountered_on": "2026-11-12"
+                },
+                "groups": {"identity": {"given_names": "Opio", "family_name": format!("Misuse{n}")}}
+            });
+            let created = server.post(Some(&worker), "/api/v1/cases", &person);
+            assert_eq!(created.status, 201, "{}", created.text());
+            created.json()["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let (id, secret) = register(
+        &server,
+        &s.admin,
+        &s.office,
+        &["audit:read"],
+        &["127.0.0.0/8", "::1"],
+    );
+    let access = client_token(&server, &id, &secret, None);
+    let alerts = |db: &TestDb| {
+        audit::with_action(&mut db.conn(), "audit.misuse_alert")
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.resource_type.as_deref() == Some("client"))
+            .filter(|e| e.resource_id.as_deref() == Some(id.as_str()))
+            .collect::<Vec<_>>()
+    };
+    let read = |case: &str| {
+        let path = format!("/api/v1/audit/cases/{case}/disclosures");
+        assert_eq!(server.get_as(&access, &path).status, 200);
+    };
+    // At the threshold: nothing.
+    read(&cases[0]);
+    read(&cases[1]);
+    read(&cases[0]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        alerts(&db).is_empty(),
+        "two cases are not more than the threshold"
+    );
+    // Over it: flagged once, high severity.
+    read(&cases[2]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while alerts(&db).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert for the client"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let flagged = alerts(&db);
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0].severity, "high");
+    assert_eq!(
+        flagged[0].actor_organisation_id.as_deref(),
+        Some(s.office.as_str())
+    );
+    // The coordinators are told: the client, never a case.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let told = loop {
+        // Quoted-printable soft line breaks undone, so that an id cut across lines is found.
+        let found = server
+            .mail_files()
+            .into_iter()
+            .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
+            .find(|m| m.contains("Possible misuse"));
+        if let Some(message) = found {
+            break message;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no e-mail to the coordinators"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(told.contains(&id), "the e-mail names the client");
+    assert!(told.contains(&s.coordinator.email));
+    assert!(cases.iter().all(|c| !told.contains(c.as_str())) && !told.contains("Misuse"));
+}
+
+both_engines!(a_client_reading_about_too_many_cases_is_flagged);
