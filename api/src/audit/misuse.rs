@@ -1,7 +1,8 @@
 //! The insider-misuse alert: a user who read personal groups of more cases than the threshold
 //! within the window (or a machine client that read about more cases than the threshold: who
-//! accessed them, their audit events) is flagged once per window, by a high-severity audit event and an e-mail
-//! to the coordinators of their organisation's country (the user and a link; no case data).
+//! accessed them, their audit events) is flagged once per window, by a high-severity audit
+//! event and an e-mail to the coordinators of their organisation's country (the user or client
+//! and a link; no case data).
 //! The audit sealer hands it each batch of events it seals.
 
 use std::collections::{BTreeSet, HashMap};
@@ -170,7 +171,11 @@ impl MisuseWatch {
             self.window.num_minutes(),
             &self.public_url,
         )?;
-        tracing::warn!(client_id = %client.id, cases, "audit: possible misuse by a machine client flagged");
+        tracing::warn!(
+            client_id = %client.id,
+            cases,
+            "audit: possible misuse by a machine client flagged"
+        );
         Ok(())
     }
 }

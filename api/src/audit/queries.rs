@@ -29,6 +29,8 @@ pub struct EventQuery {
     pub case_id: Option<CaseId>,
     /// Events by this user.
     pub user_id: Option<String>,
+    /// Events by this machine client.
+    pub client_id: Option<String>,
     /// Events by users of this organisation.
     pub organisation_id: Option<String>,
     /// Events with this action code, e.g. `case.read`.
@@ -246,6 +248,7 @@ pub async fn events(
     let filter = AuditFilter {
         case_id: query.case_id.map(|c| c.to_string()),
         user_id: query.user_id,
+        client_id: query.client_id,
         organisation_id: query.organisation_id,
         action: query.action,
         from: query.from,

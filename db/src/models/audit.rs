@@ -230,6 +230,8 @@ pub struct AuditFilter {
     pub case_id: Option<String>,
     /// Events by this user.
     pub user_id: Option<String>,
+    /// Events by this machine client.
+    pub client_id: Option<String>,
     /// Events by users of this organisation.
     pub organisation_id: Option<String>,
     /// Events with this action code.
@@ -267,6 +269,9 @@ pub fn query(
     }
     if let Some(user) = &filter.user_id {
         query = query.filter(audit_events::actor_user_id.eq(user));
+    }
+    if let Some(client) = &filter.client_id {
+        query = query.filter(audit_events::actor_client_id.eq(client));
     }
     if let Some(org) = &filter.organisation_id {
         query = query.filter(audit_events::actor_organisation_id.eq(org));

@@ -278,7 +278,12 @@ fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
     );
     // The coordinator sees the client's reading in the trail.
     let coordinator = token(&server, &s.coordinator.email).0;
-    let seen = server.get_as(&coordinator, "/api/v1/audit/events?action=audit.query");
+    let seen = server.get_as(
+        &coordinator,
+        &format!("/api/v1/audit/events?action=audit.query&client_id={id}"),
+    );
+    let seen_items = seen.json()["items"].as_array().unwrap().clone();
+    assert_eq!(seen_items.len(), 1, "filtered by the client");
     assert!(
         seen.json()["items"]
             .as_array()
