@@ -234,11 +234,11 @@ async fn organisation(state: &AppState, id: OrgId) -> Result<Organisation, ApiEr
 #[get("/api/v1/organisations/{id}/services")]
 pub async fn organisation_listings(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     id: web::Path<OrgId>,
 ) -> Result<web::Json<Vec<ListingView>>, ApiError> {
     let org = organisation(&state, id.into_inner()).await?;
-    let decision = authorize(
+    let decision = authorize_principal(
         &state,
         &caller,
         Action::ReadDirectory,
@@ -247,7 +247,7 @@ pub async fn organisation_listings(
         || ApiError::bare(ProblemType::NotFound),
     )
     .await?;
-    let Caller { user, context, .. } = caller;
+    let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let views = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let listings = if org.active {
@@ -255,10 +255,10 @@ pub async fn organisation_listings(
             } else {
                 Vec::new()
             };
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: AuditAction::DirectoryRead,
                     outcome: Outcome::Success,
