@@ -123,6 +123,12 @@ pub(crate) fn setup(server: &TestServer, db: &TestDb) -> Setup {
     }
 }
 
+/// The secret with its last character changed (to one it is not).
+fn altered(secret: &str) -> String {
+    let last = if secret.ends_with('A') { 'B' } else { 'A' };
+    format!("{}{last}", &secret[..secret.len() - 1])
+}
+
 fn problem_error(response: &TestResponse) -> Value {
     response.json()["error"].clone()
 }
@@ -176,7 +182,7 @@ fn client_registered_gets_a_token_reads_and_is_revoked(db: TestDb) {
     assert_eq!(by_form.json()["scope"], "audit:read");
 
     // The refusals, with their RFC 6749 codes.
-    let wrong = format!("{}x", &secret[..secret.len() - 1]);
+    let wrong = altered(&secret);
     let refused = token_request(
         &server,
         Some((&id, &wrong)),
@@ -593,7 +599,7 @@ fn client_secrets_are_stored_and_logged_only_as_hashes(db: TestDb) {
     let second = rotated["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(served_token(addr, &id, &first), 200);
     assert_eq!(served_token(addr, &id, &second), 200);
-    let wrong = format!("{}Q", &second[..second.len() - 1]);
+    let wrong = altered(&second);
     assert_eq!(served_token(addr, &id, &wrong), 401);
     let log = served.stop().join("\n");
 
