@@ -20,7 +20,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+pub use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
 use sha2::{Digest as _, Sha256};
 
 use crate::ids::AuditEventId;
@@ -178,6 +179,16 @@ impl Checkpoint {
             &signature,
         )
         .is_ok()
+    }
+
+    /// The checkpoints after chain position `after`, oldest first, at most `limit`.
+    pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<Checkpoint>, DbError> {
+        Ok(audit_checkpoints::table
+            .filter(audit_checkpoints::position.gt(after))
+            .order(audit_checkpoints::position)
+            .limit(limit)
+            .select(Checkpoint::as_select())
+            .load(conn)?)
     }
 
     /// Every checkpoint, oldest first.

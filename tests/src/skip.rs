@@ -1,7 +1,7 @@
 //! Checks that did not run, said where a person reading the output sees them.
 //!
 //! Some checks need something a machine may lack: a PostgreSQL server, the aiosmtpd SMTP
-//! server, openapi-spec-validator. Without it the check is skipped and its test passes, unless
+//! server, openapi-spec-validator, openapi-python-client and schemathesis. Without it the check is skipped and its test passes, unless
 //! the matching `TUMAINI_REQUIRE_*` variable is `1` (as CI sets them), when the test fails.
 //! A skip is never silent: [`skip`] writes one line straight to the process's standard error,
 //! which the test harness does not capture (it captures the `print!` and `eprint!` macros, not
@@ -30,6 +30,9 @@ pub enum Prerequisite {
     SmtpSink,
     /// openapi-spec-validator (PyPI), for the validation of the OpenAPI document.
     OpenapiValidator,
+    /// The API client tools (PyPI): openapi-python-client, which generates a client from the
+    /// document, and schemathesis, which tests the server against it.
+    ApiClientTools,
 }
 
 impl Prerequisite {
@@ -39,6 +42,7 @@ impl Prerequisite {
             Self::Postgres => "TUMAINI_REQUIRE_PG",
             Self::SmtpSink => "TUMAINI_REQUIRE_SMTP_SINK",
             Self::OpenapiValidator => "TUMAINI_REQUIRE_OPENAPI_VALIDATOR",
+            Self::ApiClientTools => "TUMAINI_REQUIRE_API_CLIENT_TOOLS",
         }
     }
 
@@ -57,6 +61,7 @@ impl Prerequisite {
             }
             Self::SmtpSink => "`pip install aiosmtpd`",
             Self::OpenapiValidator => "`pip install openapi-spec-validator`",
+            Self::ApiClientTools => "`pip install openapi-python-client schemathesis`",
         }
     }
 }

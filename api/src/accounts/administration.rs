@@ -59,7 +59,7 @@ pub struct UserView {
     /// Who asked for it.
     pub requested_by: Option<UserId>,
     /// When it was asked for (UTC).
-    pub requested_at: Option<chrono::NaiveDateTime>,
+    pub requested_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<User> for UserView {
@@ -74,7 +74,7 @@ impl From<User> for UserView {
             mfa_enabled: user.mfa_enabled,
             requested_role: user.requested_role,
             requested_by: user.requested_by,
-            requested_at: user.requested_at,
+            requested_at: user.requested_at.map(|t| t.and_utc()),
         }
     }
 }

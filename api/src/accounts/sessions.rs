@@ -158,11 +158,11 @@ pub struct SessionView {
     /// Session id.
     pub id: SessionId,
     /// Started (UTC).
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last refreshed (UTC).
-    pub last_used_at: chrono::NaiveDateTime,
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
     /// Ends at the latest (UTC).
-    pub expires_at: chrono::NaiveDateTime,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
     /// The client's user agent, shortened.
     pub client: String,
     /// Whether it is the session making this request.
@@ -182,9 +182,9 @@ pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<SessionView>, 
         .map(|s| SessionView {
             current: s.id == current,
             id: s.id,
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.expires_at,
+            created_at: s.created_at.and_utc(),
+            last_used_at: s.last_used_at.and_utc(),
+            expires_at: s.expires_at.and_utc(),
             client: s.client_label,
         })
         .collect())

@@ -7,6 +7,7 @@
 
 pub mod misuse;
 pub mod queries;
+pub mod views;
 
 use tumaini_db::models::audit::{self, AuditRecord};
 use tumaini_db::models::{ApiClient, User};

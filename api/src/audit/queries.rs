@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use serde::Deserialize;
-use serde_json::json;
 use tumaini_db::audit_chain;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit::{self as store, AuditEvent, AuditFilter};
@@ -15,6 +14,10 @@ use tumaini_db::models::case::Case;
 use tumaini_db::{DbConn, DbError};
 use utoipa::IntoParams;
 
+use super::views::{
+    Accessor, AuditEventView, CheckpointPage, CheckpointView, DisclosureReport, EventPage,
+    PublicKey, VerifyReport,
+};
 use super::{AuditAction, Event, Outcome};
 use crate::auth::Principal;
 use crate::auth::tokens::Keys;
@@ -35,27 +38,70 @@ pub struct EventQuery {
     pub organisation_id: Option<String>,
     /// Events with this action code, e.g. `case.read`.
     pub action: Option<String>,
-    /// From this time (UTC, `YYYY-MM-DDTHH:MM:SS`).
+    /// From this time (RFC 3339, e.g. `2026-12-01T00:00:00Z`; without an offset, UTC).
+    #[serde(default, deserialize_with = "instant::optional")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<NaiveDateTime>,
-    /// Until this time (UTC, exclusive).
+    /// Until this time (exclusive; as `from`).
+    #[serde(default, deserialize_with = "instant::optional")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<NaiveDateTime>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (time-ordered pages).
     pub cursor: Option<String>,
-    /// Page size (default 100, at most 500).
+    /// A chain position: answers the sealed events after it, in chain order, the same on
+    /// every replica; `0` starts from the beginning. Pull again with the answer's
+    /// `next_after`. Not with `cursor`.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Page size: default 100 and at most 500 for JSON; default 1,000 and at most 10,000 for
+    /// NDJSON.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// `json` (the default), or `ndjson` for one event per line (`application/x-ndjson`),
+    /// for large pulls.
+    pub format: Option<String>,
 }
 
-fn view(e: &AuditEvent) -> serde_json::Value {
-    json!({
-        "id": e.id, "occurred_at": e.occurred_at, "action": e.action, "outcome": e.outcome,
-        "actor_user_id": e.actor_user_id, "actor_organisation_id": e.actor_organisation_id,
-        "actor_role": e.actor_role, "actor_client_id": e.actor_client_id,
-        "resource_type": e.resource_type, "resource_id": e.resource_id,
-        "field_groups": e.field_groups.split(',').filter(|g| !g.is_empty()).collect::<Vec<_>>(),
-        "purpose": e.purpose, "decision": e.decision,
-        "policy_ids": e.policy_ids.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
-        "request_id": e.request_id, "severity": e.severity,
-    })
+/// The format of an audit events answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON document, `EventPage`.
+    Json,
+    /// One event per line.
+    Ndjson,
+}
+
+impl EventQuery {
+    /// The asked format.
+    pub fn format(&self) -> Result<Format, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(Format::Json),
+            Some("ndjson") => Ok(Format::Ndjson),
+            Some(_) => Err(ApiError::problem(
+                ProblemType::BadRequest,
+                "`format` is `json` or `ndjson`",
+            )),
+        }
+    }
+}
+
+/// Times in query parameters: RFC 3339 with an offset (converted to UTC), or without one
+/// (taken as UTC).
+mod instant {
+    use chrono::{DateTime, NaiveDateTime};
+    use serde::{Deserialize, Deserializer};
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        if let Ok(at) = DateTime::parse_from_rfc3339(&text) {
+            return Ok(Some(at.naive_utc()));
+        }
+        NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not an RFC 3339 time"))
+    }
 }
 
 /// The cursor after an event: its time and id, signed by the server (a cursor is a position in
@@ -227,23 +273,43 @@ fn refused(
     }
 }
 
-/// Audit events, oldest first, cursor-paginated (the cursor is signed): `{items, next_cursor}`.
-/// Coordinators see the events of their country (by people of its organisations, about the
-/// cases owned there and their referrals); supervisors those of their organisation's people and
-/// about its cases. A refusal by someone in scope about a case or referral outside it shows
-/// without the id: whether it exists is not the caller's to learn.
+/// Audit events: oldest first and cursor-paginated (the cursor is signed), or, with `after`,
+/// the sealed events after a chain position in chain order (an incremental feed). Coordinators
+/// see the events of their country (by people of its organisations, about the cases owned there
+/// and their referrals); supervisors those of their organisation's people and about its cases.
+/// A refusal by someone in scope about a case or referral outside it shows without the id:
+/// whether it exists is not the caller's to learn.
 pub async fn events(
     state: &AppState,
     caller: Principal,
     query: EventQuery,
-) -> Result<serde_json::Value, ApiError> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+) -> Result<EventPage, ApiError> {
+    let (default, most) = match query.format()? {
+        Format::Json => (100, 500),
+        Format::Ndjson => (1_000, 10_000),
+    };
+    let limit = query.limit.unwrap_or(default).clamp(1, most);
     let keys = std::sync::Arc::clone(&state.auth);
     let after = query
         .cursor
         .as_deref()
         .map(|c| parse_cursor(&keys.keys, c))
         .transpose()?;
+    let position = match (query.after, &after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::problem(
+                ProblemType::BadRequest,
+                "`after` and `cursor` cannot be combined",
+            ));
+        }
+        (Some(p), None) if p < 0 => {
+            return Err(ApiError::problem(
+                ProblemType::BadRequest,
+                "`after` is a chain position, 0 or more",
+            ));
+        }
+        (position, _) => position,
+    };
     let (decision, scope) = scope(state, &caller);
     let filter = AuditFilter {
         case_id: query.case_id.map(|c| c.to_string()),
@@ -261,18 +327,34 @@ pub async fn events(
         if !decision.allowed {
             return Err(refused(conn, &caller, AuditAction::AuditQuery, &decision));
         }
-        let events = conn.read_transaction(|conn| {
+        let page = conn.read_transaction(|conn| {
             // Events about one case: only a case of the caller's scope (of any other, nothing:
             // not even the refusals of the caller's own people, which would tell that it
             // exists).
             if let Some(case) = &filter.case_id
                 && !case_in_scope(conn, &scope, case)?
             {
-                return Ok::<_, ApiError>(Vec::new());
+                return Ok::<_, ApiError>(EventPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                    next_after: position,
+                });
             }
-            let mut events = store::query(conn, &filter, limit)?;
-            redact_foreign(conn, &scope, &mut events)?;
-            Ok(events)
+            match position {
+                Some(position) => feed_page(conn, &scope, &filter, position, limit),
+                None => {
+                    let mut events = store::query(conn, &filter, limit)?;
+                    redact_foreign(conn, &scope, &mut events)?;
+                    let next_cursor = (i64::try_from(events.len()).unwrap_or(0) == limit)
+                        .then(|| events.last().map(|e| cursor_of(&keys.keys, e)))
+                        .flatten();
+                    Ok(EventPage {
+                        items: events.iter().map(AuditEventView::of).collect(),
+                        next_cursor,
+                        next_after: None,
+                    })
+                }
+            }
         })?;
         conn.write_transaction(|conn| {
             record(
@@ -284,15 +366,32 @@ pub async fn events(
                 &decision,
             )
         })?;
-        let next = (i64::try_from(events.len()).unwrap_or(0) == limit)
-            .then(|| events.last().map(|e| cursor_of(&keys.keys, e)))
-            .flatten();
-        Ok::<_, ApiError>(json!({
-            "items": events.iter().map(view).collect::<Vec<_>>(),
-            "next_cursor": next,
-        }))
+        Ok::<_, ApiError>(page)
     })
     .await
+}
+
+/// The sealed events in scope after chain position `after`, in chain order.
+fn feed_page(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> Result<EventPage, ApiError> {
+    let chained = store::feed(conn, filter, after, limit)?;
+    let mut events: Vec<AuditEvent> = chained.iter().map(|c| c.event.clone()).collect();
+    redact_foreign(conn, scope, &mut events)?;
+    let next_after = chained.last().map_or(after, |c| c.position);
+    Ok(EventPage {
+        items: chained
+            .iter()
+            .zip(&events)
+            .map(|(c, e)| AuditEventView::chained(e, c.position, &c.chain_hash))
+            .collect(),
+        next_cursor: None,
+        next_after: Some(next_after),
+    })
 }
 
 /// Who accessed a case: every person who read or changed it or was refused, with when, which
@@ -302,7 +401,7 @@ pub async fn disclosures(
     state: &AppState,
     caller: Principal,
     id: CaseId,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<DisclosureReport, ApiError> {
     let (decision, scope) = scope(state, &caller);
     with_conn(&state.pool, move |conn| {
         if !decision.allowed {
@@ -337,7 +436,7 @@ pub async fn disclosures(
                 case_id: Some(id.to_string()),
                 ..AuditFilter::default()
             };
-            let mut by_actor: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            let mut by_actor: BTreeMap<String, Accessor> = BTreeMap::new();
             loop {
                 let page = store::query(conn, &filter, 5_000)?;
                 for e in &page {
@@ -346,41 +445,10 @@ pub async fn disclosures(
                         .clone()
                         .or_else(|| e.actor_client_id.as_ref().map(|c| format!("client:{c}")))
                         .unwrap_or_else(|| "system".to_owned());
-                    let entry = by_actor.entry(actor.clone()).or_insert_with(|| json!({
-                        "user_id": e.actor_user_id, "client_id": e.actor_client_id,
-                        "organisation_id": e.actor_organisation_id,
-                        "role": e.actor_role, "first_at": e.occurred_at, "last_at": e.occurred_at,
-                        "events": 0, "denied": 0, "groups": [], "purposes": [], "actions": [],
-                        "break_glass": false,
-                    }));
-                    entry["last_at"] = json!(e.occurred_at);
-                    entry["events"] = json!(entry["events"].as_i64().unwrap_or(0) + 1);
-                    if e.outcome == "denied" {
-                        entry["denied"] = json!(entry["denied"].as_i64().unwrap_or(0) + 1);
-                    }
-                    if e.severity == "high" {
-                        entry["break_glass"] = json!(true);
-                    }
-                    for (key, values) in [
-                        (
-                            "groups",
-                            e.field_groups
-                                .split(',')
-                                .filter(|g| !g.is_empty())
-                                .map(str::to_owned)
-                                .collect::<Vec<_>>(),
-                        ),
-                        ("purposes", e.purpose.iter().cloned().collect()),
-                        ("actions", vec![e.action.clone()]),
-                    ] {
-                        if let Some(list) = entry[key].as_array_mut() {
-                            for value in values {
-                                if !list.iter().any(|v| v == &json!(value)) {
-                                    list.push(json!(value));
-                                }
-                            }
-                        }
-                    }
+                    by_actor
+                        .entry(actor)
+                        .or_insert_with(|| Accessor::first(e))
+                        .add(e);
                 }
                 match page.last() {
                     Some(last) if page.len() == 5_000 => {
@@ -397,11 +465,11 @@ pub async fn disclosures(
                 Some(("case", id.to_string())),
                 &decision,
             )?;
-            Ok::<_, ApiError>(json!({
-                "case_id": id,
-                "reference": case.map(|c| c.reference),
-                "accessed_by": by_actor.into_values().collect::<Vec<_>>(),
-            }))
+            Ok::<_, ApiError>(DisclosureReport {
+                case_id: id.to_string(),
+                reference: case.map(|c| c.reference),
+                accessed_by: by_actor.into_values().collect(),
+            })
         })
     })
     .await
@@ -409,7 +477,7 @@ pub async fn disclosures(
 
 /// Recomputes the chain and checks every signed checkpoint (coordinators), reporting the
 /// first broken position, not only "broken".
-pub async fn verify(state: &AppState, caller: Principal) -> Result<serde_json::Value, ApiError> {
+pub async fn verify(state: &AppState, caller: Principal) -> Result<VerifyReport, ApiError> {
     let (mut decision, _) = scope(state, &caller);
     if !caller.national() {
         decision.allowed = false;
@@ -434,15 +502,53 @@ pub async fn verify(state: &AppState, caller: Principal) -> Result<serde_json::V
                 &decision,
             )
         })?;
-        Ok::<_, ApiError>(json!({
-            "intact": report.intact(),
-            "events": report.events,
-            "checkpoints": report.checkpoints,
-            "first_break": report.first_break,
-            "bad_checkpoints": report.bad_checkpoints,
-            "unsealed": report.unsealed,
-            "key_id": audit_chain::key_id(&key),
-        }))
+        Ok::<_, ApiError>(VerifyReport::of(&report, audit_chain::key_id(&key)))
     })
     .await
+}
+
+/// The signed checkpoints after chain position `after`, oldest first (coordinators): what an
+/// outside witness keeps, to prove later that the trail it was shown was never rewritten.
+pub async fn checkpoints(
+    state: &AppState,
+    caller: Principal,
+    after: i64,
+    limit: i64,
+) -> Result<CheckpointPage, ApiError> {
+    let (mut decision, _) = scope(state, &caller);
+    if !caller.national() {
+        decision.allowed = false;
+    }
+    let (after, limit) = (after.max(0), limit.clamp(1, 1_000));
+    with_conn(&state.pool, move |conn| {
+        if !decision.allowed {
+            return Err(refused(
+                conn,
+                &caller,
+                AuditAction::AuditCheckpoints,
+                &decision,
+            ));
+        }
+        let items = audit_chain::Checkpoint::after(conn, after, limit)?;
+        conn.write_transaction(|conn| {
+            record(
+                conn,
+                &caller,
+                AuditAction::AuditCheckpoints,
+                Outcome::Success,
+                None,
+                &decision,
+            )
+        })?;
+        Ok::<_, ApiError>(CheckpointPage {
+            next_after: items.last().map_or(after, |c| c.position),
+            items: items.iter().map(CheckpointView::from).collect(),
+        })
+    })
+    .await
+}
+
+/// The key that signs the checkpoints. Public: anyone may verify what they were handed.
+pub fn public_key(state: &AppState) -> PublicKey {
+    PublicKey::of(&state.audit_signer.verifying_key())
 }

@@ -18,6 +18,10 @@ use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::Idempotency;
+use crate::cases::documents::{
+    PlanSaved, PlanView, RiskList, RiskRecorded, RiskView, ScreeningList, ScreeningRecorded,
+    ScreeningView, as_body,
+};
 use crate::cases::vault_error;
 use crate::cases::{self as service, CaseAccess, CaseRequest, Reply};
 use crate::http::{ApiError, ProblemType};
@@ -82,6 +86,32 @@ pub struct IndicatorView {
     pub label: &'static str,
 }
 
+/// The indicators of one dimension.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DimensionView {
+    /// Stable code.
+    pub code: &'static str,
+    /// English label.
+    pub label: &'static str,
+    /// Its indicators on the list.
+    pub indicators: Vec<IndicatorView>,
+}
+
+/// A list of indicators, by dimension, with the rule that decides a presumption.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicatorCatalogue {
+    /// `adult` or `child`.
+    pub list: IndicatorList,
+    /// The dimensions and their indicators.
+    pub dimensions: Vec<DimensionView>,
+    /// When a person is presumed a victim.
+    pub rule: &'static str,
+    /// When a dimension is met.
+    pub dimension_rule: &'static str,
+    /// Where the indicators come from.
+    pub source: &'static str,
+}
+
 /// The screening catalogue for `list` (`adult` or `child`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CatalogueQuery {
@@ -113,7 +143,7 @@ pub struct ScreeningInput {
 }
 
 /// The outcome of a screening (no answers: those stay sealed).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScreeningOutcome {
     /// The screening.
     pub id: RecordId,
@@ -134,7 +164,7 @@ pub struct ScreeningOutcome {
     /// The presumption that stands.
     pub presumed: bool,
     /// When.
-    pub screened_at: chrono::NaiveDateTime,
+    pub screened_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<&Screening> for ScreeningOutcome {
@@ -154,7 +184,7 @@ impl From<&Screening> for ScreeningOutcome {
             computed_presumed: s.computed_presumed,
             overridden: s.overridden,
             presumed: s.presumed,
-            screened_at: s.screened_at,
+            screened_at: s.screened_at.and_utc(),
         }
     }
 }
@@ -311,9 +341,10 @@ pub async fn record_screening(
                 )
             })?
         };
-        let mut outcome = serde_json::to_value(ScreeningOutcome::from(&row))
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        outcome["identification_stage"] = json!(case.identification_stage);
+        let outcome = as_body(&ScreeningRecorded {
+            outcome: ScreeningOutcome::from(&row),
+            identification_stage: case.identification_stage,
+        });
         Ok(
             Reply::created(format!("/api/v1/cases/{}/screenings", case.id), outcome)
                 .with_version(case.version)
@@ -340,29 +371,38 @@ pub async fn list_screenings(
         let with_answers = access.decide(Action::ReadNotes).allowed;
         let mut items = Vec::new();
         for row in Screening::for_case(conn, &access.case.id)? {
-            let mut item = serde_json::to_value(ScreeningOutcome::from(&row))
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            if with_answers {
-                item["answers"] = open_json(
-                    access,
-                    conn,
-                    RecordPlace {
-                        table: "screenings",
-                        column: "answers",
-                        row_id: row.id.as_str(),
-                    },
-                    &row.answers,
-                )?
-                .unwrap_or(serde_json::Value::Null);
-            }
-            items.push(item);
+            let answers = if with_answers {
+                Some(
+                    open_json(
+                        access,
+                        conn,
+                        RecordPlace {
+                            table: "screenings",
+                            column: "answers",
+                            row_id: row.id.as_str(),
+                        },
+                        &row.answers,
+                    )?
+                    .unwrap_or(serde_json::Value::Null),
+                )
+            } else {
+                None
+            };
+            items.push(ScreeningView {
+                outcome: ScreeningOutcome::from(&row),
+                answers,
+            });
         }
         let touched = if with_answers {
             vec![FieldGroup::Notes]
         } else {
             Vec::new()
         };
-        Ok(Reply::ok(json!({"items": items, "answers_withheld": !with_answers})).touching(touched))
+        let list = ScreeningList {
+            items,
+            answers_withheld: !with_answers,
+        };
+        Ok(Reply::ok(as_body(&list)).touching(touched))
     })
     .await
 }
@@ -429,7 +469,10 @@ pub async fn record_risk(
         };
         Ok(Reply::created(
             format!("/api/v1/cases/{}/risk-assessments", access.case.id),
-            json!({"id": record_id, "review_on": input.review_on}),
+            as_body(&RiskRecorded {
+                id: record_id,
+                review_on: input.review_on,
+            }),
         )
         .touching(touched))
     })
@@ -463,18 +506,18 @@ pub async fn list_risk(state: &AppState, caller: Caller, id: CaseId) -> Result<R
                 )?,
                 _ => None,
             };
-            items.push(json!({
-                "id": row.id, "individual": row.individual, "household": row.household,
-                "community": row.community, "review_on": row.review_on,
-                "assessed_by": row.assessed_by, "assessed_at": row.assessed_at, "details": details,
-            }));
+            items.push(RiskView::of(&row, details));
         }
         let touched = if with_details {
             vec![FieldGroup::Notes]
         } else {
             Vec::new()
         };
-        Ok(Reply::ok(json!({"items": items, "details_withheld": !with_details})).touching(touched))
+        let list = RiskList {
+            items,
+            details_withheld: !with_details,
+        };
+        Ok(Reply::ok(as_body(&list)).touching(touched))
     })
     .await
 }
@@ -505,13 +548,9 @@ pub async fn read_plan(state: &AppState, caller: Caller, id: CaseId) -> Result<R
             },
             &plan.content,
         )?;
-        Ok(Reply::ok(json!({
-            "version": plan.version, "review_on": plan.review_on,
-            "updated_by": plan.updated_by, "updated_at": plan.updated_at,
-            "plan": content, "erased": content.is_none(),
-        }))
-        .with_version(plan.version)
-        .touching(vec![FieldGroup::Notes]))
+        Ok(Reply::ok(as_body(&PlanView::of(&plan, content)))
+            .with_version(plan.version)
+            .touching(vec![FieldGroup::Notes]))
     })
     .await
 }
@@ -602,11 +641,12 @@ pub async fn put_plan(
                 "the plan changed at the same moment; read it again",
             ));
         }
-        Ok(
-            Reply::ok(json!({"version": version, "review_on": input.review_on}))
-                .with_version(version)
-                .touching(vec![FieldGroup::Notes]),
-        )
+        Ok(Reply::ok(as_body(&PlanSaved {
+            version,
+            review_on: input.review_on,
+        }))
+        .with_version(version)
+        .touching(vec![FieldGroup::Notes]))
     })
     .await
 }

@@ -19,6 +19,7 @@ use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::Idempotency;
+use crate::cases::documents::{BreakGlassGranted, as_body};
 use crate::cases::vault_error;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, ProblemType};
@@ -144,10 +145,11 @@ pub async fn open_break_glass(
         )?;
         Ok(Reply::created(
             format!("/api/v1/cases/{}/break-glass", access.case.id),
-            json!({
-                "id": grant_id, "case_id": access.case.id,
-                "groups": groups.iter().map(|g| g.code()).collect::<Vec<_>>(),
-                "expires_at": expires_at,
+            as_body(&BreakGlassGranted {
+                id: grant_id.to_string(),
+                case_id: access.case.id.clone(),
+                groups: groups.iter().map(|g| g.code().to_owned()).collect(),
+                expires_at: expires_at.and_utc(),
             }),
         ))
     })

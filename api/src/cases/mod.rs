@@ -6,6 +6,7 @@
 pub mod assessments;
 pub mod break_glass;
 mod deadlines;
+pub mod documents;
 pub mod duplicates;
 pub mod groups;
 mod list;

@@ -21,6 +21,7 @@ use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::Idempotency;
+use crate::cases::documents::{ConsentHistory, ConsentRecorded, ConsentView, as_body};
 use crate::cases::vault_error;
 use crate::cases::views::CaseSummaryView;
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -190,7 +191,10 @@ pub async fn record_consent(
         )?;
         Ok(Reply::created(
             format!("/api/v1/cases/{}/consents", access.case.id),
-            json!({"id": stored.id, "version": stored.version}),
+            as_body(&ConsentRecorded {
+                id: stored.id,
+                version: stored.version,
+            }),
         ))
     })
     .await
@@ -240,7 +244,10 @@ pub async fn withdraw_consent(
         )?;
         Ok(Reply::created(
             format!("/api/v1/cases/{}/consents", access.case.id),
-            json!({"id": stored.id, "version": stored.version}),
+            as_body(&ConsentRecorded {
+                id: stored.id,
+                version: stored.version,
+            }),
         ))
     })
     .await
@@ -263,20 +270,11 @@ pub async fn consent_history(
         let history = consent::history(conn, &access.case.id)?;
         let now = now_utc();
         let in_force = rules::in_force(history.last(), now).map(|c| c.version);
-        let items: Vec<_> = history
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id, "version": c.version, "withdrawal": c.withdrawal,
-                    "given_by": c.given_by, "method": c.method, "purposes": c.purposes,
-                    "groups": c.groups, "recipients": c.recipients, "given_at": c.given_at,
-                    "valid_until": c.valid_until, "recorded_at": c.recorded_at,
-                })
-            })
-            .collect();
-        Ok(Reply::ok(
-            json!({"items": items, "in_force_version": in_force}),
-        ))
+        let items = history.iter().map(ConsentView::from).collect();
+        Ok(Reply::ok(as_body(&ConsentHistory {
+            items,
+            in_force_version: in_force,
+        })))
     })
     .await
 }

@@ -17,6 +17,9 @@ use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
 use crate::cases::Idempotency;
+use crate::cases::documents::{
+    AssistanceList, AssistanceView, NoteList, NoteView, RecordCreated, as_body,
+};
 use crate::cases::vault_error;
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, ProblemType};
@@ -135,7 +138,7 @@ pub async fn record_assistance(
         };
         Ok(Reply::created(
             format!("/api/v1/cases/{}/assistance", access.case.id),
-            json!({"id": record_id}),
+            as_body(&RecordCreated { id: record_id }),
         )
         .touching(touched))
     })
@@ -163,19 +166,27 @@ pub async fn list_assistance(
                 (Some(sealed), true) => open_text(
                     access,
                     conn,
-                    RecordPlace { table: "assistance_records", column: "details", row_id: record.id.as_str() },
+                    RecordPlace {
+                        table: "assistance_records",
+                        column: "details",
+                        row_id: record.id.as_str(),
+                    },
                     sealed,
                 )?,
                 _ => None,
             };
-            items.push(json!({
-                "id": record.id, "service_type": record.service_type, "status": record.status,
-                "provided_on": record.provided_on, "provider_organisation_id": record.provider_organisation_id,
-                "recorded_at": record.recorded_at, "details": details,
-            }));
+            items.push(AssistanceView::of(&record, details));
         }
-        let touched = if with_details { vec![FieldGroup::Notes] } else { Vec::new() };
-        Ok(Reply::ok(json!({"items": items, "details_withheld": !with_details})).touching(touched))
+        let touched = if with_details {
+            vec![FieldGroup::Notes]
+        } else {
+            Vec::new()
+        };
+        let list = AssistanceList {
+            items,
+            details_withheld: !with_details,
+        };
+        Ok(Reply::ok(as_body(&list)).touching(touched))
     })
     .await
 }
@@ -230,7 +241,7 @@ pub async fn write_note(
         .insert(conn)?;
         Ok(Reply::created(
             format!("/api/v1/cases/{}/notes", access.case.id),
-            json!({"id": record_id}),
+            as_body(&RecordCreated { id: record_id }),
         )
         .touching(vec![FieldGroup::Notes]))
     })
@@ -252,12 +263,16 @@ pub async fn list_notes(state: &AppState, caller: Caller, id: CaseId) -> Result<
             let text = open_text(
                 access,
                 conn,
-                RecordPlace { table: "case_notes", column: "body", row_id: note.id.as_str() },
+                RecordPlace {
+                    table: "case_notes",
+                    column: "body",
+                    row_id: note.id.as_str(),
+                },
                 &note.body,
             )?;
-            items.push(json!({"id": note.id, "written_by": note.written_by, "written_at": note.written_at, "text": text}));
+            items.push(NoteView::of(&note, text));
         }
-        Ok(Reply::ok(json!({"items": items})).touching(vec![FieldGroup::Notes]))
+        Ok(Reply::ok(as_body(&NoteList { items })).touching(vec![FieldGroup::Notes]))
     })
     .await
 }

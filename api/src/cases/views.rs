@@ -1,7 +1,7 @@
 //! What case endpoints take and give: the summary as typed values, and the case as the caller
 //! may see it.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::{CaseId, OrgId};
@@ -104,11 +104,11 @@ pub fn known_region(conn: &mut DbConn, code: &str, field: &str) -> Result<(), Ap
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Deadlines {
     /// Referred into the NRM at.
-    pub referred_into_nrm_at: Option<NaiveDateTime>,
+    pub referred_into_nrm_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Reasonable-grounds decision due.
-    pub reasonable_grounds_due_at: Option<NaiveDateTime>,
+    pub reasonable_grounds_due_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Recovery and reflection period ends; the conclusive decision is due.
-    pub recovery_period_ends_at: Option<NaiveDateTime>,
+    pub recovery_period_ends_at: Option<chrono::DateTime<chrono::Utc>>,
     /// A decision is overdue.
     pub overdue: bool,
 }
@@ -159,9 +159,9 @@ pub struct CaseSummaryView {
     /// Deadlines.
     pub deadlines: Deadlines,
     /// Registered at.
-    pub created_at: NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed at.
-    pub updated_at: NaiveDateTime,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl CaseSummaryView {
@@ -193,13 +193,13 @@ impl CaseSummaryView {
             closure_pending: case.closure_requested_at.is_some(),
             closure_reason: case.closure_reason,
             deadlines: Deadlines {
-                referred_into_nrm_at: case.referred_into_nrm_at,
-                reasonable_grounds_due_at: case.reasonable_grounds_due_at,
-                recovery_period_ends_at: case.recovery_period_ends_at,
+                referred_into_nrm_at: case.referred_into_nrm_at.map(|t| t.and_utc()),
+                reasonable_grounds_due_at: case.reasonable_grounds_due_at.map(|t| t.and_utc()),
+                recovery_period_ends_at: case.recovery_period_ends_at.map(|t| t.and_utc()),
                 overdue,
             },
-            created_at: case.created_at,
-            updated_at: case.updated_at,
+            created_at: case.created_at.and_utc(),
+            updated_at: case.updated_at.and_utc(),
         }
     }
 

@@ -88,7 +88,7 @@ pub struct StepView {
     /// The state entered.
     pub state: ReferralState,
     /// When (UTC).
-    pub at: NaiveDateTime,
+    pub at: chrono::DateTime<chrono::Utc>,
     /// The organisation that moved it (absent: the deadline passed).
     pub organisation_id: Option<OrgId>,
     /// The member of staff who moved it.
@@ -99,7 +99,7 @@ impl From<ReferralEvent> for StepView {
     fn from(step: ReferralEvent) -> Self {
         Self {
             state: step.state,
-            at: step.at,
+            at: step.at.and_utc(),
             organisation_id: step.organisation_id,
             user_id: step.user_id,
         }
@@ -140,17 +140,17 @@ pub struct ReferralView {
     /// Why it was declined.
     pub decline_reason: Option<DeclineReason>,
     /// Sent (UTC).
-    pub created_at: NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// The answer is due by (UTC).
-    pub respond_by: NaiveDateTime,
+    pub respond_by: chrono::DateTime<chrono::Utc>,
     /// Waiting for an answer past its deadline.
     pub overdue: bool,
     /// Accepted or declined (UTC).
-    pub answered_at: Option<NaiveDateTime>,
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The service started (UTC).
-    pub started_at: Option<NaiveDateTime>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     /// It ended (UTC).
-    pub ended_at: Option<NaiveDateTime>,
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Its timeline, oldest step first.
     pub timeline: Vec<StepView>,
 }
@@ -242,12 +242,12 @@ fn view(
         cross_border: r.cross_border,
         state: r.state,
         decline_reason: r.decline_reason,
-        created_at: r.created_at,
-        respond_by: r.respond_by,
+        created_at: r.created_at.and_utc(),
+        respond_by: r.respond_by.and_utc(),
         overdue: r.state == ReferralState::Sent && r.respond_by <= now_utc(),
-        answered_at: r.answered_at,
-        started_at: r.started_at,
-        ended_at: r.ended_at,
+        answered_at: r.answered_at.map(|t| t.and_utc()),
+        started_at: r.started_at.map(|t| t.and_utc()),
+        ended_at: r.ended_at.map(|t| t.and_utc()),
         timeline: timeline.into_iter().map(StepView::from).collect(),
     })
 }
@@ -668,7 +668,7 @@ pub struct OrganisationReferralFigures {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReferralOverview {
     /// When it was computed (UTC).
-    pub at: NaiveDateTime,
+    pub at: chrono::DateTime<chrono::Utc>,
     /// One row per receiving organisation you may see (coordinators: all; a supervisor: their
     /// own), by name.
     pub organisations: Vec<OrganisationReferralFigures>,
@@ -726,7 +726,7 @@ pub async fn overview(state: &AppState, caller: Principal) -> Result<ReferralOve
             }
             organisations.sort_by(|a, b| a.organisation.name.cmp(&b.organisation.name));
             Ok::<_, ApiError>(ReferralOverview {
-                at: now,
+                at: now.and_utc(),
                 organisations,
             })
         })?;

@@ -5,7 +5,6 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::json;
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::NotificationId;
 use tumaini_db::models::anonymous::AnonymousNotification;
@@ -18,6 +17,7 @@ use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, OrganisationFacts, Resource};
+use crate::cases::documents::{NotificationCreated, NotificationList, NotificationView, as_body};
 use crate::cases::{Idempotency, Reply};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::routes::cases::parse;
@@ -74,16 +74,10 @@ fn check(input: &AnonymousInput) -> Result<String, ApiError> {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
+    params(crate::routes::contract::IdempotencyKey),
     request_body = AnonymousInput,
-    params(
-        (
-            "Idempotency-Key" = Option<String>,
-            Header,
-            description = "Retrying with the same key returns the first answer",
-        ),
-    ),
     responses(
-        (status = 201, description = "Recorded: its reference"),
+        (status = 201, description = "Recorded: its reference", body = NotificationCreated),
         (
             status = 403,
             description = "Your role may not report",
@@ -191,7 +185,7 @@ pub async fn notify_anonymously(
             )?;
             let reply = Reply::created(
                 "/api/v1/anonymous-notifications".to_owned(),
-                json!({"id": id, "reference": reference}),
+                as_body(&NotificationCreated { id, reference }),
             );
             if let Some(idem) = &idempotency {
                 idem.store_ids_only(conn, &caller.user.id, &reply)?;
@@ -222,7 +216,7 @@ pub struct ListQuery {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Notifications"),
+        (status = 200, description = "Notifications", body = NotificationList),
         (
             status = 403,
             description = "Your role may not see them",
@@ -285,20 +279,11 @@ pub async fn list_notifications(
                 event(Outcome::Success),
                 &decision,
             )?;
-            let items: Vec<serde_json::Value> = rows
+            let items = rows
                 .into_iter()
-                .map(|(n, kinds)| {
-                    json!({
-                        "id": n.id, "reference": n.reference, "organisation_id": n.organisation_id,
-                        "reported_at": n.reported_at, "sex": n.sex, "age_band": n.age_band,
-                        "citizenship": n.citizenship, "exploitation_country": n.exploitation_country,
-                        "region": Some(n.region).filter(|r| !r.is_empty()),
-                        "encountered_on": n.encountered_on,
-                        "exploitation_types": kinds,
-                    })
-                })
+                .map(|(n, kinds)| NotificationView::of(n, kinds))
                 .collect();
-            Ok::<_, ApiError>(Some(json!({"items": items})))
+            Ok::<_, ApiError>(Some(NotificationList { items }))
         })
     })
     .await?;

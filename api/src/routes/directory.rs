@@ -4,7 +4,6 @@
 //! listings up to date. Listings hold no personal data; searches and changes are audited.
 
 use actix_web::{HttpResponse, delete, get, put, web};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use tumaini_db::DbError;
 use tumaini_db::country::CountryCode;
@@ -57,7 +56,7 @@ pub struct ListingView {
     /// Whether it can take someone now.
     pub capacity: Capacity,
     /// When the listing last changed (UTC).
-    pub updated_at: NaiveDateTime,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn view(listing: ServiceListing, organisation: &Organisation) -> ListingView {
@@ -72,7 +71,7 @@ fn view(listing: ServiceListing, organisation: &Organisation) -> ListingView {
         serves_children: listing.serves_children,
         serves_sex: listing.serves_sex,
         capacity: listing.capacity,
-        updated_at: listing.updated_at,
+        updated_at: listing.updated_at.and_utc(),
     }
 }
 

@@ -37,7 +37,12 @@ pub fn description() -> Result<&'static (String, String), ApiError> {
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"),
+        (
+            status = 200,
+            description = "The OpenAPI 3.1 document",
+            body = serde_json::Value,
+            content_type = "application/json",
+        ),
     ),
 )]
 #[get("/api/v1/openapi.json")]
@@ -54,6 +59,7 @@ pub async fn openapi_json() -> Result<HttpResponse, ApiError> {
         (
             status = 200,
             description = "The API reference as an HTML page",
+            body = String,
             content_type = "text/html",
         ),
     ),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod clients;
+pub mod contract;
 pub mod directory;
 pub mod docs;
 pub mod health;
@@ -93,10 +94,12 @@ pub fn register(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, generated from the same route table the application serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    App::new()
+    let mut doc = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(register)
         .split_for_parts()
-        .1
+        .1;
+    contract::complete(&mut doc);
+    doc
 }

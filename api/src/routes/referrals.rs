@@ -39,7 +39,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "referrals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The case")),
+    params(("id" = String, Path, description = "The case"), crate::routes::contract::IdempotencyKey),
     request_body = ReferralInput,
     responses(
         (

@@ -227,7 +227,11 @@ fn subject(code: Option<&str>) -> Result<Subject, ApiError> {
     security(("bearer" = [])),
     params(TableQuery),
     responses(
-        (status = 200, description = "The protected table (or CSV with `format=csv`)", body = Table),
+        (
+            status = 200,
+            description = "The protected table (or CSV with `format=csv`)",
+            content((Table = "application/json"), (String = "text/csv")),
+        ),
         (
             status = 400,
             description = "An unknown subject or dimension, a malformed filter, or too fine a breakdown",
@@ -293,7 +297,7 @@ pub async fn statistics_table(
         (
             status = 200,
             description = "The answer times (or CSV with `format=csv`)",
-            body = ResponseTimes,
+            content((ResponseTimes = "application/json"), (String = "text/csv")),
         ),
         (
             status = 403,
@@ -365,7 +369,7 @@ pub struct ResponseTimesQuery {
         (
             status = 200,
             description = "The protected report (or CSV with `format=csv`)",
-            body = Table,
+            content((Table = "application/json"), (String = "text/csv")),
         ),
         (
             status = 400,
@@ -445,7 +449,7 @@ pub struct ResearchExportQuery {
         (
             status = 200,
             description = "The export (or CSV with `format=csv`)",
-            body = crate::statistics::export::Export,
+            content((crate::statistics::export::Export = "application/json"), (String = "text/csv")),
         ),
         (
             status = 403,
@@ -481,7 +485,7 @@ pub async fn export(
         (
             status = 200,
             description = "The export (or CSV with `format=csv`)",
-            body = crate::statistics::export::Export,
+            content((crate::statistics::export::Export = "application/json"), (String = "text/csv")),
         ),
         (
             status = 400,

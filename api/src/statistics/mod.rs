@@ -61,7 +61,8 @@ pub struct Entry {
 pub struct Table {
     /// The breakdown.
     pub dimensions: Vec<String>,
-    /// The filters applied, as `dimension` and value.
+    /// The filters applied, each a pair `[dimension, value]`.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub filters: Vec<(String, String)>,
     /// What is counted: `people` (cases and anonymous notifications), or
     /// `people_by_exploitation_type` when broken down by form of exploitation (a person with

@@ -250,6 +250,85 @@ pub struct AuditFilter {
     pub scope_country: Option<String>,
 }
 
+/// Applies an [`AuditFilter`] to a boxed query over `audit_events` (alone or joined): one
+/// definition of what each filter and each scope admits, for time-ordered pages and for the
+/// chain-ordered feed alike.
+macro_rules! filtered {
+    ($query:ident, $filter:expr) => {{
+        let filter: &AuditFilter = $filter;
+        let mut query = $query;
+        if let Some(case) = &filter.case_id {
+            query = query
+                .filter(audit_events::resource_type.eq("case"))
+                .filter(audit_events::resource_id.eq(case));
+        }
+        if let Some(user) = &filter.user_id {
+            query = query.filter(audit_events::actor_user_id.eq(user));
+        }
+        if let Some(client) = &filter.client_id {
+            query = query.filter(audit_events::actor_client_id.eq(client));
+        }
+        if let Some(org) = &filter.organisation_id {
+            query = query.filter(audit_events::actor_organisation_id.eq(org));
+        }
+        if let Some(action) = &filter.action {
+            query = query.filter(audit_events::action.eq(action));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_events::occurred_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(audit_events::occurred_at.lt(to));
+        }
+        if let Some((at, id)) = &filter.after {
+            query = query.filter(
+                audit_events::occurred_at
+                    .gt(*at)
+                    .or(audit_events::occurred_at
+                        .eq(*at)
+                        .and(audit_events::id.gt(id))),
+            );
+        }
+        if let Some(org) = &filter.scope_organisation {
+            let owned = cases::table
+                .filter(cases::owner_organisation_id.eq(org))
+                .select(cases::id.nullable());
+            query = query.filter(
+                audit_events::actor_organisation_id
+                    .eq(org)
+                    .or(audit_events::resource_type
+                        .eq("case")
+                        .and(audit_events::resource_id.eq_any(owned))),
+            );
+        }
+        if let Some(country) = &filter.scope_country {
+            use crate::schema::{organisations, referrals};
+            let organisations_there = organisations::table
+                .filter(organisations::country.eq(country))
+                .select(organisations::id.nullable());
+            let cases_there = cases::table
+                .inner_join(organisations::table)
+                .filter(organisations::country.eq(country))
+                .select(cases::id.nullable());
+            let referrals_there = referrals::table
+                .inner_join(cases::table.inner_join(organisations::table))
+                .filter(organisations::country.eq(country))
+                .select(referrals::id.nullable());
+            query = query.filter(
+                audit_events::actor_organisation_id
+                    .eq_any(organisations_there)
+                    .or(audit_events::resource_type
+                        .eq("case")
+                        .and(audit_events::resource_id.eq_any(cases_there)))
+                    .or(audit_events::resource_type
+                        .eq("referral")
+                        .and(audit_events::resource_id.eq_any(referrals_there))),
+            );
+        }
+        query
+    }};
+}
+
 /// Events matching `filter`, oldest first, at most `limit`.
 pub fn query(
     conn: &mut DbConn,
@@ -257,80 +336,58 @@ pub fn query(
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
     use crate::schema::cases;
-    let mut query = audit_events::table
+    let base = audit_events::table
         .select(AuditEvent::as_select())
         .order((audit_events::occurred_at, audit_events::id))
         .limit(limit)
         .into_boxed();
-    if let Some(case) = &filter.case_id {
-        query = query
-            .filter(audit_events::resource_type.eq("case"))
-            .filter(audit_events::resource_id.eq(case));
-    }
-    if let Some(user) = &filter.user_id {
-        query = query.filter(audit_events::actor_user_id.eq(user));
-    }
-    if let Some(client) = &filter.client_id {
-        query = query.filter(audit_events::actor_client_id.eq(client));
-    }
-    if let Some(org) = &filter.organisation_id {
-        query = query.filter(audit_events::actor_organisation_id.eq(org));
-    }
-    if let Some(action) = &filter.action {
-        query = query.filter(audit_events::action.eq(action));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(audit_events::occurred_at.ge(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(audit_events::occurred_at.lt(to));
-    }
-    if let Some((at, id)) = &filter.after {
-        query = query.filter(
-            audit_events::occurred_at
-                .gt(*at)
-                .or(audit_events::occurred_at
-                    .eq(*at)
-                    .and(audit_events::id.gt(id))),
-        );
-    }
-    if let Some(org) = &filter.scope_organisation {
-        let owned = cases::table
-            .filter(cases::owner_organisation_id.eq(org))
-            .select(cases::id.nullable());
-        query = query.filter(
-            audit_events::actor_organisation_id
-                .eq(org)
-                .or(audit_events::resource_type
-                    .eq("case")
-                    .and(audit_events::resource_id.eq_any(owned))),
-        );
-    }
-    if let Some(country) = &filter.scope_country {
-        use crate::schema::{organisations, referrals};
-        let organisations_there = organisations::table
-            .filter(organisations::country.eq(country))
-            .select(organisations::id.nullable());
-        let cases_there = cases::table
-            .inner_join(organisations::table)
-            .filter(organisations::country.eq(country))
-            .select(cases::id.nullable());
-        let referrals_there = referrals::table
-            .inner_join(cases::table.inner_join(organisations::table))
-            .filter(organisations::country.eq(country))
-            .select(referrals::id.nullable());
-        query = query.filter(
-            audit_events::actor_organisation_id
-                .eq_any(organisations_there)
-                .or(audit_events::resource_type
-                    .eq("case")
-                    .and(audit_events::resource_id.eq_any(cases_there)))
-                .or(audit_events::resource_type
-                    .eq("referral")
-                    .and(audit_events::resource_id.eq_any(referrals_there))),
-        );
-    }
+    let query = filtered!(base, filter);
     Ok(query.load(conn)?)
+}
+
+/// One event of the feed: its position in the hash chain, the chain hash there, and the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chained {
+    /// The event's position in the chain (1 for the first event ever sealed).
+    pub position: i64,
+    /// The chain hash at that position (what a checkpoint at that position signs).
+    pub chain_hash: Vec<u8>,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+/// Sealed events matching `filter` after chain position `after`, in chain order, at most
+/// `limit`: the feed a client pulls incrementally. The order is the chain's, the same on every
+/// replica; an event not yet sealed appears once the sealer gives it a position (always after
+/// every position already handed out).
+pub fn feed(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Chained>, DbError> {
+    use crate::schema::{audit_chain, cases};
+    let base = audit_chain::table
+        .inner_join(audit_events::table)
+        .filter(audit_chain::position.gt(after))
+        .order(audit_chain::position)
+        .limit(limit)
+        .select((
+            audit_chain::position,
+            audit_chain::chain_hash,
+            AuditEvent::as_select(),
+        ))
+        .into_boxed();
+    let query = filtered!(base, filter);
+    let rows: Vec<(i64, Vec<u8>, AuditEvent)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(position, chain_hash, event)| Chained {
+            position,
+            chain_hash,
+            event,
+        })
+        .collect())
 }
 
 /// Of these cases, those owned by `organisation` (when given) and in `country` (when given).

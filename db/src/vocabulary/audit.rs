@@ -187,6 +187,8 @@ vocabulary! {
         AuditDisclosures = "audit.disclosures": "Disclosures read",
         /// The chain and its checkpoints checked.
         AuditVerify = "audit.verify": "Audit trail verified",
+        /// The signed checkpoints read (by an outside witness, typically).
+        AuditCheckpoints = "audit.checkpoints": "Checkpoints read",
         /// One person read personal groups of more cases than the threshold.
         AuditMisuseAlert = "audit.misuse_alert": "Possible misuse flagged",
         /// Demonstration cases created by `tumaini seed --demo`.

@@ -909,6 +909,9 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let report = w.get(&w.coordinator, "/api/v1/audit/verify", 200);
             assert_eq!(report["intact"], true, "{report}");
         }
+        AuditAction::AuditCheckpoints => {
+            w.get(&w.coordinator, "/api/v1/audit/checkpoints", 200);
+        }
         AuditAction::AuditMisuseAlert => w.read_too_many_cases(),
         AuditAction::DemoSeed => w.seed_demo(),
         AuditAction::AuthClientToken => {
@@ -1007,6 +1010,7 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::StatisticsReport
         | AuditAction::StatisticsExport
         | AuditAction::AuditVerify
+        | AuditAction::AuditCheckpoints
         | AuditAction::DemoSeed => (None, SUCCESS),
         AuditAction::CaseReadGroup => (Some("case"), "denied"),
         AuditAction::CaseCreate

@@ -6,6 +6,7 @@
     reason = "test helpers: a failed set-up or request must stop the test loudly"
 )]
 
+mod api_clients;
 mod audit_actions;
 mod audit_trail;
 mod auth;

@@ -78,6 +78,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/cases/{id}/disclosures"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/audit/checkpoints"),
+    ("get", "/api/v1/audit/public-key"),
     ("get", "/api/v1/directory/services"),
     ("post", "/api/v1/cases/{id}/referrals"),
     ("get", "/api/v1/cases/{id}/referrals"),
@@ -238,4 +240,74 @@ fn every_request_body_has_an_example() {
         cases.is_empty(),
         "case request bodies without an example: {cases:?}"
     );
+}
+
+/// What a client generator needs of every operation: a schema for every body it can receive,
+/// every status the server's plumbing can answer, and no boolean schema (generators such as
+/// openapi-python-client refuse `false` where a schema object is expected).
+#[test]
+fn every_operation_documents_its_bodies_and_statuses() {
+    let doc = serde_json::to_value(tumaini_api::routes::openapi()).unwrap();
+    let mut faults = Vec::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let name = format!("{method} {path}");
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                for (media, content) in response["content"].as_object().into_iter().flatten() {
+                    if content.get("schema").is_none() {
+                        faults.push(format!("{name}: {status} {media} has no schema"));
+                    }
+                }
+                if status.starts_with('2')
+                    && status != "204"
+                    && status != "202"
+                    && response["content"].as_object().is_none_or(|c| c.is_empty())
+                {
+                    faults.push(format!("{name}: {status} has no body described"));
+                }
+                if !status.starts_with('2')
+                    && !status.starts_with('3')
+                    && response["content"]
+                        .get("application/problem+json")
+                        .is_none()
+                {
+                    faults.push(format!("{name}: {status} is not a problem document"));
+                }
+            }
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            let mut needed: Vec<&str> = Vec::new();
+            if secured {
+                needed.extend(["401", "403"]);
+            }
+            if path.contains('{') {
+                needed.push("404");
+            }
+            if operation.get("requestBody").is_some() {
+                needed.extend(["400", "413", "415", "422"]);
+            }
+            if !["/healthz", "/api/v1/openapi.json", "/api/v1/docs"].contains(&path.as_str()) {
+                needed.push("503");
+            }
+            for status in needed {
+                if !responses.contains_key(status) {
+                    faults.push(format!("{name}: {status} undocumented"));
+                }
+            }
+        }
+    }
+    let text = doc.to_string();
+    for boolean in [":false}", ":true}"] {
+        for key in ["\"items\"", "\"schema\""] {
+            if text.contains(&format!("{key}{boolean}")) {
+                faults.push(format!("a boolean schema: {key}{boolean}"));
+            }
+        }
+    }
+    println!("operations checked: {operations}, faults: {}", faults.len());
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
 }

@@ -2,15 +2,16 @@
 //! and calls one function of `crate::cases::assessments`; the indicator catalogue is static.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use serde_json::json;
 use tumaini_db::ids::CaseId;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::parse;
 use crate::auth::Caller;
 use crate::cases::assessments::{
-    CatalogueQuery, IndicatorView, PlanInput, RiskInput, ScreeningInput, ScreeningOutcome,
+    CatalogueQuery, DimensionView, IndicatorCatalogue, IndicatorView, PlanInput, RiskInput,
+    ScreeningInput,
 };
+use crate::cases::documents;
 use crate::cases::{self, self as service};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::rules::screening::{self, Dimension, IndicatorList};
@@ -33,7 +34,7 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     params(CatalogueQuery),
     responses(
-        (status = 200, description = "The list's indicators, by dimension"),
+        (status = 200, description = "The list's indicators, by dimension", body = IndicatorCatalogue),
         (
             status = 400,
             description = "Unknown list",
@@ -57,10 +58,12 @@ pub async fn indicator_catalogue(
             ));
         }
     };
-    let dimensions: Vec<serde_json::Value> = Dimension::ALL
+    let dimensions = Dimension::ALL
         .iter()
-        .map(|d| {
-            let items: Vec<IndicatorView> = screening::indicators(list)
+        .map(|d| DimensionView {
+            code: d.code(),
+            label: d.label(),
+            indicators: screening::indicators(list)
                 .filter(|(i, _)| i.dimension == *d)
                 .map(|(i, strength)| IndicatorView {
                     code: i.code,
@@ -68,20 +71,19 @@ pub async fn indicator_catalogue(
                     strength,
                     label: i.label,
                 })
-                .collect();
-            json!({"code": d.code(), "label": d.label(), "indicators": items})
+                .collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "list": list,
-        "dimensions": dimensions,
-        "rule": match list {
+    Ok(HttpResponse::Ok().json(IndicatorCatalogue {
+        list,
+        dimensions,
+        rule: match list {
             IndicatorList::Adult => "presumed when a recruitment dimension, the exploitation dimension and a destination dimension are each met",
             IndicatorList::Child => "presumed when the exploitation dimension is met (the means are not required for a child)",
         },
-        "dimension_rule": "a dimension is met by two strong indicators, one strong and one medium or weak, three medium, or two medium and one weak",
-        "source": "ILO and European Commission, Operational indicators of trafficking in human beings (2009)",
-    })))
+        dimension_rule: "a dimension is met by two strong indicators, one strong and one medium or weak, three medium, or two medium and one weak",
+        source: "ILO and European Commission, Operational indicators of trafficking in human beings (2009)",
+    }))
 }
 
 /// Screen a case with trafficking indicators. The presumption is computed and stored; a
@@ -90,10 +92,10 @@ pub async fn indicator_catalogue(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = ScreeningInput,
     responses(
-        (status = 201, description = "Screened", body = ScreeningOutcome),
+        (status = 201, description = "Screened", body = documents::ScreeningRecorded, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -136,7 +138,7 @@ pub async fn record_screening(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "Screenings"),
+        (status = 200, description = "Screenings", body = documents::ScreeningList),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -159,10 +161,10 @@ pub async fn list_screenings(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = RiskInput,
     responses(
-        (status = 201, description = "Recorded"),
+        (status = 201, description = "Recorded", body = documents::RiskRecorded),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -200,7 +202,7 @@ pub async fn record_risk(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "Risk assessments"),
+        (status = 200, description = "Risk assessments", body = documents::RiskList),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -225,7 +227,7 @@ pub async fn list_risk(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "The plan, with its ETag"),
+        (status = 200, description = "The plan, with its ETag", body = documents::PlanView, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, none you may see, or no plan yet",
@@ -249,10 +251,10 @@ pub async fn read_plan(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IfMatch),
     request_body = PlanInput,
     responses(
-        (status = 200, description = "Written, with the new ETag"),
+        (status = 200, description = "Written, with the new ETag", body = documents::PlanSaved, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, or none you may see",

@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::parse;
 use crate::auth::Caller;
 use crate::cases::break_glass::BreakGlassInput;
+use crate::cases::documents;
 use crate::cases::{self, self as service};
 use crate::http::{ApiError, Problem};
 use crate::state::AppState;
@@ -19,10 +20,10 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = BreakGlassInput,
     responses(
-        (status = 201, description = "Opened until `expires_at`"),
+        (status = 201, description = "Opened until `expires_at`", body = documents::BreakGlassGranted),
         (
             status = 403,
             description = "Your role may not open this case",

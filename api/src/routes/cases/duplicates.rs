@@ -6,7 +6,6 @@
 //! as a count (`crate::cases::duplicates` says where it goes instead).
 
 use actix_web::{HttpResponse, get, post, web};
-use serde_json::json;
 use tumaini_db::DbError;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::duplicate;
@@ -16,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
+use crate::cases::documents::{DuplicateList, DuplicateResolved, DuplicateView, as_body};
 use crate::cases::{self as service, CaseRequest, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "Possible duplicates"),
+        (status = 200, description = "Possible duplicates", body = DuplicateList),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -59,20 +59,20 @@ pub async fn list_duplicates(
         let mut visible = Vec::new();
         for pair in duplicate::involving(conn, &access.case.id)? {
             let other = if pair.case_id == access.case.id {
-                pair.other_case_id
+                pair.other_case_id.clone()
             } else {
-                pair.case_id
+                pair.case_id.clone()
             };
             let (other_case, facts, _) = service::load_facts(conn, &other)?;
             if access.decide_on(Action::ReadSummary, &facts).allowed {
-                visible.push(json!({
-                    "case_id": other_case.id, "reference": other_case.reference,
-                    "status": pair.status, "found_at": pair.found_at,
-                    "resolved_at": pair.resolved_at,
-                }));
+                visible.push(DuplicateView::of(
+                    &pair,
+                    other_case.id,
+                    other_case.reference,
+                ));
             }
         }
-        Ok(Reply::ok(json!({"items": visible})))
+        Ok(Reply::ok(as_body(&DuplicateList { items: visible })))
     })
     .await?;
     Ok(reply.into_response())
@@ -113,8 +113,10 @@ async fn resolve(
         if !duplicate::resolve(conn, &access.case.id, &other, status, &user_id)? {
             return Err(not_found());
         }
-        Ok(Reply::ok(json!({
-            "case_id": access.case.id, "other_case_id": other, "status": status,
+        Ok(Reply::ok(as_body(&DuplicateResolved {
+            case_id: access.case.id.clone(),
+            other_case_id: other,
+            status,
         })))
     })
     .await?;
@@ -127,7 +129,7 @@ async fn resolve(
     security(("bearer" = [])),
     params(("id" = String, Path), ("other" = String, Path)),
     responses(
-        (status = 200, description = "Linked"),
+        (status = 200, description = "Linked", body = DuplicateResolved),
         (
             status = 403,
             description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates",
@@ -164,7 +166,7 @@ pub async fn link_duplicate(
     security(("bearer" = [])),
     params(("id" = String, Path), ("other" = String, Path)),
     responses(
-        (status = 200, description = "Dismissed"),
+        (status = 200, description = "Dismissed", body = DuplicateResolved),
         (
             status = 403,
             description = "Only a supervisor of the owning organisation or a coordinator resolves duplicates",

@@ -58,19 +58,14 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
+    params(crate::routes::contract::IdempotencyKey),
     request_body = NewCaseInput,
-    params(
-        (
-            "Idempotency-Key" = Option<String>,
-            Header,
-            description = "Retrying with the same key returns the first answer",
-        ),
-    ),
     responses(
         (
             status = 201,
             description = "Registered; possible duplicates you may see are listed by reference (of others you learn nothing: their holders are told)",
             body = CaseSummaryView,
+            headers(("ETag" = String, description = "The record's version, to send as `If-Match`")),
         ),
         (
             status = 403,
@@ -119,7 +114,7 @@ pub struct ReadQuery {
     security(("bearer" = [])),
     params(("id" = String, Path), ReadQuery),
     responses(
-        (status = 200, description = "The case as you may see it", body = CaseSummaryView),
+        (status = 200, description = "The case as you may see it", body = CaseSummaryView, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -252,7 +247,7 @@ pub struct CaseUpdateInput {
     ),
     request_body = CaseUpdateInput,
     responses(
-        (status = 200, description = "Updated", body = CaseSummaryView),
+        (status = 200, description = "Updated", body = CaseSummaryView, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, or none you may see",

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::parse;
 use crate::auth::Caller;
+use crate::cases::documents;
 use crate::cases::nrm::{ConsentInput, DecisionInput, StatusInput, WithdrawalInput};
 use crate::cases::views::CaseSummaryView;
 use crate::cases::{self, self as service};
@@ -27,10 +28,10 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = ConsentInput,
     responses(
-        (status = 201, description = "Recorded"),
+        (status = 201, description = "Recorded", body = documents::ConsentRecorded),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -65,10 +66,10 @@ pub async fn record_consent(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = WithdrawalInput,
     responses(
-        (status = 201, description = "Recorded"),
+        (status = 201, description = "Recorded", body = documents::ConsentRecorded),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -104,7 +105,7 @@ pub async fn withdraw_consent(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "History, oldest first, and the consent in force"),
+        (status = 200, description = "History, oldest first, and the consent in force", body = documents::ConsentHistory),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -128,12 +129,13 @@ pub async fn consent_history(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     responses(
         (
             status = 200,
             description = "Referred; the reasonable-grounds decision is due",
             body = CaseSummaryView,
+            headers(("ETag" = String, description = "The record's version, to send as `If-Match`")),
         ),
         (
             status = 404,
@@ -165,10 +167,10 @@ pub async fn refer_to_nrm(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = DecisionInput,
     responses(
-        (status = 200, description = "Decided", body = CaseSummaryView),
+        (status = 200, description = "Decided", body = CaseSummaryView, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 403,
             description = "Only the competent authority decides",
@@ -209,10 +211,10 @@ pub async fn decide_identification(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = StatusInput,
     responses(
-        (status = 200, description = "Changed", body = CaseSummaryView),
+        (status = 200, description = "Changed", body = CaseSummaryView, headers(("ETag" = String, description = "The record's version, to send as `If-Match`"))),
         (
             status = 404,
             description = "No such case, or none you may see",

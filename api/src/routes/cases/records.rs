@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::parse;
 use crate::auth::Caller;
+use crate::cases::documents;
 use crate::cases::records::{AssistanceInput, NoteInput};
 use crate::cases::{self, self as service};
 use crate::http::{ApiError, Problem};
@@ -23,10 +24,10 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = AssistanceInput,
     responses(
-        (status = 201, description = "Recorded"),
+        (status = 201, description = "Recorded", body = documents::RecordCreated),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -63,7 +64,7 @@ pub async fn record_assistance(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "Assistance records, oldest first"),
+        (status = 200, description = "Assistance records, oldest first", body = documents::AssistanceList),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -86,10 +87,10 @@ pub async fn list_assistance(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), crate::routes::contract::IdempotencyKey),
     request_body = NoteInput,
     responses(
-        (status = 201, description = "Written"),
+        (status = 201, description = "Written", body = documents::RecordCreated),
         (
             status = 404,
             description = "No such case, or none you may see",
@@ -119,7 +120,7 @@ pub async fn write_note(
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "Notes, oldest first"),
+        (status = 200, description = "Notes, oldest first", body = documents::NoteList),
         (
             status = 404,
             description = "No such case, or none you may see",
