@@ -16,9 +16,9 @@
 
 use tumaini_db::{DbConn, DbError};
 
-use crate::audit::{self, AuditAction, Event, Outcome};
-use crate::auth::Caller;
-use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource};
+use crate::audit::{self, AuditAction, Event, Outcome, OwnedActor};
+use crate::auth::{Caller, Principal, RequestContext};
+use crate::authz::{AccessContext, Action, Decision, OrganisationFacts, Resource, Subject};
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::state::AppState;
 
@@ -122,8 +122,50 @@ pub async fn authorize(
     audited_as: AuditAction,
     refusal: impl FnOnce() -> ApiError,
 ) -> Result<Decision, ApiError> {
+    let principal = caller.principal();
+    let asked = Asked {
+        subject: Subject::User(&principal),
+        context: &caller.context,
+        actor: || OwnedActor::User(caller.user.clone()),
+    };
+    authorize_subject(state, asked, action, target, audited_as, refusal).await
+}
+
+/// [`authorize`] for an endpoint open to machine clients: a person or a client.
+pub async fn authorize_principal(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+    target: &OrganisationFacts,
+    audited_as: AuditAction,
+    refusal: impl FnOnce() -> ApiError,
+) -> Result<Decision, ApiError> {
+    let facts = principal.facts();
+    let asked = Asked {
+        subject: facts.subject(),
+        context: principal.context(),
+        actor: || principal.owned_actor(),
+    };
+    authorize_subject(state, asked, action, target, audited_as, refusal).await
+}
+
+/// Who asks, for [`authorize_subject`].
+struct Asked<'a, F: FnOnce() -> OwnedActor> {
+    subject: Subject<'a>,
+    context: &'a RequestContext,
+    actor: F,
+}
+
+async fn authorize_subject<F: FnOnce() -> OwnedActor>(
+    state: &AppState,
+    asked: Asked<'_, F>,
+    action: Action,
+    target: &OrganisationFacts,
+    audited_as: AuditAction,
+    refusal: impl FnOnce() -> ApiError,
+) -> Result<Decision, ApiError> {
     let decision = state.authz.decide(
-        &caller.principal(),
+        asked.subject,
         action,
         &Resource::Organisation(target),
         &AccessContext::now("administration"),
@@ -131,18 +173,14 @@ pub async fn authorize(
     if decision.allowed {
         return Ok(decision);
     }
-    let (user, context, refused) = (
-        caller.user.clone(),
-        caller.context.clone(),
-        decision.clone(),
-    );
+    let (actor, context, refused) = ((asked.actor)(), asked.context.clone(), decision.clone());
     let resource = Some(("organisation", target.id.clone()));
     with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: audited_as,
                     outcome: Outcome::Denied,

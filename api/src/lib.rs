@@ -21,6 +21,7 @@ pub mod auth;
 pub mod authz;
 pub mod cases;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod guarded;
 pub mod http;

@@ -20,10 +20,10 @@
 use std::collections::BTreeSet;
 
 use tumaini_api::authz::{
-    AccessContext, Action, Authorizer, CaseFacts, FieldGroup, OrganisationFacts, PrincipalFacts,
-    ReferralFacts, Resource,
+    AccessContext, Action, Authorizer, CaseFacts, ClientFacts, Decision, FieldGroup,
+    OrganisationFacts, PrincipalFacts, ReferralFacts, Resource,
 };
-use tumaini_db::vocabulary::{OrganisationKind, Role};
+use tumaini_db::vocabulary::{ClientScope, OrganisationKind, Role};
 
 const NOW: i64 = 1_795_000_000;
 const WINDOW: i64 = 72 * 3600;
@@ -40,6 +40,7 @@ fn org(id: &str, kind: OrganisationKind, country: &str, active: bool) -> Organis
 struct World {
     orgs: Vec<OrganisationFacts>,
     principals: Vec<PrincipalFacts>,
+    clients: Vec<ClientFacts>,
     cases: Vec<CaseFacts>,
     referrals: Vec<ReferralFacts>,
 }
@@ -259,11 +260,72 @@ fn world() -> World {
             });
         }
     }
+    let client = |id: &str, org_id: &str, scopes: &[ClientScope]| ClientFacts {
+        client_id: id.to_owned(),
+        organisation: find(org_id),
+        scopes: scopes.to_vec(),
+    };
+    let every = ClientScope::ALL;
+    let mut clients = vec![
+        client("client-coptip-all", "coptip", every),
+        client("client-coptip-none", "coptip", &[]),
+        client("client-shelter-all", "shelter-ug", every),
+        client("client-police-all", "police-ug", every),
+        client("client-kenya-all", "coordination-ke", every),
+        client("client-closed-all", "ngo-closed", every),
+    ];
+    for scope in every {
+        clients.push(client(
+            &format!("client-coptip-{}", scope.code()),
+            "coptip",
+            &[*scope],
+        ));
+        clients.push(client(
+            &format!("client-shelter-{}", scope.code()),
+            "shelter-ug",
+            &[*scope],
+        ));
+    }
     World {
         orgs,
         principals,
+        clients,
         cases,
         referrals,
+    }
+}
+
+/// The expected-access table of machine clients: only what a scope names, with the
+/// jurisdiction of a national coordinator (a coordination office's client) or of its own
+/// organisation (any other); never a personal group, never a change, never a referral.
+fn expected_client(c: &ClientFacts, action: Action, resource: &Resource<'_>) -> bool {
+    if !c.organisation.active {
+        return false;
+    }
+    let has = |scope: ClientScope| c.scopes.contains(&scope);
+    let national = c.organisation.kind == OrganisationKind::CoordinationOffice;
+    let reaches = |org: &OrganisationFacts| {
+        if national {
+            c.organisation.country == org.country
+        } else {
+            c.organisation.id == org.id
+        }
+    };
+    match (action, resource) {
+        (Action::QueryAudit, Resource::Organisation(o)) => {
+            has(ClientScope::AuditRead) && reaches(o)
+        }
+        (Action::ReadStatistics, Resource::Organisation(o)) => {
+            has(ClientScope::StatisticsRead) && reaches(o)
+        }
+        (Action::ReadReferralOverview, Resource::Organisation(o)) => {
+            has(ClientScope::ReferralsOverview) && reaches(o)
+        }
+        (Action::ReadDirectory, Resource::Organisation(_)) => has(ClientScope::DirectoryRead),
+        (Action::ReadSummary, Resource::Case(case)) => {
+            has(ClientScope::CasesSummary) && reaches(&case.owner)
+        }
+        _ => false,
     }
 }
 
@@ -302,7 +364,10 @@ fn expected(
                 Action::ManageServices | Action::ManageWebhooks => {
                     p.role == Admin || (p.role == Supervisor && own)
                 }
-                Action::ReadStatistics | Action::QueryAudit | Action::ApproveAccountGrant => {
+                Action::ReadStatistics
+                | Action::QueryAudit
+                | Action::ReadReferralOverview
+                | Action::ApproveAccountGrant => {
                     (p.role == Coordinator && p.organisation.country == o.country)
                         || (p.role == Supervisor && own)
                 }
@@ -421,43 +486,72 @@ fn expected(
     }
 }
 
+/// The cells decided and what was unexpected.
+#[derive(Default)]
+struct Tally {
+    cells: usize,
+    allowed: usize,
+    unexpected_grants: Vec<String>,
+    unexpected_denials: Vec<String>,
+    exercised: BTreeSet<String>,
+}
+
+impl Tally {
+    fn add(
+        &mut self,
+        who: &str,
+        action: Action,
+        label: &str,
+        ctx: &AccessContext,
+        decision: &Decision,
+        want: bool,
+    ) {
+        self.cells += 1;
+        self.allowed += usize::from(decision.allowed);
+        self.exercised.extend(decision.policy_ids.iter().cloned());
+        let line = |verb: &str| {
+            format!(
+                "{who} {} {label} break_glass={} {verb} {:?}",
+                action.name(),
+                ctx.break_glass,
+                decision.policy_ids
+            )
+        };
+        if decision.allowed && !want {
+            self.unexpected_grants.push(line("by"));
+        } else if !decision.allowed && want {
+            self.unexpected_denials.push(line("forbids"));
+        }
+    }
+}
+
+/// Every resource an action applies to in the world, with a label.
+fn resources<'w>(world: &'w World, action: Action) -> Vec<(Resource<'w>, &'w str)> {
+    match action.resource_kind() {
+        "Organisation" => world
+            .orgs
+            .iter()
+            .map(|o| (Resource::Organisation(o), o.id.as_str()))
+            .collect(),
+        "Referral" => world
+            .referrals
+            .iter()
+            .map(|r| (Resource::Referral(r), r.id.as_str()))
+            .collect(),
+        _ => world
+            .cases
+            .iter()
+            .map(|c| (Resource::Case(c), c.id.as_str()))
+            .collect(),
+    }
+}
+
 #[test]
 fn every_cell_matches_the_expected_access_table() {
     let authorizer = Authorizer::embedded().expect("policies");
     let world = world();
-    let mut cells = 0usize;
-    let mut allowed = 0usize;
-    let mut unexpected_grants = Vec::new();
-    let mut unexpected_denials = Vec::new();
-    let mut exercised = BTreeSet::new();
-    let mut check = |p: &PrincipalFacts,
-                     action: Action,
-                     resource: Resource<'_>,
-                     ctx: &AccessContext,
-                     label: &str| {
-        let decision = authorizer.decide(p, action, &resource, ctx);
-        let want = expected(p, action, &resource, ctx);
-        cells += 1;
-        allowed += usize::from(decision.allowed);
-        exercised.extend(decision.policy_ids.iter().cloned());
-        if decision.allowed && !want {
-            unexpected_grants.push(format!(
-                "{} {} {label} break_glass={} by {:?}",
-                p.user_id,
-                action.name(),
-                ctx.break_glass,
-                decision.policy_ids
-            ));
-        } else if !decision.allowed && want {
-            unexpected_denials.push(format!(
-                "{} {} {label} break_glass={} forbids {:?}",
-                p.user_id,
-                action.name(),
-                ctx.break_glass,
-                decision.policy_ids
-            ));
-        }
-    };
+    let mut tally = Tally::default();
+    let mut client_cells = (0usize, 0usize);
     for break_glass in [false, true] {
         let ctx = AccessContext {
             now: NOW,
@@ -465,31 +559,36 @@ fn every_cell_matches_the_expected_access_table() {
             break_glass,
             first_responder_window: WINDOW,
         };
-        for p in &world.principals {
-            for action in Action::ALL.iter().copied() {
-                match action.resource_kind() {
-                    "Organisation" => {
-                        for o in &world.orgs {
-                            check(p, action, Resource::Organisation(o), &ctx, &o.id);
-                        }
-                    }
-                    "Referral" => {
-                        for r in &world.referrals {
-                            check(p, action, Resource::Referral(r), &ctx, &r.id);
-                        }
-                    }
-                    _ => {
-                        for c in &world.cases {
-                            check(p, action, Resource::Case(c), &ctx, &c.id);
-                        }
-                    }
+        for action in Action::ALL.iter().copied() {
+            for (resource, label) in resources(&world, action) {
+                for p in &world.principals {
+                    let decision = authorizer.decide(p, action, &resource, &ctx);
+                    let want = expected(p, action, &resource, &ctx);
+                    tally.add(&p.user_id, action, label, &ctx, &decision, want);
+                }
+                for c in &world.clients {
+                    let decision = authorizer.decide(c, action, &resource, &ctx);
+                    let want = expected_client(c, action, &resource);
+                    client_cells.0 += 1;
+                    client_cells.1 += usize::from(decision.allowed);
+                    tally.add(&c.client_id, action, label, &ctx, &decision, want);
                 }
             }
         }
     }
+    let Tally {
+        cells,
+        allowed,
+        unexpected_grants,
+        unexpected_denials,
+        exercised,
+    } = tally;
     println!(
-        "policy fixtures: {cells} cells ({allowed} allowed, {} denied); {} unexpected grants, {} unexpected denials",
+        "policy fixtures: {cells} cells ({allowed} allowed, {} denied), of which {} for machine \
+         clients ({} allowed); {} unexpected grants, {} unexpected denials",
         cells - allowed,
+        client_cells.0,
+        client_cells.1,
         unexpected_grants.len(),
         unexpected_denials.len()
     );

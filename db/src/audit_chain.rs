@@ -59,7 +59,8 @@ fn put(out: &mut Vec<u8>, field: Option<&str>) {
 
 /// The canonical, versioned encoding of an event: a version byte, then every column in a
 /// fixed order, each as `0` (absent) or `1 || u32 length (big-endian) || UTF-8 bytes`, and
-/// last the client's request id only when there is one. Times are written as
+/// last the client's request id only when there is one (and the acting machine client, after
+/// it, only when there is one). Times are written as
 /// `YYYY-MM-DDTHH:MM:SS.ffffff` (microseconds, UTC).
 pub fn encode(event: &AuditEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
@@ -92,6 +93,15 @@ pub fn encode(event: &AuditEvent) -> Vec<u8> {
     // existed keeps its encoding (and its place in the chain).
     if let Some(client_request_id) = event.client_request_id.as_deref() {
         put(&mut out, Some(client_request_id));
+    }
+    // Added later still: the acting machine client. When there is one, the client's request id
+    // is written first in any case (as absent when there is none), so that the two are never
+    // mistaken for each other; an event without a client keeps its former encoding.
+    if let Some(client) = event.actor_client_id.as_deref() {
+        if event.client_request_id.is_none() {
+            put(&mut out, None);
+        }
+        put(&mut out, Some(client));
     }
     out
 }
@@ -650,6 +660,7 @@ mod tests {
             client_hash: None,
             severity: "normal".into(),
             client_request_id: None,
+            actor_client_id: None,
         }
     }
 

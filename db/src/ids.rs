@@ -135,6 +135,14 @@ uuid_id!(
     /// A webhook event: the `webhook-id` every delivery of it carries, on every attempt.
     WebhookEventId
 );
+uuid_id!(
+    /// A machine client (OAuth 2.0 client credentials) of an organisation.
+    ClientId
+);
+uuid_id!(
+    /// One secret of a machine client: its lookup id, written into the secret itself.
+    ClientSecretId
+);
 
 #[cfg(test)]
 mod tests {

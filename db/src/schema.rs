@@ -143,6 +143,35 @@ diesel::table! {
         client_hash -> Nullable<Text>,
         severity -> Text,
         client_request_id -> Nullable<Text>,
+        actor_client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Machine clients (OAuth 2.0 client credentials) of organisations.
+    api_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        legal_basis -> Text,
+        legal_reference -> Text,
+        allowed_networks -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        created_by -> Text,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The secrets of machine clients, as keyed hashes.
+    api_client_secrets (id) {
+        id -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 
@@ -557,6 +586,8 @@ diesel::table! {
 diesel::joinable!(audit_chain -> audit_events (event_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(api_clients -> organisations (organisation_id));
+diesel::joinable!(api_client_secrets -> api_clients (client_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
@@ -610,4 +641,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     duplicate_checks,
     webhook_endpoints,
     webhook_deliveries,
+    api_clients,
+    api_client_secrets,
 );

@@ -88,11 +88,13 @@ pub(crate) use vocabulary;
 
 mod audit;
 mod case;
+mod client;
 mod referral;
 pub mod region;
 mod webhook;
 pub use audit::AuditAction;
 pub use case::*;
+pub use client::{ClientScope, LegalBasis};
 pub use referral::*;
 pub use webhook::WebhookEventType;
 

@@ -307,6 +307,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
                             client_hash: None,
                             high_severity: false,
                             client_request_id: None,
+                            actor_client_id: None,
                         };
                         let start = Instant::now();
                         conn.write_transaction(|c| audit::record(c, &record))
@@ -590,6 +591,7 @@ fn verification(db: &TestDb, count: usize) -> Verification {
         client_hash: None,
         severity: "normal".to_owned(),
         client_request_id: None,
+        actor_client_id: None,
     };
     let hashed = count.min(200_000);
     let start = Instant::now();

@@ -1,13 +1,15 @@
 //! The insider-misuse alert: a user who read personal groups of more cases than the threshold
-//! within the window is flagged once per window, by a high-severity audit event and an e-mail
-//! to the coordinators of their organisation's country (the user and a link; no case data).
+//! within the window (or a machine client that read about more cases than the threshold: who
+//! accessed them, their audit events) is flagged once per window, by a high-severity audit
+//! event and an e-mail to the coordinators of their organisation's country (the user or client
+//! and a link; no case data).
 //! The audit sealer hands it each batch of events it seals.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use tumaini_db::models::audit::{self, AuditEvent};
-use tumaini_db::models::{Organisation, User};
+use tumaini_db::models::{ApiClient, Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::{DbConn, DbError};
 
@@ -30,6 +32,9 @@ pub struct MisuseWatch {
     /// Where alerts are counted.
     metrics: Metrics,
 }
+
+/// The prefix of a machine client's key among the readers (a user's key is its id).
+const CLIENT_KEY: &str = "client:";
 
 /// How often one reader's reads are counted at most.
 const RECOUNT_EVERY: Duration = Duration::from_secs(5);
@@ -71,6 +76,15 @@ impl MisuseWatch {
             })
             .filter_map(|e| e.actor_user_id.clone());
         misuse.pending.extend(fresh);
+        // A machine client reads no personal group; what it reads about cases (who accessed
+        // them, their audit events) is counted instead, under its own key.
+        let clients = sealed
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| e.outcome == "success" && e.resource_type.as_deref() == Some("case"))
+            .filter_map(|e| e.actor_client_id.as_ref())
+            .map(|id| format!("{CLIENT_KEY}{id}"));
+        misuse.pending.extend(clients);
         let since = now_utc() - misuse.window;
         let now = Instant::now();
         misuse
@@ -85,6 +99,10 @@ impl MisuseWatch {
         for reader in &due {
             misuse.pending.remove(reader);
             misuse.counted.insert(reader.clone(), now);
+            if let Some(client) = reader.strip_prefix(CLIENT_KEY) {
+                misuse.check_client(conn, client, since)?;
+                continue;
+            }
             let reader = reader.as_str();
             let cases = audit::cases_read_with_groups(conn, reader, since)?;
             if cases <= misuse.threshold
@@ -125,6 +143,52 @@ impl MisuseWatch {
             misuse.metrics.misuse_alert();
             tracing::warn!(user_id = %user.id, cases, "audit: possible insider misuse flagged");
         }
+        Ok(())
+    }
+
+    /// The alert for a machine client: more cases read about than the threshold within the
+    /// window, flagged once per window (a high-severity event about the client, and an e-mail
+    /// to the coordinators of its organisation's country).
+    fn check_client(
+        &self,
+        conn: &mut DbConn,
+        client: &str,
+        since: chrono::NaiveDateTime,
+    ) -> Result<(), DbError> {
+        let cases = audit::cases_read_by_client(conn, client, since)?;
+        if cases <= self.threshold
+            || audit::recorded_since(conn, AuditAction::AuditMisuseAlert, client, since)?
+        {
+            return Ok(());
+        }
+        let Ok(client_id) = client.parse() else {
+            return Ok(());
+        };
+        let Some((client, organisation)) = ApiClient::with_organisation(conn, &client_id)? else {
+            return Ok(());
+        };
+        Entry::new(AuditAction::AuditMisuseAlert, Outcome::Flagged)
+            .for_organisation(&organisation.id)
+            .on("client", &client.id)
+            .purpose(format!(
+                "{cases} cases read about within {} minutes",
+                self.window.num_minutes()
+            ))
+            .high_severity(true)
+            .write(conn)?;
+        notifications::tell_of_client_misuse(
+            conn,
+            &client,
+            &organisation,
+            cases,
+            self.window.num_minutes(),
+            &self.public_url,
+        )?;
+        tracing::warn!(
+            client_id = %client.id,
+            cases,
+            "audit: possible misuse by a machine client flagged"
+        );
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ pub mod misuse;
 pub mod queries;
 pub mod views;
 
-use tumaini_db::models::User;
 use tumaini_db::models::audit::{self, AuditRecord};
+use tumaini_db::models::{ApiClient, User};
 pub use tumaini_db::vocabulary::AuditAction;
 use tumaini_db::{DbConn, DbError};
 
@@ -81,6 +81,19 @@ impl Entry {
         self
     }
 
+    /// Who acted, a person or a machine client (the client's organisation is the actor's
+    /// organisation; a client has no role).
+    pub fn by_actor(mut self, actor: Actor<'_>) -> Self {
+        match actor {
+            Actor::User(user) => self.by(Some(user)),
+            Actor::Client(client) => {
+                self.record.actor_client_id = Some(client.id.to_string());
+                self.record.actor_organisation_id = Some(client.organisation_id.to_string());
+                self
+            }
+        }
+    }
+
     /// The organisation an event raised by the system concerns (no user acted).
     pub fn for_organisation(mut self, organisation: &impl ToString) -> Self {
         self.record.actor_organisation_id = Some(organisation.to_string());
@@ -126,6 +139,54 @@ impl Entry {
         audit::record(conn, &self.record)?;
         Ok(())
     }
+}
+
+/// Who acted: a signed-in person or a machine client.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A person.
+    User(&'a User),
+    /// A machine client.
+    Client(&'a ApiClient),
+}
+
+/// Who acted, owned (to move into a database closure).
+#[derive(Debug, Clone)]
+pub enum OwnedActor {
+    /// A person.
+    User(User),
+    /// A machine client.
+    Client(ApiClient),
+}
+
+impl OwnedActor {
+    /// Borrowed, for an entry.
+    pub fn as_actor(&self) -> Actor<'_> {
+        match self {
+            Self::User(user) => Actor::User(user),
+            Self::Client(client) => Actor::Client(client),
+        }
+    }
+}
+
+/// Appends the event by a person or a machine client, with the authorization decision that
+/// let it happen (or refused it).
+pub fn record_decided_by(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    actor: Actor<'_>,
+    event: Event<'_>,
+    decision: &Decision,
+) -> Result<(), DbError> {
+    let entry = Entry::new(event.action, event.outcome)
+        .in_request(context)
+        .by_actor(actor)
+        .decided(Some(decision));
+    match event.resource {
+        Some((kind, id)) => entry.on(kind, &id),
+        None => entry,
+    }
+    .write(conn)
 }
 
 /// An audited action: what, on which resource, and how it ended.

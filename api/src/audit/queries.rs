@@ -11,7 +11,6 @@ use tumaini_db::audit_chain;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit::{self as store, AuditEvent, AuditFilter};
 use tumaini_db::models::case::Case;
-use tumaini_db::vocabulary::Role;
 use tumaini_db::{DbConn, DbError};
 use utoipa::IntoParams;
 
@@ -20,7 +19,7 @@ use super::views::{
     PublicKey, VerifyReport,
 };
 use super::{AuditAction, Event, Outcome};
-use crate::auth::Caller;
+use crate::auth::Principal;
 use crate::auth::tokens::Keys;
 use crate::authz::{Action, Decision, OrganisationFacts, Resource};
 use crate::http::{ApiError, ProblemType, with_conn};
@@ -33,6 +32,8 @@ pub struct EventQuery {
     pub case_id: Option<CaseId>,
     /// Events by this user.
     pub user_id: Option<String>,
+    /// Events by this machine client.
+    pub client_id: Option<String>,
     /// Events by users of this organisation.
     pub organisation_id: Option<String>,
     /// Events with this action code, e.g. `case.read`.
@@ -135,23 +136,24 @@ struct Scope {
     country: Option<String>,
 }
 
-/// The caller's right to the audit trail, and its scope.
-fn scope(state: &AppState, caller: &Caller) -> (Decision, Scope) {
-    let own = OrganisationFacts::from(&caller.organisation);
+/// The caller's right to the audit trail, and its scope: national for a coordinator (or a
+/// coordination office's client), else the caller's organisation.
+fn scope(state: &AppState, caller: &Principal) -> (Decision, Scope) {
+    let own = OrganisationFacts::from(caller.organisation());
     let decision = state.authz.decide(
-        &caller.principal(),
+        caller.facts().subject(),
         Action::QueryAudit,
         &Resource::Organisation(&own),
         &crate::authz::AccessContext::now("oversight"),
     );
-    let scope = if caller.user.role == Role::Coordinator {
+    let scope = if caller.national() {
         Scope {
             organisation: None,
-            country: Some(caller.organisation.country.to_string()),
+            country: Some(caller.organisation().country.to_string()),
         }
     } else {
         Scope {
-            organisation: Some(caller.organisation.id.to_string()),
+            organisation: Some(caller.organisation().id.to_string()),
             country: None,
         }
     };
@@ -235,16 +237,16 @@ fn redact_foreign(
 
 fn record(
     conn: &mut DbConn,
-    caller: &Caller,
+    caller: &Principal,
     action: AuditAction,
     outcome: Outcome,
     resource: Option<(&'static str, String)>,
     decision: &Decision,
 ) -> Result<(), DbError> {
-    super::record_decided(
+    super::record_decided_by(
         conn,
-        &caller.context,
-        Some(&caller.user),
+        caller.context(),
+        caller.actor(),
         Event {
             action,
             outcome,
@@ -256,7 +258,7 @@ fn record(
 
 fn refused(
     conn: &mut DbConn,
-    caller: &Caller,
+    caller: &Principal,
     action: AuditAction,
     decision: &Decision,
 ) -> ApiError {
@@ -279,7 +281,7 @@ fn refused(
 /// whether it exists is not the caller's to learn.
 pub async fn events(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     query: EventQuery,
 ) -> Result<EventPage, ApiError> {
     let (default, most) = match query.format()? {
@@ -312,6 +314,7 @@ pub async fn events(
     let filter = AuditFilter {
         case_id: query.case_id.map(|c| c.to_string()),
         user_id: query.user_id,
+        client_id: query.client_id,
         organisation_id: query.organisation_id,
         action: query.action,
         from: query.from,
@@ -396,7 +399,7 @@ fn feed_page(
 /// for the cases their organisation owns; 404 for any other, as for none.
 pub async fn disclosures(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     id: CaseId,
 ) -> Result<DisclosureReport, ApiError> {
     let (decision, scope) = scope(state, &caller);
@@ -440,6 +443,7 @@ pub async fn disclosures(
                     let actor = e
                         .actor_user_id
                         .clone()
+                        .or_else(|| e.actor_client_id.as_ref().map(|c| format!("client:{c}")))
                         .unwrap_or_else(|| "system".to_owned());
                     by_actor
                         .entry(actor)
@@ -473,9 +477,9 @@ pub async fn disclosures(
 
 /// Recomputes the chain and checks every signed checkpoint (coordinators), reporting the
 /// first broken position, not only "broken".
-pub async fn verify(state: &AppState, caller: Caller) -> Result<VerifyReport, ApiError> {
+pub async fn verify(state: &AppState, caller: Principal) -> Result<VerifyReport, ApiError> {
     let (mut decision, _) = scope(state, &caller);
-    if caller.user.role != Role::Coordinator {
+    if !caller.national() {
         decision.allowed = false;
     }
     let key = state.audit_signer.verifying_key();
@@ -507,12 +511,12 @@ pub async fn verify(state: &AppState, caller: Caller) -> Result<VerifyReport, Ap
 /// outside witness keeps, to prove later that the trail it was shown was never rewritten.
 pub async fn checkpoints(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     after: i64,
     limit: i64,
 ) -> Result<CheckpointPage, ApiError> {
     let (mut decision, _) = scope(state, &caller);
-    if caller.user.role != Role::Coordinator {
+    if !caller.national() {
         decision.allowed = false;
     }
     let (after, limit) = (after.max(0), limit.clamp(1, 1_000));

@@ -34,6 +34,8 @@ pub struct AuditEventView {
     pub actor_organisation_id: Option<String>,
     /// The acting account's role at the time.
     pub actor_role: Option<String>,
+    /// The acting machine client, when a client acted (then no account and no role).
+    pub actor_client_id: Option<String>,
     /// The kind of object acted on (`case`, `referral`, `user`, ...).
     pub resource_type: Option<String>,
     /// The object's id, unless it lies outside your scope.
@@ -72,6 +74,7 @@ impl AuditEventView {
             actor_user_id: e.actor_user_id.clone(),
             actor_organisation_id: e.actor_organisation_id.clone(),
             actor_role: e.actor_role.clone(),
+            actor_client_id: e.actor_client_id.clone(),
             resource_type: e.resource_type.clone(),
             resource_id: e.resource_id.clone(),
             field_groups: list(&e.field_groups),
@@ -105,11 +108,13 @@ pub struct EventPage {
     pub next_after: Option<i64>,
 }
 
-/// One account (or the system) that acted on a case, summarised.
+/// One account (or machine client, or the system) that acted on a case, summarised.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Accessor {
-    /// The account, or null for the system (jobs, the deadline scanner).
+    /// The account, or null for a machine client or the system (jobs, the deadline scanner).
     pub user_id: Option<String>,
+    /// The machine client, when a client acted.
+    pub client_id: Option<String>,
     /// Its organisation.
     pub organisation_id: Option<String>,
     /// Its role at the first event.
@@ -137,6 +142,7 @@ impl Accessor {
     pub fn first(e: &AuditEvent) -> Self {
         Self {
             user_id: e.actor_user_id.clone(),
+            client_id: e.actor_client_id.clone(),
             organisation_id: e.actor_organisation_id.clone(),
             role: e.actor_role.clone(),
             first_at: e.occurred_at.and_utc(),

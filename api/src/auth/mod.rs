@@ -2,6 +2,7 @@
 //! live. Passwords, tokens, TOTP and throttling live in the submodules; the HTTP endpoints in
 //! `routes::auth`, the account workflows in `accounts`.
 
+pub mod clients;
 pub mod password;
 pub mod tokens;
 pub mod totp;
@@ -26,6 +27,7 @@ use password::PasswordHasher;
 use tokens::Keys;
 
 pub use crate::config::AuthSettings;
+pub use clients::{ClientCaller, Principal};
 
 /// Everything sign-in needs, built once at start and shared by the workers.
 #[derive(Debug)]
@@ -161,14 +163,9 @@ fn unauthenticated() -> ApiError {
     ApiError::bare(ProblemType::Unauthenticated)
 }
 
-fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Box::pin(async {
-            Err(ApiError::Internal(anyhow::anyhow!("no application state")))
-        });
-    };
-    let token = req
-        .headers()
+/// The bearer token of the `Authorization` header, if there is one.
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -176,7 +173,16 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .map(str::to_owned);
+        .map(str::to_owned)
+}
+
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Box::pin(async {
+            Err(ApiError::Internal(anyhow::anyhow!("no application state")))
+        });
+    };
+    let token = bearer_token(req);
     let context = RequestContext::of(req, &state.auth.keys, &state.auth.settings.proxies);
     Box::pin(async move {
         let token = token.ok_or_else(unauthenticated)?;
@@ -184,6 +190,10 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
             tracing::debug!(reason = %refusal, "access token refused");
             unauthenticated()
         })?;
+        // A machine client's token never passes for a person's.
+        if claims.cid.is_some() {
+            return Err(unauthenticated());
+        }
         let session_id: SessionId = claims.sid.parse().map_err(|_| unauthenticated())?;
         let pool = state.pool.clone();
         let found = web::block(move || -> Result<_, tumaini_db::DbError> {

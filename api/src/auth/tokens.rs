@@ -12,7 +12,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tumaini_db::ids::{SessionId, UserId};
+use tumaini_db::ids::{ClientId, ClientSecretId, SessionId, UserId};
+use tumaini_db::models::SecretToStore;
 use zeroize::Zeroizing;
 
 use crate::config::SecretKey;
@@ -21,6 +22,20 @@ use crate::config::SecretKey;
 pub const ISSUER: &str = "tumaini";
 /// `aud` of every access token.
 pub const AUDIENCE: &str = "tumaini-api";
+/// The prefix of every client secret, for secret scanners.
+pub const CLIENT_SECRET_PREFIX: &str = "tumaini_cs_";
+
+/// The lookup id a client secret carries (`tumaini_cs_<lookup id>_<random>`), if it has the
+/// form of one.
+pub fn client_secret_lookup(secret: &str) -> Option<ClientSecretId> {
+    let rest = secret.strip_prefix(CLIENT_SECRET_PREFIX)?;
+    let (lookup, random) = rest.split_once('_')?;
+    if lookup.len() != 32 || random.is_empty() {
+        return None;
+    }
+    lookup.parse().ok()
+}
+
 /// The JOSE `typ` of access tokens (RFC 9068), checked so no other JWT passes for one.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
@@ -44,6 +59,13 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Token id.
     pub jti: String,
+    /// A machine client's token: the client's id (then `sub` is the client's id too and `sid`
+    /// is empty). A person's token has none, so neither passes for the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+    /// A machine client's token: the scopes granted to it, space-separated (RFC 6749 §3.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Why an access token was refused. Never shown in detail to the caller.
@@ -67,6 +89,7 @@ pub struct Keys {
     totp_seal_key: Zeroizing<[u8; 32]>,
     request_hash_key: Zeroizing<[u8; 32]>,
     cursor_key: Zeroizing<[u8; 32]>,
+    client_secret_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -111,6 +134,7 @@ impl Keys {
             totp_seal_key: derive(&hkdf, "totp-secret/xchacha20poly1305"),
             request_hash_key: derive(&hkdf, "idempotent-request/hmac"),
             cursor_key: derive(&hkdf, "cursor/hmac"),
+            client_secret_key: derive(&hkdf, "client-secret/hmac"),
         }
     }
 
@@ -131,8 +155,60 @@ impl Keys {
             nbf: now,
             exp: now + ttl_secs,
             jti: uuid::Uuid::now_v7().to_string(),
+            cid: None,
+            scope: None,
         };
         Ok((self.sign(&claims)?, claims))
+    }
+
+    /// Signs an access token for a machine client with the scopes granted, valid for
+    /// `ttl_secs` from now. It names no session: each request checks the client itself.
+    pub fn issue_client_access(
+        &self,
+        client: &ClientId,
+        scope: &str,
+        ttl_secs: i64,
+    ) -> anyhow::Result<(String, AccessClaims)> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = AccessClaims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: client.to_string(),
+            sid: String::new(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_secs,
+            jti: uuid::Uuid::now_v7().to_string(),
+            cid: Some(client.to_string()),
+            scope: Some(scope.to_owned()),
+        };
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    /// A new client secret, `tumaini_cs_<lookup id>_<256 random bits>`, and what to store:
+    /// its lookup id and keyed hash. The fixed prefix lets secret scanners find a leaked one.
+    pub fn new_client_secret(&self) -> (Zeroizing<String>, SecretToStore) {
+        let id = ClientSecretId::generate();
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(&mut *bytes);
+        let lookup = id.as_str().replace('-', "");
+        let secret = Zeroizing::new(format!(
+            "{CLIENT_SECRET_PREFIX}{lookup}_{}",
+            URL_SAFE_NO_PAD.encode(*bytes)
+        ));
+        let hash = hex::encode(keyed_hash(&self.client_secret_key, secret.as_bytes()));
+        (secret, SecretToStore { id, hash })
+    }
+
+    /// Whether `secret` is the one stored as `stored_hash` (compared in constant time).
+    pub fn client_secret_matches(&self, secret: &str, stored_hash: &str) -> bool {
+        let Ok(stored) = hex::decode(stored_hash) else {
+            return false;
+        };
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&*self.client_secret_key)
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(secret.as_bytes());
+        mac.verify_slice(&stored).is_ok()
     }
 
     /// Signs arbitrary access claims with the access-token key (tests use it to prove that

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use cedar_policy::{
     Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression as R,
 };
-use tumaini_db::vocabulary::{OrganisationKind, Role};
+use tumaini_db::vocabulary::{ClientScope, OrganisationKind, Role};
 
 /// A personal field group. The summary is not one: it is plaintext and
 /// read with `ReadSummary`.
@@ -149,6 +149,8 @@ actions! {
     ReadStatistics,
     /// Query the audit trail.
     QueryAudit,
+    /// Read the referral overview (how each organisation answers the referrals it receives).
+    ReadReferralOverview,
     /// Search the service directory.
     ReadDirectory,
     /// Publish, change or withdraw an organisation's listings in the service directory.
@@ -183,6 +185,7 @@ impl Action {
             | Self::ManageUsers
             | Self::ReadStatistics
             | Self::QueryAudit
+            | Self::ReadReferralOverview
             | Self::ReadDirectory
             | Self::ManageServices
             | Self::ApproveAccountGrant
@@ -234,6 +237,38 @@ pub struct PrincipalFacts {
     pub organisation: OrganisationFacts,
     /// Whether the session passed a second factor.
     pub mfa: bool,
+}
+
+/// A machine client's facts, from the database (never from its token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFacts {
+    /// The client's id.
+    pub client_id: String,
+    /// Its organisation.
+    pub organisation: OrganisationFacts,
+    /// The scopes in force for this request: granted to the client and named by its token.
+    pub scopes: Vec<ClientScope>,
+}
+
+/// Who asks the policies: a person or a machine client.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A signed-in person.
+    User(&'a PrincipalFacts),
+    /// A machine client.
+    Client(&'a ClientFacts),
+}
+
+impl<'a> From<&'a PrincipalFacts> for Subject<'a> {
+    fn from(user: &'a PrincipalFacts) -> Self {
+        Self::User(user)
+    }
+}
+
+impl<'a> From<&'a ClientFacts> for Subject<'a> {
+    fn from(client: &'a ClientFacts) -> Self {
+        Self::Client(client)
+    }
 }
 
 /// A case's facts.
@@ -332,8 +367,8 @@ impl AccessContext {
     }
 }
 
-static TYPES: LazyLock<[EntityTypeName; 4]> = LazyLock::new(|| {
-    ["Organisation", "User", "Case", "Referral"].map(|kind| {
+static TYPES: LazyLock<[EntityTypeName; 5]> = LazyLock::new(|| {
+    ["Organisation", "User", "Case", "Referral", "Client"].map(|kind| {
         EntityTypeName::from_str(&format!("Tumaini::{kind}"))
             .unwrap_or_else(|_| unreachable!("a valid type name"))
     })
@@ -345,6 +380,7 @@ enum Kind {
     User = 1,
     Case = 2,
     Referral = 3,
+    Client = 4,
 }
 
 fn uid(kind: Kind, id: &str) -> EntityUid {
@@ -439,13 +475,44 @@ fn case_entities(case: &CaseFacts, out: &mut Vec<Entity>) -> Result<(), String> 
     Ok(())
 }
 
-/// The entities a decision needs: the principal, its organisation, and the resource with the
-/// organisations it names.
-pub(super) fn entities(
-    principal: &PrincipalFacts,
-    resource: &Resource<'_>,
-) -> Result<Vec<Entity>, String> {
-    let mut out = vec![
+fn client_entity(client: &ClientFacts) -> Result<Entity, String> {
+    entity(
+        Kind::Client,
+        &client.client_id,
+        vec![
+            (
+                "organisation",
+                reference(Kind::Organisation, &client.organisation.id),
+            ),
+            (
+                "organisation_kind",
+                R::new_string(client.organisation.kind.code().to_owned()),
+            ),
+            (
+                "scopes",
+                R::new_set(
+                    client
+                        .scopes
+                        .iter()
+                        .map(|s| R::new_string(s.code().to_owned())),
+                ),
+            ),
+        ],
+        vec![uid(Kind::Organisation, &client.organisation.id)],
+    )
+}
+
+fn subject_entities(subject: Subject<'_>) -> Result<Vec<Entity>, String> {
+    let principal = match subject {
+        Subject::User(user) => user,
+        Subject::Client(client) => {
+            return Ok(vec![
+                organisation_entity(&client.organisation)?,
+                client_entity(client)?,
+            ]);
+        }
+    };
+    Ok(vec![
         organisation_entity(&principal.organisation)?,
         entity(
             Kind::User,
@@ -468,7 +535,16 @@ pub(super) fn entities(
             ],
             vec![uid(Kind::Organisation, &principal.organisation.id)],
         )?,
-    ];
+    ])
+}
+
+/// The entities a decision needs: the principal, its organisation, and the resource with the
+/// organisations it names.
+pub(super) fn entities(
+    subject: Subject<'_>,
+    resource: &Resource<'_>,
+) -> Result<Vec<Entity>, String> {
+    let mut out = subject_entities(subject)?;
     match resource {
         Resource::Organisation(org) => out.push(organisation_entity(org)?),
         Resource::Case(case) => case_entities(case, &mut out)?,
@@ -505,8 +581,11 @@ pub(super) fn entities(
     Ok(out)
 }
 
-pub(super) fn principal_uid(principal: &PrincipalFacts) -> EntityUid {
-    uid(Kind::User, &principal.user_id)
+pub(super) fn principal_uid(subject: Subject<'_>) -> EntityUid {
+    match subject {
+        Subject::User(user) => uid(Kind::User, &user.user_id),
+        Subject::Client(client) => uid(Kind::Client, &client.client_id),
+    }
 }
 
 impl Resource<'_> {

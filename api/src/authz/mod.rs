@@ -28,8 +28,8 @@ fn grants_through_break_glass(policy: &Policy) -> bool {
 }
 
 pub use facts::{
-    AccessContext, Action, CaseFacts, FieldGroup, OrganisationFacts, PrincipalFacts, ReferralFacts,
-    Resource,
+    AccessContext, Action, CaseFacts, ClientFacts, FieldGroup, OrganisationFacts, PrincipalFacts,
+    ReferralFacts, Resource, Subject,
 };
 
 const EMBEDDED_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
@@ -46,6 +46,10 @@ const EMBEDDED_POLICIES: &[(&str, &str)] = &[
     (
         "administration.cedar",
         include_str!("../../../policies/administration.cedar"),
+    ),
+    (
+        "clients.cedar",
+        include_str!("../../../policies/clients.cedar"),
     ),
 ];
 
@@ -282,20 +286,26 @@ impl Authorizer {
     }
 
     /// May `principal` do `action` to `resource` in `context`?
-    pub fn decide(
+    pub fn decide<'p>(
         &self,
-        principal: &PrincipalFacts,
+        principal: impl Into<Subject<'p>>,
         action: Action,
         resource: &Resource<'_>,
         context: &AccessContext,
     ) -> Decision {
+        let principal = principal.into();
         let prepared = self.prepare(principal, resource);
         self.decide_prepared(&prepared, principal, action, resource, context)
     }
 
     /// The entities of one principal and one resource, built once for the several decisions
     /// a request makes about them (a case read asks about the summary and each group).
-    pub fn prepare(&self, principal: &PrincipalFacts, resource: &Resource<'_>) -> Prepared {
+    pub fn prepare<'p>(
+        &self,
+        principal: impl Into<Subject<'p>>,
+        resource: &Resource<'_>,
+    ) -> Prepared {
+        let principal = principal.into();
         // The facts are typed Rust values, built by `facts`; they join the action hierarchy
         // (computed once from the schema).
         Prepared(facts::entities(principal, resource).and_then(|facts| {
@@ -307,14 +317,15 @@ impl Authorizer {
     }
 
     /// [`Authorizer::decide`] over entities prepared for this principal and resource.
-    pub fn decide_prepared(
+    pub fn decide_prepared<'p>(
         &self,
         prepared: &Prepared,
-        principal: &PrincipalFacts,
+        principal: impl Into<Subject<'p>>,
         action: Action,
         resource: &Resource<'_>,
         context: &AccessContext,
     ) -> Decision {
+        let principal = principal.into();
         match self.try_decide(prepared, principal, action, resource, context) {
             Ok(decision) => decision,
             Err(reason) => {
@@ -327,7 +338,7 @@ impl Authorizer {
     fn try_decide(
         &self,
         prepared: &Prepared,
-        principal: &PrincipalFacts,
+        principal: Subject<'_>,
         action: Action,
         resource: &Resource<'_>,
         context: &AccessContext,

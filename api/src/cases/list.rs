@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 
 use super::views::CaseSummaryView;
 use super::{access_context, facts_of, referral_access};
-use crate::audit::{self, AuditAction, Event, Outcome};
-use crate::auth::Caller;
-use crate::authz::{AccessContext, Action, Authorizer, PrincipalFacts, Resource};
+use crate::audit::{AuditAction, Entry, Outcome};
+use crate::auth::Principal;
+use crate::authz::{AccessContext, Action, Authorizer, Resource, Subject};
 use crate::http::{ApiError, with_conn};
 use crate::state::AppState;
 
@@ -36,40 +36,39 @@ pub struct CasePage {
 /// A page of the cases the caller may see, audited.
 pub async fn list(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     filter: CaseFilter,
     cursor: Option<CaseId>,
     limit: i64,
 ) -> Result<CasePage, ApiError> {
     let authz = std::sync::Arc::clone(&state.authz);
     let context = access_context(&state.cases, "case_management");
-    let principal = caller.principal();
     let mut scope = scope_of(&caller);
-    let holds_referrals = matches!(caller.user.role, Role::CaseWorker | Role::Supervisor);
+    let holds_referrals = match &caller {
+        Principal::Person(person) => {
+            matches!(person.user.role, Role::CaseWorker | Role::Supervisor)
+        }
+        Principal::Client(_) => false,
+    };
     with_conn(&state.pool, move |conn| {
+        let facts = caller.facts();
         let page = conn.read_transaction(|conn| {
             if holds_referrals {
                 // Cases the organisation serves through an accepted referral.
-                scope.also = Referral::held_cases(conn, &caller.organisation.id)?;
+                scope.also = Referral::held_cases(conn, &caller.organisation().id)?;
             }
             let seen = Seen {
                 authz: &authz,
-                principal: &principal,
+                principal: facts.subject(),
                 context: &context,
             };
             page(conn, &seen, &scope, &filter, cursor, limit)
         })?;
         conn.write_transaction(|conn| {
-            audit::record(
-                conn,
-                &caller.context,
-                Some(&caller.user),
-                Event {
-                    action: AuditAction::CaseList,
-                    outcome: Outcome::Success,
-                    resource: None,
-                },
-            )
+            Entry::new(AuditAction::CaseList, Outcome::Success)
+                .in_request(caller.context())
+                .by_actor(caller.actor())
+                .write(conn)
         })?;
         Ok(page)
     })
@@ -77,26 +76,32 @@ pub async fn list(
 }
 
 /// The rows a caller's role lists before the policies decide each: a coordinator's and a
-/// competent authority's country, an organisation's own cases, a first responder's own.
-fn scope_of(caller: &Caller) -> CaseScope {
-    let jurisdiction = Some(caller.organisation.country);
-    match caller.user.role {
-        Role::Coordinator => CaseScope {
-            all: true,
-            country: jurisdiction,
-            ..CaseScope::default()
-        },
+/// competent authority's country, an organisation's own cases, a first responder's own; a
+/// machine client's like a coordinator's (a coordination office's) or its organisation's.
+fn scope_of(caller: &Principal) -> CaseScope {
+    let jurisdiction = Some(caller.organisation().country);
+    let own = || CaseScope {
+        owner: Some(caller.organisation().id.clone()),
+        ..CaseScope::default()
+    };
+    let national = || CaseScope {
+        all: true,
+        country: jurisdiction,
+        ..CaseScope::default()
+    };
+    let Principal::Person(person) = caller else {
+        return if caller.national() { national() } else { own() };
+    };
+    match person.user.role {
+        Role::Coordinator => national(),
         Role::CompetentAuthority => CaseScope {
             referred_into_nrm: true,
             country: jurisdiction,
             ..CaseScope::default()
         },
-        Role::CaseWorker | Role::Supervisor => CaseScope {
-            owner: Some(caller.organisation.id.clone()),
-            ..CaseScope::default()
-        },
+        Role::CaseWorker | Role::Supervisor => own(),
         Role::FirstResponder => CaseScope {
-            created_by: Some(caller.user.id.clone()),
+            created_by: Some(person.user.id.clone()),
             ..CaseScope::default()
         },
         Role::Admin => CaseScope::default(),
@@ -106,7 +111,7 @@ fn scope_of(caller: &Caller) -> CaseScope {
 /// Who asks, for the policies.
 struct Seen<'a> {
     authz: &'a Authorizer,
-    principal: &'a PrincipalFacts,
+    principal: Subject<'a>,
     context: &'a AccessContext,
 }
 

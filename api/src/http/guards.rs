@@ -15,7 +15,8 @@ use super::problem::{ApiError, ProblemType};
 pub struct BodyLimit(pub usize);
 
 /// Refuses, before any handler reads it, a body whose declared length is over the limit (413)
-/// or a body that is not JSON (415): the API speaks only JSON.
+/// or a body that is not JSON (415): the API speaks only JSON (but for the token endpoint's
+/// form).
 pub async fn body_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -38,7 +39,9 @@ pub async fn body_guard(
     let has_body =
         declared.is_some_and(|l| l > 0) || req.headers().contains_key(header::TRANSFER_ENCODING);
     let takes_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
-    if has_body && takes_body && !is_json(req.headers().get(header::CONTENT_TYPE)) {
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    let form_allowed = req.path() == TOKEN_PATH && is_form(content_type);
+    if has_body && takes_body && !is_json(content_type) && !form_allowed {
         let refusal = ApiError::problem(
             ProblemType::UnsupportedMediaType,
             "send the request body as application/json",
@@ -46,6 +49,27 @@ pub async fn body_guard(
         return Ok(req.error_response(refusal).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The one endpoint that takes a form instead of JSON: the OAuth 2.0 token endpoint, whose
+/// standard (RFC 6749 §4.4.2) says `application/x-www-form-urlencoded`.
+pub const TOKEN_PATH: &str = "/api/v1/auth/token";
+
+fn essence(content_type: Option<&header::HeaderValue>) -> Option<String> {
+    let value = content_type.and_then(|v| v.to_str().ok())?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub fn is_form(content_type: Option<&header::HeaderValue>) -> bool {
+    essence(content_type).is_some_and(|e| e == "application/x-www-form-urlencoded")
 }
 
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {

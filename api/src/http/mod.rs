@@ -8,7 +8,7 @@ pub mod problem;
 mod request_context;
 
 pub use client_address::{ClientKey, ForwardedHeader, InvalidNetwork, IpNetwork, ProxySettings};
-pub use guards::{body_guard, extractor_configs, security_headers};
+pub use guards::{TOKEN_PATH, body_guard, extractor_configs, is_form, security_headers};
 pub use problem::{ApiError, Problem, ProblemType};
 pub use request_context::{ClientRequestId, REQUEST_ID_HEADER, RequestId, request_context};
 

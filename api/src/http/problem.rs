@@ -62,6 +62,16 @@ pub enum ProblemType {
     Internal,
     /// A dependency (the database) is not available.
     ServiceUnavailable,
+    /// Token endpoint: the request is malformed (RFC 6749 §5.2 `invalid_request`).
+    OAuthInvalidRequest,
+    /// Token endpoint: the client did not authenticate (`invalid_client`).
+    OAuthInvalidClient,
+    /// Token endpoint: the grant is not valid for this client (`invalid_grant`).
+    OAuthInvalidGrant,
+    /// Token endpoint: a scope asked for is unknown or not granted (`invalid_scope`).
+    OAuthInvalidScope,
+    /// Token endpoint: only `client_credentials` is served (`unsupported_grant_type`).
+    OAuthUnsupportedGrantType,
 }
 
 impl ProblemType {
@@ -72,6 +82,11 @@ impl ProblemType {
             Self::MalformedJson => "urn:tumaini:problem:malformed-json",
             Self::InvalidBody => "urn:tumaini:problem:invalid-body",
             Self::Unauthenticated => "urn:tumaini:problem:unauthenticated",
+            Self::OAuthInvalidRequest => "urn:tumaini:problem:oauth-invalid-request",
+            Self::OAuthInvalidClient => "urn:tumaini:problem:oauth-invalid-client",
+            Self::OAuthInvalidGrant => "urn:tumaini:problem:oauth-invalid-grant",
+            Self::OAuthInvalidScope => "urn:tumaini:problem:oauth-invalid-scope",
+            Self::OAuthUnsupportedGrantType => "urn:tumaini:problem:oauth-unsupported-grant-type",
             Self::InvalidCredentials => "urn:tumaini:problem:invalid-credentials",
             Self::MfaRequired => "urn:tumaini:problem:mfa-required",
             Self::MfaEnrolmentRequired => "urn:tumaini:problem:mfa-enrolment-required",
@@ -116,6 +131,11 @@ impl ProblemType {
             Self::TooManyRequests => "Too many requests",
             Self::Internal => "Internal server error",
             Self::ServiceUnavailable => "Service unavailable",
+            Self::OAuthInvalidRequest => "Invalid token request",
+            Self::OAuthInvalidClient => "Client authentication failed",
+            Self::OAuthInvalidGrant => "Invalid grant",
+            Self::OAuthInvalidScope => "Invalid scope",
+            Self::OAuthUnsupportedGrantType => "Unsupported grant type",
         }
     }
 
@@ -141,6 +161,23 @@ impl ProblemType {
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OAuthInvalidClient => StatusCode::UNAUTHORIZED,
+            Self::OAuthInvalidRequest
+            | Self::OAuthInvalidGrant
+            | Self::OAuthInvalidScope
+            | Self::OAuthUnsupportedGrantType => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The OAuth 2.0 error code (RFC 6749 §5.2) a token endpoint problem carries in `error`.
+    pub const fn oauth_error(self) -> Option<&'static str> {
+        match self {
+            Self::OAuthInvalidRequest => Some("invalid_request"),
+            Self::OAuthInvalidClient => Some("invalid_client"),
+            Self::OAuthInvalidGrant => Some("invalid_grant"),
+            Self::OAuthInvalidScope => Some("invalid_scope"),
+            Self::OAuthUnsupportedGrantType => Some("unsupported_grant_type"),
+            _ => None,
         }
     }
 
@@ -188,6 +225,10 @@ pub struct Problem {
     /// The request id, also in the `X-Request-Id` header; quote it when asking for help.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// On the token endpoint only: the OAuth 2.0 error code (RFC 6749 §5.2), e.g.
+    /// `invalid_client`, so that OAuth client libraries understand the refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Problem {
@@ -199,6 +240,7 @@ impl Problem {
             status: kind.status().as_u16(),
             detail,
             request_id: None,
+            error: kind.oauth_error().map(str::to_owned),
         }
     }
 
@@ -279,7 +321,12 @@ impl ResponseError for ApiError {
         match self {
             Self::Problem { kind, detail } => {
                 let mut response = Problem::new(*kind, detail.clone()).into_response();
-                if kind.status() == StatusCode::UNAUTHORIZED {
+                if *kind == ProblemType::OAuthInvalidClient {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"tumaini\""),
+                    );
+                } else if kind.status() == StatusCode::UNAUTHORIZED {
                     response.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Bearer realm=\"tumaini\""),

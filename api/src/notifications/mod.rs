@@ -125,6 +125,33 @@ pub fn tell_receiver(
     Ok(())
 }
 
+/// Tells the coordinators of a machine client's country that it read about more cases than
+/// the threshold within the window: the client's id and organisation and a link, no case data.
+pub fn tell_of_client_misuse(
+    conn: &mut DbConn,
+    client: &tumaini_db::models::ApiClient,
+    organisation: &Organisation,
+    cases: i64,
+    window_minutes: i64,
+    public_url: &str,
+) -> Result<usize, DbError> {
+    let coordinators = User::notification_recipients(
+        conn,
+        &[Role::Coordinator],
+        None,
+        Some(&organisation.country),
+    )?;
+    notify(
+        conn,
+        &coordinators,
+        "Possible misuse of case records in Tumaini",
+        &format!(
+            "A machine client of {} read about {cases} cases within {window_minutes} minutes, more than allowed before an alert.\n\nReview its access in the audit trail, and revoke it if need be: {public_url}/audit?client_id={}\n",
+            organisation.name, client.id
+        ),
+    )
+}
+
 /// Tells the coordinators of `organisation`'s country that `user` read personal details of
 /// more cases than the misuse threshold allows within the window (the reader's role and
 /// organisation, and a link to their access in the audit trail; no case data).

@@ -30,10 +30,10 @@ use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
 use crate::audit::{self, AuditAction, Entry, Event, Outcome};
-use crate::auth::{Caller, RequestContext};
+use crate::auth::{Caller, Principal, RequestContext};
 use crate::authz::{Action, Decision, OrganisationFacts, ReferralFacts, Resource};
 use crate::cases::{self as service, CaseRequest, Idempotency, Reply, vault_error};
-use crate::guarded::{self, Failure, authorize};
+use crate::guarded::{self, Failure, authorize_principal};
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::notifications::{notify, tell_receiver, tell_sender};
 use crate::rules::lifecycle;
@@ -679,28 +679,23 @@ pub struct ReferralOverview {
 /// Referral performance per receiving organisation: open, overdue, outcomes and the mean time
 /// to answer. Coordinators see the referrals of their country's cases; a supervisor those their
 /// organisation received.
-pub async fn overview(state: &AppState, caller: Caller) -> Result<ReferralOverview, ApiError> {
-    let own = OrganisationFacts::from(&caller.organisation);
-    let decision = authorize(
+pub async fn overview(state: &AppState, caller: Principal) -> Result<ReferralOverview, ApiError> {
+    let own = OrganisationFacts::from(caller.organisation());
+    let decision = authorize_principal(
         state,
         &caller,
-        Action::ReadStatistics,
+        Action::ReadReferralOverview,
         &own,
         AuditAction::ReferralOverview,
         || ApiError::problem(ProblemType::Forbidden, "your role may not read statistics"),
     )
     .await?;
-    // A coordinator sees the referrals of the cases owned in their country, whichever
-    // organisation received them (at home or abroad); a supervisor those their own
-    // organisation received.
-    let jurisdiction =
-        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
-    let own_organisation = caller.organisation.id.clone();
-    let Caller {
-        user,
-        context: request,
-        ..
-    } = caller;
+    // A coordinator (or a coordination office's client) sees the referrals of the cases owned
+    // in their country, whichever organisation received them (at home or abroad); a supervisor
+    // those their own organisation received.
+    let jurisdiction = caller.national().then(|| caller.organisation().country);
+    let own_organisation = caller.organisation().id.clone();
+    let (actor, request) = (caller.owned_actor(), caller.context().clone());
     with_conn(&state.pool, move |conn| {
         let overview = conn.read_transaction(|conn| {
             let now = now_utc();
@@ -738,10 +733,10 @@ pub async fn overview(state: &AppState, caller: Caller) -> Result<ReferralOvervi
             })
         })?;
         conn.write_transaction(|conn| {
-            crate::audit::record_decided(
+            crate::audit::record_decided_by(
                 conn,
                 &request,
-                Some(&user),
+                actor.as_actor(),
                 crate::audit::Event {
                     action: AuditAction::ReferralOverview,
                     outcome: crate::audit::Outcome::Success,

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::queries::{self, EventQuery, Format};
 use crate::audit::views::{CheckpointPage, DisclosureReport, EventPage, PublicKey, VerifyReport};
-use crate::auth::Caller;
+use crate::auth::Principal;
 use crate::http::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -57,7 +57,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 #[get("/api/v1/audit/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -96,7 +96,7 @@ pub async fn list_events(
 #[get("/api/v1/audit/cases/{id}/disclosures")]
 pub async fn disclosures(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
     let body = queries::disclosures(&state, caller, id.into_inner()).await?;
@@ -125,7 +125,7 @@ pub async fn disclosures(
 #[get("/api/v1/audit/verify")]
 pub async fn verify_chain(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(queries::verify(&state, caller).await?))
 }
@@ -162,7 +162,7 @@ pub struct CheckpointQuery {
 #[get("/api/v1/audit/checkpoints")]
 pub async fn list_checkpoints(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<CheckpointQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();

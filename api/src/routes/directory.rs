@@ -15,9 +15,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::AuditAction;
 use crate::audit::{self, Event, Outcome};
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::authz::{Action, OrganisationFacts};
-use crate::guarded::authorize;
+use crate::guarded::{authorize, authorize_principal};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
 use crate::state::AppState;
 
@@ -149,7 +149,7 @@ fn region(value: &str) -> Result<String, ApiError> {
 #[get("/api/v1/directory/services")]
 pub async fn search_directory(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<DirectoryQuery>,
 ) -> Result<web::Json<Vec<ListingView>>, ApiError> {
     let query = query.into_inner();
@@ -172,8 +172,8 @@ pub async fn search_directory(
         with_room: query.with_room.unwrap_or(false),
         limit,
     };
-    let own = OrganisationFacts::from(&caller.organisation);
-    let decision = authorize(
+    let own = OrganisationFacts::from(caller.organisation());
+    let decision = authorize_principal(
         &state,
         &caller,
         Action::ReadDirectory,
@@ -182,14 +182,14 @@ pub async fn search_directory(
         || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
     )
     .await?;
-    let Caller { user, context, .. } = caller;
+    let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let views = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let found = ServiceListing::search(conn, &search)?;
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: AuditAction::DirectorySearch,
                     outcome: Outcome::Success,
@@ -233,11 +233,11 @@ async fn organisation(state: &AppState, id: OrgId) -> Result<Organisation, ApiEr
 #[get("/api/v1/organisations/{id}/services")]
 pub async fn organisation_listings(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     id: web::Path<OrgId>,
 ) -> Result<web::Json<Vec<ListingView>>, ApiError> {
     let org = organisation(&state, id.into_inner()).await?;
-    let decision = authorize(
+    let decision = authorize_principal(
         &state,
         &caller,
         Action::ReadDirectory,
@@ -246,7 +246,7 @@ pub async fn organisation_listings(
         || ApiError::bare(ProblemType::NotFound),
     )
     .await?;
-    let Caller { user, context, .. } = caller;
+    let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let views = with_conn(&state.pool, move |conn| {
         conn.write_transaction(|conn| {
             let listings = if org.active {
@@ -254,10 +254,10 @@ pub async fn organisation_listings(
             } else {
                 Vec::new()
             };
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: AuditAction::DirectoryRead,
                     outcome: Outcome::Success,

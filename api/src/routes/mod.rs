@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod clients;
 pub mod contract;
 pub mod directory;
 pub mod docs;
@@ -92,6 +93,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(docs::docs_page)
         .service(metrics::metrics);
     auth::register(cfg);
+    clients::register(cfg);
     approvals::register(cfg);
     admin::register(cfg);
     cases::register(cfg);

@@ -8,7 +8,7 @@ use tumaini_db::vocabulary::ReferralState;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::cases as service;
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::referrals::{
@@ -180,7 +180,7 @@ pub async fn list_referrals(
 #[get("/api/v1/referrals/overview")]
 pub async fn referral_overview(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
 ) -> Result<web::Json<ReferralOverview>, ApiError> {
     Ok(web::Json(referrals::overview(&state, caller).await?))
 }

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::AuditAction;
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 use crate::statistics::export::Export;
@@ -255,7 +255,7 @@ fn subject(code: Option<&str>) -> Result<Subject, ApiError> {
 #[get("/api/v1/statistics/tables")]
 pub async fn statistics_table(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<TableQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -316,7 +316,7 @@ pub async fn statistics_table(
 #[get("/api/v1/statistics/reports/referral-response-times")]
 pub async fn referral_response_times(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<ResponseTimesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -394,7 +394,7 @@ pub struct ResponseTimesQuery {
 #[get("/api/v1/statistics/reports/{name}")]
 pub async fn named_report(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     name: web::Path<String>,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {

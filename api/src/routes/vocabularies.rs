@@ -60,5 +60,7 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         ReferralState,
         DeclineReason,
         NotificationKind,
+        ClientScope,
+        LegalBasis,
     )))
 }

@@ -10,16 +10,16 @@ use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::Organisation;
 use tumaini_db::models::statistics::Dimension;
+use tumaini_db::vocabulary::OrganisationKind;
 use tumaini_db::vocabulary::region;
-use tumaini_db::vocabulary::{OrganisationKind, Role};
 
 use super::export::Export;
 use super::response_times::ResponseTimes;
 use super::{Table, TableRequest};
 use crate::audit::{self, AuditAction, Event, Outcome};
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::authz::{Action, OrganisationFacts};
-use crate::guarded::authorize;
+use crate::guarded::{authorize, authorize_principal};
 use crate::http::{ApiError, ProblemType, with_conn};
 use crate::state::AppState;
 
@@ -78,7 +78,7 @@ pub struct Scope<'a> {
 /// is counted).
 pub async fn answer<F>(
     state: &AppState,
-    caller: Caller,
+    caller: Principal,
     organisation: Option<OrgId>,
     name: AuditAction,
     compute: F,
@@ -86,15 +86,15 @@ pub async fn answer<F>(
 where
     F: FnOnce(&mut DbConn, Scope<'_>) -> Result<Computed, ApiError> + Send + 'static,
 {
-    let jurisdiction =
-        (caller.user.role == Role::Coordinator).then_some(caller.organisation.country);
+    let national_scope = caller.national();
+    let jurisdiction = national_scope.then(|| caller.organisation().country);
     let scope = match organisation {
         Some(id) => Some(id),
-        None if caller.user.role == Role::Coordinator => None,
-        None => Some(caller.organisation.id.clone()),
+        None if national_scope => None,
+        None => Some(caller.organisation().id.clone()),
     };
     let facts = match &scope {
-        None => national(caller.organisation.country.as_str()),
+        None => national(caller.organisation().country.as_str()),
         Some(id) => {
             let id = id.clone();
             match with_conn(&state.pool, move |conn| Ok(Organisation::find(conn, &id)?)).await {
@@ -103,14 +103,15 @@ where
             }
         }
     };
-    let decision = authorize(state, &caller, Action::ReadStatistics, &facts, name, || {
-        ApiError::problem(
-            ProblemType::Forbidden,
-            "your role may not read these statistics",
-        )
-    })
-    .await?;
-    let Caller { user, context, .. } = caller;
+    let decision =
+        authorize_principal(state, &caller, Action::ReadStatistics, &facts, name, || {
+            ApiError::problem(
+                ProblemType::Forbidden,
+                "your role may not read these statistics",
+            )
+        })
+        .await?;
+    let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let computed = with_conn(&state.pool, move |conn| {
         let computed = compute(
             conn,
@@ -120,10 +121,10 @@ where
             },
         )?;
         conn.write_transaction(|conn| {
-            audit::record_decided(
+            audit::record_decided_by(
                 conn,
                 &context,
-                Some(&user),
+                actor.as_actor(),
                 Event {
                     action: name,
                     outcome: if computed.is_ok() {

@@ -45,6 +45,8 @@ pub struct AuditRecord {
     /// The request id the client sent, if it sent a well-formed one: kept apart from the
     /// server's, never mistaken for it.
     pub client_request_id: Option<String>,
+    /// The machine client that acted (its organisation is the actor's organisation).
+    pub actor_client_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -67,6 +69,7 @@ impl AuditRecord {
             client_hash: None,
             high_severity: false,
             client_request_id: None,
+            actor_client_id: None,
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct AuditEvent {
     pub severity: String,
     /// The request id the client sent.
     pub client_request_id: Option<String>,
+    /// The machine client that acted.
+    pub actor_client_id: Option<String>,
 }
 
 /// Appends an event. Call it inside the transaction of the action it records.
@@ -137,6 +142,7 @@ pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, Db
                 "normal"
             }),
             audit_events::client_request_id.eq(&event.client_request_id),
+            audit_events::actor_client_id.eq(&event.actor_client_id),
         ))
         .execute(conn)?;
     Ok(id)
@@ -185,6 +191,22 @@ pub fn cases_read_with_groups(
         .first(conn)?)
 }
 
+/// How many different cases the machine client `client` read about since `since` (successful
+/// events of its about a case: who accessed it, its audit events).
+pub fn cases_read_by_client(
+    conn: &mut DbConn,
+    client: &str,
+    since: NaiveDateTime,
+) -> Result<i64, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::actor_client_id.eq(client))
+        .filter(audit_events::occurred_at.ge(since))
+        .filter(audit_events::outcome.eq("success"))
+        .filter(audit_events::resource_type.eq("case"))
+        .select(diesel::dsl::count(audit_events::resource_id).aggregate_distinct())
+        .first(conn)?)
+}
+
 /// Whether an event with `action` about `resource_id` was recorded since `since`.
 pub fn recorded_since(
     conn: &mut DbConn,
@@ -208,6 +230,8 @@ pub struct AuditFilter {
     pub case_id: Option<String>,
     /// Events by this user.
     pub user_id: Option<String>,
+    /// Events by this machine client.
+    pub client_id: Option<String>,
     /// Events by users of this organisation.
     pub organisation_id: Option<String>,
     /// Events with this action code.
@@ -240,6 +264,9 @@ macro_rules! filtered {
         }
         if let Some(user) = &filter.user_id {
             query = query.filter(audit_events::actor_user_id.eq(user));
+        }
+        if let Some(client) = &filter.client_id {
+            query = query.filter(audit_events::actor_client_id.eq(client));
         }
         if let Some(org) = &filter.organisation_id {
             query = query.filter(audit_events::actor_organisation_id.eq(org));

@@ -2,6 +2,7 @@
 
 pub mod account_token;
 pub mod anonymous;
+pub mod api_client;
 pub mod audit;
 pub mod break_glass;
 pub mod case;
@@ -19,6 +20,7 @@ pub mod statistics;
 pub mod user;
 pub mod webhook;
 
+pub use api_client::{ApiClient, ClientSecret, NewApiClient, SecretToStore};
 pub use organisation::{
     DirectorySearch, ListingTerms, NewOrganisation, Organisation, ServiceListing,
 };

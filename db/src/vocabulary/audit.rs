@@ -7,6 +7,8 @@ vocabulary! {
     pub enum AuditAction as "audit_action" {
         /// A sign-in with a password (and a second factor where required).
         AuthLogin = "auth.login": "Sign-in",
+        /// An access token asked for by a machine client (OAuth 2.0 client credentials).
+        AuthClientToken = "auth.client_token": "Client token issued",
         /// A refresh token exchanged for a new access token.
         AuthRefresh = "auth.refresh": "Session refreshed",
         /// A spent refresh token presented again: the session is ended.
@@ -37,6 +39,18 @@ vocabulary! {
         OrganisationList = "organisation.list": "Organisations listed",
         /// An organisation's users can no longer act.
         OrganisationDeactivate = "organisation.deactivate": "Organisation switched off",
+        /// A machine client registered for an organisation (its first secret shown once).
+        ClientCreate = "client.create": "Machine client registered",
+        /// The machine clients listed.
+        ClientList = "client.list": "Machine clients listed",
+        /// One machine client read.
+        ClientRead = "client.read": "Machine client read",
+        /// A second secret issued to a machine client (both live until one is retired).
+        ClientSecretRotate = "client.secret_rotate": "Client secret rotated",
+        /// A machine client's secret retired.
+        ClientSecretRetire = "client.secret_retire": "Client secret retired",
+        /// A machine client revoked: its tokens stop at the next request.
+        ClientRevoke = "client.revoke": "Machine client revoked",
         /// An account created from the command line.
         UserCreate = "user.create": "Account created",
         /// An account invited by e-mail.

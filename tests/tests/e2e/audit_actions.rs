@@ -38,6 +38,8 @@ struct World<'a> {
     server: TestServer,
     shelter: OrgId,
     clinic: OrgId,
+    /// The coordination office (the coordinator's and the administrator's).
+    office: OrgId,
     /// The shelter's case worker.
     worker: String,
     /// The shelter's supervisor (second factor enrolled).
@@ -115,6 +117,7 @@ impl<'a> World<'a> {
             server,
             shelter,
             clinic,
+            office,
             worker,
             supervisor,
             clinic_worker,
@@ -124,6 +127,18 @@ impl<'a> World<'a> {
             admin,
             serial: Cell::new(0),
         }
+    }
+
+    /// A machine client of the coordination office with every scope, from the loopback: its
+    /// id and secret.
+    fn client(&self) -> (String, String) {
+        crate::clients::register(
+            &self.server,
+            &self.admin,
+            self.office.as_str(),
+            &crate::clients::ALL_SCOPES,
+            &["127.0.0.0/8", "::1"],
+        )
     }
 
     fn next(&self) -> u32 {
@@ -976,6 +991,53 @@ fn exercise(action: AuditAction, w: &World<'_>) {
         AuditAction::WebhookDisable => {
             w.disabled_webhook();
         }
+        AuditAction::AuthClientToken => {
+            let (id, secret) = w.client();
+            crate::clients::client_token(&w.server, &id, &secret, None);
+        }
+        AuditAction::ClientCreate => {
+            w.client();
+        }
+        AuditAction::ClientList => {
+            w.get(&w.admin, "/api/v1/admin/clients", 200);
+        }
+        AuditAction::ClientRead => {
+            let (id, _) = w.client();
+            w.get(&w.admin, &format!("/api/v1/admin/clients/{id}"), 200);
+        }
+        AuditAction::ClientSecretRotate => {
+            let (id, _) = w.client();
+            w.post(
+                &w.admin,
+                &format!("/api/v1/admin/clients/{id}/secrets"),
+                &json!({}),
+                201,
+            );
+        }
+        AuditAction::ClientSecretRetire => {
+            let (id, _) = w.client();
+            let rotated = w.post(
+                &w.admin,
+                &format!("/api/v1/admin/clients/{id}/secrets"),
+                &json!({}),
+                201,
+            );
+            let old = rotated["client"]["secrets"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let path = format!("/api/v1/admin/clients/{id}/secrets/{old}/retire");
+            w.post(&w.admin, &path, &json!({}), 200);
+        }
+        AuditAction::ClientRevoke => {
+            let (id, _) = w.client();
+            w.post(
+                &w.admin,
+                &format!("/api/v1/admin/clients/{id}/revoke"),
+                &json!({}),
+                200,
+            );
+        }
     }
 }
 
@@ -1081,6 +1143,13 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         AuditAction::AnonymousNotificationCreate => (Some("anonymous_notification"), SUCCESS),
         AuditAction::StatisticsResearchExport => (Some("research_agreement"), SUCCESS),
         AuditAction::AuditMisuseAlert => (Some("user"), "flagged"),
+        AuditAction::AuthClientToken
+        | AuditAction::ClientCreate
+        | AuditAction::ClientRead
+        | AuditAction::ClientSecretRotate
+        | AuditAction::ClientSecretRetire
+        | AuditAction::ClientRevoke => (Some("client"), SUCCESS),
+        AuditAction::ClientList => (None, SUCCESS),
     }
 }
 

@@ -13,6 +13,7 @@ mod auth;
 mod binary;
 mod break_glass;
 mod cases;
+mod clients;
 mod directory;
 mod docs_links;
 mod http;

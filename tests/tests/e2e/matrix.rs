@@ -1387,3 +1387,269 @@ fn no_role_reaches_referrals_the_rules_deny(db: TestDb) {
 }
 
 both_engines!(no_role_reaches_referrals_the_rules_deny);
+
+/// What a machine client's cell should answer: 200 where a scope it holds reaches the object
+/// in its jurisdiction, 404 for a case outside it, 403 for an oversight endpoint its scopes do
+/// not name, 401 for every endpoint that serves people only.
+struct ClientActor {
+    name: String,
+    scopes: Vec<&'static str>,
+    /// A coordination office's client (national, like a coordinator) or not (its organisation).
+    national: bool,
+    country: &'static str,
+    token: String,
+}
+
+/// The endpoints a client may try: (path, the scope that opens it, or none: people only).
+fn client_endpoints(
+    ug_case: &str,
+    ke_case: &str,
+    directory_org: &OrgId,
+) -> Vec<(String, Option<&'static str>)> {
+    let mut endpoints: Vec<(String, Option<&'static str>)> = vec![
+        ("/api/v1/audit/events".to_owned(), Some("audit:read")),
+        (
+            format!("/api/v1/audit/cases/{ug_case}/disclosures"),
+            Some("audit:read"),
+        ),
+        (
+            format!("/api/v1/audit/cases/{ke_case}/disclosures"),
+            Some("audit:read"),
+        ),
+        ("/api/v1/audit/verify".to_owned(), Some("audit:read")),
+        (
+            "/api/v1/statistics/tables?dimensions=sex".to_owned(),
+            Some("statistics:read"),
+        ),
+        (
+            "/api/v1/statistics/reports/sdg-16-2-2".to_owned(),
+            Some("statistics:read"),
+        ),
+        (
+            "/api/v1/referrals/overview".to_owned(),
+            Some("referrals:overview"),
+        ),
+        (
+            "/api/v1/directory/services".to_owned(),
+            Some("directory:read"),
+        ),
+        (
+            format!("/api/v1/organisations/{directory_org}/services"),
+            Some("directory:read"),
+        ),
+        ("/api/v1/cases".to_owned(), Some("cases:summary")),
+    ];
+    for path in [
+        format!("/api/v1/cases/{ug_case}"),
+        format!("/api/v1/cases/{ug_case}?groups=identity&purpose=case_management"),
+        format!("/api/v1/cases/{ke_case}"),
+        format!("/api/v1/cases/{ug_case}/consents"),
+        format!("/api/v1/cases/{ug_case}/notes"),
+        format!("/api/v1/cases/{ug_case}/referrals"),
+        "/api/v1/referrals".to_owned(),
+        "/api/v1/statistics/export".to_owned(),
+        "/api/v1/organisations".to_owned(),
+        "/api/v1/users".to_owned(),
+        "/api/v1/auth/me".to_owned(),
+        "/api/v1/admin/clients".to_owned(),
+    ] {
+        endpoints.push((path, None));
+    }
+    endpoints
+}
+
+fn client_expected(
+    client: &ClientActor,
+    path: &str,
+    scope: Option<&str>,
+    ug: &str,
+    ke: &str,
+) -> u16 {
+    let Some(scope) = scope else {
+        return 401;
+    };
+    if !client.scopes.contains(&scope) {
+        // The case list answers, empty: each row is decided and none is allowed; one
+        // organisation's listings answer 404, as for an organisation the caller may not see.
+        return if scope == "cases:summary" {
+            200
+        } else if path.starts_with("/api/v1/organisations/") {
+            404
+        } else {
+            403
+        };
+    }
+    let case_reached = |case: &str| {
+        let country = if case == ke { "KE" } else { "UG" };
+        // A coordination office reaches its country's cases; another organisation its own
+        // (the Ugandan case is the Ugandan shelter's, whose client is the non-national one).
+        if client.national {
+            client.country == country
+        } else {
+            case == ug
+        }
+    };
+    if path.contains("/disclosures") {
+        let case = if path.contains(ug) { ug } else { ke };
+        return if case_reached(case) { 200 } else { 404 };
+    }
+    if path.ends_with("/verify") && !client.national {
+        return 403;
+    }
+    200
+}
+
+fn no_client_reaches_what_its_scopes_do_not_name(db: TestDb) {
+    let server = TestServer::start(&db);
+    let admin = token(&server, &seed::account(&db, Role::Admin).email).0;
+    let ug_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "UG");
+    let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
+    let ug_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "UG");
+    let ke_shelter = seed::organisation_in(&db, OrganisationKind::Shelter, "KE");
+    let ug_worker = token(
+        &server,
+        &seed::account_in(&db, &ug_shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let ke_worker = token(
+        &server,
+        &seed::account_in(&db, &ke_shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let ug_case = server
+        .post(Some(&ug_worker), "/api/v1/cases", &matrix_person("Akena"))
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut kenyan = matrix_person("Wanjiku");
+    kenyan["summary"]["region"] = json!("KE-17");
+    let ke_case = server
+        .post(Some(&ke_worker), "/api/v1/cases", &kenyan)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let every = crate::clients::ALL_SCOPES;
+    let mut plans: Vec<(String, &OrgId, bool, &'static str, Vec<&'static str>)> = every
+        .iter()
+        .map(|s| (format!("ug-office {s}"), &ug_office, true, "UG", vec![*s]))
+        .collect();
+    plans.push((
+        "ug-office all".into(),
+        &ug_office,
+        true,
+        "UG",
+        every.to_vec(),
+    ));
+    plans.push((
+        "ug-shelter all".into(),
+        &ug_shelter,
+        false,
+        "UG",
+        every.to_vec(),
+    ));
+    plans.push((
+        "ke-office all".into(),
+        &ke_office,
+        true,
+        "KE",
+        every.to_vec(),
+    ));
+    let clients: Vec<ClientActor> = plans
+        .into_iter()
+        .map(|(name, org, national, country, scopes)| {
+            let (id, secret) = crate::clients::register(
+                &server,
+                &admin,
+                org.as_str(),
+                &scopes,
+                &["127.0.0.0/8", "::1"],
+            );
+            ClientActor {
+                name,
+                token: crate::clients::client_token(&server, &id, &secret, None),
+                scopes,
+                national,
+                country,
+            }
+        })
+        .collect();
+
+    let endpoints = client_endpoints(&ug_case, &ke_case, &ke_shelter);
+    let personal = ["Akena", "Wanjiku", "matrix narrative", "2001-01-01", "Apio"];
+    let (mut cells, mut granted) = (0usize, 0usize);
+    let (mut unexpected_grants, mut unexpected_refusals) = (Vec::new(), Vec::new());
+    for client in &clients {
+        for (path, scope) in &endpoints {
+            let response = server.get_as(&client.token, path);
+            let want = client_expected(client, path, *scope, &ug_case, &ke_case);
+            cells += 1;
+            let text = response.text();
+            if let Some(value) = personal.iter().find(|p| text.contains(**p)) {
+                unexpected_grants.push(format!(
+                    "{} GET {path}: a personal value ({value})",
+                    client.name
+                ));
+            }
+            if response.status == 200 {
+                granted += 1;
+            }
+            if response.status != want {
+                let line = format!(
+                    "{} GET {path}: {} (expected {want})",
+                    client.name, response.status
+                );
+                if response.status == 200 || (response.status == 403 && want == 404) {
+                    unexpected_grants.push(line);
+                } else {
+                    unexpected_refusals.push(line);
+                }
+                continue;
+            }
+            if path == "/api/v1/cases" {
+                // The list holds exactly the cases the client's scope and jurisdiction reach.
+                let listed: Vec<String> = response.json()["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["id"].as_str().unwrap().to_owned())
+                    .collect();
+                let expected: Vec<String> = if !client.scopes.contains(&"cases:summary") {
+                    vec![]
+                } else if !client.national || client.country == "UG" {
+                    vec![ug_case.clone()]
+                } else {
+                    vec![ke_case.clone()]
+                };
+                if listed.len() > expected.len() || listed.iter().any(|c| !expected.contains(c)) {
+                    unexpected_grants.push(format!("{} lists {listed:?}", client.name));
+                } else if listed != expected {
+                    unexpected_refusals.push(format!("{} lists {listed:?}", client.name));
+                }
+            }
+        }
+    }
+    println!(
+        "client matrix ({}): {} clients x {} endpoints = {cells} cells, {granted} answered 200; \
+         {} unexpected grants, {} unexpected refusals",
+        db.engine(),
+        clients.len(),
+        endpoints.len(),
+        unexpected_grants.len(),
+        unexpected_refusals.len()
+    );
+    assert!(
+        unexpected_grants.is_empty(),
+        "{}",
+        unexpected_grants.join("\n")
+    );
+    assert!(
+        unexpected_refusals.is_empty(),
+        "{}",
+        unexpected_refusals.join("\n")
+    );
+}
+
+both_engines!(no_client_reaches_what_its_scopes_do_not_name);

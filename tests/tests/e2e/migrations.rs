@@ -102,14 +102,13 @@ fn upgrading_brings_free_text_regions_onto_the_list(db: TestDb) {
         tumaini_tests::seed::organisation(&db, tumaini_db::vocabulary::OrganisationKind::Shelter);
     let worker =
         tumaini_tests::seed::account_in(&db, &shelter, tumaini_db::vocabulary::Role::CaseWorker);
-    // The schema before regions were a list (later migrations reverted first), with regions
-    // typed in as they were then.
+    // The schema before regions were a list, with regions typed in as they were then.
+    // Newer migrations are reverted first, down to the one that made regions a list.
     let mut reverted = Vec::new();
     while reverted.last().map(String::as_str) != Some("20261206001000") {
+        assert!(reverted.len() < 20, "the regions migration was not found");
         reverted.push(migrations::revert_last(&mut db.conn()).unwrap());
-        assert!(reverted.len() < 10, "{reverted:?}");
     }
-    reverted.reverse();
     let mut ids = Vec::new();
     for (i, typed) in ["Busia", "busia district", "Amina Nakato house", "UG-ZZ9"]
         .into_iter()
@@ -130,6 +129,7 @@ fn upgrading_brings_free_text_regions_onto_the_list(db: TestDb) {
         ids.push(id);
     }
     let applied = migrations::run_pending(&mut db.conn()).unwrap();
+    reverted.reverse();
     assert_eq!(applied, reverted);
     let regions: Vec<String> = ids
         .iter()

@@ -15,6 +15,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/docs"),
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/admin/clients"),
+    ("get", "/api/v1/admin/clients"),
+    ("get", "/api/v1/admin/clients/{id}"),
+    ("post", "/api/v1/admin/clients/{id}/secrets"),
+    (
+        "post",
+        "/api/v1/admin/clients/{id}/secrets/{secret_id}/retire",
+    ),
+    ("post", "/api/v1/admin/clients/{id}/revoke"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/auth/me"),
@@ -99,6 +109,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/organisations/{id}/services/{service}"),
 ];
 
+/// The path with every `{parameter}` replaced by a fresh UUID.
+fn concrete_path(template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        out.push_str(&uuid::Uuid::now_v7().to_string());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn every_served_route_is_documented(db: TestDb) {
     // With a scrape token, `/metrics` is served on the main listener (401 without the token).
     let server = TestServer::start_with(
@@ -118,7 +144,7 @@ fn every_served_route_is_documented(db: TestDb) {
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             documented.push((method.clone(), path.clone()));
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let concrete = concrete_path(path);
             let answer = server.send(|c, base| {
                 c.request(
                     method.to_uppercase().parse().unwrap(),

@@ -24,7 +24,7 @@ use crate::auth::base32_decode;
 use crate::binary::{Served, call};
 
 /// Signs in over HTTP, enrolling a second factor when the role needs one.
-fn sign_in(addr: std::net::SocketAddr, email: &str) -> String {
+pub(crate) fn sign_in(addr: std::net::SocketAddr, email: &str) -> String {
     let (status, body) = call(
         addr,
         "POST",

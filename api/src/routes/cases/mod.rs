@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{AuditAction, Outcome};
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::authz::{Action, FieldGroup};
 use crate::cases::groups::{self, PersonalGroups};
 use crate::cases::vault_error;
@@ -398,7 +398,7 @@ pub struct ListQuery {
 #[get("/api/v1/cases")]
 pub async fn list_cases(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<CasePage>, ApiError> {
     let query = query.into_inner();
