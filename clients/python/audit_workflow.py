@@ -10,12 +10,15 @@ Generate the client, then run the script:
 Configuration, from the environment:
 
     TUMAINI_URL            the server, e.g. https://tumaini.example
+    TUMAINI_CLIENT_ID      a machine client of the coordination office (scopes audit:read,
+    TUMAINI_CLIENT_SECRET  statistics:read, referrals:overview, cases:summary) and its secret;
+                           or, to sign in as a person instead:
     TUMAINI_EMAIL          a coordinator's account ...
     TUMAINI_PASSWORD       ... its password ...
     TUMAINI_TOTP_SECRET    ... and its authenticator secret (base32), for the second factor
     TUMAINI_STATE          a file that keeps the last audit position between runs (optional)
 
-It signs in, lists the cases by a filter page by page, reads who accessed one of them, pulls
+It gets a token with the OAuth 2.0 client credentials grant (or signs in), lists the cases by a filter page by page, reads who accessed one of them, pulls
 the audit events after the position it kept last time and the signed checkpoints, has the
 server verify the chain, reads a statistics table as JSON and as CSV, and reads the referral
 overview. It prints one line per step and exits non-zero at the first step that fails.
@@ -75,6 +78,26 @@ def totp(secret_base32, at=None):
     offset = digest[-1] & 0x0F
     code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
     return f"{code:06d}"
+
+
+def client_credentials(url):
+    from tumaini_api_client.api.auth import client_token
+    from tumaini_api_client.models import ClientTokenForm, ClientTokenResponse
+
+    anonymous = Client(base_url=url, raise_on_unexpected_status=True)
+    answer = client_token.sync(
+        client=anonymous,
+        body=ClientTokenForm(
+            grant_type="client_credentials",
+            client_id=os.environ["TUMAINI_CLIENT_ID"],
+            client_secret=os.environ["TUMAINI_CLIENT_SECRET"],
+        ),
+    )
+    granted = expect("client credentials", answer, ClientTokenResponse)
+    print(f"client credentials: ok, scopes {granted.scope}")
+    return AuthenticatedClient(
+        base_url=url, token=granted.access_token, raise_on_unexpected_status=True
+    )
 
 
 def sign_in(url):
@@ -197,7 +220,10 @@ def referrals(client):
 
 def main():
     url = os.environ["TUMAINI_URL"]
-    client = sign_in(url)
+    if os.environ.get("TUMAINI_CLIENT_ID"):
+        client = client_credentials(url)
+    else:
+        client = sign_in(url)
     with client:
         cases = cases_by_filter(client)
         if cases:

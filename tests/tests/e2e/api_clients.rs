@@ -12,7 +12,7 @@ use tumaini_tests::seed::{self, PASSWORD};
 use tumaini_tests::skip::{Prerequisite, skip};
 use tumaini_tests::{TestDb, TestServer, both_engines};
 
-use crate::auth::{enrol, login, next_code, token};
+use crate::auth::{enrol, login, mfa_enrolled_token, next_code, token};
 
 /// Whether the Python tools are installed (else the check is skipped, or fails in CI).
 fn tools_available() -> bool {
@@ -72,6 +72,7 @@ fn generate_client(server: &TestServer, dir: &Path) -> PathBuf {
 /// A shelter's case worker with open cases, a referral to another organisation, and a
 /// coordinator of the same country with a second factor: an audit trail worth reading.
 struct Office {
+    coordination: tumaini_db::ids::OrgId,
     coordinator: seed::Account,
     coordinator_secret: Vec<u8>,
     worker_token: String,
@@ -104,6 +105,7 @@ fn office(db: &TestDb, server: &TestServer) -> Office {
     let access = body["access_token"].as_str().unwrap().to_owned();
     let coordinator_secret = enrol(server, &coordinator.email, &access);
     Office {
+        coordination,
         coordinator,
         coordinator_secret,
         worker_token,
@@ -188,6 +190,46 @@ fn a_generated_python_client_runs_the_coordinators_audit_workflow(db: TestDb) {
         said.contains(&format!("after position {position},")),
         "the second run did not start from the kept position {position}:\n{said}"
     );
+
+    // The same workflow as a machine client of the coordination office, registered by an
+    // administrator: no person signs in.
+    let admin = seed::account(&db, Role::Admin);
+    let admin_token = mfa_enrolled_token(&server, &admin.email);
+    let (client_id, client_secret) = crate::clients::register(
+        &server,
+        &admin_token,
+        office.coordination.as_str(),
+        &[
+            "audit:read",
+            "statistics:read",
+            "referrals:overview",
+            "cases:summary",
+        ],
+        &["127.0.0.0/8", "::1"],
+    );
+    let machine = Command::new("python3")
+        .arg(repository().join("clients/python/audit_workflow.py"))
+        .env("PYTHONPATH", &client)
+        .env("TUMAINI_URL", server.base_url())
+        .env("TUMAINI_CLIENT_ID", &client_id)
+        .env("TUMAINI_CLIENT_SECRET", &client_secret)
+        .env("TUMAINI_STATE", &state)
+        .output()
+        .unwrap();
+    let said = text(&machine);
+    println!("audit workflow, as a machine client:\n{said}");
+    assert!(machine.status.success(), "the client's run failed:\n{said}");
+    for step in [
+        "client credentials: ok",
+        "cases: 5 open in 3 pages",
+        "who accessed",
+        "verify: intact",
+        "statistics:",
+        "referral overview:",
+        "audit workflow: done",
+    ] {
+        assert!(said.contains(step), "no `{step}` in:\n{said}");
+    }
     drop(office.worker_token);
 }
 
