@@ -91,8 +91,8 @@ pub struct ClientView {
     pub secrets: Vec<SecretView>,
 }
 
-/// A secret just issued: shown this once, never again.
-#[derive(Debug, Serialize, ToSchema)]
+/// A secret just issued: shown this once, never again. (`Debug` leaves the secret out.)
+#[derive(Serialize, ToSchema)]
 pub struct IssuedSecret {
     /// The client.
     pub client: ClientView,
@@ -100,6 +100,16 @@ pub struct IssuedSecret {
     pub secret_id: ClientSecretId,
     /// The secret: keep it in a secret store. Only its keyed hash is kept by the server.
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for IssuedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSecret")
+            .field("client", &self.client)
+            .field("secret_id", &self.secret_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 fn view(client: ApiClient, secrets: Vec<ClientSecret>) -> ClientView {

@@ -34,11 +34,14 @@ pub enum Refused {
     Credentials,
     /// An address (written or resolved) in a forbidden range.
     #[error(
-        "`url` must name a public address: private, loopback, link-local, metadata and reserved addresses are refused"
+        "`url` must name a public address: private, loopback, link-local, metadata and reserved addresses are refused, and so is a host that does not resolve"
     )]
     ForbiddenAddress,
-    /// The host does not resolve.
-    #[error("`url`'s host does not resolve")]
+    /// The host does not resolve. Answered as a forbidden address: told apart, the two would
+    /// let whoever registers endpoints probe which internal names exist.
+    #[error(
+        "`url` must name a public address: private, loopback, link-local, metadata and reserved addresses are refused, and so is a host that does not resolve"
+    )]
     Unresolvable,
 }
 

@@ -89,8 +89,9 @@ impl From<&WebhookEndpoint> for WebhookView {
     }
 }
 
-/// A new endpoint, or its secret replaced: the secret is shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new endpoint, or its secret replaced: the secret is shown this once. (`Debug` leaves the
+/// secret out.)
+#[derive(Serialize, ToSchema)]
 pub struct WebhookWithSecret {
     /// The endpoint.
     pub endpoint: WebhookView,
@@ -98,6 +99,15 @@ pub struct WebhookWithSecret {
     /// answer: keep it in the receiver's secret store.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=")]
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookWithSecret")
+            .field("endpoint", &self.endpoint)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// An endpoint to register.
