@@ -142,6 +142,17 @@ impl WebhookEndpoint {
         organisation: &OrgId,
         event_type: WebhookEventType,
     ) -> Result<Vec<Self>, DbError> {
+        // A switched-off organisation's endpoints are told nothing: as for its people and its
+        // machine clients, switching it off stops everything at once.
+        let active: bool = crate::schema::organisations::table
+            .find(organisation)
+            .select(crate::schema::organisations::active)
+            .first(conn)
+            .optional()?
+            .unwrap_or(false);
+        if !active {
+            return Ok(Vec::new());
+        }
         Ok(Self::list(conn, Some(organisation))?
             .into_iter()
             .filter(|e| e.is_active() && e.event_types().contains(&event_type))
@@ -337,6 +348,13 @@ pub fn claim_due(
                         webhook_endpoints::table
                             .filter(webhook_endpoints::disabled_at.is_null())
                             .filter(webhook_endpoints::deleted_at.is_null())
+                            .filter(
+                                webhook_endpoints::organisation_id.eq_any(
+                                    crate::schema::organisations::table
+                                        .filter(crate::schema::organisations::active.eq(true))
+                                        .select(crate::schema::organisations::id),
+                                ),
+                            )
                             .select(webhook_endpoints::id),
                     ),
                 )

@@ -717,3 +717,42 @@ fn a_misuse_alert_reaches_the_coordination_offices_of_its_country_only(db: TestD
 }
 
 both_engines!(a_misuse_alert_reaches_the_coordination_offices_of_its_country_only);
+
+/// Switching an organisation off stops its endpoints at once, as it stops its people and its
+/// machine clients: an event about it afterwards is not queued for it, and one queued before is
+/// not sent while it is off.
+fn a_switched_off_organisation_is_sent_nothing(db: TestDb) {
+    use tumaini_db::models::organisation::Organisation;
+
+    let mut w = World::new(&db, SETTINGS);
+    let shelter_head = w.supervisor(&db, &w.shelter);
+    w.register(&shelter_head, "/shelter", EVENTS);
+    let clinic_head = w.supervisor(&db, &w.clinics[1]);
+    w.register(&clinic_head, "/clinic", EVENTS);
+    let case = w.case();
+    // Queued while the clinic was on, then the clinic is switched off before it is sent: the
+    // worker may already be sending it, so stop the receiver first and count what arrives.
+    w.sink.stop();
+    let _received_by_the_clinic = w.refer(&case, 1, MARKERS[4]);
+    Organisation::set_active(&mut db.conn(), &w.clinics[1], false).unwrap();
+    // The shelter is switched off too; the clinic's answer would be news for it.
+    let declined = w.refer(&case, 0, MARKERS[5]);
+    Organisation::set_active(&mut db.conn(), &w.shelter, false).unwrap();
+    w.step(&declined, 0, "decline", &json!({"reason": "no_capacity"}));
+    w.sink.resume();
+    std::thread::sleep(Duration::from_secs(3));
+    let received = w.sink.received();
+    let subjects: BTreeSet<_> = received.iter().map(subject).collect();
+    assert!(
+        !subjects.iter().any(|(path, _, _)| path == "/clinic"),
+        "a switched-off clinic was sent {subjects:?}"
+    );
+    assert!(
+        !subjects
+            .iter()
+            .any(|(path, kind, _)| path == "/shelter" && kind == "referral.declined"),
+        "a switched-off shelter was told of a decline: {subjects:?}"
+    );
+}
+
+both_engines!(a_switched_off_organisation_is_sent_nothing);
