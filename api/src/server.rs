@@ -194,11 +194,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Arc::clone(vault.provider()),
         config.webhooks.clone(),
         config.public_url.clone(),
+        state.audit_signer.event_key().clone(),
     )?;
     let mut scanner = crate::jobs::deadlines::DeadlineScanner::start(
         pool.clone(),
         config.cases.deadline_scan_interval,
         config.public_url.clone(),
+        state.audit_signer.event_key().clone(),
         metrics.clone(),
     )?;
     let mut housekeeping = crate::jobs::housekeeping::Housekeeping::start(
@@ -206,6 +208,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         vault,
         config.cases.idempotency_ttl,
         config.public_url.clone(),
+        state.audit_signer.event_key().clone(),
     )?;
     let mut sealer = crate::jobs::audit_sealer::AuditSealer::start(
         pool,

@@ -61,10 +61,16 @@ impl AppState {
     /// State over an existing pool, configured by `config`, counting into `metrics` (the ones
     /// the pool's observer and the jobs were given).
     pub fn with_metrics(pool: Pool, config: &Config, metrics: Metrics) -> anyhow::Result<Self> {
+        let audit_signer = crate::keyring::audit_signer(&config.audit)
+            .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?;
         Ok(Self {
             pool,
             engine: config.database_url.engine(),
-            auth: Arc::new(AuthService::from_config(config, metrics.clone())?),
+            auth: Arc::new(AuthService::from_config(
+                config,
+                metrics.clone(),
+                audit_signer.event_key().clone(),
+            )?),
             authz: Arc::new(Authorizer::from_config(config)?),
             max_body_bytes: config.max_body_bytes,
             vault: None,
@@ -78,8 +84,7 @@ impl AppState {
                 .context("TUMAINI_RECOVERY_PERIOD_DAYS / TUMAINI_PUBLIC_HOLIDAYS")?,
             ),
             public_url: config.public_url.clone().into(),
-            audit_signer: crate::keyring::audit_signer(&config.audit)
-                .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?,
+            audit_signer,
             webhooks: Arc::new(config.webhooks.clone()),
             metrics,
         })

@@ -9,12 +9,21 @@
 //!   `leaf = SHA-256(0x00 || encoding_v1(event))`, `chain_n = SHA-256(0x01 || chain_(n-1) || leaf_n)`,
 //!   `chain_0` = 32 zero bytes. The encoding is versioned, length-prefixed and covers every
 //!   column of the event.
-//! - Every so often it signs a checkpoint: the C2SP signed-note body
-//!   `tumaini-audit-v1\n<position>\n<base64 chain hash>\n`, signed with Ed25519.
-//! - [`verify`] recomputes everything from the rows and reports the first position where the
-//!   stored chain and the events disagree, and any checkpoint whose hash or signature fails.
+//! - Within seconds of sealing it signs a checkpoint: the C2SP signed-note body
+//!   `tumaini-audit-v1\n<position>\n<base64 chain hash>\n<sequence> <base64 previous>\n`,
+//!   signed with Ed25519. The extension line makes the checkpoints a sequence of their own:
+//!   each names its number and the SHA-256 of its predecessor's note, so a deleted or
+//!   rolled-back checkpoint breaks it (checkpoints signed before the line existed have none).
+//! - Every event carries a MAC (HMAC-SHA256 under an [`EventKey`] derived from the audit key,
+//!   which the servers hold and the database does not), written with the event and covered by
+//!   its leaf hash: an event inserted by anyone with only database access has no valid MAC.
+//! - [`verify`] recomputes everything from the rows and reports every position where the
+//!   stored chain, the events, their MACs and the checkpoints disagree, and how much of the
+//!   trail a signed checkpoint proves (the rest, after the last one, is unprovable yet). It
+//!   needs only the public key; the event key, where the verifier has it, adds the MAC checks.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -22,7 +31,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 pub use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
 
 use crate::ids::AuditEventId;
 use crate::models::audit::AuditEvent;
@@ -44,6 +55,10 @@ const STRAGGLER_WINDOW_MINUTES: i64 = 10;
 const BACKDATING_TOLERANCE_MINUTES: i64 = 15;
 /// The advisory lock key of the sealer ("tumaini" in ASCII, shortened).
 const SEALER_LOCK: i64 = 0x7475_6d61_696e;
+/// The HKDF `info` of the event key, and the domain of its MACs.
+const EVENT_KEY_INFO: &[u8] = b"tumaini audit event mac v1";
+/// At most this many breaks are listed in a report (all are counted).
+pub const MAX_BREAKS_LISTED: usize = 1_000;
 
 fn put(out: &mut Vec<u8>, field: Option<&str>) {
     match field {
@@ -59,10 +74,15 @@ fn put(out: &mut Vec<u8>, field: Option<&str>) {
 
 /// The canonical, versioned encoding of an event: a version byte, then every column in a
 /// fixed order, each as `0` (absent) or `1 || u32 length (big-endian) || UTF-8 bytes`, and
-/// last the client's request id only when there is one (and the acting machine client, after
-/// it, only when there is one). Times are written as
-/// `YYYY-MM-DDTHH:MM:SS.ffffff` (microseconds, UTC).
+/// last the columns added later, in order, up to the last one present (absent ones before it
+/// written as absent): the client's request id, the acting machine client, the event's MAC.
+/// So an event recorded before a column existed keeps its encoding (and its place in the
+/// chain). Times are written as `YYYY-MM-DDTHH:MM:SS.ffffff` (microseconds, UTC).
 pub fn encode(event: &AuditEvent) -> Vec<u8> {
+    encode_with(event, event.mac.as_deref())
+}
+
+fn encode_with(event: &AuditEvent, mac: Option<&str>) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.push(ENCODING_VERSION);
     let time = event
@@ -89,21 +109,60 @@ pub fn encode(event: &AuditEvent) -> Vec<u8> {
     ] {
         put(&mut out, field);
     }
-    // Added later: written only when present, so every event recorded before the column
-    // existed keeps its encoding (and its place in the chain).
-    if let Some(client_request_id) = event.client_request_id.as_deref() {
-        put(&mut out, Some(client_request_id));
-    }
-    // Added later still: the acting machine client. When there is one, the client's request id
-    // is written first in any case (as absent when there is none), so that the two are never
-    // mistaken for each other; an event without a client keeps its former encoding.
-    if let Some(client) = event.actor_client_id.as_deref() {
-        if event.client_request_id.is_none() {
-            put(&mut out, None);
+    let later = [
+        event.client_request_id.as_deref(),
+        event.actor_client_id.as_deref(),
+        mac,
+    ];
+    if let Some(last) = later.iter().rposition(Option::is_some) {
+        for field in &later[..=last] {
+            put(&mut out, *field);
         }
-        put(&mut out, Some(client));
     }
     out
+}
+
+/// The key of the event MACs: derived from the audit key, held by the servers, never stored
+/// in the database. It can authenticate events, not sign checkpoints.
+#[derive(Clone)]
+pub struct EventKey(Arc<Zeroizing<[u8; 32]>>);
+
+impl std::fmt::Debug for EventKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventKey([redacted])")
+    }
+}
+
+impl EventKey {
+    /// The event key of the audit key whose Ed25519 seed is `seed` (HKDF-SHA256).
+    pub fn from_audit_seed(seed: &[u8; 32]) -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's output limit: the expansion cannot fail.
+        let _ = hkdf::Hkdf::<Sha256>::new(None, seed).expand(EVENT_KEY_INFO, key.as_mut());
+        Self(Arc::new(key))
+    }
+
+    fn hmac(&self, event: &AuditEvent) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: this cannot fail.
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(self.0.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
+        mac.update(EVENT_KEY_INFO);
+        mac.update(&encode_with(event, None));
+        mac
+    }
+
+    /// The MAC of `event` (every column but the MAC itself), in base64.
+    pub fn mac(&self, event: &AuditEvent) -> String {
+        BASE64.encode(self.hmac(event).finalize().into_bytes())
+    }
+
+    /// Whether `event` carries its MAC under this key (compared in constant time).
+    pub fn authenticates(&self, event: &AuditEvent) -> bool {
+        let Some(Ok(claimed)) = event.mac.as_deref().map(|m| BASE64.decode(m)) else {
+            return false;
+        };
+        self.hmac(event).verify_slice(&claimed).is_ok()
+    }
 }
 
 /// `SHA-256(0x00 || encoding)`.
@@ -123,9 +182,19 @@ pub fn chain_hash(previous: &[u8; 32], leaf: &[u8; 32]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// The signed-note body of a checkpoint.
+/// The signed-note body of a checkpoint signed before checkpoints formed a sequence.
 pub fn note_body(position: i64, chain: &[u8]) -> String {
     format!("{ORIGIN}\n{position}\n{}\n", BASE64.encode(chain))
+}
+
+/// The signed-note body of a checkpoint in the sequence: the three lines of
+/// [`note_body`], then the extension line `<sequence> <base64 SHA-256 of the previous note>`.
+pub fn linked_note_body(position: i64, chain: &[u8], sequence: i64, previous: &[u8]) -> String {
+    format!(
+        "{}{sequence} {}\n",
+        note_body(position, chain),
+        BASE64.encode(previous)
+    )
 }
 
 /// The key id of a verifying key: the first four bytes of SHA-256 over the key name, a newline,
@@ -152,21 +221,37 @@ pub struct Checkpoint {
     pub signed_at: NaiveDateTime,
     /// The signing key's id.
     pub key_id: String,
-    /// Ed25519 signature over [`note_body`].
+    /// Ed25519 signature over [`Checkpoint::body`].
     pub signature: Vec<u8>,
+    /// Its number in the sequence of checkpoints (none for those signed before the sequence).
+    pub sequence: Option<i64>,
+    /// SHA-256 of the previous checkpoint's note body (32 zero bytes for the first).
+    pub previous_hash: Option<Vec<u8>>,
 }
 
 impl Checkpoint {
+    /// The signed-note body: [`linked_note_body`] for a checkpoint in the sequence,
+    /// [`note_body`] for one signed before.
+    pub fn body(&self) -> String {
+        match (self.sequence, &self.previous_hash) {
+            (Some(sequence), Some(previous)) => {
+                linked_note_body(self.position, &self.chain_hash, sequence, previous)
+            }
+            _ => note_body(self.position, &self.chain_hash),
+        }
+    }
+
+    /// SHA-256 of the note body: what the next checkpoint names as its predecessor.
+    pub fn note_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.body().as_bytes()).into()
+    }
+
     /// The checkpoint as a C2SP signed note: the body, a blank line, and the signature line
     /// `— <origin> <base64(key hash || signature)>`.
     pub fn signed_note(&self) -> String {
         let mut sig = hex_to_bytes(&self.key_id);
         sig.extend_from_slice(&self.signature);
-        format!(
-            "{}\n\u{2014} {ORIGIN} {}\n",
-            note_body(self.position, &self.chain_hash),
-            BASE64.encode(sig)
-        )
+        format!("{}\n\u{2014} {ORIGIN} {}\n", self.body(), BASE64.encode(sig))
     }
 
     /// Whether `key` signed this checkpoint.
@@ -174,11 +259,16 @@ impl Checkpoint {
         let Ok(signature) = ed25519_dalek::Signature::from_slice(&self.signature) else {
             return false;
         };
-        key.verify(
-            note_body(self.position, &self.chain_hash).as_bytes(),
-            &signature,
-        )
-        .is_ok()
+        key.verify(self.body().as_bytes(), &signature).is_ok()
+    }
+
+    /// The newest checkpoint, if any.
+    pub fn latest(conn: &mut DbConn) -> Result<Option<Checkpoint>, DbError> {
+        Ok(audit_checkpoints::table
+            .order(audit_checkpoints::position.desc())
+            .select(Checkpoint::as_select())
+            .first(conn)
+            .optional()?)
     }
 
     /// The checkpoints after chain position `after`, oldest first, at most `limit`.
@@ -207,9 +297,10 @@ fn hex_to_bytes(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The audit signing key.
+/// The audit signing key, and the event key derived from it.
 pub struct AuditSigner {
     key: SigningKey,
+    events: EventKey,
 }
 
 impl std::fmt::Debug for AuditSigner {
@@ -225,6 +316,7 @@ impl AuditSigner {
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         Self {
             key: SigningKey::from_bytes(seed),
+            events: EventKey::from_audit_seed(seed),
         }
     }
 
@@ -233,15 +325,56 @@ impl AuditSigner {
         self.key.verifying_key()
     }
 
-    fn sign(&self, position: i64, chain: &[u8; 32]) -> Checkpoint {
-        let signature = self.key.sign(note_body(position, chain).as_bytes());
+    /// The key the servers authenticate each event with.
+    pub fn event_key(&self) -> &EventKey {
+        &self.events
+    }
+
+    /// A checkpoint at `position`, numbered `sequence`, after the checkpoint whose note hashes
+    /// to `previous`.
+    pub fn sign(
+        &self,
+        position: i64,
+        chain: &[u8; 32],
+        sequence: i64,
+        previous: &[u8; 32],
+    ) -> Checkpoint {
+        let body = linked_note_body(position, chain, sequence, previous);
+        let signature = self.key.sign(body.as_bytes());
         Checkpoint {
             position,
             chain_hash: chain.to_vec(),
             signed_at: now_utc(),
             key_id: key_id(&self.key.verifying_key()),
             signature: signature.to_bytes().to_vec(),
+            sequence: Some(sequence),
+            previous_hash: Some(previous.to_vec()),
         }
+    }
+
+    /// Signs and stores the next checkpoint in the sequence, at `position`. Call it under the
+    /// sealer's lock.
+    fn append_checkpoint(
+        &self,
+        conn: &mut DbConn,
+        position: i64,
+        chain: &[u8; 32],
+    ) -> Result<(), DbError> {
+        let (sequence, previous) = match Checkpoint::latest(conn)? {
+            None => (1, GENESIS),
+            Some(last) => {
+                let number = match last.sequence {
+                    Some(number) => number,
+                    // Signed before the sequence: numbered by their order.
+                    None => audit_checkpoints::table.count().get_result(conn)?,
+                };
+                (number + 1, last.note_hash())
+            }
+        };
+        diesel::insert_into(audit_checkpoints::table)
+            .values(self.sign(position, chain, sequence, &previous))
+            .execute(conn)?;
+        Ok(())
     }
 }
 
@@ -255,7 +388,8 @@ pub struct SealOptions {
     /// Otherwise look this far back before the last sealed event's time, for events whose
     /// transaction committed late (stragglers); `None`: only from that time on.
     pub straggler_window: Option<Duration>,
-    /// Sign a checkpoint when the last one is older than this (and events were sealed since).
+    /// Sign a checkpoint when sealed events are not covered by one and the last one is older
+    /// than this (so no event stays uncovered much longer).
     pub checkpoint_every: Duration,
 }
 
@@ -265,7 +399,7 @@ impl Default for SealOptions {
             batch: 2_000,
             full_sweep: false,
             straggler_window: None,
-            checkpoint_every: Duration::seconds(60),
+            checkpoint_every: Duration::seconds(5),
         }
     }
 }
@@ -399,9 +533,7 @@ pub fn seal_with(
                 at_position < position && now - signed_at >= options.checkpoint_every
             });
         let checkpoint = if due {
-            diesel::insert_into(audit_checkpoints::table)
-                .values(signer.sign(position, &chain))
-                .execute(conn)?;
+            signer.append_checkpoint(conn, position, &chain)?;
             Some(position)
         } else {
             None
@@ -431,20 +563,19 @@ pub fn checkpoint_now(conn: &mut DbConn, signer: &AuditSigner) -> Result<Option<
         ))
         .get_result::<bool>(conn)?;
         if !exists {
-            diesel::insert_into(audit_checkpoints::table)
-                .values(signer.sign(position, &chain))
-                .execute(conn)?;
+            signer.append_checkpoint(conn, position, &chain)?;
         }
         Ok(Some(position))
     })
 }
 
-/// Where the chain first breaks, and why.
+/// A break in the trail, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Break {
-    /// The chain position.
+    /// The chain position (for a checkpoint: the position it covers).
     pub position: i64,
-    /// What is wrong there.
+    /// What is wrong there; starts with one word naming the kind: `changed`, `missing`,
+    /// `broken`, `out of order`, `forged`, `checkpoint`, `witness`.
     pub reason: String,
 }
 
@@ -453,12 +584,28 @@ pub struct Break {
 pub struct Report {
     /// Sealed events recomputed.
     pub events: i64,
-    /// Checkpoints checked.
+    /// Checkpoints checked (the database's and the witness's).
     pub checkpoints: usize,
-    /// The first break in the chain, if any.
+    /// Of which from an outside witness.
+    pub witness_checkpoints: usize,
+    /// The first break in the chain or its events, if any.
     pub first_break: Option<Break>,
-    /// Checkpoints whose hash or signature failed.
+    /// Every break in the chain or its events, in chain order (at most
+    /// [`MAX_BREAKS_LISTED`]).
+    pub breaks: Vec<Break>,
+    /// How many breaks there are in all.
+    pub breaks_total: usize,
+    /// Checkpoints whose hash, signature or place in the sequence failed, and witness
+    /// checkpoints the database no longer matches.
     pub bad_checkpoints: Vec<Break>,
+    /// Events up to the last valid signed checkpoint with nothing broken before it: proven.
+    pub proven: i64,
+    /// Sealed events after it: a signature proves them only once a checkpoint covers them.
+    pub unprovable: i64,
+    /// Whether every event's MAC was checked (the verifier held the event key).
+    pub macs_checked: bool,
+    /// Events recorded before events carried MACs: proven by checkpoints only.
+    pub without_mac: i64,
     /// Events older than the straggler window and still not sealed.
     pub unsealed: i64,
 }
@@ -466,42 +613,169 @@ pub struct Report {
 impl Report {
     /// Nothing wrong.
     pub fn intact(&self) -> bool {
-        self.first_break.is_none() && self.bad_checkpoints.is_empty()
+        self.breaks_total == 0 && self.bad_checkpoints.is_empty()
     }
+
+    fn broke(&mut self, position: i64, reason: impl Into<String>) {
+        let found = Break {
+            position,
+            reason: reason.into(),
+        };
+        if self.first_break.is_none() {
+            self.first_break = Some(found.clone());
+        }
+        if self.breaks.len() < MAX_BREAKS_LISTED {
+            self.breaks.push(found);
+        }
+        self.breaks_total += 1;
+    }
+}
+
+/// What verification holds the trail to: the public keys any checkpoint may be signed with and,
+/// where the verifier has it, the event key.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    /// Any of these may have signed a checkpoint.
+    pub checkpoints: &'a [VerifyingKey],
+    /// The event key; without it MACs are not checked (an outside auditor's copy).
+    pub events: Option<&'a EventKey>,
 }
 
 type ChainRow = (i64, AuditEventId, Vec<u8>, Vec<u8>);
 
-/// Recomputes the chain from the events and checks every checkpoint against it and against
-/// `keys` (any of them may have signed). `external` are checkpoints from an outside witness
-/// (`verify --against`), held to the same test. `progress(done, total)` is called per page.
+/// What an outside witness kept: the signed checkpoints it was given and, where it had one,
+/// the last head of the chain it saw (unsigned: the witness's own record, kept outside the
+/// database, of how far the chain had reached).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Witness {
+    /// Checkpoints, any order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The head the witness last saw.
+    pub head: Option<Head>,
+}
+
+/// The head of the chain: its last position and the chain hash there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The last sealed position.
+    pub position: i64,
+    /// The chain hash there.
+    pub chain_hash: Vec<u8>,
+}
+
+/// The chain hash stored at `position`, if the chain has it.
+pub fn chain_hash_at(conn: &mut DbConn, position: i64) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(audit_chain::table
+        .find(position)
+        .select(audit_chain::chain_hash)
+        .first(conn)
+        .optional()?)
+}
+
+/// The chain's head now, if anything is sealed.
+pub fn head(conn: &mut DbConn) -> Result<Option<Head>, DbError> {
+    Ok(audit_chain::table
+        .order(audit_chain::position.desc())
+        .select((audit_chain::position, audit_chain::chain_hash))
+        .first::<(i64, Vec<u8>)>(conn)
+        .optional()?
+        .map(|(position, chain_hash)| Head {
+            position,
+            chain_hash,
+        }))
+}
+
+/// Checks the sequence of the stored checkpoints: each one in the sequence names the one
+/// before it (by number and note hash); one signed before the sequence never follows one in it.
+fn check_sequence(stored: &[Checkpoint], faults: &mut Vec<Break>) {
+    let mut previous: Option<&Checkpoint> = None;
+    for (index, c) in stored.iter().enumerate() {
+        match (c.sequence, c.previous_hash.as_deref(), previous) {
+            (Some(sequence), Some(hash), None) => {
+                if sequence != 1 || hash != GENESIS {
+                    faults.push(Break {
+                        position: c.position,
+                        reason: format!(
+                            "checkpoint: number {sequence} is the oldest left; the ones before it were deleted"
+                        ),
+                    });
+                }
+            }
+            (Some(sequence), Some(hash), Some(before)) => {
+                let expected = before
+                    .sequence
+                    .unwrap_or_else(|| i64::try_from(index).unwrap_or(i64::MAX))
+                    + 1;
+                if sequence != expected || hash != before.note_hash() {
+                    faults.push(Break {
+                        position: c.position,
+                        reason: format!(
+                            "checkpoint: number {sequence} does not follow the one stored before it \
+                             (a checkpoint between them was deleted, or one was rolled back)"
+                        ),
+                    });
+                }
+            }
+            (None, _, Some(before)) if before.sequence.is_some() => faults.push(Break {
+                position: c.position,
+                reason: "checkpoint: one without a sequence number after numbered ones (inserted afterwards)"
+                    .into(),
+            }),
+            _ => {}
+        }
+        previous = Some(c);
+    }
+}
+
+/// Recomputes the chain from the events and checks every event's MAC (when `keys.events` is
+/// given), every checkpoint against the chain, its signature and its place in the sequence, and
+/// the checkpoints of an outside witness (`verify --against`) against the chain and the
+/// database's own. Reports every break, not only the first: after one it carries on from the
+/// stored chain. `progress(done, total)` is called per page.
 pub fn verify(
     conn: &mut DbConn,
-    keys: &[VerifyingKey],
-    external: &[Checkpoint],
+    keys: Keys<'_>,
+    witness: &Witness,
     mut progress: impl FnMut(i64, i64),
 ) -> Result<Report, DbError> {
     const PAGE: i64 = 10_000;
     let total: i64 = audit_chain::table.count().get_result(conn)?;
-    let mut report = Report::default();
+    let mut report = Report {
+        macs_checked: keys.events.is_some(),
+        witness_checkpoints: witness.checkpoints.len(),
+        ..Report::default()
+    };
     let stored = Checkpoint::all(conn)?;
+    let mut faults: Vec<Break> = Vec::new();
+    check_sequence(&stored, &mut faults);
+    let stored_at: HashMap<i64, &Checkpoint> = stored.iter().map(|c| (c.position, c)).collect();
     let mut wanted: HashMap<i64, Vec<(&Checkpoint, bool)>> = HashMap::new();
     for c in &stored {
         wanted.entry(c.position).or_default().push((c, false));
     }
-    for c in external {
+    for c in &witness.checkpoints {
+        match stored_at.get(&c.position) {
+            None => faults.push(Break {
+                position: c.position,
+                reason: format!(
+                    "witness: the database has no checkpoint at this position, the witness has{} (deleted)",
+                    c.sequence.map(|n| format!(" number {n}")).unwrap_or_default()
+                ),
+            }),
+            Some(ours) if ours.body() != c.body() => faults.push(Break {
+                position: c.position,
+                reason: "witness: the database's checkpoint here differs from the witness's (replaced)"
+                    .into(),
+            }),
+            Some(_) => {}
+        }
         wanted.entry(c.position).or_default().push((c, true));
     }
-    let mut checkpoint_faults: Vec<Break> = Vec::new();
     let mut chain = GENESIS;
     let mut expected = 1i64;
     let mut previous_time: Option<NaiveDateTime> = None;
-    let note = |report: &mut Report, position: i64, reason: String| {
-        if report.first_break.is_none() {
-            report.first_break = Some(Break { position, reason });
-        }
-    };
-    'pages: loop {
+    let mut seen_mac = false;
+    loop {
         let rows: Vec<ChainRow> = audit_chain::table
             .filter(audit_chain::position.ge(expected))
             .order(audit_chain::position)
@@ -525,93 +799,131 @@ pub fn verify(
             .map(|e| (e.id.clone(), e))
             .collect();
         for (position, event_id, stored_leaf, stored_chain) in &rows {
+            // After a gap the row cannot be chained to its predecessor: carry on from it.
+            let mut resync = false;
             if *position != expected {
-                note(
-                    &mut report,
+                report.broke(
                     expected,
-                    "missing: the chain skips this position (a row was removed)".into(),
+                    format!(
+                        "missing: the chain skips positions {expected} to {} (rows were removed)",
+                        position - 1
+                    ),
                 );
-                break 'pages;
+                resync = true;
             }
-            let Some(event) = events.get(event_id) else {
-                note(
-                    &mut report,
-                    *position,
-                    "missing: the event sealed here is gone".into(),
-                );
-                break 'pages;
-            };
-            let leaf = leaf_hash(event);
-            if leaf.as_slice() != stored_leaf.as_slice() {
-                note(
-                    &mut report,
-                    *position,
-                    "changed: the event differs from what was sealed".into(),
-                );
-                break 'pages;
+            match events.get(event_id) {
+                None => {
+                    report.broke(*position, "missing: the event sealed here is gone");
+                }
+                Some(event) => {
+                    let leaf = leaf_hash(event);
+                    if leaf.as_slice() != stored_leaf.as_slice() {
+                        report.broke(
+                            *position,
+                            "changed: the event differs from what was sealed",
+                        );
+                        resync = true;
+                    }
+                    check_event(&mut report, keys.events, *position, event, &mut seen_mac);
+                    if let Some(before) = previous_time
+                        && event.occurred_at
+                            < before - Duration::minutes(BACKDATING_TOLERANCE_MINUTES)
+                    {
+                        report.broke(
+                            *position,
+                            "out of order: the event is older than the one before it (inserted afterwards)",
+                        );
+                    }
+                    previous_time = Some(event.occurred_at);
+                    if !resync {
+                        let next = chain_hash(&chain, &leaf);
+                        if next.as_slice() != stored_chain.as_slice() {
+                            report.broke(
+                                *position,
+                                "broken: the chain hash does not follow (reordered or inserted)",
+                            );
+                        }
+                    }
+                }
             }
-            let next = chain_hash(&chain, &leaf);
-            if next.as_slice() != stored_chain.as_slice() {
-                note(
-                    &mut report,
-                    *position,
-                    "broken: the chain hash does not follow (reordered or inserted)".into(),
-                );
-                break 'pages;
-            }
-            if let Some(before) = previous_time
-                && event.occurred_at < before - Duration::minutes(BACKDATING_TOLERANCE_MINUTES)
-            {
-                note(
-                    &mut report,
-                    *position,
-                    "out of order: the event is older than the one before it (inserted afterwards)"
-                        .into(),
-                );
-                break 'pages;
-            }
-            previous_time = Some(event.occurred_at);
-            chain = next;
+            // Carry on from the stored chain, so that each break is reported once.
+            chain = to_hash(stored_chain);
             report.events += 1;
+            if let Some(head) = witness.head.as_ref().filter(|h| h.position == *position)
+                && head.chain_hash.as_slice() != chain.as_slice()
+            {
+                faults.push(Break {
+                    position: *position,
+                    reason: "witness head: the chain here differs from the head the witness saw (rewritten)"
+                        .into(),
+                });
+            }
             if let Some(checkpoints) = wanted.remove(position) {
-                for (c, external) in checkpoints {
-                    let source = if external {
+                for (c, from_witness) in checkpoints {
+                    let source = if from_witness {
                         "witness checkpoint"
                     } else {
                         "checkpoint"
                     };
-                    if c.chain_hash.as_slice() != chain.as_slice() {
-                        checkpoint_faults.push(Break {
+                    let fault = if c.chain_hash.as_slice() != chain.as_slice() {
+                        Some(format!(
+                            "{source}: the chain here differs from the signed one"
+                        ))
+                    } else if !keys.checkpoints.iter().any(|k| c.signed_by(k)) {
+                        Some(format!("{source}: the signature is not the audit key's"))
+                    } else {
+                        None
+                    };
+                    match fault {
+                        Some(reason) => faults.push(Break {
                             position: *position,
-                            reason: format!("{source}: the chain here differs from the signed one"),
-                        });
-                    } else if !keys.iter().any(|k| c.signed_by(k)) {
-                        checkpoint_faults.push(Break {
-                            position: *position,
-                            reason: format!("{source}: the signature is not the audit key's"),
-                        });
+                            reason,
+                        }),
+                        None if report.breaks_total == 0 => report.proven = *position,
+                        None => {}
                     }
                     report.checkpoints += 1;
                 }
             }
-            expected += 1;
+            expected = position + 1;
         }
         progress(report.events, total);
     }
-    // Checkpoints beyond the verified chain: signed positions that no longer exist, or lie
-    // after the break.
-    let mut beyond: Vec<i64> = wanted.keys().copied().collect();
+    // Checkpoints beyond the chain: signed positions that no longer exist.
+    let mut beyond: Vec<(i64, bool)> = wanted
+        .into_iter()
+        .flat_map(|(position, list)| list.into_iter().map(move |(_, w)| (position, w)))
+        .collect();
     beyond.sort_unstable();
-    for position in beyond {
-        if report.first_break.is_none() {
-            checkpoint_faults.push(Break {
-                position,
-                reason: "checkpoint: signed for a position the chain no longer has (rows removed at the end)".into(),
-            });
-        }
+    for (position, from_witness) in beyond {
+        faults.push(Break {
+            position,
+            reason: format!(
+                "{}: signed for position {position}, which the chain no longer has (rows removed at the end)",
+                if from_witness { "witness checkpoint" } else { "checkpoint" }
+            ),
+        });
         report.checkpoints += 1;
     }
-    report.bad_checkpoints = checkpoint_faults;
+    if let Some(head) = &witness.head
+        && head.position >= expected
+    {
+        faults.push(Break {
+            position: head.position,
+            reason: format!(
+                "witness head: the witness saw the chain reach position {}; it now ends at {} (events removed at the end)",
+                head.position,
+                expected - 1
+            ),
+        });
+    }
+    if !faults.is_empty() {
+        // A proof stops at the first bad checkpoint.
+        let first_bad = faults.iter().map(|f| f.position).min().unwrap_or(0);
+        report.proven = report.proven.min((first_bad - 1).max(0));
+    }
+    report.unprovable = report.events - report.proven;
+    report.bad_checkpoints = faults;
     let horizon = now_utc() - Duration::minutes(STRAGGLER_WINDOW_MINUTES);
     report.unsealed = audit_events::table
         .left_join(audit_chain::table)
@@ -620,6 +932,34 @@ pub fn verify(
         .count()
         .get_result(conn)?;
     Ok(report)
+}
+
+/// The MAC of one event: from the first event with a MAC on, every event must have one (and,
+/// with the key, the right one); events before it were recorded before MACs existed.
+fn check_event(
+    report: &mut Report,
+    key: Option<&EventKey>,
+    position: i64,
+    event: &AuditEvent,
+    seen_mac: &mut bool,
+) {
+    match (&event.mac, key) {
+        (Some(_), Some(key)) => {
+            *seen_mac = true;
+            if !key.authenticates(event) {
+                report.broke(
+                    position,
+                    "forged: the event's MAC is not the servers' (written or changed without the audit key)",
+                );
+            }
+        }
+        (Some(_), None) => *seen_mac = true,
+        (None, _) if *seen_mac => report.broke(
+            position,
+            "forged: an event without a MAC after events that carry one (written without the audit key)",
+        ),
+        (None, _) => report.without_mac += 1,
+    }
 }
 
 /// Unsealed events, for readiness and tests.
@@ -661,7 +1001,52 @@ mod tests {
             severity: "normal".into(),
             client_request_id: None,
             actor_client_id: None,
+            mac: None,
         }
+    }
+
+    #[test]
+    fn a_mac_is_encoded_after_the_columns_before_it_and_covers_them() {
+        let key = EventKey::from_audit_seed(&[3; 32]);
+        let mut a = event();
+        let plain = encode(&a);
+        a.mac = Some(key.mac(&a));
+        assert!(key.authenticates(&a));
+        assert!(encode(&a).starts_with(&plain), "a MAC only appends");
+        assert_ne!(encode(&a), plain, "the leaf covers the MAC");
+        let mut changed = a.clone();
+        changed.outcome = "failure".into();
+        assert!(!key.authenticates(&changed), "the MAC covers every column");
+        assert!(!EventKey::from_audit_seed(&[4; 32]).authenticates(&a));
+        let mut stripped = a.clone();
+        stripped.mac = None;
+        assert!(!key.authenticates(&stripped));
+        // With a client id but no client request id, both slots are written before the MAC.
+        let mut b = event();
+        b.actor_client_id = Some("client".into());
+        let before = encode(&b);
+        b.mac = Some(key.mac(&b));
+        assert!(encode(&b).starts_with(&before));
+    }
+
+    #[test]
+    fn checkpoints_name_their_predecessor() {
+        let signer = AuditSigner::from_seed(&[7; 32]);
+        let first = signer.sign(10, &[1; 32], 1, &GENESIS);
+        let second = signer.sign(20, &[2; 32], 2, &first.note_hash());
+        let mut list = vec![first.clone(), second.clone()];
+        let mut faults = Vec::new();
+        check_sequence(&list, &mut faults);
+        assert!(faults.is_empty(), "{faults:?}");
+        let third = signer.sign(30, &[3; 32], 3, &second.note_hash());
+        list.push(third.clone());
+        list.remove(1);
+        check_sequence(&list, &mut faults);
+        assert_eq!(faults.len(), 1, "a deleted checkpoint breaks the sequence");
+        faults.clear();
+        check_sequence(&[second, third], &mut faults);
+        assert_eq!(faults.len(), 1, "so does deleting the oldest");
+        assert!(first.body().ends_with(&format!("1 {}\n", BASE64.encode(GENESIS))));
     }
 
     #[test]
@@ -709,7 +1094,7 @@ mod tests {
     fn checkpoints_verify_with_their_key_only() {
         let signer = AuditSigner::from_seed(&[7; 32]);
         let other = AuditSigner::from_seed(&[8; 32]);
-        let c = signer.sign(42, &[9; 32]);
+        let c = signer.sign(42, &[9; 32], 1, &GENESIS);
         assert!(c.signed_by(&signer.verifying_key()));
         assert!(!c.signed_by(&other.verifying_key()));
         let mut moved = c.clone();

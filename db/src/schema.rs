@@ -144,6 +144,7 @@ diesel::table! {
         severity -> Text,
         client_request_id -> Nullable<Text>,
         actor_client_id -> Nullable<Text>,
+        mac -> Nullable<Text>,
     }
 }
 
@@ -497,6 +498,8 @@ diesel::table! {
         signed_at -> Timestamp,
         key_id -> Text,
         signature -> Binary,
+        sequence -> Nullable<BigInt>,
+        previous_hash -> Nullable<Binary>,
     }
 }
 

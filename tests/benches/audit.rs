@@ -267,6 +267,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
         (config, pool, signer)
     });
 
+    let event_key = sealer.as_ref().map(|(_, _, s)| s.event_key().clone());
     let stop = Arc::new(AtomicBool::new(false));
     let appended = Arc::new(AtomicU64::new(0));
     let barrier = Arc::new(Barrier::new(writers + 1));
@@ -278,6 +279,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
             let mut conn = db.conn();
             let organisation = organisation.clone();
             let cases = Arc::clone(&cases);
+            let event_key = event_key.clone();
             let (stop, appended, barrier, finished) = (
                 Arc::clone(&stop),
                 Arc::clone(&appended),
@@ -310,7 +312,7 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
                             actor_client_id: None,
                         };
                         let start = Instant::now();
-                        conn.write_transaction(|c| audit::record(c, &record))
+                        conn.write_transaction(|c| audit::record(c, &record, event_key.as_ref()))
                             .unwrap();
                         latencies.push(start.elapsed());
                         appended.fetch_add(1, Ordering::Relaxed);
@@ -383,8 +385,11 @@ fn appends(db: &TestDb, writers: usize, secs: usize, seal_ms: Option<usize>) -> 
     if let Some((_, _, signer)) = &sealer {
         audit_chain::checkpoint_now(&mut watch, signer).unwrap();
         let start = Instant::now();
-        let report =
-            audit_chain::verify(&mut watch, &[signer.verifying_key()], &[], |_, _| {}).unwrap();
+        let keys = audit_chain::Keys {
+            checkpoints: &[signer.verifying_key()],
+            events: Some(signer.event_key()),
+        };
+        let report = audit_chain::verify(&mut watch, keys, &Default::default(), |_, _| {}).unwrap();
         let took = start.elapsed();
         assert!(report.intact(), "run B's chain is broken: {report:?}");
         let total = number(pg(&mut watch), "SELECT count(*) AS n FROM audit_events");
@@ -549,7 +554,11 @@ fn verification(db: &TestDb, count: usize) -> Verification {
     let (own_before, backend_before) = (cpu_seconds(own_stat), cpu_seconds(&backend_stat));
     let mut pages = 0usize;
     let start = Instant::now();
-    let report = audit_chain::verify(&mut conn, &[signer.verifying_key()], &[], |_, _| {
+    let keys = audit_chain::Keys {
+        checkpoints: &[signer.verifying_key()],
+        events: Some(signer.event_key()),
+    };
+    let report = audit_chain::verify(&mut conn, keys, &Default::default(), |_, _| {
         pages += 1;
     })
     .unwrap();
@@ -592,6 +601,7 @@ fn verification(db: &TestDb, count: usize) -> Verification {
         severity: "normal".to_owned(),
         client_request_id: None,
         actor_client_id: None,
+        mac: None,
     };
     let hashed = count.min(200_000);
     let start = Instant::now();

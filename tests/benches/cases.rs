@@ -116,6 +116,11 @@ fn main() {
         &tumaini_api::accounts::hash_password(PASSWORD).unwrap(),
         cases,
         &tumaini_api::rules::deadlines::DeadlineRules::default(),
+        &tumaini_api::auth::RequestContext::command_line(
+            tumaini_api::keyring::audit_signer(&config.audit)
+                .unwrap()
+                .event_key(),
+        ),
     )
     .unwrap();
     drop((conn, vault));

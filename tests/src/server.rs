@@ -149,12 +149,14 @@ impl TestServer {
             std::sync::Arc::clone(state.vault().expect("vault").provider()),
             config.webhooks.clone(),
             config.public_url.clone(),
+            state.audit_signer.event_key().clone(),
         )
         .expect("webhook worker");
         let scanner = tumaini_api::jobs::deadlines::DeadlineScanner::start(
             pool.clone(),
             config.cases.deadline_scan_interval,
             config.public_url.clone(),
+            state.audit_signer.event_key().clone(),
             metrics.clone(),
         )
         .expect("deadline scanner");
@@ -171,6 +173,7 @@ impl TestServer {
             state.vault().expect("vault"),
             config.cases.idempotency_ttl,
             config.public_url.clone(),
+            state.audit_signer.event_key().clone(),
         )
         .expect("housekeeping");
         let (tx, rx) = mpsc::channel();
@@ -241,6 +244,15 @@ impl TestServer {
     /// The server's token keys (to forge tokens the server must refuse).
     pub fn keys(&self) -> Keys {
         Keys::derive(&self.secret)
+    }
+
+    /// The key this server's audit events are authenticated with (for work a test does on
+    /// its behalf, as another replica would).
+    pub fn audit_events(&self) -> tumaini_db::audit_chain::EventKey {
+        tumaini_api::keyring::audit_signer(&self.config.audit)
+            .expect("the audit key")
+            .event_key()
+            .clone()
     }
 
     /// `http://addr`.

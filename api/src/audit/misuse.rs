@@ -31,6 +31,8 @@ pub struct MisuseWatch {
     pending: BTreeSet<String>,
     /// Where alerts are counted.
     metrics: Metrics,
+    /// The key alerts are authenticated with.
+    audit_events: tumaini_db::audit_chain::EventKey,
 }
 
 /// The prefix of a machine client's key among the readers (a user's key is its id).
@@ -42,7 +44,12 @@ const RECOUNT_EVERY: Duration = Duration::from_secs(5);
 impl MisuseWatch {
     /// A watch with the configured threshold and window; alerts link to `public_url` and are
     /// counted in `metrics`.
-    pub fn new(settings: &AuditSettings, public_url: String, metrics: Metrics) -> Self {
+    pub fn new(
+        settings: &AuditSettings,
+        public_url: String,
+        metrics: Metrics,
+        audit_events: tumaini_db::audit_chain::EventKey,
+    ) -> Self {
         Self {
             threshold: i64::from(settings.misuse_threshold),
             window: chrono::Duration::from_std(settings.misuse_window)
@@ -51,6 +58,7 @@ impl MisuseWatch {
             counted: HashMap::new(),
             pending: BTreeSet::new(),
             metrics,
+            audit_events,
         }
     }
 
@@ -116,6 +124,7 @@ impl MisuseWatch {
             let user = User::find(conn, &user_id)?;
             let organisation = Organisation::find(conn, &user.organisation_id)?;
             Entry::new(AuditAction::AuditMisuseAlert, Outcome::Flagged)
+                .keyed(&misuse.audit_events)
                 .for_organisation(&organisation.id)
                 .on("user", &reader)
                 .purpose(format!(
@@ -168,6 +177,7 @@ impl MisuseWatch {
             return Ok(());
         };
         Entry::new(AuditAction::AuditMisuseAlert, Outcome::Flagged)
+            .keyed(&self.audit_events)
             .for_organisation(&organisation.id)
             .on("client", &client.id)
             .purpose(format!(

@@ -8,7 +8,9 @@
 pub mod misuse;
 pub mod queries;
 pub mod views;
+pub mod witness;
 
+use tumaini_db::audit_chain::EventKey;
 use tumaini_db::models::audit::{self, AuditRecord};
 use tumaini_db::models::{ApiClient, User};
 pub use tumaini_db::vocabulary::AuditAction;
@@ -51,6 +53,7 @@ impl Outcome {
 #[must_use = "an audit entry does nothing until it is written"]
 pub struct Entry {
     record: AuditRecord,
+    key: Option<EventKey>,
 }
 
 impl Entry {
@@ -58,11 +61,23 @@ impl Entry {
     pub fn new(action: AuditAction, outcome: Outcome) -> Self {
         Self {
             record: AuditRecord::new(action, outcome.code()),
+            key: None,
         }
     }
 
-    /// The request it happened in: its id, the client's hashed address, the client's own id.
+    /// The key the event is authenticated with, for an event raised outside any request (a
+    /// request's context carries it: [`Entry::in_request`]).
+    pub fn keyed(mut self, key: &EventKey) -> Self {
+        self.key = Some(key.clone());
+        self
+    }
+
+    /// The request it happened in: its id, the client's hashed address, the client's own id
+    /// (and the key its events are authenticated with).
     pub fn in_request(mut self, context: &RequestContext) -> Self {
+        if let Some(key) = &context.audit_events {
+            self.key = Some(key.clone());
+        }
         self.record.request_id = Some(context.request_id.clone()).filter(|r| !r.is_empty());
         self.record.client_hash.clone_from(&context.client_hash);
         self.record
@@ -134,9 +149,22 @@ impl Entry {
         self
     }
 
-    /// Appends the event.
+    /// Appends the event, with its MAC. An event without the key would read as forged to
+    /// `tumaini audit verify`: a path that forgot it is a bug, loud in debug builds, logged in
+    /// release builds (the action still happens and is still recorded).
     pub fn write(self, conn: &mut DbConn) -> Result<(), DbError> {
-        audit::record(conn, &self.record)?;
+        debug_assert!(
+            self.key.is_some(),
+            "audit event {} written without the event key",
+            self.record.action.code()
+        );
+        if self.key.is_none() {
+            tracing::error!(
+                action = self.record.action.code(),
+                "audit event written without the event key: it will not verify"
+            );
+        }
+        audit::record(conn, &self.record, self.key.as_ref())?;
         Ok(())
     }
 }

@@ -488,11 +488,16 @@ pub async fn verify(state: &AppState, caller: Principal) -> Result<VerifyReport,
         decision.allowed = false;
     }
     let key = state.audit_signer.verifying_key();
+    let event_key = state.audit_signer.event_key().clone();
     with_conn(&state.pool, move |conn| {
         if !decision.allowed {
             return Err(refused(conn, &caller, AuditAction::AuditVerify, &decision));
         }
-        let report = audit_chain::verify(conn, &[key], &[], |_, _| {})?;
+        let keys = audit_chain::Keys {
+            checkpoints: &[key],
+            events: Some(&event_key),
+        };
+        let report = audit_chain::verify(conn, keys, &audit_chain::Witness::default(), |_, _| {})?;
         conn.write_transaction(|conn| {
             record(
                 conn,

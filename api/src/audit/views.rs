@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tumaini_db::audit_chain::{self, Break, Checkpoint, Report, VerifyingKey};
 use tumaini_db::models::audit::AuditEvent;
 use utoipa::ToSchema;
@@ -211,16 +211,29 @@ impl From<&Break> for BreakView {
 /// The verification of the whole chain.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VerifyReport {
-    /// Whether the chain and every checkpoint hold.
+    /// Whether the chain, every event's MAC and every checkpoint hold.
     pub intact: bool,
     /// Sealed events recomputed.
     pub events: i64,
     /// Checkpoints checked.
     pub checkpoints: usize,
-    /// The first break in the chain, if any.
+    /// The first break in the chain or its events, if any.
     pub first_break: Option<BreakView>,
-    /// Checkpoints whose hash or signature failed.
+    /// Every break in the chain or its events, in chain order (at most 1,000 listed).
+    pub breaks: Vec<BreakView>,
+    /// How many breaks there are in all.
+    pub breaks_total: usize,
+    /// Checkpoints whose hash, signature or place in the sequence of checkpoints failed.
     pub bad_checkpoints: Vec<BreakView>,
+    /// Events proven by a valid signed checkpoint with nothing broken before it.
+    pub proven: i64,
+    /// Sealed events after the last valid checkpoint: not provable until one covers them
+    /// (normally a few seconds' worth).
+    pub unprovable: i64,
+    /// Whether every event's MAC was checked (it is, on the server).
+    pub macs_checked: bool,
+    /// Events recorded before events carried MACs, proven by checkpoints only.
+    pub without_mac: i64,
     /// Events older than the sealing window and still not sealed.
     pub unsealed: i64,
     /// The id of the key the checkpoints were checked against.
@@ -235,15 +248,22 @@ impl VerifyReport {
             events: report.events,
             checkpoints: report.checkpoints,
             first_break: report.first_break.as_ref().map(BreakView::from),
+            breaks: report.breaks.iter().map(BreakView::from).collect(),
+            breaks_total: report.breaks_total,
             bad_checkpoints: report.bad_checkpoints.iter().map(BreakView::from).collect(),
+            proven: report.proven,
+            unprovable: report.unprovable,
+            macs_checked: report.macs_checked,
+            without_mac: report.without_mac,
             unsealed: report.unsealed,
             key_id,
         }
     }
 }
 
-/// A signed checkpoint of the chain: every event up to `position` hashes to `chain_hash`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A signed checkpoint of the chain: every event up to `position` hashes to `chain_hash`. The
+/// same document is a line of the witness file and an item of `export-checkpoints`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CheckpointView {
     /// The last chain position it covers.
     pub position: i64,
@@ -255,8 +275,16 @@ pub struct CheckpointView {
     pub key_id: String,
     /// The Ed25519 signature over the note's body (base64).
     pub signature: String,
-    /// The checkpoint as a C2SP signed note (tlog-checkpoint): origin, size, hash, a blank
-    /// line, and the signature line. Any C2SP note verifier checks it with `verifier_key`.
+    /// Its number in the sequence of checkpoints (absent on checkpoints signed before
+    /// checkpoints were numbered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    /// SHA-256 of the previous checkpoint's note body (base64; 32 zero bytes for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hash: Option<String>,
+    /// The checkpoint as a C2SP signed note (tlog-checkpoint): origin, size, hash, the
+    /// extension line `<sequence> <previous_hash>`, a blank line, and the signature line. Any
+    /// C2SP note verifier checks it with `verifier_key`.
     pub note: String,
 }
 
@@ -268,8 +296,29 @@ impl From<&Checkpoint> for CheckpointView {
             signed_at: c.signed_at.and_utc(),
             key_id: c.key_id.clone(),
             signature: BASE64.encode(&c.signature),
+            sequence: c.sequence,
+            previous_hash: c.previous_hash.as_ref().map(|h| BASE64.encode(h)),
             note: c.signed_note(),
         }
+    }
+}
+
+impl CheckpointView {
+    /// The checkpoint it describes (its note is rebuilt from the fields, never trusted).
+    pub fn to_checkpoint(&self) -> Result<Checkpoint, base64::DecodeError> {
+        Ok(Checkpoint {
+            position: self.position,
+            chain_hash: BASE64.decode(&self.chain_hash)?,
+            signed_at: self.signed_at.naive_utc(),
+            key_id: self.key_id.clone(),
+            signature: BASE64.decode(&self.signature)?,
+            sequence: self.sequence,
+            previous_hash: self
+                .previous_hash
+                .as_deref()
+                .map(|h| BASE64.decode(h))
+                .transpose()?,
+        })
     }
 }
 

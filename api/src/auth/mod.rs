@@ -15,6 +15,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tumaini_db::audit_chain::EventKey;
 use tumaini_db::ids::SessionId;
 use tumaini_db::models::{Organisation, Session, User};
 use tumaini_db::time::now_utc;
@@ -49,12 +50,16 @@ pub struct AuthService {
 impl AuthService {
     /// Builds the service from configuration, reading (or in development creating) the
     /// server secret.
-    pub fn from_config(config: &Config, metrics: crate::metrics::Metrics) -> anyhow::Result<Self> {
+    pub fn from_config(
+        config: &Config,
+        metrics: crate::metrics::Metrics,
+        audit_events: EventKey,
+    ) -> anyhow::Result<Self> {
         let settings = config.auth.clone();
         let secret = settings.load_secret()?;
         let per_minute = NonZeroU32::new(settings.login_rate_per_minute).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
-            keys: Keys::derive(&secret),
+            keys: Keys::derive(&secret).with_audit_events(audit_events),
             hasher: PasswordHasher::new(settings.argon2, settings.max_concurrent_hashes)?,
             login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             public_url: config.public_url.clone(),
@@ -95,6 +100,8 @@ pub struct RequestContext {
     pub client_ip: Option<IpAddr>,
     /// The request id the client sent, if well-formed.
     pub client_request_id: Option<String>,
+    /// The key its audit events are authenticated with.
+    pub audit_events: Option<EventKey>,
 }
 
 impl RequestContext {
@@ -111,18 +118,24 @@ impl RequestContext {
             client_hash: client_ip.map(|ip| keys.client_hash(&ip.to_string())),
             client_ip,
             client_request_id: extensions.get::<ClientRequestId>().map(|c| c.0.clone()),
+            audit_events: keys.audit_events().cloned(),
         }
     }
 
-    /// The context of work no request asked for (a background job).
-    pub fn system() -> Self {
-        Self::default()
+    /// The context of work no request asked for (a background job), whose audit events are
+    /// authenticated with `audit_events`.
+    pub fn system(audit_events: &EventKey) -> Self {
+        Self {
+            audit_events: Some(audit_events.clone()),
+            ..Self::default()
+        }
     }
 
     /// The context of a command-line action: no client, a request id marking the CLI.
-    pub fn command_line() -> Self {
+    pub fn command_line(audit_events: &EventKey) -> Self {
         Self {
             request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+            audit_events: Some(audit_events.clone()),
             ..Self::default()
         }
     }

@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use tumaini_db::audit_chain::EventKey;
 use tumaini_db::ids::{ClientId, ClientSecretId, SessionId, UserId};
 use tumaini_db::models::SecretToStore;
 use zeroize::Zeroizing;
@@ -90,6 +91,7 @@ pub struct Keys {
     request_hash_key: Zeroizing<[u8; 32]>,
     cursor_key: Zeroizing<[u8; 32]>,
     client_secret_key: Zeroizing<[u8; 32]>,
+    audit_events: Option<EventKey>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -135,7 +137,20 @@ impl Keys {
             request_hash_key: derive(&hkdf, "idempotent-request/hmac"),
             cursor_key: derive(&hkdf, "cursor/hmac"),
             client_secret_key: derive(&hkdf, "client-secret/hmac"),
+            audit_events: None,
         }
+    }
+
+    /// The same keys with the audit trail's event key (derived from the audit key, not from
+    /// the server secret), which every request's audit events are authenticated with.
+    pub fn with_audit_events(mut self, key: EventKey) -> Self {
+        self.audit_events = Some(key);
+        self
+    }
+
+    /// The audit trail's event key, when set.
+    pub fn audit_events(&self) -> Option<&EventKey> {
+        self.audit_events.as_ref()
     }
 
     /// Signs an access token for a session, valid for `ttl_secs` from now.

@@ -21,6 +21,7 @@ pub fn mark_decision_overdue(
     case: &Case,
     now: NaiveDateTime,
     public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
 ) -> Result<bool, DbError> {
     conn.write_transaction(|conn| {
         if !deadline.mark_overdue(conn, &case.id, now)? {
@@ -46,7 +47,7 @@ pub fn mark_decision_overdue(
         crate::webhooks::decision_overdue(conn, case, deadline, now)?;
         audit::record(
             conn,
-            &RequestContext::system(),
+            &RequestContext::system(audit_events),
             None,
             Event {
                 action: match deadline {

@@ -95,6 +95,7 @@ pub fn check_queued(
     conn: &mut DbConn,
     vault: &Vault,
     public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
     limit: i64,
 ) -> Result<usize, ApiError> {
     let mut confirmed_pairs = 0;
@@ -112,7 +113,7 @@ pub fn check_queued(
             duplicate::record(conn, &case, &candidate)?;
             let new = Case::find(conn, &case)?;
             let existing = Case::find(conn, &candidate)?;
-            tell_holders(conn, &existing, &new, public_url)?;
+            tell_holders(conn, &existing, &new, public_url, audit_events)?;
             Ok(true)
         })?;
         confirmed_pairs += usize::from(pair);
@@ -130,6 +131,7 @@ fn tell_holders(
     existing: &Case,
     new: &Case,
     public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
 ) -> Result<(), DbError> {
     let holder = Organisation::find(conn, &existing.owner_organisation_id)?;
     let supervisors: Vec<User> =
@@ -162,7 +164,7 @@ fn tell_holders(
     )?;
     crate::audit::record(
         conn,
-        &RequestContext::system(),
+        &RequestContext::system(audit_events),
         None,
         crate::audit::Event {
             action: AuditAction::CaseDuplicateFlagged,

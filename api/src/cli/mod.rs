@@ -83,15 +83,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain from the events and check every signed checkpoint; report the
-    /// first broken position. Exits non-zero when anything is wrong.
+    /// Recompute the hash chain from the events, check every event's MAC and every signed
+    /// checkpoint (and their sequence); report every break, and how much of the trail a
+    /// signed checkpoint proves. Exits non-zero when anything is wrong.
     Verify {
-        /// Also hold the database to checkpoints exported earlier (an outside witness's copy).
+        /// Also hold the database to a witness's copy of the checkpoints: the witness file
+        /// (TUMAINI_AUDIT_WITNESS_FILE), an export-checkpoints file or saved checkpoint pages.
         #[arg(long, value_name = "FILE")]
         against: Option<PathBuf>,
+        /// Verify with this audit public key (base64) and load no secret key: for an outside
+        /// auditor's copy. Event MACs are then not checked.
+        #[arg(long, value_name = "BASE64")]
+        public_key: Option<String>,
     },
-    /// Write the signed checkpoints (JSON, each with its C2SP signed note) for an outside
-    /// witness.
+    /// Seal every pending event, sign a checkpoint at the head, and write every signed
+    /// checkpoint (JSON, each with its C2SP signed note) for an outside witness.
     ExportCheckpoints {
         /// Write here instead of standard output.
         #[arg(long, value_name = "FILE")]
@@ -200,7 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
-            admin(&mut conn, config.auth.argon2, command)
+            admin(&mut conn, config.auth.argon2, &cli_context(&config)?, command)
         }
         Command::Keys(command) => {
             telemetry::init(LogFormat::Pretty, "warn");
@@ -240,7 +246,12 @@ fn open_for_admin(config: &Config) -> anyhow::Result<DbConn> {
 }
 
 /// `argon2` is the configured cost, so a one-time password is hashed as the server would.
-fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> anyhow::Result<()> {
+fn admin(
+    conn: &mut DbConn,
+    argon2: Argon2Settings,
+    context: &RequestContext,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateOrg {
             name,
@@ -263,7 +274,7 @@ fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> an
                     let org = Organisation::create(conn, &new)?;
                     audit::record(
                         conn,
-                        &cli_context(),
+                        context,
                         None,
                         Event {
                             action: AuditAction::OrganisationCreate,
@@ -316,7 +327,7 @@ fn admin(conn: &mut DbConn, argon2: Argon2Settings, command: AdminCommand) -> an
                     let user = User::create(conn, &new)?;
                     audit::record(
                         conn,
-                        &cli_context(),
+                        context,
                         None,
                         Event {
                             action: AuditAction::UserCreate,
@@ -350,6 +361,13 @@ fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> a
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as BASE64;
     use tumaini_db::audit_chain::{self, Checkpoint};
+    if let AuditCommand::Verify {
+        against,
+        public_key,
+    } = command
+    {
+        return verify_audit(config, conn, against.as_deref(), public_key.as_deref());
+    }
     let signer = crate::keyring::audit_signer(&config.audit)?;
     let key = signer.verifying_key();
     match command {
@@ -359,26 +377,7 @@ fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> a
             Ok(())
         }
         AuditCommand::Seal => {
-            let mut total = 0;
-            loop {
-                let round = audit_chain::seal(
-                    conn,
-                    &signer,
-                    audit_chain::SealOptions {
-                        full_sweep: true,
-                        ..Default::default()
-                    },
-                )?;
-                if round.busy {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    continue;
-                }
-                total += round.events.len();
-                if round.events.is_empty() {
-                    break;
-                }
-            }
-            let head = audit_chain::checkpoint_now(conn, &signer)?;
+            let (total, head) = seal_all(conn, &signer)?;
             println!(
                 "sealed {total} events; checkpoint at position {}",
                 head.unwrap_or(0)
@@ -386,18 +385,12 @@ fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> a
             Ok(())
         }
         AuditCommand::ExportCheckpoints { out } => {
-            let checkpoints: Vec<serde_json::Value> = Checkpoint::all(conn)?
+            // A witness copy covers everything recorded until now, not only until the last
+            // checkpoint the sealer signed.
+            seal_all(conn, &signer)?;
+            let checkpoints: Vec<crate::audit::views::CheckpointView> = Checkpoint::all(conn)?
                 .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "position": c.position,
-                        "chain_hash": BASE64.encode(&c.chain_hash),
-                        "signed_at": c.signed_at,
-                        "key_id": c.key_id,
-                        "signature": BASE64.encode(&c.signature),
-                        "note": c.signed_note(),
-                    })
-                })
+                .map(crate::audit::views::CheckpointView::from)
                 .collect();
             let document = serde_json::json!({
                 "origin": audit_chain::ORIGIN,
@@ -420,85 +413,174 @@ fn audit_command(config: &Config, conn: &mut DbConn, command: AuditCommand) -> a
             }
             Ok(())
         }
-        AuditCommand::Verify { against } => {
-            let external = match against {
-                Some(path) => read_checkpoints(&path)?,
-                None => Vec::new(),
-            };
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "verifying {bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            let started = std::time::Instant::now();
-            let report = audit_chain::verify(conn, &[key], &external, |done, total| {
-                bar.set_length(u64::try_from(total).unwrap_or(0));
-                bar.set_position(u64::try_from(done).unwrap_or(0));
-            })?;
-            bar.finish_and_clear();
-            println!(
-                "{} events and {} checkpoints checked in {:.2} s",
-                report.events,
-                report.checkpoints,
-                started.elapsed().as_secs_f64()
-            );
-            if report.unsealed > 0 {
-                println!(
-                    "{} events are older than ten minutes and not sealed yet",
-                    report.unsealed
-                );
-            }
-            if let Some(broken) = &report.first_break {
-                println!("BROKEN at position {}: {}", broken.position, broken.reason);
-            }
-            for bad in &report.bad_checkpoints {
-                println!(
-                    "BAD CHECKPOINT at position {}: {}",
-                    bad.position, bad.reason
-                );
-            }
-            if report.intact() {
-                println!("the audit trail is intact");
-                Ok(())
-            } else {
-                bail!("the audit trail does not verify")
-            }
-        }
+        AuditCommand::Verify { .. } => unreachable!("handled above"),
     }
 }
 
-fn read_checkpoints(
-    path: &std::path::Path,
-) -> anyhow::Result<Vec<tumaini_db::audit_chain::Checkpoint>> {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD as BASE64;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let document: serde_json::Value =
-        serde_json::from_str(&text).context("the checkpoint file is not JSON")?;
-    let mut out = Vec::new();
-    for item in document["checkpoints"]
-        .as_array()
-        .context("no `checkpoints` list")?
-    {
-        let field = |name: &str| {
-            item[name]
-                .as_str()
-                .with_context(|| format!("a checkpoint lacks `{name}`"))
-        };
-        out.push(tumaini_db::audit_chain::Checkpoint {
-            position: item["position"]
-                .as_i64()
-                .context("a checkpoint lacks `position`")?,
-            chain_hash: BASE64.decode(field("chain_hash")?)?,
-            signed_at: serde_json::from_value(item["signed_at"].clone())?,
-            key_id: field("key_id")?.to_owned(),
-            signature: BASE64.decode(field("signature")?)?,
-        });
+/// Seals every pending event and signs a checkpoint at the head: how many were sealed, and the
+/// head's position.
+fn seal_all(
+    conn: &mut DbConn,
+    signer: &tumaini_db::audit_chain::AuditSigner,
+) -> anyhow::Result<(usize, Option<i64>)> {
+    use tumaini_db::audit_chain;
+    let mut total = 0;
+    loop {
+        let round = audit_chain::seal(
+            conn,
+            signer,
+            audit_chain::SealOptions {
+                full_sweep: true,
+                ..Default::default()
+            },
+        )?;
+        if round.busy {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            continue;
+        }
+        total += round.events.len();
+        if round.events.is_empty() {
+            break;
+        }
     }
-    Ok(out)
+    Ok((total, audit_chain::checkpoint_now(conn, signer)?))
+}
+
+/// `tumaini audit verify`: with `--public-key` nothing secret is loaded (an outside auditor's
+/// run: every check but the events' MACs); otherwise the configured audit key gives both the
+/// public key and the event key.
+fn verify_audit(
+    config: &Config,
+    conn: &mut DbConn,
+    against: Option<&std::path::Path>,
+    public_key: Option<&str>,
+) -> anyhow::Result<()> {
+    use tumaini_db::audit_chain;
+    let (key, event_key) = match public_key {
+        Some(text) => (
+            audit_chain::parse_verifying_key(text)
+                .context("--public-key is not an Ed25519 public key in base64")?,
+            None,
+        ),
+        None => {
+            if let crate::config::AuditKeySource::GeneratedDefault(path) = &config.audit.key
+                && !path.exists()
+            {
+                bail!(
+                    "no audit key is configured here: pass the audit public key with \
+                     --public-key (`tumaini audit public-key` prints it where the key is)"
+                );
+            }
+            let signer = crate::keyring::audit_signer(&config.audit)?;
+            (signer.verifying_key(), Some(signer.event_key().clone()))
+        }
+    };
+    let witness = match against {
+        Some(path) => crate::audit::witness::read_witness(path)?,
+        None => audit_chain::Witness::default(),
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "verifying {bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let keys = audit_chain::Keys {
+        checkpoints: &[key],
+        events: event_key.as_ref(),
+    };
+    let report = audit_chain::verify(conn, keys, &witness, |done, total| {
+        bar.set_length(u64::try_from(total).unwrap_or(0));
+        bar.set_position(u64::try_from(done).unwrap_or(0));
+    })?;
+    bar.finish_and_clear();
+    print!("{}", describe_report(&report, started.elapsed()));
+    if report.intact() {
+        Ok(())
+    } else {
+        bail!("the audit trail does not verify")
+    }
+}
+
+/// The verification report as the command prints it.
+fn describe_report(
+    report: &tumaini_db::audit_chain::Report,
+    took: std::time::Duration,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} events and {} checkpoints ({} from the witness) checked in {:.2} s",
+        report.events,
+        report.checkpoints,
+        report.witness_checkpoints,
+        took.as_secs_f64()
+    );
+    if !report.macs_checked {
+        let _ = writeln!(
+            out,
+            "event MACs not checked: verifying with the public key only (a server's audit key checks them)"
+        );
+    }
+    if report.without_mac > 0 {
+        let _ = writeln!(
+            out,
+            "{} events were recorded before events carried MACs (proven by checkpoints only)",
+            report.without_mac
+        );
+    }
+    let _ = writeln!(
+        out,
+        "proven by a signed checkpoint: positions 1 to {}",
+        report.proven
+    );
+    if report.unprovable > 0 {
+        let _ = writeln!(
+            out,
+            "after the last valid checkpoint, unprovable yet: {} events{}",
+            report.unprovable,
+            if report.macs_checked {
+                " (their MACs checked)"
+            } else {
+                ""
+            }
+        );
+    }
+    if report.unsealed > 0 {
+        let _ = writeln!(
+            out,
+            "{} events are older than ten minutes and not sealed yet",
+            report.unsealed
+        );
+    }
+    for broken in &report.breaks {
+        let _ = writeln!(
+            out,
+            "BROKEN at position {}: {}",
+            broken.position, broken.reason
+        );
+    }
+    if report.breaks_total > report.breaks.len() {
+        let _ = writeln!(
+            out,
+            "... and {} more breaks",
+            report.breaks_total - report.breaks.len()
+        );
+    }
+    for bad in &report.bad_checkpoints {
+        let _ = writeln!(
+            out,
+            "BAD CHECKPOINT at position {}: {}",
+            bad.position, bad.reason
+        );
+    }
+    if report.intact() {
+        let _ = writeln!(out, "the audit trail is intact");
+    }
+    out
 }
 
 fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> {
@@ -514,7 +596,8 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
     let password = one_time_password();
     let hash = hash_blocking(config.auth.argon2, &password)?;
     let started = std::time::Instant::now();
-    let seeded = crate::cli::seed::seed_demo(conn, &vault, &hash, cases, &rules)?;
+    let context = cli_context(config)?;
+    let seeded = crate::cli::seed::seed_demo(conn, &vault, &hash, cases, &rules, &context)?;
     println!(
         "Seeded {} fictional cases and {} anonymous notifications in {:.1} s.",
         seeded.cases,
@@ -532,9 +615,12 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The audit context of a command-line action: no client, a request id marking the CLI.
-fn cli_context() -> RequestContext {
-    RequestContext::command_line()
+/// The audit context of a command-line action: no client, a request id marking the CLI, and
+/// the event key of the configured audit key (the events it writes must verify).
+fn cli_context(config: &Config) -> anyhow::Result<RequestContext> {
+    let signer = keyring::audit_signer(&config.audit)
+        .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE: command-line actions are audited")?;
+    Ok(RequestContext::command_line(signer.event_key()))
 }
 
 fn required_text(flag: &str, value: &str, max_chars: usize) -> anyhow::Result<String> {

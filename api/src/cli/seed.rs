@@ -318,6 +318,7 @@ pub fn seed_demo(
     password_hash: &str,
     cases: usize,
     rules: &DeadlineRules,
+    context: &RequestContext,
 ) -> anyhow::Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(0x0074_756d_6169_6e69);
     let (orgs, users) = create_people(conn, password_hash)?;
@@ -347,7 +348,7 @@ pub fn seed_demo(
         }
         audit::record(
             conn,
-            &RequestContext::command_line(),
+            context,
             None,
             Event {
                 action: AuditAction::DemoSeed,

@@ -38,8 +38,10 @@ pub struct AuditSettings {
     pub key: AuditKeySource,
     /// How often the sealer looks for new events.
     pub seal_interval: Duration,
-    /// How often a checkpoint is signed while events arrive.
+    /// The longest a sealed event waits for a signed checkpoint to cover it (about).
     pub checkpoint_every: Duration,
+    /// Where each new checkpoint is appended, outside the database (`None`: nowhere).
+    pub witness_file: Option<PathBuf>,
     /// Reading personal groups of more cases than this within the window raises an alert.
     pub misuse_threshold: u32,
     /// The window of the misuse alert.
@@ -65,7 +67,18 @@ impl AuditSettings {
         let seal_ms: u64 = sources.number("TUMAINI_AUDIT_SEAL_MS")?.unwrap_or(500);
         let checkpoint_secs: u64 = sources
             .number("TUMAINI_AUDIT_CHECKPOINT_SECS")?
-            .unwrap_or(60);
+            .unwrap_or(5);
+        if checkpoint_secs == 0 || checkpoint_secs > 3_600 {
+            return Err(ConfigError::Invalid {
+                setting: "TUMAINI_AUDIT_CHECKPOINT_SECS",
+                reason: "must be between 1 and 3600 (seconds an event may wait for a checkpoint)"
+                    .to_owned(),
+            });
+        }
+        let witness_file = sources
+            .get("TUMAINI_AUDIT_WITNESS_FILE")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from);
         let threshold: u32 = sources.number("TUMAINI_MISUSE_THRESHOLD")?.unwrap_or(50);
         let window: u64 = sources
             .number("TUMAINI_MISUSE_WINDOW_MINUTES")?
@@ -87,6 +100,7 @@ impl AuditSettings {
             key,
             seal_interval: Duration::from_millis(seal_ms),
             checkpoint_every: Duration::from_secs(checkpoint_secs),
+            witness_file,
             misuse_threshold: threshold,
             misuse_window: Duration::from_secs(window * 60),
         })

@@ -1,7 +1,8 @@
 //! The audit sealer: a background job that seals new audit events into the hash chain within
 //! about a second of their commit (one sealer at a time across replicas, under the chain's
-//! lock), signs a checkpoint while events arrive, and hands each sealed batch to the
-//! insider-misuse watch (`crate::audit::misuse`).
+//! lock), signs a checkpoint within seconds of events arriving, hands each sealed batch to the
+//! insider-misuse watch (`crate::audit::misuse`), and appends new checkpoints to the witness
+//! file when one is configured (`crate::audit::witness`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use tumaini_db::audit_chain::{self, AuditSigner, SealOptions};
 use tumaini_db::{DbConn, DbError, Pool};
 
 use crate::audit::misuse::MisuseWatch;
+use crate::audit::witness::WitnessFile;
 use crate::config::AuditSettings;
 use crate::jobs::{Job, Round};
 use crate::metrics::{self, Metrics};
@@ -43,7 +45,17 @@ impl AuditSealer {
                 .unwrap_or(chrono::Duration::seconds(60)),
             ..SealOptions::default()
         };
-        let mut misuse = MisuseWatch::new(settings, public_url, metrics.clone());
+        let mut witness = settings
+            .witness_file
+            .as_deref()
+            .map(WitnessFile::open)
+            .transpose()?;
+        let mut misuse = MisuseWatch::new(
+            settings,
+            public_url,
+            metrics.clone(),
+            signer.event_key().clone(),
+        );
         // The first round sweeps everything (events left from before a restart).
         let mut last_sweep: Option<Instant> = None;
         let mut rounds = 0u32;
@@ -57,10 +69,13 @@ impl AuditSealer {
                     .then(|| chrono::Duration::seconds(STRAGGLER_WINDOW_SECS)),
                 ..options
             };
-            let sealed = pool
-                .get()
-                .map_err(DbError::from)
-                .and_then(|mut conn| seal_round(&mut conn, &signer, round, &mut misuse));
+            let sealed = pool.get().map_err(DbError::from).and_then(|mut conn| {
+                let sealed = seal_round(&mut conn, &signer, round, &mut misuse)?;
+                if let Some(witness) = witness.as_mut() {
+                    keep_witness(witness, &mut conn);
+                }
+                Ok(sealed)
+            });
             metrics.seal_round(metrics::Outcome::of(&sealed));
             match sealed {
                 Ok(sealed) => {
@@ -88,6 +103,22 @@ impl AuditSealer {
     }
 }
 
+/// Appends new checkpoints to the witness file; says once, loudly, when the database no longer
+/// holds the last one the file has.
+fn keep_witness(witness: &mut WitnessFile, conn: &mut DbConn) {
+    if let Err(err) = witness.catch_up(conn) {
+        tracing::warn!(error = %err, "audit witness file not brought up to date");
+    }
+    if witness.newly_diverged() {
+        tracing::error!(
+            path = %witness.path().display(),
+            "the database no longer holds the last checkpoint in the audit witness file: the \
+             audit trail was cut or rolled back; nothing more is appended to the file (run \
+             `tumaini audit verify --against` it)"
+        );
+    }
+}
+
 fn seal_round(
     conn: &mut DbConn,
     signer: &AuditSigner,
@@ -95,6 +126,22 @@ fn seal_round(
     misuse: &mut MisuseWatch,
 ) -> Result<audit_chain::Sealed, DbError> {
     audit_chain::seal_with(conn, signer, options, |conn, sealed| {
+        let forged: Vec<i64> = sealed
+            .iter()
+            .filter(|(_, event)| !signer.event_key().authenticates(event))
+            .map(|(position, _)| *position)
+            .collect();
+        if let (Some(first), Some(last)) = (forged.first(), forged.last()) {
+            // Found as it happens, not only at the next `verify`: someone wrote into the audit
+            // table without the servers' key (or a server of another audit key shares it).
+            tracing::error!(
+                events = forged.len(),
+                first_position = first,
+                last_position = last,
+                "audit events sealed without a valid MAC: written without the audit key; run \
+                 `tumaini audit verify`"
+            );
+        }
         misuse.check(conn, sealed)
     })
 }

@@ -36,13 +36,14 @@ impl DeadlineScanner {
         pool: Pool,
         interval: Duration,
         public_url: String,
+        audit_events: tumaini_db::audit_chain::EventKey,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let job = Job::spawn("deadline-scan", interval, move || {
             let scanned = pool
                 .get()
                 .map_err(DbError::from)
-                .and_then(|mut conn| scan(&mut conn, now_utc(), &public_url));
+                .and_then(|mut conn| scan(&mut conn, now_utc(), &public_url, &audit_events));
             match &scanned {
                 Ok(0) => {}
                 Ok(marked) => tracing::info!(marked, "deadline scan: decisions overdue"),
@@ -65,14 +66,19 @@ impl DeadlineScanner {
 
 /// One round at `now`: marks every newly overdue decision and notifies once. Returns how many
 /// this call marked.
-pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<usize, DbError> {
+pub fn scan(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
+) -> Result<usize, DbError> {
     let mut marked = 0;
     for deadline in Deadline::ALL {
         loop {
             let due = deadline.newly_overdue(conn, now, BATCH)?;
             let found = due.len();
             for case in due {
-                if cases::mark_decision_overdue(conn, deadline, &case, now, public_url)? {
+                if cases::mark_decision_overdue(conn, deadline, &case, now, public_url, audit_events)? {
                     marked += 1;
                 }
             }
@@ -85,7 +91,7 @@ pub fn scan(conn: &mut DbConn, now: NaiveDateTime, public_url: &str) -> Result<u
         let due = Referral::newly_overdue(conn, now, BATCH)?;
         let found = due.len();
         for referral in due {
-            if referrals::expire_unanswered(conn, &referral, now, public_url)? {
+            if referrals::expire_unanswered(conn, &referral, now, public_url, audit_events)? {
                 marked += 1;
             }
         }

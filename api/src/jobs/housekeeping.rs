@@ -39,6 +39,7 @@ impl Housekeeping {
         vault: Arc<Vault>,
         idempotency_ttl: Duration,
         public_url: String,
+        audit_events: tumaini_db::audit_chain::EventKey,
     ) -> anyhow::Result<Self> {
         let mut pruned_at: Option<Instant> = None;
         let job = Job::spawn("housekeeping", EVERY, move || {
@@ -50,7 +51,13 @@ impl Housekeeping {
                 }
             };
             let mut round = Round::Rest;
-            match crate::cases::duplicates::check_queued(&mut conn, &vault, &public_url, CHECKS) {
+            match crate::cases::duplicates::check_queued(
+                &mut conn,
+                &vault,
+                &public_url,
+                &audit_events,
+                CHECKS,
+            ) {
                 Ok(0) => {}
                 Ok(confirmed) => {
                     tracing::info!(

@@ -43,6 +43,7 @@ struct Deliverer {
     keys: Arc<dyn KeyProvider>,
     settings: WebhookSettings,
     public_url: String,
+    audit_events: tumaini_db::audit_chain::EventKey,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
@@ -63,6 +64,7 @@ impl WebhookWorker {
         keys: Arc<dyn KeyProvider>,
         settings: WebhookSettings,
         public_url: String,
+        audit_events: tumaini_db::audit_chain::EventKey,
     ) -> anyhow::Result<Self> {
         let deliverer = Deliverer {
             client: destination::client(&settings)?,
@@ -72,6 +74,7 @@ impl WebhookWorker {
             pool,
             keys,
             public_url,
+            audit_events,
             settings: settings.clone(),
         };
         let job = Job::spawn("webhooks", settings.poll_interval, move || {
@@ -222,6 +225,7 @@ impl Deliverer {
                     now,
                     disable_after,
                     &self.public_url,
+                    &self.audit_events,
                 );
                 if let Ok(true) = recorded {
                     tracing::warn!(

@@ -934,6 +934,7 @@ pub fn expire_unanswered(
     referral: &Referral,
     now: NaiveDateTime,
     public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
 ) -> Result<bool, DbError> {
     conn.write_transaction(|conn| {
         if !Referral::transition(
@@ -969,7 +970,7 @@ pub fn expire_unanswered(
         webhooks::referral_event(conn, &expired)?;
         audit::record(
             conn,
-            &RequestContext::system(),
+            &RequestContext::system(audit_events),
             None,
             Event {
                 action: AuditAction::ReferralExpired,

@@ -599,6 +599,7 @@ pub fn record_failure(
     now: NaiveDateTime,
     disable_after: chrono::Duration,
     public_url: &str,
+    audit_events: &tumaini_db::audit_chain::EventKey,
 ) -> Result<bool, DbError> {
     conn.write_transaction(|conn| {
         store::mark_failed(
@@ -618,6 +619,7 @@ pub fn record_failure(
         let endpoint = WebhookEndpoint::find(conn, &delivery.endpoint_id)?;
         tell_of_disabled(conn, &endpoint, since, public_url)?;
         Entry::new(AuditAction::WebhookDisable, Outcome::Success)
+            .keyed(audit_events)
             .for_organisation(&endpoint.organisation_id)
             .on("webhook", &endpoint.id)
             .purpose(format!(

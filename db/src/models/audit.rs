@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::audit_chain::EventKey;
 use crate::ids::AuditEventId;
 use crate::schema::audit_events;
 use crate::time::now_utc;
@@ -75,7 +76,7 @@ impl AuditRecord {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     /// Identifier.
@@ -114,38 +115,50 @@ pub struct AuditEvent {
     pub client_request_id: Option<String>,
     /// The machine client that acted.
     pub actor_client_id: Option<String>,
+    /// HMAC-SHA256 of every other column under the servers' event key, base64 (none on events
+    /// recorded before events carried one).
+    pub mac: Option<String>,
 }
 
-/// Appends an event. Call it inside the transaction of the action it records.
-pub fn record(conn: &mut DbConn, event: &AuditRecord) -> Result<AuditEventId, DbError> {
-    let id = AuditEventId::generate();
+/// Appends an event, with its MAC under `key` (the servers' event key; `None` writes an event
+/// `tumaini audit verify` reports as forged, which only tests playing an attacker want). Call
+/// it inside the transaction of the action it records.
+pub fn record(
+    conn: &mut DbConn,
+    event: &AuditRecord,
+    key: Option<&EventKey>,
+) -> Result<AuditEventId, DbError> {
+    let mut stored = AuditEvent {
+        id: AuditEventId::generate(),
+        occurred_at: now_utc(),
+        action: event.action.code().to_owned(),
+        outcome: event.outcome.clone(),
+        actor_user_id: event.actor_user_id.clone(),
+        actor_organisation_id: event.actor_organisation_id.clone(),
+        actor_role: event.actor_role.clone(),
+        resource_type: event.resource_type.clone(),
+        resource_id: event.resource_id.clone(),
+        field_groups: event.field_groups.clone(),
+        purpose: event.purpose.clone(),
+        decision: event.decision.clone(),
+        policy_ids: event.policy_ids.clone(),
+        request_id: event.request_id.clone(),
+        client_hash: event.client_hash.clone(),
+        severity: if event.high_severity {
+            "high"
+        } else {
+            "normal"
+        }
+        .to_owned(),
+        client_request_id: event.client_request_id.clone(),
+        actor_client_id: event.actor_client_id.clone(),
+        mac: None,
+    };
+    stored.mac = key.map(|key| key.mac(&stored));
     diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::id.eq(&id),
-            audit_events::occurred_at.eq(now_utc()),
-            audit_events::action.eq(event.action.code()),
-            audit_events::outcome.eq(&event.outcome),
-            audit_events::actor_user_id.eq(&event.actor_user_id),
-            audit_events::actor_organisation_id.eq(&event.actor_organisation_id),
-            audit_events::actor_role.eq(&event.actor_role),
-            audit_events::resource_type.eq(&event.resource_type),
-            audit_events::resource_id.eq(&event.resource_id),
-            audit_events::field_groups.eq(&event.field_groups),
-            audit_events::purpose.eq(&event.purpose),
-            audit_events::decision.eq(&event.decision),
-            audit_events::policy_ids.eq(&event.policy_ids),
-            audit_events::request_id.eq(&event.request_id),
-            audit_events::client_hash.eq(&event.client_hash),
-            audit_events::severity.eq(if event.high_severity {
-                "high"
-            } else {
-                "normal"
-            }),
-            audit_events::client_request_id.eq(&event.client_request_id),
-            audit_events::actor_client_id.eq(&event.actor_client_id),
-        ))
+        .values(&stored)
         .execute(conn)?;
-    Ok(id)
+    Ok(stored.id)
 }
 
 /// Events with this action, oldest first (for tests and the audit work's queries).

@@ -362,7 +362,13 @@ impl<'a> World<'a> {
     /// deadline of the cases made so far has passed by then.
     fn scan_two_months_ahead(&self) {
         let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(60);
-        tumaini_api::jobs::deadlines::scan(&mut self.db.conn(), later, PUBLIC_URL).unwrap();
+        tumaini_api::jobs::deadlines::scan(
+            &mut self.db.conn(),
+            later,
+            PUBLIC_URL,
+            &self.server.audit_events(),
+        )
+        .unwrap();
     }
 
     /// The first e-mail to `address` containing `marker`, once the outbox has written it
@@ -457,9 +463,17 @@ impl<'a> World<'a> {
         )
         .unwrap();
         let hash = tumaini_api::accounts::hash_password(PASSWORD).unwrap();
-        let seeded =
-            tumaini_api::cli::seed::seed_demo(&mut self.db.conn(), &vault, &hash, 2, &rules)
-                .unwrap();
+        let context =
+            tumaini_api::auth::RequestContext::command_line(&self.server.audit_events());
+        let seeded = tumaini_api::cli::seed::seed_demo(
+            &mut self.db.conn(),
+            &vault,
+            &hash,
+            2,
+            &rules,
+            &context,
+        )
+        .unwrap();
         assert_eq!(seeded.cases, 2);
     }
 }
@@ -844,8 +858,14 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let vault = tumaini_db::vault::Vault::new(
                 tumaini_api::keyring::key_provider(&w.server.config).unwrap(),
             );
-            tumaini_api::cases::duplicates::check_queued(&mut w.db.conn(), &vault, PUBLIC_URL, 100)
-                .unwrap();
+            tumaini_api::cases::duplicates::check_queued(
+                &mut w.db.conn(),
+                &vault,
+                PUBLIC_URL,
+                &w.server.audit_events(),
+                100,
+            )
+            .unwrap();
         }
         AuditAction::CaseReferralsRead => {
             let (case, _) = w.referral();

@@ -43,7 +43,7 @@ fn wait_sealed(db: &TestDb) {
 
 /// Lets the test play the attacker with the database owner's rights: the append-only triggers
 /// off while `work` runs, back on afterwards.
-fn as_attacker(db: &TestDb, work: impl FnOnce(&mut DbConn)) {
+pub(crate) fn as_attacker(db: &TestDb, work: impl FnOnce(&mut DbConn)) {
     let mut conn = db.conn();
     let tables = ["audit_events", "audit_chain", "audit_checkpoints"];
     match db.engine() {
@@ -80,6 +80,16 @@ fn as_attacker(db: &TestDb, work: impl FnOnce(&mut DbConn)) {
                     "BEFORE DELETE ON audit_chain",
                     "audit_chain",
                 ),
+                (
+                    "audit_checkpoints_no_update",
+                    "BEFORE UPDATE ON audit_checkpoints",
+                    "audit_checkpoints",
+                ),
+                (
+                    "audit_checkpoints_no_delete",
+                    "BEFORE DELETE ON audit_checkpoints",
+                    "audit_checkpoints",
+                ),
             ];
             for (name, _, _) in triggers {
                 conn.batch_execute(&format!("DROP TRIGGER {name}")).unwrap();
@@ -96,8 +106,12 @@ fn as_attacker(db: &TestDb, work: impl FnOnce(&mut DbConn)) {
     }
 }
 
-fn verify(db: &TestDb, key: &AuditSigner) -> audit_chain::Report {
-    audit_chain::verify(&mut db.conn(), &[key.verifying_key()], &[], |_, _| {}).unwrap()
+pub(crate) fn verify(db: &TestDb, key: &AuditSigner) -> audit_chain::Report {
+    let keys = audit_chain::Keys {
+        checkpoints: &[key.verifying_key()],
+        events: Some(key.event_key()),
+    };
+    audit_chain::verify(&mut db.conn(), keys, &Default::default(), |_, _| {}).unwrap()
 }
 
 fn row_at(conn: &mut DbConn, position: i64) -> (String, Vec<u8>, Vec<u8>) {
@@ -355,24 +369,7 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
     assert!(reason.starts_with("missing"), "{reason}");
     as_attacker(&db, |c| {
         diesel::insert_into(audit_events::table)
-            .values((
-                audit_events::id.eq(&gone_event.id),
-                audit_events::occurred_at.eq(gone_event.occurred_at),
-                audit_events::action.eq(&gone_event.action),
-                audit_events::outcome.eq(&gone_event.outcome),
-                audit_events::actor_user_id.eq(&gone_event.actor_user_id),
-                audit_events::actor_organisation_id.eq(&gone_event.actor_organisation_id),
-                audit_events::actor_role.eq(&gone_event.actor_role),
-                audit_events::resource_type.eq(&gone_event.resource_type),
-                audit_events::resource_id.eq(&gone_event.resource_id),
-                audit_events::field_groups.eq(&gone_event.field_groups),
-                audit_events::purpose.eq(&gone_event.purpose),
-                audit_events::decision.eq(&gone_event.decision),
-                audit_events::policy_ids.eq(&gone_event.policy_ids),
-                audit_events::request_id.eq(&gone_event.request_id),
-                audit_events::client_hash.eq(&gone_event.client_hash),
-                audit_events::severity.eq(&gone_event.severity),
-            ))
+            .values(&gone_event)
             .execute(c)
             .unwrap();
         diesel::insert_into(chain::table)
@@ -392,6 +389,7 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
     audit::record(
         &mut db.conn(),
         &audit::AuditRecord::new(AuditAction::AuthLogin, "success"),
+        Some(key.event_key()),
     )
     .unwrap();
     assert_eq!(
@@ -643,6 +641,7 @@ fn the_application_role_cannot_change_audit_rows_on_postgres() {
     audit::record(
         &mut app,
         &audit::AuditRecord::new(AuditAction::AuthLogin, "success"),
+        None,
     )
     .unwrap();
     for statement in [
@@ -681,7 +680,12 @@ fn late_commits_are_sealed_by_the_straggler_look_back(db: TestDb) {
     let key = AuditSigner::from_seed(&[5; 32]);
     let mut conn = db.conn();
     let record = |conn: &mut DbConn, action: AuditAction| {
-        audit::record(conn, &audit::AuditRecord::new(action, "success")).unwrap()
+        audit::record(
+            conn,
+            &audit::AuditRecord::new(action, "success"),
+            Some(key.event_key()),
+        )
+        .unwrap()
     };
     record(&mut conn, AuditAction::AuthLogin);
     assert_eq!(
@@ -693,16 +697,30 @@ fn late_commits_are_sealed_by_the_straggler_look_back(db: TestDb) {
     );
     // An event whose transaction began a minute ago and committed only now.
     let late = tumaini_db::ids::AuditEventId::generate();
+    let mut event = tumaini_db::models::audit::AuditEvent {
+        id: late.clone(),
+        occurred_at: tumaini_db::time::now_utc() - chrono::Duration::seconds(60),
+        action: "late".into(),
+        outcome: "success".into(),
+        actor_user_id: None,
+        actor_organisation_id: None,
+        actor_role: None,
+        resource_type: None,
+        resource_id: None,
+        field_groups: String::new(),
+        purpose: None,
+        decision: None,
+        policy_ids: String::new(),
+        request_id: None,
+        client_hash: None,
+        severity: "normal".into(),
+        client_request_id: None,
+        actor_client_id: None,
+        mac: None,
+    };
+    event.mac = Some(key.event_key().mac(&event));
     diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::id.eq(&late),
-            audit_events::occurred_at
-                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(60)),
-            audit_events::action.eq("late"),
-            audit_events::outcome.eq("success"),
-            audit_events::field_groups.eq(""),
-            audit_events::policy_ids.eq(""),
-        ))
+        .values(&event)
         .execute(&mut conn)
         .unwrap();
     let quick = audit_chain::seal(&mut conn, &key, audit_chain::SealOptions::default()).unwrap();
@@ -717,7 +735,11 @@ fn late_commits_are_sealed_by_the_straggler_look_back(db: TestDb) {
     let sealed = audit_chain::seal(&mut conn, &key, look_back).unwrap();
     assert_eq!(sealed.events.len(), 1);
     assert_eq!(sealed.events[0].1.id, late);
-    let report = audit_chain::verify(&mut conn, &[key.verifying_key()], &[], |_, _| {}).unwrap();
+    let keys = audit_chain::Keys {
+        checkpoints: &[key.verifying_key()],
+        events: Some(key.event_key()),
+    };
+    let report = audit_chain::verify(&mut conn, keys, &Default::default(), |_, _| {}).unwrap();
     assert!(
         report.intact(),
         "a late commit a minute back is within the tolerance: {report:?}"

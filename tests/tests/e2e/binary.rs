@@ -723,6 +723,28 @@ fn audit_commands_seal_export_and_verify_against_a_witness(db: TestDb) {
         out.contains("sealed 2 events; checkpoint at position 2"),
         "{out}"
     );
+    // An event after the last checkpoint: the export seals and signs it first, so that the
+    // witness's copy covers everything recorded until now.
+    assert!(
+        tumaini(
+            cwd.path(),
+            &url,
+            &[
+                "admin",
+                "create-org",
+                "--name",
+                "Later",
+                "--kind",
+                "shelter",
+                "--country",
+                "UG",
+                "--region",
+                "Central",
+            ],
+        )
+        .status
+        .success()
+    );
 
     let witness = cwd.path().join("witness.json");
     let exported = tumaini(
@@ -740,6 +762,20 @@ fn audit_commands_seal_export_and_verify_against_a_witness(db: TestDb) {
         serde_json::from_str(&std::fs::read_to_string(&witness).unwrap()).unwrap();
     let note = document["checkpoints"][0]["note"].as_str().unwrap();
     assert!(note.starts_with("tumaini-audit-v1\n2\n"), "{note}");
+    assert_eq!(document["checkpoints"][0]["sequence"], 1);
+    let head = &document["checkpoints"][1];
+    assert_eq!(
+        (head["position"].as_i64(), head["sequence"].as_i64()),
+        (Some(3), Some(2)),
+        "{document}"
+    );
+    assert!(
+        head["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("tumaini-audit-v1\n3\n"),
+        "{head}"
+    );
     let public = tumaini(cwd.path(), &url, &["audit", "public-key"]);
     assert!(
         String::from_utf8_lossy(&public.stdout).contains(document["public_key"].as_str().unwrap())
@@ -753,7 +789,28 @@ fn audit_commands_seal_export_and_verify_against_a_witness(db: TestDb) {
     let out = String::from_utf8_lossy(&verified.stdout).into_owned();
     assert!(verified.status.success(), "{out}");
     assert!(
-        out.contains("2 events and 2 checkpoints checked") && out.contains("intact"),
+        out.contains("3 events and 4 checkpoints (2 from the witness) checked")
+            && out.contains("proven by a signed checkpoint: positions 1 to 3")
+            && out.contains("intact"),
+        "{out}"
+    );
+    // An outside auditor: the public key only, nothing that could sign or authenticate.
+    let auditor = tumaini(
+        cwd.path(),
+        &url,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            document["public_key"].as_str().unwrap(),
+            "--against",
+            witness.to_str().unwrap(),
+        ],
+    );
+    let out = String::from_utf8_lossy(&auditor.stdout).into_owned();
+    assert!(auditor.status.success(), "{out}");
+    assert!(
+        out.contains("event MACs not checked") && out.contains("intact"),
         "{out}"
     );
 

@@ -27,6 +27,7 @@ mod plaintext;
 mod referrals;
 mod statistics;
 mod storage;
+mod tamper;
 mod trust_boundaries;
 mod vault;
 mod walkthrough;

@@ -361,6 +361,7 @@ fn the_deadline_scanner_tells_coordinators_once(db: TestDb) {
         &mut db.conn(),
         chrono::Utc::now().naive_utc(),
         "http://x",
+        &server.audit_events(),
     )
     .unwrap();
     assert_eq!(again, 0);

@@ -866,7 +866,8 @@ fn unanswered_referrals_expire_and_coordinators_hear_once(db: TestDb) {
         tumaini_api::jobs::deadlines::scan(
             &mut db.conn(),
             chrono::Utc::now().naive_utc(),
-            "http://x"
+            "http://x",
+            &server.audit_events(),
         )
         .unwrap(),
         0,

@@ -617,6 +617,7 @@ fn item_03_coordinators_and_competent_authorities_are_bound_to_their_country(db:
         &mut db.conn(),
         chrono::Utc::now().naive_utc(),
         "https://tumaini.test",
+        &server.audit_events(),
     )
     .unwrap();
     wait_for_mail(server, 2);
@@ -807,6 +808,7 @@ fn item_05_registration_tells_nothing_of_records_elsewhere(db: TestDb) {
         &mut db.conn(),
         &vault,
         "https://tumaini.test",
+        &server.audit_events(),
         100,
     )
     .unwrap();

@@ -263,7 +263,13 @@ fn deliveries_survive_an_outage_signed_and_without_personal_values(db: TestDb) {
     // The deadline scanner, as another replica would run it two months ahead: the unanswered
     // referral expires and the reasonable-grounds decision is overdue.
     let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(60);
-    tumaini_api::jobs::deadlines::scan(&mut db.conn(), later, "https://tumaini.test").unwrap();
+    tumaini_api::jobs::deadlines::scan(
+        &mut db.conn(),
+        later,
+        "https://tumaini.test",
+        &w.server.audit_events(),
+    )
+    .unwrap();
 
     let expected: BTreeSet<(String, String, String)> = [
         ("/clinic", "referral.received", &accepted),
