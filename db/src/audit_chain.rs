@@ -57,6 +57,8 @@ const BACKDATING_TOLERANCE_MINUTES: i64 = 15;
 const SEALER_LOCK: i64 = 0x7475_6d61_696e;
 /// The HKDF `info` of the event key, and the domain of its MACs.
 const EVENT_KEY_INFO: &[u8] = b"tumaini audit event mac v1";
+/// The domain of the chain rows' MACs.
+const CHAIN_MAC_DOMAIN: &[u8] = b"tumaini audit chain mac v1";
 /// At most this many breaks are listed in a report (all are counted).
 pub const MAX_BREAKS_LISTED: usize = 1_000;
 
@@ -156,6 +158,26 @@ impl EventKey {
         BASE64.encode(self.hmac(event).finalize().into_bytes())
     }
 
+    /// The MAC of a chain row: its position and chain hash, and the newest checkpoint there
+    /// was when it was sealed (its number and note hash; none before numbered checkpoints).
+    pub fn chain_mac(&self, position: i64, chain: &[u8], after: Option<(i64, [u8; 32])>) -> String {
+        // HMAC takes a key of any length: this cannot fail.
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(self.0.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
+        mac.update(CHAIN_MAC_DOMAIN);
+        mac.update(&position.to_be_bytes());
+        mac.update(chain);
+        match after {
+            None => mac.update(&[0]),
+            Some((sequence, note)) => {
+                mac.update(&[1]);
+                mac.update(&sequence.to_be_bytes());
+                mac.update(&note);
+            }
+        }
+        BASE64.encode(mac.finalize().into_bytes())
+    }
+
     /// Whether `event` carries its MAC under this key (compared in constant time).
     pub fn authenticates(&self, event: &AuditEvent) -> bool {
         let Some(Ok(claimed)) = event.mac.as_deref().map(|m| BASE64.decode(m)) else {
@@ -251,7 +273,11 @@ impl Checkpoint {
     pub fn signed_note(&self) -> String {
         let mut sig = hex_to_bytes(&self.key_id);
         sig.extend_from_slice(&self.signature);
-        format!("{}\n\u{2014} {ORIGIN} {}\n", self.body(), BASE64.encode(sig))
+        format!(
+            "{}\n\u{2014} {ORIGIN} {}\n",
+            self.body(),
+            BASE64.encode(sig)
+        )
     }
 
     /// Whether `key` signed this checkpoint.
@@ -489,6 +515,9 @@ pub fn seal_with(
             query = query.filter(audit_events::occurred_at.ge(since));
         }
         let unsealed: Vec<AuditEvent> = query.load(conn)?;
+        // Each row names the newest numbered checkpoint, under the servers' MAC.
+        let sealed_after = Checkpoint::latest(conn)?
+            .and_then(|c| c.sequence.map(|sequence| (sequence, c.note_hash())));
         let now = now_utc();
         let mut sealed = Vec::with_capacity(unsealed.len());
         let mut rows = Vec::with_capacity(unsealed.len());
@@ -502,6 +531,8 @@ pub fn seal_with(
                 audit_chain::leaf_hash.eq(leaf.to_vec()),
                 audit_chain::chain_hash.eq(chain.to_vec()),
                 audit_chain::sealed_at.eq(now),
+                audit_chain::checkpoint_sequence.eq(sealed_after.map(|(sequence, _)| sequence)),
+                audit_chain::mac.eq(signer.event_key().chain_mac(position, &chain, sealed_after)),
             ));
             sealed.push((position, event));
         }
@@ -641,7 +672,61 @@ pub struct Keys<'a> {
     pub events: Option<&'a EventKey>,
 }
 
-type ChainRow = (i64, AuditEventId, Vec<u8>, Vec<u8>);
+type ChainRow = (
+    i64,
+    AuditEventId,
+    Vec<u8>,
+    Vec<u8>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// What a chain row is checked against: the note hash of each numbered checkpoint, and whether
+/// rows with a MAC were seen before (from the first on, every row must have one).
+struct RowCheck<'a> {
+    key: Option<&'a EventKey>,
+    notes: HashMap<i64, [u8; 32]>,
+    seen_mac: bool,
+    gone: std::collections::HashSet<i64>,
+}
+
+impl RowCheck<'_> {
+    /// The checkpoint the row names must still be there, and its MAC must be the servers'.
+    fn check(&mut self, report: &mut Report, faults: &mut Vec<Break>, row: &ChainRow) {
+        let (position, _, _, stored_chain, sequence, mac) = row;
+        if let Some(sequence) = sequence
+            && !self.notes.contains_key(sequence)
+        {
+            if self.gone.insert(*sequence) {
+                faults.push(Break {
+                    position: *position,
+                    reason: format!(
+                        "checkpoint: events from here on were sealed after checkpoint number {sequence}, which the database no longer has (deleted)"
+                    ),
+                });
+            }
+            return;
+        }
+        match (mac, self.key) {
+            (Some(mac), Some(key)) => {
+                self.seen_mac = true;
+                let after = sequence.and_then(|s| self.notes.get(&s).map(|note| (s, *note)));
+                if key.chain_mac(*position, stored_chain, after) != *mac {
+                    report.broke(
+                        *position,
+                        "forged: the chain row's MAC is not the servers' (the row was rewritten, or the checkpoint it names was replaced)",
+                    );
+                }
+            }
+            (Some(_), None) => self.seen_mac = true,
+            (None, _) if self.seen_mac => report.broke(
+                *position,
+                "forged: a chain row without a MAC after rows with one (written without the audit key)",
+            ),
+            (None, _) => {}
+        }
+    }
+}
 
 /// What an outside witness kept: the signed checkpoints it was given and, where it had one,
 /// the last head of the chain it saw (unsigned: the witness's own record, kept outside the
@@ -691,15 +776,13 @@ fn check_sequence(stored: &[Checkpoint], faults: &mut Vec<Break>) {
     let mut previous: Option<&Checkpoint> = None;
     for (index, c) in stored.iter().enumerate() {
         match (c.sequence, c.previous_hash.as_deref(), previous) {
-            (Some(sequence), Some(hash), None) => {
-                if sequence != 1 || hash != GENESIS {
-                    faults.push(Break {
-                        position: c.position,
-                        reason: format!(
-                            "checkpoint: number {sequence} is the oldest left; the ones before it were deleted"
-                        ),
-                    });
-                }
+            (Some(sequence), Some(hash), None) if sequence != 1 || hash != GENESIS => {
+                faults.push(Break {
+                    position: c.position,
+                    reason: format!(
+                        "checkpoint: number {sequence} is the oldest left; the ones before it were deleted"
+                    ),
+                });
             }
             (Some(sequence), Some(hash), Some(before)) => {
                 let expected = before
@@ -771,6 +854,15 @@ pub fn verify(
         }
         wanted.entry(c.position).or_default().push((c, true));
     }
+    let mut rows_check = RowCheck {
+        key: keys.events,
+        notes: stored
+            .iter()
+            .filter_map(|c| c.sequence.map(|s| (s, c.note_hash())))
+            .collect(),
+        seen_mac: false,
+        gone: std::collections::HashSet::new(),
+    };
     let mut chain = GENESIS;
     let mut expected = 1i64;
     let mut previous_time: Option<NaiveDateTime> = None;
@@ -785,6 +877,8 @@ pub fn verify(
                 audit_chain::event_id,
                 audit_chain::leaf_hash,
                 audit_chain::chain_hash,
+                audit_chain::checkpoint_sequence,
+                audit_chain::mac,
             ))
             .load(conn)?;
         if rows.is_empty() {
@@ -798,7 +892,8 @@ pub fn verify(
             .into_iter()
             .map(|e| (e.id.clone(), e))
             .collect();
-        for (position, event_id, stored_leaf, stored_chain) in &rows {
+        for row in &rows {
+            let (position, event_id, stored_leaf, stored_chain, _, _) = row;
             // After a gap the row cannot be chained to its predecessor: carry on from it.
             let mut resync = false;
             if *position != expected {
@@ -818,10 +913,7 @@ pub fn verify(
                 Some(event) => {
                     let leaf = leaf_hash(event);
                     if leaf.as_slice() != stored_leaf.as_slice() {
-                        report.broke(
-                            *position,
-                            "changed: the event differs from what was sealed",
-                        );
+                        report.broke(*position, "changed: the event differs from what was sealed");
                         resync = true;
                     }
                     check_event(&mut report, keys.events, *position, event, &mut seen_mac);
@@ -846,6 +938,7 @@ pub fn verify(
                     }
                 }
             }
+            rows_check.check(&mut report, &mut faults, row);
             // Carry on from the stored chain, so that each break is reported once.
             chain = to_hash(stored_chain);
             report.events += 1;
@@ -1046,7 +1139,11 @@ mod tests {
         faults.clear();
         check_sequence(&[second, third], &mut faults);
         assert_eq!(faults.len(), 1, "so does deleting the oldest");
-        assert!(first.body().ends_with(&format!("1 {}\n", BASE64.encode(GENESIS))));
+        assert!(
+            first
+                .body()
+                .ends_with(&format!("1 {}\n", BASE64.encode(GENESIS)))
+        );
     }
 
     #[test]

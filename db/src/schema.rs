@@ -487,6 +487,8 @@ diesel::table! {
         leaf_hash -> Binary,
         chain_hash -> Binary,
         sealed_at -> Timestamp,
+        checkpoint_sequence -> Nullable<BigInt>,
+        mac -> Nullable<Text>,
     }
 }
 

@@ -267,6 +267,8 @@ pub fn parse_checkpoints(text: &str) -> anyhow::Result<Vec<Checkpoint>> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(n, line)| parse_line(line).with_context(|| format!("line {} is not a checkpoint", n + 1)))
+        .map(|(n, line)| {
+            parse_line(line).with_context(|| format!("line {} is not a checkpoint", n + 1))
+        })
         .collect()
 }

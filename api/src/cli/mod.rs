@@ -206,7 +206,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
-            admin(&mut conn, config.auth.argon2, &cli_context(&config)?, command)
+            admin(
+                &mut conn,
+                config.auth.argon2,
+                &cli_context(&config)?,
+                command,
+            )
         }
         Command::Keys(command) => {
             telemetry::init(LogFormat::Pretty, "warn");
@@ -505,10 +510,7 @@ fn verify_audit(
 }
 
 /// The verification report as the command prints it.
-fn describe_report(
-    report: &tumaini_db::audit_chain::Report,
-    took: std::time::Duration,
-) -> String {
+fn describe_report(report: &tumaini_db::audit_chain::Report, took: std::time::Duration) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(

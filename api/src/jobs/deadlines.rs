@@ -78,7 +78,14 @@ pub fn scan(
             let due = deadline.newly_overdue(conn, now, BATCH)?;
             let found = due.len();
             for case in due {
-                if cases::mark_decision_overdue(conn, deadline, &case, now, public_url, audit_events)? {
+                if cases::mark_decision_overdue(
+                    conn,
+                    deadline,
+                    &case,
+                    now,
+                    public_url,
+                    audit_events,
+                )? {
                     marked += 1;
                 }
             }

@@ -463,8 +463,7 @@ impl<'a> World<'a> {
         )
         .unwrap();
         let hash = tumaini_api::accounts::hash_password(PASSWORD).unwrap();
-        let context =
-            tumaini_api::auth::RequestContext::command_line(&self.server.audit_events());
+        let context = tumaini_api::auth::RequestContext::command_line(&self.server.audit_events());
         let seeded = tumaini_api::cli::seed::seed_demo(
             &mut self.db.conn(),
             &vault,

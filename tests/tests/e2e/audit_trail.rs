@@ -353,6 +353,11 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
 
     // 4. A deleted row (the event and its chain row).
     let (gone, gone_leaf, gone_chain) = row_at(&mut db.conn(), 6);
+    let (gone_sequence, gone_mac): (Option<i64>, Option<String>) = chain::table
+        .find(6)
+        .select((chain::checkpoint_sequence, chain::mac))
+        .first(&mut db.conn())
+        .unwrap();
     let gone_event: tumaini_db::models::audit::AuditEvent = audit_events::table
         .find(&gone)
         .select(tumaini_db::models::audit::AuditEvent::as_select())
@@ -379,6 +384,8 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
                 chain::leaf_hash.eq(&gone_leaf),
                 chain::chain_hash.eq(&gone_chain),
                 chain::sealed_at.eq(chrono::Utc::now().naive_utc()),
+                chain::checkpoint_sequence.eq(gone_sequence),
+                chain::mac.eq(&gone_mac),
             ))
             .execute(c)
             .unwrap();

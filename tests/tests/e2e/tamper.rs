@@ -98,7 +98,10 @@ fn trail(engine: Engine) -> Trail {
         .load(&mut conn)
         .unwrap();
     assert_eq!(checkpoints, [BURST, 2 * BURST, LAST_CHECKPOINT]);
-    assert_eq!(audit_chain::head(&mut conn).unwrap().unwrap().position, HEAD);
+    assert_eq!(
+        audit_chain::head(&mut conn).unwrap().unwrap().position,
+        HEAD
+    );
     Trail {
         db,
         key,
@@ -196,8 +199,12 @@ fn delete_checkpoint(c: &mut DbConn, position: i64) {
         .unwrap();
 }
 
-/// An event the attacker writes: plausible in every column, with a made-up MAC (they do not
-/// have the key).
+/// A MAC the attacker makes up (they do not have the key).
+fn made_up_mac() -> String {
+    base64::engine::general_purpose::STANDARD.encode([0x55u8; 32])
+}
+
+/// An event the attacker writes: plausible in every column, with a made-up MAC.
 fn forged(occurred_at: chrono::NaiveDateTime) -> AuditEvent {
     AuditEvent {
         id: AuditEventId::generate(),
@@ -218,11 +225,17 @@ fn forged(occurred_at: chrono::NaiveDateTime) -> AuditEvent {
         severity: "normal".into(),
         client_request_id: None,
         actor_client_id: None,
-        mac: Some(base64::engine::general_purpose::STANDARD.encode([0x55u8; 32])),
+        mac: Some(made_up_mac()),
     }
 }
 
+/// Inserts `event` and a chain row at `position` naming the newest checkpoint, as the sealer's
+/// rows do, with made-up hashes (see [`recompute`]) and a made-up MAC.
 fn insert_row(c: &mut DbConn, position: i64, event: &AuditEvent) {
+    let newest: Option<i64> = audit_checkpoints::table
+        .select(diesel::dsl::max(audit_checkpoints::sequence))
+        .first(c)
+        .unwrap();
     diesel::insert_into(audit_events::table)
         .values(event)
         .execute(c)
@@ -234,6 +247,8 @@ fn insert_row(c: &mut DbConn, position: i64, event: &AuditEvent) {
             chain::leaf_hash.eq(vec![0u8; 32]),
             chain::chain_hash.eq(vec![0u8; 32]),
             chain::sealed_at.eq(tumaini_db::time::now_utc()),
+            chain::checkpoint_sequence.eq(newest),
+            chain::mac.eq(made_up_mac()),
         ))
         .execute(c)
         .unwrap();
@@ -351,9 +366,22 @@ fn tamperings() -> Vec<Tampering> {
             apply: |t| attack(t, |c| delete_checkpoint(c, 2 * BURST)),
         },
         Tampering {
-            name: "delete the newest checkpoint",
-            expected: [false, true, true],
+            name: "delete the newest checkpoint (events sealed after it remain)",
+            expected: [true, true, true],
             apply: |t| attack(t, |c| delete_checkpoint(c, LAST_CHECKPOINT)),
+        },
+        Tampering {
+            name: "replace the newest checkpoint (deleted; the servers sign another)",
+            expected: [true, true, true],
+            apply: |t| {
+                attack(t, |c| delete_checkpoint(c, LAST_CHECKPOINT));
+                let mut conn = t.db.conn();
+                audit_chain::checkpoint_now(&mut conn, &t.key).unwrap();
+                WitnessFile::open(&t.witness)
+                    .unwrap()
+                    .catch_up(&mut conn)
+                    .unwrap();
+            },
         },
         Tampering {
             name: "roll back: delete the newest checkpoint and every event after the one before",
@@ -503,7 +531,10 @@ fn the_sealer_keeps_the_witness_file_and_stops_at_a_cut(db: TestDb) {
     let (token, _) = crate::auth::token(&server, &worker.email);
     assert_eq!(server.get_as(&token, "/api/v1/cases").status, 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while audit_chain::Checkpoint::all(&mut db.conn()).unwrap().last().map(|c| c.position)
+    while audit_chain::Checkpoint::all(&mut db.conn())
+        .unwrap()
+        .last()
+        .map(|c| c.position)
         <= Some(keep)
     {
         assert!(std::time::Instant::now() < deadline, "no new checkpoint");
