@@ -407,6 +407,9 @@ impl Inner {
     fn new(settings: MetricsSettings) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let r = &registry;
+        if let Some(dropped) = crate::telemetry::dropped_lines() {
+            registered(r, dropped.clone())?;
+        }
         let pool_wait = Arc::new(PoolWait {
             wait: registered(
                 r,
