@@ -82,9 +82,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
         .clone()
         .filter(|_| settings.min_free_disk_bytes > 0);
     let findings = with_conn_within(&state.pool, READY_TIMEOUT, move |conn| {
+        let pending_migrations = migrations::pending(conn)?.len();
+        // The outbox may not exist yet in a schema that is not current.
+        let oldest_unsent_mail = if pending_migrations == 0 {
+            outbox::oldest_unsent_queued_at(conn)?
+        } else {
+            None
+        };
         Ok(Findings {
-            pending_migrations: migrations::pending(conn)?.len(),
-            oldest_unsent_mail: outbox::oldest_unsent_queued_at(conn)?,
+            pending_migrations,
+            oldest_unsent_mail,
             free_disk_bytes: disk_dir.as_deref().and_then(free_disk_bytes),
         })
     })
