@@ -87,9 +87,8 @@ pub async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result
     let pool = build_pool(
         &config.database_url,
         PoolOptions {
-            max_size: config.db_pool_size,
             observer: Some(metrics.pool_observer()),
-            ..PoolOptions::default()
+            ..config.db_timeouts.pool_options(config.db_pool_size)
         },
     )?;
     let embedded = config.is_embedded();

@@ -39,8 +39,11 @@ pub struct AppState {
     pub audit_signer: Arc<tumaini_db::audit_chain::AuditSigner>,
     /// Signed webhooks: which destinations are allowed, retries.
     pub webhooks: Arc<crate::config::WebhookSettings>,
-    /// This server's Prometheus metrics.
+    /// This server's Prometheus metrics (which also know when the audit sealer last
+    /// succeeded).
     pub metrics: Metrics,
+    /// What `/readyz` checks besides the database answering.
+    pub readiness: Arc<crate::config::ReadinessSettings>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,6 +90,7 @@ impl AppState {
             audit_signer,
             webhooks: Arc::new(config.webhooks.clone()),
             metrics,
+            readiness: Arc::new(config.readiness.clone()),
         })
     }
 

@@ -48,6 +48,11 @@ impl DbConn {
     ///
     /// The error type is the caller's own, as long as a [`DbError`] converts into it: a failure
     /// of the database itself (BEGIN, COMMIT) arrives as one. Any error rolls back.
+    ///
+    ///
+    /// A transaction that lost a race (a serialization failure or a deadlock) fails with
+    /// [`DbError::Interrupted`] of [`Unavailability::Contention`](crate::Unavailability), which
+    /// the API answers 503 with `Retry-After: 1`.
     pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -55,6 +60,19 @@ impl DbConn {
     {
         self.write_transaction_diesel(|conn| work(conn).map_err(TxError::Work))
             .map_err(TxError::into_error)
+    }
+
+    /// Whether a transaction (or savepoint) is open on this connection.
+    fn in_transaction(&mut self) -> Result<bool, diesel::result::Error> {
+        Ok(match self {
+            Self::Postgresql(conn) => {
+                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
+            }
+            Self::Sqlite(conn) => {
+                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
+            }
+        }
+        .is_some())
     }
 
     fn write_transaction_diesel<T, E, F>(&mut self, work: F) -> Result<T, E>
@@ -119,15 +137,7 @@ impl DbConn {
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        let nested = match self {
-            Self::Postgresql(conn) => {
-                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
-            }
-            Self::Sqlite(conn) => {
-                AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?
-            }
-        }
-        .is_some();
+        let nested = self.in_transaction()?;
         self.transaction(|conn| {
             if !nested && let Self::Postgresql(_) = conn {
                 conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
@@ -335,10 +345,22 @@ impl diesel::r2d2::HandleEvent for ObserverEvents {
 pub struct PoolOptions {
     /// Most connections held at once.
     pub max_size: u32,
-    /// How long a request waits for a free connection before it fails.
+    /// How long a request waits for a free connection before it fails. The API also bounds
+    /// each request's whole piece of database work by it (`with_conn`), so it is the longest
+    /// a request waits on the database before it is answered 503.
     pub connection_timeout: Duration,
     /// SQLite only: how long a statement waits for a lock held by another connection.
     pub sqlite_busy_timeout: Duration,
+    /// PostgreSQL only: the server cancels a statement running longer (`statement_timeout`).
+    pub statement_timeout: Duration,
+    /// PostgreSQL only: the server gives up a wait for a lock this long (`lock_timeout`).
+    pub lock_timeout: Duration,
+    /// PostgreSQL only: the server ends a session idle inside a transaction this long
+    /// (`idle_in_transaction_session_timeout`), so that a stuck client holds no locks.
+    pub idle_in_transaction_timeout: Duration,
+    /// PostgreSQL only: libpq gives up opening a connection after this long (`connect_timeout`,
+    /// whole seconds, at least 2), unless the URL sets it.
+    pub connect_timeout: Duration,
     /// Told how long each checkout waited (monitoring); `None` for no one.
     pub observer: Option<Arc<dyn PoolObserver>>,
 }
@@ -348,7 +370,11 @@ impl Default for PoolOptions {
         Self {
             max_size: 10,
             connection_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(4),
+            lock_timeout: Duration::from_secs(2),
+            idle_in_transaction_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
             observer: None,
         }
     }
@@ -385,12 +411,24 @@ impl DbConnector {
                 Ok(DbConn::Sqlite(conn))
             }
             Engine::Postgres => {
-                let mut conn =
-                    PgConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;
+                let target = with_client_timeouts(&self.url.target, &self.options);
+                let mut conn = PgConnection::establish(&target).map_err(Error::ConnectionError)?;
                 // Timestamps are stored as UTC `timestamp`; pin the session so that no server
-                // default can shift a value on its way in or out.
-                conn.batch_execute("SET TIME ZONE 'UTC'")
-                    .map_err(Error::QueryError)?;
+                // default can shift a value on its way in or out. The timeouts make the server
+                // give up a slow statement or lock wait, and a session stuck in a transaction,
+                // before the request's own bound passes (a stopped server enforces none of
+                // them: the request's bound and `connect_timeout` cover that).
+                let millis = |d: Duration| d.as_millis();
+                conn.batch_execute(&format!(
+                    "SET TIME ZONE 'UTC';
+                     SET statement_timeout = {};
+                     SET lock_timeout = {};
+                     SET idle_in_transaction_session_timeout = {};",
+                    millis(self.options.statement_timeout),
+                    millis(self.options.lock_timeout),
+                    millis(self.options.idle_in_transaction_timeout),
+                ))
+                .map_err(Error::QueryError)?;
                 Ok(DbConn::Postgresql(conn))
             }
         }
@@ -410,9 +448,66 @@ impl diesel::r2d2::ManageConnection for DbConnector {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        // A connection dropped while unwinding may sit inside an open transaction.
-        std::thread::panicking() || conn.is_broken()
+        // A connection dropped while unwinding may sit inside an open transaction; one handed
+        // to `discard` was given up on.
+        std::thread::panicking() || DISCARDING.get() || conn.is_broken()
     }
+}
+
+thread_local! {
+    /// Set by [`discard`] while it returns a connection, for `has_broken` (which r2d2 calls on
+    /// the same thread, inside the drop) to tell the pool to close it.
+    static DISCARDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Closes a pooled connection instead of returning it to the pool: one that was stuck (its
+/// request stopped waiting for it) may be in any state, and the pool must not hand it out again.
+pub fn discard(conn: PooledConn) {
+    DISCARDING.set(true);
+    drop(conn);
+    DISCARDING.set(false);
+}
+
+/// Adds libpq's client-side bounds to a PostgreSQL URL, unless it sets them already: a
+/// connection attempt gives up after `connect_timeout`, and TCP keepalives find a server
+/// whose host went away without closing the connection.
+fn with_client_timeouts(url: &str, options: &PoolOptions) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let query = base
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default();
+    let given = |key: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(key))
+    };
+    let connect_secs = options.connect_timeout.as_secs().max(2).to_string();
+    let defaults = [
+        ("connect_timeout", connect_secs.as_str()),
+        ("keepalives", "1"),
+        ("keepalives_idle", "10"),
+        ("keepalives_interval", "5"),
+        ("keepalives_count", "3"),
+    ];
+    let mut out = base.to_owned();
+    for (key, value) in defaults {
+        if given(key) {
+            continue;
+        }
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 /// The connection pool shared by request handlers and background jobs.
@@ -487,6 +582,25 @@ mod tests {
             DatabaseUrl::parse("sqlite://"),
             Err(UrlError::MissingSqlitePath)
         );
+    }
+
+    #[test]
+    fn client_timeouts_are_added_unless_the_url_sets_them() {
+        let options = PoolOptions::default();
+        assert_eq!(
+            with_client_timeouts("postgres://u@db/t", &options),
+            "postgres://u@db/t?connect_timeout=3&keepalives=1&keepalives_idle=10\
+             &keepalives_interval=5&keepalives_count=3"
+        );
+        let given = with_client_timeouts(
+            "postgres://u@db/t?connect_timeout=9&sslmode=require",
+            &options,
+        );
+        assert!(
+            given.starts_with("postgres://u@db/t?connect_timeout=9&sslmode=require&keepalives=1"),
+            "{given}"
+        );
+        assert_eq!(given.matches("connect_timeout").count(), 1, "{given}");
     }
 
     #[test]

@@ -51,5 +51,6 @@ pub mod vocabulary;
 
 pub use connection::{
     DatabaseUrl, DbConn, Engine, Pool, PoolObserver, PoolOptions, PooledConn, UrlError, build_pool,
+    discard,
 };
-pub use error::DbError;
+pub use error::{DbError, Unavailability};

@@ -33,13 +33,20 @@ pub enum Prerequisite {
     /// The API client tools (PyPI): openapi-python-client, which generates a client from the
     /// document, and schemathesis, which tests the server against it.
     ApiClientTools,
+    /// A PostgreSQL cluster of the test's own (`initdb` and `pg_ctl`, run as the `postgres`
+    /// user), for the fault tests that stop and freeze it. Required with PostgreSQL itself.
+    PrivateCluster,
+    /// A small tmpfs the test mounts (root, or a container allowed to mount), for the fault
+    /// test that fills the disk under SQLite.
+    Tmpfs,
 }
 
 impl Prerequisite {
     /// The variable that makes a missing prerequisite fail the run instead.
     pub fn require_variable(self) -> &'static str {
         match self {
-            Self::Postgres => "TUMAINI_REQUIRE_PG",
+            Self::Postgres | Self::PrivateCluster => "TUMAINI_REQUIRE_PG",
+            Self::Tmpfs => "TUMAINI_REQUIRE_TMPFS",
             Self::SmtpSink => "TUMAINI_REQUIRE_SMTP_SINK",
             Self::OpenapiValidator => "TUMAINI_REQUIRE_OPENAPI_VALIDATOR",
             Self::ApiClientTools => "TUMAINI_REQUIRE_API_CLIENT_TOOLS",
@@ -62,6 +69,13 @@ impl Prerequisite {
             Self::SmtpSink => "`pip install aiosmtpd`",
             Self::OpenapiValidator => "`pip install openapi-spec-validator`",
             Self::ApiClientTools => "`pip install openapi-python-client schemathesis`",
+            Self::PrivateCluster => {
+                "`apt-get install postgresql` (initdb and pg_ctl under /usr/lib/postgresql/<version>/bin, \
+                 or set TUMAINI_PG_BIN), and run the tests as root or as the postgres user"
+            }
+            Self::Tmpfs => {
+                "run the tests as root (or with CAP_SYS_ADMIN) so that they can mount a tmpfs"
+            }
         }
     }
 }

@@ -177,20 +177,16 @@ async fn authenticate_client(
         .filter(|cid| *cid == claims.sub)
         .and_then(|cid| cid.parse().ok())
         .ok_or_else(unauthenticated)?;
-    let pool = state.pool.clone();
-    let found = web::block(move || -> Result<_, tumaini_db::DbError> {
-        let mut conn = pool.get()?;
-        ApiClient::with_organisation(&mut conn, &id)
+    let found = crate::http::with_conn(&state.pool, move |conn| {
+        ApiClient::with_organisation(conn, &id).map_err(|e| {
+            if e.undecodable().is_some() {
+                tracing::error!("a machine client holds an unknown code; access refused");
+                return unauthenticated();
+            }
+            ApiError::from(e)
+        })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| {
-        if e.undecodable().is_some() {
-            tracing::error!("a machine client holds an unknown code; access refused");
-            return unauthenticated();
-        }
-        ApiError::from(e)
-    })?;
+    .await?;
     let Some((client, organisation)) = found else {
         return Err(unauthenticated());
     };

@@ -208,22 +208,18 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, Api
             return Err(unauthenticated());
         }
         let session_id: SessionId = claims.sid.parse().map_err(|_| unauthenticated())?;
-        let pool = state.pool.clone();
-        let found = web::block(move || -> Result<_, tumaini_db::DbError> {
-            let mut conn = pool.get()?;
-            Session::find_live(&mut conn, &session_id, now_utc())
+        let found = crate::http::with_conn(&state.pool, move |conn| {
+            Session::find_live(conn, &session_id, now_utc()).map_err(|e| {
+                // A stored value that is not a known code (a role someone wrote into the
+                // database by hand, say) is no identity at all.
+                if let Some(cause) = e.undecodable() {
+                    tracing::error!(error = %cause, "an account holds an unknown code; access refused");
+                    return unauthenticated();
+                }
+                ApiError::from(e)
+            })
         })
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| {
-            // A stored value that is not a known code (a role someone wrote into the database
-            // by hand, say) is no identity at all.
-            if let Some(cause) = e.undecodable() {
-                tracing::error!(error = %cause, "an account holds an unknown code; access refused");
-                return unauthenticated();
-            }
-            ApiError::from(e)
-        })?;
+        .await?;
         let Some((session, user, organisation)) = found else {
             return Err(unauthenticated());
         };

@@ -14,6 +14,7 @@ mod auth;
 mod cases;
 mod mail;
 mod metrics;
+mod storage;
 mod webhooks;
 
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
@@ -21,6 +22,7 @@ pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
 pub use metrics::{MIN_METRICS_TOKEN_CHARS, MetricsSettings};
+pub use storage::{DatabaseTimeouts, ReadinessSettings};
 pub use webhooks::WebhookSettings;
 
 /// Where the embedded default keeps its database.
@@ -165,6 +167,15 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_WEBHOOK_TIMEOUT_SECS",
     "TUMAINI_METRICS_BIND",
     "TUMAINI_METRICS_TOKEN",
+    "TUMAINI_DB_TIMEOUT_MS",
+    "TUMAINI_DB_STATEMENT_TIMEOUT_MS",
+    "TUMAINI_DB_LOCK_TIMEOUT_MS",
+    "TUMAINI_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    "TUMAINI_DB_CONNECT_TIMEOUT_SECS",
+    "TUMAINI_SQLITE_BUSY_TIMEOUT_MS",
+    "TUMAINI_READY_MIN_FREE_DISK_MB",
+    "TUMAINI_READY_AUDIT_SEAL_LAG_SECS",
+    "TUMAINI_READY_OUTBOX_MAX_AGE_SECS",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -240,6 +251,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Database connections per server process.
     pub db_pool_size: u32,
+    /// How long a request and each statement may wait on the database.
+    pub db_timeouts: DatabaseTimeouts,
+    /// What readiness checks besides the database answering.
+    pub readiness: ReadinessSettings,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_timeout: Duration,
     /// HTTP worker threads; default one per core.
@@ -273,6 +288,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("db_pool_size", &self.db_pool_size)
+            .field("db_timeouts", &self.db_timeouts)
+            .field("readiness", &self.readiness)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
             .field("public_url", &self.public_url)
@@ -346,6 +363,8 @@ impl Config {
                 .number("TUMAINI_MAX_BODY_BYTES")?
                 .unwrap_or(1024 * 1024),
             db_pool_size: sources.number("TUMAINI_DB_POOL_SIZE")?.unwrap_or(10),
+            db_timeouts: DatabaseTimeouts::from_sources(&sources)?,
+            readiness: ReadinessSettings::from_sources(&sources, &database_url)?,
             shutdown_timeout: Duration::from_secs(
                 sources
                     .number("TUMAINI_SHUTDOWN_TIMEOUT_SECS")?

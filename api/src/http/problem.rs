@@ -9,10 +9,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
+use tumaini_db::Unavailability;
 use utoipa::ToSchema;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The `Retry-After` of a 503 whose cause names no better wait, in seconds.
+pub const DEFAULT_RETRY_AFTER_SECS: u32 = 5;
 
 /// The problem types Tumaini answers with. The URN is a contract: once published it keeps its
 /// meaning.
@@ -244,13 +248,19 @@ impl Problem {
         }
     }
 
-    /// The response carrying this problem.
+    /// The response carrying this problem. A 503 always says when to try again
+    /// (`Retry-After`, [`DEFAULT_RETRY_AFTER_SECS`] unless the cause knows better).
     pub fn into_response(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = HttpResponse::build(status).json(&self);
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(DEFAULT_RETRY_AFTER_SECS),
+            );
+        }
         response
     }
 }
@@ -266,7 +276,15 @@ pub enum ApiError {
         /// Caller-facing explanation.
         detail: Option<String>,
     },
-    /// Anything unexpected: logged in full, answered as a bare 500.
+    /// The database cannot serve now (down, cut off, full, too slow, or the transaction lost
+    /// a race): answered 503 with a `Retry-After` that suits the reason.
+    #[error("database unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: Unavailability,
+    },
+    /// Anything unexpected: logged in full, answered as a bare 500 (or 503, when the cause
+    /// turns out to be a database that cannot serve now).
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -289,6 +307,33 @@ impl ApiError {
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::problem(ProblemType::ServiceUnavailable, detail)
     }
+
+    /// Why the database could not serve, when that is what this error is (directly, or as the
+    /// cause of an unexpected error that wrapped a [`DbError`](tumaini_db::DbError)).
+    pub fn unavailability(&self) -> Option<Unavailability> {
+        match self {
+            Self::Unavailable { reason } => Some(*reason),
+            Self::Internal(cause) => cause
+                .chain()
+                .find_map(|c| c.downcast_ref::<tumaini_db::DbError>())
+                .and_then(tumaini_db::DbError::unavailability),
+            Self::Problem { .. } => None,
+        }
+    }
+}
+
+/// A 503 for `reason`, with its `Retry-After`.
+fn unavailable_response(reason: Unavailability) -> HttpResponse {
+    let mut response = Problem::new(
+        ProblemType::ServiceUnavailable,
+        Some(reason.explanation().to_owned()),
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(reason.retry_after_secs()),
+    );
+    response
 }
 
 impl From<tumaini_db::DbError> for ApiError {
@@ -300,11 +345,13 @@ impl From<tumaini_db::DbError> for ApiError {
                 ProblemType::Conflict,
                 "the request conflicts with existing data",
             ),
-            DbError::Unavailable(reason) => {
-                tracing::warn!(%reason, "database unavailable");
-                Self::unavailable("the database is not reachable; try again shortly")
-            }
-            other => Self::Internal(other.into()),
+            other => match other.unavailability() {
+                Some(reason) => {
+                    tracing::warn!(error = %other, "database unavailable");
+                    Self::Unavailable { reason }
+                }
+                None => Self::Internal(other.into()),
+            },
         }
     }
 }
@@ -313,6 +360,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Problem { kind, .. } => kind.status(),
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) if self.unavailability().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -334,8 +383,13 @@ impl ResponseError for ApiError {
                 }
                 response
             }
+            Self::Unavailable { reason } => unavailable_response(*reason),
             Self::Internal(cause) => {
                 // Runs inside the request's span, so the log line carries the request id.
+                if let Some(reason) = self.unavailability() {
+                    tracing::warn!(error = format!("{cause:#}"), "database unavailable");
+                    return unavailable_response(reason);
+                }
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 Problem::new(ProblemType::Internal, None).into_response()
             }
@@ -356,6 +410,38 @@ mod tests {
             response.headers().get(header::CONTENT_TYPE).unwrap(),
             PROBLEM_JSON
         );
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_is_a_503_with_retry_after_never_a_500() {
+        let lost = tumaini_db::DbError::Interrupted {
+            reason: Unavailability::ConnectionLost,
+            message: "terminating connection due to administrator command".to_owned(),
+        };
+        let full = tumaini_db::DbError::Interrupted {
+            reason: Unavailability::DiskFull,
+            message: "database or disk is full".to_owned(),
+        };
+        let full_detail = Unavailability::DiskFull.explanation();
+        let wrapped = ApiError::Internal(anyhow::Error::new(full).context("storing a note"));
+        for (err, retry_after) in [
+            (ApiError::from(lost), "5"),
+            (wrapped, "30"),
+            (
+                ApiError::unavailable("personal data cannot be stored or read now"),
+                "5",
+            ),
+        ] {
+            let response = err.error_response();
+            assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{err}");
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{err}");
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).unwrap(),
+                retry_after,
+                "{err}"
+            );
+        }
+        assert!(full_detail.contains("disk is full"));
     }
 
     #[test]

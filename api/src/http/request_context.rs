@@ -66,7 +66,16 @@ pub async fn request_context(
 
     // Handlers' and extractors' errors arrive here already turned into responses; an `Err`
     // can only come from a middleware, and the inner ones answer with responses instead.
-    let response = match next.call(req).instrument(span.clone()).await {
+    // All of the request's database work shares one bound (`with_conn`).
+    let database_bound = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| state.pool.connection_timeout());
+    let serving = next.call(req).instrument(span.clone());
+    let served = match database_bound {
+        Some(bound) => super::with_database_deadline(bound, serving).await,
+        None => serving.await,
+    };
+    let response = match served {
         Ok(response) => response.map_into_boxed_body(),
         Err(err) => {
             span.in_scope(|| tracing::error!(method, error = %err, "middleware failed"));
@@ -128,8 +137,13 @@ async fn as_problem(response: ServiceResponse<BoxBody>, request_id: &RequestId) 
     problem.request_id = Some(request_id.0.clone());
 
     let mut rewritten = problem.into_response();
+    let kept = |name: &HeaderName| name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH;
+    // The handler's own headers win over the defaults of `into_response` (a `Retry-After`).
+    for name in head.headers().keys().filter(|name| kept(name)) {
+        rewritten.headers_mut().remove(name);
+    }
     for (name, value) in head.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        if kept(name) {
             rewritten.headers_mut().append(name.clone(), value.clone());
         }
     }

@@ -139,6 +139,9 @@ struct Inner {
     database_up: IntGauge,
     /// When the database's figures were last read (or a read was started).
     backlog_read_at: Mutex<Option<Instant>>,
+    /// When the audit sealer last finished a round without error (at first: when these
+    /// metrics were made, so that a sealer that never succeeds shows as lagging).
+    last_seal_ok: Mutex<Instant>,
 }
 
 /// The wait for database connections, fed by the pool.
@@ -246,12 +249,26 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one round of the audit sealer.
+    /// Counts one round of the audit sealer, and remembers when one last succeeded (for
+    /// readiness).
     pub fn seal_round(&self, outcome: Outcome) {
         self.0
             .audit_seal_rounds
             .with_label_values(&[outcome.label()])
             .inc();
+        if outcome == Outcome::Ok
+            && let Ok(mut last) = self.0.last_seal_ok.lock()
+        {
+            *last = Instant::now();
+        }
+    }
+
+    /// How long since the audit sealer last finished a round without error.
+    pub fn since_last_seal(&self) -> Duration {
+        self.0
+            .last_seal_ok
+            .lock()
+            .map_or(Duration::MAX, |last| last.elapsed())
     }
 
     /// Counts one round of the deadline scanner and the records it marked.
@@ -390,6 +407,9 @@ impl Inner {
     fn new(settings: MetricsSettings) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let r = &registry;
+        if let Some(dropped) = crate::telemetry::dropped_lines() {
+            registered(r, dropped.clone())?;
+        }
         let pool_wait = Arc::new(PoolWait {
             wait: registered(
                 r,
@@ -537,6 +557,7 @@ impl Inner {
                 "1 when the figures of the database were read at the last scrape, else 0.",
             )?,
             backlog_read_at: Mutex::new(None),
+            last_seal_ok: Mutex::new(Instant::now()),
             registry,
             settings,
         })

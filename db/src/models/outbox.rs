@@ -139,3 +139,12 @@ pub fn pending_count(conn: &mut DbConn) -> Result<i64, DbError> {
         .count()
         .get_result(conn)?)
 }
+
+/// When the oldest message not yet delivered was queued, if one waits (for readiness: a mail
+/// relay down for long shows as an old message).
+pub fn oldest_unsent_queued_at(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, DbError> {
+    Ok(outbox::table
+        .filter(outbox::sent_at.is_null())
+        .select(diesel::dsl::min(outbox::created_at))
+        .get_result(conn)?)
+}

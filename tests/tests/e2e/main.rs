@@ -16,6 +16,7 @@ mod cases;
 mod clients;
 mod directory;
 mod docs_links;
+mod faults;
 mod http;
 mod mail;
 mod matrix;
