@@ -140,12 +140,12 @@ fn major_version(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// What a tool wrote to standard error, without the lines that can quote stored values, at
-/// most twenty lines.
+/// What a tool wrote to standard error, without the lines that can quote stored values, and
+/// with the value cut from an "invalid input" error, at most twenty lines.
 fn safe_lines(stderr: &[u8]) -> String {
     const QUOTING: [&str; 4] = ["DETAIL", "CONTEXT", "LINE ", "Command was"];
     let text = String::from_utf8_lossy(stderr);
-    let kept: Vec<&str> = text
+    let kept: Vec<String> = text
         .lines()
         .filter(|line| {
             let bare = line
@@ -155,6 +155,12 @@ fn safe_lines(stderr: &[u8]) -> String {
                 .trim_start_matches("error: ")
                 .trim_start_matches("warning: ");
             !QUOTING.iter().any(|prefix| bare.starts_with(prefix)) && !line.starts_with(' ')
+        })
+        .map(|line| match line.rsplit_once(": \"") {
+            Some((before, _)) if line.contains("invalid input") => {
+                format!("{before}: [value withheld]")
+            }
+            _ => line.to_owned(),
         })
         .take(20)
         .collect();
@@ -185,11 +191,14 @@ mod tests {
             DETAIL:  Key (email)=(amina@example.org) already exists.\n\
             CONTEXT:  COPY users, line 1\n\
             Command was: COPY public.users FROM stdin;\n\
+            pg_restore: error: could not execute query: ERROR:  invalid input syntax for type uuid: \"Amina\"\n\
             pg_restore: warning: errors ignored on restore: 1\n";
         let kept = safe_lines(stderr);
         assert!(!kept.contains("amina"), "{kept}");
         assert!(!kept.contains("COPY"), "{kept}");
         assert!(kept.contains("duplicate key"), "{kept}");
         assert!(kept.contains("errors ignored"), "{kept}");
+        assert!(!kept.contains("Amina"), "{kept}");
+        assert!(kept.contains("type uuid: [value withheld]"), "{kept}");
     }
 }
