@@ -282,6 +282,111 @@ impl DatabaseUrl {
     }
 }
 
+/// A PostgreSQL URL taken apart for libpq's command-line tools (`pg_dump`, `pg_restore`): the
+/// URL without its password, which may go on a command line, and the password, which goes to
+/// the child only through its environment (`PGPASSWORD`). Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientToolTarget {
+    /// The URL with no password in its user part or its query.
+    pub url: String,
+    /// The password, percent-decoded, if the URL held one.
+    pub password: Option<zeroize::Zeroizing<String>>,
+}
+
+impl fmt::Debug for ClientToolTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientToolTarget")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl DatabaseUrl {
+    /// For PostgreSQL, the URL and password apart (see [`ClientToolTarget`]); `None` for
+    /// SQLite.
+    pub fn client_tool_target(&self) -> Option<ClientToolTarget> {
+        match self.engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(split_password(&self.target)),
+        }
+    }
+}
+
+fn split_password(url: &str) -> ClientToolTarget {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut password = None;
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(slash) => rest.split_at(slash),
+                None => (rest, ""),
+            };
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, secret)) => {
+                        password = Some(percent_decode(secret));
+                        format!("{user}@{host}")
+                    }
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => base.to_owned(),
+    };
+    let mut kept = Vec::new();
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some((name, value)) if name.eq_ignore_ascii_case("password") => {
+                password = Some(percent_decode(value));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    ClientToolTarget {
+        url,
+        password: password.map(zeroize::Zeroizing::new),
+    }
+}
+
+/// `%XX` escapes decoded, as libpq decodes them in a URL; anything malformed is kept as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn redact_postgres(url: &str) -> String {
     let without_query = url.split(['?', '#']).next().unwrap_or_default();
     let Some((scheme, rest)) = without_query.split_once("://") else {
@@ -601,6 +706,37 @@ mod tests {
             "{given}"
         );
         assert_eq!(given.matches("connect_timeout").count(), 1, "{given}");
+    }
+
+    #[test]
+    fn client_tools_get_the_password_apart_from_the_url() {
+        let url =
+            DatabaseUrl::parse("postgres://app:p%40ss:w@db:5432/tumaini?sslmode=require").unwrap();
+        let target = url.client_tool_target().unwrap();
+        assert_eq!(target.url, "postgres://app@db:5432/tumaini?sslmode=require");
+        assert_eq!(
+            target.password.as_deref().map(String::as_str),
+            Some("p@ss:w")
+        );
+        assert!(!format!("{target:?}").contains("p@ss"));
+        let in_query =
+            DatabaseUrl::parse("postgresql://app@db/t?password=s3cret&sslmode=disable").unwrap();
+        let target = in_query.client_tool_target().unwrap();
+        assert_eq!(target.url, "postgresql://app@db/t?sslmode=disable");
+        assert_eq!(
+            target.password.as_deref().map(String::as_str),
+            Some("s3cret")
+        );
+        let none = DatabaseUrl::parse("postgres://postgres@127.0.0.1/x").unwrap();
+        let target = none.client_tool_target().unwrap();
+        assert_eq!(target.url, "postgres://postgres@127.0.0.1/x");
+        assert!(target.password.is_none());
+        assert!(
+            DatabaseUrl::parse("sqlite://a.db")
+                .unwrap()
+                .client_tool_target()
+                .is_none()
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ macro_rules! text_column {
 }
 
 pub mod audit_chain;
+pub mod backup;
 mod connection;
 pub mod country;
 mod error;
@@ -50,7 +51,7 @@ pub mod vault;
 pub mod vocabulary;
 
 pub use connection::{
-    DatabaseUrl, DbConn, Engine, Pool, PoolObserver, PoolOptions, PooledConn, UrlError, build_pool,
-    discard,
+    ClientToolTarget, DatabaseUrl, DbConn, Engine, Pool, PoolObserver, PoolOptions, PooledConn,
+    UrlError, build_pool, discard,
 };
 pub use error::{DbError, Unavailability};

@@ -1,7 +1,10 @@
 //! The `tumaini` command line: the server, migrations and first-time administration; the key
-//! commands in `keys`, the demonstration data in `seed`.
+//! commands in `keys`, backups and restores in `backup` (PostgreSQL's own tools in
+//! `pg_tools`), the demonstration data in `seed`.
 
+pub mod backup;
 pub mod keys;
+mod pg_tools;
 pub mod seed;
 
 use std::path::PathBuf;
@@ -70,6 +73,12 @@ enum Command {
     /// The audit trail: verify the chain, export checkpoints for a witness, seal now.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the database to a file while the server serves (SQLite: VACUUM INTO; PostgreSQL:
+    /// pg_dump), check the copy, and give it its name. Keys are never in the backup.
+    Backup(backup::BackupArgs),
+    /// Fill an empty database from a backup (refusing one that holds tables unless --force),
+    /// then check the schema, the master key and the audit chain.
+    Restore(backup::RestoreArgs),
     /// Fill an empty database with a fictional demonstration data set (never in production).
     Seed {
         /// Write the demonstration data set (required: seeding is never implicit).
@@ -222,6 +231,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(LogFormat::Pretty, "warn");
             let mut conn = open_for_admin(&config)?;
             audit_command(&config, &mut conn, command)
+        }
+        Command::Backup(args) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            backup::backup(&config, args)
+        }
+        Command::Restore(args) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            backup::restore(&config, args)
         }
         Command::Seed { demo, cases } => {
             if !demo {

@@ -205,6 +205,12 @@ vocabulary! {
         WebhookDisable = "webhook.disable": "Webhook endpoint switched off",
         /// Demonstration cases created by `tumaini seed --demo`.
         DemoSeed = "demo.seed": "Demonstration data seeded",
+        /// A full copy of the database written by `tumaini backup` (recorded in the database
+        /// that was copied, once the copy is complete and checked).
+        DatabaseBackup = "database.backup": "Database backed up",
+        /// A database filled from a backup by `tumaini restore` (recorded in the restored
+        /// database, after its checks).
+        DatabaseRestore = "database.restore": "Database restored from a backup",
     }
 }
 

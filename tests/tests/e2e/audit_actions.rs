@@ -5,7 +5,7 @@
 //! wildcard arm, so an action added to the vocabulary without a way to produce it here does
 //! not compile.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -53,6 +53,9 @@ struct World<'a> {
     admin: String,
     /// Makes names, addresses and codes unique within the test.
     serial: Cell<u32>,
+    /// The database the last action wrote its event into, when not this one: a restore
+    /// records itself in the database it restored.
+    elsewhere: RefCell<Option<TestDb>>,
 }
 
 /// The expected status, then the body as JSON (`null` when there is none).
@@ -126,6 +129,7 @@ impl<'a> World<'a> {
             authority,
             admin,
             serial: Cell::new(0),
+            elsewhere: RefCell::new(None),
         }
     }
 
@@ -449,6 +453,52 @@ impl<'a> World<'a> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{stdout}{stderr}");
         assert!(stdout.contains("one-time password: "), "{stdout}");
+    }
+
+    /// A `tumaini` command, the real binary, on the database at `url` with this server's
+    /// master and audit keys: its standard output.
+    fn command_line(&self, cwd: &std::path::Path, url: &str, args: &[&str]) -> String {
+        use tumaini_api::config::{AuditKeySource, MasterKeySource};
+        let mut command = std::process::Command::new(tumaini_tests::binary());
+        command
+            .args(args)
+            .current_dir(cwd)
+            .env("DATABASE_URL", url)
+            .env_remove("TUMAINI_CONFIG");
+        if let MasterKeySource::Inline(key) = &self.server.config.master_key {
+            command.env("TUMAINI_MASTER_KEY", key.expose());
+        }
+        if let AuditKeySource::Inline(key) = &self.server.config.audit.key {
+            command.env("TUMAINI_AUDIT_KEY", key);
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
+        stdout
+    }
+
+    /// `tumaini backup` of this database while the server serves it: the backup, in `dir`.
+    fn backup(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let out = dir.join("tumaini.backup");
+        let url = self.db.url_string();
+        self.command_line(dir, &url, &["backup", "--out", out.to_str().unwrap()]);
+        out
+    }
+
+    /// `tumaini restore` of a backup of this database into a fresh one, which is kept in
+    /// `elsewhere`: the restore's event is there.
+    fn restore_into_a_fresh_database(&self) {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = self.backup(dir.path());
+        let fresh = TestDb::empty(self.db.engine()).unwrap();
+        let restored = self.command_line(
+            dir.path(),
+            &fresh.url_string(),
+            &["restore", "--from", backup.to_str().unwrap()],
+        );
+        assert!(restored.contains("every check passed"), "{restored}");
+        *self.elsewhere.borrow_mut() = Some(fresh);
     }
 
     /// `tumaini seed --demo`'s work, with the server's own master key.
@@ -978,6 +1028,11 @@ fn exercise(action: AuditAction, w: &World<'_>) {
         }
         AuditAction::AuditMisuseAlert => w.read_too_many_cases(),
         AuditAction::DemoSeed => w.seed_demo(),
+        AuditAction::DatabaseBackup => {
+            let dir = tempfile::tempdir().unwrap();
+            w.backup(dir.path());
+        }
+        AuditAction::DatabaseRestore => w.restore_into_a_fresh_database(),
         AuditAction::WebhookCreate => {
             w.webhook(&w.shelter, &["referral.received"]);
         }
@@ -1113,7 +1168,9 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::StatisticsExport
         | AuditAction::AuditVerify
         | AuditAction::AuditCheckpoints
-        | AuditAction::DemoSeed => (None, SUCCESS),
+        | AuditAction::DemoSeed
+        | AuditAction::DatabaseBackup
+        | AuditAction::DatabaseRestore => (None, SUCCESS),
         AuditAction::CaseReadGroup => (Some("case"), "denied"),
         AuditAction::CaseCreate
         | AuditAction::CaseRead
@@ -1221,7 +1278,10 @@ fn every_audit_action_is_written_by_its_own_code_path(db: TestDb) {
             std::panic::resume_unwind(panic);
         }
         let want = expected(action);
-        let new = new_events(&db, action, &before, want);
+        let new = match world.elsewhere.borrow_mut().take() {
+            Some(elsewhere) => new_events(&elsewhere, action, &before, want),
+            None => new_events(&db, action, &before, want),
+        };
         let seen: Vec<(Option<&str>, &str)> = new
             .iter()
             .map(|e| (e.resource_type.as_deref(), e.outcome.as_str()))

@@ -177,6 +177,15 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Kills the process with SIGKILL, as a crash or a power cut would end it: no shutdown,
+    /// no flush, nothing. Returns once it is gone.
+    pub(crate) fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
