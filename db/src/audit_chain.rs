@@ -836,19 +836,17 @@ pub fn verify(
     for c in &stored {
         wanted.entry(c.position).or_default().push((c, false));
     }
+    // Witness checkpoints the database lacks, within the chain (beyond it, the chain itself
+    // is shorter: reported below).
+    let mut lacking: Vec<&Checkpoint> = Vec::new();
     for c in &witness.checkpoints {
         match stored_at.get(&c.position) {
-            None => faults.push(Break {
-                position: c.position,
-                reason: format!(
-                    "witness: the database has no checkpoint at this position, the witness has{} (deleted)",
-                    c.sequence.map(|n| format!(" number {n}")).unwrap_or_default()
-                ),
-            }),
+            None => lacking.push(c),
             Some(ours) if ours.body() != c.body() => faults.push(Break {
                 position: c.position,
-                reason: "witness: the database's checkpoint here differs from the witness's (replaced)"
-                    .into(),
+                reason:
+                    "witness: the database's checkpoint here differs from the witness's (replaced)"
+                        .into(),
             }),
             Some(_) => {}
         }
@@ -981,6 +979,15 @@ pub fn verify(
             expected = position + 1;
         }
         progress(report.events, total);
+    }
+    for c in lacking.into_iter().filter(|c| c.position < expected) {
+        faults.push(Break {
+            position: c.position,
+            reason: format!(
+                "witness: the database has no checkpoint at this position, the witness has{} (deleted, or signed after this copy of the database was taken)",
+                c.sequence.map(|n| format!(" number {n}")).unwrap_or_default()
+            ),
+        });
     }
     // Checkpoints beyond the chain: signed positions that no longer exist.
     let mut beyond: Vec<(i64, bool)> = wanted

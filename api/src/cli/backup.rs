@@ -25,7 +25,6 @@ use tumaini_db::{DatabaseUrl, DbConn, Engine, audit_chain, migrations};
 
 use super::pg_tools::{PgTools, Tool};
 use crate::audit::{self, AuditAction, Event, Outcome};
-use crate::auth::RequestContext;
 use crate::config::{AuditKeySource, Config, MasterKeySource};
 
 /// Copy the database to a file while the server serves, check the copy, and give it its name.
@@ -82,7 +81,12 @@ pub fn backup(config: &Config, args: BackupArgs) -> anyhow::Result<()> {
         Engine::Postgres => dump_postgres(&mut source, url, &args, partial.path())?,
     };
     partial.publish(&args.out, args.overwrite)?;
-    source.write_transaction(|conn| record(conn, AuditAction::DatabaseBackup, Outcome::Success))?;
+    record(
+        &mut source,
+        config,
+        AuditAction::DatabaseBackup,
+        Outcome::Success,
+    )?;
     println!(
         "backed up {url} to {} in {:.2} s",
         args.out.display(),
@@ -176,7 +180,7 @@ pub fn restore(config: &Config, args: RestoreArgs) -> anyhow::Result<()> {
         } else {
             Outcome::Failure
         };
-        conn.write_transaction(|conn| record(conn, AuditAction::DatabaseRestore, outcome))?;
+        record(&mut conn, config, AuditAction::DatabaseRestore, outcome)?;
     }
     if failed > 0 {
         bail!(
@@ -340,8 +344,12 @@ fn audit_trail_intact(config: &Config, conn: &mut DbConn) -> anyhow::Result<Stri
     {
         bail!("no audit key: put the backed-up key in place (TUMAINI_AUDIT_KEY_FILE)");
     }
-    let key = crate::keyring::audit_signer(&config.audit)?.verifying_key();
-    let report = audit_chain::verify(conn, &[key], &[], |_, _| {})?;
+    let signer = crate::keyring::audit_signer(&config.audit)?;
+    let keys = audit_chain::Keys {
+        checkpoints: &[signer.verifying_key()],
+        events: Some(signer.event_key()),
+    };
+    let report = audit_chain::verify(conn, keys, &audit_chain::Witness::default(), |_, _| {})?;
     if let Some(broken) = &report.first_break {
         bail!("BROKEN at position {}: {}", broken.position, broken.reason);
     }
@@ -354,27 +362,32 @@ fn audit_trail_intact(config: &Config, conn: &mut DbConn) -> anyhow::Result<Stri
         );
     }
     Ok(format!(
-        "intact ({} events, {} checkpoints)",
-        report.events, report.checkpoints
+        "intact ({} events, {} checkpoints; proven through position {})",
+        report.events, report.checkpoints, report.proven
     ))
 }
 
-/// Records a backup or restore as the command line's event.
+/// Records a backup or restore as the command line's event, under the configured audit key.
 fn record(
     conn: &mut DbConn,
+    config: &Config,
     action: AuditAction,
     outcome: Outcome,
-) -> Result<(), tumaini_db::DbError> {
-    audit::record(
-        conn,
-        &RequestContext::command_line(),
-        None,
-        Event {
-            action,
-            outcome,
-            resource: None,
-        },
-    )
+) -> anyhow::Result<()> {
+    let context = super::cli_context(config)?;
+    conn.write_transaction(|conn| {
+        audit::record(
+            conn,
+            &context,
+            None,
+            Event {
+                action,
+                outcome,
+                resource: None,
+            },
+        )
+    })?;
+    Ok(())
 }
 
 /// `current`, or how many migrations the database lacks.

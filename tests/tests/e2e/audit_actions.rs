@@ -426,6 +426,14 @@ impl<'a> World<'a> {
         }
     }
 
+    /// The servers' audit key, as the environment gives it.
+    fn audit_key(&self) -> String {
+        match &self.server.config.audit.key {
+            tumaini_api::config::AuditKeySource::Inline(key) => key.clone(),
+            other => panic!("the test server's audit key is inline, not {other:?}"),
+        }
+    }
+
     /// `tumaini admin create-user`, the real binary, on this database.
     fn create_user_from_the_command_line(&self) {
         let cwd = tempfile::tempdir().unwrap();
@@ -446,6 +454,9 @@ impl<'a> World<'a> {
             .args(["--email", &email, "--display-name", "Created On The Server"])
             .current_dir(cwd.path())
             .env("DATABASE_URL", self.db.url_string())
+            // The command line writes its event under the deployment's audit key, as the
+            // servers do: one key for the whole trail.
+            .env("TUMAINI_AUDIT_KEY", self.audit_key())
             .env_remove("TUMAINI_CONFIG")
             .output()
             .unwrap();
@@ -458,7 +469,7 @@ impl<'a> World<'a> {
     /// A `tumaini` command, the real binary, on the database at `url` with this server's
     /// master and audit keys: its standard output.
     fn command_line(&self, cwd: &std::path::Path, url: &str, args: &[&str]) -> String {
-        use tumaini_api::config::{AuditKeySource, MasterKeySource};
+        use tumaini_api::config::MasterKeySource;
         let mut command = std::process::Command::new(tumaini_tests::binary());
         command
             .args(args)
@@ -468,9 +479,7 @@ impl<'a> World<'a> {
         if let MasterKeySource::Inline(key) = &self.server.config.master_key {
             command.env("TUMAINI_MASTER_KEY", key.expose());
         }
-        if let AuditKeySource::Inline(key) = &self.server.config.audit.key {
-            command.env("TUMAINI_AUDIT_KEY", key);
-        }
+        command.env("TUMAINI_AUDIT_KEY", self.audit_key());
         let output = command.output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
