@@ -270,13 +270,23 @@ impl DatabaseUrl {
         }
     }
 
-    /// Opens one connection, configured for Tumaini (see [`DbConnector`]). For SQLite the
-    /// file's directory is created first.
+    /// Opens one connection, configured for Tumaini (see [`DbConnector`]) but without the
+    /// server's statement, lock and idle-in-transaction timeouts: for commands and tests. For
+    /// SQLite the file's directory is created first.
     pub fn connect(&self) -> Result<DbConn, DbError> {
         if let Some(path) = self.sqlite_path() {
             create_parent_dir(path)?;
         }
-        DbConnector::new(self.clone(), PoolOptions::default())
+        // An operator's command (a migration building an index, a key rotation, a backup's
+        // checks) may rightly run long: the server's statement, lock and idle-in-transaction
+        // bounds are for answering requests in time, and are off here (0).
+        let options = PoolOptions {
+            statement_timeout: Duration::ZERO,
+            lock_timeout: Duration::ZERO,
+            idle_in_transaction_timeout: Duration::ZERO,
+            ..PoolOptions::default()
+        };
+        DbConnector::new(self.clone(), options)
             .open()
             .map_err(|err| DbError::Unavailable(err.to_string()))
     }

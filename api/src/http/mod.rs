@@ -68,7 +68,11 @@ pub async fn with_conn_within<T: Send + 'static>(
     let given_up = Arc::new(AtomicBool::new(false));
     let abandoned = Arc::clone(&given_up);
     let task = actix_web::web::block(move || {
-        let mut conn = pool.get_timeout(bound).map_err(tumaini_db::DbError::from)?;
+        // The wait for a connection ends a little before the bound, so that a database that
+        // refuses connections is reported as unreachable, not as slow.
+        let mut conn = pool
+            .get_timeout(bound - bound / 10)
+            .map_err(tumaini_db::DbError::from)?;
         let result = work(&mut conn);
         let abandoned = abandoned.load(Ordering::Acquire);
         let failed = result

@@ -33,8 +33,9 @@ use tumaini_tests::skip::{Prerequisite, skip};
 
 use crate::plaintext::sign_in;
 
-/// The servers here wait this long on the database before answering 503.
-const DB_TIMEOUT: Duration = Duration::from_millis(2000);
+/// The servers here wait this long on the database before answering 503: the default bound
+/// (`TUMAINI_DB_TIMEOUT_MS`), with every database timeout at its default.
+const DB_TIMEOUT: Duration = Duration::from_millis(5000);
 /// Every answer comes within the bound and this margin (scheduling on a busy machine, the
 /// answer itself).
 const MARGIN: Duration = Duration::from_millis(1500);
@@ -97,7 +98,7 @@ fn postgres_frozen_longer_than_the_bound_answers_503_in_time_then_recovers() {
     std::thread::sleep(Duration::from_secs(2));
     let fault_at = load.mark();
     let frozen = cluster.freeze();
-    std::thread::sleep(DB_TIMEOUT * 3);
+    std::thread::sleep(DB_TIMEOUT * 2);
     drop(frozen);
     let cleared_at = load.mark();
     let recovered_after = load.wait_ready_after(cleared_at, RECOVERY);
@@ -284,7 +285,6 @@ impl Server {
                 (Stdio::from(full()), Stdio::from(full()))
             }
         };
-        let timeout_ms = DB_TIMEOUT.as_millis().to_string();
         let mut command = Command::new(binary());
         command
             .args(["serve", "--bind", &addr.to_string()])
@@ -295,11 +295,6 @@ impl Server {
             .env("TUMAINI_LOG", "info")
             .env("TUMAINI_WORKERS", "2")
             .env("TUMAINI_DB_POOL_SIZE", "4")
-            .env("TUMAINI_DB_TIMEOUT_MS", &timeout_ms)
-            .env("TUMAINI_DB_STATEMENT_TIMEOUT_MS", "1500")
-            .env("TUMAINI_DB_LOCK_TIMEOUT_MS", "1000")
-            .env("TUMAINI_DB_CONNECT_TIMEOUT_SECS", "2")
-            .env("TUMAINI_SQLITE_BUSY_TIMEOUT_MS", "1000")
             .env("TUMAINI_LOGIN_RATE_PER_MINUTE", "1000")
             .env("TUMAINI_AUDIT_SEAL_MS", "200")
             .env("TUMAINI_READY_MIN_FREE_DISK_MB", "1")
