@@ -81,6 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ]
             })
             .collect(),
+        erased: false,
+        restricted: false,
     };
     let actions = [
         Action::ReadSummary,

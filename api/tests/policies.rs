@@ -212,9 +212,29 @@ fn world() -> World {
                     vec![]
                 },
                 consent: consents[c].clone(),
+                erased: false,
+                restricted: false,
             });
         }
     }
+    // Erased and restricted cases: owned at home and abroad, with and without a referral held,
+    // with consent to shelters and clinics at home and abroad.
+    let lifecycle: Vec<CaseFacts> = cases
+        .iter()
+        .filter(|c| {
+            c.identification_stage == "referred_to_nrm" && c.consent == consents[4] && !c.child
+        })
+        .flat_map(|c| {
+            let mut erased = c.clone();
+            erased.id = format!("{}-erased", c.id);
+            erased.erased = true;
+            let mut restricted = c.clone();
+            restricted.id = format!("{}-restricted", c.id);
+            restricted.restricted = true;
+            [erased, restricted]
+        })
+        .collect();
+    cases.extend(lifecycle);
     let mut referrals = Vec::new();
     let referral_states = [
         "sent",
@@ -241,7 +261,11 @@ fn world() -> World {
         case_of("police-ug", 5),
         case_of("shelter-ke", 4),
     );
+    let mut ugandan_restricted = ugandan.clone();
+    ugandan_restricted.id = format!("{}-restricted", ugandan.id);
+    ugandan_restricted.restricted = true;
     for (from, to, case) in [
+        ("shelter-ug", "health-ug", &ugandan_restricted),
         ("police-ug", "shelter-ug", &ugandan),
         ("shelter-ug", "health-ug", &ugandan),
         ("shelter-ug", "shelter-ke", &ugandan),
@@ -251,7 +275,11 @@ fn world() -> World {
     ] {
         for state in referral_states {
             referrals.push(ReferralFacts {
-                id: format!("referral-{from}-{to}-{state}-{}", case.consent.len()),
+                id: format!(
+                    "referral-{from}-{to}-{state}-{}-{}",
+                    case.consent.len(),
+                    case.restricted
+                ),
                 case: case.clone(),
                 from: find(from),
                 to: find(to),
@@ -414,6 +442,11 @@ fn expected(
                 if !inside {
                     return false;
                 }
+                if c.restricted
+                    && !(p.role == Supervisor && owner && ctx.purpose == "restriction_dispute")
+                {
+                    return false; // restricted: only the owner's supervisors, for the dispute
+                }
                 return (staff && owner)
                     || (staff && holder_group(g) && consented(g, p.organisation.kind.code()))
                     || recent_responder
@@ -424,6 +457,26 @@ fn expected(
                             g,
                             FieldGroup::Identity | FieldGroup::Exploitation | FieldGroup::Legal
                         ));
+            }
+            let is_final = matches!(
+                action,
+                Action::UpdateCase
+                    | Action::RecordConsent
+                    | Action::RecordScreening
+                    | Action::RecordAssistance
+                    | Action::ChangeCaseStatus
+                    | Action::ApproveClosure
+                    | Action::DecideIdentification
+                    | Action::CreateReferral
+                    | Action::ResolveDuplicate
+                    | Action::OpenBreakGlass
+                    | Action::RequestErasure
+                    | Action::ApproveErasure
+                    | Action::ManageLegalHold
+                    | Action::RestrictProcessing
+            );
+            if c.erased && is_final {
+                return false; // an erased case is final
             }
             match action {
                 Action::ReadSummary => {
@@ -439,13 +492,23 @@ fn expected(
                 Action::ChangeCaseStatus => staff && owner,
                 Action::ApproveClosure => p.role == Supervisor && owner,
                 Action::DecideIdentification => authority,
-                Action::CreateReferral => (staff && (owner || holder)) || recent_responder,
+                Action::CreateReferral => {
+                    !c.restricted && ((staff && (owner || holder)) || recent_responder)
+                }
                 Action::ResolveDuplicate => {
                     (p.role == Supervisor && owner) || p.role == Coordinator
                 }
                 Action::OpenBreakGlass => {
                     p.role == Coordinator || (p.role == Supervisor && (owner || holder))
                 }
+                Action::RequestErasure | Action::ExportSubjectAccess => {
+                    p.role == Supervisor && owner
+                }
+                Action::ApproveErasure | Action::RestrictProcessing => {
+                    p.role == Coordinator || (p.role == Supervisor && owner)
+                }
+                Action::ManageLegalHold => p.role == Coordinator,
+                Action::ReadHistory => staff && (owner || holder),
                 _ => unreachable!("not a case action"),
             }
         }
@@ -470,9 +533,8 @@ fn expected(
                     reader && (p.organisation.country == r.case.owner.country || abroad_consent)
                 }
                 Action::ReadReferral => (party_role && (to || from)) || p.role == Coordinator,
-                Action::AcceptReferral | Action::DeclineReferral => {
-                    staff && to && r.state == "sent"
-                }
+                Action::AcceptReferral => staff && to && r.state == "sent" && !r.case.restricted,
+                Action::DeclineReferral => staff && to && r.state == "sent",
                 Action::StartService => staff && to && r.state == "accepted",
                 Action::CompleteReferral => staff && to && r.state == "in_service",
                 Action::WithdrawReferral => {
@@ -511,9 +573,10 @@ impl Tally {
         self.exercised.extend(decision.policy_ids.iter().cloned());
         let line = |verb: &str| {
             format!(
-                "{who} {} {label} break_glass={} {verb} {:?}",
+                "{who} {} {label} break_glass={} purpose={} {verb} {:?}",
                 action.name(),
                 ctx.break_glass,
+                ctx.purpose,
                 decision.policy_ids
             )
         };
@@ -552,10 +615,14 @@ fn every_cell_matches_the_expected_access_table() {
     let world = world();
     let mut tally = Tally::default();
     let mut client_cells = (0usize, 0usize);
-    for break_glass in [false, true] {
+    for (break_glass, purpose) in [
+        (false, "case_management"),
+        (true, "case_management"),
+        (false, "restriction_dispute"),
+    ] {
         let ctx = AccessContext {
             now: NOW,
-            purpose: "case_management".into(),
+            purpose: purpose.into(),
             break_glass,
             first_responder_window: WINDOW,
         };

@@ -267,6 +267,42 @@ diesel::table! {
         closure_approved_by -> Nullable<Text>,
         child_protection_notified_at -> Nullable<Timestamp>,
         exploitation_forms -> Text,
+        erased_at -> Nullable<Timestamp>,
+        erasure_scope -> Nullable<Text>,
+        restricted_at -> Nullable<Timestamp>,
+        restricted_by -> Nullable<Text>,
+        restriction_reason -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Erasures asked for: one person asks, a second approves, approval executes.
+    erasure_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        scope -> Text,
+        reason -> Text,
+        state -> Text,
+        requested_by -> Nullable<Text>,
+        requested_at -> Timestamp,
+        expires_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        executed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Legal holds: a case held is never erased by retention.
+    legal_holds (id) {
+        id -> Text,
+        case_id -> Text,
+        reason -> Text,
+        placed_by -> Text,
+        placed_at -> Timestamp,
+        lifted_by -> Nullable<Text>,
+        lifted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -604,6 +640,8 @@ diesel::joinable!(case_exploitation_types -> cases (case_id));
 diesel::joinable!(case_means_of_control -> cases (case_id));
 diesel::joinable!(consents -> cases (case_id));
 diesel::joinable!(referrals -> cases (case_id));
+diesel::joinable!(erasure_requests -> cases (case_id));
+diesel::joinable!(legal_holds -> cases (case_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
@@ -648,4 +686,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     api_clients,
     api_client_secrets,
+    erasure_requests,
+    legal_holds,
 );

@@ -89,12 +89,14 @@ pub(crate) use vocabulary;
 mod audit;
 mod case;
 mod client;
+mod lifecycle;
 mod referral;
 pub mod region;
 mod webhook;
 pub use audit::AuditAction;
 pub use case::*;
 pub use client::{ClientScope, LegalBasis};
+pub use lifecycle::*;
 pub use referral::*;
 pub use webhook::WebhookEventType;
 

@@ -160,6 +160,18 @@ actions! {
     ApproveAccountGrant,
     /// Register, list and delete an organisation's webhook endpoints.
     ManageWebhooks,
+    /// Ask for a case's erasure (the first of two people).
+    RequestErasure,
+    /// Approve (and so execute) or refuse a case's erasure (the second person).
+    ApproveErasure,
+    /// Place or lift a legal hold on a case.
+    ManageLegalHold,
+    /// Export everything held about the person of a case (subject access).
+    ExportSubjectAccess,
+    /// List the versions of a case's personal groups (who, when, which groups, why).
+    ReadHistory,
+    /// Restrict processing of a case, or lift the restriction.
+    RestrictProcessing,
 }
 
 impl Action {
@@ -295,6 +307,10 @@ pub struct CaseFacts {
     /// Current consent: (group, recipient kind code, e.g. `shelter`, `law_enforcement`,
     /// `abroad`).
     pub consent: Vec<(FieldGroup, String)>,
+    /// Its personal data was erased: only the summary (or less) remains.
+    pub erased: bool,
+    /// Processing is restricted while a dispute about it is resolved.
+    pub restricted: bool,
 }
 
 /// A referral's facts.
@@ -469,6 +485,8 @@ fn case_entities(case: &CaseFacts, out: &mut Vec<Entity>) -> Result<(), String> 
             ("referral_organisations", R::new_set(holders)),
             ("referral_access", R::new_set(grants)),
             ("consent", R::new_set(consent)),
+            ("erased", R::new_bool(case.erased)),
+            ("restricted", R::new_bool(case.restricted)),
         ],
         vec![],
     )?);

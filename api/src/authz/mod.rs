@@ -51,6 +51,10 @@ const EMBEDDED_POLICIES: &[(&str, &str)] = &[
         "clients.cedar",
         include_str!("../../../policies/clients.cedar"),
     ),
+    (
+        "lifecycle.cedar",
+        include_str!("../../../policies/lifecycle.cedar"),
+    ),
 ];
 
 /// The outcome of one authorization question.

@@ -236,6 +236,8 @@ pub fn facts_of(
         referred_into_nrm: case.referred_into_nrm_at.is_some(),
         referral_access,
         consent: consent_rules::policy_grants(consent_rules::in_force(newest, now_utc())),
+        erased: case.erased_at.is_some(),
+        restricted: case.restricted_at.is_some(),
     }
 }
 

@@ -465,6 +465,9 @@ pub async fn change_status(
                 if change == StatusChange::Reopen {
                     changes.closed_at = Some(None);
                     changes.closure_approved_by = Some(None);
+                    changes.withdrawn_at = Some(None);
+                } else if change == StatusChange::Withdraw {
+                    changes.withdrawn_at = Some(Some(now));
                 }
             }
             StatusChange::Activate | StatusChange::StartReintegration => {

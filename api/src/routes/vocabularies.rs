@@ -62,5 +62,10 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         NotificationKind,
         ClientScope,
         LegalBasis,
+        ErasureScope,
+        ErasureReason,
+        ErasureState,
+        LegalHoldReason,
+        RestrictionReason,
     )))
 }

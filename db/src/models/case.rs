@@ -12,7 +12,8 @@ use crate::ids::{CaseId, OrgId, UserId};
 use crate::schema::{case_exploitation_types, case_means_of_control, cases};
 use crate::time::now_utc;
 use crate::vocabulary::{
-    AgeBand, CaseStatus, ClosureReason, ExploitationType, IdentificationStage, MeansOfControl, Sex,
+    AgeBand, CaseStatus, ClosureReason, ErasureScope, ExploitationType, IdentificationStage,
+    MeansOfControl, RestrictionReason, Sex,
 };
 use crate::{DbConn, DbError};
 
@@ -82,6 +83,18 @@ pub struct Case {
     pub closure_approved_by: Option<UserId>,
     /// When child protection was notified (children only).
     pub child_protection_notified_at: Option<NaiveDateTime>,
+    /// When its personal data was erased.
+    pub erased_at: Option<NaiveDateTime>,
+    /// What the erasure removed.
+    pub erasure_scope: Option<ErasureScope>,
+    /// Since when processing is restricted.
+    pub restricted_at: Option<NaiveDateTime>,
+    /// Who restricted it.
+    pub restricted_by: Option<UserId>,
+    /// Why.
+    pub restriction_reason: Option<RestrictionReason>,
+    /// When the person withdrew.
+    pub withdrawn_at: Option<NaiveDateTime>,
 }
 
 /// The summary fields a caller provides.
@@ -160,6 +173,7 @@ pub struct CaseChanges {
     pub closed_at: Option<Option<NaiveDateTime>>,
     pub closure_approved_by: Option<Option<UserId>>,
     pub child_protection_notified_at: Option<Option<NaiveDateTime>>,
+    pub withdrawn_at: Option<Option<NaiveDateTime>>,
 }
 
 impl CaseChanges {

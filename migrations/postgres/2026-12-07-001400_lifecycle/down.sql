@@ -1,0 +1,11 @@
+DROP INDEX legal_holds_active_idx;
+DROP TABLE legal_holds;
+DROP INDEX erasure_requests_case_idx;
+DROP INDEX erasure_requests_pending_idx;
+DROP TABLE erasure_requests;
+ALTER TABLE cases DROP COLUMN withdrawn_at;
+ALTER TABLE cases DROP COLUMN restriction_reason;
+ALTER TABLE cases DROP COLUMN restricted_by;
+ALTER TABLE cases DROP COLUMN restricted_at;
+ALTER TABLE cases DROP COLUMN erasure_scope;
+ALTER TABLE cases DROP COLUMN erased_at;
