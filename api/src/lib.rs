@@ -30,6 +30,7 @@ pub mod keyring;
 pub mod metrics;
 pub mod notifications;
 pub mod referrals;
+pub mod retention;
 pub mod routes;
 pub mod rules;
 pub mod server;

@@ -202,6 +202,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.audit_signer.event_key().clone(),
         metrics.clone(),
     )?;
+    let mut retention = match config.lifecycle.retention_interval {
+        Some(interval) => Some(crate::jobs::retention::RetentionJob::start(
+            pool.clone(),
+            Arc::clone(&vault),
+            config.lifecycle.retention.clone(),
+            interval,
+            config.public_url.clone(),
+            state.audit_signer.event_key().clone(),
+        )?),
+        None => None,
+    };
     let mut housekeeping = crate::jobs::housekeeping::Housekeeping::start(
         pool.clone(),
         vault,
@@ -249,6 +260,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     webhooks.stop();
     scanner.stop();
     housekeeping.stop();
+    if let Some(retention) = retention.as_mut() {
+        retention.stop();
+    }
     sealer.stop();
     served?;
     tracing::info!("stopped");

@@ -31,6 +31,8 @@ pub struct AppState {
     pub vault: Option<Arc<Vault>>,
     /// Case-work settings.
     pub cases: Arc<crate::config::CaseSettings>,
+    /// Erasure approval and the retention schedule.
+    pub lifecycle: Arc<crate::config::LifecycleSettings>,
     /// NRM decision deadlines.
     pub deadlines: Arc<crate::rules::deadlines::DeadlineRules>,
     /// Base of links in e-mails.
@@ -78,6 +80,7 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             vault: None,
             cases: Arc::new(config.cases.clone()),
+            lifecycle: Arc::new(config.lifecycle.clone()),
             deadlines: Arc::new(
                 crate::rules::deadlines::DeadlineRules::new(
                     config.cases.reasonable_grounds_working_days,

@@ -627,6 +627,10 @@ fn every_cell_matches_the_expected_access_table() {
             first_responder_window: WINDOW,
         };
         for action in Action::ALL.iter().copied() {
+            // The purpose changes a decision only for the personal groups of a restricted case.
+            if purpose != "case_management" && action.group().is_none() {
+                continue;
+            }
             for (resource, label) in resources(&world, action) {
                 for p in &world.principals {
                     let decision = authorizer.decide(p, action, &resource, &ctx);

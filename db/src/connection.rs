@@ -516,11 +516,14 @@ impl DbConnector {
                     .map_err(Error::ConnectionError)?;
                 let busy_ms = self.options.sqlite_busy_timeout.as_millis();
                 // WAL is a property of the file, set once in `build_pool`; these are per
-                // connection.
+                // connection. `secure_delete` overwrites deleted content with zeros, so what an
+                // erasure or retention deletes (ciphertexts, blind-index values) does not linger
+                // in the file's free pages.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {busy_ms};
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA secure_delete = ON;"
                 ))
                 .map_err(Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

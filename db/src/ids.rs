@@ -167,3 +167,11 @@ mod tests {
         assert!(serde_json::from_str::<UserId>("\"nope\"").is_err());
     }
 }
+uuid_id!(
+    /// A request to erase a case, waiting for (or decided by) a second person.
+    ErasureRequestId
+);
+uuid_id!(
+    /// A legal hold on a case.
+    LegalHoldId
+);

@@ -7,7 +7,8 @@ use tumaini_db::country::CountryCode;
 use tumaini_db::ids::{CaseId, OrgId};
 use tumaini_db::models::case::{Case, SummaryFields};
 use tumaini_db::vocabulary::{
-    AgeBand, CaseStatus, ClosureReason, ExploitationType, IdentificationStage, MeansOfControl, Sex,
+    AgeBand, CaseStatus, ClosureReason, ErasureScope, ExploitationType, IdentificationStage,
+    MeansOfControl, Sex,
 };
 use utoipa::ToSchema;
 
@@ -162,6 +163,12 @@ pub struct CaseSummaryView {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed at.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When the case's personal data was erased (absent unless it was): its groups and records
+    /// read as erased from then on.
+    pub erased_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the erasure removed: `personal_data` (the summary above stays) or `whole_record`
+    /// (the summary above is blank).
+    pub erasure_scope: Option<ErasureScope>,
 }
 
 impl CaseSummaryView {
@@ -200,6 +207,8 @@ impl CaseSummaryView {
             },
             created_at: case.created_at.and_utc(),
             updated_at: case.updated_at.and_utc(),
+            erased_at: case.erased_at.map(|t| t.and_utc()),
+            erasure_scope: case.erasure_scope,
         }
     }
 

@@ -79,6 +79,9 @@ enum Command {
     /// Fill an empty database from a backup (refusing one that holds tables unless --force),
     /// then check the schema, the master key and the audit chain.
     Restore(backup::RestoreArgs),
+    /// The retention schedule: show what a run would erase (counts by kind), or run it now.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Fill an empty database with a fictional demonstration data set (never in production).
     Seed {
         /// Write the demonstration data set (required: seeding is never implicit).
@@ -88,6 +91,16 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         cases: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Count, by kind, what a run now would erase or delete, and the cases a legal hold keeps.
+    /// Changes nothing (the showing is audited).
+    Plan,
+    /// Erase the cases whose retention period ended (their personal data: they are still
+    /// counted) and delete the other records whose period ended, with a progress bar.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +248,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => {
             telemetry::init(LogFormat::Pretty, "warn");
             backup::backup(&config, args)
+        }
+        Command::Retention(command) => {
+            telemetry::init(LogFormat::Pretty, "warn");
+            let mut conn = open_for_admin(&config)?;
+            retention_command(&config, &mut conn, command)
         }
         Command::Restore(args) => {
             telemetry::init(LogFormat::Pretty, "warn");
@@ -636,6 +654,62 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
 
 /// The audit context of a command-line action: no client, a request id marking the CLI, and
 /// the event key of the configured audit key (the events it writes must verify).
+/// `tumaini retention plan` and `tumaini retention run`.
+fn retention_command(
+    config: &Config,
+    conn: &mut DbConn,
+    command: RetentionCommand,
+) -> anyhow::Result<()> {
+    use crate::retention::{self, Tally};
+    let context = cli_context(config)?;
+    let schedule = &config.lifecycle.retention;
+    let now = tumaini_db::time::now_utc();
+    let print = |verb: &str, tally: &Tally| {
+        for (kind, count) in &tally.by_kind {
+            println!("{:<24} {count:>8}", kind.code());
+        }
+        println!("{:<24} {:>8}", verb, tally.total());
+        println!("{:<24} {:>8}", "held (legal hold)", tally.held);
+    };
+    match command {
+        RetentionCommand::Plan => {
+            let tally = retention::plan(conn, schedule, now, &context)
+                .map_err(|e| anyhow::anyhow!("retention plan: {e}"))?;
+            print("would erase", &tally);
+        }
+        RetentionCommand::Run => {
+            let vault = tumaini_db::vault::Vault::new(keyring::key_provider(config)?);
+            vault
+                .check(conn)
+                .context("the master key does not open this database's keys")?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "retention {bar:40} {pos}/{len} ({eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let tally = retention::run(
+                conn,
+                &vault,
+                schedule,
+                now,
+                &config.public_url,
+                &context,
+                true,
+                &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("retention run: {e}"))?;
+            bar.finish_and_clear();
+            print("erased", &tally);
+        }
+    }
+    Ok(())
+}
+
 fn cli_context(config: &Config) -> anyhow::Result<RequestContext> {
     let signer = keyring::audit_signer(&config.audit)
         .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE: command-line actions are audited")?;

@@ -14,6 +14,7 @@ mod auth;
 mod cases;
 mod mail;
 mod metrics;
+mod retention;
 mod storage;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
 pub use mail::{MailSettings, MailTransport};
 pub use metrics::{MIN_METRICS_TOKEN_CHARS, MetricsSettings};
+pub use retention::{LifecycleSettings, RecordKind, RetentionSchedule, reason_setting};
 pub use storage::{DatabaseTimeouts, ReadinessSettings};
 pub use webhooks::WebhookSettings;
 
@@ -271,6 +273,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// Case work: the first responder's window, NRM periods, the deadline scanner.
     pub cases: CaseSettings,
+    /// The data's lifetime: erasure approval, the retention schedule and its job.
+    pub lifecycle: LifecycleSettings,
     /// The audit trail: its signing key, sealing, the misuse alert.
     pub audit: AuditSettings,
     /// Signed webhooks: retries, switching off failing endpoints, loopback for tests.
@@ -297,6 +301,7 @@ impl fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("master_key", &self.master_key)
             .field("metrics", &self.metrics)
+            .field("lifecycle", &self.lifecycle)
             .finish_non_exhaustive()
     }
 }
@@ -347,6 +352,8 @@ impl Config {
             .sqlite_path()
             .and_then(Path::parent)
             .map_or_else(|| PathBuf::from("./data"), Path::to_path_buf);
+        let cases = CaseSettings::from_sources(&sources)?;
+        let lifecycle = LifecycleSettings::from_sources(&sources, cases.idempotency_ttl)?;
         let config = Self {
             env: env_mode,
             bind: sources
@@ -379,7 +386,8 @@ impl Config {
             policy_dir: sources.get("TUMAINI_POLICY_DIR").map(PathBuf::from),
             auth: AuthSettings::from_sources(&sources, env_mode, &data_dir)?,
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
-            cases: CaseSettings::from_sources(&sources)?,
+            cases,
+            lifecycle,
             audit: AuditSettings::from_sources(&sources)?,
             webhooks: WebhookSettings::from_sources(&sources, env_mode)?,
             metrics: MetricsSettings::from_sources(&sources)?,

@@ -1,5 +1,5 @@
-//! Background jobs: the mail outbox, webhook deliveries, the deadline scanner, the audit sealer
-//! and housekeeping
+//! Background jobs: the mail outbox, webhook deliveries, the deadline scanner, the audit sealer,
+//! housekeeping and retention
 //! each run one round after another on a thread of their own, resting between rounds unless the last one
 //! found a full batch, and stop promptly (between rounds) when asked or dropped. Each job is
 //! safe with several replicas on its own terms (a lease, a conditional UPDATE, a lock).
@@ -8,6 +8,7 @@ pub mod audit_sealer;
 pub mod deadlines;
 pub mod housekeeping;
 pub mod outbox;
+pub mod retention;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -328,6 +328,7 @@ fn cells_sql(
                  c.encountered_on, c.sex, c.age_band, c.is_child, c.citizenship, \
                  c.exploitation_country, c.region, c.identification_stage, c.status, \
                  c.exploitation_forms AS forms FROM cases c \
+                 WHERE c.erasure_scope IS NULL OR c.erasure_scope <> 'whole_record' \
                  UNION ALL \
                  SELECT a.id, 'anonymous_notification', a.organisation_id, a.encountered_on, a.sex, \
                  a.age_band, {child}, a.citizenship, a.exploitation_country, a.region, \

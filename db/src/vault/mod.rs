@@ -328,7 +328,14 @@ impl Vault {
     /// taken afterwards (older backups still hold the wrapped key: their retention bounds how
     /// long erasure takes to be complete).
     pub fn shred_case(&self, conn: &mut DbConn, case: &CaseId) -> Result<ShredOutcome, VaultError> {
-        let outcome = conn.write_transaction(|conn| store::shred(conn, case, now_utc()))?;
+        conn.write_transaction(|conn| self.shred_in(conn, case))
+    }
+
+    /// [`Vault::shred_case`] inside the caller's write transaction, so that an erasure's other
+    /// deletions and its audit event commit with it or not at all.
+    pub fn shred_in(&self, conn: &mut DbConn, case: &CaseId) -> Result<ShredOutcome, VaultError> {
+        let outcome = store::shred(conn, case, now_utc())?;
+        // Forgotten now: should the transaction roll back, the key is unwrapped again.
         self.data_keys.forget(case);
         Ok(outcome)
     }

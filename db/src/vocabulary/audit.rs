@@ -211,6 +211,28 @@ vocabulary! {
         /// A database filled from a backup by `tumaini restore` (recorded in the restored
         /// database, after its checks).
         DatabaseRestore = "database.restore": "Database restored from a backup",
+        /// A case's erasure asked for (the first of two people).
+        CaseErasureRequest = "case.erasure.request": "Erasure requested",
+        /// A case's erasure approved by a second person, and so carried out.
+        CaseErasureApprove = "case.erasure.approve": "Erasure approved and executed",
+        /// A case's erasure refused by the second person.
+        CaseErasureRefuse = "case.erasure.refuse": "Erasure refused",
+        /// A pending erasure withdrawn by the requesting organisation.
+        CaseErasureCancel = "case.erasure.cancel": "Erasure request cancelled",
+        /// An erasure request nobody approved in time.
+        CaseErasureExpired = "case.erasure.expired": "Erasure request expired",
+        /// A case erased by the retention job at the end of its retention period.
+        CaseErasureRetention = "case.erasure.retention": "Erased at the end of retention",
+        /// The erasure requests waiting for the caller's approval read.
+        ErasureList = "erasure.list": "Erasure requests listed",
+        /// A legal hold placed on a case.
+        CaseLegalHoldPlace = "case.legal_hold.place": "Legal hold placed",
+        /// A legal hold lifted.
+        CaseLegalHoldLift = "case.legal_hold.lift": "Legal hold lifted",
+        /// What a retention run would erase, counted by kind (`tumaini retention plan`).
+        RetentionPlan = "retention.plan": "Retention plan shown",
+        /// A retention run: what was due erased or deleted.
+        RetentionRun = "retention.run": "Retention run",
     }
 }
 

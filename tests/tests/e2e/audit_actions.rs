@@ -487,6 +487,25 @@ impl<'a> World<'a> {
         stdout
     }
 
+    /// A new case of the shelter's with an erasure asked for by its supervisor: the case and the
+    /// request's id.
+    fn erasure_requested(&self) -> (String, String) {
+        let case = self.case();
+        let path = format!("/api/v1/cases/{case}/erasure-requests");
+        let body = json!({"reason": "persons_request"});
+        let request = self.post(&self.supervisor, &path, &body, 201);
+        (case, request["id"].as_str().unwrap().to_owned())
+    }
+
+    /// `tumaini retention` with `args`, the real binary, on this database.
+    fn retention(&self, args: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let url = self.db.url_string();
+        let mut all = vec!["retention"];
+        all.extend_from_slice(args);
+        self.command_line(dir.path(), &url, &all)
+    }
+
     /// `tumaini backup` of this database while the server serves it: the backup, in `dir`.
     fn backup(&self, dir: &std::path::Path) -> std::path::PathBuf {
         let out = dir.join("tumaini.backup");
@@ -1042,6 +1061,60 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             w.backup(dir.path());
         }
         AuditAction::DatabaseRestore => w.restore_into_a_fresh_database(),
+        AuditAction::CaseErasureRequest => {
+            w.erasure_requested();
+        }
+        AuditAction::CaseErasureApprove | AuditAction::CaseErasureRefuse => {
+            let (case, request) = w.erasure_requested();
+            let verb = if action == AuditAction::CaseErasureApprove {
+                "approve"
+            } else {
+                "refuse"
+            };
+            let path = case_path(&case, &format!("/erasure-requests/{request}/{verb}"));
+            // Never by the person who asked.
+            w.post(&w.supervisor, &path, &json!({}), 403);
+            w.post(&w.coordinator, &path, &json!({}), 200);
+        }
+        AuditAction::CaseErasureCancel => {
+            let (case, request) = w.erasure_requested();
+            let path = case_path(&case, &format!("/erasure-requests/{request}/cancel"));
+            w.post(&w.supervisor, &path, &json!({}), 200);
+        }
+        AuditAction::CaseErasureExpired => {
+            let (_, request) = w.erasure_requested();
+            crate::lifecycle::backdate_erasure_request(w.db, &request, 30);
+            w.retention(&["run"]);
+        }
+        AuditAction::CaseErasureRetention => {
+            let case = w.case();
+            crate::lifecycle::withdrawn_days_ago(w.db, &case, 400);
+            let erased = w.retention(&["run"]);
+            assert!(erased.contains("withdrawn_case"), "{erased}");
+            let read = w.get(&w.worker, &case_path(&case, ""), 200);
+            assert!(read["erased_at"].is_string(), "{read}");
+        }
+        AuditAction::ErasureList => {
+            w.erasure_requested();
+            let list = w.get(&w.coordinator, "/api/v1/erasure-requests", 200);
+            assert!(!list["items"].as_array().unwrap().is_empty(), "{list}");
+        }
+        AuditAction::CaseLegalHoldPlace | AuditAction::CaseLegalHoldLift => {
+            let case = w.case();
+            let path = case_path(&case, "/legal-hold");
+            let hold = json!({"reason": "prosecution"});
+            w.call("PUT", &w.coordinator, &path, Some(&hold), 201);
+            if action == AuditAction::CaseLegalHoldLift {
+                w.call("DELETE", &w.coordinator, &path, None, 200);
+            }
+        }
+        AuditAction::RetentionPlan => {
+            let plan = w.retention(&["plan"]);
+            assert!(plan.contains("would erase"), "{plan}");
+        }
+        AuditAction::RetentionRun => {
+            w.retention(&["run"]);
+        }
         AuditAction::WebhookCreate => {
             w.webhook(&w.shelter, &["referral.received"]);
         }
@@ -1179,7 +1252,10 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::AuditCheckpoints
         | AuditAction::DemoSeed
         | AuditAction::DatabaseBackup
-        | AuditAction::DatabaseRestore => (None, SUCCESS),
+        | AuditAction::DatabaseRestore
+        | AuditAction::ErasureList
+        | AuditAction::RetentionPlan
+        | AuditAction::RetentionRun => (None, SUCCESS),
         AuditAction::CaseReadGroup => (Some("case"), "denied"),
         AuditAction::CaseCreate
         | AuditAction::CaseRead
@@ -1212,6 +1288,14 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseReferralsRead
         | AuditAction::CaseDeadlineReasonableGroundsOverdue
         | AuditAction::CaseDeadlineConclusiveGroundsOverdue
+        | AuditAction::CaseErasureRequest
+        | AuditAction::CaseErasureApprove
+        | AuditAction::CaseErasureRefuse
+        | AuditAction::CaseErasureCancel
+        | AuditAction::CaseErasureExpired
+        | AuditAction::CaseErasureRetention
+        | AuditAction::CaseLegalHoldPlace
+        | AuditAction::CaseLegalHoldLift
         // A referral is sent from its case, and its reason is read against the case.
         | AuditAction::ReferralCreate
         | AuditAction::ReferralReasonRead

@@ -19,6 +19,7 @@ mod directory;
 mod docs_links;
 mod faults;
 mod http;
+mod lifecycle;
 mod mail;
 mod matrix;
 mod metrics;

@@ -5,6 +5,7 @@
 mod assessments;
 mod break_glass;
 mod duplicates;
+mod lifecycle;
 mod nrm;
 mod records;
 
@@ -45,6 +46,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     assessments::register(cfg);
     duplicates::register(cfg);
     break_glass::register(cfg);
+    lifecycle::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
