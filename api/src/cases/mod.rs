@@ -8,12 +8,15 @@ pub mod break_glass;
 mod deadlines;
 pub mod documents;
 pub mod duplicates;
+pub mod group_reads;
 pub mod groups;
+pub mod history;
 mod list;
 pub mod nrm;
 pub mod records;
 mod register;
 mod reply;
+pub mod restriction;
 pub mod views;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;
 pub mod referral;
+pub mod restriction;
 pub mod session;
 pub mod statistics;
 pub mod user;
