@@ -227,13 +227,16 @@ pub fn group_versions(conn: &mut DbConn, case: &CaseId) -> Result<Vec<VersionRow
         .load(conn)?)
 }
 
+/// A version's number and its ciphertext (none for the current version).
+pub type KeptVersion = (i32, Option<Vec<u8>>);
+
 /// The versions of one group with their ciphertexts (none for the current version), oldest
 /// first.
 pub fn group_version_ciphertexts(
     conn: &mut DbConn,
     case: &CaseId,
     group: FieldGroup,
-) -> Result<Vec<(i32, Option<Vec<u8>>)>, DbError> {
+) -> Result<Vec<KeptVersion>, DbError> {
     Ok(case_group_versions::table
         .filter(case_group_versions::case_id.eq(case))
         .filter(case_group_versions::field_group.eq(group))
