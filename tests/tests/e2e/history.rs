@@ -13,9 +13,10 @@ use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit;
 use tumaini_db::schema::{case_group_versions, cases, referrals};
 use tumaini_db::vault::{
-    GroupRead, KeyMaterial, KeyRing, KeyVersion, SecretBytes, ShredOutcome, Vault, VaultError,
+    GroupChange, GroupRead, KeyMaterial, KeyRing, KeyVersion, SecretBytes, ShredOutcome, Vault,
+    VaultError,
 };
-use tumaini_db::vocabulary::{FieldGroup, OrganisationKind, Role};
+use tumaini_db::vocabulary::{FieldGroup, OrganisationKind, RectificationReason, Role};
 use tumaini_tests::seed::{self, Account};
 use tumaini_tests::{TestDb, TestResponse, TestServer, both_engines};
 
@@ -398,6 +399,45 @@ fn earlier_versions_decrypt_only_where_they_are_kept(db: TestDb) {
         versions
             .iter()
             .all(|v| v.changed_by.is_none() && v.reason.is_none())
+    );
+
+    // A group written before history was kept (no version rows) becomes version 1, by nobody
+    // known, when it is first changed; the change names its author and reason.
+    let legacy = CaseId::generate();
+    vault.create_case_key(&mut conn, &legacy).unwrap();
+    let old = SecretBytes::new(br#"{"family_name":"before"}"#.to_vec());
+    vault
+        .write_group(&mut conn, &legacy, FieldGroup::Identity, &old)
+        .unwrap();
+    diesel::delete(case_group_versions::table.filter(case_group_versions::case_id.eq(&legacy)))
+        .execute(&mut conn)
+        .unwrap();
+    let author = seed::account(&db, Role::CaseWorker);
+    let user = tumaini_db::models::User::find(&mut conn, &author.id).unwrap();
+    let change = GroupChange::by(&user, Some(RectificationReason::Completion));
+    let new = SecretBytes::new(br#"{"family_name":"after"}"#.to_vec());
+    vault
+        .write_group_as(&mut conn, &legacy, FieldGroup::Identity, &new, &change)
+        .unwrap();
+    let versions = vault.group_versions(&mut conn, &legacy).unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].changed_by, None);
+    assert!(!versions[0].current && versions[1].current);
+    assert_eq!(versions[1].changed_by.as_ref(), Some(&author.id));
+    assert_eq!(versions[1].changed_by_role, Some(Role::CaseWorker));
+    assert_eq!(versions[1].reason, Some(RectificationReason::Completion));
+    let values: Vec<String> = vault
+        .read_group_versions(&mut conn, &legacy, FieldGroup::Identity)
+        .unwrap()
+        .into_iter()
+        .map(|(_, read)| match read {
+            GroupRead::Plain(bytes) => String::from_utf8(bytes.expose().to_vec()).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [r#"{"family_name":"before"}"#, r#"{"family_name":"after"}"#]
     );
 
     let kept = |version: i32| -> Vec<u8> {
