@@ -307,6 +307,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The versions of a case's personal field groups: who wrote each, when and why; an
+    /// earlier version's value encrypted under the case's data key (none for the current one).
+    case_group_versions (case_id, field_group, version) {
+        case_id -> Text,
+        field_group -> Text,
+        version -> Integer,
+        ciphertext -> Nullable<Binary>,
+        changed_by -> Nullable<Text>,
+        changed_by_role -> Nullable<Text>,
+        changed_by_organisation_id -> Nullable<Text>,
+        changed_at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     /// Forms of exploitation of a case, one row each.
     case_exploitation_types (case_id, exploitation_type) {
         case_id -> Text,
@@ -642,6 +658,7 @@ diesel::joinable!(consents -> cases (case_id));
 diesel::joinable!(referrals -> cases (case_id));
 diesel::joinable!(erasure_requests -> cases (case_id));
 diesel::joinable!(legal_holds -> cases (case_id));
+diesel::joinable!(case_group_versions -> case_keys (case_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
@@ -688,4 +705,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_client_secrets,
     erasure_requests,
     legal_holds,
+    case_group_versions,
 );

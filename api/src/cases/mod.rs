@@ -9,13 +9,16 @@ mod deadlines;
 pub mod documents;
 pub mod duplicates;
 pub mod erasure;
+pub mod group_reads;
 pub mod groups;
+pub mod history;
 pub mod legal_hold;
 mod list;
 pub mod nrm;
 pub mod records;
 mod register;
 mod reply;
+pub mod restriction;
 pub mod views;
 
 use std::sync::Arc;

@@ -228,9 +228,11 @@ impl Registration {
         )?;
         self.vault.create_case_key(conn, &id).map_err(vault_error)?;
         let mut touched = Vec::new();
+        // Version 1 of each group, written by the registering user.
+        let change = tumaini_db::vault::GroupChange::by(&self.caller.user, None);
         for (group, plain) in plaintexts {
             self.vault
-                .write_group(conn, &id, *group, plain)
+                .write_group_as(conn, &id, *group, plain, &change)
                 .map_err(vault_error)?;
             touched.extend(FieldGroup::from_code(group.code()));
         }

@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tumaini_db::country::CountryCode;
-use tumaini_db::ids::{CaseId, OrgId};
+use tumaini_db::ids::{CaseId, OrgId, UserId};
 use tumaini_db::models::case::{Case, SummaryFields};
 use tumaini_db::vocabulary::{
     AgeBand, CaseStatus, ClosureReason, ErasureScope, ExploitationType, IdentificationStage,
-    MeansOfControl, Sex,
+    MeansOfControl, RestrictionReason, Sex,
 };
 use utoipa::ToSchema;
 
@@ -114,6 +114,17 @@ pub struct Deadlines {
     pub overdue: bool,
 }
 
+/// A case's restriction of processing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RestrictionView {
+    /// Restricted since.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// The supervisor or coordinator who restricted it.
+    pub restricted_by: Option<UserId>,
+    /// Why.
+    pub reason: Option<RestrictionReason>,
+}
+
 /// A case's summary as any caller allowed to see the case sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseSummaryView {
@@ -159,6 +170,12 @@ pub struct CaseSummaryView {
     pub closure_reason: Option<ClosureReason>,
     /// Deadlines.
     pub deadlines: Deadlines,
+    /// Processing is restricted (Uganda DPPA 2019 s.17-18, GDPR art. 18): no new referrals, no
+    /// acceptance of a pending one, and its personal groups are read only by a supervisor of
+    /// the owning organisation with purpose `restriction_dispute`. Assistance under way goes on.
+    pub restricted: bool,
+    /// Since when, by whom and why, while restricted.
+    pub restriction: Option<RestrictionView>,
     /// Registered at.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed at.
@@ -205,6 +222,12 @@ impl CaseSummaryView {
                 recovery_period_ends_at: case.recovery_period_ends_at.map(|t| t.and_utc()),
                 overdue,
             },
+            restricted: case.restricted_at.is_some(),
+            restriction: case.restricted_at.map(|since| RestrictionView {
+                since: since.and_utc(),
+                restricted_by: case.restricted_by.clone(),
+                reason: case.restriction_reason,
+            }),
             created_at: case.created_at.and_utc(),
             updated_at: case.updated_at.and_utc(),
             erased_at: case.erased_at.map(|t| t.and_utc()),
@@ -236,6 +259,10 @@ pub enum AccessPurpose {
     Safeguarding,
     /// Supervising the case work.
     Supervision,
+    /// Resolving the dispute a restriction of processing was placed for: the one purpose for
+    /// which a restricted case's personal groups are read (by a supervisor of the owning
+    /// organisation).
+    RestrictionDispute,
 }
 
 impl AccessPurpose {
@@ -248,6 +275,7 @@ impl AccessPurpose {
             Self::Identification => "identification",
             Self::Safeguarding => "safeguarding",
             Self::Supervision => "supervision",
+            Self::RestrictionDispute => "restriction_dispute",
         }
     }
 }

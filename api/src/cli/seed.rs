@@ -797,9 +797,15 @@ fn register(
         },
     )?;
     c.vault.create_case_key(conn, &id).map_err(vault_error)?;
+    let change = tumaini_db::vault::GroupChange {
+        by: Some(c.author.id.clone()),
+        role: Some(c.author.role),
+        organisation: Some(c.author.org.clone()),
+        reason: None,
+    };
     for (group, plain) in &plaintexts {
         c.vault
-            .write_group(conn, &id, *group, plain)
+            .write_group_as(conn, &id, *group, plain, &change)
             .map_err(vault_error)?;
     }
     if let Some(terms) = &terms {

@@ -67,5 +67,6 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         ErasureState,
         LegalHoldReason,
         RestrictionReason,
+        RectificationReason,
     )))
 }

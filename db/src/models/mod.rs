@@ -16,6 +16,7 @@ pub mod organisation;
 pub mod outbox;
 pub mod recovery_code;
 pub mod referral;
+pub mod restriction;
 pub mod retention;
 pub mod session;
 pub mod statistics;

@@ -4,6 +4,7 @@
 //! KEK (TUMAINI_MASTER_KEY / key file / later a KMS), versioned  ── KeyProvider
 //!  ├── wraps one random 256-bit data key per case            ── case_keys
 //!  │     └── encrypts each personal field group of the case   ── case_field_groups
+//!  │           its earlier versions                         ── case_group_versions
 //!  │           and the case's index terms                     ── case_index_terms
 //!  └── wraps the blind-index root key (versioned)             ── vault_keys
 //!        └── HKDF → one HMAC key per index                    ── blind_indexes
@@ -42,9 +43,10 @@ pub use rotation::{RotationOptions, RotationReport};
 pub use secret::{KeyMaterial, SecretBytes, SecretString};
 pub use store::ShredOutcome;
 
-use crate::ids::CaseId;
+use crate::ids::{CaseId, OrgId, UserId};
+use crate::models::User;
 use crate::time::now_utc;
-use crate::vocabulary::FieldGroup;
+use crate::vocabulary::{FieldGroup, RectificationReason, Role};
 use crate::{DbConn, DbError};
 use cache::KeyCache;
 use envelope::Binding;
@@ -106,6 +108,62 @@ pub struct VaultStatus {
 const DATA_KEY_VERSION: KeyVersion = KeyVersion::FIRST;
 const FIELD_GROUPS_TABLE: &str = "case_field_groups";
 const INDEX_TERMS_TABLE: &str = "case_index_terms";
+const GROUP_VERSIONS_TABLE: &str = "case_group_versions";
+
+/// Who writes a personal field group, and why: kept with the version the write makes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupChange {
+    /// The user who wrote it (`None`: a write nobody is named for, e.g. demonstration data).
+    pub by: Option<UserId>,
+    /// Their role then.
+    pub role: Option<Role>,
+    /// Their organisation then.
+    pub organisation: Option<OrgId>,
+    /// Why (rectification), if a reason was given.
+    pub reason: Option<RectificationReason>,
+}
+
+impl GroupChange {
+    /// A change written by `user`, for `reason`.
+    pub fn by(user: &User, reason: Option<RectificationReason>) -> Self {
+        Self {
+            by: Some(user.id.clone()),
+            role: Some(user.role),
+            organisation: Some(user.organisation_id.clone()),
+            reason,
+        }
+    }
+
+    fn author(&self) -> store::VersionAuthor {
+        store::VersionAuthor {
+            changed_by: self.by.clone(),
+            changed_by_role: self.role,
+            changed_by_organisation_id: self.organisation.clone(),
+            reason: self.reason,
+        }
+    }
+}
+
+/// One version of a case's personal field group, as its history lists it: never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupVersion {
+    /// The group.
+    pub group: FieldGroup,
+    /// Its version number, from 1.
+    pub version: i32,
+    /// The version in force now (its value is the group's value).
+    pub current: bool,
+    /// Who wrote it (`None` for versions written before history was kept).
+    pub changed_by: Option<UserId>,
+    /// Their role then.
+    pub changed_by_role: Option<Role>,
+    /// Their organisation then.
+    pub changed_by_organisation_id: Option<OrgId>,
+    /// When.
+    pub changed_at: chrono::NaiveDateTime,
+    /// The rectification reason given, if any.
+    pub reason: Option<RectificationReason>,
+}
 
 /// The vault. Shared by every request handler (it is `Send + Sync`); holds the key provider,
 /// a bounded cache of unwrapped data keys and the derived blind-index keys.
@@ -166,7 +224,8 @@ impl Vault {
         Ok(())
     }
 
-    /// Encrypts and stores one personal field group of a case, replacing any earlier value.
+    /// Encrypts and stores one personal field group of a case, keeping the earlier value in
+    /// the group's history; the new version names nobody (see [`Vault::write_group_as`]).
     pub fn write_group(
         &self,
         conn: &mut DbConn,
@@ -174,14 +233,141 @@ impl Vault {
         group: FieldGroup,
         plaintext: &GroupPlaintext,
     ) -> Result<(), VaultError> {
+        self.write_group_as(conn, case, group, plaintext, &GroupChange::default())
+    }
+
+    /// Encrypts and stores one personal field group of a case as a new version written by
+    /// `change.by` for `change.reason`. The value it replaces is decrypted and sealed again
+    /// for its row of `case_group_versions` (under the same data key, bound to that table, the
+    /// group and `case/version`), in the same transaction: every version stays readable by
+    /// whoever may read the group, and goes with the data key when the case is shredded.
+    pub fn write_group_as(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        group: FieldGroup,
+        plaintext: &GroupPlaintext,
+        change: &GroupChange,
+    ) -> Result<(), VaultError> {
         if !group.is_encrypted() {
             return Err(VaultError::NotEncrypted(group));
         }
         let (key, version) = self.live_key(conn, case)?;
         let binding = group_binding(case, group, version);
         let ciphertext = envelope::seal(&key, &binding, plaintext.expose())?;
-        conn.write_transaction(|conn| store::put_group(conn, case, group, &ciphertext, now_utc()))?;
-        Ok(())
+        let now = now_utc();
+        conn.write_transaction(|conn| -> Result<(), VaultError> {
+            let newest = store::newest_group_version(conn, case, group)?;
+            let next = match store::group_ciphertext(conn, case, group)? {
+                None => newest.unwrap_or(0) + 1,
+                Some((earlier, written_at)) => {
+                    let current = match newest {
+                        Some(current) => current,
+                        None => {
+                            // Written before history was kept (and after the migration that
+                            // recorded those): its version 1, by nobody known.
+                            let unknown = store::VersionAuthor::default();
+                            store::insert_group_version(
+                                conn, case, group, 1, &unknown, written_at,
+                            )?;
+                            1
+                        }
+                    };
+                    let plain = envelope::open(&key, &binding, &earlier)?;
+                    let row = version_row_id(case, current);
+                    let kept = envelope::seal(
+                        &key,
+                        &version_binding(&row, group, version),
+                        plain.expose(),
+                    )?;
+                    store::keep_group_version(conn, case, group, current, &kept)?;
+                    current + 1
+                }
+            };
+            store::insert_group_version(conn, case, group, next, &change.author(), now)?;
+            store::put_group(conn, case, group, &ciphertext, now)?;
+            Ok(())
+        })
+    }
+
+    /// The versions of every personal group of a case, by group then version: who wrote each,
+    /// when and why, never a value.
+    pub fn group_versions(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+    ) -> Result<Vec<GroupVersion>, VaultError> {
+        let rows = store::group_versions(conn, case)?;
+        let mut out: Vec<GroupVersion> = Vec::with_capacity(rows.len());
+        for (group, version, by, role, organisation, at, reason) in rows {
+            out.push(GroupVersion {
+                group,
+                version,
+                current: false,
+                changed_by: by,
+                changed_by_role: role,
+                changed_by_organisation_id: organisation,
+                changed_at: at,
+                reason,
+            });
+        }
+        // Rows come by group then version: the last of each group is the current one.
+        let count = out.len();
+        for i in 0..count {
+            let last_of_group = out.get(i + 1).is_none_or(|next| next.group != out[i].group);
+            out[i].current = last_of_group;
+        }
+        Ok(out)
+    }
+
+    /// Decrypts every version of one personal group of a case, oldest first: earlier versions
+    /// from the history, the current one from the group itself. `Erased` for each once the
+    /// case was shredded.
+    pub fn read_group_versions(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        group: FieldGroup,
+    ) -> Result<Vec<(i32, GroupRead)>, VaultError> {
+        if !group.is_encrypted() {
+            return Err(VaultError::NotEncrypted(group));
+        }
+        let rows = store::group_version_ciphertexts(conn, case, group)?;
+        let Some(newest) = rows.last().map(|(version, _)| *version) else {
+            return Ok(Vec::new());
+        };
+        let (key, key_version) = match self.case_key(conn, case)? {
+            CaseKey::Live { key, version } => (key, version),
+            CaseKey::Shredded => {
+                return Ok(rows
+                    .into_iter()
+                    .map(|(v, _)| (v, GroupRead::Erased))
+                    .collect());
+            }
+            CaseKey::Missing => {
+                return Ok(rows
+                    .into_iter()
+                    .map(|(v, _)| (v, GroupRead::Absent))
+                    .collect());
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (version, ciphertext) in rows {
+            let read = match ciphertext {
+                Some(ciphertext) => {
+                    let row = version_row_id(case, version);
+                    GroupRead::Plain(envelope::open(
+                        &key,
+                        &version_binding(&row, group, key_version),
+                        &ciphertext,
+                    )?)
+                }
+                None if version == newest => self.read_group(conn, case, group)?,
+                None => GroupRead::Absent,
+            };
+            out.push((version, read));
+        }
+        Ok(out)
     }
 
     /// Reads and decrypts one personal field group of a case.
@@ -323,8 +509,8 @@ impl Vault {
         Ok(found.into_iter().collect())
     }
 
-    /// Crypto-shredding: destroys the case's data key and deletes its ciphertexts, index terms
-    /// and blind indexes. The data is unrecoverable from this database and from every backup
+    /// Crypto-shredding: destroys the case's data key and deletes its ciphertexts (the
+    /// groups' earlier versions included), index terms and blind indexes. The data is unrecoverable from this database and from every backup
     /// taken afterwards (older backups still hold the wrapped key: their retention bounds how
     /// long erasure takes to be complete).
     pub fn shred_case(&self, conn: &mut DbConn, case: &CaseId) -> Result<ShredOutcome, VaultError> {
@@ -487,6 +673,20 @@ fn group_binding(case: &CaseId, group: FieldGroup, key_version: u32) -> Binding<
         table: FIELD_GROUPS_TABLE,
         column: group.code(),
         row_id: case.as_str(),
+        key_version,
+    }
+}
+
+/// The row id a version's ciphertext is bound to: `case/version`.
+fn version_row_id(case: &CaseId, version: i32) -> String {
+    format!("{}/{version}", case.as_str())
+}
+
+fn version_binding(row_id: &str, group: FieldGroup, key_version: u32) -> Binding<'_> {
+    Binding {
+        table: GROUP_VERSIONS_TABLE,
+        column: group.code(),
+        row_id,
         key_version,
     }
 }

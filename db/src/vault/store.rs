@@ -6,9 +6,11 @@ use diesel::prelude::*;
 
 use super::blind_index::{BlindIndexValue, IndexName};
 use super::provider::{KeyVersion, WrappedKey};
-use crate::ids::CaseId;
-use crate::schema::{blind_indexes, case_field_groups, case_index_terms, case_keys, vault_keys};
-use crate::vocabulary::FieldGroup;
+use crate::ids::{CaseId, OrgId, UserId};
+use crate::schema::{
+    blind_indexes, case_field_groups, case_group_versions, case_index_terms, case_keys, vault_keys,
+};
+use crate::vocabulary::{FieldGroup, RectificationReason, Role};
 use crate::{DbConn, DbError};
 
 /// `vault_keys.purpose` of the blind-index root key.
@@ -114,6 +116,136 @@ pub fn put_group(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// A group's stored ciphertext and when it was written.
+pub fn group_ciphertext(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+) -> Result<Option<(Vec<u8>, NaiveDateTime)>, DbError> {
+    Ok(case_field_groups::table
+        .find((case, group))
+        .select((case_field_groups::ciphertext, case_field_groups::updated_at))
+        .first(conn)
+        .optional()?)
+}
+
+/// The newest version number of a group's history, if it has any.
+pub fn newest_group_version(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+) -> Result<Option<i32>, DbError> {
+    Ok(case_group_versions::table
+        .filter(case_group_versions::case_id.eq(case))
+        .filter(case_group_versions::field_group.eq(group))
+        .select(diesel::dsl::max(case_group_versions::version))
+        .first(conn)?)
+}
+
+/// Who wrote a version, and why (a row of `case_group_versions` without its ciphertext).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionAuthor {
+    pub changed_by: Option<UserId>,
+    pub changed_by_role: Option<Role>,
+    pub changed_by_organisation_id: Option<OrgId>,
+    pub reason: Option<RectificationReason>,
+}
+
+/// Adds a version row to a group's history, without a ciphertext (it is the current version).
+pub fn insert_group_version(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+    version: i32,
+    author: &VersionAuthor,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(case_group_versions::table)
+        .values((
+            case_group_versions::case_id.eq(case),
+            case_group_versions::field_group.eq(group),
+            case_group_versions::version.eq(version),
+            case_group_versions::changed_by.eq(author.changed_by.as_ref()),
+            case_group_versions::changed_by_role.eq(author.changed_by_role),
+            case_group_versions::changed_by_organisation_id
+                .eq(author.changed_by_organisation_id.as_ref()),
+            case_group_versions::changed_at.eq(at),
+            case_group_versions::reason.eq(author.reason),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores the ciphertext of a version that is no longer the current one.
+pub fn keep_group_version(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+    version: i32,
+    ciphertext: &[u8],
+) -> Result<(), DbError> {
+    let updated = diesel::update(case_group_versions::table.find((case, group, version)))
+        .set(case_group_versions::ciphertext.eq(ciphertext))
+        .execute(conn)?;
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(DbError::NotFound)
+    }
+}
+
+/// A version row as the history lists it: group, number, author, time, reason.
+pub type VersionRow = (
+    FieldGroup,
+    i32,
+    Option<UserId>,
+    Option<Role>,
+    Option<OrgId>,
+    NaiveDateTime,
+    Option<RectificationReason>,
+);
+
+/// Every version row of a case, by group then version (no ciphertext).
+pub fn group_versions(conn: &mut DbConn, case: &CaseId) -> Result<Vec<VersionRow>, DbError> {
+    Ok(case_group_versions::table
+        .filter(case_group_versions::case_id.eq(case))
+        .order((
+            case_group_versions::field_group,
+            case_group_versions::version,
+        ))
+        .select((
+            case_group_versions::field_group,
+            case_group_versions::version,
+            case_group_versions::changed_by,
+            case_group_versions::changed_by_role,
+            case_group_versions::changed_by_organisation_id,
+            case_group_versions::changed_at,
+            case_group_versions::reason,
+        ))
+        .load(conn)?)
+}
+
+/// A version's number and its ciphertext (none for the current version).
+pub type KeptVersion = (i32, Option<Vec<u8>>);
+
+/// The versions of one group with their ciphertexts (none for the current version), oldest
+/// first.
+pub fn group_version_ciphertexts(
+    conn: &mut DbConn,
+    case: &CaseId,
+    group: FieldGroup,
+) -> Result<Vec<KeptVersion>, DbError> {
+    Ok(case_group_versions::table
+        .filter(case_group_versions::case_id.eq(case))
+        .filter(case_group_versions::field_group.eq(group))
+        .order(case_group_versions::version)
+        .select((
+            case_group_versions::version,
+            case_group_versions::ciphertext,
+        ))
+        .load(conn)?)
 }
 
 /// Replaces a case's index terms and every blind-index row computed from them.
@@ -225,6 +357,8 @@ pub fn shred(
     diesel::delete(blind_indexes::table.filter(blind_indexes::case_id.eq(case))).execute(conn)?;
     diesel::delete(case_index_terms::table.find(case)).execute(conn)?;
     diesel::delete(case_field_groups::table.filter(case_field_groups::case_id.eq(case)))
+        .execute(conn)?;
+    diesel::delete(case_group_versions::table.filter(case_group_versions::case_id.eq(case)))
         .execute(conn)?;
     if destroyed == 1 {
         return Ok(ShredOutcome::Shredded);

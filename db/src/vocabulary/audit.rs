@@ -145,6 +145,13 @@ vocabulary! {
         CaseDeadlineReasonableGroundsOverdue = "case.deadline.reasonable_grounds_overdue": "Reasonable-grounds decision overdue",
         /// The deadline scanner found the decision late.
         CaseDeadlineConclusiveGroundsOverdue = "case.deadline.conclusive_grounds_overdue": "Conclusive-grounds decision overdue",
+        /// The versions of a case's personal groups listed (and earlier values of the groups
+        /// asked for and allowed).
+        CaseHistoryRead = "case.history.read": "Case history read",
+        /// Processing of a case restricted.
+        CaseRestrict = "case.restriction.place": "Processing restricted",
+        /// A restriction of processing lifted.
+        CaseRestrictionLift = "case.restriction.lift": "Restriction lifted",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.
@@ -252,6 +259,7 @@ impl AuditAction {
                 | Self::CaseDuplicatesRead
                 | Self::CaseReferralsRead
                 | Self::ReferralReasonRead
+                | Self::CaseHistoryRead
         )
     }
 }

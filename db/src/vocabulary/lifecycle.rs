@@ -1,5 +1,5 @@
 //! The data's lifetime and the person's rights: erasure, legal holds, restriction of
-//! processing.
+//! processing, rectification.
 
 vocabulary! {
     /// What an erasure removes.
@@ -69,5 +69,20 @@ vocabulary! {
         UnlawfulProcessing = "unlawful_processing": "Processing possibly unlawful",
         /// The data is kept only for a legal claim.
         LegalClaim = "legal_claim": "Kept for a legal claim",
+    }
+}
+
+vocabulary! {
+    /// Why a personal field group was changed (rectification, Uganda DPPA 2019 s.16, GDPR
+    /// art. 16): given, optionally, with a case update and kept with the group's new version.
+    pub enum RectificationReason as "rectification_reason" {
+        /// The earlier value was inaccurate.
+        Correction = "correction": "Correction of inaccurate data",
+        /// The earlier value was incomplete.
+        Completion = "completion": "Completion of incomplete data",
+        /// The person asked for the change.
+        PersonRequest = "person_request": "At the person's request",
+        /// The facts changed since (a new address, say).
+        Update = "update": "Update: the facts changed",
     }
 }

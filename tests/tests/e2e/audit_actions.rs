@@ -957,6 +957,36 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             w.reasonable_grounds_case();
             w.scan_two_months_ahead();
         }
+        AuditAction::CaseHistoryRead => {
+            // The versions of the groups, and identity's earlier values.
+            let case = w.case();
+            let history = w.get(
+                &w.worker,
+                &case_path(&case, "/history?groups=identity&purpose=case_management"),
+                200,
+            );
+            assert!(
+                history["versions"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|v| v["value"].is_object())),
+                "{history}"
+            );
+        }
+        AuditAction::CaseRestrict => {
+            let placed = w.post(
+                &w.supervisor,
+                &case_path(&w.case(), "/restriction"),
+                &json!({"reason": "objection"}),
+                200,
+            );
+            assert_eq!(placed["restricted"], true, "{placed}");
+        }
+        AuditAction::CaseRestrictionLift => {
+            let case = w.case();
+            let path = case_path(&case, "/restriction");
+            w.post(&w.supervisor, &path, &json!({"reason": "objection"}), 200);
+            w.call("DELETE", &w.supervisor, &path, None, 200);
+        }
         AuditAction::ReferralCreate => {
             w.referral();
         }
@@ -1296,6 +1326,9 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseErasureRetention
         | AuditAction::CaseLegalHoldPlace
         | AuditAction::CaseLegalHoldLift
+        | AuditAction::CaseHistoryRead
+        | AuditAction::CaseRestrict
+        | AuditAction::CaseRestrictionLift
         // A referral is sent from its case, and its reason is read against the case.
         | AuditAction::ReferralCreate
         | AuditAction::ReferralReasonRead

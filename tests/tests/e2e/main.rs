@@ -18,6 +18,7 @@ mod crash;
 mod directory;
 mod docs_links;
 mod faults;
+mod history;
 mod http;
 mod lifecycle;
 mod mail;

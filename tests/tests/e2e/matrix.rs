@@ -446,6 +446,20 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         ),
         "break_glass",
     ),
+    ("GET", "/api/v1/cases/{id}/history", "", "history"),
+    (
+        "GET",
+        "/api/v1/cases/{id}/history?groups=identity,exploitation,notes&purpose=case_management",
+        "",
+        "history",
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/restriction",
+        r#"{"reason": "accuracy_contested"}"#,
+        "restrict",
+    ),
+    ("DELETE", "/api/v1/cases/{id}/restriction", "", "restrict"),
 ];
 
 /// A case fixture as the access rules see it.
@@ -483,6 +497,10 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
         "resolve" | "break_glass" => {
             (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator
         }
+        // The versions of the personal groups: the owner's staff (and an accepted referral's
+        // holder, none here); restriction: the owner's supervisor or the country's coordinator.
+        "history" => staff && owner,
+        "restrict" => (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator,
         _ => unreachable!("{action}"),
     }
 }
@@ -545,6 +563,12 @@ fn case_snapshot(db: &tumaini_tests::TestDb, id: &str) -> Vec<i64> {
             .get_result(&mut conn)
             .unwrap(),
         open_duplicates,
+        cases::table
+            .find(id)
+            .select(cases::restricted_at.is_not_null())
+            .first::<bool>(&mut conn)
+            .map(i64::from)
+            .unwrap(),
     ]
 }
 

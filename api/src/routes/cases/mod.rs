@@ -6,6 +6,7 @@ mod assessments;
 mod break_glass;
 mod duplicates;
 mod lifecycle;
+mod history;
 mod nrm;
 mod records;
 
@@ -16,20 +17,19 @@ use tumaini_db::DbError;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::{Case, CaseChanges, CaseFilter};
 use tumaini_db::time::now_utc;
-use tumaini_db::vault::GroupRead;
-use tumaini_db::vocabulary::{self as vocab, CaseStatus, IdentificationStage};
+use tumaini_db::vault::{GroupChange, GroupRead};
+use tumaini_db::vocabulary::{CaseStatus, IdentificationStage, RectificationReason};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{AuditAction, Outcome};
+use crate::audit::AuditAction;
 use crate::auth::{Caller, Principal};
 use crate::authz::{Action, FieldGroup};
+use crate::cases::group_reads;
 use crate::cases::groups::{self, PersonalGroups};
 use crate::cases::vault_error;
 use crate::cases::views::{self, AccessPurpose, CaseSummaryView, SummaryInput};
-use crate::cases::{
-    self as service, CasePage, CaseRequest, NewCaseInput, Reply, record_case_event,
-};
+use crate::cases::{self as service, CasePage, CaseRequest, NewCaseInput, Reply};
 use crate::http::{ApiError, Problem, ProblemType};
 use crate::notifications::notify_child_protection;
 use crate::rules::reference;
@@ -47,6 +47,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     duplicates::register(cfg);
     break_glass::register(cfg);
     lifecycle::register(cfg);
+    history::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
@@ -103,7 +104,8 @@ pub struct ReadQuery {
     /// Personal groups wanted, comma-separated (`identity,contact`); the summary always comes.
     pub groups: Option<String>,
     /// Why (required with `groups`): assistance, case_management, referral, identification,
-    /// safeguarding or supervision.
+    /// safeguarding, supervision or restriction_dispute (the one purpose a restricted case's
+    /// groups are read for, by a supervisor of the owning organisation).
     #[param(value_type = Option<String>)]
     pub purpose: Option<AccessPurpose>,
 }
@@ -148,27 +150,18 @@ pub async fn read_case(
         purpose,
         idempotency: None,
     };
-    let state_for_denials = state.clone();
     let caller_for_denials = caller.clone();
     let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
         let mut view = serde_json::to_value(CaseSummaryView::load(conn, &access.case)?)
             .map_err(|e| ApiError::Internal(e.into()))?;
         let mut read = serde_json::Map::new();
-        let (mut withheld, mut erased, mut touched) = (Vec::new(), Vec::new(), Vec::new());
-        for group in wanted {
-            if !access.decide(group.read_action()).allowed {
-                withheld.push(group.code());
-                continue;
-            }
-            let stored = vocab::FieldGroup::ALL
-                .iter()
-                .copied()
-                .find(|g| g.code() == group.code())
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown group")))?;
-            touched.push(group);
+        let decided =
+            group_reads::decide_groups(conn, &caller_for_denials, access, &wanted, purpose)?;
+        let (withheld, mut erased, touched) = (decided.withheld, Vec::new(), decided.allowed);
+        for group in &touched {
             match access
                 .vault
-                .read_group(conn, &access.case.id, stored)
+                .read_group(conn, &access.case.id, group_reads::stored(*group)?)
                 .map_err(vault_error)?
             {
                 GroupRead::Plain(plain) => {
@@ -180,23 +173,6 @@ pub async fn read_case(
                 GroupRead::Erased => erased.push(group.code()),
             }
         }
-        if !withheld.is_empty() {
-            // The refused groups are a denial of their own.
-            let refused = crate::authz::Decision::default_deny();
-            record_case_event(
-                conn,
-                &caller_for_denials.context,
-                &caller_for_denials.user,
-                AuditAction::CaseReadGroup,
-                Outcome::Denied,
-                &access.case.id,
-                Some(&refused),
-                &withheld,
-                purpose,
-                false,
-            )?;
-        }
-        let _ = &state_for_denials;
         view["groups"] = serde_json::Value::Object(read);
         view["withheld_groups"] = json!(withheld);
         view["erased_groups"] = json!(erased);
@@ -229,14 +205,19 @@ fn parse_groups(text: Option<&str>) -> Result<Vec<FieldGroup>, ApiError> {
 
 /// Changes to a case.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"groups": {"health": {"pregnant": false}}}))]
+#[schema(example = json!({"groups": {"health": {"pregnant": false}}, "rectification_reason": "correction"}))]
 #[serde(deny_unknown_fields)]
 pub struct CaseUpdateInput {
     /// A new summary (replaces the old one whole).
     pub summary: Option<SummaryInput>,
-    /// Personal groups to replace (each replaces the stored group whole).
+    /// Personal groups to replace (each replaces the stored group whole; the value replaced is
+    /// kept in the case's history, `GET /api/v1/cases/{id}/history`).
     #[serde(default)]
     pub groups: PersonalGroups,
+    /// Why the groups are changed (rectification): `correction`, `completion`,
+    /// `person_request` or `update` (vocabulary `rectification_reason`). Optional; kept with
+    /// each new group version. Only with `groups`.
+    pub rectification_reason: Option<RectificationReason>,
 }
 
 /// Update a case's summary and personal groups. Needs `If-Match` with the case's `ETag`.
@@ -282,6 +263,13 @@ pub async fn update_case(
     let input: CaseUpdateInput = parse(&body)?;
     let summary = input.summary.map(SummaryInput::into_fields).transpose()?;
     let plaintexts = input.groups.plaintexts()?;
+    if input.rectification_reason.is_some() && plaintexts.is_empty() {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`rectification_reason` is given with the personal `groups` it explains",
+        ));
+    }
+    let change = GroupChange::by(&caller.user, input.rectification_reason);
     let terms = input
         .groups
         .identity
@@ -334,7 +322,7 @@ pub async fn update_case(
         for (group, plain) in &plaintexts {
             access
                 .vault
-                .write_group(conn, &case.id, *group, plain)
+                .write_group_as(conn, &case.id, *group, plain, &change)
                 .map_err(vault_error)?;
         }
         if let Some(terms) = &terms {
