@@ -14,6 +14,7 @@ pub mod nrm;
 pub mod records;
 mod register;
 mod reply;
+pub mod subject_access;
 pub mod views;
 
 use std::sync::Arc;

@@ -145,6 +145,9 @@ vocabulary! {
         CaseDeadlineReasonableGroundsOverdue = "case.deadline.reasonable_grounds_overdue": "Reasonable-grounds decision overdue",
         /// The deadline scanner found the decision late.
         CaseDeadlineConclusiveGroundsOverdue = "case.deadline.conclusive_grounds_overdue": "Conclusive-grounds decision overdue",
+        /// Everything held about the person of a case, exported for them (their right of
+        /// access: Uganda DPPA 2019 s.24, GDPR art. 15).
+        CaseSubjectAccess = "case.subject_access": "Subject access export",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.
@@ -230,6 +233,7 @@ impl AuditAction {
                 | Self::CaseDuplicatesRead
                 | Self::CaseReferralsRead
                 | Self::ReferralReasonRead
+                | Self::CaseSubjectAccess
         )
     }
 }

@@ -81,6 +81,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/anonymous-notifications"),
     ("post", "/api/v1/anonymous-notifications"),
     ("post", "/api/v1/cases/{id}/break-glass"),
+    ("get", "/api/v1/cases/{id}/subject-access"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/cases/{id}/disclosures"),
     ("get", "/api/v1/audit/verify"),

@@ -7,6 +7,7 @@ mod break_glass;
 mod duplicates;
 mod nrm;
 mod records;
+mod subject_access;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
@@ -45,6 +46,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     assessments::register(cfg);
     duplicates::register(cfg);
     break_glass::register(cfg);
+    subject_access::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
