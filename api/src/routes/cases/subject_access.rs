@@ -22,9 +22,11 @@ pub(super) fn register(cfg: &mut ServiceConfig) {
 pub struct SubjectAccessQuery {
     /// Why: `subject_access`, the person's right of access (the only purpose an export is
     /// made for; it is recorded on the audit event).
+    #[param(inline)]
     pub purpose: SubjectAccessPurpose,
     /// `json` or `html`. Without it the `Accept` header decides: the page when it prefers
     /// `text/html` to `application/json`, else JSON.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
