@@ -446,6 +446,12 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         ),
         "break_glass",
     ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/subject-access?purpose=subject_access",
+        "",
+        "subject_access",
+    ),
 ];
 
 /// A case fixture as the access rules see it.
@@ -483,6 +489,7 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
         "resolve" | "break_glass" => {
             (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator
         }
+        "subject_access" => actor.role == Role::Supervisor && owner,
         _ => unreachable!("{action}"),
     }
 }
@@ -928,8 +935,10 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                     }
                     continue;
                 }
-                // A refusal: 404 for whoever may not see the case, 403 for whoever may.
-                let want = if visible_to(actor, user, *is_police, c) {
+                // A refusal: 404 for whoever may not see the case, 403 for whoever may (the
+                // subject access export answers 404 to everyone it refuses).
+                let want = if visible_to(actor, user, *is_police, c) && *action != "subject_access"
+                {
                     403
                 } else {
                     404
