@@ -740,3 +740,160 @@ fn without_request_id(mut problem: Value) -> Value {
     }
     problem
 }
+
+fn an_erased_case_shows_the_erased_marker(db: TestDb) {
+    let server = TestServer::start(&db);
+    let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = token(
+        &server,
+        &seed::account_in(&db, &shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let supervisor = token(
+        &server,
+        &seed::account_in(&db, &shelter, Role::Supervisor).email,
+    )
+    .0;
+    let created = post(
+        &server,
+        &worker,
+        "/api/v1/cases",
+        &person("Achola", "+256 700 111 222", "A-HEALTH-Zq7", false),
+        201,
+    );
+    let case = created["id"].as_str().unwrap().to_owned();
+    let note = json!({"text": "A-NOTE-Zq7"});
+    post(
+        &server,
+        &worker,
+        &format!("/api/v1/cases/{case}/notes"),
+        &note,
+        201,
+    );
+
+    // Erased as the erasure work does it: the case's key destroyed, the case marked.
+    let id: tumaini_db::ids::CaseId = case.parse().unwrap();
+    let vault =
+        tumaini_db::vault::Vault::new(tumaini_api::keyring::key_provider(&server.config).unwrap());
+    vault.shred_case(&mut db.conn(), &id).unwrap();
+    diesel::update(tumaini_db::schema::cases::table.find(&id))
+        .set(tumaini_db::schema::cases::erased_at.eq(Some(chrono::Utc::now().naive_utc())))
+        .execute(&mut db.conn())
+        .unwrap();
+
+    let answer = server.get_as(&supervisor, &export_path(&case, ""));
+    let export = expect(&answer, 200, "export of an erased case");
+    assert!(export["erased_at"].is_string(), "{export}");
+    let data = &export["personal_data"];
+    // Once the key is gone, which groups were ever recorded cannot be told either.
+    assert_eq!(
+        data["erased_groups"],
+        json!([
+            "identity",
+            "contact",
+            "exploitation",
+            "health",
+            "legal",
+            "notes"
+        ]),
+        "{data}"
+    );
+    assert_eq!(data["identity"], Value::Null);
+    assert_eq!(export["notes"][0]["text"], Value::Null, "the note is gone");
+    for gone in ["Achola", "+256 700 111 222", "A-HEALTH-Zq7", "A-NOTE-Zq7"] {
+        assert!(!answer.text().contains(gone), "{gone} survived the erasure");
+    }
+    let page = server
+        .get_as(&supervisor, &export_path(&case, "&format=html"))
+        .text();
+    assert!(page.contains("<strong>erased</strong>"), "{page}");
+    assert!(!page.contains("Achola"));
+}
+
+both_engines!(an_erased_case_shows_the_erased_marker);
+
+fn groups_the_policies_refuse_are_withheld_not_failed(db: TestDb) {
+    let server = TestServer::start(&db);
+    let shelter = seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = token(
+        &server,
+        &seed::account_in(&db, &shelter, Role::CaseWorker).email,
+    )
+    .0;
+    let supervisor = token(
+        &server,
+        &seed::account_in(&db, &shelter, Role::Supervisor).email,
+    )
+    .0;
+    let created = post(
+        &server,
+        &worker,
+        "/api/v1/cases",
+        &person("Achola", "+256 700 111 222", "A-HEALTH-Zq7", false),
+        201,
+    );
+    let case = created["id"].as_str().unwrap().to_owned();
+    post(
+        &server,
+        &worker,
+        &format!("/api/v1/cases/{case}/notes"),
+        &json!({"text": "A-NOTE-Zq7"}),
+        201,
+    );
+    // Processing restricted: the personal groups are read only for the dispute
+    // (`guard.restricted-groups`), so an export for the person withholds them.
+    let id: tumaini_db::ids::CaseId = case.parse().unwrap();
+    diesel::update(tumaini_db::schema::cases::table.find(&id))
+        .set(tumaini_db::schema::cases::restricted_at.eq(Some(chrono::Utc::now().naive_utc())))
+        .execute(&mut db.conn())
+        .unwrap();
+
+    let answer = server.get_as(&supervisor, &export_path(&case, ""));
+    let export = expect(&answer, 200, "export of a restricted case");
+    assert_eq!(export["restricted"], true);
+    let data = &export["personal_data"];
+    assert_eq!(
+        data["withheld_groups"],
+        json!([
+            "identity",
+            "contact",
+            "exploitation",
+            "health",
+            "legal",
+            "notes"
+        ]),
+        "{data}"
+    );
+    assert_eq!(export["notes"][0]["text"], Value::Null, "{export}");
+    for withheld in ["Achola", "+256 700 111 222", "A-HEALTH-Zq7", "A-NOTE-Zq7"] {
+        assert!(!answer.text().contains(withheld), "{withheld} was read");
+    }
+    // The refusal of the groups is audited, and the export lists no group it did not read.
+    let refused =
+        tumaini_db::models::audit::with_action(&mut db.conn(), "case.read_group").unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].outcome, "denied");
+    assert_eq!(refused[0].purpose.as_deref(), Some("subject_access"));
+    let exported =
+        tumaini_db::models::audit::with_action(&mut db.conn(), "case.subject_access").unwrap();
+    assert_eq!(
+        (
+            exported[0].outcome.as_str(),
+            exported[0].field_groups.as_str()
+        ),
+        ("success", "")
+    );
+    let logged: Vec<&str> = export["disclosures"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(logged.last(), Some(&"case.read_group"), "{logged:?}");
+    let page = server
+        .get_as(&supervisor, &export_path(&case, "&format=html"))
+        .text();
+    assert!(page.contains("Withheld."), "{page}");
+}
+
+both_engines!(groups_the_policies_refuse_are_withheld_not_failed);
