@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::SubjectAccessExport;
+use super::{DisclosureEvent, SubjectAccessExport};
 use crate::http::html::escape;
 
 /// The content security policy the page is served under: nothing but its inline style.
@@ -18,8 +18,9 @@ frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111;max-width:70em}\
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:2px solid #333;margin-top:2em}\
 h3{font-size:1.05em;margin-bottom:.3em}\
-table{border-collapse:collapse;margin:.4em 0 1em;width:100%}\
-th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;margin:.4em 0 1em;width:100%;font-size:.9em}\
+th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top;\
+overflow-wrap:anywhere}\
 th{background:#eee;font-weight:600}table.kv>tbody>tr>th{width:14em}\
 .muted{color:#666;font-style:italic}.note{background:#f6f6f6;padding:.6em;border-left:4px solid #666}\
 pre{white-space:pre-wrap;margin:0;font-family:inherit}\
@@ -95,7 +96,7 @@ pub fn render(export: &SubjectAccessExport) -> String {
     page.out.push_str("<h3>By person</h3>");
     page.list(&export.disclosures.accessed_by);
     page.out.push_str("<h3>Every event</h3>");
-    page.list(&export.disclosures.events);
+    page.events(&export.disclosures.events);
     page.out.push_str("</body></html>\n");
     page.out
 }
@@ -152,6 +153,60 @@ impl Page {
                 None => self.muted("Not recorded."),
             }
         }
+    }
+
+    /// The disclosure log, one row per event: when, who, what, which groups, why, how it ended.
+    fn events(&mut self, events: &[DisclosureEvent]) {
+        if events.is_empty() {
+            self.muted("None.");
+            return;
+        }
+        self.out.push_str(
+            "<table><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Groups</th>\
+             <th>Purpose</th><th>Outcome</th></tr></thead><tbody>",
+        );
+        let or_dash = |text: Option<&str>| escape(text.unwrap_or("—"));
+        for e in events {
+            let who = match (&e.actor_user_id, &e.actor_client_id) {
+                (Some(user), _) => format!("account {}", escape(user)),
+                (None, Some(client)) => format!("machine client {}", escape(client)),
+                (None, None) => "the system".to_owned(),
+            };
+            let _ = write!(
+                self.out,
+                "<tr><td>{at}<br><small class=\"muted\">event {id}</small></td>\
+                 <td>{role}<br>{organisation}<br><small>{who}</small></td>\
+                 <td>{what}<br><small>{code}{on}</small>{severity}</td>\
+                 <td>{groups}</td><td>{purpose}</td><td>{outcome}</td></tr>",
+                at = escape(&e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string()),
+                id = escape(&e.id),
+                role = or_dash(e.actor_role.as_deref()),
+                organisation = or_dash(
+                    e.actor_organisation_name
+                        .as_deref()
+                        .or(e.actor_organisation_id.as_deref())
+                ),
+                what = escape(e.action_label.as_deref().unwrap_or(&e.action)),
+                code = escape(&e.action),
+                on = match (e.resource_type.as_deref(), &e.resource_id) {
+                    (Some("referral"), Some(id)) => format!(", referral {}", escape(id)),
+                    _ => String::new(),
+                },
+                severity = if e.severity == "high" {
+                    "<br><strong>high severity</strong>"
+                } else {
+                    ""
+                },
+                groups = if e.field_groups.is_empty() {
+                    "—".to_owned()
+                } else {
+                    escape(&e.field_groups.join(", "))
+                },
+                purpose = or_dash(e.purpose.as_deref()),
+                outcome = escape(&e.outcome),
+            );
+        }
+        self.out.push_str("</tbody></table>");
     }
 
     fn muted(&mut self, text: &str) {
