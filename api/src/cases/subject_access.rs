@@ -390,8 +390,9 @@ pub async fn export(
         purpose: purpose.code(),
         idempotency: None,
     };
-    // The document leaves the transaction through this channel; the reply only carries what
-    // the audit event lists. (A retried transaction sends again: the last one counts.)
+    // The typed document leaves the transaction through this channel, sent once the work is
+    // done; the reply only carries what the audit event lists. A document whose transaction
+    // then fails to commit is never read.
     let (sender, receiver) = mpsc::channel();
     let answer = super::act_on_case(state, &caller, request, move |conn, access| {
         let readable: Vec<FieldGroup> = FieldGroup::ALL
