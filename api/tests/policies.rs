@@ -442,10 +442,12 @@ fn expected(
                 if !inside {
                     return false;
                 }
-                if c.restricted
-                    && !(p.role == Supervisor && owner && ctx.purpose == "restriction_dispute")
-                {
-                    return false; // restricted: only the owner's supervisors, for the dispute
+                let dispute_or_access =
+                    ["restriction_dispute", "subject_access"].contains(&ctx.purpose.as_str());
+                if c.restricted && !(p.role == Supervisor && owner && dispute_or_access) {
+                    // restricted: only the owner's supervisors, for the dispute or the person's
+                    // own access
+                    return false;
                 }
                 return (staff && owner)
                     || (staff && holder_group(g) && consented(g, p.organisation.kind.code()))
@@ -619,6 +621,7 @@ fn every_cell_matches_the_expected_access_table() {
         (false, "case_management"),
         (true, "case_management"),
         (false, "restriction_dispute"),
+        (false, "subject_access"),
     ] {
         let ctx = AccessContext {
             now: NOW,

@@ -163,7 +163,9 @@ impl Accessor {
         if e.outcome == "denied" {
             self.denied += 1;
         }
-        if e.severity == "high" {
+        // A break-glass opening, not any high-severity event (a subject access export is one
+        // too).
+        if e.action == super::AuditAction::CaseBreakGlassOpen.code() {
             self.break_glass = true;
         }
         let merge = |into: &mut Vec<String>, values: Vec<String>| {

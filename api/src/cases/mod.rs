@@ -19,6 +19,7 @@ pub mod records;
 mod register;
 mod reply;
 pub mod restriction;
+pub mod subject_access;
 pub mod views;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 pub mod client_address;
 mod guards;
+pub mod html;
 pub mod json_body;
 pub mod problem;
 mod request_context;

@@ -522,6 +522,33 @@ pub async fn of_case(state: &AppState, caller: Caller, case: CaseId) -> Result<R
     .await
 }
 
+/// Every referral of the case of `access`, oldest first, with its timeline, for the person's
+/// subject access export (its caller is a supervisor of the owning organisation, who sees all
+/// of them): what each receiving organisation was sent, which groups and services, and when
+/// each step happened. The reason is opened where the policies let the caller read it
+/// ([`Action::ReadReferralReason`]); the second value says whether any was, for the audit event.
+pub fn for_subject_access(
+    conn: &mut DbConn,
+    state: &AppState,
+    access: &service::CaseAccess,
+) -> Result<(Vec<ReferralView>, bool), ApiError> {
+    let referrals = Referral::of_case(conn, &access.case.id)?;
+    let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
+    let mut timelines = Referral::events(conn, &ids)?;
+    let mut items = Vec::new();
+    let mut reasons_read = false;
+    for referral in referrals {
+        let loaded = load(conn, &referral.id)?;
+        let timeline = timelines.remove(&referral.id).unwrap_or_default();
+        let with_reason = access
+            .decide_referral(Action::ReadReferralReason, &loaded.facts)
+            .allowed;
+        reasons_read |= with_reason;
+        items.push(view(conn, state, &loaded, with_reason, timeline)?);
+    }
+    Ok((items, reasons_read))
+}
+
 /// A side of an organisation's referrals.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

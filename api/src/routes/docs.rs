@@ -13,6 +13,7 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
 
 use crate::http::ApiError;
+use crate::http::html::escape;
 
 /// The OpenAPI document, serialised, and the page rendering it: built once, on first use (the
 /// server builds them before it listens, and refuses to start if the document cannot be
@@ -74,22 +75,6 @@ pub async fn docs_page() -> Result<HttpResponse, ApiError> {
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         ))
         .body(description()?.1.as_str()))
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn reference_name(reference: &str) -> &str {

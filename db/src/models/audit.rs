@@ -236,6 +236,46 @@ pub fn recorded_since(
     .get_result(conn)?)
 }
 
+/// Events about a case, and about the referrals of it named in `referrals`, oldest first
+/// (by time, then id), after `after` (`(occurred_at, id)` of the last event of the previous
+/// page), at most `limit`: the trail a disclosure report and a subject access export are built
+/// from.
+pub fn about_case(
+    conn: &mut DbConn,
+    case: &str,
+    referrals: &[String],
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    let mut query = audit_events::table
+        .select(AuditEvent::as_select())
+        .order((audit_events::occurred_at, audit_events::id))
+        .limit(limit)
+        .into_boxed();
+    let the_case = audit_events::resource_type
+        .eq("case")
+        .and(audit_events::resource_id.eq(case));
+    if referrals.is_empty() {
+        query = query.filter(the_case);
+    } else {
+        query = query.filter(
+            the_case.or(audit_events::resource_type
+                .eq("referral")
+                .and(audit_events::resource_id.eq_any(referrals))),
+        );
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            audit_events::occurred_at
+                .gt(*at)
+                .or(audit_events::occurred_at
+                    .eq(*at)
+                    .and(audit_events::id.gt(id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
 /// What an audit query asks for.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

@@ -152,6 +152,9 @@ vocabulary! {
         CaseRestrict = "case.restriction.place": "Processing restricted",
         /// A restriction of processing lifted.
         CaseRestrictionLift = "case.restriction.lift": "Restriction lifted",
+        /// Everything held about the person of a case, exported for them (their right of
+        /// access: Uganda DPPA 2019 s.24, GDPR art. 15).
+        CaseSubjectAccess = "case.subject_access": "Subject access export",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.
@@ -260,6 +263,7 @@ impl AuditAction {
                 | Self::CaseReferralsRead
                 | Self::ReferralReasonRead
                 | Self::CaseHistoryRead
+                | Self::CaseSubjectAccess
         )
     }
 }

@@ -949,6 +949,12 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let timeline = w.get(&w.worker, &case_path(&case, "/referrals"), 200);
             assert_eq!(timeline["items"].as_array().unwrap().len(), 1, "{timeline}");
         }
+        AuditAction::CaseSubjectAccess => {
+            // The owning organisation's supervisor exports everything held about the person.
+            let path = case_path(&w.case(), "/subject-access?purpose=subject_access");
+            let export = w.get(&w.supervisor, &path, 200);
+            assert!(export["personal_data"]["identity"].is_object(), "{export}");
+        }
         AuditAction::CaseDeadlineReasonableGroundsOverdue => {
             w.referred_case();
             w.scan_two_months_ahead();
@@ -1316,6 +1322,7 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseDuplicateDismiss
         | AuditAction::CaseDuplicateFlagged
         | AuditAction::CaseReferralsRead
+        | AuditAction::CaseSubjectAccess
         | AuditAction::CaseDeadlineReasonableGroundsOverdue
         | AuditAction::CaseDeadlineConclusiveGroundsOverdue
         | AuditAction::CaseErasureRequest

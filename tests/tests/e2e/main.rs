@@ -32,6 +32,7 @@ mod referrals;
 mod restore;
 mod statistics;
 mod storage;
+mod subject_access;
 mod tamper;
 mod trust_boundaries;
 mod vault;

@@ -460,6 +460,12 @@ const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "restrict",
     ),
     ("DELETE", "/api/v1/cases/{id}/restriction", "", "restrict"),
+    (
+        "GET",
+        "/api/v1/cases/{id}/subject-access?purpose=subject_access",
+        "",
+        "subject_access",
+    ),
 ];
 
 /// A case fixture as the access rules see it.
@@ -501,6 +507,7 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
         // holder, none here); restriction: the owner's supervisor or the country's coordinator.
         "history" => staff && owner,
         "restrict" => (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator,
+        "subject_access" => actor.role == Role::Supervisor && owner,
         _ => unreachable!("{action}"),
     }
 }
@@ -952,8 +959,10 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                     }
                     continue;
                 }
-                // A refusal: 404 for whoever may not see the case, 403 for whoever may.
-                let want = if visible_to(actor, user, *is_police, c) {
+                // A refusal: 404 for whoever may not see the case, 403 for whoever may (the
+                // subject access export answers 404 to everyone it refuses).
+                let want = if visible_to(actor, user, *is_police, c) && *action != "subject_access"
+                {
                     403
                 } else {
                     404

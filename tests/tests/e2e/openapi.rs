@@ -84,6 +84,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/cases/{id}/history"),
     ("post", "/api/v1/cases/{id}/restriction"),
     ("delete", "/api/v1/cases/{id}/restriction"),
+    ("get", "/api/v1/cases/{id}/subject-access"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/cases/{id}/disclosures"),
     ("get", "/api/v1/audit/verify"),

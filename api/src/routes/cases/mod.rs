@@ -9,6 +9,7 @@ mod lifecycle;
 mod history;
 mod nrm;
 mod records;
+mod subject_access;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
@@ -48,6 +49,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     break_glass::register(cfg);
     lifecycle::register(cfg);
     history::register(cfg);
+    subject_access::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
