@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tumaini_db::Engine;
 use tumaini_db::models::statistics::{self, Subject};
 use tumaini_db::schema::{
-    blind_indexes, case_field_groups, case_index_terms, case_keys, case_notes, cases,
-    erasure_requests, idempotency_keys, referrals,
+    blind_indexes, case_field_groups, case_group_versions, case_index_terms, case_keys, case_notes,
+    cases, erasure_requests, idempotency_keys, referrals,
 };
 use tumaini_db::time::now_utc;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
@@ -152,6 +152,15 @@ fn sealed_values(db: &TestDb, case: &str) -> Vec<Vec<u8>> {
             .unwrap(),
     );
     out.extend(
+        case_group_versions::table
+            .filter(case_group_versions::case_id.eq(case))
+            .select(case_group_versions::ciphertext)
+            .load::<Option<Vec<u8>>>(conn)
+            .unwrap()
+            .into_iter()
+            .flatten(),
+    );
+    out.extend(
         case_keys::table
             .filter(case_keys::case_id.eq(case))
             .select(case_keys::wrapped_key)
@@ -270,6 +279,21 @@ fn erasure_leaves_nothing_to_find(db: TestDb) {
         201,
         "consent",
     );
+    // A rectification: the replaced identity is kept in the history, sealed under the key.
+    let current = ok(&server.get_as(&worker, &path("")), 200, "read");
+    let version = current["version"].as_i64().unwrap();
+    let corrected = json!({
+        "groups": {"identity": {"given_names": format!("Given{tag}"), "family_name": format!("Rectified{tag}")}},
+        "rectification_reason": "correction"
+    });
+    let (patch_path, patch_token, etag) = (path(""), worker.clone(), format!("\"v{version}\""));
+    let patched = server.send(move |c, base| {
+        c.patch(format!("{base}{patch_path}"))
+            .bearer_auth(patch_token)
+            .header("If-Match", etag)
+            .json(&corrected)
+    });
+    ok(&patched, 200, "rectify");
     let note = json!({"text": format!("NoteBody{tag}")});
     ok(
         &server.post(Some(&worker), &path("/notes"), &note),
@@ -313,7 +337,15 @@ fn erasure_leaves_nothing_to_find(db: TestDb) {
         sealed.len()
     );
     let markers: Vec<String> = [
-        "Given", "Family", "PP", "Plot ", "Health", "Note", "NoteBody", "Reason",
+        "Given",
+        "Family",
+        "Rectified",
+        "PP",
+        "Plot ",
+        "Health",
+        "Note",
+        "NoteBody",
+        "Reason",
     ]
     .iter()
     .map(|m| format!("{m}{tag}"))

@@ -337,6 +337,37 @@ both_engines!(no_role_reaches_objects_the_rules_deny);
 const CASE_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ("GET", "/api/v1/cases/{id}", "", "summary"),
     (
+        "POST",
+        "/api/v1/cases/{id}/erasure-requests",
+        r#"{"reason": "persons_request"}"#,
+        "erasure_request",
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/erasure-requests/{other}/cancel",
+        "{}",
+        "erasure_request",
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/erasure-requests/{other}/approve",
+        "{}",
+        "erasure_decide",
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/erasure-requests/{other}/refuse",
+        "{}",
+        "erasure_decide",
+    ),
+    (
+        "PUT",
+        "/api/v1/cases/{id}/legal-hold",
+        r#"{"reason": "prosecution"}"#,
+        "legal_hold",
+    ),
+    ("DELETE", "/api/v1/cases/{id}/legal-hold", "", "legal_hold"),
+    (
         "GET",
         "/api/v1/cases/{id}?groups=identity,exploitation,notes&purpose=assistance",
         "",
@@ -508,6 +539,15 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
         "history" => staff && owner,
         "restrict" => (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator,
         "subject_access" => actor.role == Role::Supervisor && owner,
+        // Erasure: asked for (and cancelled) by the owner's supervisor, decided by a second
+        // person (the country's coordinator, or the owner's supervisor where the deployment
+        // allows it: the policies let them, the service checks the setting); legal holds: the
+        // country's coordinator.
+        "erasure_request" => actor.role == Role::Supervisor && owner,
+        "erasure_decide" => {
+            (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator
+        }
+        "legal_hold" => actor.role == Role::Coordinator,
         _ => unreachable!("{action}"),
     }
 }

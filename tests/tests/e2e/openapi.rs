@@ -112,9 +112,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/organisations/{id}/services/{service}"),
     ("delete", "/api/v1/organisations/{id}/services/{service}"),
     ("post", "/api/v1/cases/{id}/erasure-requests"),
-    ("post", "/api/v1/cases/{id}/erasure-requests/{request}/approve"),
-    ("post", "/api/v1/cases/{id}/erasure-requests/{request}/refuse"),
-    ("post", "/api/v1/cases/{id}/erasure-requests/{request}/cancel"),
+    (
+        "post",
+        "/api/v1/cases/{id}/erasure-requests/{request}/approve",
+    ),
+    (
+        "post",
+        "/api/v1/cases/{id}/erasure-requests/{request}/refuse",
+    ),
+    (
+        "post",
+        "/api/v1/cases/{id}/erasure-requests/{request}/cancel",
+    ),
     ("get", "/api/v1/erasure-requests"),
     ("put", "/api/v1/cases/{id}/legal-hold"),
     ("delete", "/api/v1/cases/{id}/legal-hold"),

@@ -922,7 +922,7 @@ fn a_restricted_case_is_still_exported_for_the_person(db: TestDb) {
         &supervisor,
         &format!("/api/v1/cases/{case}/restriction"),
         &json!({"reason": "accuracy_contested"}),
-        201,
+        200,
     );
     let read = server.get_as(
         &worker,

@@ -5,8 +5,8 @@
 mod assessments;
 mod break_glass;
 mod duplicates;
-mod lifecycle;
 mod history;
+mod lifecycle;
 mod nrm;
 mod records;
 mod subject_access;
