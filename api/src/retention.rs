@@ -71,9 +71,11 @@ fn case_due(
             (withdrawn < days_before(now, schedule.withdrawn_case_days))
                 .then_some(RecordKind::WithdrawnCase)
         }
-        _ if NOT_IDENTIFIED.contains(&case.identification_stage) => (case.updated_at
-            < days_before(now, schedule.not_identified_days))
-        .then_some(RecordKind::NotIdentified),
+        // Not identified, and never assisted (an assistance record makes a case `active`).
+        CaseStatus::Open if NOT_IDENTIFIED.contains(&case.identification_stage) => {
+            (case.updated_at < days_before(now, schedule.not_identified_days))
+                .then_some(RecordKind::NotIdentified)
+        }
         _ => None,
     }
 }
@@ -187,7 +189,10 @@ pub fn run(
     tally.held = held;
     let mut done = 0;
     for (case_id, kind) in due {
-        match conn.write_transaction(|conn| erase_one(conn, vault, &case_id, public_url, context)) {
+        let erase = |conn: &mut DbConn| {
+            erase_one(conn, vault, &case_id, schedule, now, public_url, context)
+        };
+        match conn.write_transaction(erase) {
             Ok(true) => tally.add(kind, 1),
             Ok(false) => {}
             // A hold placed since the plan: the claim rolled back, the case stays.
@@ -220,16 +225,31 @@ pub fn run(
     Ok(tally)
 }
 
-/// Erases one case whose period ended, unless it was erased or held meanwhile (the hold is
-/// checked again in the transaction). Returns whether it was erased now.
+/// Erases one case whose period ended, unless meanwhile it was erased, held (the hold is
+/// checked again in the transaction), or changed so that it is no longer due (reopened, say).
+/// Returns whether it was erased now.
 fn erase_one(
     conn: &mut DbConn,
     vault: &Vault,
     id: &CaseId,
+    schedule: &RetentionSchedule,
+    now: NaiveDateTime,
     public_url: &str,
     context: &RequestContext,
 ) -> Result<bool, ApiError> {
     let case = Case::find(conn, id)?;
+    let still = CaseCandidate {
+        id: case.id.clone(),
+        status: case.status,
+        closure_reason: case.closure_reason,
+        closed_at: case.closed_at,
+        withdrawn_at: case.withdrawn_at,
+        identification_stage: case.identification_stage,
+        updated_at: case.updated_at,
+    };
+    if case.erased_at.is_some() || case_due(&still, schedule, now).is_none() {
+        return Ok(false);
+    }
     let scope = ErasureScope::PersonalData;
     // A hold found in the transaction is a conflict: it rolls back, and the run goes on.
     if erasure::execute(conn, vault, &case, scope, public_url)?.is_none() {

@@ -264,8 +264,13 @@ fn world() -> World {
     let mut ugandan_restricted = ugandan.clone();
     ugandan_restricted.id = format!("{}-restricted", ugandan.id);
     ugandan_restricted.restricted = true;
+    let mut ugandan_erased = ugandan.clone();
+    ugandan_erased.id = format!("{}-erased", ugandan.id);
+    ugandan_erased.erased = true;
     for (from, to, case) in [
         ("shelter-ug", "health-ug", &ugandan_restricted),
+        ("police-ug", "shelter-ug", &ugandan_restricted),
+        ("shelter-ug", "health-ug", &ugandan_erased),
         ("police-ug", "shelter-ug", &ugandan),
         ("shelter-ug", "health-ug", &ugandan),
         ("shelter-ug", "shelter-ke", &ugandan),
@@ -276,9 +281,10 @@ fn world() -> World {
         for state in referral_states {
             referrals.push(ReferralFacts {
                 id: format!(
-                    "referral-{from}-{to}-{state}-{}-{}",
+                    "referral-{from}-{to}-{state}-{}-{}-{}",
                     case.consent.len(),
-                    case.restricted
+                    case.restricted,
+                    case.erased
                 ),
                 case: case.clone(),
                 from: find(from),
@@ -524,6 +530,26 @@ fn expected(
             let party_role = matches!(p.role, FirstResponder | CaseWorker | Supervisor);
             let to = p.organisation.id == r.to.id;
             let from = p.organisation.id == r.from.id;
+            if r.case.erased
+                && matches!(
+                    action,
+                    Action::AcceptReferral
+                        | Action::DeclineReferral
+                        | Action::StartService
+                        | Action::CompleteReferral
+                        | Action::ReadReferralReason
+                )
+            {
+                return false; // the referrals of an erased case ended with it
+            }
+            if action == Action::ReadReferralReason
+                && r.case.restricted
+                && !(p.role == Supervisor
+                    && p.organisation.id == r.case.owner.id
+                    && ["restriction_dispute", "subject_access"].contains(&ctx.purpose.as_str()))
+            {
+                return false; // restricted: the reason is read as the personal groups are
+            }
             match action {
                 Action::ReadReferralReason => {
                     let abroad_consent = r.case.consent.iter().any(|(_, k)| k == "abroad");
@@ -630,8 +656,12 @@ fn every_cell_matches_the_expected_access_table() {
             first_responder_window: WINDOW,
         };
         for action in Action::ALL.iter().copied() {
-            // The purpose changes a decision only for the personal groups of a restricted case.
-            if purpose != "case_management" && action.group().is_none() {
+            // The purpose changes a decision only for the personal groups of a restricted case
+            // (and the reason given for one of its referrals).
+            if purpose != "case_management"
+                && action.group().is_none()
+                && action != Action::ReadReferralReason
+            {
                 continue;
             }
             for (resource, label) in resources(&world, action) {

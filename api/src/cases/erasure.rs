@@ -127,6 +127,7 @@ pub async fn request(
     let supervisors_approve = state.lifecycle.erasure_supervisor_approval;
     let public_url = state.public_url.clone();
     let user_id = caller.user.id.clone();
+    let context = caller.context.clone();
     let request = CaseRequest {
         id,
         action: Action::RequestErasure,
@@ -140,6 +141,15 @@ pub async fn request(
             return Err(held());
         }
         let now = now_utc();
+        // A request whose time passed is expired now, not at the next retention round: it
+        // would otherwise still count as the one pending request of the case.
+        for expired in ErasureRequest::expire_for_case(conn, &case.id, now)? {
+            Entry::new(AuditAction::CaseErasureExpired, Outcome::Success)
+                .in_request(&context)
+                .on("case", &expired.case_id)
+                .purpose(PURPOSE)
+                .write(conn)?;
+        }
         let pending = ErasureRequest {
             id: ErasureRequestId::generate(),
             case_id: case.id.clone(),

@@ -91,6 +91,12 @@ pub async fn place(
                     "a legal hold is already in force on this case",
                 ));
             }
+            Err(DbError::NotFound) => {
+                return Err(ApiError::problem(
+                    ProblemType::Conflict,
+                    "the case was erased at the same moment",
+                ));
+            }
             Err(other) => return Err(other.into()),
         }
         Ok(Reply::created(

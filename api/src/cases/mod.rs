@@ -173,6 +173,25 @@ pub fn load_facts(
     id: &CaseId,
 ) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
     let case = Case::find(conn, id)?;
+    load_facts_of(conn, case)
+}
+
+/// [`load_facts`] with the case's row locked until the transaction ends (PostgreSQL), for an
+/// action that changes the case or its records: it cannot commit on facts an erasure (or any
+/// other change of the case's row) made stale meanwhile.
+pub fn load_facts_for_update(
+    conn: &mut DbConn,
+    id: &CaseId,
+) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
+    let case = Case::find_for_update(conn, id)?;
+    load_facts_of(conn, case)
+}
+
+fn load_facts_of(
+    conn: &mut DbConn,
+    case: Case,
+) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
+    let id = &case.id;
     let owner = Organisation::find(conn, &case.owner_organisation_id)?;
     let newest = consent::newest(conn, id)?;
     let access = referral_access(conn, id)?;
@@ -364,7 +383,17 @@ impl CaseAct {
     /// a consent) withdraws the answer too. The retry is audited; nothing is done twice.
     fn decide(&self, conn: &mut DbConn) -> Result<Decided, Failure> {
         let (authz, principal, request) = (&self.authz, &self.principal, &self.request);
-        let (case, facts, newest) = match load_facts(conn, &request.id) {
+        // What only reads (and a refusal) needs no lock; a change locks the case's row.
+        let reads = matches!(
+            request.action,
+            Action::ReadSummary | Action::ReadHistory | Action::ExportSubjectAccess
+        ) || request.action.group().is_some();
+        let loaded = if reads {
+            load_facts(conn, &request.id)
+        } else {
+            load_facts_for_update(conn, &request.id)
+        };
+        let (case, facts, newest) = match loaded {
             Ok(loaded) => loaded,
             Err(DbError::NotFound) => return Err(Failure::missing()),
             Err(other) => return Err(other.into()),

@@ -652,8 +652,6 @@ fn seed(config: &Config, conn: &mut DbConn, cases: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The audit context of a command-line action: no client, a request id marking the CLI, and
-/// the event key of the configured audit key (the events it writes must verify).
 /// `tumaini retention plan` and `tumaini retention run`.
 fn retention_command(
     config: &Config,
@@ -710,6 +708,8 @@ fn retention_command(
     Ok(())
 }
 
+/// The audit context of a command-line action: no client, a request id marking the CLI, and
+/// the event key of the configured audit key (the events it writes must verify).
 fn cli_context(config: &Config) -> anyhow::Result<RequestContext> {
     let signer = keyring::audit_signer(&config.audit)
         .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE: command-line actions are audited")?;

@@ -269,6 +269,20 @@ impl Case {
             .first(conn)?)
     }
 
+    /// The case, read inside a write transaction and, on PostgreSQL, locked until it ends
+    /// (SQLite's write transaction already excludes other writers): a change decided on the
+    /// case's facts cannot commit after an erasure that changed them.
+    pub fn find_for_update(conn: &mut DbConn, id: &CaseId) -> Result<Case, DbError> {
+        match conn {
+            DbConn::Postgresql(pg) => Ok(cases::table
+                .find(id)
+                .select(Case::as_select())
+                .for_update()
+                .first(pg)?),
+            DbConn::Sqlite(_) => Self::find(conn, id),
+        }
+    }
+
     /// Applies `changes` if the case is still at `expected_version`, bumping the version.
     /// `Ok(None)`: someone else changed it first (or it is gone).
     pub fn apply(
@@ -498,7 +512,11 @@ impl Deadline {
         now: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Case>, DbError> {
-        let query = cases::table.select(Case::as_select()).limit(limit);
+        // An erased case awaits no decision: nobody may take one on it any more.
+        let query = cases::table
+            .filter(cases::erased_at.is_null())
+            .select(Case::as_select())
+            .limit(limit);
         Ok(match self {
             Self::ReasonableGrounds => query
                 .filter(cases::identification_stage.eq(IdentificationStage::ReferredToNrm))

@@ -12,7 +12,9 @@ use crate::schema::{
     erasure_requests, idempotency_keys, identification_decisions, legal_holds, outbox,
     referral_events, referrals, risk_assessments, screenings,
 };
-use crate::vocabulary::{AgeBand, ErasureReason, ErasureScope, ErasureState, LegalHoldReason, Sex};
+use crate::vocabulary::{
+    AgeBand, ErasureReason, ErasureScope, ErasureState, IdentificationStage, LegalHoldReason, Sex,
+};
 use crate::{DbConn, DbError};
 
 /// A request to erase a case.
@@ -108,11 +110,33 @@ impl ErasureRequest {
 
     /// Marks the pending requests whose time passed as expired; returns them.
     pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Self>, DbError> {
-        let due: Vec<Self> = erasure_requests::table
+        Self::expire(conn, None, now)
+    }
+
+    /// Marks the pending requests of one case whose time passed as expired (before a new
+    /// request for the case, which would otherwise find one still pending); returns them.
+    pub fn expire_for_case(
+        conn: &mut DbConn,
+        case: &CaseId,
+        now: NaiveDateTime,
+    ) -> Result<Vec<Self>, DbError> {
+        Self::expire(conn, Some(case), now)
+    }
+
+    fn expire(
+        conn: &mut DbConn,
+        case: Option<&CaseId>,
+        now: NaiveDateTime,
+    ) -> Result<Vec<Self>, DbError> {
+        let mut query = erasure_requests::table
             .filter(erasure_requests::state.eq(ErasureState::Pending))
             .filter(erasure_requests::expires_at.le(now))
             .select(Self::as_select())
-            .load(conn)?;
+            .into_boxed();
+        if let Some(case) = case {
+            query = query.filter(erasure_requests::case_id.eq(case));
+        }
+        let due: Vec<Self> = query.load(conn)?;
         let mut expired = Vec::new();
         for request in due {
             let changed = diesel::update(
@@ -154,13 +178,21 @@ impl LegalHold {
     /// Places a hold. A second hold in force on the same case is a `Conflict`. The case's
     /// row is written too (its version bumped), so that an erasure running at the same moment
     /// either sees the hold or makes this wait (see [`claim_for_erasure`]).
+    /// A case erased meanwhile (its row written first by the erasure) is `NotFound`.
     pub fn insert(&self, conn: &mut DbConn) -> Result<(), DbError> {
-        diesel::update(cases::table.find(&self.case_id))
-            .set((
-                cases::version.eq(cases::version + 1),
-                cases::updated_at.eq(self.placed_at),
-            ))
-            .execute(conn)?;
+        let touched = diesel::update(
+            cases::table
+                .filter(cases::id.eq(&self.case_id))
+                .filter(cases::erased_at.is_null()),
+        )
+        .set((
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(self.placed_at),
+        ))
+        .execute(conn)?;
+        if touched == 0 {
+            return Err(DbError::NotFound);
+        }
         diesel::insert_into(legal_holds::table)
             .values(self)
             .execute(conn)?;
@@ -356,6 +388,18 @@ pub fn purge_case(
                 cases::region.eq(""),
                 cases::encountered_on.eq(registered.date()),
                 cases::exploitation_forms.eq(""),
+                cases::identification_stage.eq(IdentificationStage::NotScreened),
+                cases::child_protection_notified_at.eq(None::<NaiveDateTime>),
+                cases::closure_reason.eq(None::<String>),
+                cases::closure_requested_at.eq(None::<NaiveDateTime>),
+                cases::closure_requested_by.eq(None::<String>),
+                cases::referred_into_nrm_at.eq(None::<NaiveDateTime>),
+                cases::reasonable_grounds_due_at.eq(None::<NaiveDateTime>),
+                cases::reasonable_grounds_decided_at.eq(None::<NaiveDateTime>),
+                cases::recovery_period_ends_at.eq(None::<NaiveDateTime>),
+                cases::conclusive_grounds_decided_at.eq(None::<NaiveDateTime>),
+                cases::reasonable_grounds_overdue_at.eq(None::<NaiveDateTime>),
+                cases::conclusive_grounds_overdue_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
     }

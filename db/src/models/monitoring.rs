@@ -56,12 +56,14 @@ impl Backlog {
                     .select(max(audit_checkpoints::signed_at))
                     .get_result(conn)?,
                 overdue_reasonable_grounds: cases::table
+                    .filter(cases::erased_at.is_null())
                     .filter(cases::identification_stage.eq(IdentificationStage::ReferredToNrm))
                     .filter(cases::reasonable_grounds_overdue_at.is_not_null())
                     .filter(cases::reasonable_grounds_decided_at.is_null())
                     .count()
                     .get_result(conn)?,
                 overdue_conclusive_grounds: cases::table
+                    .filter(cases::erased_at.is_null())
                     .filter(
                         cases::identification_stage
                             .eq(IdentificationStage::ReasonableGroundsPositive),

@@ -14,16 +14,17 @@ use crate::schema::{
 use crate::vocabulary::{CaseStatus, ClosureReason, IdentificationStage};
 use crate::{DbConn, DbError};
 
-/// The identification stages of a person who was not identified: no indicators found yet (the
-/// case was never presumed), or decided not a victim.
+/// The identification stages of a person who was not identified: screened and not presumed a
+/// victim, or decided not a victim.
 pub const NOT_IDENTIFIED: [IdentificationStage; 4] = [
-    IdentificationStage::NotScreened,
+    IdentificationStage::ScreenedNotPresumed,
     IdentificationStage::NotAVictim,
     IdentificationStage::ReasonableGroundsNegative,
     IdentificationStage::ConclusiveGroundsNegative,
 ];
 
-/// A case the retention schedule may reach: not erased, and closed, withdrawn or not identified.
+/// A case the retention schedule may reach: not erased, and closed, withdrawn, or of a person
+/// not identified to whom no assistance was ever recorded (still `open`).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct CaseCandidate {
     /// The case.
@@ -50,7 +51,9 @@ pub fn case_candidates(conn: &mut DbConn) -> Result<Vec<(CaseCandidate, bool)>, 
         .filter(
             cases::status
                 .eq_any([CaseStatus::Closed, CaseStatus::Withdrawn])
-                .or(cases::identification_stage.eq_any(NOT_IDENTIFIED)),
+                .or(cases::status
+                    .eq(CaseStatus::Open)
+                    .and(cases::identification_stage.eq_any(NOT_IDENTIFIED))),
         )
         .order(cases::id)
         .select((

@@ -510,7 +510,9 @@ pub fn consenting_cases(
                 .collect::<HashSet<String>>(),
         );
     }
+    // Case-level rows leave out erased cases: the figures still count them, no export lists them.
     Ok(cases::table
+        .filter(cases::erased_at.is_null())
         .select((
             cases::id,
             cases::sex,

@@ -612,6 +612,21 @@ fn retention_plan_counts_what_run_erases(db: TestDb) {
     let held = register("R0000003");
     let recent = register("R0000004");
     let open = register("R0000005");
+    // Screened and not presumed, never assisted, untouched for 800 days: due under the default
+    // 730 days; the same but assisted (active): never due on that rule.
+    let not_identified = register("R0000006");
+    let assisted = register("R0000007");
+    for (case, status) in [(&not_identified, "open"), (&assisted, "active")] {
+        let at = now_utc() - chrono::Duration::days(800);
+        diesel::update(cases::table.filter(cases::id.eq(case)))
+            .set((
+                cases::identification_stage.eq("screened_not_presumed"),
+                cases::status.eq(status),
+                cases::updated_at.eq(at),
+            ))
+            .execute(&mut db.conn())
+            .unwrap();
+    }
     closed_days_ago(&db, &closed, 40);
     withdrawn_days_ago(&db, &withdrawn, 40);
     withdrawn_days_ago(&db, &held, 40);
@@ -636,15 +651,82 @@ fn retention_plan_counts_what_run_erases(db: TestDb) {
         &json!({"reason": "persons_request"}),
     );
     assert_eq!(ask.status, 409, "{}", ask.text());
+    // A request nobody approved in time does not block the next one, whether or not a
+    // retention round marked it expired yet.
+    let ask_open = format!("/api/v1/cases/{open}/erasure-requests");
+    let first = ok(
+        &server.post(
+            Some(&supervisor),
+            &ask_open,
+            &json!({"reason": "persons_request"}),
+        ),
+        201,
+        "ask",
+    );
+    backdate_erasure_request(&db, first["id"].as_str().unwrap(), 30);
+    let second = ok(
+        &server.post(
+            Some(&supervisor),
+            &ask_open,
+            &json!({"reason": "persons_request"}),
+        ),
+        201,
+        "ask again",
+    );
+    let cancel = format!(
+        "/api/v1/cases/{open}/erasure-requests/{}/cancel",
+        second["id"].as_str().unwrap()
+    );
+    ok(
+        &server.post(Some(&supervisor), &cancel, &json!({})),
+        200,
+        "cancel",
+    );
 
     // The schedule shortened to 30 days for cases (and 1 for idempotent answers: hours).
+    // Records that are not cases, aged past 30 days: a session that ended, every e-mail sent
+    // so far, and an account's last failed sign-in.
+    let leaver = seed::account_in(&db, &shelter, Role::CaseWorker);
+    token(&server, &leaver.email);
+    let long_ago = now_utc() - chrono::Duration::days(40);
+    {
+        use tumaini_db::schema::{outbox, sessions, users};
+        let conn = &mut db.conn();
+        let leaver_id = users::table
+            .filter(users::email.eq(&leaver.email))
+            .select(users::id)
+            .first::<String>(conn)
+            .unwrap();
+        diesel::update(sessions::table.filter(sessions::user_id.eq(&leaver_id)))
+            .set(sessions::revoked_at.eq(long_ago))
+            .execute(conn)
+            .unwrap();
+        diesel::update(users::table.filter(users::id.eq(&leaver_id)))
+            .set(users::last_failed_login_at.eq(long_ago))
+            .execute(conn)
+            .unwrap();
+        diesel::update(outbox::table)
+            .set((
+                outbox::created_at.eq(long_ago),
+                outbox::sent_at.eq(long_ago),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
     let settings = [
         ("TUMAINI_RETENTION_CLOSED_CASE_DAYS", "30"),
         ("TUMAINI_RETENTION_WITHDRAWN_CASE_DAYS", "30"),
+        ("TUMAINI_RETENTION_SESSION_DAYS", "30"),
+        ("TUMAINI_RETENTION_OUTBOX_DAYS", "30"),
+        ("TUMAINI_RETENTION_SIGN_IN_DAYS", "30"),
     ];
     let plan = retention(&server, &db, &["plan"], &settings);
+    assert!(count(&plan, "session") >= 1, "{plan:?}");
+    assert!(count(&plan, "outbox") >= 1, "{plan:?}");
+    assert!(count(&plan, "sign_in_record") >= 1, "{plan:?}");
     assert_eq!(count(&plan, "closed_case"), 1, "{plan:?}");
     assert_eq!(count(&plan, "withdrawn_case"), 1, "{plan:?}");
+    assert_eq!(count(&plan, "not_identified"), 1, "{plan:?}");
     assert_eq!(count(&plan, "held (legal hold)"), 1, "{plan:?}");
     let run = retention(&server, &db, &["run"], &settings);
     for kind in [
@@ -672,16 +754,21 @@ fn retention_plan_counts_what_run_erases(db: TestDb) {
             .unwrap()
             .is_some()
     };
-    assert!(erased(&closed) && erased(&withdrawn));
-    assert!(!erased(&held) && !erased(&recent) && !erased(&open));
+    assert!(erased(&closed) && erased(&withdrawn) && erased(&not_identified));
+    assert!(!erased(&held) && !erased(&recent) && !erased(&open) && !erased(&assisted));
     let read = format!("/api/v1/cases/{held}?groups=identity&purpose=case_management");
     let read = ok(&server.get_as(&worker, &read), 200, "held case");
     assert_eq!(read["groups"]["identity"]["given_names"], "GivenR0000003");
 
     // Nothing more the second time.
     let again = retention(&server, &db, &["run"], &settings);
+    for kind in ["session", "outbox", "sign_in_record"] {
+        assert_eq!(count(&again, kind), 0, "{kind}: {again:?}");
+    }
     assert_eq!(
-        count(&again, "closed_case") + count(&again, "withdrawn_case"),
+        count(&again, "closed_case")
+            + count(&again, "withdrawn_case")
+            + count(&again, "not_identified"),
         0,
         "{again:?}"
     );
