@@ -668,6 +668,7 @@ fn retention_command(
         }
         println!("{:<24} {:>8}", verb, tally.total());
         println!("{:<24} {:>8}", "held (legal hold)", tally.held);
+        println!("{:<24} {:>8}", "failed", tally.failed);
     };
     match command {
         RetentionCommand::Plan => {
@@ -703,6 +704,12 @@ fn retention_command(
             .map_err(|e| anyhow::anyhow!("retention run: {e}"))?;
             bar.finish_and_clear();
             print("erased", &tally);
+            if tally.failed > 0 {
+                bail!(
+                    "{} cases could not be erased (see the warnings above); the next run tries again",
+                    tally.failed
+                );
+            }
         }
     }
     Ok(())

@@ -49,7 +49,7 @@ impl RetentionJob {
                 false,
                 &mut |_, _| {},
             ) {
-                Ok(tally) if tally.total() > 0 || tally.held > 0 => {
+                Ok(tally) if tally.total() > 0 || tally.held > 0 || tally.failed > 0 => {
                     let counts: Vec<String> = tally
                         .by_kind
                         .iter()
@@ -59,6 +59,7 @@ impl RetentionJob {
                     tracing::info!(
                         erased = %counts.join(" "),
                         held = tally.held,
+                        failed = tally.failed,
                         "retention: records past their period erased"
                     );
                 }

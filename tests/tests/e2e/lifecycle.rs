@@ -739,6 +739,7 @@ fn retention_plan_counts_what_run_erases(db: TestDb) {
         "idempotency_response",
         "sign_in_record",
         "held (legal hold)",
+        "failed",
     ] {
         assert_eq!(
             count(&run, kind),
