@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use tumaini_db::DbConn;
-use tumaini_db::audit_chain::EventKey;
 use tumaini_db::ids::{CaseId, ErasureRequestId};
 use tumaini_db::models::case::Case;
 use tumaini_db::models::lifecycle::ErasureRequest;
@@ -307,9 +306,4 @@ pub fn expire_requests(
         }
         Ok(expired.len())
     })
-}
-
-/// The system context of the retention job's events.
-pub fn job_context(key: &EventKey) -> RequestContext {
-    RequestContext::system(key)
 }

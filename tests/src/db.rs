@@ -158,6 +158,39 @@ impl TestDb {
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
+
+    /// What someone with the storage reads: the SQLite file with its write-ahead log and
+    /// shared-memory index, or a `pg_dump` of the PostgreSQL database (binary values written
+    /// as lower-case hex), as bytes.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self.engine() {
+            Engine::Sqlite => {
+                let file = self
+                    .dir()
+                    .expect("a SQLite database's directory")
+                    .join("tumaini.db");
+                ["", "-wal", "-shm"]
+                    .iter()
+                    .flat_map(|suffix| {
+                        std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default()
+                    })
+                    .collect()
+            }
+            Engine::Postgres => {
+                let dump = std::process::Command::new("pg_dump")
+                    .arg("--no-owner")
+                    .arg(self.url_string())
+                    .output()
+                    .expect("pg_dump");
+                assert!(
+                    dump.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&dump.stderr)
+                );
+                dump.stdout
+            }
+        }
+    }
 }
 
 impl Drop for TestDb {

@@ -381,46 +381,49 @@ pub async fn pending_for(state: &AppState, caller: Caller) -> Result<ErasureRequ
         ..
     } = caller;
     with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
-            let now = now_utc();
+        // Read without the write lock (the facts of every pending request); then one short
+        // write for the audit event, as the referral mailboxes do.
+        let items = conn.read_transaction(|conn| {
             let mut items = Vec::new();
             if user.role == Role::Supervisor && !supervisors_approve {
-                // Nothing for them to decide; the listing is still recorded.
-            } else {
-                for pending in ErasureRequest::pending(conn, now)? {
-                    if pending.requested_by.as_ref() == Some(&user.id) {
-                        continue;
-                    }
-                    let Some((case, facts, _)) = service::with_summary_visibility(
-                        conn,
-                        &authz,
+                return Ok::<_, ApiError>(items); // nothing for them to decide
+            }
+            for pending in ErasureRequest::pending(conn, now_utc())? {
+                if pending.requested_by.as_ref() == Some(&user.id) {
+                    continue;
+                }
+                let Some((case, facts, _)) = service::with_summary_visibility(
+                    conn,
+                    &authz,
+                    &principal,
+                    &context,
+                    &pending.case_id,
+                )?
+                else {
+                    continue;
+                };
+                let allowed = authz
+                    .decide(
                         &principal,
+                        Action::ApproveErasure,
+                        &Resource::Case(&facts),
                         &context,
-                        &pending.case_id,
-                    )?
-                    else {
-                        continue;
-                    };
-                    let allowed = authz
-                        .decide(
-                            &principal,
-                            Action::ApproveErasure,
-                            &Resource::Case(&facts),
-                            &context,
-                        )
-                        .allowed;
-                    if allowed {
-                        items.push(ErasureRequestView::of(&pending, &case.reference));
-                    }
+                    )
+                    .allowed;
+                if allowed {
+                    items.push(ErasureRequestView::of(&pending, &case.reference));
                 }
             }
+            Ok(items)
+        })?;
+        conn.write_transaction(|conn| {
             Entry::new(AuditAction::ErasureList, Outcome::Success)
                 .in_request(&request)
                 .by(Some(&user))
                 .purpose(PURPOSE)
-                .write(conn)?;
-            Ok::<_, ApiError>(ErasureRequestList { items })
-        })
+                .write(conn)
+        })?;
+        Ok(ErasureRequestList { items })
     })
     .await
 }

@@ -30,7 +30,7 @@ impl RetentionJob {
         public_url: String,
         audit_events: EventKey,
     ) -> anyhow::Result<Self> {
-        let context = crate::retention::job_context(&audit_events);
+        let context = crate::auth::RequestContext::system(&audit_events);
         let job = Job::spawn("retention", interval, move || {
             let mut conn = match pool.get() {
                 Ok(conn) => conn,

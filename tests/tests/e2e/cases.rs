@@ -28,7 +28,7 @@ fn new_case(child: bool) -> Value {
     })
 }
 
-fn with_key(
+pub(crate) fn with_key(
     server: &TestServer,
     token: &str,
     path: &str,

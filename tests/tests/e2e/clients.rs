@@ -603,26 +603,7 @@ fn client_secrets_are_stored_and_logged_only_as_hashes(db: TestDb) {
     assert_eq!(served_token(addr, &id, &wrong), 401);
     let log = served.stop().join("\n");
 
-    let stored: Vec<u8> = match db.engine() {
-        tumaini_tests::Engine::Sqlite => {
-            let file = db.dir().unwrap().join("tumaini.db");
-            ["", "-wal", "-shm"]
-                .iter()
-                .flat_map(|suffix| {
-                    std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default()
-                })
-                .collect()
-        }
-        tumaini_tests::Engine::Postgres => {
-            let dump = std::process::Command::new("pg_dump")
-                .arg("--no-owner")
-                .arg(db.url_string())
-                .output()
-                .expect("pg_dump");
-            assert!(dump.status.success());
-            dump.stdout
-        }
-    };
+    let stored: Vec<u8> = db.stored_bytes();
     let stored = String::from_utf8_lossy(&stored).into_owned();
     // The search sees what is there: the keyed hashes are stored, the requests logged.
     let client_id: ClientId = id.parse().unwrap();

@@ -64,27 +64,6 @@ fn ok(response: &TestResponse, status: u16, what: &str) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(Value::Null)
 }
 
-fn post_with_key(
-    server: &TestServer,
-    token: &str,
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> TestResponse {
-    let (path, body, key, token) = (
-        path.to_owned(),
-        body.clone(),
-        key.to_owned(),
-        token.to_owned(),
-    );
-    server.send(move |c, base| {
-        c.post(format!("{base}{path}"))
-            .bearer_auth(token)
-            .header("Idempotency-Key", key)
-            .json(&body)
-    })
-}
-
 /// A person no other case names, with `tag` in every personal value.
 fn person(tag: &str) -> Value {
     let encountered = chrono::Utc::now().date_naive() - chrono::Duration::days(3);
@@ -172,36 +151,6 @@ fn sealed_values(db: &TestDb, case: &str) -> Vec<Vec<u8>> {
     out
 }
 
-/// What an attacker with the storage reads: the SQLite file with its write-ahead log, or a
-/// `pg_dump` (binary values written as hex), as bytes.
-fn raw_storage(db: &TestDb) -> Vec<u8> {
-    match db.engine() {
-        Engine::Sqlite => {
-            let file = db.dir().unwrap().join("tumaini.db");
-            let mut bytes = Vec::new();
-            for suffix in ["", "-wal"] {
-                bytes.extend(
-                    std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default(),
-                );
-            }
-            bytes
-        }
-        Engine::Postgres => {
-            let dump = Command::new("pg_dump")
-                .arg("--no-owner")
-                .arg(db.url_string())
-                .output()
-                .expect("pg_dump");
-            assert!(
-                dump.status.success(),
-                "{}",
-                String::from_utf8_lossy(&dump.stderr)
-            );
-            dump.stdout
-        }
-    }
-}
-
 /// How `bytes` would appear in the storage: as they are in SQLite, as lower-case hex in a dump.
 fn as_stored(db: &TestDb, bytes: &[u8]) -> Vec<u8> {
     match db.engine() {
@@ -265,7 +214,8 @@ fn erasure_leaves_nothing_to_find(db: TestDb) {
     // The case, registered with an Idempotency-Key (its stored answer is sealed under the case's
     // key), with consent, a note and a referral the clinic accepted.
     let tag = format!("{:08}", rand_tag());
-    let created = post_with_key(&server, &worker, "/api/v1/cases", "erase-me", &person(&tag));
+    let created =
+        crate::cases::with_key(&server, &worker, "/api/v1/cases", "erase-me", &person(&tag));
     let created = ok(&created, 201, "register");
     let case = created["id"].as_str().unwrap().to_owned();
     let path = |tail: &str| format!("/api/v1/cases/{case}{tail}");
@@ -352,7 +302,7 @@ fn erasure_leaves_nothing_to_find(db: TestDb) {
     .collect();
     // The search looks: before the erasure, the sealed values are in the storage.
     let _ = tumaini_db::models::lifecycle::truncate_log(&mut db.conn());
-    let before = raw_storage(&db);
+    let before = db.stored_bytes();
     let present = sealed
         .iter()
         .filter(|v| contains(&before, &as_stored(&db, v)))
@@ -500,7 +450,7 @@ fn erasure_leaves_nothing_to_find(db: TestDb) {
     assert_eq!(people_counted(&db), counted_before - 1);
 
     // Storage: none of the sealed values, none of the markers.
-    let after = raw_storage(&db);
+    let after = db.stored_bytes();
     let found: Vec<usize> = sealed
         .iter()
         .enumerate()

@@ -10,7 +10,6 @@
 //! marker: none may appear. A value that is not personal (the case's reference) is looked for
 //! too, to show that the search finds what is there.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -18,7 +17,7 @@ use tumaini_api::auth::totp;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
 use tumaini_tests::mail_dir;
 use tumaini_tests::seed::{self, PASSWORD};
-use tumaini_tests::{Engine, TestDb, both_engines};
+use tumaini_tests::{TestDb, both_engines};
 
 use crate::auth::base32_decode;
 use crate::binary::{Served, call};
@@ -393,30 +392,7 @@ fn no_personal_value_is_stored_logged_or_mailed_in_clear(db: TestDb) {
     let log = served.stop();
 
     // Where values could land: the database's bytes, the log, the e-mails.
-    let stored: Vec<u8> = match db.engine() {
-        Engine::Sqlite => {
-            let file = db.dir().unwrap().join("tumaini.db");
-            let mut bytes = Vec::new();
-            for suffix in ["", "-wal", "-shm"] {
-                let path = format!("{}{suffix}", file.display());
-                bytes.extend(std::fs::read(&path).unwrap_or_default());
-            }
-            bytes
-        }
-        Engine::Postgres => {
-            let dump = Command::new("pg_dump")
-                .arg("--no-owner")
-                .arg(db.url_string())
-                .output()
-                .expect("pg_dump");
-            assert!(
-                dump.status.success(),
-                "{}",
-                String::from_utf8_lossy(&dump.stderr)
-            );
-            dump.stdout
-        }
-    };
+    let stored: Vec<u8> = db.stored_bytes();
     let stored = String::from_utf8_lossy(&stored).into_owned();
     let log = log.join("\n");
     let places = [
