@@ -118,7 +118,11 @@ fn postgres_frozen_longer_than_the_bound_answers_503_in_time_then_recovers() {
 #[test]
 fn sqlite_on_a_full_disk_answers_503_and_readiness_says_why_then_recovers() {
     let _turn = one_at_a_time();
-    let Some(disk) = Tmpfs::mount("8m") else {
+    // Room for what the load writes before and after the fault (every read writes an audit
+    // event: a few MB of database and write-ahead log in these seconds), so that the disk is
+    // full only while the ballast is there. A smaller one filled up with the load's own writes
+    // after the ballast was removed, and nothing could recover that.
+    let Some(disk) = Tmpfs::mount("128m") else {
         return;
     };
     let url = format!("sqlite://{}", disk.path().join("tumaini.db").display());
