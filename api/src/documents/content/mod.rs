@@ -6,12 +6,15 @@
 //! images as they pass (a photo's EXIF GPS position can reveal a shelter). Audio, PDF and text
 //! pass through unchanged; text is checked to be UTF-8 text to its last byte.
 //!
+//! The optional malware scan of the same plaintext lives in [`scan`].
+//!
 //! Nothing here keeps more than a small fixed buffer (the sniffed head, at most
 //! [`SNIFF_LEN`] bytes), whatever the size of the document, and no error carries the file's
 //! name or any of its bytes.
 
 mod jpeg;
 mod png;
+pub mod scan;
 mod sniff;
 #[cfg(test)]
 mod tests;
