@@ -3,15 +3,17 @@
 //! A document's plaintext streams through an [`Inspector`]: it sniffs the content's real type
 //! from its first bytes (never trusting the `Content-Type` or the file name), refuses anything
 //! off the allow-list or at odds with what the client declared, and strips the metadata from
-//! images as they pass (a photo's EXIF GPS position can reveal a shelter). Audio, PDF and text
-//! pass through unchanged; text is checked to be UTF-8 text to its last byte.
+//! images as they pass (a photo's EXIF GPS position can reveal a shelter): JPEG, PNG, WebP and
+//! HEIC. Audio, PDF and text pass through unchanged; text is checked to be UTF-8 text to its
+//! last byte.
 //!
 //! The optional malware scan of the same plaintext lives in [`scan`].
 //!
-//! Nothing here keeps more than a small fixed buffer (the sniffed head, at most
-//! [`SNIFF_LEN`] bytes), whatever the size of the document, and no error carries the file's
-//! name or any of its bytes.
+//! Nothing here keeps more than a small bounded buffer whatever the size of the document (the
+//! sniffed head, at most [`SNIFF_LEN`] bytes; a HEIC's `meta` box, at most 64 KiB), and no
+//! error carries the file's name or any of its bytes.
 
+mod heic;
 mod jpeg;
 mod png;
 pub mod scan;
@@ -38,7 +40,7 @@ pub enum MediaType {
     Png,
     /// A WebP image.
     Webp,
-    /// A HEIC photo (iPhones); refused for now, see [`Inspector`].
+    /// A HEIC photo (iPhones).
     Heic,
     /// UTF-8 plain text.
     PlainText,
@@ -247,9 +249,6 @@ fn not_allowed(detected: Option<&'static str>) -> String {
 /// on bytes come out as they go in, less the images' metadata. The output depends only on the
 /// input's bytes, never on how they were sliced into pushes. After a refusal every further call
 /// returns the same error, and nothing that came out may be kept.
-///
-/// HEIC is on the allow-list for `Content-Type` and file names, but its metadata cannot be
-/// stripped yet, so an `Inspector` refuses it as [`ContentError::NotAllowed`].
 pub struct Inspector {
     declared: MediaType,
     named: Option<MediaType>,
@@ -269,6 +268,7 @@ enum Stage {
     Jpeg(jpeg::JpegStripper),
     Png(png::PngStripper),
     Webp(webp::WebpStripper),
+    Heic(heic::HeicStripper),
 }
 
 impl Stage {
@@ -286,6 +286,7 @@ impl Stage {
             Stage::Jpeg(jpeg) => jpeg.push(input, out),
             Stage::Png(png) => png.push(input, out),
             Stage::Webp(webp) => webp.push(input, out),
+            Stage::Heic(heic) => heic.push(input, out),
         }
     }
 
@@ -296,6 +297,7 @@ impl Stage {
             Stage::Jpeg(jpeg) => jpeg.finish(),
             Stage::Png(png) => png.finish(),
             Stage::Webp(webp) => webp.finish(),
+            Stage::Heic(heic) => heic.finish(),
         }
     }
 }
@@ -384,6 +386,7 @@ impl Inspector {
                 MediaType::Jpeg => Stage::Jpeg(jpeg::JpegStripper::default()),
                 MediaType::Png => Stage::Png(png::PngStripper::default()),
                 MediaType::Webp => Stage::Webp(webp::WebpStripper::default()),
+                MediaType::Heic => Stage::Heic(heic::HeicStripper::default()),
                 _ => Stage::Pass,
             };
             stage.push(&head, out)?;

@@ -35,12 +35,6 @@ pub(super) fn check(
         Sniffed::Unknown if declared == MediaType::PlainText => return Err(ContentError::NotText),
         Sniffed::Unknown => return Err(ContentError::NotAllowed { detected: None }),
     };
-    if detected == MediaType::Heic {
-        // Its EXIF (with GPS) cannot be stripped yet: refused rather than stored with it.
-        return Err(ContentError::NotAllowed {
-            detected: Some(MediaType::Heic.mime()),
-        });
-    }
     if detected != declared {
         return Err(ContentError::DeclaredMismatch { declared, detected });
     }
