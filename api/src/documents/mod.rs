@@ -8,6 +8,7 @@
 
 pub mod content;
 mod download;
+pub mod resumable;
 pub mod store;
 pub mod sweep;
 mod upload;
