@@ -553,6 +553,15 @@ impl<'a> World<'a> {
         .unwrap();
         assert_eq!(seeded.cases, 2);
     }
+
+    /// A new case with a medical report uploaded by the case worker: the case and the
+    /// document's id.
+    fn document(&self) -> (String, String) {
+        let case = self.case();
+        let http = crate::documents::Http::of(&self.server);
+        let doc = http.text_document(&self.worker, &case, "health", b"a medical report");
+        (case, doc["id"].as_str().unwrap().to_owned())
+    }
 }
 
 /// Makes the real request(s), or runs the real job or command, that should write `action`.
@@ -955,6 +964,40 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let export = w.get(&w.supervisor, &path, 200);
             assert!(export["personal_data"]["identity"].is_object(), "{export}");
         }
+        AuditAction::DocumentUpload => {
+            w.document();
+        }
+        AuditAction::DocumentReplace => {
+            let (case, doc) = w.document();
+            let http = crate::documents::Http::of(&w.server);
+            let replaced = http.post_file(
+                &w.worker,
+                &crate::documents::documents_path(&case, &format!("/{doc}/versions")),
+                "text/plain",
+                Some("report.txt"),
+                None,
+                crate::documents::Content::Bytes(b"a corrected medical report".to_vec()),
+            );
+            expect(&replaced, 201, "a new version");
+        }
+        AuditAction::DocumentList => {
+            let (case, doc) = w.document();
+            let list = w.get(&w.worker, &crate::documents::documents_path(&case, ""), 200);
+            assert_eq!(list["documents"][0]["id"], doc.as_str(), "{list}");
+        }
+        AuditAction::DocumentDownload => {
+            let (case, doc) = w.document();
+            let http = crate::documents::Http::of(&w.server);
+            let fetched =
+                http.download(&w.worker, &crate::documents::content_path(&case, &doc, None));
+            assert_eq!(fetched.status, 200, "{}", fetched.text());
+            assert_eq!(fetched.body, b"a medical report");
+        }
+        AuditAction::DocumentDelete => {
+            let (case, doc) = w.document();
+            let path = crate::documents::documents_path(&case, &format!("/{doc}"));
+            w.call("DELETE", &w.worker, &path, None, 204);
+        }
         AuditAction::CaseDeadlineReasonableGroundsOverdue => {
             w.referred_case();
             w.scan_two_months_ahead();
@@ -1323,6 +1366,12 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseDuplicateFlagged
         | AuditAction::CaseReferralsRead
         | AuditAction::CaseSubjectAccess
+        // Documents are acted on through their case.
+        | AuditAction::DocumentUpload
+        | AuditAction::DocumentReplace
+        | AuditAction::DocumentList
+        | AuditAction::DocumentDownload
+        | AuditAction::DocumentDelete
         | AuditAction::CaseDeadlineReasonableGroundsOverdue
         | AuditAction::CaseDeadlineConclusiveGroundsOverdue
         | AuditAction::CaseErasureRequest
