@@ -46,6 +46,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// What `/readyz` checks besides the database answering.
     pub readiness: Arc<crate::config::ReadinessSettings>,
+    /// Documents: limits and the scan.
+    pub documents: Arc<crate::config::DocumentSettings>,
+    /// Where documents' encrypted chunks are kept.
+    pub document_store: crate::documents::store::DocumentStore,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,7 +73,6 @@ impl AppState {
         let audit_signer = crate::keyring::audit_signer(&config.audit)
             .context("TUMAINI_AUDIT_KEY / TUMAINI_AUDIT_KEY_FILE")?;
         Ok(Self {
-            pool,
             engine: config.database_url.engine(),
             auth: Arc::new(AuthService::from_config(
                 config,
@@ -94,6 +97,13 @@ impl AppState {
             webhooks: Arc::new(config.webhooks.clone()),
             metrics,
             readiness: Arc::new(config.readiness.clone()),
+            documents: Arc::new(config.documents.clone()),
+            document_store: crate::documents::store::DocumentStore::from_setting(
+                &config.documents.store,
+                &pool,
+            )
+            .context("TUMAINI_DOCUMENT_STORE")?,
+            pool,
         })
     }
 

@@ -175,3 +175,11 @@ uuid_id!(
     /// A legal hold on a case.
     LegalHoldId
 );
+uuid_id!(
+    /// A document of a case.
+    DocumentId
+);
+uuid_id!(
+    /// One version of a document's content (the id its encrypted chunks are bound to).
+    DocumentVersionId
+);

@@ -581,6 +581,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         ended_at -> Nullable<Timestamp>,
         escalated_at -> Nullable<Timestamp>,
+        consent_form_id -> Nullable<Text>,
     }
 }
 
@@ -640,6 +641,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Documents of a case (consent forms, identity papers, medical and legal records), each in
+    /// one personal field group; content and names are encrypted (`document_versions`).
+    documents (id) {
+        id -> Text,
+        case_id -> Text,
+        field_group -> Text,
+        kind -> Text,
+        consent_id -> Nullable<Text>,
+        current_version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Each version of a document's content: where its encrypted chunks are and its sealed
+    /// metadata (file name, media type, caption).
+    document_versions (id) {
+        id -> Text,
+        document_id -> Text,
+        version -> Integer,
+        storage -> Text,
+        key_version -> Integer,
+        nonce_prefix -> Binary,
+        chunk_size -> Integer,
+        chunk_count -> Integer,
+        byte_size -> BigInt,
+        sealed_meta -> Binary,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The encrypted chunks of document versions stored in the database.
+    document_chunks (version_id, idx) {
+        version_id -> Text,
+        idx -> Integer,
+        sealed -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Document content to remove from storage: unfinished uploads, and content discarded by
+    /// erasure or retention from an object store.
+    document_orphans (version_id) {
+        version_id -> Text,
+        storage -> Text,
+        reason -> Text,
+        since -> Timestamp,
+    }
+}
+
 diesel::joinable!(audit_chain -> audit_events (event_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -660,9 +718,15 @@ diesel::joinable!(erasure_requests -> cases (case_id));
 diesel::joinable!(legal_holds -> cases (case_id));
 diesel::joinable!(case_group_versions -> case_keys (case_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(documents -> cases (case_id));
+diesel::joinable!(document_versions -> documents (document_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    documents,
+    document_versions,
+    document_chunks,
+    document_orphans,
     organisations,
     organisation_services,
     users,

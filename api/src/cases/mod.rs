@@ -335,6 +335,54 @@ where
     .await
 }
 
+/// Asks the policies whether the caller may do the request's action to the case and, with
+/// `group`, read that personal group, without doing anything: a refusal is audited and answered
+/// exactly as [`act_on_case`] would (404 for a case the caller may not see; a refused group is
+/// a 403 naming it); an allowance writes nothing. For work that cannot run inside one
+/// transaction (a document's upload streams for minutes): it checks before the work starts,
+/// and the [`act_on_case`] that completes the work decides again and writes the event.
+pub async fn check_case_action(
+    state: &AppState,
+    caller: &Caller,
+    request: CaseRequest,
+    group: Option<FieldGroup>,
+) -> Result<(), ApiError> {
+    let act = CaseAct {
+        vault: state.vault()?,
+        authz: Arc::clone(&state.authz),
+        access_context: access_context(&state.cases, request.purpose),
+        user: caller.user.clone(),
+        context: caller.context.clone(),
+        principal: caller.principal(),
+        request,
+    };
+    with_conn(&state.pool, move |conn| {
+        let act = &act;
+        guarded::run(
+            conn,
+            |conn, outcome, decision| act.audit(conn, outcome, decision, &[], false),
+            guarded::no_replay,
+            |conn| {
+                let access = match act.decide(conn)? {
+                    Decided::Replay(_) => return Ok(()),
+                    Decided::Allowed(access) => access,
+                };
+                if let Some(group) = group
+                    && !access.decide(group.read_action()).allowed
+                {
+                    return Err(ApiError::problem(
+                        ProblemType::Forbidden,
+                        format!("you may not read the `{}` group of this case", group.code()),
+                    )
+                    .into());
+                }
+                Ok(())
+            },
+        )
+    })
+    .await
+}
+
 /// One request on a case, with what its steps need.
 struct CaseAct {
     request: CaseRequest,

@@ -12,6 +12,7 @@ use tumaini_db::{DatabaseUrl, Engine, UrlError};
 mod audit;
 mod auth;
 mod cases;
+mod documents;
 mod mail;
 mod metrics;
 mod retention;
@@ -21,6 +22,7 @@ mod webhooks;
 pub use audit::{AuditKeySource, AuditSettings, DEFAULT_AUDIT_KEY_FILE};
 pub use auth::{Argon2Settings, AuthSettings, SecretKey, SecretSource};
 pub use cases::{CaseSettings, is_agreement_reference};
+pub use documents::{DocumentSettings, DocumentStoreSetting};
 pub use mail::{MailSettings, MailTransport};
 pub use metrics::{MIN_METRICS_TOKEN_CHARS, MetricsSettings};
 pub use retention::{LifecycleSettings, RecordKind, RetentionSchedule, reason_setting};
@@ -178,6 +180,12 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_READY_MIN_FREE_DISK_MB",
     "TUMAINI_READY_AUDIT_SEAL_LAG_SECS",
     "TUMAINI_READY_OUTBOX_MAX_AGE_SECS",
+    "TUMAINI_DOCUMENT_MAX_MB",
+    "TUMAINI_DOCUMENT_CASE_MAX_MB",
+    "TUMAINI_DOCUMENT_STORE",
+    "TUMAINI_DOCUMENT_SCAN_COMMAND",
+    "TUMAINI_DOCUMENT_SCAN_TIMEOUT_SECS",
+    "TUMAINI_DOCUMENT_DELETED_RETENTION_DAYS",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -275,6 +283,8 @@ pub struct Config {
     pub cases: CaseSettings,
     /// The data's lifetime: erasure approval, the retention schedule and its job.
     pub lifecycle: LifecycleSettings,
+    /// Documents: size limits, where their content is stored, the malware scan.
+    pub documents: DocumentSettings,
     /// The audit trail: its signing key, sealing, the misuse alert.
     pub audit: AuditSettings,
     /// Signed webhooks: retries, switching off failing endpoints, loopback for tests.
@@ -302,6 +312,7 @@ impl fmt::Debug for Config {
             .field("master_key", &self.master_key)
             .field("metrics", &self.metrics)
             .field("lifecycle", &self.lifecycle)
+            .field("documents", &self.documents)
             .finish_non_exhaustive()
     }
 }
@@ -388,6 +399,7 @@ impl Config {
             mail: MailSettings::from_sources(&sources, env_mode, &data_dir)?,
             cases,
             lifecycle,
+            documents: DocumentSettings::from_sources(&sources)?,
             audit: AuditSettings::from_sources(&sources)?,
             webhooks: WebhookSettings::from_sources(&sources, env_mode)?,
             metrics: MetricsSettings::from_sources(&sources)?,

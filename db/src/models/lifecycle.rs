@@ -242,6 +242,9 @@ pub struct Purged {
     pub sealed_values: usize,
     /// Summary rows and records deleted by a whole-record erasure.
     pub records: usize,
+    /// The case's documents (their content is unreadable once the key is destroyed; this
+    /// removes it: database chunks at once, object-store content by housekeeping).
+    pub documents: super::document::DocumentsPurged,
 }
 
 /// What [`claim_for_erasure`] found.
@@ -367,6 +370,7 @@ pub fn purge_case(
     *sealed += diesel::update(referrals::table.filter(referrals::case_id.eq(case)))
         .set(referrals::reason.eq(&empty))
         .execute(conn)?;
+    purged.documents = super::document::purge_case(conn, case, crate::time::now_utc())?;
     if scope == ErasureScope::WholeRecord {
         purged.records = delete_records(conn, case)?;
     }

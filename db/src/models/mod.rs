@@ -8,6 +8,7 @@ pub mod break_glass;
 pub mod case;
 pub mod case_record;
 pub mod consent;
+pub mod document;
 pub mod duplicate;
 pub mod idempotency;
 pub mod lifecycle;

@@ -30,6 +30,7 @@ mod rotation;
 mod rotation_store;
 mod secret;
 mod store;
+pub mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,7 @@ pub use provider::{KeyContext, KeyProvider, KeyRing, KeySetError, KeyVersion, Wr
 pub use rotation::{RotationOptions, RotationReport};
 pub use secret::{KeyMaterial, SecretBytes, SecretString};
 pub use store::ShredOutcome;
+pub use stream::DocumentCipher;
 
 use crate::ids::{CaseId, OrgId, UserId};
 use crate::models::User;
@@ -424,6 +426,36 @@ impl Vault {
             CaseKey::Missing => return Ok(GroupRead::Absent),
         };
         envelope::open(&key, &place.binding(version), ciphertext).map(GroupRead::Plain)
+    }
+
+    /// The cipher for a new version of a document of `case`: the case's live data key and a
+    /// fresh nonce prefix. Fails with [`VaultError::Erased`] once the case was shredded.
+    pub fn new_document_cipher(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        version_id: &str,
+    ) -> Result<DocumentCipher, VaultError> {
+        let (key, version) = self.live_key(conn, case)?;
+        Ok(DocumentCipher::fresh(key, version, version_id))
+    }
+
+    /// The cipher of a stored version of a document of `case`, from the key version and nonce
+    /// prefix stored with it; [`VaultError::Erased`] once the case was shredded.
+    pub fn document_cipher(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        version_id: &str,
+        key_version: i32,
+        nonce_prefix: &[u8],
+    ) -> Result<DocumentCipher, VaultError> {
+        let (key, version) = self.live_key(conn, case)?;
+        let stored = u32::try_from(key_version).map_err(|_| VaultError::Malformed)?;
+        if stored != version {
+            return Err(VaultError::UnknownKeyVersion(stored));
+        }
+        DocumentCipher::stored(key, version, version_id, nonce_prefix)
     }
 
     /// Stores the values a case's blind indexes are computed from (encrypted) and the indexes

@@ -155,6 +155,16 @@ vocabulary! {
         /// Everything held about the person of a case, exported for them (their right of
         /// access: Uganda DPPA 2019 s.24, GDPR art. 15).
         CaseSubjectAccess = "case.subject_access": "Subject access export",
+        /// A document added to a case (its first version).
+        DocumentUpload = "document.upload": "Document uploaded",
+        /// A new version of a document's content.
+        DocumentReplace = "document.replace": "Document replaced",
+        /// A case's documents listed (the metadata of those the reader may see).
+        DocumentList = "document.list": "Documents listed",
+        /// A document's content downloaded.
+        DocumentDownload = "document.download": "Document downloaded",
+        /// A document deleted (hidden; its content erased by retention).
+        DocumentDelete = "document.delete": "Document deleted",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.
@@ -264,6 +274,8 @@ impl AuditAction {
                 | Self::ReferralReasonRead
                 | Self::CaseHistoryRead
                 | Self::CaseSubjectAccess
+                | Self::DocumentList
+                | Self::DocumentDownload
         )
     }
 }

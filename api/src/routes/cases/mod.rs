@@ -4,6 +4,7 @@
 
 mod assessments;
 mod break_glass;
+mod documents;
 mod duplicates;
 mod history;
 mod lifecycle;
@@ -50,6 +51,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     lifecycle::register(cfg);
     history::register(cfg);
     subject_access::register(cfg);
+    documents::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
