@@ -87,7 +87,7 @@ fn case_due(
 fn sweeps(
     schedule: &RetentionSchedule,
     now: NaiveDateTime,
-) -> [(RecordKind, Sweep, NaiveDateTime); 5] {
+) -> [(RecordKind, Sweep, NaiveDateTime); 6] {
     let idempotency =
         chrono::Duration::from_std(schedule.idempotency).unwrap_or(chrono::Duration::hours(72));
     [
@@ -115,6 +115,11 @@ fn sweeps(
             RecordKind::SignInRecord,
             Sweep::SignInRecords,
             days_before(now, schedule.sign_in_days),
+        ),
+        (
+            RecordKind::DeletedDocument,
+            Sweep::DeletedDocuments,
+            days_before(now, schedule.deleted_document_days),
         ),
     ]
 }
@@ -187,7 +192,7 @@ pub fn run(
     let (due, held) = conn.read_transaction(|conn| due_cases(conn, schedule, now))?;
     let total = u64::try_from(due.len())
         .unwrap_or(u64::MAX)
-        .saturating_add(5);
+        .saturating_add(6);
     let mut tally = Tally::empty();
     tally.held = held;
     let mut done = 0;

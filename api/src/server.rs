@@ -219,6 +219,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.cases.idempotency_ttl,
         config.public_url.clone(),
         state.audit_signer.event_key().clone(),
+        state.document_store.clone(),
+        config.documents.abandoned_upload,
     )?;
     let mut sealer = crate::jobs::audit_sealer::AuditSealer::start(
         pool,

@@ -174,6 +174,8 @@ impl TestServer {
             config.cases.idempotency_ttl,
             config.public_url.clone(),
             state.audit_signer.event_key().clone(),
+            state.document_store.clone(),
+            config.documents.abandoned_upload,
         )
         .expect("housekeeping");
         let (tx, rx) = mpsc::channel();

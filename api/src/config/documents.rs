@@ -1,5 +1,5 @@
 //! Settings of documents: their size limits, where their encrypted content is stored, the
-//! optional malware scan, and how long a deleted document's content is kept.
+//! optional malware scan, and how long an unfinished upload may wait.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,9 +37,6 @@ pub struct DocumentSettings {
     pub scan_command: Option<String>,
     /// How long a scan may take (`TUMAINI_DOCUMENT_SCAN_TIMEOUT_SECS`, default 120).
     pub scan_timeout: Duration,
-    /// How long a deleted document's content is kept before retention erases it
-    /// (`TUMAINI_DOCUMENT_DELETED_RETENTION_DAYS`, default 30).
-    pub deleted_retention: Duration,
     /// How long an upload may stay unfinished before its chunks are removed (one day).
     pub abandoned_upload: Duration,
 }
@@ -66,9 +63,6 @@ impl DocumentSettings {
         let scan_secs: u64 = sources
             .number("TUMAINI_DOCUMENT_SCAN_TIMEOUT_SECS")?
             .unwrap_or(120);
-        let deleted_days: u64 = sources
-            .number("TUMAINI_DOCUMENT_DELETED_RETENTION_DAYS")?
-            .unwrap_or(30);
         if scan_secs == 0 {
             return Err(ConfigError::Invalid {
                 setting: "TUMAINI_DOCUMENT_SCAN_TIMEOUT_SECS",
@@ -81,7 +75,6 @@ impl DocumentSettings {
             store: parse_store(sources.get("TUMAINI_DOCUMENT_STORE").as_deref())?,
             scan_command: sources.get("TUMAINI_DOCUMENT_SCAN_COMMAND"),
             scan_timeout: Duration::from_secs(scan_secs),
-            deleted_retention: Duration::from_secs(deleted_days * 24 * 3600),
             abandoned_upload: Duration::from_secs(24 * 3600),
         })
     }
@@ -97,7 +90,9 @@ fn parse_store(value: Option<&str>) -> Result<DocumentStoreSetting, ConfigError>
         Some(url) if url.starts_with("file://") => {
             let path = PathBuf::from(&url["file://".len()..]);
             if !path.is_absolute() {
-                return Err(invalid("a file:// store needs an absolute path, e.g. file:///var/lib/tumaini/documents"));
+                return Err(invalid(
+                    "a file:// store needs an absolute path, e.g. file:///var/lib/tumaini/documents",
+                ));
             }
             Ok(DocumentStoreSetting::Directory(path))
         }

@@ -33,11 +33,13 @@ pub enum RecordKind {
     /// Single-use account links (invitations, resets) used or expired, and the record of an
     /// account's last failed sign-in.
     SignInRecord,
+    /// Documents deleted by their users, counted from the deletion: their content and rows.
+    DeletedDocument,
 }
 
 impl RecordKind {
     /// Every kind, in the order plans list them.
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         Self::ClosedCase,
         Self::WithdrawnCase,
         Self::NotIdentified,
@@ -46,6 +48,7 @@ impl RecordKind {
         Self::Session,
         Self::IdempotencyResponse,
         Self::SignInRecord,
+        Self::DeletedDocument,
     ];
 
     /// The code plans and logs use.
@@ -59,6 +62,7 @@ impl RecordKind {
             Self::Session => "session",
             Self::IdempotencyResponse => "idempotency_response",
             Self::SignInRecord => "sign_in_record",
+            Self::DeletedDocument => "deleted_document",
         }
     }
 
@@ -94,6 +98,8 @@ pub struct RetentionSchedule {
     pub session_days: u32,
     /// Sign-in records: days (default 180).
     pub sign_in_days: u32,
+    /// Deleted documents: days from the deletion (default 30).
+    pub deleted_document_days: u32,
     /// Idempotent answers: kept this long (the `TUMAINI_IDEMPOTENCY_HOURS` setting).
     pub idempotency: Duration,
 }
@@ -181,6 +187,12 @@ impl LifecycleSettings {
             outbox_days: days(sources, "TUMAINI_RETENTION_OUTBOX_DAYS", 30, MAX_DAYS)?,
             session_days: days(sources, "TUMAINI_RETENTION_SESSION_DAYS", 90, MAX_DAYS)?,
             sign_in_days: days(sources, "TUMAINI_RETENTION_SIGN_IN_DAYS", 180, MAX_DAYS)?,
+            deleted_document_days: days(
+                sources,
+                "TUMAINI_RETENTION_DELETED_DOCUMENT_DAYS",
+                30,
+                MAX_DAYS,
+            )?,
             idempotency,
         };
         let interval: i64 = sources

@@ -58,8 +58,11 @@ pub async fn download(
             if !access.decide(group.read_action()).allowed {
                 return Err(refused_group(group));
             }
-            let row =
-                DocumentVersion::find(conn, &document.id, version.unwrap_or(document.current_version))?;
+            let row = DocumentVersion::find(
+                conn,
+                &document.id,
+                version.unwrap_or(document.current_version),
+            )?;
             let cipher = access
                 .vault
                 .document_cipher(
@@ -114,14 +117,12 @@ async fn respond(store: DocumentStore, plan: Plan) -> Result<HttpResponse, ApiEr
             let (store, cipher, version) = &*state;
             let next = open_chunk(store, cipher, version, index, count)
                 .await
-                .map_err(|_| {
-                    actix_web::error::ErrorInternalServerError("document chunk refused")
-                });
+                .map_err(|_| actix_web::error::ErrorInternalServerError("document chunk refused"));
             Some((next, index + 1))
         }
     });
-    let body = futures_util::stream::once(async move { Ok::<_, actix_web::Error>(first) })
-        .chain(rest);
+    let body =
+        futures_util::stream::once(async move { Ok::<_, actix_web::Error>(first) }).chain(rest);
     let content_type = media_type.map_or("application/octet-stream", MediaType::mime);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))

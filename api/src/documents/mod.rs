@@ -9,6 +9,7 @@
 pub mod content;
 mod download;
 pub mod store;
+pub mod sweep;
 mod upload;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -42,7 +43,9 @@ struct SealedMeta {
 
 impl SealedMeta {
     fn open(cipher: &DocumentCipher, version: &DocumentVersion) -> Result<Self, ApiError> {
-        let plain = cipher.open_meta(&version.sealed_meta).map_err(vault_error)?;
+        let plain = cipher
+            .open_meta(&version.sealed_meta)
+            .map_err(vault_error)?;
         let meta: Self = serde_json::from_slice(plain.expose())
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("document metadata unreadable")))?;
         // The counts stored in clear must agree with the sealed ones: a row edited to cut
@@ -177,7 +180,7 @@ pub async fn list(state: &AppState, caller: &Caller, case: CaseId) -> Result<Rep
 }
 
 /// Deletes a document: hidden at once, its content erased by retention after
-/// `TUMAINI_DOCUMENT_DELETED_RETENTION_DAYS`. Allowed to whoever may add one to its group.
+/// `TUMAINI_RETENTION_DELETED_DOCUMENT_DAYS`. Allowed to whoever may add one to its group.
 pub async fn delete(
     state: &AppState,
     caller: &Caller,

@@ -81,7 +81,10 @@ impl DocumentStore {
             }
             Self::Objects(store) => {
                 store
-                    .put(&object_path(version.as_str(), index), Bytes::from(sealed).into())
+                    .put(
+                        &object_path(version.as_str(), index),
+                        Bytes::from(sealed).into(),
+                    )
                     .await
                     .map_err(object_error)?;
                 Ok(())
@@ -99,8 +102,8 @@ impl DocumentStore {
         match (self, storage) {
             (Self::Database(pool), DocumentStorage::Database) => {
                 let (version, index) = (version.clone(), to_i32(index)?);
-                let found = per_step(pool, move |conn| Ok(chunks::get(conn, &version, index)?))
-                    .await?;
+                let found =
+                    per_step(pool, move |conn| Ok(chunks::get(conn, &version, index)?)).await?;
                 Ok(found.map(Bytes::from))
             }
             (Self::Objects(store), DocumentStorage::ObjectStore) => {

@@ -75,12 +75,15 @@ where
     let vault = state.vault()?;
     // The group decides; for a new version it is the document's.
     let (group, existing) = match &target {
-        UploadTarget::New { kind, group, .. } => (group.map_or_else(|| default_group(*kind), Ok)?, None),
+        UploadTarget::New { kind, group, .. } => {
+            (group.map_or_else(|| default_group(*kind), Ok)?, None)
+        }
         UploadTarget::Version(id) => {
             let (case, id) = (case.clone(), id.clone());
-            let document =
-                per_step(&state.pool, move |conn| Ok(Document::find_in_case(conn, &case, &id)?))
-                    .await?;
+            let document = per_step(&state.pool, move |conn| {
+                Ok(Document::find_in_case(conn, &case, &id)?)
+            })
+            .await?;
             (policy_group(document.field_group)?, Some(document))
         }
     };
@@ -108,27 +111,42 @@ where
     let settings = Arc::clone(&state.documents);
     let used = {
         let case = case.clone();
-        per_step(&state.pool, move |conn| Ok(Document::bytes_for_case(conn, &case)?)).await?
+        per_step(&state.pool, move |conn| {
+            Ok(Document::bytes_for_case(conn, &case)?)
+        })
+        .await?
     };
     let case_left = settings
         .max_case_bytes
         .saturating_sub(u64::try_from(used).unwrap_or(u64::MAX));
     let limit = settings.max_document_bytes.min(case_left);
     if file.announced_length.is_some_and(|length| length > limit) || limit == 0 {
-        return Err(too_large(limit == case_left && case_left < settings.max_document_bytes));
+        return Err(too_large(
+            limit == case_left && case_left < settings.max_document_bytes,
+        ));
     }
 
     let version_id = DocumentVersionId::generate();
     let store = state.document_store.clone();
     let cipher = {
-        let (case, version, vault, storage) =
-            (case.clone(), version_id.clone(), Arc::clone(&vault), store.kind());
+        let (case, version, vault, storage) = (
+            case.clone(),
+            version_id.clone(),
+            Arc::clone(&vault),
+            store.kind(),
+        );
         per_step(&state.pool, move |conn| {
             let cipher = vault
                 .new_document_cipher(conn, &case, version.as_str())
                 .map_err(vault_error)?;
             conn.write_transaction(|conn| {
-                orphans::mark(conn, version.as_str(), storage, OrphanReason::Upload, now_utc())
+                orphans::mark(
+                    conn,
+                    version.as_str(),
+                    storage,
+                    OrphanReason::Upload,
+                    now_utc(),
+                )
             })?;
             Ok(cipher)
         })
@@ -228,7 +246,8 @@ where
             "/api/v1/cases/{}/documents/{}",
             document.case_id, document.id
         );
-        let mut reply = Reply::created(location, serde_json::json!(view(&document, &version, meta)));
+        let mut reply =
+            Reply::created(location, serde_json::json!(view(&document, &version, meta)));
         reply.touched = vec![group];
         Ok(reply)
     })
@@ -389,7 +408,11 @@ where
         Some(setting) => {
             let command = ScanCommand::parse(setting, settings.scan_timeout)
                 .map_err(|_| StreamError::ScanFailed)?;
-            Some(Scan::start(&command).await.map_err(|_| StreamError::ScanFailed)?)
+            Some(
+                Scan::start(&command)
+                    .await
+                    .map_err(|_| StreamError::ScanFailed)?,
+            )
         }
         None => None,
     };

@@ -16,11 +16,14 @@ pub struct BodyLimit(pub usize);
 
 /// Refuses, before any handler reads it, a body whose declared length is over the limit (413)
 /// or a body that is not JSON (415): the API speaks only JSON (but for the token endpoint's
-/// form).
+/// form, and a document's upload, which streams the file itself under limits of its own).
 pub async fn body_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if is_document_upload(&req) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let limit = req.app_data::<BodyLimit>().map_or(usize::MAX, |l| l.0);
     let declared = req
         .headers()
@@ -49,6 +52,23 @@ pub async fn body_guard(
         return Ok(req.error_response(refusal).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// A document's upload: `POST /api/v1/cases/{id}/documents` or
+/// `POST /api/v1/cases/{id}/documents/{document}/versions`. Its body is the file, checked by the
+/// documents' own limits and content checks as it streams.
+fn is_document_upload(req: &ServiceRequest) -> bool {
+    if req.method() != Method::POST {
+        return false;
+    }
+    let Some(rest) = req.path().strip_prefix("/api/v1/cases/") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        [_, "documents"] | [_, "documents", _, "versions"]
+    )
 }
 
 /// The one endpoint that takes a form instead of JSON: the OAuth 2.0 token endpoint, whose

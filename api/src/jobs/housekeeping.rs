@@ -8,6 +8,8 @@
 //! - The first answers to idempotent POSTs, kept for a retry for the configured lifetime
 //!   (`TUMAINI_IDEMPOTENCY_HOURS`), are then deleted (a delete by age deletes each row once,
 //!   whoever runs it).
+//! - Document content nothing refers to (abandoned uploads, content an erasure or retention
+//!   discarded from an object store) is removed (`crate::documents::sweep`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +19,7 @@ use tumaini_db::time::now_utc;
 use tumaini_db::vault::Vault;
 use tumaini_db::{DbConn, DbError, Pool};
 
+use crate::documents::store::DocumentStore;
 use crate::jobs::{Job, Round};
 
 /// How often the queue of duplicate checks is looked at.
@@ -40,8 +43,14 @@ impl Housekeeping {
         idempotency_ttl: Duration,
         public_url: String,
         audit_events: tumaini_db::audit_chain::EventKey,
+        documents: DocumentStore,
+        abandoned_upload: Duration,
     ) -> anyhow::Result<Self> {
         let mut pruned_at: Option<Instant> = None;
+        // Object stores are asynchronous; this job's thread drives them on a runtime of its own.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let job = Job::spawn("housekeeping", EVERY, move || {
             let mut conn = match pool.get() {
                 Ok(conn) => conn,
@@ -71,6 +80,17 @@ impl Housekeeping {
                 .is_ok_and(|left| !left.is_empty())
             {
                 round = Round::Again;
+            }
+            match crate::documents::sweep::sweep(&mut conn, &documents, &runtime, abandoned_upload)
+            {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(
+                    removed,
+                    "housekeeping: unreferenced document content removed"
+                ),
+                Err(err) => {
+                    tracing::warn!(error = %err, "housekeeping: document content sweep failed")
+                }
             }
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 match sweep(&mut conn, idempotency_ttl) {

@@ -185,11 +185,7 @@ impl Document {
 
 impl DocumentVersion {
     /// Version `version` of a document.
-    pub fn find(
-        conn: &mut DbConn,
-        document: &DocumentId,
-        version: i32,
-    ) -> Result<Self, DbError> {
+    pub fn find(conn: &mut DbConn, document: &DocumentId, version: i32) -> Result<Self, DbError> {
         Ok(document_versions::table
             .filter(document_versions::document_id.eq(document))
             .filter(document_versions::version.eq(version))
@@ -369,8 +365,8 @@ fn purge(
     diesel::update(referrals::table.filter(referrals::consent_form_id.eq_any(ids)))
         .set(referrals::consent_form_id.eq(None::<String>))
         .execute(conn)?;
-    purged.documents = diesel::delete(documents::table.filter(documents::id.eq_any(ids)))
-        .execute(conn)?;
+    purged.documents =
+        diesel::delete(documents::table.filter(documents::id.eq_any(ids))).execute(conn)?;
     Ok(purged)
 }
 

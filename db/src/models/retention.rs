@@ -95,6 +95,9 @@ pub enum Sweep {
     /// Single-use account links used or expired before the cut-off, and the record of a last
     /// failed sign-in older than it (on an account not locked now).
     SignInRecords,
+    /// Documents deleted before the cut-off: their rows, versions and stored content (content
+    /// in an object store is queued for housekeeping to remove).
+    DeletedDocuments,
 }
 
 /// How many records `sweep` would delete at `cutoff`.
@@ -131,6 +134,10 @@ pub fn count_due(
                 .count()
                 .get_result(conn)?;
             links + failures
+        }
+        Sweep::DeletedDocuments => {
+            i64::try_from(super::document::deleted_before(conn, cutoff, i64::MAX)?.len())
+                .unwrap_or(i64::MAX)
         }
     })
 }
@@ -182,6 +189,10 @@ pub fn delete_due(
                 ))
                 .execute(conn)?;
             links + failures
+        }
+        Sweep::DeletedDocuments => {
+            let due = super::document::deleted_before(conn, cutoff, i64::MAX)?;
+            super::document::purge_deleted(conn, &due, now)?.documents
         }
     })
 }

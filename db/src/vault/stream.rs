@@ -125,7 +125,10 @@ impl DocumentCipher {
         self.cipher()
             .decrypt(
                 XNonce::from_slice(&self.nonce(index, last)),
-                Payload { msg: sealed, aad: &aad },
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
             )
             .map(SecretBytes::new)
             .map_err(|_| VaultError::Integrity)
@@ -201,14 +204,23 @@ mod tests {
         let version = "0190a0b0-0000-7000-8000-000000000001";
         let c = cipher(version);
         let sealed = seal_all(&c, &[b"first", b"second", b"third"]);
-        assert_eq!(c.open_chunk(0, false, &sealed[0]).unwrap().expose(), b"first");
-        assert_eq!(c.open_chunk(2, true, &sealed[2]).unwrap().expose(), b"third");
+        assert_eq!(
+            c.open_chunk(0, false, &sealed[0]).unwrap().expose(),
+            b"first"
+        );
+        assert_eq!(
+            c.open_chunk(2, true, &sealed[2]).unwrap().expose(),
+            b"third"
+        );
         assert_eq!(sealed[0].len(), 5 + CHUNK_OVERHEAD);
 
         // A flipped bit.
         let mut flipped = sealed[1].clone();
         flipped[3] ^= 0x01;
-        assert!(matches!(c.open_chunk(1, false, &flipped), Err(VaultError::Integrity)));
+        assert!(matches!(
+            c.open_chunk(1, false, &flipped),
+            Err(VaultError::Integrity)
+        ));
         // Reordered: chunk 1 read at index 0.
         assert!(c.open_chunk(0, false, &sealed[1]).is_err());
         // Truncated: the stream cut after chunk 1, which then claims to be the last.
@@ -240,7 +252,10 @@ mod tests {
     fn metadata_is_bound_to_its_version() {
         let c = cipher("0190a0b0-0000-7000-8000-000000000003");
         let sealed = c.seal_meta(b"{\"name\":\"passport.jpg\"}").unwrap();
-        assert_eq!(c.open_meta(&sealed).unwrap().expose(), b"{\"name\":\"passport.jpg\"}");
+        assert_eq!(
+            c.open_meta(&sealed).unwrap().expose(),
+            b"{\"name\":\"passport.jpg\"}"
+        );
         let other = DocumentCipher::stored(
             Arc::clone(&c.key),
             1,

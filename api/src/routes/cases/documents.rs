@@ -190,7 +190,7 @@ pub async fn download_document(
 }
 
 /// Delete a document: gone from lists and downloads at once, its content erased by retention
-/// after `TUMAINI_DOCUMENT_DELETED_RETENTION_DAYS`. Audited as `document.delete`.
+/// after `TUMAINI_RETENTION_DELETED_DOCUMENT_DAYS`. Audited as `document.delete`.
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
@@ -250,7 +250,9 @@ fn text_header(req: &HttpRequest, name: &str, max: usize) -> Result<Option<Strin
     let invalid = || {
         ApiError::problem(
             ProblemType::BadRequest,
-            format!("`{name}`: percent-encoded UTF-8 text of at most {max} characters, without control characters"),
+            format!(
+                "`{name}`: percent-encoded UTF-8 text of at most {max} characters, without control characters"
+            ),
         )
     };
     let text = raw.to_str().map_err(|_| invalid())?;
