@@ -988,8 +988,10 @@ fn exercise(action: AuditAction, w: &World<'_>) {
         AuditAction::DocumentDownload => {
             let (case, doc) = w.document();
             let http = crate::documents::Http::of(&w.server);
-            let fetched =
-                http.download(&w.worker, &crate::documents::content_path(&case, &doc, None));
+            let fetched = http.download(
+                &w.worker,
+                &crate::documents::content_path(&case, &doc, None),
+            );
             assert_eq!(fetched.status, 200, "{}", fetched.text());
             assert_eq!(fetched.body, b"a medical report");
         }
