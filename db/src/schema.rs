@@ -688,6 +688,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Resumable uploads under way: what they will become and how far they got; the bytes are
+    /// staged as sealed pieces under the session's id.
+    document_uploads (id) {
+        id -> Text,
+        case_id -> Text,
+        created_by -> Text,
+        document_id -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        field_group -> Text,
+        consent_id -> Nullable<Text>,
+        declared -> Text,
+        sealed_names -> Binary,
+        key_version -> Integer,
+        nonce_prefix -> Binary,
+        length -> BigInt,
+        received -> BigInt,
+        pieces -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Document content to remove from storage: unfinished uploads, and content discarded by
     /// erasure or retention from an object store.
     document_orphans (version_id) {
@@ -727,6 +750,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_versions,
     document_chunks,
     document_orphans,
+    document_uploads,
     organisations,
     organisation_services,
     users,

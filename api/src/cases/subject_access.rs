@@ -291,6 +291,9 @@ pub struct SubjectAccessExport {
     /// Referrals to other organisations: what each was sent (groups, services, reason) and
     /// when (sent, answered, started, ended, and the timeline of every step).
     pub referrals: Vec<ReferralView>,
+    /// Documents of the groups the exporter may read: every version of each (name, type,
+    /// caption, size, when); each version's content is downloaded from its `content` link.
+    pub documents: Vec<crate::documents::DocumentView>,
     /// Who accessed the data, when and for which purpose.
     pub disclosures: DisclosureLog,
 }
@@ -650,6 +653,7 @@ fn collect(
         break_glass,
         possible_duplicates,
         referrals,
+        documents: crate::documents::for_subject_access(conn, access, &reader.readable)?,
         disclosures,
     })
 }

@@ -8,6 +8,7 @@
 
 pub mod content;
 mod download;
+pub mod resumable;
 pub mod store;
 pub mod sweep;
 mod upload;
@@ -238,4 +239,36 @@ fn hide_refused_group<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
 /// The default group of a kind, as a policy group.
 fn default_group(kind: DocumentKind) -> Result<FieldGroup, ApiError> {
     policy_group(kind.default_group())
+}
+
+/// Every version of every document of the case in the groups `readable`, oldest first, for a
+/// subject access export (in its transaction; its audit event lists the groups).
+pub fn for_subject_access(
+    conn: &mut tumaini_db::DbConn,
+    access: &crate::cases::CaseAccess,
+    readable: &[FieldGroup],
+) -> Result<Vec<DocumentView>, ApiError> {
+    let mut views = Vec::new();
+    for (document, _) in Document::list_for_case(conn, &access.case.id)? {
+        if !readable.contains(&policy_group(document.field_group)?) {
+            continue;
+        }
+        for version in DocumentVersion::all_of(conn, &document.id)? {
+            let cipher = access
+                .vault
+                .document_cipher(
+                    conn,
+                    &access.case.id,
+                    version.id.as_str(),
+                    version.key_version,
+                    &version.nonce_prefix,
+                )
+                .map_err(vault_error)?;
+            let meta = SealedMeta::open(&cipher, &version)?;
+            let mut seen = view(&document, &version, meta);
+            seen.content = format!("{}?version={}", seen.content, version.version);
+            views.push(seen);
+        }
+    }
+    Ok(views)
 }

@@ -44,14 +44,29 @@ impl DocumentStore {
             DocumentStoreSetting::Directory(dir) => {
                 std::fs::create_dir_all(dir)?;
                 Self::Objects(Arc::new(
-                    object_store::local::LocalFileSystem::new_with_prefix(dir)?,
+                    object_store::local::LocalFileSystem::new_with_prefix(dir)?
+                        .with_automatic_cleanup(true),
                 ))
             }
-            DocumentStoreSetting::S3(url) => Self::Objects(Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
+            DocumentStoreSetting::S3(url) => {
+                // `with_url` keeps only the bucket: the prefix is applied here.
+                let prefix = url
+                    .trim_start_matches("s3://")
+                    .split_once('/')
+                    .map(|(_, prefix)| prefix.trim_matches('/'))
+                    .unwrap_or_default()
+                    .to_owned();
+                let bucket = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(url)
-                    .build()?,
-            )),
+                    .build()?;
+                if prefix.is_empty() {
+                    Self::Objects(Arc::new(bucket))
+                } else {
+                    Self::Objects(Arc::new(object_store::prefix::PrefixStore::new(
+                        bucket, prefix,
+                    )))
+                }
+            }
         })
     }
 
@@ -171,7 +186,13 @@ pub async fn per_step<T: Send + 'static>(
     pool: &tumaini_db::Pool,
     work: impl FnOnce(&mut tumaini_db::DbConn) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    with_database_deadline(pool.connection_timeout(), with_conn(pool, work)).await
+    fresh_deadline(pool, with_conn(pool, work)).await
+}
+
+/// `work` (a whole policy-decided step) with a database bound of its own, for a request that may
+/// rightly have taken minutes before it (an upload on a poor connection).
+pub async fn fresh_deadline<F: std::future::Future>(pool: &tumaini_db::Pool, work: F) -> F::Output {
+    with_database_deadline(pool.connection_timeout(), work).await
 }
 
 fn object_path(version: &str, index: u32) -> ObjectPath {

@@ -20,7 +20,7 @@ use tumaini_db::vocabulary::{self as vocab, DocumentKind, OrphanReason};
 
 use super::content::scan::{Scan, ScanCommand, ScanVerdict};
 use super::content::{ContentError, Inspector, MediaType};
-use super::store::{DocumentStore, per_step};
+use super::store::{DocumentStore, fresh_deadline, per_step};
 use super::{SealedMeta, default_group, policy_group, refused_group, view};
 use crate::audit::AuditAction;
 use crate::auth::Caller;
@@ -104,7 +104,11 @@ where
     let replacing = existing.is_some();
     hide(
         replacing,
-        check_case_action(state, caller, request(None), Some(group)).await,
+        fresh_deadline(
+            &state.pool,
+            check_case_action(state, caller, request(None), Some(group)),
+        )
+        .await,
     )?;
 
     // How much this upload may hold: the document limit, and what the case has left.
@@ -159,8 +163,9 @@ where
     let streamed = match stream_in(&stored, &cipher, &file, limit, &settings, body).await {
         Ok(streamed) => streamed,
         Err(err) => {
-            stored.discard(&state.pool).await;
-            return Err(err.into_api(limit == case_left && case_left < settings.max_document_bytes));
+            let err = err.into_api(limit == case_left && case_left < settings.max_document_bytes);
+            stored.discard_after(&err, &state.pool).await;
+            return Err(err);
         }
     };
     let meta = SealedMeta {
@@ -176,7 +181,7 @@ where
     {
         Ok(sealed) => sealed,
         Err(err) => {
-            stored.discard(&state.pool).await;
+            stored.discard_after(&err, &state.pool).await;
             return Err(err);
         }
     };
@@ -199,61 +204,73 @@ where
         created_at: now,
     };
     let max_case_bytes = settings.max_case_bytes;
-    let completed = act_on_case(state, caller, request(None), move |conn, access| {
-        if !access.decide(group.read_action()).allowed {
-            return Err(refused_group(group));
-        }
-        let used = u64::try_from(Document::bytes_for_case(conn, &access.case.id)?).unwrap_or(0);
-        if used.saturating_add(streamed.byte_size) > max_case_bytes {
-            return Err(too_large(true));
-        }
-        let (document, version) = match &target {
-            UploadTarget::New { kind, consent, .. } => {
-                let consent_id = consent_of(conn, &access.case.id, *kind, consent.as_ref())?;
-                let document = Document {
-                    id: DocumentId::generate(),
-                    case_id: access.case.id.clone(),
-                    field_group: stored_group(group)?,
-                    kind: *kind,
-                    consent_id,
-                    current_version: 1,
-                    created_by: user.clone(),
-                    created_at: now,
-                    updated_at: now,
-                    deleted_at: None,
-                    deleted_by: None,
-                };
-                let version = version_row(document.id.clone(), 1);
-                Document::create(conn, &document, &version)?;
-                (document, version)
+    // The request may rightly have taken minutes to stream: the completing transaction gets a
+    // database bound of its own.
+    let completed = fresh_deadline(
+        &state.pool,
+        act_on_case(state, caller, request(None), move |conn, access| {
+            if !access.decide(group.read_action()).allowed {
+                return Err(refused_group(group));
             }
-            UploadTarget::Version(id) => {
-                let mut document = Document::find_in_case(conn, &access.case.id, id)?;
-                let version = version_row(document.id.clone(), document.current_version + 1);
-                Document::add_version(conn, &document.id, &version).map_err(|err| match err {
+            let used = u64::try_from(Document::bytes_for_case(conn, &access.case.id)?).unwrap_or(0);
+            if used.saturating_add(streamed.byte_size) > max_case_bytes {
+                return Err(too_large(true));
+            }
+            let (document, version) = match &target {
+                UploadTarget::New { kind, consent, .. } => {
+                    let consent_id = consent_of(conn, &access.case.id, *kind, consent.as_ref())?;
+                    let document = Document {
+                        id: DocumentId::generate(),
+                        case_id: access.case.id.clone(),
+                        field_group: stored_group(group)?,
+                        kind: *kind,
+                        consent_id,
+                        current_version: 1,
+                        created_by: user.clone(),
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                        deleted_by: None,
+                    };
+                    let version = version_row(document.id.clone(), 1);
+                    Document::create(conn, &document, &version)?;
+                    (document, version)
+                }
+                UploadTarget::Version(id) => {
+                    let mut document = Document::find_in_case(conn, &access.case.id, id)?;
+                    let version = version_row(document.id.clone(), document.current_version + 1);
+                    Document::add_version(conn, &document.id, &version).map_err(|err| match err {
                     tumaini_db::DbError::Conflict { .. } => ApiError::problem(
                         ProblemType::Conflict,
                         "another version of this document was uploaded meanwhile; try again",
                     ),
                     other => other.into(),
                 })?;
-                document.current_version = version.version;
-                (document, version)
+                    document.current_version = version.version;
+                    (document, version)
+                }
+            };
+            // Claim the upload: had housekeeping given it up as abandoned (and removed its chunks),
+            // nothing may commit that names them.
+            if orphans::clear(conn, version.id.as_str())? != 1 {
+                return Err(ApiError::problem(
+                    ProblemType::Conflict,
+                    "the upload took too long and was discarded; send it again",
+                ));
             }
-        };
-        orphans::clear(conn, version.id.as_str())?;
-        let location = format!(
-            "/api/v1/cases/{}/documents/{}",
-            document.case_id, document.id
-        );
-        let mut reply =
-            Reply::created(location, serde_json::json!(view(&document, &version, meta)));
-        reply.touched = vec![group];
-        Ok(reply)
-    })
+            let location = format!(
+                "/api/v1/cases/{}/documents/{}",
+                document.case_id, document.id
+            );
+            let mut reply =
+                Reply::created(location, serde_json::json!(view(&document, &version, meta)));
+            reply.touched = vec![group];
+            Ok(reply)
+        }),
+    )
     .await;
-    if completed.is_err() {
-        stored.discard(&state.pool).await;
+    if let Err(err) = &completed {
+        stored.discard_after(err, &state.pool).await;
     }
     hide(replacing, completed)
 }
@@ -273,7 +290,7 @@ fn stored_group(group: FieldGroup) -> Result<vocab::FieldGroup, ApiError> {
 
 /// The consent version a consent form records: required for one, refused for any other kind,
 /// and it must be a consent version of this case.
-fn consent_of(
+pub(super) fn consent_of(
     conn: &mut tumaini_db::DbConn,
     case: &CaseId,
     kind: DocumentKind,
@@ -303,7 +320,7 @@ fn consent_of(
 }
 
 /// The 413 of an upload over a limit.
-fn too_large(case_limit: bool) -> ApiError {
+pub(super) fn too_large(case_limit: bool) -> ApiError {
     ApiError::problem(
         ProblemType::PayloadTooLarge,
         if case_limit {
@@ -321,22 +338,43 @@ struct Stored {
 }
 
 impl Stored {
-    /// Removes what was stored and the upload's orphan entry (best effort: what is left is
-    /// found by housekeeping).
-    async fn discard(&self, pool: &tumaini_db::Pool) {
+    /// After `err`, removes what was stored, unless the outcome is unknown (a database that
+    /// stopped answering may still commit the version): then housekeeping decides, a day later,
+    /// from the orphan entry the commit would have removed.
+    async fn discard_after(&self, err: &ApiError, pool: &tumaini_db::Pool) {
+        if err.unavailability().is_some() {
+            tracing::warn!(version = %self.version, "an interrupted upload's chunks are left to housekeeping");
+            return;
+        }
+        // Claim the upload's orphan entry first: only its holder removes the chunks.
+        let version = self.version.clone();
+        let claimed = per_step(pool, move |conn| {
+            Ok(conn.write_transaction(|conn| orphans::clear(conn, version.as_str()))?)
+        })
+        .await;
+        if !matches!(claimed, Ok(1)) {
+            return;
+        }
         let removed = self
             .store
             .remove(self.store.kind(), self.version.as_str(), None)
             .await;
-        if removed.is_ok() {
-            let version = self.version.clone();
+        if removed.is_err() {
+            // Queued for housekeeping instead.
+            let (version, storage) = (self.version.clone(), self.store.kind());
             let _ = per_step(pool, move |conn| {
-                conn.write_transaction(|conn| orphans::clear(conn, version.as_str()))?;
+                conn.write_transaction(|conn| {
+                    orphans::mark(
+                        conn,
+                        version.as_str(),
+                        storage,
+                        OrphanReason::Discarded,
+                        now_utc(),
+                    )
+                })?;
                 Ok(())
             })
             .await;
-        } else {
-            tracing::warn!(version = %self.version, "an abandoned upload's chunks are left to housekeeping");
         }
     }
 }

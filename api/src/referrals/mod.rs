@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tumaini_db::ids::{CaseId, OrgId, ReferralId, UserId};
+use tumaini_db::ids::{CaseId, DocumentId, OrgId, ReferralId, UserId};
 use tumaini_db::models::case::Case;
+use tumaini_db::models::document::Document;
 use tumaini_db::models::referral::{
     self as store, Actor, Mailbox, NewReferral, Referral, ReferralEvent,
 };
@@ -23,8 +24,8 @@ use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::{GroupRead, RecordPlace, SecretBytes};
 use tumaini_db::vocabulary::{
-    AgeBand, DeclineReason, FieldGroup, NotificationKind, OrganisationKind, ReferralState,
-    ReferralUrgency, Role, ServiceType, Sex,
+    AgeBand, DeclineReason, DocumentKind, FieldGroup, NotificationKind, OrganisationKind,
+    ReferralState, ReferralUrgency, Role, ServiceType, Sex,
 };
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
@@ -136,6 +137,10 @@ pub struct ReferralView {
     pub reason: Option<String>,
     /// The receiving organisation is in another country than the one that owns the case.
     pub cross_border: bool,
+    /// The consent form it carries: a document of the case in one of the groups shared, so the
+    /// receiving organisation reads it (`GET /api/v1/cases/{case}/documents/{id}/content`)
+    /// while the referral is accepted or in service.
+    pub consent_form_id: Option<DocumentId>,
     /// Where it stands.
     pub state: ReferralState,
     /// Why it was declined.
@@ -241,6 +246,7 @@ fn view(
         urgency: r.urgency,
         reason,
         cross_border: r.cross_border,
+        consent_form_id: r.consent_form_id.clone(),
         state: r.state,
         decline_reason: r.decline_reason,
         created_at: r.created_at.and_utc(),
@@ -300,6 +306,45 @@ fn record_referral_event(
         .write(conn)
 }
 
+/// The consent form a referral carries, checked: a consent form of this case, in a group the
+/// referral shares, that the sender may read. Any other document is "no such consent form"
+/// alike, so that the answer tells nothing of documents the sender may not see.
+fn attached_consent_form(
+    conn: &mut tumaini_db::DbConn,
+    access: &service::CaseAccess,
+    input: &ReferralInput,
+) -> Result<Option<DocumentId>, ApiError> {
+    let Some(id) = &input.consent_form else {
+        return Ok(None);
+    };
+    let none = || {
+        ApiError::problem(
+            ProblemType::InvalidBody,
+            "`consent_form` names no consent form of this case that you may read",
+        )
+    };
+    let document = match Document::find_in_case(conn, &access.case.id, id) {
+        Ok(document) => document,
+        Err(DbError::NotFound) => return Err(none()),
+        Err(other) => return Err(other.into()),
+    };
+    let readable = crate::authz::FieldGroup::from_code(document.field_group.code())
+        .is_some_and(|group| access.decide(group.read_action()).allowed);
+    if document.kind != DocumentKind::ConsentForm || !readable {
+        return Err(none());
+    }
+    if !input.groups.contains(&document.field_group) {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            format!(
+                "`consent_form` is in the `{}` group, which the referral does not share",
+                document.field_group.code()
+            ),
+        ));
+    }
+    Ok(Some(document.id))
+}
+
 /// A referral to send.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -325,6 +370,10 @@ pub struct ReferralInput {
     /// only while the consent allows transfer abroad). Tied to no field group: write in it only
     /// what the person agreed to share with the receiver.
     pub reason: String,
+    /// The consent form that records the person's agreement (a document of the case of kind
+    /// `consent_form`, in one of the `groups` shared, which the sender may read).
+    #[serde(default)]
+    pub consent_form: Option<DocumentId>,
 }
 
 /// The input checked: services and groups sorted and deduplicated, a reason of the right
@@ -410,6 +459,7 @@ pub async fn create(
             },
         )
         .map_err(|gap| ApiError::problem(ProblemType::ConsentRequired, gap.to_string()))?;
+        let consent_form = attached_consent_form(conn, access, &input)?;
         if Referral::of_case(conn, &access.case.id)?
             .iter()
             .any(|r| r.to_organisation_id == to.id && r.state.is_open())
@@ -451,6 +501,7 @@ pub async fn create(
                 cross_border: abroad.is_some(),
                 created_at: now,
                 respond_by,
+                consent_form: consent_form.as_ref(),
             },
         )?;
         tell_receiver(

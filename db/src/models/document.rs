@@ -6,7 +6,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::{CaseId, ConsentId, DocumentId, DocumentVersionId, UserId};
-use crate::schema::{document_chunks, document_orphans, document_versions, documents, referrals};
+use crate::schema::{
+    document_chunks, document_orphans, document_uploads, document_versions, documents, legal_holds,
+    referrals,
+};
 use crate::vocabulary::{DocumentKind, DocumentStorage, FieldGroup, OrphanReason};
 use crate::{DbConn, DbError};
 
@@ -170,13 +173,13 @@ impl Document {
         Ok(changed == 1)
     }
 
-    /// The plaintext bytes stored for `case`'s documents that are not deleted, every version
-    /// counted: what the per-case limit measures.
+    /// The plaintext bytes stored for `case`'s documents, every version counted, deleted ones
+    /// too until retention removes them: what the per-case limit measures (uploading and
+    /// deleting does not make room).
     pub fn bytes_for_case(conn: &mut DbConn, case: &CaseId) -> Result<i64, DbError> {
         let sizes: Vec<i64> = document_versions::table
             .inner_join(documents::table)
             .filter(documents::case_id.eq(case))
-            .filter(documents::deleted_at.is_null())
             .select(document_versions::byte_size)
             .load(conn)?;
         Ok(sizes.iter().sum())
@@ -238,6 +241,11 @@ pub mod chunks {
             .optional()?)
     }
 
+    /// Deletes one chunk (a piece of a resumable upload stored but never counted).
+    pub fn delete_one(conn: &mut DbConn, version: &str, index: i32) -> Result<usize, DbError> {
+        Ok(diesel::delete(document_chunks::table.find((version, index))).execute(conn)?)
+    }
+
     /// Deletes a version's chunks; how many there were.
     pub fn delete_version(conn: &mut DbConn, version: &str) -> Result<usize, DbError> {
         Ok(
@@ -287,19 +295,22 @@ pub mod orphans {
     }
 
     /// The upload of `version` completed (or its content was removed): nothing to remove.
-    pub fn clear(conn: &mut DbConn, version: &str) -> Result<(), DbError> {
-        diesel::delete(document_orphans::table.find(version)).execute(conn)?;
-        Ok(())
+    /// Returns how many entries it removed (0 or 1): deleting the entry is how one party claims
+    /// the content, the upload that commits or the cleaner that removes.
+    pub fn clear(conn: &mut DbConn, version: &str) -> Result<usize, DbError> {
+        Ok(diesel::delete(document_orphans::table.find(version)).execute(conn)?)
     }
 
-    /// What housekeeping should remove now: discarded content, and uploads started before
-    /// `uploads_before` (abandoned), at most `limit`.
+    /// What housekeeping should remove now, of the storage kinds it can reach: discarded
+    /// content, and uploads last active before `uploads_before` (abandoned), at most `limit`.
     pub fn due(
         conn: &mut DbConn,
+        storages: &[DocumentStorage],
         uploads_before: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Orphan>, DbError> {
         Ok(document_orphans::table
+            .filter(document_orphans::storage.eq_any(storages))
             .filter(
                 document_orphans::reason
                     .eq(OrphanReason::Discarded)
@@ -309,6 +320,108 @@ pub mod orphans {
             .limit(limit)
             .select(Orphan::as_select())
             .load(conn)?)
+    }
+}
+
+/// Resumable uploads under way (the tus protocol): what each will become, and how many bytes
+/// (and staged pieces) it has received.
+pub mod uploads {
+    use super::*;
+
+    /// One resumable upload.
+    #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = document_uploads)]
+    pub struct UploadSession {
+        /// Identifier: also the id its staged pieces are sealed to and stored under.
+        pub id: DocumentVersionId,
+        /// The case.
+        pub case_id: CaseId,
+        /// Who opened it (only they may go on with it).
+        pub created_by: UserId,
+        /// A new version of this document, or a new document.
+        pub document_id: Option<DocumentId>,
+        /// A new document's kind.
+        pub kind: Option<DocumentKind>,
+        /// The group that will decide who may read it.
+        pub field_group: FieldGroup,
+        /// A consent form's consent version.
+        pub consent_id: Option<ConsentId>,
+        /// The declared media type.
+        pub declared: String,
+        /// File name and caption, sealed.
+        pub sealed_names: Vec<u8>,
+        /// The case data key version of the staged pieces.
+        pub key_version: i32,
+        /// Their nonce prefix.
+        pub nonce_prefix: Vec<u8>,
+        /// The length announced.
+        pub length: i64,
+        /// Bytes received and staged.
+        pub received: i64,
+        /// Staged pieces.
+        pub pieces: i32,
+        /// When it was opened.
+        pub created_at: NaiveDateTime,
+        /// When bytes last arrived.
+        pub updated_at: NaiveDateTime,
+    }
+
+    /// Stores a new session.
+    pub fn open(conn: &mut DbConn, session: &UploadSession) -> Result<(), DbError> {
+        diesel::insert_into(document_uploads::table)
+            .values(session)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The session `id` of `case`, opened by `user`; `NotFound` for anyone else's.
+    pub fn find_for(
+        conn: &mut DbConn,
+        case: &CaseId,
+        id: &DocumentVersionId,
+        user: &UserId,
+    ) -> Result<UploadSession, DbError> {
+        Ok(document_uploads::table
+            .find(id)
+            .filter(document_uploads::case_id.eq(case))
+            .filter(document_uploads::created_by.eq(user))
+            .select(UploadSession::as_select())
+            .first(conn)?)
+    }
+
+    /// Counts one more staged piece of `len` bytes, if the session still stands at `offset`
+    /// (a concurrent request that moved it makes this `false`), and keeps its content from
+    /// housekeeping for another day.
+    pub fn advance(
+        conn: &mut DbConn,
+        id: &DocumentVersionId,
+        offset: i64,
+        len: i64,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let moved = diesel::update(
+            document_uploads::table
+                .find(id)
+                .filter(document_uploads::received.eq(offset)),
+        )
+        .set((
+            document_uploads::received.eq(offset + len),
+            document_uploads::pieces.eq(document_uploads::pieces + 1),
+            document_uploads::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        diesel::update(document_orphans::table.find(id.as_str()))
+            .set(document_orphans::since.eq(now))
+            .execute(conn)?;
+        Ok(moved == 1)
+    }
+
+    /// Forgets a session (completed, cancelled, abandoned): its row and its orphan entry. Its
+    /// staged pieces are the caller's to remove.
+    pub fn forget(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+        diesel::delete(document_uploads::table.find(id)).execute(conn)?;
+        orphans::clear(conn, id)?;
+        Ok(())
     }
 }
 
@@ -347,7 +460,7 @@ fn purge(
                 purged.chunks += chunks::delete_version(conn, version.as_str())?;
             }
             DocumentStorage::ObjectStore => {
-                orphans::clear(conn, version.as_str())?;
+                let _ = orphans::clear(conn, version.as_str())?;
                 orphans::mark(
                     conn,
                     version.as_str(),
@@ -377,11 +490,38 @@ pub fn purge_case(
     case: &CaseId,
     now: NaiveDateTime,
 ) -> Result<DocumentsPurged, DbError> {
+    // Resumable uploads under way: their staged pieces go as a version's content would.
+    let sessions: Vec<DocumentVersionId> = document_uploads::table
+        .filter(document_uploads::case_id.eq(case))
+        .select(document_uploads::id)
+        .load(conn)?;
+    let mut staged = 0;
+    for session in &sessions {
+        let storage: Option<DocumentStorage> = document_orphans::table
+            .find(session.as_str())
+            .select(document_orphans::storage)
+            .first(conn)
+            .optional()?;
+        staged += chunks::delete_version(conn, session.as_str())?;
+        diesel::delete(document_uploads::table.find(session)).execute(conn)?;
+        let _ = orphans::clear(conn, session.as_str())?;
+        if storage == Some(DocumentStorage::ObjectStore) {
+            orphans::mark(
+                conn,
+                session.as_str(),
+                DocumentStorage::ObjectStore,
+                OrphanReason::Discarded,
+                now,
+            )?;
+        }
+    }
     let ids: Vec<DocumentId> = documents::table
         .filter(documents::case_id.eq(case))
         .select(documents::id)
         .load(conn)?;
-    purge(conn, &ids, now)
+    let mut purged = purge(conn, &ids, now)?;
+    purged.chunks += staged;
+    Ok(purged)
 }
 
 /// The documents deleted before `deleted_before`, at most `limit`: due for retention.
@@ -390,8 +530,13 @@ pub fn deleted_before(
     deleted_before: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<DocumentId>, DbError> {
+    // A deleted document of a case under a legal hold may be evidence: kept while it lasts.
+    let held = legal_holds::table
+        .filter(legal_holds::lifted_at.is_null())
+        .select(legal_holds::case_id);
     Ok(documents::table
         .filter(documents::deleted_at.lt(deleted_before))
+        .filter(documents::case_id.ne_all(held))
         .order(documents::deleted_at.asc())
         .limit(limit)
         .select(documents::id)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::ids::{CaseId, ConsentId, OrgId, RecordId, ReferralId, UserId};
+use crate::ids::{CaseId, ConsentId, DocumentId, OrgId, RecordId, ReferralId, UserId};
 use crate::models::{Organisation, User};
 use crate::schema::{notification_opt_outs, organisations, referral_events, referrals};
 use crate::vocabulary::{
@@ -42,6 +42,7 @@ struct ReferralRow {
     started_at: Option<NaiveDateTime>,
     ended_at: Option<NaiveDateTime>,
     escalated_at: Option<NaiveDateTime>,
+    consent_form_id: Option<DocumentId>,
 }
 
 /// A referral.
@@ -89,6 +90,8 @@ pub struct Referral {
     pub ended_at: Option<NaiveDateTime>,
     /// When coordinators were told it went unanswered.
     pub escalated_at: Option<NaiveDateTime>,
+    /// The consent form (a document of the case) that records the person's agreement to it.
+    pub consent_form_id: Option<DocumentId>,
 }
 
 fn join<T: std::fmt::Display>(values: &[T]) -> String {
@@ -137,6 +140,7 @@ impl TryFrom<ReferralRow> for Referral {
             started_at: row.started_at,
             ended_at: row.ended_at,
             escalated_at: row.escalated_at,
+            consent_form_id: row.consent_form_id,
         })
     }
 }
@@ -176,6 +180,8 @@ pub struct NewReferral<'a> {
     pub created_at: NaiveDateTime,
     /// Answer due by.
     pub respond_by: NaiveDateTime,
+    /// The consent form it carries.
+    pub consent_form: Option<&'a DocumentId>,
 }
 
 /// Who moved a referral to a state (none: the deadline scanner).
@@ -270,6 +276,7 @@ impl Referral {
                 referrals::state.eq(ReferralState::Sent),
                 referrals::created_at.eq(new.created_at),
                 referrals::respond_by.eq(new.respond_by),
+                referrals::consent_form_id.eq(new.consent_form),
             ))
             .execute(conn)?;
         event(

@@ -165,6 +165,12 @@ vocabulary! {
         DocumentDownload = "document.download": "Document downloaded",
         /// A document deleted (hidden; its content erased by retention).
         DocumentDelete = "document.delete": "Document deleted",
+        /// A resumable upload opened (its bytes come in later requests).
+        DocumentUploadOpen = "document.upload.open": "Resumable upload opened",
+        /// Bytes of a resumable upload received (one event per request that sent some).
+        DocumentUploadAppend = "document.upload.append": "Resumable upload continued",
+        /// A resumable upload cancelled by its uploader; what it had received is removed.
+        DocumentUploadCancel = "document.upload.cancel": "Resumable upload cancelled",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.

@@ -1,4 +1,5 @@
 ALTER TABLE referrals DROP COLUMN consent_form_id;
+DROP TABLE document_uploads;
 DROP TABLE document_orphans;
 DROP TABLE document_chunks;
 DROP TABLE document_versions;

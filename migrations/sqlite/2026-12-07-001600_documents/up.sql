@@ -66,5 +66,30 @@ CREATE TABLE document_orphans (
     since       TIMESTAMP NOT NULL
 );
 
+-- Resumable uploads (the tus protocol) for poor connections: the bytes received so far are
+-- staged as sealed pieces (in `document_chunks` or the object store, under the session's id)
+-- until the last one arrives; then they go through the same checks and encryption as any upload.
+CREATE TABLE document_uploads (
+    id            TEXT      NOT NULL PRIMARY KEY CHECK (length(id) = 36),
+    case_id       TEXT      NOT NULL REFERENCES cases (id),
+    created_by    TEXT      NOT NULL REFERENCES users (id),
+    -- A new version of this document, or (NULL) a new document of `kind` in `field_group`.
+    document_id   TEXT      REFERENCES documents (id),
+    kind          TEXT,
+    field_group   TEXT      NOT NULL,
+    consent_id    TEXT      REFERENCES consents (id),
+    -- The declared media type (a vocabulary code, not personal).
+    declared      TEXT      NOT NULL,
+    -- File name and caption, sealed under the case's data key and bound to this row.
+    sealed_names  BLOB      NOT NULL,
+    key_version   INTEGER   NOT NULL,
+    nonce_prefix  BLOB      NOT NULL,
+    length        BIGINT    NOT NULL CHECK (length > 0),
+    received      BIGINT    NOT NULL CHECK (received >= 0 AND received <= length),
+    pieces        INTEGER   NOT NULL CHECK (pieces >= 0),
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
+);
+
 -- A referral may carry the consent form that records the person's agreement to it.
 ALTER TABLE referrals ADD COLUMN consent_form_id TEXT REFERENCES documents (id);

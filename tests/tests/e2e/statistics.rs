@@ -803,6 +803,7 @@ fn referral(
             cross_border,
             created_at: sent,
             respond_by: sent + chrono::Duration::hours(72),
+            consent_form: None,
         },
     )
     .unwrap();

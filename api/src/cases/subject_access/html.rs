@@ -92,6 +92,10 @@ pub fn render(export: &SubjectAccessExport) -> String {
         "Referrals to other organisations (what each received, and when)",
         &export.referrals,
     );
+    page.section(
+        "Documents (every version; each downloaded from its link)",
+        &export.documents,
+    );
     page.heading("Who accessed the data");
     page.out.push_str("<h3>By person</h3>");
     page.list(&export.disclosures.accessed_by);

@@ -11,6 +11,7 @@ mod lifecycle;
 mod nrm;
 mod records;
 mod subject_access;
+mod uploads;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
@@ -52,6 +53,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     history::register(cfg);
     subject_access::register(cfg);
     documents::register(cfg);
+    uploads::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
