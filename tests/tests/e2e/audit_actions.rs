@@ -554,6 +554,52 @@ impl<'a> World<'a> {
         assert_eq!(seeded.cases, 2);
     }
 
+    /// A resumable (tus) upload of 16 bytes of text opened by the case worker on a new case:
+    /// its `Location`.
+    fn resumable_upload(&self) -> String {
+        use base64::Engine as _;
+        let case = self.case();
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let metadata = format!(
+            "filetype {},filename {}",
+            b64("text/plain"),
+            b64("note.txt")
+        );
+        let (path, token) = (
+            format!("/api/v1/cases/{case}/uploads?kind=other"),
+            self.worker.clone(),
+        );
+        let opened = self.server.send(move |c, base| {
+            c.post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "16")
+                .header("Upload-Metadata", metadata)
+        });
+        expect(&opened, 201, "a resumable upload opened");
+        opened.header("location").unwrap().to_owned()
+    }
+
+    /// A tus request to a resumable upload's `location`.
+    fn tus(&self, method: &str, location: &str, body: Option<&[u8]>) -> TestResponse {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (location, token) = (location.to_owned(), self.worker.clone());
+        let body = body.map(<[u8]>::to_vec);
+        self.server.send(move |c, base| {
+            let request = c
+                .request(method, format!("{base}{location}"))
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0");
+            match body {
+                Some(body) => request
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .header("Upload-Offset", "0")
+                    .body(body),
+                None => request,
+            }
+        })
+    }
+
     /// A new case with a medical report uploaded by the case worker: the case and the
     /// document's id.
     fn document(&self) -> (String, String) {
@@ -995,6 +1041,21 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             assert_eq!(fetched.status, 200, "{}", fetched.text());
             assert_eq!(fetched.body, b"a medical report");
         }
+        AuditAction::DocumentUploadOpen => {
+            w.resumable_upload();
+        }
+        AuditAction::DocumentUploadAppend => {
+            // All 16 bytes in one request: received, then completed as a document.
+            let location = w.resumable_upload();
+            let sent = w.tus("PATCH", &location, Some(b"sixteen bytes.\n."));
+            expect(&sent, 204, "the bytes of a resumable upload");
+            assert_eq!(sent.header("upload-offset"), Some("16"));
+            assert!(sent.header("tumaini-document").is_some(), "completed");
+        }
+        AuditAction::DocumentUploadCancel => {
+            let location = w.resumable_upload();
+            expect(&w.tus("DELETE", &location, None), 204, "cancelled");
+        }
         AuditAction::DocumentDelete => {
             let (case, doc) = w.document();
             let path = crate::documents::documents_path(&case, &format!("/{doc}"));
@@ -1374,6 +1435,9 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::DocumentList
         | AuditAction::DocumentDownload
         | AuditAction::DocumentDelete
+        | AuditAction::DocumentUploadOpen
+        | AuditAction::DocumentUploadAppend
+        | AuditAction::DocumentUploadCancel
         | AuditAction::CaseDeadlineReasonableGroundsOverdue
         | AuditAction::CaseDeadlineConclusiveGroundsOverdue
         | AuditAction::CaseErasureRequest
