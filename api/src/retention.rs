@@ -219,8 +219,15 @@ pub fn run(
         progress(done, total);
     }
     for (kind, sweep, cutoff) in sweeps(schedule, now) {
-        let n = conn.write_transaction(|conn| store::delete_due(conn, sweep, cutoff, now))?;
+        let mut n = conn.write_transaction(|conn| store::delete_due(conn, sweep, cutoff, now))?;
         tally.add(kind, u64::try_from(n).unwrap_or(0));
+        // Deleted documents go in bounded batches, each its own transaction.
+        while sweep == Sweep::DeletedDocuments
+            && i64::try_from(n).unwrap_or(0) == store::DELETED_DOCUMENTS_BATCH
+        {
+            n = conn.write_transaction(|conn| store::delete_due(conn, sweep, cutoff, now))?;
+            tally.add(kind, u64::try_from(n).unwrap_or(0));
+        }
         done += 1;
         progress(done, total);
     }

@@ -73,7 +73,7 @@ pub async fn download(
                     &row.nonce_prefix,
                 )
                 .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &row)?;
+            let meta = SealedMeta::open(&cipher, &document, &row)?;
             if let Ok(mut slot) = filled.lock() {
                 *slot = Some(Plan {
                     cipher,

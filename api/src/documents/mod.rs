@@ -32,8 +32,9 @@ use crate::state::AppState;
 pub use download::download;
 pub use upload::{FileMeta, UploadTarget, upload};
 
-/// What is sealed with each version: everything about the file that could name someone.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What is sealed with each version: everything about the file that could name someone. No
+/// `Debug`: nothing of it is ever printed.
+#[derive(Clone, Serialize, Deserialize)]
 struct SealedMeta {
     file_name: Option<String>,
     media_type: String,
@@ -42,10 +43,21 @@ struct SealedMeta {
     chunk_count: u32,
 }
 
+/// What a version's metadata is bound to besides its id: its document, its number and the
+/// document's group, none of which can then be changed in the database unnoticed.
+fn meta_context(document: &DocumentId, version: i32, group: vocab::FieldGroup) -> String {
+    format!("{document}/{version}/{}", group.code())
+}
+
 impl SealedMeta {
-    fn open(cipher: &DocumentCipher, version: &DocumentVersion) -> Result<Self, ApiError> {
+    fn open(
+        cipher: &DocumentCipher,
+        document: &Document,
+        version: &DocumentVersion,
+    ) -> Result<Self, ApiError> {
+        let context = meta_context(&document.id, version.version, document.field_group);
         let plain = cipher
-            .open_meta(&version.sealed_meta)
+            .open_meta(&context, &version.sealed_meta)
             .map_err(vault_error)?;
         let meta: Self = serde_json::from_slice(plain.expose())
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("document metadata unreadable")))?;
@@ -167,7 +179,7 @@ pub async fn list(state: &AppState, caller: &Caller, case: CaseId) -> Result<Rep
                     &version.nonce_prefix,
                 )
                 .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &version)?;
+            let meta = SealedMeta::open(&cipher, &document, &version)?;
             if !touched.contains(&group) {
                 touched.push(group);
             }
@@ -264,7 +276,7 @@ pub fn for_subject_access(
                     &version.nonce_prefix,
                 )
                 .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &version)?;
+            let meta = SealedMeta::open(&cipher, &document, &version)?;
             let mut seen = view(&document, &version, meta);
             seen.content = format!("{}?version={}", seen.content, version.version);
             views.push(seen);

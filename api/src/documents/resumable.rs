@@ -35,8 +35,8 @@ use crate::cases::{
 use crate::http::{ApiError, ProblemType};
 use crate::state::AppState;
 
-/// What a session will become, and the file's declared type and names.
-#[derive(Debug, Clone)]
+/// What a session will become, and the file's declared type and names (left out of `Debug`).
+#[derive(Clone)]
 pub struct NewSession {
     /// A new document, or a new version of one.
     pub target: UploadTarget,
@@ -50,8 +50,21 @@ pub struct NewSession {
     pub length: u64,
 }
 
+/// What a session's sealed names are bound to besides its id.
+const SESSION_NAMES: &str = "upload_names";
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("target", &self.target)
+            .field("declared", &self.declared)
+            .field("length", &self.length)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The names sealed with a session.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct SealedNames {
     file_name: Option<String>,
     caption: Option<String>,
@@ -165,7 +178,9 @@ pub async fn open(
                     field_group: crate::cases::group_reads::stored(group)?,
                     consent_id,
                     declared: new.declared.mime().to_owned(),
-                    sealed_names: cipher.seal_meta(&names).map_err(vault_error)?,
+                    sealed_names: cipher
+                        .seal_meta(SESSION_NAMES, &names)
+                        .map_err(vault_error)?,
                     key_version: i32::try_from(cipher.key_version()).unwrap_or(i32::MAX),
                     nonce_prefix: cipher.nonce_prefix().to_vec(),
                     length: i64::try_from(new.length).unwrap_or(i64::MAX),
@@ -397,7 +412,7 @@ async fn complete(
     pieces: u32,
 ) -> Result<Reply, ApiError> {
     let names: SealedNames = cipher
-        .open_meta(&session.sealed_names)
+        .open_meta(SESSION_NAMES, &session.sealed_names)
         .map_err(vault_error)
         .and_then(|plain| {
             serde_json::from_slice(plain.expose())

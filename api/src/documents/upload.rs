@@ -47,8 +47,9 @@ pub enum UploadTarget {
     Version(DocumentId),
 }
 
-/// What the uploader says about the file, from the request's headers.
-#[derive(Debug, Clone)]
+/// What the uploader says about the file, from the request's headers. Its `Debug` leaves the
+/// name and caption out.
+#[derive(Clone)]
 pub struct FileMeta {
     /// The declared media type (`Content-Type`).
     pub declared: MediaType,
@@ -58,6 +59,15 @@ pub struct FileMeta {
     pub caption: Option<String>,
     /// The body's announced length (`Content-Length`), refused at once when over the limit.
     pub announced_length: Option<u64>,
+}
+
+impl std::fmt::Debug for FileMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileMeta")
+            .field("declared", &self.declared)
+            .field("announced_length", &self.announced_length)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Uploads a document (or a new version of one) from `body`.
@@ -175,12 +185,22 @@ where
         byte_size: streamed.byte_size,
         chunk_count: streamed.chunk_count,
     };
-    let sealed_meta = match serde_json::to_vec(&meta)
-        .map_err(|err| ApiError::Internal(err.into()))
-        .and_then(|plain| cipher.seal_meta(&plain).map_err(vault_error))
-    {
-        Ok(sealed) => sealed,
+    let meta_plain = match serde_json::to_vec(&meta) {
+        Ok(plain) => tumaini_db::vault::SecretBytes::new(plain),
         Err(err) => {
+            let err = ApiError::Internal(err.into());
+            stored.discard_after(&err, &state.pool).await;
+            return Err(err);
+        }
+    };
+    let (key_version, chunk_count, byte_size) = match (
+        i32::try_from(cipher.key_version()),
+        i32::try_from(streamed.chunk_count),
+        i64::try_from(streamed.byte_size),
+    ) {
+        (Ok(key), Ok(chunks), Ok(bytes)) => (key, chunks, bytes),
+        _ => {
+            let err = ApiError::Internal(anyhow::anyhow!("a document's counts out of range"));
             stored.discard_after(&err, &state.pool).await;
             return Err(err);
         }
@@ -189,19 +209,29 @@ where
     let now = now_utc();
     let user = caller.user.id.clone();
     let uploader = user.clone();
-    let version_row = move |document_id: DocumentId, number: i32| DocumentVersion {
-        id: version_id.clone(),
-        document_id,
-        version: number,
-        storage: store.kind(),
-        key_version: i32::try_from(cipher.key_version()).unwrap_or(i32::MAX),
-        nonce_prefix: cipher.nonce_prefix().to_vec(),
-        chunk_size: i32::try_from(CHUNK_SIZE).unwrap_or(i32::MAX),
-        chunk_count: i32::try_from(streamed.chunk_count).unwrap_or(i32::MAX),
-        byte_size: i64::try_from(streamed.byte_size).unwrap_or(i64::MAX),
-        sealed_meta: sealed_meta.clone(),
-        created_by: uploader.clone(),
-        created_at: now,
+    // The metadata is sealed bound to the document, the version number and the group as well as
+    // the version's id: a row moved to another document, version or group fails to open.
+    let version_row = move |document_id: DocumentId,
+                            number: i32,
+                            group: vocab::FieldGroup|
+          -> Result<DocumentVersion, ApiError> {
+        let context = super::meta_context(&document_id, number, group);
+        Ok(DocumentVersion {
+            id: version_id.clone(),
+            document_id,
+            version: number,
+            storage: store.kind(),
+            key_version,
+            nonce_prefix: cipher.nonce_prefix().to_vec(),
+            chunk_size: i32::try_from(CHUNK_SIZE).unwrap_or(i32::MAX),
+            chunk_count,
+            byte_size,
+            sealed_meta: cipher
+                .seal_meta(&context, meta_plain.expose())
+                .map_err(vault_error)?,
+            created_by: uploader.clone(),
+            created_at: now,
+        })
     };
     let max_case_bytes = settings.max_case_bytes;
     // The request may rightly have taken minutes to stream: the completing transaction gets a
@@ -232,13 +262,17 @@ where
                         deleted_at: None,
                         deleted_by: None,
                     };
-                    let version = version_row(document.id.clone(), 1);
+                    let version = version_row(document.id.clone(), 1, document.field_group)?;
                     Document::create(conn, &document, &version)?;
                     (document, version)
                 }
                 UploadTarget::Version(id) => {
                     let mut document = Document::find_in_case(conn, &access.case.id, id)?;
-                    let version = version_row(document.id.clone(), document.current_version + 1);
+                    let version = version_row(
+                        document.id.clone(),
+                        document.current_version + 1,
+                        document.field_group,
+                    )?;
                     Document::add_version(conn, &document.id, &version).map_err(|err| match err {
                     tumaini_db::DbError::Conflict { .. } => ApiError::problem(
                         ProblemType::Conflict,

@@ -139,7 +139,7 @@ pub struct ReferralView {
     pub cross_border: bool,
     /// The consent form it carries: a document of the case in one of the groups shared, so the
     /// receiving organisation reads it (`GET /api/v1/cases/{case}/documents/{id}/content`)
-    /// while the referral is accepted or in service.
+    /// while the referral is accepted or in service. Shown to those who read the reason.
     pub consent_form_id: Option<DocumentId>,
     /// Where it stands.
     pub state: ReferralState,
@@ -246,7 +246,9 @@ fn view(
         urgency: r.urgency,
         reason,
         cross_border: r.cross_border,
-        consent_form_id: r.consent_form_id.clone(),
+        // Shown with the reason, to the two organisations' readers of it only: to anyone else
+        // the id of a document would tell that it exists.
+        consent_form_id: r.consent_form_id.clone().filter(|_| with_reason),
         state: r.state,
         decline_reason: r.decline_reason,
         created_at: r.created_at.and_utc(),
@@ -313,6 +315,7 @@ fn attached_consent_form(
     conn: &mut tumaini_db::DbConn,
     access: &service::CaseAccess,
     input: &ReferralInput,
+    relied_on: &tumaini_db::ids::ConsentId,
 ) -> Result<Option<DocumentId>, ApiError> {
     let Some(id) = &input.consent_form else {
         return Ok(None);
@@ -332,6 +335,12 @@ fn attached_consent_form(
         .is_some_and(|group| access.decide(group.read_action()).allowed);
     if document.kind != DocumentKind::ConsentForm || !readable {
         return Err(none());
+    }
+    if document.consent_id.as_ref() != Some(relied_on) {
+        return Err(ApiError::problem(
+            ProblemType::InvalidBody,
+            "`consent_form` records another consent version than the one in force",
+        ));
     }
     if !input.groups.contains(&document.field_group) {
         return Err(ApiError::problem(
@@ -371,7 +380,8 @@ pub struct ReferralInput {
     /// what the person agreed to share with the receiver.
     pub reason: String,
     /// The consent form that records the person's agreement (a document of the case of kind
-    /// `consent_form`, in one of the `groups` shared, which the sender may read).
+    /// `consent_form`, recording the consent version in force, in one of the `groups` shared,
+    /// which the sender may read).
     #[serde(default)]
     pub consent_form: Option<DocumentId>,
 }
@@ -459,7 +469,7 @@ pub async fn create(
             },
         )
         .map_err(|gap| ApiError::problem(ProblemType::ConsentRequired, gap.to_string()))?;
-        let consent_form = attached_consent_form(conn, access, &input)?;
+        let consent_form = attached_consent_form(conn, access, &input, &consent.id)?;
         if Referral::of_case(conn, &access.case.id)?
             .iter()
             .any(|r| r.to_organisation_id == to.id && r.state.is_open())

@@ -543,6 +543,18 @@ pub fn deleted_before(
         .load(conn)?)
 }
 
+/// How many documents [`deleted_before`] would name, without a limit.
+pub fn count_deleted_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> Result<i64, DbError> {
+    let held = legal_holds::table
+        .filter(legal_holds::lifted_at.is_null())
+        .select(legal_holds::case_id);
+    Ok(documents::table
+        .filter(documents::deleted_at.lt(cutoff))
+        .filter(documents::case_id.ne_all(held))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Removes documents deleted long enough ago (see [`deleted_before`]), in the caller's
 /// transaction.
 pub fn purge_deleted(

@@ -100,6 +100,9 @@ pub enum Sweep {
     DeletedDocuments,
 }
 
+/// The deleted documents one transaction of [`delete_due`] removes at most.
+pub const DELETED_DOCUMENTS_BATCH: i64 = 20;
+
 /// How many records `sweep` would delete at `cutoff`.
 pub fn count_due(
     conn: &mut DbConn,
@@ -135,10 +138,7 @@ pub fn count_due(
                 .get_result(conn)?;
             links + failures
         }
-        Sweep::DeletedDocuments => {
-            i64::try_from(super::document::deleted_before(conn, cutoff, i64::MAX)?.len())
-                .unwrap_or(i64::MAX)
-        }
+        Sweep::DeletedDocuments => super::document::count_deleted_before(conn, cutoff)?,
     })
 }
 
@@ -190,8 +190,10 @@ pub fn delete_due(
                 .execute(conn)?;
             links + failures
         }
+        // A bounded batch per transaction (each document may hold many chunks): the caller
+        // runs the sweep again while a whole batch was deleted.
         Sweep::DeletedDocuments => {
-            let due = super::document::deleted_before(conn, cutoff, i64::MAX)?;
+            let due = super::document::deleted_before(conn, cutoff, DELETED_DOCUMENTS_BATCH)?;
             super::document::purge_deleted(conn, &due, now)?.documents
         }
     })

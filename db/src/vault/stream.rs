@@ -134,14 +134,17 @@ impl DocumentCipher {
             .map_err(|_| VaultError::Integrity)
     }
 
-    /// Seals the version's metadata (file name, media type, caption, sizes), bound to its row.
-    pub fn seal_meta(&self, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        envelope::seal(&self.key, &self.meta_binding(), plaintext)
+    /// Seals the version's metadata (file name, media type, caption, sizes), bound to its id
+    /// and to `context` (what else it must stay attached to: its document, number and group).
+    pub fn seal_meta(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let row_id = format!("{}/{context}", self.version_id);
+        envelope::seal(&self.key, &self.meta_binding(&row_id), plaintext)
     }
 
-    /// Opens what [`DocumentCipher::seal_meta`] sealed for this version.
-    pub fn open_meta(&self, sealed: &[u8]) -> Result<SecretBytes, VaultError> {
-        envelope::open(&self.key, &self.meta_binding(), sealed)
+    /// Opens what [`DocumentCipher::seal_meta`] sealed for this version and `context`.
+    pub fn open_meta(&self, context: &str, sealed: &[u8]) -> Result<SecretBytes, VaultError> {
+        let row_id = format!("{}/{context}", self.version_id);
+        envelope::open(&self.key, &self.meta_binding(&row_id), sealed)
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -167,11 +170,11 @@ impl DocumentCipher {
         .associated_data()
     }
 
-    fn meta_binding(&self) -> Binding<'_> {
+    fn meta_binding<'a>(&self, row_id: &'a str) -> Binding<'a> {
         Binding {
             table: VERSIONS_TABLE,
             column: "sealed_meta",
-            row_id: &self.version_id,
+            row_id,
             key_version: self.key_version,
         }
     }
@@ -251,9 +254,19 @@ mod tests {
     #[test]
     fn metadata_is_bound_to_its_version() {
         let c = cipher("0190a0b0-0000-7000-8000-000000000003");
-        let sealed = c.seal_meta(b"{\"name\":\"passport.jpg\"}").unwrap();
+        let sealed = c
+            .seal_meta("doc/1/identity", b"{\"name\":\"passport.jpg\"}")
+            .unwrap();
+        assert!(
+            c.open_meta("doc/1/notes", &sealed).is_err(),
+            "another group"
+        );
+        assert!(
+            c.open_meta("doc/2/identity", &sealed).is_err(),
+            "another version"
+        );
         assert_eq!(
-            c.open_meta(&sealed).unwrap().expose(),
+            c.open_meta("doc/1/identity", &sealed).unwrap().expose(),
             b"{\"name\":\"passport.jpg\"}"
         );
         let other = DocumentCipher::stored(
@@ -263,7 +276,7 @@ mod tests {
             c.nonce_prefix(),
         )
         .unwrap();
-        assert!(other.open_meta(&sealed).is_err());
+        assert!(other.open_meta("doc/1/identity", &sealed).is_err());
     }
 
     #[test]

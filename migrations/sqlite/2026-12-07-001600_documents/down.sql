@@ -1,7 +1,10 @@
+DROP INDEX referrals_consent_form_idx;
 ALTER TABLE referrals DROP COLUMN consent_form_id;
 DROP TABLE document_uploads;
+DROP INDEX document_orphans_due_idx;
 DROP TABLE document_orphans;
 DROP TABLE document_chunks;
 DROP TABLE document_versions;
+DROP INDEX documents_deleted_idx;
 DROP INDEX documents_case_idx;
 DROP TABLE documents;

@@ -25,6 +25,8 @@ CREATE TABLE documents (
     CHECK (kind <> 'consent_form' OR consent_id IS NOT NULL)
 );
 CREATE INDEX documents_case_idx ON documents (case_id, created_at);
+-- Retention looks for documents deleted long enough ago.
+CREATE INDEX documents_deleted_idx ON documents (deleted_at) WHERE deleted_at IS NOT NULL;
 
 -- Each version of a document's content (a replacement adds one; earlier ones are kept).
 CREATE TABLE document_versions (
@@ -65,6 +67,7 @@ CREATE TABLE document_orphans (
     reason      TEXT      NOT NULL,
     since       TIMESTAMP NOT NULL
 );
+CREATE INDEX document_orphans_due_idx ON document_orphans (reason, since);
 
 -- Resumable uploads (the tus protocol) for poor connections: the bytes received so far are
 -- staged as sealed pieces (in `document_chunks` or the object store, under the session's id)
@@ -91,5 +94,8 @@ CREATE TABLE document_uploads (
     updated_at    TIMESTAMP NOT NULL
 );
 
--- A referral may carry the consent form that records the person's agreement to it.
-ALTER TABLE referrals ADD COLUMN consent_form_id TEXT REFERENCES documents (id);
+-- A referral may carry the consent form that records the person's agreement to it (checked by
+-- the server: SQLite cannot drop a column that holds a foreign key, so a down migration could
+-- not remove it).
+ALTER TABLE referrals ADD COLUMN consent_form_id TEXT;
+CREATE INDEX referrals_consent_form_idx ON referrals (consent_form_id) WHERE consent_form_id IS NOT NULL;
