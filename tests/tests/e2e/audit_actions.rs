@@ -553,6 +553,61 @@ impl<'a> World<'a> {
         .unwrap();
         assert_eq!(seeded.cases, 2);
     }
+
+    /// A resumable (tus) upload of 16 bytes of text opened by the case worker on a new case:
+    /// its `Location`.
+    fn resumable_upload(&self) -> String {
+        use base64::Engine as _;
+        let case = self.case();
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let metadata = format!(
+            "filetype {},filename {}",
+            b64("text/plain"),
+            b64("note.txt")
+        );
+        let (path, token) = (
+            format!("/api/v1/cases/{case}/uploads?kind=other"),
+            self.worker.clone(),
+        );
+        let opened = self.server.send(move |c, base| {
+            c.post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "16")
+                .header("Upload-Metadata", metadata)
+        });
+        expect(&opened, 201, "a resumable upload opened");
+        opened.header("location").unwrap().to_owned()
+    }
+
+    /// A tus request to a resumable upload's `location`.
+    fn tus(&self, method: &str, location: &str, body: Option<&[u8]>) -> TestResponse {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (location, token) = (location.to_owned(), self.worker.clone());
+        let body = body.map(<[u8]>::to_vec);
+        self.server.send(move |c, base| {
+            let request = c
+                .request(method, format!("{base}{location}"))
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0");
+            match body {
+                Some(body) => request
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .header("Upload-Offset", "0")
+                    .body(body),
+                None => request,
+            }
+        })
+    }
+
+    /// A new case with a medical report uploaded by the case worker: the case and the
+    /// document's id.
+    fn document(&self) -> (String, String) {
+        let case = self.case();
+        let http = crate::documents::Http::of(&self.server);
+        let doc = http.text_document(&self.worker, &case, "health", b"a medical report");
+        (case, doc["id"].as_str().unwrap().to_owned())
+    }
 }
 
 /// Makes the real request(s), or runs the real job or command, that should write `action`.
@@ -955,6 +1010,57 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             let export = w.get(&w.supervisor, &path, 200);
             assert!(export["personal_data"]["identity"].is_object(), "{export}");
         }
+        AuditAction::DocumentUpload => {
+            w.document();
+        }
+        AuditAction::DocumentReplace => {
+            let (case, doc) = w.document();
+            let http = crate::documents::Http::of(&w.server);
+            let replaced = http.post_file(
+                &w.worker,
+                &crate::documents::documents_path(&case, &format!("/{doc}/versions")),
+                "text/plain",
+                Some("report.txt"),
+                None,
+                crate::documents::Content::Bytes(b"a corrected medical report".to_vec()),
+            );
+            expect(&replaced, 201, "a new version");
+        }
+        AuditAction::DocumentList => {
+            let (case, doc) = w.document();
+            let list = w.get(&w.worker, &crate::documents::documents_path(&case, ""), 200);
+            assert_eq!(list["documents"][0]["id"], doc.as_str(), "{list}");
+        }
+        AuditAction::DocumentDownload => {
+            let (case, doc) = w.document();
+            let http = crate::documents::Http::of(&w.server);
+            let fetched = http.download(
+                &w.worker,
+                &crate::documents::content_path(&case, &doc, None),
+            );
+            assert_eq!(fetched.status, 200, "{}", fetched.text());
+            assert_eq!(fetched.body, b"a medical report");
+        }
+        AuditAction::DocumentUploadOpen => {
+            w.resumable_upload();
+        }
+        AuditAction::DocumentUploadAppend => {
+            // All 16 bytes in one request: received, then completed as a document.
+            let location = w.resumable_upload();
+            let sent = w.tus("PATCH", &location, Some(b"sixteen bytes.\n."));
+            expect(&sent, 204, "the bytes of a resumable upload");
+            assert_eq!(sent.header("upload-offset"), Some("16"));
+            assert!(sent.header("tumaini-document").is_some(), "completed");
+        }
+        AuditAction::DocumentUploadCancel => {
+            let location = w.resumable_upload();
+            expect(&w.tus("DELETE", &location, None), 204, "cancelled");
+        }
+        AuditAction::DocumentDelete => {
+            let (case, doc) = w.document();
+            let path = crate::documents::documents_path(&case, &format!("/{doc}"));
+            w.call("DELETE", &w.worker, &path, None, 204);
+        }
         AuditAction::CaseDeadlineReasonableGroundsOverdue => {
             w.referred_case();
             w.scan_two_months_ahead();
@@ -1323,6 +1429,15 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseDuplicateFlagged
         | AuditAction::CaseReferralsRead
         | AuditAction::CaseSubjectAccess
+        // Documents are acted on through their case.
+        | AuditAction::DocumentUpload
+        | AuditAction::DocumentReplace
+        | AuditAction::DocumentList
+        | AuditAction::DocumentDownload
+        | AuditAction::DocumentDelete
+        | AuditAction::DocumentUploadOpen
+        | AuditAction::DocumentUploadAppend
+        | AuditAction::DocumentUploadCancel
         | AuditAction::CaseDeadlineReasonableGroundsOverdue
         | AuditAction::CaseDeadlineConclusiveGroundsOverdue
         | AuditAction::CaseErasureRequest

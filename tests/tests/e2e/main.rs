@@ -17,6 +17,8 @@ mod clients;
 mod crash;
 mod directory;
 mod docs_links;
+mod documents;
+mod documents_matrix;
 mod faults;
 mod history;
 mod http;
