@@ -25,7 +25,9 @@ fn text(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 80);
     let mut n = 0u64;
     while out.len() < len {
-        out.extend_from_slice(format!("line {n:010} of a statement recorded at a border post\n").as_bytes());
+        out.extend_from_slice(
+            format!("line {n:010} of a statement recorded at a border post\n").as_bytes(),
+        );
         n += 1;
     }
     out.truncate(len);
@@ -35,19 +37,35 @@ fn text(len: usize) -> Vec<u8> {
 fn metadata(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k} {}", base64::engine::general_purpose::STANDARD.encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{k} {}",
+                base64::engine::general_purpose::STANDARD.encode(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn open(server: &TestServer, bearer: &str, case: &str, length: usize, filetype: &str) -> TestResponse {
-    let meta = metadata(&[("filename", "taarifa ya polisi.txt"), ("filetype", filetype)]);
+fn open(
+    server: &TestServer,
+    bearer: &str,
+    case: &str,
+    length: usize,
+    filetype: &str,
+) -> TestResponse {
+    let meta = metadata(&[
+        ("filename", "taarifa ya polisi.txt"),
+        ("filetype", filetype),
+    ]);
     server.send(|c, base| {
-        c.post(format!("{base}/api/v1/cases/{case}/uploads?kind=police_statement"))
-            .bearer_auth(bearer)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", length.to_string())
-            .header("Upload-Metadata", meta)
+        c.post(format!(
+            "{base}/api/v1/cases/{case}/uploads?kind=police_statement"
+        ))
+        .bearer_auth(bearer)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", meta)
     })
 }
 
@@ -59,7 +77,13 @@ fn head(server: &TestServer, bearer: &str, session: &str) -> TestResponse {
     })
 }
 
-fn patch(server: &TestServer, bearer: &str, session: &str, offset: usize, bytes: &[u8]) -> TestResponse {
+fn patch(
+    server: &TestServer,
+    bearer: &str,
+    session: &str,
+    offset: usize,
+    bytes: &[u8],
+) -> TestResponse {
     let body = bytes.to_vec();
     server.send(|c, base| {
         c.patch(format!("{base}{session}"))
@@ -114,8 +138,16 @@ fn chunk_rows(db: &TestDb) -> i64 {
 fn a_cut_upload_resumes_and_completes(db: TestDb) {
     let server = TestServer::start(&db);
     let org = seed::organisation(&db, OrganisationKind::Police);
-    let worker = token(&server, &seed::account_in(&db, &org, Role::FirstResponder).email).0;
-    let colleague = token(&server, &seed::account_in(&db, &org, Role::FirstResponder).email).0;
+    let worker = token(
+        &server,
+        &seed::account_in(&db, &org, Role::FirstResponder).email,
+    )
+    .0;
+    let colleague = token(
+        &server,
+        &seed::account_in(&db, &org, Role::FirstResponder).email,
+    )
+    .0;
     let created = server.post(
         Some(&worker),
         "/api/v1/cases",
@@ -150,7 +182,11 @@ fn a_cut_upload_resumes_and_completes(db: TestDb) {
         std::thread::sleep(Duration::from_millis(100));
     }
     eprintln!("resumable: after a cut at 600 KiB the upload stands at {offset} bytes");
-    assert_eq!(offset, 600 * KIB, "every byte that arrived before the cut is kept");
+    assert_eq!(
+        offset,
+        600 * KIB,
+        "every byte that arrived before the cut is kept"
+    );
 
     // Resuming from anywhere else is a conflict, and changes nothing.
     let wrong = patch(&server, &worker, &session, 0, &file[..1024]);
@@ -163,7 +199,10 @@ fn a_cut_upload_resumes_and_completes(db: TestDb) {
     assert_eq!(offset_of(&done), file.len());
     let document = done.header("tumaini-document").unwrap().to_owned();
     let location = done.header("location").unwrap().to_owned();
-    assert_eq!(location, format!("/api/v1/cases/{case}/documents/{document}/content"));
+    assert_eq!(
+        location,
+        format!("/api/v1/cases/{case}/documents/{document}/content")
+    );
     let downloaded = server.get_as(&worker, &location);
     assert_eq!(downloaded.status, 200);
     assert_eq!(
@@ -184,12 +223,19 @@ fn a_cut_upload_resumes_and_completes(db: TestDb) {
         .first(&mut db.conn())
         .unwrap();
     assert_eq!(chunk_rows(&db), i64::from(count));
-    assert_eq!(head(&server, &worker, &session).status, 404, "the session is gone");
+    assert_eq!(
+        head(&server, &worker, &session).status,
+        404,
+        "the session is gone"
+    );
 
     // A cancelled session leaves nothing.
     let second = open(&server, &worker, &case, 400 * KIB, "text/plain");
     let second = second.header("location").unwrap().to_owned();
-    assert_eq!(patch(&server, &worker, &second, 0, &file[..300 * KIB]).status, 204);
+    assert_eq!(
+        patch(&server, &worker, &second, 0, &file[..300 * KIB]).status,
+        204
+    );
     assert!(chunk_rows(&db) > i64::from(count));
     let cancelled = server.send(|c, base| {
         c.delete(format!("{base}{second}"))
@@ -206,13 +252,13 @@ fn a_cut_upload_resumes_and_completes(db: TestDb) {
     let third = third.header("location").unwrap().to_owned();
     let refused = patch(&server, &worker, &third, 0, &pdf);
     assert_eq!(refused.status, 415, "{}", refused.text());
-    assert!(!refused.text().contains("taarifa"), "the answer never names the file");
+    assert!(
+        !refused.text().contains("taarifa"),
+        "the answer never names the file"
+    );
     assert_eq!(staged_sessions(&db), 0);
     assert_eq!(chunk_rows(&db), i64::from(count));
-    let documents: i64 = documents::table
-        .count()
-        .get_result(&mut db.conn())
-        .unwrap();
+    let documents: i64 = documents::table.count().get_result(&mut db.conn()).unwrap();
     assert_eq!(documents, 1);
 
     // Not tus 1.0.0: refused.
