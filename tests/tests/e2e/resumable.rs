@@ -137,7 +137,7 @@ fn chunk_rows(db: &TestDb) -> i64 {
 
 fn a_cut_upload_resumes_and_completes(db: TestDb) {
     let server = TestServer::start(&db);
-    let org = seed::organisation(&db, OrganisationKind::Police);
+    let org = seed::organisation(&db, OrganisationKind::Ngo);
     let worker = token(
         &server,
         &seed::account_in(&db, &org, Role::FirstResponder).email,
