@@ -52,8 +52,18 @@ fn generate_client(server: &TestServer, dir: &Path) -> PathBuf {
     assert_eq!(document.status, 200);
     let path = dir.join("openapi.json");
     std::fs::write(&path, &document.body).unwrap();
+    // tus's `application/offset+octet-stream` (the bytes of a resumable upload) is binary: the
+    // generator is told so, as a client project would configure it.
+    let config = dir.join("generator.yaml");
+    std::fs::write(
+        &config,
+        "content_type_overrides:\n  application/offset+octet-stream: application/octet-stream\n",
+    )
+    .unwrap();
     let output = Command::new("python3")
-        .args(["-m", "openapi_python_client", "generate", "--path"])
+        .args(["-m", "openapi_python_client", "generate", "--config"])
+        .arg(&config)
+        .arg("--path")
         .arg(&path)
         .arg("--output-path")
         .arg(dir.join("client"))
@@ -243,8 +253,18 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 fn schemathesis(server: &TestServer, who: &str, headers: &[String], exclude: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
+    // tus's `application/offset+octet-stream` (the bytes of a resumable upload) is sent as any
+    // binary body.
+    std::fs::write(
+        dir.path().join("tus_media.py"),
+        "import schemathesis\n\
+         schemathesis.serializer.alias('application/offset+octet-stream', 'application/octet-stream')\n",
+    )
+    .unwrap();
     let mut command = Command::new("python3");
     command
+        .env("PYTHONPATH", dir.path())
+        .env("SCHEMATHESIS_HOOKS", "tus_media")
         .args(["-m", "schemathesis.cli", "run"])
         .arg(format!("{}/api/v1/openapi.json", server.base_url()))
         .args(["--checks", CHECKS])
