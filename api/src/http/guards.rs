@@ -54,21 +54,25 @@ pub async fn body_guard(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// A document's upload: `POST /api/v1/cases/{id}/documents` or
-/// `POST /api/v1/cases/{id}/documents/{document}/versions`. Its body is the file, checked by the
-/// documents' own limits and content checks as it streams.
+/// A document's upload: `POST /api/v1/cases/{id}/documents`,
+/// `POST /api/v1/cases/{id}/documents/{document}/versions`, or the bytes of a resumable upload,
+/// `PATCH /api/v1/cases/{id}/uploads/{upload}`. Its body is the file, checked by the documents'
+/// own limits and content checks as it streams.
 fn is_document_upload(req: &ServiceRequest) -> bool {
-    if req.method() != Method::POST {
-        return false;
-    }
     let Some(rest) = req.path().strip_prefix("/api/v1/cases/") else {
         return false;
     };
     let parts: Vec<&str> = rest.split('/').collect();
-    matches!(
-        parts.as_slice(),
-        [_, "documents"] | [_, "documents", _, "versions"]
-    )
+    if req.method() == Method::POST {
+        matches!(
+            parts.as_slice(),
+            [_, "documents"] | [_, "documents", _, "versions"]
+        )
+    } else if req.method() == Method::PATCH {
+        matches!(parts.as_slice(), [_, "uploads", _])
+    } else {
+        false
+    }
 }
 
 /// The one endpoint that takes a form instead of JSON: the OAuth 2.0 token endpoint, whose

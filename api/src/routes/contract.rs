@@ -55,6 +55,7 @@ pub fn complete(doc: &mut OpenApi) {
         let served_from_memory = NEVER_UNAVAILABLE.contains(&path.as_str());
         for method in [
             HttpMethod::Get,
+            HttpMethod::Head,
             HttpMethod::Post,
             HttpMethod::Put,
             HttpMethod::Patch,
@@ -62,6 +63,7 @@ pub fn complete(doc: &mut OpenApi) {
         ] {
             let slot = match method {
                 HttpMethod::Get => &mut item.get,
+                HttpMethod::Head => &mut item.head,
                 HttpMethod::Post => &mut item.post,
                 HttpMethod::Put => &mut item.put,
                 HttpMethod::Patch => &mut item.patch,

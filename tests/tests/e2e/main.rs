@@ -32,6 +32,7 @@ mod openapi;
 mod plaintext;
 mod referrals;
 mod restore;
+mod resumable;
 mod statistics;
 mod storage;
 mod subject_access;

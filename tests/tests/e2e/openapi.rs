@@ -127,6 +127,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/erasure-requests"),
     ("put", "/api/v1/cases/{id}/legal-hold"),
     ("delete", "/api/v1/cases/{id}/legal-hold"),
+    ("post", "/api/v1/cases/{id}/documents"),
+    ("get", "/api/v1/cases/{id}/documents"),
+    ("get", "/api/v1/cases/{id}/documents/{document}/content"),
+    ("post", "/api/v1/cases/{id}/documents/{document}/versions"),
+    ("delete", "/api/v1/cases/{id}/documents/{document}"),
+    ("post", "/api/v1/cases/{id}/uploads"),
+    ("head", "/api/v1/cases/{id}/uploads/{upload}"),
+    ("patch", "/api/v1/cases/{id}/uploads/{upload}"),
+    ("delete", "/api/v1/cases/{id}/uploads/{upload}"),
 ];
 
 /// The path with every `{parameter}` replaced by a fresh UUID.
@@ -289,7 +298,9 @@ fn every_operation_documents_its_bodies_and_statuses() {
             operations += 1;
             let name = format!("{method} {path}");
             let responses = operation["responses"].as_object().unwrap();
-            for (status, response) in responses {
+            // A HEAD answer never has a body: its headers are what it describes.
+            let bodiless = method == "head";
+            for (status, response) in responses.iter().filter(|_| !bodiless) {
                 for (media, content) in response["content"].as_object().into_iter().flatten() {
                     if content.get("schema").is_none() {
                         faults.push(format!("{name}: {status} {media} has no schema"));

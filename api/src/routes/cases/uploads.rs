@@ -4,10 +4,11 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, head, patch, post, web};
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tumaini_db::ids::{CaseId, ConsentId, DocumentId, DocumentVersionId};
 use tumaini_db::vocabulary::{DocumentKind, FieldGroup as StoredGroup};
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
@@ -54,7 +55,7 @@ pub struct NewUploadQuery {
     security(("bearer" = [])),
     params(("id" = String, Path), NewUploadQuery),
     responses(
-        (status = 201, description = "Opened: send the bytes to `Location`", headers(("Location" = String), ("Tus-Resumable" = String))),
+        (status = 201, description = "Opened: send the bytes to `Location`", body = UploadSessionView, headers(("Location" = String), ("Tus-Resumable" = String))),
         (status = 400, description = "A tus header or parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "You see the case but may not add a document to this group", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case or document, or none you may see", body = Problem, content_type = "application/problem+json"),
@@ -133,13 +134,29 @@ pub async fn open_upload(
         },
     )
     .await?;
+    let location = format!("/api/v1/cases/{case}/uploads/{session}");
     Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/cases/{case}/uploads/{session}"),
-        ))
+        .insert_header((header::LOCATION, location.clone()))
         .insert_header(("Tus-Resumable", TUS_VERSION))
-        .finish())
+        .json(UploadSessionView {
+            id: session,
+            location,
+            offset: 0,
+            length,
+        }))
+}
+
+/// A resumable upload just opened (tus clients read `Location`; others may read this).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadSessionView {
+    /// Its id.
+    pub id: DocumentVersionId,
+    /// Where its bytes are sent (`PATCH`) and its progress asked (`HEAD`).
+    pub location: String,
+    /// Bytes received so far.
+    pub offset: u64,
+    /// Bytes announced.
+    pub length: u64,
 }
 
 /// Where your resumable upload stands (tus core `HEAD`): `Upload-Offset` is the next byte to
