@@ -2114,9 +2114,31 @@ fn a_resumable_upload_continues_where_it_stopped(db: TestDb) {
         "the document is the file, byte for byte"
     );
 
+    // Once complete, the directory holds the document's chunks and nothing staged (at once,
+    // or after housekeeping).
+    let version = version_id(&db, &id, 1);
+    let settle = |what: &str| -> Duration {
+        let started = Instant::now();
+        loop {
+            let files = store.files();
+            if files
+                .iter()
+                .all(|f| f.display().to_string().contains(&version))
+            {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{what}: objects other than the document's after 60 s: {files:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    let staged_gone = settle("the completed upload's staged pieces");
+    assert_eq!(store.files().len(), 3, "600 KiB in three chunks");
+
     // A cancelled upload leaves nothing.
     let rows = stored_rows(&db);
-    let files = store.files();
     let location = open(file.len());
     let part = patch(&location, 0, &file[..half]);
     assert_eq!(part.status, 204, "{}", part.text());
@@ -2124,12 +2146,14 @@ fn a_resumable_upload_continues_where_it_stopped(db: TestDb) {
     assert_eq!(cancelled.status, 204, "{}", cancelled.text());
     assert_eq!(offset(&s.worker, &location).0, 404);
     assert_eq!(stored_rows(&db), rows, "rows of the cancelled upload");
-    assert_eq!(store.files(), files, "objects of the cancelled upload");
+    let cancelled_gone = settle("the cancelled upload's pieces");
     println!(
         "resumable upload ({}): 600 KiB in two requests (offset {half} after the first, a \
-         wrong offset 409), the document equal byte for byte; a cancelled upload left no row \
-         and no object",
-        db.engine()
+         wrong offset 409), the document equal byte for byte, its staged pieces gone after \
+         {:.1} s; a cancelled upload left no row, its pieces gone after {:.1} s",
+        db.engine(),
+        staged_gone.as_secs_f64(),
+        cancelled_gone.as_secs_f64()
     );
 }
 
