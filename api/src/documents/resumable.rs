@@ -380,7 +380,28 @@ pub async fn cancel(
         },
     )
     .await;
+    if cancelled.is_ok() {
+        remove_discarded_now(state, id.as_str()).await;
+    }
     hide(replacing, cancelled).map(|_| ())
+}
+
+/// Removes a discarded session's pieces from an object store at once rather than at
+/// housekeeping's next round (its entry stays queued if this fails). Nothing else can claim
+/// them: a discarded session never commits.
+async fn remove_discarded_now(state: &AppState, session: &str) {
+    let store = &state.document_store;
+    if store.kind() != DocumentStorage::ObjectStore
+        || store.remove(store.kind(), session, None).await.is_err()
+    {
+        return;
+    }
+    let session = session.to_owned();
+    let _ = per_step(&state.pool, move |conn| {
+        conn.write_transaction(|conn| orphans::clear(conn, &session))?;
+        Ok(())
+    })
+    .await;
 }
 
 /// Forgets a session in the caller's transaction: database pieces deleted at once, pieces in an
@@ -447,8 +468,11 @@ async fn complete(
         conn.write_transaction(|conn| discard_in(conn, id.as_str(), storage))
     })
     .await;
-    if let Err(err) = removed {
-        tracing::warn!(error = %err, "a completed upload's staging is left to housekeeping");
+    match removed {
+        Ok(()) => remove_discarded_now(state, session.id.as_str()).await,
+        Err(err) => {
+            tracing::warn!(error = %err, "a completed upload's staging is left to housekeeping");
+        }
     }
     done
 }
