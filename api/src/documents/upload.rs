@@ -292,8 +292,9 @@ where
                     "the upload took too long and was discarded; send it again",
                 ));
             }
+            // The new content, where it is downloaded.
             let location = format!(
-                "/api/v1/cases/{}/documents/{}",
+                "/api/v1/cases/{}/documents/{}/content",
                 document.case_id, document.id
             );
             let mut reply =

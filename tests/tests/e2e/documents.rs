@@ -682,6 +682,11 @@ fn a_document_is_uploaded_replaced_listed_downloaded_and_deleted(db: TestDb) {
     assert_eq!(answer.status, 201, "{}", answer.text());
     let doc = answer.json();
     let id = doc["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer.header("location"),
+        doc["content"].as_str(),
+        "the 201 names the new content"
+    );
     assert_eq!(doc["case_id"], case.as_str());
     assert_eq!(
         doc["group"], "health",
