@@ -185,6 +185,26 @@ const KNOWN_SETTINGS: &[&str] = &[
     "TUMAINI_DOCUMENT_STORE",
     "TUMAINI_DOCUMENT_SCAN_COMMAND",
     "TUMAINI_DOCUMENT_SCAN_TIMEOUT_SECS",
+    "TUMAINI_ERASURE_APPROVAL_DAYS",
+    "TUMAINI_ERASURE_SUPERVISOR_APPROVAL",
+    "TUMAINI_RETENTION_INTERVAL_MINUTES",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_SERVICES_COMPLETED",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_REINTEGRATED",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_RETURNED",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_TRANSFERRED",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_LOST_CONTACT",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_DECEASED",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_DUPLICATE",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_NOT_A_VICTIM",
+    "TUMAINI_RETENTION_CLOSED_CASE_DAYS_OTHER",
+    "TUMAINI_RETENTION_WITHDRAWN_CASE_DAYS",
+    "TUMAINI_RETENTION_NOT_IDENTIFIED_DAYS",
+    "TUMAINI_RETENTION_ANONYMOUS_NOTIFICATION_DAYS",
+    "TUMAINI_RETENTION_OUTBOX_DAYS",
+    "TUMAINI_RETENTION_SESSION_DAYS",
+    "TUMAINI_RETENTION_SIGN_IN_DAYS",
+    "TUMAINI_RETENTION_DELETED_DOCUMENT_DAYS",
 ];
 
 fn file_key(setting: &str) -> String {
@@ -705,5 +725,41 @@ mod tests {
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         let err = Config::from_sources(|_| None, Some(&path)).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));
+    }
+
+    #[test]
+    fn the_lifetime_and_document_settings_can_be_set_in_the_file() {
+        for reason in tumaini_db::vocabulary::ClosureReason::ALL {
+            assert!(
+                KNOWN_SETTINGS.contains(&reason_setting(*reason)),
+                "{} is a setting of the file too",
+                reason_setting(*reason)
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tumaini.toml");
+        std::fs::write(
+            &path,
+            "retention_closed_case_days = 1000\nretention_closed_case_days_duplicate = 10\n\
+             retention_deleted_document_days = 7\nerasure_approval_days = 5\n\
+             erasure_supervisor_approval = true\nretention_interval_minutes = 0\n\
+             document_max_mb = 10\ndocument_store = \"file:///srv/documents\"\n",
+        )
+        .unwrap();
+        let config = Config::from_sources(|_| None, Some(&path)).unwrap();
+        let retention = &config.lifecycle.retention;
+        assert_eq!(retention.closed_case_days, 1000);
+        assert_eq!(
+            retention.closed_case_days(Some(tumaini_db::vocabulary::ClosureReason::Duplicate)),
+            10
+        );
+        assert_eq!(retention.deleted_document_days, 7);
+        assert!(config.lifecycle.erasure_supervisor_approval);
+        assert_eq!(config.lifecycle.retention_interval, None);
+        assert_eq!(config.documents.max_document_bytes, 10 * 1024 * 1024);
+        assert_eq!(
+            config.documents.store,
+            DocumentStoreSetting::Directory(PathBuf::from("/srv/documents"))
+        );
     }
 }
