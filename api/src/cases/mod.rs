@@ -293,15 +293,7 @@ pub async fn act_on_case<W>(
 where
     W: FnOnce(&mut DbConn, &CaseAccess) -> Result<Reply, ApiError> + Send + 'static,
 {
-    let act = CaseAct {
-        vault: state.vault()?,
-        authz: Arc::clone(&state.authz),
-        access_context: access_context(&state.cases, request.purpose),
-        user: caller.user.clone(),
-        context: caller.context.clone(),
-        principal: caller.principal(),
-        request,
-    };
+    let act = CaseAct::new(state, caller, request)?;
     with_conn(&state.pool, move |conn| {
         let act = &act;
         guarded::run(
@@ -347,15 +339,7 @@ pub async fn check_case_action(
     request: CaseRequest,
     group: Option<FieldGroup>,
 ) -> Result<(), ApiError> {
-    let act = CaseAct {
-        vault: state.vault()?,
-        authz: Arc::clone(&state.authz),
-        access_context: access_context(&state.cases, request.purpose),
-        user: caller.user.clone(),
-        context: caller.context.clone(),
-        principal: caller.principal(),
-        request,
-    };
+    let act = CaseAct::new(state, caller, request)?;
     with_conn(&state.pool, move |conn| {
         let act = &act;
         guarded::run(
@@ -403,6 +387,19 @@ enum Decided {
 }
 
 impl CaseAct {
+    /// The request of `caller` as the policies will see it.
+    fn new(state: &AppState, caller: &Caller, request: CaseRequest) -> Result<Self, ApiError> {
+        Ok(Self {
+            vault: state.vault()?,
+            authz: Arc::clone(&state.authz),
+            access_context: access_context(&state.cases, request.purpose),
+            user: caller.user.clone(),
+            context: caller.context.clone(),
+            principal: caller.principal(),
+            request,
+        })
+    }
+
     /// The request's audit event: the groups touched, and whether it is high-severity.
     fn audit(
         &self,

@@ -23,7 +23,7 @@ use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::Action;
 use crate::cases::Reply;
-use crate::cases::{CaseRequest, act_on_case, vault_error};
+use crate::cases::{CaseRequest, act_on_case};
 use crate::http::ApiError;
 use crate::state::AppState;
 
@@ -63,17 +63,14 @@ pub async fn download(
                 &document.id,
                 version.unwrap_or(document.current_version),
             )?;
-            let cipher = access
-                .vault
-                .document_cipher(
-                    conn,
-                    &access.case.id,
-                    row.id.as_str(),
-                    row.key_version,
-                    &row.nonce_prefix,
-                )
-                .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &document, &row)?;
+            let (cipher, meta) = super::open_version(
+                &access
+                    .vault
+                    .document_key(conn, &access.case.id)
+                    .map_err(crate::cases::vault_error)?,
+                &document,
+                &row,
+            )?;
             if let Ok(mut slot) = filled.lock() {
                 *slot = Some(Plan {
                     cipher,

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tumaini_db::ids::{CaseId, ConsentId, DocumentId, UserId};
 use tumaini_db::models::document::{Document, DocumentVersion};
-use tumaini_db::vault::DocumentCipher;
+use tumaini_db::vault::{DocumentCipher, DocumentKey};
 use tumaini_db::vocabulary::{self as vocab, DocumentKind};
 use utoipa::ToSchema;
 
@@ -143,6 +143,95 @@ fn view(document: &Document, version: &DocumentVersion, meta: SealedMeta) -> Doc
     }
 }
 
+/// The cipher of a stored version and its metadata, opened (and checked against the row).
+fn open_version(
+    key: &DocumentKey,
+    document: &Document,
+    version: &DocumentVersion,
+) -> Result<(DocumentCipher, SealedMeta), ApiError> {
+    let cipher = key
+        .cipher(
+            version.id.as_str(),
+            version.key_version,
+            &version.nonce_prefix,
+        )
+        .map_err(vault_error)?;
+    let meta = SealedMeta::open(&cipher, document, version)?;
+    Ok((cipher, meta))
+}
+
+/// The case's document key, read at the first version a request opens and reused for the rest.
+#[derive(Default)]
+struct LazyKey(Option<DocumentKey>);
+
+impl LazyKey {
+    fn get(
+        &mut self,
+        conn: &mut tumaini_db::DbConn,
+        access: &crate::cases::CaseAccess,
+    ) -> Result<&DocumentKey, ApiError> {
+        if self.0.is_none() {
+            self.0 = Some(
+                access
+                    .vault
+                    .document_key(conn, &access.case.id)
+                    .map_err(vault_error)?,
+            );
+        }
+        self.0
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("document key not read")))
+    }
+}
+
+/// A refused group hides an existing document (404), not a new one's group: the groups are a
+/// public vocabulary, as a PATCH of the group says.
+fn hide_if_existing<T>(existing: bool, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if existing {
+        hide_refused_group(result)
+    } else {
+        result
+    }
+}
+
+/// The group a new document or a new version goes to: the target's, or the document's (which
+/// is loaded: `NotFound` for one not in the case); and whether it is an existing document.
+async fn target_group(
+    state: &AppState,
+    case: &CaseId,
+    target: &UploadTarget,
+) -> Result<(FieldGroup, bool), ApiError> {
+    match target {
+        UploadTarget::New { kind, group, .. } => {
+            Ok((group.map_or_else(|| default_group(*kind), Ok)?, false))
+        }
+        UploadTarget::Version(id) => {
+            let (case, id) = (case.clone(), id.clone());
+            let document = store::per_step(&state.pool, move |conn| {
+                Ok(Document::find_in_case(conn, &case, &id)?)
+            })
+            .await?;
+            Ok((policy_group(document.field_group)?, true))
+        }
+    }
+}
+
+/// A `group` parameter: a personal group (the summary holds no document).
+pub fn personal_group_param(
+    group: Option<vocab::FieldGroup>,
+) -> Result<Option<FieldGroup>, ApiError> {
+    group
+        .map(|g| {
+            FieldGroup::from_code(g.code()).ok_or_else(|| {
+                ApiError::problem(
+                    ProblemType::BadRequest,
+                    "`group`: a document belongs to a personal group, not the summary",
+                )
+            })
+        })
+        .transpose()
+}
+
 /// The policy group of a stored document's group.
 fn policy_group(group: vocab::FieldGroup) -> Result<FieldGroup, ApiError> {
     FieldGroup::from_code(group.code())
@@ -163,23 +252,14 @@ pub async fn list(state: &AppState, caller: &Caller, case: CaseId) -> Result<Rep
     act_on_case(state, caller, request, move |conn, access| {
         let mut documents = Vec::new();
         let mut touched: Vec<FieldGroup> = Vec::new();
+        let mut key = LazyKey::default();
         for (document, version) in Document::list_for_case(conn, &access.case.id)? {
             let group = policy_group(document.field_group)?;
             let allowed = touched.contains(&group) || access.decide(group.read_action()).allowed;
             if !allowed {
                 continue;
             }
-            let cipher = access
-                .vault
-                .document_cipher(
-                    conn,
-                    &access.case.id,
-                    version.id.as_str(),
-                    version.key_version,
-                    &version.nonce_prefix,
-                )
-                .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &document, &version)?;
+            let (_, meta) = open_version(key.get(conn, access)?, &document, &version)?;
             if !touched.contains(&group) {
                 touched.push(group);
             }
@@ -261,22 +341,13 @@ pub fn for_subject_access(
     readable: &[FieldGroup],
 ) -> Result<Vec<DocumentView>, ApiError> {
     let mut views = Vec::new();
+    let mut key = LazyKey::default();
     for (document, _) in Document::list_for_case(conn, &access.case.id)? {
         if !readable.contains(&policy_group(document.field_group)?) {
             continue;
         }
         for version in DocumentVersion::all_of(conn, &document.id)? {
-            let cipher = access
-                .vault
-                .document_cipher(
-                    conn,
-                    &access.case.id,
-                    version.id.as_str(),
-                    version.key_version,
-                    &version.nonce_prefix,
-                )
-                .map_err(vault_error)?;
-            let meta = SealedMeta::open(&cipher, &document, &version)?;
+            let (_, meta) = open_version(key.get(conn, access)?, &document, &version)?;
             let mut seen = view(&document, &version, meta);
             seen.content = format!("{}?version={}", seen.content, version.version);
             views.push(seen);

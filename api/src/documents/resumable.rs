@@ -25,7 +25,7 @@ use tumaini_db::vocabulary::{DocumentStorage, OrphanReason};
 use super::content::MediaType;
 use super::store::{DocumentStore, per_step};
 use super::upload::{FileMeta, UploadTarget, consent_of, too_large, upload};
-use super::{default_group, hide_refused_group, policy_group, refused_group};
+use super::{hide_if_existing, policy_group, refused_group};
 use crate::audit::{AuditAction, Outcome};
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
@@ -106,19 +106,7 @@ pub async fn open(
     case: CaseId,
     new: NewSession,
 ) -> Result<DocumentVersionId, ApiError> {
-    let (group, replacing) = match &new.target {
-        UploadTarget::New { kind, group, .. } => {
-            (group.map_or_else(|| default_group(*kind), Ok)?, false)
-        }
-        UploadTarget::Version(id) => {
-            let (case, id) = (case.clone(), id.clone());
-            let document = per_step(&state.pool, move |conn| {
-                Ok(Document::find_in_case(conn, &case, &id)?)
-            })
-            .await?;
-            (policy_group(document.field_group)?, true)
-        }
-    };
+    let (group, replacing) = super::target_group(state, &case, &new.target).await?;
     let settings = std::sync::Arc::clone(&state.documents);
     if new.length > settings.max_document_bytes {
         return Err(too_large(false));
@@ -200,7 +188,7 @@ pub async fn open(
         },
     )
     .await;
-    hide(replacing, opened).map(|_| session_id)
+    hide_if_existing(replacing, opened).map(|_| session_id)
 }
 
 /// Where the caller's session stands; 404 for anyone else's.
@@ -210,12 +198,34 @@ pub async fn progress(
     case: CaseId,
     id: DocumentVersionId,
 ) -> Result<Progress, ApiError> {
-    let user = caller.user.id.clone();
-    let session = per_step(&state.pool, move |conn| {
+    let session = own_session(state, caller, &case, &id).await?;
+    // Asking where it stands is the first step of resuming it: decided (and a refusal audited)
+    // as continuing it is.
+    hide_if_existing(
+        session.document_id.is_some(),
+        check_case_action(
+            state,
+            caller,
+            request(&case, AuditAction::DocumentUploadAppend),
+            Some(policy_group(session.field_group)?),
+        )
+        .await,
+    )?;
+    Ok(progress_of(&session))
+}
+
+/// The caller's session `id` of `case`; 404 for anyone else's.
+async fn own_session(
+    state: &AppState,
+    caller: &Caller,
+    case: &CaseId,
+    id: &DocumentVersionId,
+) -> Result<UploadSession, ApiError> {
+    let (case, id, user) = (case.clone(), id.clone(), caller.user.id.clone());
+    per_step(&state.pool, move |conn| {
         Ok(uploads::find_for(conn, &case, &id, &user)?)
     })
-    .await?;
-    Ok(progress_of(&session))
+    .await
 }
 
 fn progress_of(session: &UploadSession) -> Progress {
@@ -238,16 +248,10 @@ pub async fn append<S>(
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
-    let session = {
-        let (case, id, user) = (case.clone(), id.clone(), caller.user.id.clone());
-        per_step(&state.pool, move |conn| {
-            Ok(uploads::find_for(conn, &case, &id, &user)?)
-        })
-        .await?
-    };
+    let session = own_session(state, caller, &case, &id).await?;
     let group = policy_group(session.field_group)?;
     let replacing = session.document_id.is_some();
-    hide(
+    hide_if_existing(
         replacing,
         check_case_action(
             state,
@@ -355,13 +359,7 @@ pub async fn cancel(
     case: CaseId,
     id: DocumentVersionId,
 ) -> Result<(), ApiError> {
-    let session = {
-        let (case, id, user) = (case.clone(), id.clone(), caller.user.id.clone());
-        per_step(&state.pool, move |conn| {
-            Ok(uploads::find_for(conn, &case, &id, &user)?)
-        })
-        .await?
-    };
+    let session = own_session(state, caller, &case, &id).await?;
     let group = policy_group(session.field_group)?;
     let replacing = session.document_id.is_some();
     let storage = state.document_store.kind();
@@ -383,7 +381,7 @@ pub async fn cancel(
     if cancelled.is_ok() {
         remove_discarded_now(state, id.as_str()).await;
     }
-    hide(replacing, cancelled).map(|_| ())
+    hide_if_existing(replacing, cancelled).map(|_| ())
 }
 
 /// Removes a discarded session's pieces from an object store at once rather than at
@@ -607,13 +605,4 @@ async fn audit_append(
         Ok(())
     })
     .await
-}
-
-/// A refused group hides an existing document (404), not a new one's group.
-fn hide<T>(replacing: bool, result: Result<T, ApiError>) -> Result<T, ApiError> {
-    if replacing {
-        hide_refused_group(result)
-    } else {
-        result
-    }
 }

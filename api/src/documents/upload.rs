@@ -21,7 +21,7 @@ use tumaini_db::vocabulary::{self as vocab, DocumentKind, OrphanReason};
 use super::content::scan::{Scan, ScanCommand, ScanVerdict};
 use super::content::{ContentError, Inspector, MediaType};
 use super::store::{DocumentStore, fresh_deadline, per_step};
-use super::{SealedMeta, default_group, policy_group, refused_group, view};
+use super::{SealedMeta, hide_if_existing, refused_group, view};
 use crate::audit::AuditAction;
 use crate::auth::Caller;
 use crate::authz::{Action, FieldGroup};
@@ -84,20 +84,8 @@ where
 {
     let vault = state.vault()?;
     // The group decides; for a new version it is the document's.
-    let (group, existing) = match &target {
-        UploadTarget::New { kind, group, .. } => {
-            (group.map_or_else(|| default_group(*kind), Ok)?, None)
-        }
-        UploadTarget::Version(id) => {
-            let (case, id) = (case.clone(), id.clone());
-            let document = per_step(&state.pool, move |conn| {
-                Ok(Document::find_in_case(conn, &case, &id)?)
-            })
-            .await?;
-            (policy_group(document.field_group)?, Some(document))
-        }
-    };
-    let audited_as = if existing.is_some() {
+    let (group, replacing) = super::target_group(state, &case, &target).await?;
+    let audited_as = if replacing {
         AuditAction::DocumentReplace
     } else {
         AuditAction::DocumentUpload
@@ -109,10 +97,7 @@ where
         purpose: "case_management",
         idempotency,
     };
-    // A refused group is no secret for a new document (the groups are a public vocabulary, as
-    // a PATCH of the group says); an existing one the caller may not read does not exist.
-    let replacing = existing.is_some();
-    hide(
+    hide_if_existing(
         replacing,
         fresh_deadline(
             &state.pool,
@@ -307,16 +292,7 @@ where
     if let Err(err) = &completed {
         stored.discard_after(err, &state.pool).await;
     }
-    hide(replacing, completed)
-}
-
-/// See [`upload`]: a refused group hides an existing document, not a new one's group.
-fn hide<T>(replacing: bool, result: Result<T, ApiError>) -> Result<T, ApiError> {
-    if replacing {
-        super::hide_refused_group(result)
-    } else {
-        result
-    }
+    hide_if_existing(replacing, completed)
 }
 
 fn stored_group(group: FieldGroup) -> Result<vocab::FieldGroup, ApiError> {

@@ -43,7 +43,7 @@ pub use provider::{KeyContext, KeyProvider, KeyRing, KeySetError, KeyVersion, Wr
 pub use rotation::{RotationOptions, RotationReport};
 pub use secret::{KeyMaterial, SecretBytes, SecretString};
 pub use store::ShredOutcome;
-pub use stream::DocumentCipher;
+pub use stream::{DocumentCipher, DocumentKey};
 
 use crate::ids::{CaseId, OrgId, UserId};
 use crate::models::User;
@@ -440,8 +440,19 @@ impl Vault {
         Ok(DocumentCipher::fresh(key, version, version_id))
     }
 
-    /// The cipher of a stored version of a document of `case`, from the key version and nonce
-    /// prefix stored with it; [`VaultError::Erased`] once the case was shredded.
+    /// The key that opens the stored versions of `case`'s documents (its row read once, for as
+    /// many versions as a request opens); [`VaultError::Erased`] once the case was shredded.
+    pub fn document_key(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+    ) -> Result<DocumentKey, VaultError> {
+        let (key, version) = self.live_key(conn, case)?;
+        Ok(DocumentKey::new(key, version))
+    }
+
+    /// The cipher of one stored version of a document of `case` (see [`Vault::document_key`]
+    /// for several).
     pub fn document_cipher(
         &self,
         conn: &mut DbConn,
@@ -450,12 +461,8 @@ impl Vault {
         key_version: i32,
         nonce_prefix: &[u8],
     ) -> Result<DocumentCipher, VaultError> {
-        let (key, version) = self.live_key(conn, case)?;
-        let stored = u32::try_from(key_version).map_err(|_| VaultError::Malformed)?;
-        if stored != version {
-            return Err(VaultError::UnknownKeyVersion(stored));
-        }
-        DocumentCipher::stored(key, version, version_id, nonce_prefix)
+        self.document_key(conn, case)?
+            .cipher(version_id, key_version, nonce_prefix)
     }
 
     /// Stores the values a case's blind indexes are computed from (encrypted) and the indexes

@@ -180,6 +180,46 @@ impl DocumentCipher {
     }
 }
 
+/// A case's live data key, for opening the stored versions of its documents.
+pub struct DocumentKey {
+    key: Arc<KeyMaterial>,
+    version: u32,
+}
+
+impl std::fmt::Debug for DocumentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentKey")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocumentKey {
+    pub(super) fn new(key: Arc<KeyMaterial>, version: u32) -> Self {
+        Self { key, version }
+    }
+
+    /// The cipher of a stored version, from the key version and nonce prefix stored with it;
+    /// a version sealed under another key version is refused.
+    pub fn cipher(
+        &self,
+        version_id: &str,
+        key_version: i32,
+        nonce_prefix: &[u8],
+    ) -> Result<DocumentCipher, VaultError> {
+        let stored = u32::try_from(key_version).map_err(|_| VaultError::Malformed)?;
+        if stored != self.version {
+            return Err(VaultError::UnknownKeyVersion(stored));
+        }
+        DocumentCipher::stored(
+            Arc::clone(&self.key),
+            self.version,
+            version_id,
+            nonce_prefix,
+        )
+    }
+}
+
 /// How many chunks a plaintext of `size` bytes takes (an empty file is one empty chunk).
 pub fn chunk_count(size: u64) -> u64 {
     size.div_ceil(CHUNK_SIZE as u64).max(1)

@@ -11,7 +11,6 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
-use crate::authz::FieldGroup;
 use crate::documents::content::MediaType;
 use crate::documents::{self, DocumentList, DocumentView, FileMeta, UploadTarget};
 use crate::http::{ApiError, Problem, ProblemType};
@@ -90,17 +89,7 @@ pub async fn upload_document(
 ) -> Result<HttpResponse, ApiError> {
     let file = file_meta(&req)?;
     let query = query.into_inner();
-    let group = query
-        .group
-        .map(|g| {
-            FieldGroup::from_code(g.code()).ok_or_else(|| {
-                ApiError::problem(
-                    ProblemType::BadRequest,
-                    "`group`: a document belongs to a personal group, not the summary",
-                )
-            })
-        })
-        .transpose()?;
+    let group = crate::documents::personal_group_param(query.group)?;
     let target = UploadTarget::New {
         kind: query.kind,
         group,

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
-use crate::authz::FieldGroup;
 use crate::documents::UploadTarget;
 use crate::documents::content::MediaType;
 use crate::documents::resumable::{self, NewSession, Progress};
@@ -100,17 +99,7 @@ pub async fn open_upload(
         }
         (None, Some(kind)) => UploadTarget::New {
             kind,
-            group: query
-                .group
-                .map(|g| {
-                    FieldGroup::from_code(g.code()).ok_or_else(|| {
-                        ApiError::problem(
-                            ProblemType::BadRequest,
-                            "`group`: a document belongs to a personal group, not the summary",
-                        )
-                    })
-                })
-                .transpose()?,
+            group: crate::documents::personal_group_param(query.group)?,
             consent: query.consent,
         },
         _ => {
