@@ -21,6 +21,7 @@ fn org(id: &str, kind: OrganisationKind) -> OrganisationFacts {
         kind,
         country: "UG".into(),
         active: true,
+        need_to_know: false,
     }
 }
 
@@ -83,6 +84,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect(),
         erased: false,
         restricted: false,
+        assigned: vec![],
+        owner_groups: FieldGroup::ALL.to_vec(),
+        former_owners: vec![],
     };
     let actions = [
         Action::ReadSummary,

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use tumaini_api::authz::{
     AccessContext, Action, Authorizer, CaseFacts, ClientFacts, Decision, FieldGroup,
-    OrganisationFacts, PrincipalFacts, ReferralFacts, Resource,
+    OrganisationFacts, PrincipalFacts, ReferralFacts, Resource, TransferFacts,
 };
 use tumaini_db::vocabulary::{ClientScope, OrganisationKind, Role};
 
@@ -34,6 +34,7 @@ fn org(id: &str, kind: OrganisationKind, country: &str, active: bool) -> Organis
         kind,
         country: country.to_owned(),
         active,
+        need_to_know: false,
     }
 }
 
@@ -43,6 +44,7 @@ struct World {
     clients: Vec<ClientFacts>,
     cases: Vec<CaseFacts>,
     referrals: Vec<ReferralFacts>,
+    transfers: Vec<TransferFacts>,
 }
 
 fn world() -> World {
@@ -59,7 +61,15 @@ fn world() -> World {
         org("ca-ke", K::CompetentAuthority, "KE", true),
         org("coordination-ke", K::CoordinationOffice, "KE", true),
         org("ngo-closed", K::Ngo, "UG", false),
-    ];
+    ]
+    .into_iter()
+    .map(|mut o| {
+        // Need-to-know inside the Ugandan shelter and clinic and the Kenyan shelter; every case
+        // worker reads the cases of the others.
+        o.need_to_know = ["shelter-ug", "health-ug", "shelter-ke"].contains(&o.id.as_str());
+        o
+    })
+    .collect::<Vec<_>>();
     let find = |id: &str| {
         orgs.iter()
             .find(|o| o.id == id)
@@ -74,6 +84,12 @@ fn world() -> World {
     };
     let principals = vec![
         user("shelter-worker", Role::CaseWorker, "shelter-ug", false),
+        user(
+            "shelter-worker-unassigned",
+            Role::CaseWorker,
+            "shelter-ug",
+            false,
+        ),
         user("shelter-supervisor", Role::Supervisor, "shelter-ug", true),
         user(
             "shelter-supervisor-no-mfa",
@@ -102,6 +118,12 @@ fn world() -> World {
         user("coordinator-no-mfa", Role::Coordinator, "coptip", false),
         user("admin", Role::Admin, "coptip", true),
         user("kenya-worker", Role::CaseWorker, "shelter-ke", false),
+        user(
+            "kenya-worker-unassigned",
+            Role::CaseWorker,
+            "shelter-ke",
+            false,
+        ),
         user("kenya-supervisor", Role::Supervisor, "shelter-ke", true),
         user("kenya-health-worker", Role::CaseWorker, "health-ke", false),
         user("kenya-responder", Role::FirstResponder, "police-ke", false),
@@ -214,6 +236,21 @@ fn world() -> World {
                 consent: consents[c].clone(),
                 erased: false,
                 restricted: false,
+                // Every other case has its organisations' first case workers assigned.
+                assigned: if cases.len() % 2 == 0 {
+                    [
+                        "shelter-worker",
+                        "health-worker",
+                        "kenya-worker",
+                        "kenya-health-worker",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec()
+                } else {
+                    vec![]
+                },
+                owner_groups: FieldGroup::ALL.to_vec(),
+                former_owners: vec![],
             });
         }
     }
@@ -235,6 +272,34 @@ fn world() -> World {
         })
         .collect();
     cases.extend(lifecycle);
+    // Cases that came by transfer: the new owner reads the groups handed over (identity and
+    // notes), the former owner kept the summary or nothing.
+    let transferred: Vec<CaseFacts> = cases
+        .iter()
+        .filter(|c| {
+            c.identification_stage == "presumed"
+                && c.status == "active"
+                && !c.child
+                && !c.erased
+                && !c.restricted
+        })
+        .flat_map(|c| {
+            let former = if c.owner.id == "shelter-ug" {
+                "police-ug"
+            } else {
+                "shelter-ug"
+            };
+            let mut kept = c.clone();
+            kept.id = format!("{}-transferred-kept", c.id);
+            kept.owner_groups = vec![FieldGroup::Identity, FieldGroup::Notes];
+            kept.former_owners = vec![find(former)];
+            let mut nothing = c.clone();
+            nothing.id = format!("{}-transferred", c.id);
+            nothing.owner_groups = vec![FieldGroup::Identity, FieldGroup::Notes];
+            [kept, nothing]
+        })
+        .collect();
+    cases.extend(transferred);
     let mut referrals = Vec::new();
     let referral_states = [
         "sent",
@@ -320,12 +385,36 @@ fn world() -> World {
             &[*scope],
         ));
     }
+    // Transfers in every state between organisations at home and across the border, of a
+    // Ugandan case, restricted and erased too.
+    let mut transfers = Vec::new();
+    for (from, to, case) in [
+        ("police-ug", "shelter-ug", &ugandan),
+        ("police-ug", "shelter-ke", &ugandan),
+        ("police-ug", "health-ug", &ugandan_restricted),
+        ("police-ug", "shelter-ug", &ugandan_erased),
+        ("shelter-ke", "shelter-ug", &kenyan),
+    ] {
+        for state in ["requested", "accepted", "declined", "withdrawn"] {
+            transfers.push(TransferFacts {
+                id: format!(
+                    "transfer-{from}-{to}-{state}-{}-{}",
+                    case.restricted, case.erased
+                ),
+                case: case.clone(),
+                from: find(from),
+                to: find(to),
+                state: state.to_owned(),
+            });
+        }
+    }
     World {
         orgs,
         principals,
         clients,
         cases,
         referrals,
+        transfers,
     }
 }
 
@@ -433,7 +522,14 @@ fn expected(
             let authority = p.role == CompetentAuthority
                 && p.organisation.kind == OrganisationKind::CompetentAuthority
                 && c.referred_into_nrm;
+            let former_owner = c.former_owners.iter().any(|o| o.id == p.organisation.id);
             if let Some(g) = action.group() {
+                if p.role == CaseWorker
+                    && p.organisation.need_to_know
+                    && !c.assigned.contains(&p.user_id)
+                {
+                    return false; // need-to-know: a case worker reads only assigned cases
+                }
                 if p.organisation.kind.is_law_enforcement() && !consented(g, "law_enforcement") {
                     return false;
                 }
@@ -455,7 +551,7 @@ fn expected(
                     // own access
                     return false;
                 }
-                return (staff && owner)
+                return (staff && owner && c.owner_groups.contains(&g))
                     || (staff && holder_group(g) && consented(g, p.organisation.kind.code()))
                     || recent_responder
                     || (p.role == Coordinator && ctx.break_glass)
@@ -482,13 +578,15 @@ fn expected(
                     | Action::ApproveErasure
                     | Action::ManageLegalHold
                     | Action::RestrictProcessing
+                    | Action::AssignStaff
+                    | Action::RequestTransfer
             );
             if c.erased && is_final {
                 return false; // an erased case is final
             }
             match action {
                 Action::ReadSummary => {
-                    (staff && (owner || holder))
+                    (staff && (owner || holder || former_owner))
                         || recent_responder
                         || p.role == Coordinator
                         || authority
@@ -517,7 +615,32 @@ fn expected(
                 }
                 Action::ManageLegalHold => p.role == Coordinator,
                 Action::ReadHistory => staff && (owner || holder),
+                Action::AssignStaff => p.role == Supervisor && (owner || holder),
+                Action::RequestTransfer => staff && owner && !c.restricted,
                 _ => unreachable!("not a case action"),
+            }
+        }
+        Resource::Transfer(t) => {
+            if p.role == Admin {
+                return false;
+            }
+            if national
+                && p.organisation.country != t.from.country
+                && p.organisation.country != t.to.country
+            {
+                return false; // jurisdiction: transfers leaving or coming into the country
+            }
+            let to = p.organisation.id == t.to.id;
+            let from = p.organisation.id == t.from.id;
+            let waiting = t.state == "requested";
+            match action {
+                Action::ReadTransfer => (staff && (to || from)) || p.role == Coordinator,
+                Action::AcceptTransfer => {
+                    staff && to && waiting && !t.case.erased && !t.case.restricted
+                }
+                Action::DeclineTransfer => staff && to && waiting,
+                Action::WithdrawTransfer => staff && from && waiting,
+                _ => unreachable!("not a transfer action"),
             }
         }
         Resource::Referral(r) => {
@@ -628,6 +751,11 @@ fn resources<'w>(world: &'w World, action: Action) -> Vec<(Resource<'w>, &'w str
             .referrals
             .iter()
             .map(|r| (Resource::Referral(r), r.id.as_str()))
+            .collect(),
+        "Transfer" => world
+            .transfers
+            .iter()
+            .map(|t| (Resource::Transfer(t), t.id.as_str()))
             .collect(),
         _ => world
             .cases

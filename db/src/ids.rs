@@ -183,3 +183,11 @@ uuid_id!(
     /// One version of a document's content (the id its encrypted chunks are bound to).
     DocumentVersionId
 );
+uuid_id!(
+    /// A follow-up scheduled on a case.
+    FollowUpId
+);
+uuid_id!(
+    /// A transfer of a case to another organisation.
+    TransferId
+);

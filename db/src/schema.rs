@@ -13,6 +13,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        case_access -> Text,
     }
 }
 
@@ -722,6 +723,63 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_chain -> audit_events (event_id));
+diesel::table! {
+    /// The staff assigned to a case, per organisation (at most one lead each).
+    case_assignments (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        organisation_id -> Text,
+        lead -> Bool,
+        assigned_by -> Nullable<Text>,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Follow-ups scheduled on a case (visits, calls, court dates, appointments, reviews), with
+    /// an optional reminder e-mail the day before; the note is sealed under the case's key.
+    follow_ups (id) {
+        id -> Text,
+        case_id -> Text,
+        organisation_id -> Text,
+        assigned_to -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        due_on -> Date,
+        kind -> Text,
+        note -> Nullable<Binary>,
+        status -> Text,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        remind_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    /// Transfers of a case's ownership to another organisation.
+    case_transfers (id) {
+        id -> Text,
+        case_id -> Text,
+        from_organisation_id -> Text,
+        to_organisation_id -> Text,
+        reason -> Text,
+        groups -> Text,
+        sender_keeps -> Text,
+        consent_version -> Nullable<Integer>,
+        state -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        respond_by -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decline_reason -> Nullable<Text>,
+        note -> Nullable<Binary>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_clients -> organisations (organisation_id));
@@ -744,8 +802,14 @@ diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(documents -> cases (case_id));
 diesel::joinable!(document_versions -> documents (document_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(case_assignments -> cases (case_id));
+diesel::joinable!(follow_ups -> cases (case_id));
+diesel::joinable!(case_transfers -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    case_assignments,
+    follow_ups,
+    case_transfers,
     documents,
     document_versions,
     document_chunks,

@@ -88,6 +88,7 @@ pub(crate) use vocabulary;
 
 mod audit;
 mod case;
+mod casework;
 mod client;
 mod document;
 mod lifecycle;
@@ -96,6 +97,10 @@ pub mod region;
 mod webhook;
 pub use audit::AuditAction;
 pub use case::*;
+pub use casework::{
+    CaseAccessMode, FollowUpKind, FollowUpStatus, SenderKeeps, TransferDeclineReason,
+    TransferReason, TransferState,
+};
 pub use client::{ClientScope, LegalBasis};
 pub use document::{DocumentKind, DocumentStorage, OrphanReason};
 pub use lifecycle::*;

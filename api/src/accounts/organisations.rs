@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::{NewOrganisation, Organisation};
-use tumaini_db::vocabulary::{OrganisationKind, ServiceType};
+use tumaini_db::vocabulary::{CaseAccessMode, OrganisationKind, ServiceType};
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
@@ -42,6 +42,9 @@ pub struct OrganisationView {
     pub region: String,
     /// Whether its users can act.
     pub active: bool,
+    /// Who inside it reads the personal groups of its cases: the assigned staff and its
+    /// supervisors (`need_to_know`), or every case worker and supervisor (`all_staff`).
+    pub case_access: CaseAccessMode,
     /// Services offered.
     pub services: Vec<ServiceType>,
 }
@@ -55,6 +58,7 @@ fn organisation_view(conn: &mut DbConn, org: Organisation) -> Result<Organisatio
         country: org.country,
         region: org.region,
         active: org.active,
+        case_access: org.case_access,
         services,
     })
 }
@@ -89,6 +93,7 @@ pub async fn create(
         kind: input.kind,
         country: input.country.to_string(),
         active: true,
+        need_to_know: false,
     };
     let decision = authorize(
         state,
@@ -191,6 +196,56 @@ pub async fn deactivate(state: &AppState, caller: Caller, id: OrgId) -> Result<(
                 &decision,
             )?;
             Ok::<_, ApiError>(())
+        })
+    })
+    .await
+}
+
+/// Who inside an organisation reads the personal groups of its cases.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"case_access": "need_to_know"}))]
+#[serde(deny_unknown_fields)]
+pub struct CaseAccessInput {
+    /// `need_to_know`: the staff assigned to a case and the organisation's supervisors;
+    /// `all_staff`: every case worker and supervisor of the organisation.
+    pub case_access: CaseAccessMode,
+}
+
+/// Sets who inside an organisation reads the personal groups of its cases (its supervisors,
+/// and administrators). Takes effect on the next request of each member of staff.
+pub async fn set_case_access(
+    state: &AppState,
+    caller: Caller,
+    id: OrgId,
+    input: CaseAccessInput,
+) -> Result<OrganisationView, ApiError> {
+    let target = organisation_facts(state, id.clone()).await?;
+    let decision = authorize(
+        state,
+        &caller,
+        Action::ManageUsers,
+        &target,
+        AuditAction::OrganisationCaseAccess,
+        forbidden,
+    )
+    .await?;
+    let Caller { user, context, .. } = caller;
+    with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            Organisation::set_case_access(conn, &id, input.case_access)?;
+            audit::record_decided(
+                conn,
+                &context,
+                Some(&user),
+                Event {
+                    action: AuditAction::OrganisationCaseAccess,
+                    outcome: Outcome::Success,
+                    resource: Some(("organisation", id.to_string())),
+                },
+                &decision,
+            )?;
+            let org = Organisation::find(conn, &id)?;
+            Ok::<_, ApiError>(organisation_view(conn, org)?)
         })
     })
     .await

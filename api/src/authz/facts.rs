@@ -172,6 +172,18 @@ actions! {
     ReadHistory,
     /// Restrict processing of a case, or lift the restriction.
     RestrictProcessing,
+    /// Assign staff of one's organisation to a case (the lead and others), or end an assignment.
+    AssignStaff,
+    /// Ask another organisation to take a case over.
+    RequestTransfer,
+    /// Read a transfer.
+    ReadTransfer,
+    /// Accept a transfer: the case becomes the receiver's.
+    AcceptTransfer,
+    /// Decline a transfer.
+    DeclineTransfer,
+    /// Withdraw a transfer still waiting.
+    WithdrawTransfer,
 }
 
 impl Action {
@@ -209,6 +221,10 @@ impl Action {
             | Self::CompleteReferral
             | Self::WithdrawReferral
             | Self::ReadReferralReason => "Referral",
+            Self::ReadTransfer
+            | Self::AcceptTransfer
+            | Self::DeclineTransfer
+            | Self::WithdrawTransfer => "Transfer",
             _ => "Case",
         }
     }
@@ -225,6 +241,8 @@ pub struct OrganisationFacts {
     pub country: String,
     /// Whether it is active.
     pub active: bool,
+    /// Its case workers read a case's personal groups only when assigned to it.
+    pub need_to_know: bool,
 }
 
 impl From<&tumaini_db::models::Organisation> for OrganisationFacts {
@@ -234,6 +252,7 @@ impl From<&tumaini_db::models::Organisation> for OrganisationFacts {
             kind: org.kind,
             country: org.country.to_string(),
             active: org.active,
+            need_to_know: org.case_access == tumaini_db::vocabulary::CaseAccessMode::NeedToKnow,
         }
     }
 }
@@ -311,6 +330,13 @@ pub struct CaseFacts {
     pub erased: bool,
     /// Processing is restricted while a dispute about it is resolved.
     pub restricted: bool,
+    /// The staff assigned to it (user ids, every organisation).
+    pub assigned: Vec<String>,
+    /// The groups its owner reads: all six, or for a case that came by transfer the groups the
+    /// last transfer handed over.
+    pub owner_groups: Vec<FieldGroup>,
+    /// Organisations that transferred it away keeping its summary.
+    pub former_owners: Vec<OrganisationFacts>,
 }
 
 /// A referral's facts.
@@ -330,6 +356,21 @@ pub struct ReferralFacts {
     pub groups: Vec<FieldGroup>,
 }
 
+/// A transfer's facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferFacts {
+    /// Its id.
+    pub id: String,
+    /// The case transferred.
+    pub case: CaseFacts,
+    /// The sending organisation.
+    pub from: OrganisationFacts,
+    /// The receiving organisation.
+    pub to: OrganisationFacts,
+    /// State code.
+    pub state: String,
+}
+
 /// What an action is done to.
 #[derive(Debug, Clone, Copy)]
 pub enum Resource<'a> {
@@ -339,6 +380,8 @@ pub enum Resource<'a> {
     Case(&'a CaseFacts),
     /// A referral.
     Referral(&'a ReferralFacts),
+    /// A transfer.
+    Transfer(&'a TransferFacts),
 }
 
 /// The request's circumstances.
@@ -383,8 +426,16 @@ impl AccessContext {
     }
 }
 
-static TYPES: LazyLock<[EntityTypeName; 5]> = LazyLock::new(|| {
-    ["Organisation", "User", "Case", "Referral", "Client"].map(|kind| {
+static TYPES: LazyLock<[EntityTypeName; 6]> = LazyLock::new(|| {
+    [
+        "Organisation",
+        "User",
+        "Case",
+        "Referral",
+        "Client",
+        "Transfer",
+    ]
+    .map(|kind| {
         EntityTypeName::from_str(&format!("Tumaini::{kind}"))
             .unwrap_or_else(|_| unreachable!("a valid type name"))
     })
@@ -397,6 +448,7 @@ enum Kind {
     Case = 2,
     Referral = 3,
     Client = 4,
+    Transfer = 5,
 }
 
 fn uid(kind: Kind, id: &str) -> EntityUid {
@@ -432,6 +484,7 @@ fn organisation_entity(org: &OrganisationFacts) -> Result<Entity, String> {
             ("kind", R::new_string(org.kind.code().to_owned())),
             ("country", R::new_string(org.country.clone())),
             ("active", R::new_bool(org.active)),
+            ("need_to_know", R::new_bool(org.need_to_know)),
         ],
         vec![],
     )
@@ -468,6 +521,11 @@ fn case_entities(case: &CaseFacts, out: &mut Vec<Entity>) -> Result<(), String> 
         })
         .collect::<Result<Vec<_>, _>>()?;
     out.push(organisation_entity(&case.owner)?);
+    let mut former = Vec::new();
+    for org in &case.former_owners {
+        former.push(reference(Kind::Organisation, &org.id));
+        out.push(organisation_entity(org)?);
+    }
     out.push(entity(
         Kind::Case,
         &case.id,
@@ -487,6 +545,19 @@ fn case_entities(case: &CaseFacts, out: &mut Vec<Entity>) -> Result<(), String> 
             ("consent", R::new_set(consent)),
             ("erased", R::new_bool(case.erased)),
             ("restricted", R::new_bool(case.restricted)),
+            (
+                "assigned",
+                R::new_set(case.assigned.iter().map(|u| reference(Kind::User, u))),
+            ),
+            (
+                "owner_groups",
+                R::new_set(
+                    case.owner_groups
+                        .iter()
+                        .map(|g| R::new_string(g.code().to_owned())),
+                ),
+            ),
+            ("former_owners", R::new_set(former)),
         ],
         vec![],
     )?);
@@ -591,6 +662,22 @@ pub(super) fn entities(
                 vec![],
             )?);
         }
+        Resource::Transfer(transfer) => {
+            case_entities(&transfer.case, &mut out)?;
+            out.push(organisation_entity(&transfer.from)?);
+            out.push(organisation_entity(&transfer.to)?);
+            out.push(entity(
+                Kind::Transfer,
+                &transfer.id,
+                vec![
+                    ("case", reference(Kind::Case, &transfer.case.id)),
+                    ("from", reference(Kind::Organisation, &transfer.from.id)),
+                    ("to", reference(Kind::Organisation, &transfer.to.id)),
+                    ("state", R::new_string(transfer.state.clone())),
+                ],
+                vec![],
+            )?);
+        }
     }
     // The same organisation may appear several times (owner and principal's, say); keep the
     // first of each.
@@ -612,6 +699,7 @@ impl Resource<'_> {
             Self::Organisation(org) => uid(Kind::Organisation, &org.id),
             Self::Case(case) => uid(Kind::Case, &case.id),
             Self::Referral(referral) => uid(Kind::Referral, &referral.id),
+            Self::Transfer(transfer) => uid(Kind::Transfer, &transfer.id),
         }
     }
 }

@@ -29,7 +29,7 @@ fn grants_through_break_glass(policy: &Policy) -> bool {
 
 pub use facts::{
     AccessContext, Action, CaseFacts, ClientFacts, FieldGroup, OrganisationFacts, PrincipalFacts,
-    ReferralFacts, Resource, Subject,
+    ReferralFacts, Resource, Subject, TransferFacts,
 };
 
 const EMBEDDED_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
@@ -54,6 +54,10 @@ const EMBEDDED_POLICIES: &[(&str, &str)] = &[
     (
         "lifecycle.cedar",
         include_str!("../../../policies/lifecycle.cedar"),
+    ),
+    (
+        "transfers.cedar",
+        include_str!("../../../policies/transfers.cedar"),
     ),
 ];
 

@@ -121,7 +121,8 @@ impl Seen<'_> {
         let owner = Organisation::find(conn, &case.owner_organisation_id)?;
         let newest = tumaini_db::models::consent::newest(conn, &case.id)?;
         let access = referral_access(conn, &case.id)?;
-        let facts = facts_of(case, &owner, newest.as_ref(), access);
+        let people = super::people_facts(conn, case)?;
+        let facts = facts_of(case, &owner, newest.as_ref(), access, people);
         Ok(self
             .authz
             .decide(

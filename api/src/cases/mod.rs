@@ -4,6 +4,7 @@
 //! that does not exist; a refusal is audited in a transaction of its own.
 
 pub mod assessments;
+pub mod assignments;
 pub mod break_glass;
 mod deadlines;
 pub mod documents;
@@ -195,8 +196,48 @@ fn load_facts_of(
     let owner = Organisation::find(conn, &case.owner_organisation_id)?;
     let newest = consent::newest(conn, id)?;
     let access = referral_access(conn, id)?;
-    let facts = facts_of(&case, &owner, newest.as_ref(), access);
+    let people = people_facts(conn, &case)?;
+    let facts = facts_of(&case, &owner, newest.as_ref(), access, people);
     Ok((case, facts, newest))
+}
+
+/// Who works on a case, for the policies: the staff assigned to it, the groups its owner reads
+/// (all, or what the last transfer handed over) and the former owners that kept its summary.
+#[derive(Debug, Clone)]
+pub struct CasePeople {
+    /// The assigned staff's user ids.
+    pub assigned: Vec<String>,
+    /// The groups the owner reads.
+    pub owner_groups: Vec<FieldGroup>,
+    /// Former owners that kept the summary.
+    pub former_owners: Vec<OrganisationFacts>,
+}
+
+/// Loads [`CasePeople`] of a case.
+pub fn people_facts(conn: &mut DbConn, case: &Case) -> Result<CasePeople, DbError> {
+    let assigned = tumaini_db::models::assignment::assigned_users(conn, &case.id)?
+        .into_iter()
+        .map(|u| u.to_string())
+        .collect();
+    let ownership =
+        tumaini_db::models::transfer::ownership_facts(conn, &case.id, &case.owner_organisation_id)?;
+    let owner_groups = match ownership.owner_groups {
+        None => FieldGroup::ALL.to_vec(),
+        Some(codes) => codes
+            .iter()
+            .filter_map(|c| FieldGroup::from_code(c))
+            .collect(),
+    };
+    let former_owners = ownership
+        .former_owners_with_summary
+        .iter()
+        .map(|org| Organisation::find(conn, org).map(|o| OrganisationFacts::from(&o)))
+        .collect::<Result<_, _>>()?;
+    Ok(CasePeople {
+        assigned,
+        owner_groups,
+        former_owners,
+    })
 }
 
 /// A case and whether `principal` may read its summary (see that it exists); `None` when there
@@ -249,6 +290,7 @@ pub fn facts_of(
     owner: &Organisation,
     newest: Option<&Consent>,
     referral_access: Vec<(OrganisationFacts, Vec<FieldGroup>)>,
+    people: CasePeople,
 ) -> CaseFacts {
     CaseFacts {
         id: case.id.to_string(),
@@ -263,6 +305,9 @@ pub fn facts_of(
         consent: consent_rules::policy_grants(consent_rules::in_force(newest, now_utc())),
         erased: case.erased_at.is_some(),
         restricted: case.restricted_at.is_some(),
+        assigned: people.assigned,
+        owner_groups: people.owner_groups,
+        former_owners: people.former_owners,
     }
 }
 
@@ -453,8 +498,10 @@ impl CaseAct {
             &with_break_glass(&self.access_context, request.action, &break_glass),
         );
         if !decision.allowed {
-            // Seeing that the case exists is itself reading its summary.
+            // Seeing that the case exists is itself reading its summary. To a colleague not
+            // assigned to it (need-to-know), its personal records answer as if absent.
             let visible = request.action != Action::ReadSummary
+                && !decision.policy_ids.iter().any(|id| id == NEED_TO_KNOW)
                 && authz
                     .decide_prepared(
                         &prepared,
@@ -506,6 +553,9 @@ impl CaseAct {
         Ok(Some(replay))
     }
 }
+
+/// The policy that keeps a case's personal groups from the colleagues not assigned to it.
+const NEED_TO_KNOW: &str = "guard.need-to-know";
 
 /// What an audit event lists, beside the field groups, when a request decrypted the reason
 /// given for a referral of the case.

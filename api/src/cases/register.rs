@@ -227,6 +227,21 @@ impl Registration {
             },
         )?;
         self.vault.create_case_key(conn, &id).map_err(vault_error)?;
+        // A case worker or supervisor who registers a case leads it for their organisation (a
+        // first responder's access is their window, not an assignment).
+        if matches!(
+            self.caller.user.role,
+            tumaini_db::vocabulary::Role::CaseWorker | tumaini_db::vocabulary::Role::Supervisor
+        ) {
+            tumaini_db::models::assignment::assign(
+                conn,
+                &id,
+                &self.caller.user.id,
+                &self.caller.organisation.id,
+                true,
+                None,
+            )?;
+        }
         let mut touched = Vec::new();
         // Version 1 of each group, written by the registering user.
         let change = tumaini_db::vault::GroupChange::by(&self.caller.user, None);

@@ -323,6 +323,7 @@ async fn decide_on(
             kind: tumaini_db::vocabulary::OrganisationKind::Ngo,
             country: String::new(),
             active: false,
+            need_to_know: false,
         },
     };
     let decision = authorize(

@@ -999,6 +999,16 @@ fn take_step(
         ));
     }
     let moved = load(conn, id)?;
+    if step == Step::Accept {
+        // Whoever accepts works on the case for their organisation (its lead there if it has
+        // none yet): inside an organisation on a need-to-know basis, they read what was shared.
+        tumaini_db::models::assignment::ensure(
+            conn,
+            &moved.referral.case_id,
+            actor.user,
+            actor.organisation,
+        )?;
+    }
     if step == Step::Withdraw {
         tell_receiver(
             conn,

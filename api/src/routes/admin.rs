@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::UserView;
 use crate::accounts::administration::{self, InviteInput, RoleInput};
-use crate::accounts::organisations::{self, OrganisationInput, OrganisationView};
+use crate::accounts::organisations::{self, CaseAccessInput, OrganisationInput, OrganisationView};
 use crate::auth::Caller;
 use crate::http::{ApiError, Problem};
 use crate::state::AppState;
@@ -21,6 +21,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(create_organisation)
         .service(list_organisations)
         .service(deactivate_organisation)
+        .service(set_case_access)
         .service(list_users)
         .service(invite_user)
         .service(change_role)
@@ -116,6 +117,50 @@ pub async fn deactivate_organisation(
 ) -> Result<HttpResponse, ApiError> {
     organisations::deactivate(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Choose who inside an organisation reads the personal groups of its cases: the staff
+/// assigned to a case and the organisation's supervisors (`need_to_know`, the default for a new
+/// organisation), or every case worker and supervisor (`all_staff`, for a small organisation).
+/// Its supervisors and administrators; takes effect on each member's next request.
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = CaseAccessInput,
+    responses(
+        (status = 200, description = "Changed", body = OrganisationView),
+        (
+            status = 403,
+            description = "Your role may not do this",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 404,
+            description = "No such object, or none you may see",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+        (
+            status = 422,
+            description = "Not a `case_access` code",
+            body = Problem,
+            content_type = "application/problem+json",
+        ),
+    ),
+)]
+#[put("/api/v1/organisations/{id}/case-access")]
+pub async fn set_case_access(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<OrgId>,
+    body: web::Json<serde_json::Value>,
+) -> Result<web::Json<OrganisationView>, ApiError> {
+    let input: CaseAccessInput = crate::http::json_body::parse(&body)?;
+    Ok(web::Json(
+        organisations::set_case_access(&state, caller, id.into_inner(), input).await?,
+    ))
 }
 
 /// Accounts: all of them (administrators) or the caller's organisation's (supervisors).

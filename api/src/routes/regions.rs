@@ -155,6 +155,7 @@ pub async fn add_region(
         kind: OrganisationKind::Other,
         country: code.country().to_string(),
         active: true,
+        need_to_know: false,
     };
     let decision = authorize(
         &state,

@@ -68,5 +68,12 @@ pub async fn vocabularies(_caller: Caller) -> web::Json<Value> {
         LegalHoldReason,
         RestrictionReason,
         RectificationReason,
+        CaseAccessMode,
+        FollowUpKind,
+        FollowUpStatus,
+        TransferReason,
+        SenderKeeps,
+        TransferState,
+        TransferDeclineReason,
     )))
 }

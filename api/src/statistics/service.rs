@@ -36,6 +36,7 @@ pub fn national(country: &str) -> OrganisationFacts {
         kind: OrganisationKind::CoordinationOffice,
         country: country.to_owned(),
         active: true,
+        need_to_know: false,
     }
 }
 

@@ -148,6 +148,7 @@ async fn managed_scope(
         kind: OrganisationKind::Other,
         country: own.country.clone(),
         active: true,
+        need_to_know: false,
     };
     let everywhere = state
         .authz

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use crate::ids::{CaseId, ErasureRequestId, LegalHoldId, UserId};
 use crate::schema::{
     assistance_plans, assistance_records, break_glass_grants, case_duplicates,
-    case_exploitation_types, case_means_of_control, case_notes, cases, consents, duplicate_checks,
-    erasure_requests, idempotency_keys, identification_decisions, legal_holds, outbox,
-    referral_events, referrals, risk_assessments, screenings,
+    case_exploitation_types, case_means_of_control, case_notes, case_transfers, cases, consents,
+    duplicate_checks, erasure_requests, follow_ups, idempotency_keys, identification_decisions,
+    legal_holds, outbox, referral_events, referrals, risk_assessments, screenings,
 };
 use crate::vocabulary::{
     AgeBand, ErasureReason, ErasureScope, ErasureState, IdentificationStage, LegalHoldReason, Sex,
@@ -370,6 +370,20 @@ pub fn purge_case(
     *sealed += diesel::update(referrals::table.filter(referrals::case_id.eq(case)))
         .set(referrals::reason.eq(&empty))
         .execute(conn)?;
+    *sealed += diesel::update(follow_ups::table.filter(follow_ups::case_id.eq(case)))
+        .set(follow_ups::note.eq(&none))
+        .execute(conn)?;
+    *sealed += diesel::update(case_transfers::table.filter(case_transfers::case_id.eq(case)))
+        .set(case_transfers::note.eq(&none))
+        .execute(conn)?;
+    // Reminders not yet sent would name the case: none goes out any more.
+    diesel::update(
+        follow_ups::table
+            .filter(follow_ups::case_id.eq(case))
+            .filter(follow_ups::reminded_at.is_null()),
+    )
+    .set(follow_ups::remind_at.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
     purged.documents = super::document::purge_case(conn, case, crate::time::now_utc())?;
     if scope == ErasureScope::WholeRecord {
         purged.records = delete_records(conn, case)?;
@@ -445,6 +459,10 @@ fn delete_records(conn: &mut DbConn, case: &CaseId) -> Result<usize, DbError> {
         case_means_of_control::table.filter(case_means_of_control::case_id.eq(case)),
     )
     .execute(conn)?;
+    deleted +=
+        diesel::delete(follow_ups::table.filter(follow_ups::case_id.eq(case))).execute(conn)?;
+    deleted += diesel::delete(case_transfers::table.filter(case_transfers::case_id.eq(case)))
+        .execute(conn)?;
     Ok(deleted)
 }
 

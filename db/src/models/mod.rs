@@ -3,6 +3,7 @@
 pub mod account_token;
 pub mod anonymous;
 pub mod api_client;
+pub mod assignment;
 pub mod audit;
 pub mod break_glass;
 pub mod case;
@@ -21,6 +22,7 @@ pub mod restriction;
 pub mod retention;
 pub mod session;
 pub mod statistics;
+pub mod transfer;
 pub mod user;
 pub mod webhook;
 

@@ -7,7 +7,7 @@ use crate::country::CountryCode;
 use crate::ids::OrgId;
 use crate::schema::{organisation_services, organisations};
 use crate::time::now_utc;
-use crate::vocabulary::{Capacity, OrganisationKind, ServesSex, ServiceType};
+use crate::vocabulary::{Capacity, CaseAccessMode, OrganisationKind, ServesSex, ServiceType};
 use crate::{DbConn, DbError};
 
 /// An organisation as stored.
@@ -30,6 +30,8 @@ pub struct Organisation {
     pub created_at: NaiveDateTime,
     /// When it last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// Who inside it reads the personal groups of its cases.
+    pub case_access: CaseAccessMode,
 }
 
 /// What it takes to register an organisation; validated by the caller's typed fields.
@@ -129,6 +131,21 @@ impl Organisation {
         diesel::update(organisations::table.find(id))
             .set((
                 organisations::active.eq(active),
+                organisations::updated_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Sets who inside the organisation reads the personal groups of its cases.
+    pub fn set_case_access(
+        conn: &mut DbConn,
+        id: &OrgId,
+        mode: CaseAccessMode,
+    ) -> Result<(), DbError> {
+        diesel::update(organisations::table.find(id))
+            .set((
+                organisations::case_access.eq(mode),
                 organisations::updated_at.eq(now_utc()),
             ))
             .execute(conn)?;

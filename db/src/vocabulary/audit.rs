@@ -39,6 +39,8 @@ vocabulary! {
         OrganisationList = "organisation.list": "Organisations listed",
         /// An organisation's users can no longer act.
         OrganisationDeactivate = "organisation.deactivate": "Organisation switched off",
+        /// Who inside an organisation reads the personal groups of its cases, changed.
+        OrganisationCaseAccess = "organisation.case_access": "Organisation's case access changed",
         /// A machine client registered for an organisation (its first secret shown once).
         ClientCreate = "client.create": "Machine client registered",
         /// The machine clients listed.
@@ -152,6 +154,12 @@ vocabulary! {
         CaseRestrict = "case.restriction.place": "Processing restricted",
         /// A restriction of processing lifted.
         CaseRestrictionLift = "case.restriction.lift": "Restriction lifted",
+        /// The staff of the caller's organisation assigned to a case, read.
+        CaseAssignmentsRead = "case.assignments.read": "Case assignments read",
+        /// A member of staff assigned to a case (or made its lead).
+        CaseAssign = "case.assign": "Staff assigned to a case",
+        /// A member of staff's assignment to a case ended.
+        CaseUnassign = "case.unassign": "Staff unassigned from a case",
         /// Everything held about the person of a case, exported for them (their right of
         /// access: Uganda DPPA 2019 s.24, GDPR art. 15).
         CaseSubjectAccess = "case.subject_access": "Subject access export",

@@ -731,6 +731,13 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             w.get(&w.admin, "/api/v1/organisations", 200);
             w.get(&w.worker, "/api/v1/organisations", 403);
         }
+        AuditAction::OrganisationCaseAccess => {
+            let path = format!("/api/v1/organisations/{}/case-access", w.shelter);
+            let body = json!({"case_access": "all_staff"});
+            w.call("PUT", &w.supervisor, &path, Some(&body), 200);
+            let body = json!({"case_access": "need_to_know"});
+            w.call("PUT", &w.supervisor, &path, Some(&body), 200);
+        }
         AuditAction::OrganisationDeactivate => {
             let ngo = seed::organisation(w.db, OrganisationKind::Ngo);
             let path = format!("/api/v1/organisations/{ngo}/deactivate");
@@ -1093,6 +1100,19 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             );
             assert_eq!(placed["restricted"], true, "{placed}");
         }
+        AuditAction::CaseAssignmentsRead => {
+            let case = w.case();
+            w.get(&w.worker, &case_path(&case, "/assignments"), 200);
+        }
+        AuditAction::CaseAssign | AuditAction::CaseUnassign => {
+            let case = w.case();
+            let colleague = w.account(Role::CaseWorker);
+            let path = case_path(&case, &format!("/assignments/{}", colleague.id));
+            w.call("PUT", &w.supervisor, &path, Some(&json!({})), 200);
+            if action == AuditAction::CaseUnassign {
+                w.call("DELETE", &w.supervisor, &path, None, 200);
+            }
+        }
         AuditAction::CaseRestrictionLift => {
             let case = w.case();
             let path = case_path(&case, "/restriction");
@@ -1367,6 +1387,7 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::UserDisable => (Some("user"), SUCCESS),
         AuditAction::OrganisationCreate
         | AuditAction::OrganisationDeactivate
+        | AuditAction::OrganisationCaseAccess
         | AuditAction::DirectoryRead
         | AuditAction::DirectoryPublish
         | AuditAction::DirectoryWithdraw
@@ -1402,6 +1423,9 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         AuditAction::CaseCreate
         | AuditAction::CaseRead
         | AuditAction::CaseUpdate
+        | AuditAction::CaseAssignmentsRead
+        | AuditAction::CaseAssign
+        | AuditAction::CaseUnassign
         | AuditAction::CaseConsentRecord
         | AuditAction::CaseConsentRead
         | AuditAction::CaseConsentWithdraw

@@ -7,6 +7,7 @@
 )]
 
 mod api_clients;
+mod assignments;
 mod audit_actions;
 mod audit_trail;
 mod auth;

@@ -526,7 +526,11 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
     let authority = actor.role == Role::CompetentAuthority && c.in_nrm;
     match action {
         "summary" => (staff && owner) || creator || actor.role == Role::Coordinator || authority,
-        "notes" => (!police || c.law_enforcement_consent) && ((staff && owner) || creator),
+        "notes" => {
+            (!police || c.law_enforcement_consent)
+                && ((staff && owner) || creator)
+                && !unassigned_colleague(actor, user, c)
+        }
         "update" | "consent" | "screening" | "refer" => (staff && owner) || creator,
         "assistance" | "status" => staff && owner,
         "approve" => actor.role == Role::Supervisor && owner,
@@ -676,6 +680,13 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
         false,
     );
     add(
+        "case worker of the owner not assigned to its cases",
+        Role::CaseWorker,
+        &shelter,
+        "UG",
+        false,
+    );
+    add(
         "case worker elsewhere",
         Role::CaseWorker,
         &other_shelter,
@@ -751,7 +762,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
 
     // Fixtures: two cases of the shelter (the same person twice; the first in the NRM) and
     // one a police responder registered without law-enforcement consent.
-    let (owner_worker, police_responder) = (&actors[0].0.token.clone(), &actors[4].0.token.clone());
+    let (owner_worker, police_responder) = (&actors[0].0.token.clone(), &actors[5].0.token.clone());
     let a1 = server
         .post(Some(owner_worker), "/api/v1/cases", &matrix_person("Akena"))
         .json();
@@ -816,7 +827,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
         );
     }
     // And one a Kenyan shelter registered and referred into Kenya's NRM (its own pair: K2).
-    let ke_worker = &actors[10].0.token.clone();
+    let ke_worker = &actors[11].0.token.clone();
     let mut kenyan = matrix_person("Wanjiku");
     kenyan["summary"]["region"] = json!("KE-17");
     let k1 = server
@@ -895,7 +906,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
             other: a1_id.clone(),
             owner: police.clone(),
             country: "UG",
-            created_by: actors[4].1.clone(),
+            created_by: actors[5].1.clone(),
             in_nrm: false,
             law_enforcement_consent: false,
         },
@@ -905,7 +916,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
             other: k2["id"].as_str().unwrap().to_owned(),
             owner: ke_shelter.clone(),
             country: "KE",
-            created_by: actors[10].1.clone(),
+            created_by: actors[11].1.clone(),
             in_nrm: true,
             law_enforcement_consent: false,
         },
@@ -985,6 +996,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                         || text.contains("Barasa")
                         || text.contains("Wanjiku");
                     let may_identity = actor.role != Role::Coordinator
+                        && !unassigned_colleague(actor, user, c)
                         && (!*is_police || c.law_enforcement_consent)
                         && (actor.organisation == c.owner
                             || (actor.role == Role::CompetentAuthority
@@ -1001,7 +1013,13 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                 }
                 // A refusal: 404 for whoever may not see the case, 403 for whoever may (the
                 // subject access export answers 404 to everyone it refuses).
-                let want = if visible_to(actor, user, *is_police, c) && *action != "subject_access"
+                // A colleague not assigned to the case: its personal records answer as if absent.
+                let need_to_know = *action == "notes"
+                    && actor.organisation == c.owner
+                    && unassigned_colleague(actor, user, c);
+                let want = if visible_to(actor, user, *is_police, c)
+                    && *action != "subject_access"
+                    && !need_to_know
                 {
                     403
                 } else {
@@ -1032,6 +1050,12 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
 }
 
 both_engines!(no_role_reaches_cases_the_rules_deny);
+
+/// A case worker of an organisation on a need-to-know basis (every organisation here: the
+/// default) not assigned to the case: only its registrant is.
+fn unassigned_colleague(actor: &Actor, user: &UserId, c: &CaseFixture) -> bool {
+    actor.role == Role::CaseWorker && *user != c.created_by
+}
 
 fn visible_to(actor: &Actor, user: &UserId, police: bool, c: &CaseFixture) -> bool {
     case_allowed(actor, user, police, "summary", c)

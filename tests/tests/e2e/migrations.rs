@@ -165,3 +165,72 @@ fn upgrading_brings_free_text_regions_onto_the_list(db: TestDb) {
 }
 
 both_engines!(upgrading_brings_free_text_regions_onto_the_list);
+
+fn upgrading_keeps_every_case_worker_reading_and_assigns_the_registrants(db: TestDb) {
+    use diesel::prelude::*;
+    use tumaini_db::schema::{case_assignments, organisations};
+    use tumaini_db::vocabulary::{OrganisationKind, Role};
+    let shelter = tumaini_tests::seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = tumaini_tests::seed::account_in(&db, &shelter, Role::CaseWorker);
+    let police = tumaini_tests::seed::organisation(&db, OrganisationKind::Police);
+    let responder = tumaini_tests::seed::account_in(&db, &police, Role::FirstResponder);
+    // The schema before need-to-know, with a case a case worker registered and one a police
+    // first responder did.
+    let mut reverted = Vec::new();
+    while reverted.last().map(String::as_str) != Some("20261207001700") {
+        assert!(reverted.len() < 20, "the case-work migration was not found");
+        reverted.push(migrations::revert_last(&mut db.conn()).unwrap());
+    }
+    let mut ids = Vec::new();
+    for (i, (org, by)) in [(&shelter, &worker.id), (&police, &responder.id)]
+        .into_iter()
+        .enumerate()
+    {
+        let id = tumaini_db::ids::CaseId::generate();
+        diesel::sql_query(format!(
+            "INSERT INTO cases (id, reference, owner_organisation_id, created_by, version, sex, \
+             age_band, may_be_child, is_child, region, encountered_on, identification_stage, \
+             status, created_at, updated_at) \
+             VALUES ('{id}', 'C-OLD{i}-BBBB-B', '{org}', '{by}', 1, 'female', '24_26', false, \
+             false, 'UG-202', '2026-01-01', 'presumed', 'open', '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00')"
+        ))
+        .execute(&mut db.conn())
+        .unwrap();
+        ids.push(id);
+    }
+    migrations::run_pending(&mut db.conn()).unwrap();
+    // Organisations that existed keep every case worker reading; the new default is for
+    // organisations registered from now on.
+    for org in [&shelter, &police] {
+        let mode: String = organisations::table
+            .find(org.as_str())
+            .select(organisations::case_access)
+            .first(&mut db.conn())
+            .unwrap();
+        assert_eq!(mode, "all_staff");
+    }
+    let fresh = tumaini_tests::seed::organisation(&db, OrganisationKind::Shelter);
+    let mode: String = organisations::table
+        .find(fresh.as_str())
+        .select(organisations::case_access)
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(mode, "need_to_know");
+    // The case worker who registered a case leads it; a first responder is not assigned.
+    let assigned: Vec<(String, String, bool)> = case_assignments::table
+        .filter(case_assignments::case_id.eq_any(ids.iter().map(|id| id.to_string())))
+        .select((
+            case_assignments::case_id,
+            case_assignments::user_id,
+            case_assignments::lead,
+        ))
+        .load(&mut db.conn())
+        .unwrap();
+    assert_eq!(
+        assigned,
+        vec![(ids[0].to_string(), worker.id.to_string(), true)]
+    );
+}
+
+both_engines!(upgrading_keeps_every_case_worker_reading_and_assigns_the_registrants);

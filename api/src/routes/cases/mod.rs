@@ -3,6 +3,7 @@
 //! passes the policies and writes its audit event in the action's transaction.
 
 mod assessments;
+mod assignments;
 mod break_glass;
 mod documents;
 mod duplicates;
@@ -54,6 +55,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     subject_access::register(cfg);
     documents::register(cfg);
     uploads::register(cfg);
+    assignments::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
