@@ -333,7 +333,19 @@ fn world() -> World {
     let mut ugandan_erased = ugandan.clone();
     ugandan_erased.id = format!("{}-erased", ugandan.id);
     ugandan_erased.erased = true;
+    // The same case with the first case workers assigned and with nobody assigned.
+    let mut ugandan_assigned = ugandan.clone();
+    ugandan_assigned.id = format!("{}-assigned", ugandan.id);
+    ugandan_assigned.assigned = ["shelter-worker", "health-worker", "kenya-worker"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut ugandan_unassigned = ugandan.clone();
+    ugandan_unassigned.id = format!("{}-unassigned", ugandan.id);
+    ugandan_unassigned.assigned = vec![];
     for (from, to, case) in [
+        ("shelter-ug", "health-ug", &ugandan_assigned),
+        ("shelter-ug", "health-ug", &ugandan_unassigned),
+        ("shelter-ug", "shelter-ke", &ugandan_assigned),
         ("shelter-ug", "health-ug", &ugandan_restricted),
         ("police-ug", "shelter-ug", &ugandan_restricted),
         ("shelter-ug", "health-ug", &ugandan_erased),
@@ -347,10 +359,11 @@ fn world() -> World {
         for state in referral_states {
             referrals.push(ReferralFacts {
                 id: format!(
-                    "referral-{from}-{to}-{state}-{}-{}-{}",
+                    "referral-{from}-{to}-{state}-{}-{}-{}-{}",
                     case.consent.len(),
                     case.restricted,
-                    case.erased
+                    case.erased,
+                    case.assigned.len()
                 ),
                 case: case.clone(),
                 from: find(from),
@@ -485,6 +498,7 @@ fn expected(
                 Action::ReadOrganisations => matches!(p.role, Admin | Coordinator),
                 Action::ManageUsers => p.role == Admin || (p.role == Supervisor && own),
                 Action::ReadDirectory => true,
+                Action::SetCaseAccess => p.role == Supervisor && own,
                 Action::ManageServices | Action::ManageWebhooks => {
                     p.role == Admin || (p.role == Supervisor && own)
                 }
@@ -524,11 +538,12 @@ fn expected(
                 && p.organisation.kind == OrganisationKind::CompetentAuthority
                 && c.referred_into_nrm;
             let former_owner = c.former_owners.iter().any(|o| o.id == p.organisation.id);
+            // Need-to-know: a case worker of such an organisation not assigned to the case.
+            let unassigned = p.role == CaseWorker
+                && p.organisation.need_to_know
+                && !c.assigned.contains(&p.user_id);
             if let Some(g) = action.group() {
-                if p.role == CaseWorker
-                    && p.organisation.need_to_know
-                    && !c.assigned.contains(&p.user_id)
-                {
+                if unassigned {
                     return false; // need-to-know: a case worker reads only assigned cases
                 }
                 if p.organisation.kind.is_law_enforcement() && !consented(g, "law_enforcement") {
@@ -615,9 +630,9 @@ fn expected(
                     p.role == Coordinator || (p.role == Supervisor && owner)
                 }
                 Action::ManageLegalHold => p.role == Coordinator,
-                Action::ReadHistory => staff && (owner || holder),
+                Action::ReadHistory => staff && (owner || holder) && !unassigned,
                 Action::AssignStaff => p.role == Supervisor && (owner || holder),
-                Action::RequestTransfer => staff && owner && !c.restricted,
+                Action::RequestTransfer => staff && owner && !c.restricted && !unassigned,
                 _ => unreachable!("not a case action"),
             }
         }
@@ -673,6 +688,14 @@ fn expected(
                     && ["restriction_dispute", "subject_access"].contains(&ctx.purpose.as_str()))
             {
                 return false; // restricted: the reason is read as the personal groups are
+            }
+            if action == Action::ReadReferralReason
+                && p.role == CaseWorker
+                && p.organisation.need_to_know
+                && !r.case.assigned.contains(&p.user_id)
+                && (from || r.state != "sent")
+            {
+                return false; // need-to-know: once answered, only the assigned read the reason
             }
             match action {
                 Action::ReadReferralReason => {

@@ -211,8 +211,9 @@ pub struct CaseAccessInput {
     pub case_access: CaseAccessMode,
 }
 
-/// Sets who inside an organisation reads the personal groups of its cases (its supervisors,
-/// and administrators). Takes effect on the next request of each member of staff.
+/// Sets who inside an organisation reads the personal groups of its cases (its supervisors; not
+/// an administrator, who never touches case content). Takes effect on the next request of each
+/// member of staff.
 pub async fn set_case_access(
     state: &AppState,
     caller: Caller,
@@ -223,7 +224,7 @@ pub async fn set_case_access(
     let decision = authorize(
         state,
         &caller,
-        Action::ManageUsers,
+        Action::SetCaseAccess,
         &target,
         AuditAction::OrganisationCaseAccess,
         forbidden,

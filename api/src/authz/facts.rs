@@ -160,6 +160,8 @@ actions! {
     ApproveAccountGrant,
     /// Register, list and delete an organisation's webhook endpoints.
     ManageWebhooks,
+    /// Choose who inside one's organisation reads the personal groups of its cases.
+    SetCaseAccess,
     /// Ask for a case's erasure (the first of two people).
     RequestErasure,
     /// Approve (and so execute) or refuse a case's erasure (the second person).
@@ -213,7 +215,8 @@ impl Action {
             | Self::ReadDirectory
             | Self::ManageServices
             | Self::ApproveAccountGrant
-            | Self::ManageWebhooks => "Organisation",
+            | Self::ManageWebhooks
+            | Self::SetCaseAccess => "Organisation",
             Self::ReadReferral
             | Self::AcceptReferral
             | Self::DeclineReferral

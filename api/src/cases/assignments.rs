@@ -15,8 +15,8 @@ use tumaini_db::vocabulary::{Role, UserStatus};
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
-use crate::audit::AuditAction;
-use crate::auth::Caller;
+use crate::audit::{AuditAction, Entry, Outcome};
+use crate::auth::{Caller, RequestContext};
 use crate::authz::Action;
 use crate::cases::documents::as_body;
 use crate::cases::{self as service, CaseRequest, Reply};
@@ -31,10 +31,11 @@ const PURPOSE: &str = "case_management";
 #[schema(example = json!({"lead": true}))]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentInput {
-    /// Make them the organisation's lead case worker for the case (the previous lead stays
-    /// assigned). Default: no.
+    /// `true`: make them the organisation's lead case worker for the case (the previous lead
+    /// stays assigned); `false`: assigned, not leading. Absent: a new assignment does not lead,
+    /// an existing one keeps what it was.
     #[serde(default)]
-    pub lead: bool,
+    pub lead: Option<bool>,
 }
 
 /// One member of staff assigned to a case.
@@ -108,7 +109,7 @@ pub async fn assign(
     assignee: UserId,
     input: AssignmentInput,
 ) -> Result<Reply, ApiError> {
-    let user = caller.user.clone();
+    let (user, context) = (caller.user.clone(), caller.context.clone());
     let request = CaseRequest {
         id,
         action: Action::AssignStaff,
@@ -118,14 +119,21 @@ pub async fn assign(
     };
     service::act_on_case(state, &caller, request, move |conn, access| {
         let target = staff_member(conn, &user, &assignee)?;
+        let current = assignment::of_case(conn, &access.case.id, &user.organisation_id)?
+            .into_iter()
+            .find(|a| a.assignment.user_id == target.id);
+        let lead = input
+            .lead
+            .unwrap_or_else(|| current.is_some_and(|a| a.assignment.lead));
         assignment::assign(
             conn,
             &access.case.id,
             &target.id,
             &user.organisation_id,
-            input.lead,
+            lead,
             Some(&user.id),
         )?;
+        audit_assignee(conn, &context, &user, AuditAction::CaseAssign, &target.id)?;
         Ok(Reply::ok(as_body(&list_of(conn, &access.case.id, &user)?)))
     })
     .await
@@ -138,7 +146,7 @@ pub async fn unassign(
     id: CaseId,
     assignee: UserId,
 ) -> Result<Reply, ApiError> {
-    let user = caller.user.clone();
+    let (user, context) = (caller.user.clone(), caller.context.clone());
     let request = CaseRequest {
         id,
         action: Action::AssignStaff,
@@ -156,9 +164,28 @@ pub async fn unassign(
                 "that member of staff is not assigned to this case for your organisation",
             ));
         }
+        audit_assignee(conn, &context, &user, AuditAction::CaseUnassign, &assignee)?;
         Ok(Reply::ok(as_body(&list_of(conn, &access.case.id, &user)?)))
     })
     .await
+}
+
+/// The companion of an assignment's audit event (which names the case): the same action about
+/// the member of staff given or denied access, in the same request and transaction, so the trail
+/// says who gained or lost access to the case.
+fn audit_assignee(
+    conn: &mut DbConn,
+    context: &RequestContext,
+    by: &User,
+    action: AuditAction,
+    assignee: &UserId,
+) -> Result<(), DbError> {
+    Entry::new(action, Outcome::Success)
+        .in_request(context)
+        .by(Some(by))
+        .on("user", assignee)
+        .purpose(PURPOSE)
+        .write(conn)
 }
 
 /// The member of staff to assign: an active (or invited) case worker or supervisor of the
@@ -167,7 +194,7 @@ fn staff_member(conn: &mut DbConn, caller: &User, id: &UserId) -> Result<User, A
     let refused = || {
         ApiError::problem(
             ProblemType::InvalidBody,
-            "`user` is not a case worker or supervisor of your organisation",
+            "`user_id` is not a case worker or supervisor of your organisation",
         )
     };
     let user = match User::find(conn, id) {

@@ -992,6 +992,11 @@ fn take_step(
             "the response deadline passed: the referral has expired; the referring organisation may send it again",
         ));
     }
+    if step == Step::Accept {
+        // The case's row first, as every change of the case takes it (an erasure, an
+        // assignment), then the referral's: acceptance assigns the accepter.
+        tumaini_db::models::case::Case::find_for_update(conn, &loaded.referral.case_id)?;
+    }
     if !Referral::transition(conn, id, from, to, now, Some(actor), decline_reason)? {
         return Err(ApiError::problem(
             ProblemType::Conflict,

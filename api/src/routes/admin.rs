@@ -122,7 +122,8 @@ pub async fn deactivate_organisation(
 /// Choose who inside an organisation reads the personal groups of its cases: the staff
 /// assigned to a case and the organisation's supervisors (`need_to_know`, the default for a new
 /// organisation), or every case worker and supervisor (`all_staff`, for a small organisation).
-/// Its supervisors and administrators; takes effect on each member's next request.
+/// Its supervisors (not an administrator, who never touches case content); takes effect on each
+/// member's next request.
 #[utoipa::path(
     tag = "administration",
     security(("bearer" = [])),

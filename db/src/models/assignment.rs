@@ -93,6 +93,9 @@ pub fn ensure(
     user: &UserId,
     organisation: &OrgId,
 ) -> Result<bool, DbError> {
+    // The case's row locked (PostgreSQL) as a supervisor's assignment locks it: two
+    // assignments of one case never both find it without a lead.
+    crate::models::case::Case::find_for_update(conn, case)?;
     let assigned: i64 = case_assignments::table
         .filter(case_assignments::case_id.eq(case))
         .filter(case_assignments::user_id.eq(user))

@@ -36,7 +36,7 @@ pub fn ownership_facts(
         .load(conn)?;
     let mut facts = OwnershipFacts::default();
     for (from, groups, keeps) in &accepted {
-        if *keeps == SenderKeeps::Summary && from != owner {
+        if *keeps == SenderKeeps::Summary {
             if !facts.former_owners_with_summary.contains(from) {
                 facts.former_owners_with_summary.push(from.clone());
             }
@@ -52,5 +52,7 @@ pub fn ownership_facts(
                 .collect(),
         );
     }
+    // An organisation that got the case back owns it: it is no former owner.
+    facts.former_owners_with_summary.retain(|o| o != owner);
     Ok(facts)
 }

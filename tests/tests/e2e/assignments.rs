@@ -51,7 +51,8 @@ fn leaks(response: &TestResponse) -> Vec<&'static str> {
 }
 
 /// What a case worker gets from the case: the summary's status, the identity group readable
-/// in a group read, and the status of the notes (a personal record list).
+/// in a group read, and the status of the notes (a personal record list), which the history of
+/// the groups shares.
 fn reach(server: &TestServer, token: &str, case: &str) -> (u16, bool, u16) {
     let summary = server.get_as(token, &format!("/api/v1/cases/{case}"));
     let grouped = server.get_as(
@@ -66,6 +67,8 @@ fn reach(server: &TestServer, token: &str, case: &str) -> (u16, bool, u16) {
     if notes.status != 200 {
         assert!(leaks(&notes).is_empty(), "{}", notes.text());
     }
+    let history = server.get_as(token, &format!("/api/v1/cases/{case}/history"));
+    assert_eq!(history.status, notes.status, "{}", history.text());
     (summary.status, identity, notes.status)
 }
 
@@ -80,6 +83,8 @@ fn only_the_assigned_colleagues_read_a_case(db: TestDb) {
     let clinic_taker = seed::account_in(&db, &clinic, Role::CaseWorker);
     let clinic_other = seed::account_in(&db, &clinic, Role::CaseWorker);
     let kenyan_head = seed::account_in(&db, &kenya, Role::Supervisor);
+    let office = seed::organisation(&db, OrganisationKind::CoordinationOffice);
+    let admin = seed::account_in(&db, &office, Role::Admin);
     let outsider = seed::account_in(&db, &kenya, Role::CaseWorker);
     let [lead_t, colleague_t, head_t, taker_t, other_t, kenyan_t] = [
         &lead,
@@ -207,6 +212,19 @@ fn only_the_assigned_colleagues_read_a_case(db: TestDb) {
         403,
         "another organisation's supervisor",
     );
+    // Nor an administrator: who never touches case content does not widen who reads it.
+    let admin_t = token(&server, &admin.email).0;
+    status(
+        &server.call(
+            "PUT",
+            &admin_t,
+            &setting,
+            Some(&json!({"case_access": "all_staff"})),
+        ),
+        403,
+        "an administrator",
+    );
+    assert_eq!(reach(&server, &lead_t, &case), (200, false, 404));
 
     // Nobody else assigns: a case worker (403: they see the case), another organisation's
     // supervisor (404: they do not); nobody of another organisation is assigned.
@@ -285,6 +303,17 @@ fn only_the_assigned_colleagues_read_a_case(db: TestDb) {
     };
     assert!(read(&taker_t), "the one who accepted reads what was shared");
     assert!(!read(&other_t), "a colleague of theirs does not");
+    // Nor the reason given for the referral, once answered; nor an unassigned colleague of
+    // the sender.
+    let reason = |t: &str| {
+        let r = server.get_as(t, &format!("/api/v1/referrals/{referral}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["reason"].is_string()
+    };
+    assert!(reason(&taker_t));
+    assert!(!reason(&other_t));
+    assert!(!reason(&lead_t), "the former lead is unassigned");
+    assert!(reason(&colleague_t), "the new lead reads it");
     let rows: i64 = case_assignments::table
         .filter(case_assignments::case_id.eq(&case))
         .filter(case_assignments::organisation_id.eq(clinic.as_str()))

@@ -540,7 +540,7 @@ fn case_allowed(actor: &Actor, user: &UserId, police: bool, action: &str, c: &Ca
         }
         // The versions of the personal groups: the owner's staff (and an accepted referral's
         // holder, none here); restriction: the owner's supervisor or the country's coordinator.
-        "history" => staff && owner,
+        "history" => staff && owner && !unassigned_colleague(actor, user, c),
         "restrict" => (actor.role == Role::Supervisor && owner) || actor.role == Role::Coordinator,
         "subject_access" => actor.role == Role::Supervisor && owner,
         // Erasure: asked for (and cancelled) by the owner's supervisor, decided by a second
@@ -1014,7 +1014,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                 // A refusal: 404 for whoever may not see the case, 403 for whoever may (the
                 // subject access export answers 404 to everyone it refuses).
                 // A colleague not assigned to the case: its personal records answer as if absent.
-                let need_to_know = *action == "notes"
+                let need_to_know = ["notes", "history"].contains(action)
                     && actor.organisation == c.owner
                     && unassigned_colleague(actor, user, c);
                 let want = if visible_to(actor, user, *is_police, c)

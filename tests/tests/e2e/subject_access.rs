@@ -248,8 +248,19 @@ fn seeded_case(server: &TestServer, s: &Staff) -> (String, String, [String; 2]) 
         &json!({"reason": "no_capacity"}),
     );
 
-    // Reads by other people: the shelter's worker and a second worker, and the coordinator
-    // under break-glass.
+    // Reads by other people: the shelter's worker and a second worker (assigned to the case by
+    // the supervisor: the shelter works on a need-to-know basis), and the coordinator under
+    // break-glass.
+    expect(
+        &server.call(
+            "PUT",
+            &s.supervisor.1,
+            &path(&format!("/assignments/{}", s.reader.0.id)),
+            Some(&json!({})),
+        ),
+        200,
+        "the second worker assigned",
+    );
     let read = server.get_as(w, &path("?groups=identity,contact&purpose=assistance"));
     expect(&read, 200, "worker read");
     expect(

@@ -679,7 +679,12 @@ fn a_misuse_alert_reaches_the_coordination_offices_of_its_country_only(db: TestD
         );
         secrets.insert(path, created["secret"].as_str().unwrap().to_owned());
     }
-    // A case worker of the shelter reads the identity of more cases than the threshold.
+    // A case worker of the shelter reads the identity of more cases than the threshold (the
+    // shelter lets every case worker read its cases).
+    diesel::update(tumaini_db::schema::organisations::table.find(w.shelter.as_str()))
+        .set(tumaini_db::schema::organisations::case_access.eq("all_staff"))
+        .execute(&mut db.conn())
+        .unwrap();
     let reader = seed::account_in(&db, &w.shelter, Role::CaseWorker);
     let (reader_token, _) = token(&w.server, &reader.email);
     for _ in 0..3 {
