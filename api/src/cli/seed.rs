@@ -579,10 +579,6 @@ fn seed_case(
     let person = draw_person(rng, &c, &summary, age_years, people);
     let groups = personal_groups(rng, &c, &summary, &person);
     let case = register(conn, &c, &summary, &groups)?;
-    if matches!(c.author.role, Role::CaseWorker | Role::Supervisor) {
-        // The registering worker leads the case, as registration through the API makes them.
-        assignment::assign(conn, &case.id, &c.author.id, &c.author.org, true, None)?;
-    }
     link_duplicate(conn, &c, &case.id, person, people)?;
     record_consent(conn, &c, &case, summary.encountered_on)?;
 
