@@ -39,6 +39,7 @@ pub mod state;
 pub mod statistics;
 pub mod telemetry;
 pub mod webhooks;
+pub mod work;
 
 pub use config::Config;
 pub use server::{build_app, build_metrics_app};

@@ -384,37 +384,22 @@ pub async fn pending_for(state: &AppState, caller: Caller) -> Result<ErasureRequ
         // Read without the write lock (the facts of every pending request); then one short
         // write for the audit event, as the referral mailboxes do.
         let items = conn.read_transaction(|conn| {
-            let mut items = Vec::new();
-            if user.role == Role::Supervisor && !supervisors_approve {
-                return Ok::<_, ApiError>(items); // nothing for them to decide
-            }
-            for pending in ErasureRequest::pending(conn, now_utc())? {
-                if pending.requested_by.as_ref() == Some(&user.id) {
-                    continue;
-                }
-                let Some((case, facts, _)) = service::with_summary_visibility(
-                    conn,
-                    &authz,
-                    &principal,
-                    &context,
-                    &pending.case_id,
-                )?
-                else {
-                    continue;
-                };
-                let allowed = authz
-                    .decide(
-                        &principal,
-                        Action::ApproveErasure,
-                        &Resource::Case(&facts),
-                        &context,
-                    )
-                    .allowed;
-                if allowed {
-                    items.push(ErasureRequestView::of(&pending, &case.reference));
-                }
-            }
-            Ok(items)
+            let decidable = decidable_by(
+                conn,
+                &Decider {
+                    authz: &authz,
+                    principal: &principal,
+                    context: &context,
+                    user: &user,
+                    supervisors_approve,
+                },
+            )?;
+            Ok::<_, ApiError>(
+                decidable
+                    .iter()
+                    .map(|(pending, case)| ErasureRequestView::of(pending, &case.reference))
+                    .collect(),
+            )
         })?;
         conn.write_transaction(|conn| {
             Entry::new(AuditAction::ErasureList, Outcome::Success)
@@ -426,4 +411,64 @@ pub async fn pending_for(state: &AppState, caller: Caller) -> Result<ErasureRequ
         Ok(ErasureRequestList { items })
     })
     .await
+}
+
+/// Who asks which erasure requests they may decide, for [`decidable_by`].
+#[derive(Debug)]
+pub struct Decider<'a> {
+    /// The policies.
+    pub authz: &'a crate::authz::Authorizer,
+    /// The caller as the policies see them.
+    pub principal: &'a crate::authz::PrincipalFacts,
+    /// The request's circumstances.
+    pub context: &'a crate::authz::AccessContext,
+    /// The caller.
+    pub user: &'a tumaini_db::models::User,
+    /// The deployment lets a second supervisor approve.
+    pub supervisors_approve: bool,
+}
+
+/// The pending erasure requests `who` may decide now, with their cases, oldest first: never
+/// their own, only those the policies let them approve (a coordinator: their country's; a
+/// supervisor: their organisation's, where supervisors approve). The erasure list and "my
+/// work" (`crate::work`) both list these.
+pub fn decidable_by(
+    conn: &mut DbConn,
+    who: &Decider<'_>,
+) -> Result<Vec<(ErasureRequest, Case)>, DbError> {
+    let mut out = Vec::new();
+    if who.user.role == Role::Supervisor && !who.supervisors_approve {
+        return Ok(out); // nothing for them to decide
+    }
+    for pending in ErasureRequest::pending(conn, now_utc())? {
+        if pending.requested_by.as_ref() == Some(&who.user.id) {
+            continue;
+        }
+        let Some((case, facts, visible)) = service::with_summary_visibility(
+            conn,
+            who.authz,
+            who.principal,
+            who.context,
+            &pending.case_id,
+        )?
+        else {
+            continue;
+        };
+        if !visible {
+            continue;
+        }
+        let allowed = who
+            .authz
+            .decide(
+                who.principal,
+                Action::ApproveErasure,
+                &Resource::Case(&facts),
+                who.context,
+            )
+            .allowed;
+        if allowed {
+            out.push((pending, case));
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@ mod deadlines;
 pub mod documents;
 pub mod duplicates;
 pub mod erasure;
+pub mod follow_ups;
 pub mod group_reads;
 pub mod groups;
 pub mod history;

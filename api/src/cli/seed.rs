@@ -1,8 +1,8 @@
 //! `tumaini seed --demo`: a realistic, entirely fictional data set so a newcomer can explore.
 //! Organisations of every kind in Uganda and Kenya, users of every role sharing one printed
 //! demo password, and cases in every identification stage and status with consent,
-//! screenings, decisions, assistance, notes, risk assessments, possible duplicates and
-//! anonymous notifications. Personal groups go through the vault exactly as the API writes
+//! screenings, decisions, assistance, notes, risk assessments, follow-ups (one due tomorrow
+//! with a reminder, some overdue), possible duplicates and anonymous notifications. Personal groups go through the vault exactly as the API writes
 //! them. Names are combinations of common given and family names; no record describes a real
 //! person. It refuses to run in production, and refuses a database already seeded.
 //!
@@ -19,20 +19,21 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
 use tumaini_db::country::CountryCode;
-use tumaini_db::ids::{CaseId, ConsentId, NotificationId, OrgId, RecordId, UserId};
+use tumaini_db::ids::{CaseId, ConsentId, FollowUpId, NotificationId, OrgId, RecordId, UserId};
 use tumaini_db::models::anonymous::AnonymousNotification;
 use tumaini_db::models::assignment;
 use tumaini_db::models::case::{Case, CaseChanges, Deadline, NewCase, SummaryFields};
 use tumaini_db::models::case_record::{Assistance, Decision, Note, RiskAssessment, Screening};
 use tumaini_db::models::consent::{self, NewConsent};
+use tumaini_db::models::follow_up::FollowUp;
 use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, User, duplicate};
 use tumaini_db::time::now_utc;
 use tumaini_db::vault::{RecordPlace, SecretBytes, Vault};
 use tumaini_db::vocabulary::{
     AgeBand, AssistanceStatus, CaseStatus, ClosureReason, ConsentGiver, ConsentMethod,
-    ConsentPurpose, ConsentRecipient, ExploitationType, FieldGroup, IdentificationDecision,
-    IdentificationStage, MeansOfControl, OrganisationKind, RiskLevel, Role, ServiceType, Sex,
-    UserStatus,
+    ConsentPurpose, ConsentRecipient, ExploitationType, FieldGroup, FollowUpKind, FollowUpStatus,
+    IdentificationDecision, IdentificationStage, MeansOfControl, OrganisationKind, RiskLevel, Role,
+    ServiceType, Sex, UserStatus,
 };
 use tumaini_db::{DbConn, DbError};
 
@@ -1096,6 +1097,9 @@ fn work_on(
     if c.i.is_multiple_of(2) {
         write_note(conn, c, id, base)?;
     }
+    if c.author.role == Role::CaseWorker && c.status != CaseStatus::Closed {
+        schedule_follow_ups(conn, c, id)?;
+    }
     if matches!(c.status, CaseStatus::Active | CaseStatus::Reintegration) {
         RiskAssessment {
             id: RecordId::generate(),
@@ -1109,6 +1113,54 @@ fn work_on(
             details: None,
         }
         .insert(conn)?;
+    }
+    Ok(())
+}
+
+/// Follow-ups for the case's worker, so that "my work" has something in it: on every fifth
+/// case a visit tomorrow with a reminder the day before (and a sealed note), on every tenth a
+/// call that is already overdue.
+fn schedule_follow_ups(conn: &mut DbConn, c: &CaseInputs<'_>, id: &CaseId) -> anyhow::Result<()> {
+    use crate::cases::follow_ups;
+    let follow_up = |due_on: NaiveDate, kind: FollowUpKind| FollowUp {
+        id: FollowUpId::generate(),
+        case_id: id.clone(),
+        organisation_id: c.author.org.clone(),
+        assigned_to: c.author.id.clone(),
+        created_by: c.author.id.clone(),
+        created_at: c.now,
+        due_on,
+        kind,
+        note: None,
+        status: FollowUpStatus::Scheduled,
+        closed_at: None,
+        closed_by: None,
+        remind_at: None,
+        reminded_at: None,
+        version: 1,
+    };
+    if c.i.is_multiple_of(5) {
+        let due_on = c.today + Duration::days(1);
+        let mut visit = follow_up(due_on, FollowUpKind::Visit);
+        visit.remind_at = Some(follow_ups::remind_at(due_on, c.now));
+        visit.note = Some(
+            c.vault
+                .seal_record(
+                    conn,
+                    id,
+                    RecordPlace {
+                        table: "follow_ups",
+                        column: "note",
+                        row_id: visit.id.as_str(),
+                    },
+                    &SecretBytes::new(b"Fictional note: bring the school forms.".to_vec()),
+                )
+                .map_err(vault_error)?,
+        );
+        visit.insert(conn)?;
+    }
+    if c.i.is_multiple_of(10) {
+        follow_up(c.today - Duration::days(3), FollowUpKind::Call).insert(conn)?;
     }
     Ok(())
 }

@@ -2,7 +2,13 @@
 //! marks them overdue and e-mails the coordinators of the case's country through the outbox,
 //! once per deadline; and referrals left unanswered past their response deadline, which it
 //! marks expired, escalating to the coordinators of the country that owns the case (once) and
-//! telling the referring organisation.
+//! telling the referring organisation; and follow-ups whose reminder is due, whose assignee it
+//! e-mails once.
+//!
+//! What is due and when is defined once, in `tumaini_db::models::case::Deadline` and
+//! `tumaini_db::models::referral::Referral` (which cases await a decision, which referrals an
+//! answer, and the overdue comparison): "my work" (`crate::work`) lists from the same
+//! definitions, so the two cannot disagree.
 //!
 //! Safe with several replicas: each case is marked by a conditional UPDATE (`... WHERE
 //! overdue_at IS NULL`) in the same transaction as its messages and its audit event, so when
@@ -64,8 +70,9 @@ impl DeadlineScanner {
     }
 }
 
-/// One round at `now`: marks every newly overdue decision and notifies once. Returns how many
-/// this call marked.
+/// One round at `now`: marks every newly overdue decision and expires every unanswered
+/// referral past its deadline, notifying once each, and sends the follow-up reminders that are
+/// due (`crate::cases::follow_ups`). Returns how many this call marked, expired or reminded.
 pub fn scan(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -106,5 +113,6 @@ pub fn scan(
             break;
         }
     }
+    marked += cases::follow_ups::send_due_reminders(conn, now, public_url, audit_events)?;
     Ok(marked)
 }

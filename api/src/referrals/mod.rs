@@ -192,6 +192,16 @@ fn load(conn: &mut DbConn, id: &ReferralId) -> Result<Loaded, DbError> {
     })
 }
 
+/// The referral `id` with its case, as the policies see them (for lists outside this module:
+/// "my work").
+pub fn policy_facts(
+    conn: &mut DbConn,
+    id: &ReferralId,
+) -> Result<(ReferralFacts, tumaini_db::models::case::Case), DbError> {
+    let loaded = load(conn, id)?;
+    Ok((loaded.facts, loaded.case))
+}
+
 fn policy_groups(groups: &[FieldGroup]) -> Vec<crate::authz::FieldGroup> {
     groups
         .iter()

@@ -19,6 +19,7 @@ pub mod regions;
 pub mod statistics;
 pub mod vocabularies;
 pub mod webhooks;
+pub mod work;
 
 use actix_web::App;
 use utoipa::OpenApi;
@@ -106,6 +107,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     statistics::register(cfg);
     regions::register(cfg);
     webhooks::register(cfg);
+    work::register(cfg);
     cfg.service(vocabularies::vocabularies);
 }
 

@@ -25,6 +25,22 @@ const FIXED_HOLIDAYS: [(u32, u32); 10] = [
 /// East Africa Time is UTC+3 all year.
 const EAT_OFFSET_HOURS: i64 = 3;
 
+/// The end of `day` in East Africa Time (23:59:59.999999 EAT), as UTC: when something due on
+/// a date (an NRM decision's working day, a review, a follow-up) falls due.
+pub fn end_of_day(day: NaiveDate) -> NaiveDateTime {
+    start_of_day(day.succ_opt().unwrap_or(day)) - Duration::microseconds(1)
+}
+
+/// The start of `day` in East Africa Time (00:00 EAT), as UTC.
+pub fn start_of_day(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - Duration::hours(EAT_OFFSET_HOURS)
+}
+
+/// The date it is in East Africa Time at `utc`.
+pub fn local_date(utc: NaiveDateTime) -> NaiveDate {
+    (utc + Duration::hours(EAT_OFFSET_HOURS)).date()
+}
+
 /// Why the deadline settings were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeadlineRulesError {
@@ -117,14 +133,9 @@ impl DeadlineRules {
     /// The end (23:59:59.999999 East Africa Time, as UTC) of the n-th working day after the
     /// day of referral in East Africa Time.
     pub fn reasonable_grounds_due(&self, referred_at_utc: NaiveDateTime) -> NaiveDateTime {
-        let local_day = (referred_at_utc + Duration::hours(EAT_OFFSET_HOURS)).date();
+        let local_day = local_date(referred_at_utc);
         let due_day = self.add_working_days(local_day, self.reasonable_grounds_working_days);
-        let end_local = due_day
-            .succ_opt()
-            .unwrap_or(due_day)
-            .and_time(chrono::NaiveTime::MIN)
-            - Duration::microseconds(1);
-        end_local - Duration::hours(EAT_OFFSET_HOURS)
+        end_of_day(due_day)
     }
 
     /// When the recovery and reflection period after a positive reasonable-grounds decision
@@ -175,6 +186,21 @@ mod tests {
         assert_eq!(
             with_easter.add_working_days(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(), 5),
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_date_falls_due_at_the_end_of_its_day_in_east_africa() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        assert_eq!(
+            end_of_day(day).format("%F %T%.6f").to_string(),
+            "2026-12-10 20:59:59.999999"
+        );
+        assert_eq!(start_of_day(day), utc(2026, 12, 9, 21));
+        assert_eq!(local_date(utc(2026, 12, 9, 21)), day);
+        assert_eq!(
+            local_date(utc(2026, 12, 9, 20)),
+            NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
         );
     }
 

@@ -483,6 +483,31 @@ fn replace_lists(conn: &mut DbConn, id: &CaseId, summary: &SummaryFields) -> Res
     Ok(())
 }
 
+/// The backend of [`DbConn`], for boxed predicates.
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+/// A condition on a case row (one definition shared by several queries).
+pub type CasePredicate =
+    Box<dyn BoxableExpression<cases::table, Backend, SqlType = diesel::sql_types::Bool>>;
+
+/// A condition on a case row over nullable columns.
+type NullableCasePredicate = Box<
+    dyn BoxableExpression<
+            cases::table,
+            Backend,
+            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+        >,
+>;
+
+/// Where [`Deadline::awaited`] looks.
+#[derive(Debug, Clone, Copy)]
+pub enum Awaited<'a> {
+    /// Among these cases.
+    Cases(&'a [CaseId]),
+    /// Among the cases owned by organisations of this country.
+    Country(CountryCode),
+}
+
 /// An NRM decision with a deadline the scanner watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deadline {
@@ -504,6 +529,54 @@ impl Deadline {
         }
     }
 
+    /// The cases awaiting this decision: at the stage that calls for it, undecided, with a
+    /// deadline, and not erased (an erased case awaits no decision: nobody may take one on it
+    /// any more). The one definition the deadline scanner and the work lists build on.
+    pub fn awaiting(self) -> CasePredicate {
+        match self {
+            Self::ReasonableGrounds => Box::new(
+                cases::erased_at
+                    .is_null()
+                    .and(cases::identification_stage.eq(IdentificationStage::ReferredToNrm))
+                    .and(cases::reasonable_grounds_decided_at.is_null())
+                    .and(cases::reasonable_grounds_due_at.is_not_null()),
+            ),
+            Self::ConclusiveGrounds => Box::new(
+                cases::erased_at
+                    .is_null()
+                    .and(
+                        cases::identification_stage
+                            .eq(IdentificationStage::ReasonableGroundsPositive),
+                    )
+                    .and(cases::conclusive_grounds_decided_at.is_null())
+                    .and(cases::recovery_period_ends_at.is_not_null()),
+            ),
+        }
+    }
+
+    /// The SQL form of [`Deadline::is_overdue`]: the decision's deadline is before `now`.
+    fn past_due(self, now: NaiveDateTime) -> NullableCasePredicate {
+        match self {
+            Self::ReasonableGrounds => Box::new(cases::reasonable_grounds_due_at.lt(now)),
+            Self::ConclusiveGrounds => Box::new(cases::recovery_period_ends_at.lt(now)),
+        }
+    }
+
+    /// When the decision on `case` is due (the deadline stored when the case reached the stage
+    /// that calls for it, computed from the configured rules).
+    pub fn due_at(self, case: &Case) -> Option<NaiveDateTime> {
+        match self {
+            Self::ReasonableGrounds => case.reasonable_grounds_due_at,
+            Self::ConclusiveGrounds => case.recovery_period_ends_at,
+        }
+    }
+
+    /// Whether a decision due at `due` is overdue at `now`: strictly after its deadline. The
+    /// scanner's query ([`Deadline::newly_overdue`]) asks the same in SQL.
+    pub fn is_overdue(due: NaiveDateTime, now: NaiveDateTime) -> bool {
+        due < now
+    }
+
     /// Cases whose decision is past due at `now`, undecided, and not yet marked overdue;
     /// oldest deadline first, at most `limit`.
     pub fn newly_overdue(
@@ -512,29 +585,43 @@ impl Deadline {
         now: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Case>, DbError> {
-        // An erased case awaits no decision: nobody may take one on it any more.
         let query = cases::table
-            .filter(cases::erased_at.is_null())
+            .filter(self.awaiting())
+            .filter(self.past_due(now))
             .select(Case::as_select())
             .limit(limit);
         Ok(match self {
             Self::ReasonableGrounds => query
-                .filter(cases::identification_stage.eq(IdentificationStage::ReferredToNrm))
-                .filter(cases::reasonable_grounds_due_at.lt(now))
-                .filter(cases::reasonable_grounds_decided_at.is_null())
                 .filter(cases::reasonable_grounds_overdue_at.is_null())
                 .order((cases::reasonable_grounds_due_at, cases::id))
                 .load(conn)?,
             Self::ConclusiveGrounds => query
-                .filter(
-                    cases::identification_stage.eq(IdentificationStage::ReasonableGroundsPositive),
-                )
-                .filter(cases::recovery_period_ends_at.lt(now))
-                .filter(cases::conclusive_grounds_decided_at.is_null())
                 .filter(cases::conclusive_grounds_overdue_at.is_null())
                 .order((cases::recovery_period_ends_at, cases::id))
                 .load(conn)?,
         })
+    }
+
+    /// The cases awaiting this decision ([`Deadline::awaiting`]) among `cases`, or, without a
+    /// list, among the cases owned in `country`.
+    pub fn awaited(self, conn: &mut DbConn, within: Awaited<'_>) -> Result<Vec<Case>, DbError> {
+        let mut query = cases::table
+            .filter(self.awaiting())
+            .select(Case::as_select())
+            .into_boxed();
+        match within {
+            Awaited::Cases(ids) => {
+                query = query.filter(cases::id.eq_any(ids.to_vec()));
+            }
+            Awaited::Country(country) => {
+                use crate::schema::organisations;
+                let there = organisations::table
+                    .filter(organisations::country.eq(country))
+                    .select(organisations::id);
+                query = query.filter(cases::owner_organisation_id.eq_any(there));
+            }
+        }
+        Ok(query.order(cases::id).load(conn)?)
     }
 
     /// Marks the decision of `case` overdue unless someone (another replica) already did.

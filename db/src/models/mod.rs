@@ -11,6 +11,7 @@ pub mod case_record;
 pub mod consent;
 pub mod document;
 pub mod duplicate;
+pub mod follow_up;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod monitoring;
@@ -25,6 +26,7 @@ pub mod statistics;
 pub mod transfer;
 pub mod user;
 pub mod webhook;
+pub mod work;
 
 pub use api_client::{ApiClient, ClientSecret, NewApiClient, SecretToStore};
 pub use organisation::{

@@ -439,6 +439,24 @@ impl Referral {
         parse_all(query.order(referrals::id.desc()).limit(limit).load(conn)?)
     }
 
+    /// The referrals waiting for an answer (sent, not yet accepted, declined, withdrawn or
+    /// expired): the one definition the deadline scanner and the work lists build on.
+    fn awaiting_answer() -> diesel::dsl::Eq<referrals::state, ReferralState> {
+        referrals::state.eq(ReferralState::Sent)
+    }
+
+    /// The SQL form of [`Referral::is_overdue`].
+    fn past_due(now: NaiveDateTime) -> diesel::dsl::LtEq<referrals::respond_by, NaiveDateTime> {
+        referrals::respond_by.le(now)
+    }
+
+    /// Whether a referral waiting for an answer by `respond_by` is overdue at `now`: its
+    /// deadline has come. The scanner's query ([`Referral::newly_overdue`]) asks the same in
+    /// SQL, and expires it.
+    pub fn is_overdue(respond_by: NaiveDateTime, now: NaiveDateTime) -> bool {
+        respond_by <= now
+    }
+
     /// Referrals still waiting for an answer at `now` past their deadline, oldest due first.
     pub fn newly_overdue(
         conn: &mut DbConn,
@@ -447,11 +465,39 @@ impl Referral {
     ) -> Result<Vec<Referral>, DbError> {
         parse_all(
             referrals::table
-                .filter(referrals::state.eq(ReferralState::Sent))
-                .filter(referrals::respond_by.le(now))
+                .filter(Self::awaiting_answer())
+                .filter(Self::past_due(now))
                 .order(referrals::respond_by)
                 .limit(limit)
                 .select(ReferralRow::as_select())
+                .load(conn)?,
+        )
+    }
+
+    /// Referrals waiting for an answer ([`Referral::awaiting_answer`]) on one side of
+    /// `organisation`'s mailbox; of the outbox, only those `sent_by` sent when given.
+    pub fn awaiting_answer_in(
+        conn: &mut DbConn,
+        organisation: &OrgId,
+        side: Mailbox,
+        sent_by: Option<&UserId>,
+    ) -> Result<Vec<Referral>, DbError> {
+        let mut query = referrals::table
+            .filter(Self::awaiting_answer())
+            .select(ReferralRow::as_select())
+            .into_boxed();
+        query = match side {
+            Mailbox::Inbox => query.filter(referrals::to_organisation_id.eq(organisation.clone())),
+            Mailbox::Outbox => {
+                query.filter(referrals::from_organisation_id.eq(organisation.clone()))
+            }
+        };
+        if let Some(user) = sent_by {
+            query = query.filter(referrals::created_by.eq(user.clone()));
+        }
+        parse_all(
+            query
+                .order((referrals::respond_by, referrals::id))
                 .load(conn)?,
         )
     }
@@ -496,8 +542,8 @@ impl Referral {
             out.entry(org).or_default().by_state.insert(state, count);
         }
         for (org, count) in in_scope()
-            .filter(referrals::state.eq(ReferralState::Sent))
-            .filter(referrals::respond_by.le(now))
+            .filter(Self::awaiting_answer())
+            .filter(Self::past_due(now))
             .group_by(referrals::to_organisation_id)
             .select((referrals::to_organisation_id, diesel::dsl::count_star()))
             .load::<(OrgId, i64)>(conn)?

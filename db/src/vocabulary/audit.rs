@@ -160,6 +160,18 @@ vocabulary! {
         CaseAssign = "case.assign": "Staff assigned to a case",
         /// A member of staff's assignment to a case ended.
         CaseUnassign = "case.unassign": "Staff unassigned from a case",
+        /// A follow-up scheduled on a case.
+        CaseFollowUpSchedule = "case.follow_up.schedule": "Follow-up scheduled",
+        /// A case's follow-ups read (their notes where the reader may read the notes group).
+        CaseFollowUpRead = "case.follow_up.read": "Follow-ups read",
+        /// A follow-up marked done.
+        CaseFollowUpDone = "case.follow_up.done": "Follow-up done",
+        /// A follow-up called off.
+        CaseFollowUpCancel = "case.follow_up.cancel": "Follow-up cancelled",
+        /// A follow-up's reminder e-mailed to its assignee (by the deadline scanner).
+        FollowUpRemind = "follow_up.remind": "Follow-up reminder sent",
+        /// A member of staff's work list read ("my work").
+        WorkRead = "work.read": "Work list read",
         /// Everything held about the person of a case, exported for them (their right of
         /// access: Uganda DPPA 2019 s.24, GDPR art. 15).
         CaseSubjectAccess = "case.subject_access": "Subject access export",
@@ -281,6 +293,7 @@ impl AuditAction {
                 | Self::CaseScreeningRead
                 | Self::CaseAssistanceRead
                 | Self::CaseNoteRead
+                | Self::CaseFollowUpRead
                 | Self::CaseRiskRead
                 | Self::CasePlanRead
                 | Self::CaseDuplicatesRead

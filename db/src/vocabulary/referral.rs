@@ -81,6 +81,8 @@ vocabulary! {
         ReferralOverdue = "referral_overdue": "A referral passed its deadline unanswered",
         /// An NRM identification decision is overdue (coordinators).
         DecisionOverdue = "decision_overdue": "An identification decision is overdue",
+        /// A follow-up assigned to you is due tomorrow.
+        FollowUpReminder = "follow_up_reminder": "A follow-up assigned to you is due tomorrow",
     }
 }
 

@@ -1113,6 +1113,35 @@ fn exercise(action: AuditAction, w: &World<'_>) {
                 w.call("DELETE", &w.supervisor, &path, None, 200);
             }
         }
+        AuditAction::CaseFollowUpSchedule
+        | AuditAction::CaseFollowUpRead
+        | AuditAction::CaseFollowUpDone
+        | AuditAction::CaseFollowUpCancel
+        | AuditAction::FollowUpRemind => {
+            let case = w.case();
+            let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+            let body = json!({"due_on": tomorrow.to_string(), "kind": "visit",
+                "note": "bring the school forms"});
+            let path = case_path(&case, "/follow-ups");
+            let scheduled = w.post(&w.worker, &path, &body, 201);
+            let id = scheduled["id"].as_str().unwrap();
+            match action {
+                AuditAction::CaseFollowUpRead => {
+                    w.get(&w.worker, &path, 200);
+                }
+                AuditAction::CaseFollowUpDone => {
+                    w.post(&w.worker, &format!("{path}/{id}/done"), &json!({}), 200);
+                }
+                AuditAction::CaseFollowUpCancel => {
+                    w.post(&w.worker, &format!("{path}/{id}/cancel"), &json!({}), 200);
+                }
+                AuditAction::FollowUpRemind => w.scan_two_months_ahead(),
+                _ => {}
+            }
+        }
+        AuditAction::WorkRead => {
+            w.get(&w.worker, "/api/v1/work", 200);
+        }
         AuditAction::CaseRestrictionLift => {
             let case = w.case();
             let path = case_path(&case, "/restriction");
@@ -1424,6 +1453,10 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::CaseRead
         | AuditAction::CaseUpdate
         | AuditAction::CaseAssignmentsRead
+        | AuditAction::CaseFollowUpSchedule
+        | AuditAction::CaseFollowUpRead
+        | AuditAction::CaseFollowUpDone
+        | AuditAction::CaseFollowUpCancel
         | AuditAction::CaseAssign
         | AuditAction::CaseUnassign
         | AuditAction::CaseConsentRecord
@@ -1488,6 +1521,8 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::ReferralComplete
         | AuditAction::ReferralWithdraw
         | AuditAction::ReferralExpired => (Some("referral"), SUCCESS),
+        AuditAction::FollowUpRemind => (Some("follow_up"), SUCCESS),
+        AuditAction::WorkRead => (Some("organisation"), SUCCESS),
         AuditAction::AnonymousNotificationCreate => (Some("anonymous_notification"), SUCCESS),
         AuditAction::StatisticsResearchExport => (Some("research_agreement"), SUCCESS),
         AuditAction::AuditMisuseAlert => (Some("user"), "flagged"),

@@ -42,3 +42,4 @@ mod trust_boundaries;
 mod vault;
 mod walkthrough;
 mod webhooks;
+mod work;

@@ -777,7 +777,8 @@ fn unanswered_referrals_expire_and_coordinators_hear_once(db: TestDb) {
             .iter()
             .filter(|i| i["on"] == true)
             .count(),
-        4
+        // Every kind, the follow-up reminder included.
+        5
     );
 
     let case = server.post(Some(&w), "/api/v1/cases", &person()).json()["id"]

@@ -7,6 +7,7 @@ mod assignments;
 mod break_glass;
 mod documents;
 mod duplicates;
+mod follow_ups;
 mod history;
 mod lifecycle;
 mod nrm;
@@ -56,6 +57,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     documents::register(cfg);
     uploads::register(cfg);
     assignments::register(cfg);
+    follow_ups::register(cfg);
 }
 
 /// Parses a JSON body into its typed input: 422 naming the field, never the value given.
