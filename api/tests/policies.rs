@@ -4,9 +4,10 @@
 //! one deactivated), users of every role in both (privileged roles with and without a second
 //! factor), cases owned in both countries in every identification stage and every status,
 //! adult and child, with six consent patterns (transfer abroad granted or not) and with or
-//! without an accepted referral at home or across the border, created recently or long ago;
-//! referrals in every state between five pairs of organisations, of cases owned in either
-//! country. Every (principal, action, resource, field group, break-glass) cell is
+//! without an accepted referral at home or across the border, created recently or long ago,
+//! with case workers assigned or not (some organisations on a need-to-know basis), and cases
+//! that came by transfer; referrals in every state between five pairs of organisations, of cases
+//! owned in either country; transfers in every state at home and across the border. Every (principal, action, resource, field group, break-glass) cell is
 //! decided by Cedar and compared with `expected`, a plain-Rust statement of the access rules
 //! (README.md and policies/README.md) kept beside the fixtures: the expected-access table. The
 //! test prints the count of cells and fails on any unexpected grant or denial, and on any

@@ -7,7 +7,7 @@
 //!    `GET /api/v1/cases/{id}?groups=identity,exploitation&purpose=assistance`
 //!    (authentication, policy decisions, two groups decrypted, the audit event written in the
 //!    read's transaction), by `CASES_BENCH_CLIENTS` concurrent clients (default 32) on random
-//!    cases the signed-in case worker's organisation owns, for `CASES_BENCH_SECS` seconds
+//!    cases the signed-in case worker's organisation owns and they are assigned to, for `CASES_BENCH_SECS` seconds
 //!    (default 20) after `CASES_BENCH_WARMUP` seconds (default 3): requests per second, p50,
 //!    p99.
 //! 2. Case registrations over HTTP, `POST /api/v1/cases` (summary, identity with a document,
@@ -131,7 +131,10 @@ fn main() {
         "CREATE TABLE bench_ids (n SERIAL PRIMARY KEY, id TEXT NOT NULL);
          INSERT INTO bench_ids (id)
          SELECT c.id FROM cases c JOIN organisations o ON o.id = c.owner_organisation_id
-         WHERE o.name = '{ORGANISATION}' ORDER BY random();
+         JOIN case_assignments a ON a.case_id = c.id
+         JOIN users u ON u.id = a.user_id
+         WHERE o.name = '{ORGANISATION}' AND u.email = '{WORKER}@demo.tumaini.example'
+         ORDER BY random();
          ANALYZE bench_ids;"
     ))
     .unwrap();

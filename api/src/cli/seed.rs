@@ -22,6 +22,7 @@ use serde_json::json;
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::{CaseId, ConsentId, NotificationId, OrgId, RecordId, UserId};
 use tumaini_db::models::anonymous::AnonymousNotification;
+use tumaini_db::models::assignment;
 use tumaini_db::models::case::{Case, CaseChanges, Deadline, NewCase, SummaryFields};
 use tumaini_db::models::case_record::{Assistance, Decision, Note, RiskAssessment, Screening};
 use tumaini_db::models::consent::{self, NewConsent};
@@ -133,6 +134,7 @@ const ORGS: &[DemoOrg] = &[
         ],
         users: &[
             (Role::CaseWorker, "shelter.worker"),
+            (Role::CaseWorker, "shelter.counsellor"),
             (Role::Supervisor, "shelter.supervisor"),
         ],
     },
@@ -500,6 +502,8 @@ struct CaseInputs<'a> {
     owner_org: &'a Organisation,
     /// The author's supervisor, if the organisation has one: approves a closure.
     supervisor: Option<&'a SeedUser>,
+    /// Another case worker of the author's organisation, if it has one.
+    colleague: Option<&'a SeedUser>,
     /// The competent authority that decides on identification.
     authority: &'a SeedUser,
     /// Every fourth case is a child's.
@@ -532,6 +536,9 @@ impl<'a> CaseInputs<'a> {
         let supervisor = users
             .iter()
             .find(|u| u.role == Role::Supervisor && u.org == author.org);
+        let colleague = users
+            .iter()
+            .find(|u| u.role == Role::CaseWorker && u.org == author.org && u.id != author.id);
         let authority = users
             .iter()
             .find(|u| u.role == Role::CompetentAuthority)
@@ -545,6 +552,7 @@ impl<'a> CaseInputs<'a> {
             author,
             owner_org,
             supervisor,
+            colleague,
             authority,
             child: i.is_multiple_of(4),
             stage: STAGES[(i / 4 + i) % STAGES.len()],
@@ -804,6 +812,17 @@ fn register(
         },
     )?;
     c.vault.create_case_key(conn, &id).map_err(vault_error)?;
+    // A case worker who registers a case leads it; every third case of theirs, a colleague
+    // works on it too. Inside a shelter on a need-to-know basis (the default) the other
+    // colleagues see its summary only.
+    if matches!(c.author.role, Role::CaseWorker | Role::Supervisor) {
+        assignment::assign(conn, &id, &c.author.id, &c.author.org, true, None)?;
+        if c.i.is_multiple_of(3)
+            && let Some(colleague) = c.colleague
+        {
+            assignment::assign(conn, &id, &colleague.id, &colleague.org, false, None)?;
+        }
+    }
     let change = tumaini_db::vault::GroupChange {
         by: Some(c.author.id.clone()),
         role: Some(c.author.role),

@@ -257,7 +257,7 @@ fn only_the_assigned_colleagues_read_a_case(db: TestDb) {
             &format!("/api/v1/cases/{case}/referrals"),
             &json!({
                 "to_organisation_id": clinic.as_str(), "services": ["health"],
-                "groups": ["identity"], "urgency": "soon", "reason": "A check-up."
+                "groups": ["identity"], "urgency": "normal", "reason": "A check-up."
             }),
         ),
         201,

@@ -671,6 +671,42 @@ fn seed_demo_fills_a_fresh_database_once_and_never_in_production(db: TestDb) {
         [("Kisumu Safe House (demo)".to_owned(), "KE".to_owned())]
     );
 
+    // The shelter works on a need-to-know basis: its case workers lead the cases they
+    // registered, a colleague is assigned to some of them and not to others.
+    {
+        use tumaini_db::schema::case_assignments;
+        let shelter: String = organisations::table
+            .filter(organisations::name.eq("Mirembe Shelter (demo)"))
+            .select(organisations::id)
+            .first(&mut conn)
+            .unwrap();
+        let owned: i64 = cases::table
+            .filter(cases::owner_organisation_id.eq(&shelter))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        let per_worker: Vec<(String, bool)> = case_assignments::table
+            .inner_join(users::table.on(users::id.eq(case_assignments::user_id)))
+            .filter(case_assignments::organisation_id.eq(&shelter))
+            .select((users::email, case_assignments::lead))
+            .load(&mut conn)
+            .unwrap();
+        let count = |email: &str, lead: bool| {
+            per_worker
+                .iter()
+                .filter(|(e, l)| e == email && *l == lead)
+                .count()
+        };
+        let worker = "shelter.worker@demo.tumaini.example";
+        let counsellor = "shelter.counsellor@demo.tumaini.example";
+        assert!(count(worker, true) > 0 && count(counsellor, true) > 0);
+        assert!(count(worker, false) + count(counsellor, false) > 0);
+        assert!(
+            (count(counsellor, true) + count(counsellor, false)) < usize::try_from(owned).unwrap(),
+            "the counsellor is not on every case of the shelter"
+        );
+    }
+
     // The demo users sign in with the printed password.
     let server = tumaini_tests::TestServer::start(&db);
     let login = server.post(
