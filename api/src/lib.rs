@@ -38,6 +38,7 @@ pub mod server;
 pub mod state;
 pub mod statistics;
 pub mod telemetry;
+pub mod transfers;
 pub mod webhooks;
 pub mod work;
 

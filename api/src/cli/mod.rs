@@ -3,6 +3,7 @@
 //! `pg_tools`), the demonstration data in `seed`.
 
 pub mod backup;
+mod demo_transfer;
 pub mod keys;
 mod pg_tools;
 pub mod seed;

@@ -2,7 +2,9 @@
 //! Organisations of every kind in Uganda and Kenya, users of every role sharing one printed
 //! demo password, and cases in every identification stage and status with consent,
 //! screenings, decisions, assistance, notes, risk assessments, follow-ups (one due tomorrow
-//! with a reminder, some overdue), possible duplicates and anonymous notifications. Personal groups go through the vault exactly as the API writes
+//! with a reminder, some overdue), possible duplicates and anonymous notifications, and a
+//! transfer of a case to Kenya waiting for an answer (`super::demo_transfer`). Personal groups
+//! go through the vault exactly as the API writes
 //! them. Names are combinations of common given and family names; no record describes a real
 //! person. It refuses to run in production, and refuses a database already seeded.
 //!
@@ -348,6 +350,12 @@ pub fn seed_demo(
     conn.write_transaction(|conn| -> anyhow::Result<()> {
         for i in 0..anonymous {
             seed_anonymous(conn, &mut rng, &orgs, &users, i)?;
+        }
+        if let Some(worker) = users
+            .iter()
+            .find(|u| u.email == demo_email("shelter.worker"))
+        {
+            super::demo_transfer::seed(conn, vault, &orgs, &worker.id)?;
         }
         audit::record(
             conn,

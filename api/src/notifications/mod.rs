@@ -3,6 +3,8 @@
 //! and carries only a reference and a link, never a personal value; each member of staff
 //! chooses the kinds they receive. The outbox job (`crate::jobs::outbox`) delivers it.
 
+pub mod transfers;
+
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::case::Case;
 use tumaini_db::models::referral::{self as store, Referral};
@@ -51,7 +53,7 @@ pub fn notify_child_protection(
 }
 
 /// Active staff of `organisation` holding one of `roles`, less those who switched `kind` off.
-fn staff_wanting(
+pub(crate) fn staff_wanting(
     conn: &mut DbConn,
     organisation: &OrgId,
     roles: &[Role],

@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod referrals;
 pub mod regions;
 pub mod statistics;
+pub mod transfers;
 pub mod vocabularies;
 pub mod webhooks;
 pub mod work;
@@ -47,6 +48,7 @@ Referral Mechanism. Every error is an RFC 9457 `application/problem+json` docume
         (name = "audit", description = "The tamper-evident audit trail: events, who accessed a case, verification of the chain (coordinators; supervisors for their organisation). Reading it is itself audited."),
         (name = "directory", description = "The service directory: which organisation offers which service, where, for whom, and whether it has room now. Any member of staff searches it; an organisation's supervisor keeps its own listings."),
         (name = "referrals", description = "Referrals between organisations for named services: each step its own endpoint, consent checked by the server, access to the groups shared only while a referral is accepted or in service. Inbox and outbox per organisation, a timeline per case, and the national picture for coordinators."),
+        (name = "transfers", description = "Transfers of a case between organisations, distinct from referrals: the owning organisation asks another to take the case over; on acceptance the case moves, with only the field groups the consent covers and the transfer names, and the sender keeps its summary (read-only) or nothing. Consent is checked as for referrals (abroad; a child's guardian or best-interest basis), when asked and when accepted. Incoming and outgoing lists, and each case's ownership history."),
         (name = "statistics", description = "National statistics with disclosure control: tables by up to five dimensions and the standard reports (SDG 16.2.2, UNODC GLOTIP, the NRM decision table), from summary columns only; figures of fewer people than the threshold are suppressed with complementary suppression, by the server. Coordinators see national figures, supervisors their organisation's. Audited."),
         (name = "administration", description = "Organisations and user accounts (administrators; supervisors within their organisation)."),
         (name = "webhooks", description = "Signed webhooks for an organisation's integrations (administrators; supervisors for their organisation): HTTPS endpoints receive referral, NRM-deadline and misuse-alert events signed per the Standard Webhooks scheme, retried with backoff, carrying ids, references, types and times only."),
@@ -103,6 +105,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     audit::register(cfg);
     directory::register(cfg);
     referrals::register(cfg);
+    transfers::register(cfg);
     notifications::register(cfg);
     statistics::register(cfg);
     regions::register(cfg);

@@ -7,3 +7,4 @@ pub mod lifecycle;
 pub mod reference;
 pub mod referral;
 pub mod screening;
+pub mod transfer;

@@ -191,6 +191,20 @@ vocabulary! {
         DocumentUploadAppend = "document.upload.append": "Resumable upload continued",
         /// A resumable upload cancelled by its uploader; what it had received is removed.
         DocumentUploadCancel = "document.upload.cancel": "Resumable upload cancelled",
+        /// Another organisation asked to take a case over.
+        TransferRequest = "transfer.request": "Transfer requested",
+        /// A transfer read, or an organisation's transfers listed.
+        TransferRead = "transfer.read": "Transfer read",
+        /// The sender's note on a transfer decrypted for a reader.
+        TransferNoteRead = "transfer.note.read": "Transfer note read",
+        /// A transfer accepted: the case moved to its new owner.
+        TransferAccept = "transfer.accept": "Transfer accepted",
+        /// A transfer declined, with a reason.
+        TransferDecline = "transfer.decline": "Transfer declined",
+        /// A transfer withdrawn by the sender.
+        TransferWithdraw = "transfer.withdraw": "Transfer withdrawn",
+        /// A case's ownership history read.
+        CaseOwnershipRead = "case.ownership.read": "Case ownership history read",
         /// A referral to another organisation.
         ReferralCreate = "referral.create": "Referral sent",
         /// A referral read.
@@ -299,6 +313,7 @@ impl AuditAction {
                 | Self::CaseDuplicatesRead
                 | Self::CaseReferralsRead
                 | Self::ReferralReasonRead
+                | Self::TransferNoteRead
                 | Self::CaseHistoryRead
                 | Self::CaseSubjectAccess
                 | Self::DocumentList

@@ -261,6 +261,19 @@ impl<'a> World<'a> {
         (case, sent["id"].as_str().unwrap().to_owned())
     }
 
+    /// A new case and a request that the clinic take it over, with a note: the case and the
+    /// transfer.
+    fn transfer(&self) -> (String, String) {
+        let case = self.consented_case();
+        let body = json!({
+            "to_organisation": self.clinic.as_str(), "reason": "specialised_care",
+            "groups": ["identity", "health"], "note": "She asked to be near her sister."
+        });
+        let path = format!("/api/v1/cases/{case}/transfers");
+        let asked = self.post(&self.worker, &path, &body, 201);
+        (case, asked["id"].as_str().unwrap().to_owned())
+    }
+
     /// A step on a referral by the clinic's case worker.
     fn step(&self, referral: &str, step: &str, body: &Value) {
         let path = format!("/api/v1/referrals/{referral}/{step}");
@@ -1148,6 +1161,39 @@ fn exercise(action: AuditAction, w: &World<'_>) {
             w.post(&w.supervisor, &path, &json!({"reason": "objection"}), 200);
             w.call("DELETE", &w.supervisor, &path, None, 200);
         }
+        AuditAction::TransferRequest => {
+            w.transfer();
+        }
+        AuditAction::TransferRead | AuditAction::TransferNoteRead => {
+            // One read of a transfer by the receiver: the transfer, and the sender's note
+            // decrypted for the reader.
+            let (_, transfer) = w.transfer();
+            let read = w.get(
+                &w.clinic_worker,
+                &format!("/api/v1/transfers/{transfer}"),
+                200,
+            );
+            assert!(read["note"].is_string(), "{read}");
+        }
+        AuditAction::TransferAccept | AuditAction::TransferDecline => {
+            let (_, transfer) = w.transfer();
+            let (step, body) = if action == AuditAction::TransferAccept {
+                ("accept", json!({}))
+            } else {
+                ("decline", json!({"reason": "no_capacity"}))
+            };
+            let path = format!("/api/v1/transfers/{transfer}/{step}");
+            w.post(&w.clinic_worker, &path, &body, 200);
+        }
+        AuditAction::TransferWithdraw => {
+            let (_, transfer) = w.transfer();
+            let path = format!("/api/v1/transfers/{transfer}/withdraw");
+            w.post(&w.worker, &path, &json!({}), 200);
+        }
+        AuditAction::CaseOwnershipRead => {
+            let case = w.case();
+            w.get(&w.worker, &format!("/api/v1/cases/{case}/ownership"), 200);
+        }
         AuditAction::ReferralCreate => {
             w.referral();
         }
@@ -1511,6 +1557,10 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         // A referral is sent from its case, and its reason is read against the case.
         | AuditAction::ReferralCreate
         | AuditAction::ReferralReasonRead
+        // A transfer is asked for from its case, and its note is read against the case.
+        | AuditAction::TransferRequest
+        | AuditAction::TransferNoteRead
+        | AuditAction::CaseOwnershipRead
         // With `case_id`, a query of the trail is about that case.
         | AuditAction::AuditQuery
         | AuditAction::AuditDisclosures => (Some("case"), SUCCESS),
@@ -1523,6 +1573,10 @@ fn expected(action: AuditAction) -> (Option<&'static str>, &'static str) {
         | AuditAction::ReferralExpired => (Some("referral"), SUCCESS),
         AuditAction::FollowUpRemind => (Some("follow_up"), SUCCESS),
         AuditAction::WorkRead => (Some("organisation"), SUCCESS),
+        AuditAction::TransferRead
+        | AuditAction::TransferAccept
+        | AuditAction::TransferDecline
+        | AuditAction::TransferWithdraw => (Some("transfer"), SUCCESS),
         AuditAction::AnonymousNotificationCreate => (Some("anonymous_notification"), SUCCESS),
         AuditAction::StatisticsResearchExport => (Some("research_agreement"), SUCCESS),
         AuditAction::AuditMisuseAlert => (Some("user"), "flagged"),

@@ -656,6 +656,21 @@ fn seed_demo_fills_a_fresh_database_once_and_never_in_production(db: TestDb) {
         );
     }
 
+    // A transfer waits for an answer: Mirembe Shelter asked Kisumu Safe House, in Kenya.
+    use tumaini_db::schema::case_transfers;
+    let waiting: Vec<(String, String)> = case_transfers::table
+        .filter(case_transfers::state.eq("requested"))
+        .inner_join(
+            organisations::table.on(organisations::id.eq(case_transfers::to_organisation_id)),
+        )
+        .select((organisations::name, organisations::country))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        waiting,
+        [("Kisumu Safe House (demo)".to_owned(), "KE".to_owned())]
+    );
+
     // The shelter works on a need-to-know basis: its case workers lead the cases they
     // registered, a colleague is assigned to some of them and not to others.
     {

@@ -38,6 +38,7 @@ mod statistics;
 mod storage;
 mod subject_access;
 mod tamper;
+mod transfers;
 mod trust_boundaries;
 mod vault;
 mod walkthrough;
