@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::statistics::export::Export;
 use crate::statistics::response_times::{self, ResponseTimes};
 use crate::statistics::service::{
-    self, Figures, Research, answer, bad, count_table, organisation_names,
+    self, Figures, Research, answer, bad, count_table, dimension, organisation_names,
 };
 use crate::statistics::{self, Table, TableRequest};
 
@@ -124,18 +124,6 @@ pub struct ReportQuery {
     pub organisation: Option<OrgId>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
-}
-
-fn dimension(code: &str) -> Result<Dimension, ApiError> {
-    match Dimension::from_code(code.trim()) {
-        // The organisation is chosen with `organisation`, never listed or broken down by. What
-        // was given is not repeated: a query string may hold anything.
-        Some(Dimension::Organisation) | None => Err(bad(
-            "a dimension named is not one of the statistics (see the `dimensions` parameter)"
-                .to_owned(),
-        )),
-        Some(d) => Ok(d),
-    }
 }
 
 fn parse_filters(text: Option<&str>) -> Result<Vec<(Dimension, String)>, ApiError> {

@@ -28,6 +28,19 @@ pub fn bad(detail: String) -> ApiError {
     ApiError::problem(ProblemType::BadRequest, detail)
 }
 
+/// A dimension a table may be broken down by or filtered on, by its code. The organisation is
+/// chosen with `organisation`, never listed or broken down by. What was given is not repeated:
+/// a query string may hold anything.
+pub fn dimension(code: &str) -> Result<Dimension, ApiError> {
+    match Dimension::from_code(code.trim()) {
+        Some(Dimension::Organisation) | None => Err(bad(
+            "a dimension named is not one of the statistics (see the `dimensions` parameter)"
+                .to_owned(),
+        )),
+        Some(d) => Ok(d),
+    }
+}
+
 /// The national figures are decided on the coordination office as a whole, which no
 /// organisation's supervisor holds.
 pub fn national(country: &str) -> OrganisationFacts {
