@@ -23,6 +23,7 @@ pub mod cases;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod console;
 pub mod documents;
 pub mod guarded;
 pub mod http;

@@ -47,6 +47,7 @@ pub fn build_app(
         .app_data(query)
         .app_data(path)
         .configure(extra)
+        .service(crate::console::scope())
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::bare(ProblemType::NotFound))
         }))

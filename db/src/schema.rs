@@ -56,6 +56,7 @@ diesel::table! {
         requested_role -> Nullable<Text>,
         requested_by -> Nullable<Text>,
         requested_at -> Nullable<Timestamp>,
+        language -> Nullable<Text>,
     }
 }
 

@@ -15,6 +15,19 @@ pub struct UnknownCode {
 
 /// Declares a vocabulary enum with its codes and labels, its text storage on both engines, its
 /// serde form (the code) and its OpenAPI schema (an enum of the codes).
+/// A vocabulary seen from outside: its name, each value's code and English label, and every
+/// value (the web console labels and lists any vocabulary through it).
+pub trait Coded: Copy + 'static {
+    /// The vocabulary's name.
+    const VOCABULARY: &'static str;
+    /// The stable code.
+    fn code(self) -> &'static str;
+    /// The English label.
+    fn label(self) -> &'static str;
+    /// Every value, in declaration order.
+    fn all() -> &'static [Self];
+}
+
 macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
@@ -47,6 +60,22 @@ macro_rules! vocabulary {
             /// The English label for people.
             pub const fn label(self) -> &'static str {
                 match self { $(Self::$variant => $label),+ }
+            }
+        }
+
+        impl $crate::vocabulary::Coded for $name {
+            const VOCABULARY: &'static str = $vocab;
+
+            fn code(self) -> &'static str {
+                $name::code(self)
+            }
+
+            fn label(self) -> &'static str {
+                $name::label(self)
+            }
+
+            fn all() -> &'static [Self] {
+                $name::ALL
             }
         }
 

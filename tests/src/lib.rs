@@ -15,6 +15,7 @@
 )]
 
 pub mod bench;
+pub mod console;
 mod db;
 pub mod mail_dir;
 pub mod seed;

@@ -190,6 +190,47 @@ pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<SessionView>, 
         .collect())
 }
 
+/// Ends every live session of the caller's account, this one included ("sign out everywhere",
+/// on a computer left signed in somewhere): one event per session ended.
+pub async fn sign_out_everywhere(state: &AppState, caller: Caller) -> Result<(), ApiError> {
+    let Caller {
+        user,
+        session,
+        context,
+        ..
+    } = caller;
+    with_conn(&state.pool, move |conn| {
+        conn.write_transaction(|conn| {
+            for live in Session::list_live(conn, &user.id)? {
+                let current = live.id == session.id;
+                let reason = if current {
+                    "logout"
+                } else {
+                    "signed_out_everywhere"
+                };
+                if Session::revoke(conn, &user.id, &live.id, reason)? {
+                    audit::record(
+                        conn,
+                        &context,
+                        Some(&user),
+                        Event {
+                            action: if current {
+                                AuditAction::AuthLogout
+                            } else {
+                                AuditAction::AuthSessionRevoke
+                            },
+                            outcome: Outcome::Success,
+                            resource: Some(("session", live.id.to_string())),
+                        },
+                    )?;
+                }
+            }
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await
+}
+
 /// Ends one of the caller's live sessions (a lost phone, a shared computer); 404 when it is not
 /// one of theirs, or not live.
 pub async fn revoke(state: &AppState, caller: Caller, id: SessionId) -> Result<(), ApiError> {

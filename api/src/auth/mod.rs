@@ -45,6 +45,9 @@ pub struct AuthService {
     pub public_url: String,
     /// Where refused sign-ins and account locks are counted.
     pub metrics: crate::metrics::Metrics,
+    /// Whether the web console's cookies are marked `Secure` (outside development, or
+    /// whenever the public address is HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl AuthService {
@@ -64,6 +67,8 @@ impl AuthService {
             login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             public_url: config.public_url.clone(),
             metrics,
+            secure_cookies: config.env == crate::config::Environment::Production
+                || config.public_url.starts_with("https://"),
             settings,
         })
     }
@@ -190,12 +195,20 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
 }
 
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    authenticate_token(req, bearer_token(req))
+}
+
+/// The caller whose access `token` is (a bearer token, or the web console's session cookie):
+/// the same checks for both, on the session as stored now.
+pub(crate) fn authenticate_token(
+    req: &HttpRequest,
+    token: Option<String>,
+) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Box::pin(async {
             Err(ApiError::Internal(anyhow::anyhow!("no application state")))
         });
     };
-    let token = bearer_token(req);
     let context = RequestContext::of(req, &state.auth.keys, &state.auth.settings.proxies);
     Box::pin(async move {
         let token = token.ok_or_else(unauthenticated)?;

@@ -88,6 +88,8 @@ pub struct AuthSettings {
     pub access_token_ttl: Duration,
     /// Absolute lifetime of a session (and of its refresh tokens).
     pub session_ttl: Duration,
+    /// How long a web console session may sit unused before it must sign in again.
+    pub console_idle: Duration,
     /// Password hashing cost.
     pub argon2: Argon2Settings,
     /// Password hashes computed at once; the rest wait, so a login flood cannot take every
@@ -151,6 +153,11 @@ impl AuthSettings {
                 3600 * sources
                     .number::<u64>("TUMAINI_SESSION_HOURS")?
                     .unwrap_or(12),
+            ),
+            console_idle: Duration::from_secs(
+                60 * sources
+                    .number::<u64>("TUMAINI_CONSOLE_IDLE_MINUTES")?
+                    .unwrap_or(15),
             ),
             argon2: Argon2Settings {
                 memory_kib: sources
@@ -227,6 +234,11 @@ impl AuthSettings {
             || self.access_token_ttl > Duration::from_secs(3600)
         {
             return invalid("TUMAINI_ACCESS_TOKEN_SECS", "must be between 10 and 3600");
+        }
+        if self.console_idle < Duration::from_secs(60)
+            || self.console_idle > Duration::from_secs(8 * 3600)
+        {
+            return invalid("TUMAINI_CONSOLE_IDLE_MINUTES", "must be between 1 and 480");
         }
         if self.lockout_threshold < 1 {
             return invalid("TUMAINI_LOCKOUT_THRESHOLD", "must be at least 1");

@@ -43,7 +43,9 @@ pub async fn body_guard(
         declared.is_some_and(|l| l > 0) || req.headers().contains_key(header::TRANSFER_ENCODING);
     let takes_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
     let content_type = req.headers().get(header::CONTENT_TYPE);
-    let form_allowed = req.path() == TOKEN_PATH && is_form(content_type);
+    // The OAuth token endpoint, and the web console's forms (which are HTML forms).
+    let form_allowed =
+        (req.path() == TOKEN_PATH || req.path().starts_with("/console/")) && is_form(content_type);
     if has_body && takes_body && !is_json(content_type) && !form_allowed {
         let refusal = ApiError::problem(
             ProblemType::UnsupportedMediaType,

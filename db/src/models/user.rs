@@ -442,6 +442,24 @@ impl User {
         Ok(())
     }
 
+    /// The language the user chose for the web console (a code), if any.
+    pub fn language(conn: &mut DbConn, id: &UserId) -> Result<Option<String>, DbError> {
+        Ok(users::table
+            .find(id)
+            .select(users::language)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten())
+    }
+
+    /// Remembers the language the user chose for the web console.
+    pub fn set_language(conn: &mut DbConn, id: &UserId, code: &str) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set(users::language.eq(code))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// Replaces the password hash (a rehash with new parameters, a change or a reset) and
     /// activates an invited account.
     pub fn set_password(

@@ -1,0 +1,190 @@
+//! A browser without a browser, for the web console's tests over real HTTP: it keeps the
+//! cookies the server sets (following no redirect by itself, so that every `Set-Cookie` is
+//! seen), reads the CSRF token of the last page, and posts forms as a browser would.
+
+use std::collections::BTreeMap;
+
+use crate::{TestResponse, TestServer};
+
+/// A console visitor: its cookies and the last page it saw.
+#[derive(Debug)]
+pub struct ConsoleBrowser<'s> {
+    server: &'s TestServer,
+    client: reqwest::Client,
+    /// The cookies held, by name.
+    pub cookies: BTreeMap<String, String>,
+    /// The `Set-Cookie` headers of every response, whole (to check their attributes).
+    pub set_cookies: Vec<String>,
+    /// The body of the last page read.
+    pub last_page: String,
+    /// The language sent as `Accept-Language` (`en` unless changed).
+    pub accept_language: String,
+}
+
+/// The value of the hidden field `name` in `page` (the first one).
+pub fn hidden_field(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].replace("&amp;", "&"))
+}
+
+impl<'s> ConsoleBrowser<'s> {
+    /// A visitor with no cookies.
+    pub fn new(server: &'s TestServer) -> Self {
+        Self {
+            server,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("HTTP client"),
+            cookies: BTreeMap::new(),
+            set_cookies: Vec::new(),
+            last_page: String::new(),
+            accept_language: "en".to_owned(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &TestResponse) {
+        for value in response.headers.get_all("set-cookie") {
+            let text = value.to_str().unwrap_or_default().to_owned();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let expired = text.to_ascii_lowercase().contains("max-age=0");
+                if value.is_empty() || expired {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies
+                        .insert(name.trim().to_owned(), value.trim().to_owned());
+                }
+            }
+            self.set_cookies.push(text);
+        }
+        if response
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+        {
+            self.last_page = response.text();
+        }
+    }
+
+    /// `GET path`, without following a redirect.
+    pub fn get(&mut self, path: &str) -> TestResponse {
+        let cookie = self.cookie_header();
+        let language = self.accept_language.clone();
+        let path = path.to_owned();
+        let response = self.server.send_with(&self.client, move |c, base| {
+            c.get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .header("accept-language", language)
+        });
+        self.keep(&response);
+        response
+    }
+
+    /// `GET path`, following redirects (at most 5) as a browser does.
+    pub fn visit(&mut self, path: &str) -> TestResponse {
+        let mut response = self.get(path);
+        for _ in 0..5 {
+            if !(300..400).contains(&response.status) {
+                break;
+            }
+            let to = response
+                .header("location")
+                .expect("a redirect's location")
+                .to_owned();
+            response = self.get(&to);
+        }
+        response
+    }
+
+    /// `POST path` with `fields` as a form, exactly as given (no token added), without
+    /// following a redirect.
+    pub fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let cookie = self.cookie_header();
+        let language = self.accept_language.clone();
+        let body = serde_urlencoded_pairs(fields);
+        let path = path.to_owned();
+        let response = self.server.send_with(&self.client, move |c, base| {
+            c.post(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .header("accept-language", language)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        });
+        self.keep(&response);
+        response
+    }
+
+    /// `POST path` with `fields` and the CSRF token of the last page read (`csrf`, or the
+    /// sign-in forms' `form`), following the redirect that answers a form.
+    pub fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(token) = hidden_field(&self.last_page, "csrf") {
+            all.push(("csrf".to_owned(), token));
+        } else if let Some(token) = hidden_field(&self.last_page, "form") {
+            all.push(("form".to_owned(), token));
+        }
+        let borrowed: Vec<(&str, &str)> =
+            all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let response = self.post_raw(path, &borrowed);
+        if (300..400).contains(&response.status) {
+            let to = response
+                .header("location")
+                .expect("a redirect's location")
+                .to_owned();
+            return self.visit(&to);
+        }
+        response
+    }
+
+    /// Signs in through the console's form (`otp` for an account with a second factor) and
+    /// lands on the page the console sends the person to.
+    pub fn sign_in(&mut self, email: &str, password: &str, otp: Option<&str>) -> TestResponse {
+        let page = self.get("/console/sign-in");
+        assert_eq!(page.status, 200, "the sign-in page");
+        self.submit(
+            "/console/sign-in",
+            &[
+                ("email", email),
+                ("password", password),
+                ("otp", otp.unwrap_or("")),
+            ],
+        )
+    }
+}
+
+fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
