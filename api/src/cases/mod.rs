@@ -17,6 +17,7 @@ pub mod history;
 pub mod legal_hold;
 mod list;
 pub mod nrm;
+mod read;
 pub mod records;
 mod register;
 mod reply;
@@ -52,6 +53,7 @@ use crate::state::AppState;
 
 pub use deadlines::mark_decision_overdue;
 pub use list::{CasePage, list};
+pub use read::read_case;
 pub use register::{NewCaseInput, register};
 pub use reply::{Idempotency, Reply, if_match};
 

@@ -83,7 +83,13 @@ pub async fn request_context(
         }
     };
     let status = response.status();
-    let mut response = if status.is_client_error() || status.is_server_error() {
+    // The web console's pages (its error pages, a form shown again with a 422) are HTML for a
+    // person, already in their language: only the API's errors become problem documents.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let mut response = if (status.is_client_error() || status.is_server_error()) && !is_page {
         as_problem(response, &request_id).await
     } else {
         response

@@ -17,12 +17,11 @@ mod uploads;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
-use serde_json::json;
 use tumaini_db::DbError;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::{Case, CaseChanges, CaseFilter};
 use tumaini_db::time::now_utc;
-use tumaini_db::vault::{GroupChange, GroupRead};
+use tumaini_db::vault::GroupChange;
 use tumaini_db::vocabulary::{CaseStatus, IdentificationStage, RectificationReason};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,7 +29,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::audit::AuditAction;
 use crate::auth::{Caller, Principal};
 use crate::authz::{Action, FieldGroup};
-use crate::cases::group_reads;
 use crate::cases::groups::{self, PersonalGroups};
 use crate::cases::vault_error;
 use crate::cases::views::{self, AccessPurpose, CaseSummaryView, SummaryInput};
@@ -146,51 +144,7 @@ pub async fn read_case(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let wanted = parse_groups(query.groups.as_deref())?;
-    if !wanted.is_empty() && query.purpose.is_none() {
-        return Err(ApiError::problem(
-            ProblemType::BadRequest,
-            "reading personal groups needs a `purpose`",
-        ));
-    }
-    let purpose = query.purpose.map_or("case_management", AccessPurpose::code);
-    let request = CaseRequest {
-        id: id.into_inner(),
-        action: Action::ReadSummary,
-        audited_as: AuditAction::CaseRead,
-        purpose,
-        idempotency: None,
-    };
-    let caller_for_denials = caller.clone();
-    let reply = service::act_on_case(&state, &caller, request, move |conn, access| {
-        let mut view = serde_json::to_value(CaseSummaryView::load(conn, &access.case)?)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let mut read = serde_json::Map::new();
-        let decided =
-            group_reads::decide_groups(conn, &caller_for_denials, access, &wanted, purpose)?;
-        let (withheld, mut erased, touched) = (decided.withheld, Vec::new(), decided.allowed);
-        for group in &touched {
-            match access
-                .vault
-                .read_group(conn, &access.case.id, group_reads::stored(*group)?)
-                .map_err(vault_error)?
-            {
-                GroupRead::Plain(plain) => {
-                    read.insert(group.code().to_owned(), groups::to_json(&plain)?);
-                }
-                GroupRead::Absent => {
-                    read.insert(group.code().to_owned(), serde_json::Value::Null);
-                }
-                GroupRead::Erased => erased.push(group.code()),
-            }
-        }
-        view["groups"] = serde_json::Value::Object(read);
-        view["withheld_groups"] = json!(withheld);
-        view["erased_groups"] = json!(erased);
-        Ok(Reply::ok(view)
-            .with_version(access.case.version)
-            .touching(touched))
-    })
-    .await?;
+    let reply = service::read_case(&state, &caller, id.into_inner(), wanted, query.purpose).await?;
     Ok(reply.into_response())
 }
 

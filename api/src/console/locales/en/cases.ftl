@@ -1,0 +1,173 @@
+## Case pages: the list, registration, the case page and the forms of case work.
+
+cases-title = Cases
+cases-caption = Your cases, newest first
+cases-empty = No cases to show.
+cases-register-link = Register a person
+cases-reference = Reference
+cases-reference-hint = A case reference, such as C-K7QM-4XHD-R
+cases-reference-invalid = This is not a case reference. Check it and try again.
+cases-search = Find
+cases-stage = Identification stage
+cases-status = Status
+cases-registered = Registered
+cases-closure-pending = Closure requested
+cases-case = Case
+cases-yes = Yes
+cases-no = No
+cases-back = Back to the case
+cases-save = Save
+cases-details = Details
+
+cases-new-title = Register a person
+cases-summary = Summary
+cases-summary-hint = Coarse facts only: they are used for statistics and seen by coordinators.
+cases-country-hint = Two-letter country code, such as UG or KE
+cases-region-hint = Region or district code, such as UG-202
+cases-phones-hint = One phone number per line
+cases-register-submit = Register
+cases-registered-title = Person registered
+cases-registered-text = The person is registered as case
+cases-duplicates = Possible duplicates
+cases-duplicates-text = These cases you may see could be the same person. Check them before you go on.
+cases-continue = Continue to the new case
+
+cases-field-sex = Sex or gender
+cases-field-age-band = Age
+cases-field-may-be-child = The age is uncertain and the person may be under 18
+cases-field-citizenship = Citizenship
+cases-field-recruitment-country = Country of recruitment
+cases-field-exploitation-country = Country of exploitation
+cases-field-region = Region of the encounter
+cases-field-encountered-on = Date of the encounter
+cases-field-exploitation-types = Forms of exploitation
+cases-field-means-of-control = Means of control
+cases-field-given-names = Given names
+cases-field-family-name = Family name
+cases-field-aliases = Other names
+cases-field-date-of-birth = Date of birth
+cases-field-documents = Identity documents
+cases-field-guardian = Parent or guardian
+cases-field-languages = Languages
+cases-field-phones = Phone numbers
+cases-field-address = Address
+cases-field-current-location = Where the person is now
+cases-field-emergency-contact = Emergency contact
+cases-field-narrative = The person's account
+cases-field-recruitment-details = How the person was recruited
+cases-field-perpetrator-details = What is known of the perpetrators
+cases-field-places = Places
+cases-field-physical-health = Physical health
+cases-field-mental-health = Mental health
+cases-field-disability = Disability
+cases-field-pregnant = Pregnant
+cases-field-immigration-status = Immigration status
+cases-field-legal-proceedings = Legal proceedings
+cases-field-witness-status = Witness status
+cases-field-compensation = Compensation
+cases-field-summary-note = Summary note
+
+cases-error-missing = Fill in this answer.
+cases-error-future = This date is in the future.
+cases-error-invalid = This answer was not accepted. Check it and try again.
+cases-error-summary = Some answers need correcting: see the messages next to them.
+cases-error-form = The form was not accepted.
+
+cases-child = Treated as a child
+cases-rg-due = Reasonable-grounds decision due
+cases-overdue = A decision is overdue
+cases-restricted = Processing restricted
+
+cases-purpose = Why are you opening this person's details?
+cases-purpose-hint = Your reason is recorded with every detail you read.
+cases-purpose-submit = Show the details
+cases-purpose-assistance = Giving assistance
+cases-purpose-case-management = Managing the case
+cases-purpose-referral = Preparing or answering a referral
+cases-purpose-identification = Identification
+cases-purpose-safeguarding = Keeping the person safe
+cases-purpose-supervision = Supervision
+cases-purpose-restriction-dispute = Resolving a restriction dispute
+
+cases-groups = Personal details
+cases-group-identity = Identity
+cases-group-contact = Contact
+cases-group-exploitation = Exploitation
+cases-group-health = Health
+cases-group-legal = Legal
+cases-group-notes = Notes
+cases-group-withheld = Not available to you.
+cases-group-erased = Erased.
+cases-group-empty = Nothing recorded.
+
+cases-work = Case work
+cases-refer = Refer to a service
+cases-assignments = Assign staff
+cases-break-glass = Emergency access
+cases-status-title = Status
+cases-closure-reason = Reason for closing
+cases-closure-request = Ask a supervisor to close the case
+cases-closure-approve = Approve the closure
+cases-closure-reject = Send the closure request back
+
+cases-consent-title = Consent
+cases-consent-child = This person is treated as a child: a parent or guardian consents, or a best-interest basis is recorded.
+cases-consent-given-by = Who gives consent
+cases-consent-method = How consent is given
+cases-consent-purposes = What the information may be used for
+cases-consent-groups = Which details may be shared
+cases-consent-recipients = With whom
+cases-consent-preview = Show the words to read aloud
+cases-consent-valid-until = Valid until (optional)
+cases-consent-details = Who consented, interpreter, best-interest basis
+cases-consent-details-hint = For example the interpreter's name, if one helped.
+cases-consent-details-child = Name the guardian and their relationship to the child, or the best-interest basis.
+cases-consent-record = Record the consent
+
+cases-aloud-title = Read this aloud to the person
+cases-aloud-child = We are asking you, as the child's parent or guardian, on the child's behalf.
+cases-aloud-share = We would like to share some of your information with: { $recipients }. The information would be: { $groups }.
+cases-aloud-nothing = nothing yet chosen
+cases-aloud-purposes = It would be used only for:
+cases-aloud-purpose-assistance = helping you and managing your case
+cases-aloud-purpose-referral = referring you to other services that can help you
+cases-aloud-purpose-identification = deciding officially whether you are a victim of trafficking, which gives you rights to protection
+cases-aloud-purpose-investigation = investigating and prosecuting the people who harmed you
+cases-aloud-purpose-statistics = counting cases, without your name or anything that shows who you are
+cases-aloud-police = This includes the police or other law-enforcement officers.
+cases-aloud-abroad = This includes organisations in another country.
+cases-aloud-rights = You can say no. Saying no will not stop the help you receive. You can change your mind at any time, and we will stop sharing.
+cases-aloud-question = Do you agree?
+
+cases-screening-title = Screening
+cases-screening-adult = Tick each indicator that is present. This is the list for adults.
+cases-screening-child = Tick each indicator that is present. This is the list for children.
+cases-screening-notes = Notes
+cases-screening-judgement = Your professional judgement (optional)
+cases-screening-judgement-hint = Only if you disagree with the result of the indicators; give your reason.
+cases-screening-presumed = Presumed a victim
+cases-screening-reason = Reason for your judgement
+cases-screening-submit = Record the screening
+
+cases-assistance-title = Assistance
+cases-assistance-service = Service
+cases-assistance-status = State
+cases-assistance-date = Date
+
+cases-note-title = Case note
+cases-note-text = Note
+
+cases-risk-title = Risk assessment
+cases-risk-individual = Risk to the person
+cases-risk-household = Risk within the household
+cases-risk-community = Risk in the community
+cases-review-on = Review on
+
+cases-plan-title = Assistance plan
+cases-plan-goals = Goals
+cases-plan-none = No goals yet.
+cases-plan-achieved = achieved
+cases-plan-add = Add a goal
+cases-plan-action = The need and the agreed action
+cases-plan-target = By when (optional)
+cases-plan-agreed = The person took part in drawing up the plan
