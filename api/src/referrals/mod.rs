@@ -9,6 +9,8 @@
 //! E-mail about a referral carries its reference and a link, nothing else
 //! (`crate::notifications`).
 
+pub mod directory;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -974,6 +976,40 @@ pub async fn act(
                 .unwrap_or_default();
             Ok(view(conn, &app, &loaded, with_reason, timeline)?)
         })
+    })
+    .await
+}
+
+/// The steps the caller may take on referral `id` now, as the policies decide them (and, for an
+/// answer, before the deadline): what a page offers, so that it never shows a button the
+/// service would refuse. Asking takes no step and writes nothing; [`act`] decides again.
+pub async fn allowed_steps(
+    state: &AppState,
+    caller: &Caller,
+    id: ReferralId,
+) -> Result<Vec<Step>, ApiError> {
+    let authz = std::sync::Arc::clone(&state.authz);
+    let context = service::access_context(&state.cases, "referral");
+    let principal = caller.principal();
+    with_conn(&state.pool, move |conn| {
+        let loaded = load(conn, &id)?;
+        let resource = Resource::Referral(&loaded.facts);
+        let answerable = loaded.referral.respond_by > now_utc();
+        Ok([
+            Step::Accept,
+            Step::Decline,
+            Step::Start,
+            Step::Complete,
+            Step::Withdraw,
+        ]
+        .into_iter()
+        .filter(|step| answerable || !matches!(step, Step::Accept | Step::Decline))
+        .filter(|step| {
+            authz
+                .decide(&principal, step_action(Some(*step)), &resource, &context)
+                .allowed
+        })
+        .collect())
     })
     .await
 }

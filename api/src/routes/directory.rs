@@ -1,15 +1,16 @@
 //! The service directory: which organisation offers which service, where, for whom, and whether
 //! it has room now. Every member of staff may search it (a first responder at a border post
-//! looks for a shelter that takes children tonight); an organisation's supervisor keeps its own
-//! listings up to date. Listings hold no personal data; searches and changes are audited.
+//! looks for a shelter that takes children tonight: `crate::referrals::directory`, which the
+//! web console calls too); an organisation's supervisor keeps its own listings up to date.
+//! Listings hold no personal data; searches and changes are audited.
 
 use actix_web::{HttpResponse, delete, get, put, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tumaini_db::DbError;
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::OrgId;
 use tumaini_db::models::{DirectorySearch, ListingTerms, Organisation, ServiceListing};
-use tumaini_db::vocabulary::{Capacity, OrganisationKind, ServesSex, ServiceType};
+use tumaini_db::vocabulary::{Capacity, ServesSex, ServiceType};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -19,6 +20,7 @@ use crate::auth::{Caller, Principal};
 use crate::authz::{Action, OrganisationFacts};
 use crate::guarded::{authorize, authorize_principal};
 use crate::http::{ApiError, Problem, ProblemType, with_conn};
+use crate::referrals::directory::{self, ListingView, MAX_RESULTS, region, view};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
@@ -27,52 +29,6 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(organisation_listings)
         .service(publish_listing)
         .service(withdraw_listing);
-}
-
-/// The most listings one search returns.
-const MAX_RESULTS: i64 = 500;
-
-/// One listing in the directory.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListingView {
-    /// The organisation offering the service.
-    pub organisation_id: OrgId,
-    /// Its name.
-    pub organisation_name: String,
-    /// Its kind.
-    pub organisation_kind: OrganisationKind,
-    /// The service.
-    pub service: ServiceType,
-    /// Where: the country.
-    pub country: CountryCode,
-    /// Where: the region or district (empty: the whole country).
-    pub region: String,
-    /// Whether adults are served.
-    pub serves_adults: bool,
-    /// Whether children are served.
-    pub serves_children: bool,
-    /// Whom it serves by sex.
-    pub serves_sex: ServesSex,
-    /// Whether it can take someone now.
-    pub capacity: Capacity,
-    /// When the listing last changed (UTC).
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-fn view(listing: ServiceListing, organisation: &Organisation) -> ListingView {
-    ListingView {
-        organisation_id: listing.organisation_id,
-        organisation_name: organisation.name.clone(),
-        organisation_kind: organisation.kind,
-        service: listing.service,
-        country: listing.country,
-        region: listing.region,
-        serves_adults: listing.serves_adults,
-        serves_children: listing.serves_children,
-        serves_sex: listing.serves_sex,
-        capacity: listing.capacity,
-        updated_at: listing.updated_at.and_utc(),
-    }
 }
 
 /// Who a search is for.
@@ -114,19 +70,6 @@ fn not_yours() -> ApiError {
     )
 }
 
-/// The text of a region: trimmed, at most 100 characters, no control characters (empty: the
-/// whole country).
-fn region(value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.chars().count() > 100 || value.chars().any(char::is_control) {
-        return Err(ApiError::problem(
-            ProblemType::InvalidBody,
-            "`region` must be at most 100 characters without control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 /// Search the service directory (every member of staff).
 #[utoipa::path(
     tag = "directory",
@@ -153,60 +96,16 @@ pub async fn search_directory(
     query: web::Query<DirectoryQuery>,
 ) -> Result<web::Json<Vec<ListingView>>, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(MAX_RESULTS);
-    if !(1..=MAX_RESULTS).contains(&limit) {
-        return Err(ApiError::problem(
-            ProblemType::BadRequest,
-            format!("`limit` must be 1 to {MAX_RESULTS}"),
-        ));
-    }
     let search = DirectorySearch {
         service: query.service,
         country: query.country,
-        region: match query.region.as_deref().map(region).transpose()? {
-            Some(r) if r.is_empty() => None,
-            other => other,
-        },
+        region: query.region,
         for_child: query.for_whom.map(|g| matches!(g, ServedGroup::Child)),
         sex: query.sex,
         with_room: query.with_room.unwrap_or(false),
-        limit,
+        limit: query.limit.unwrap_or(MAX_RESULTS),
     };
-    let own = OrganisationFacts::from(caller.organisation());
-    let decision = authorize_principal(
-        &state,
-        &caller,
-        Action::ReadDirectory,
-        &own,
-        AuditAction::DirectorySearch,
-        || ApiError::problem(ProblemType::Forbidden, "your role may not do this"),
-    )
-    .await?;
-    let (actor, context) = (caller.owned_actor(), caller.context().clone());
-    let views = with_conn(&state.pool, move |conn| {
-        conn.write_transaction(|conn| {
-            let found = ServiceListing::search(conn, &search)?;
-            audit::record_decided_by(
-                conn,
-                &context,
-                actor.as_actor(),
-                Event {
-                    action: AuditAction::DirectorySearch,
-                    outcome: Outcome::Success,
-                    resource: None,
-                },
-                &decision,
-            )?;
-            Ok::<_, ApiError>(
-                found
-                    .into_iter()
-                    .map(|(listing, org)| view(listing, &org))
-                    .collect::<Vec<_>>(),
-            )
-        })
-    })
-    .await?;
-    Ok(web::Json(views))
+    Ok(web::Json(directory::search(&state, caller, search).await?))
 }
 
 /// The organisation named in a path, or 404.
