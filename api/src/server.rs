@@ -48,6 +48,7 @@ pub fn build_app(
         .app_data(path)
         .configure(extra)
         .service(crate::console::scope())
+        .configure(crate::console::links::register)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::bare(ProblemType::NotFound))
         }))

@@ -16,6 +16,7 @@ pub mod session;
 
 mod account;
 mod cases;
+pub mod links;
 mod oversight;
 mod referrals;
 mod work;
@@ -135,6 +136,7 @@ pub fn scope() -> actix_web::Scope<
         .route("/", web::get().to(home))
         .route("/static/console-1.css", web::get().to(stylesheet));
     let scope = account::register(scope);
+    let scope = links::register_pages(scope);
     let scope = work::register(scope);
     let scope = cases::register(scope);
     let scope = referrals::register(scope);

@@ -310,3 +310,36 @@ fn pages_stay_within_their_weight(db: TestDb) {
     }
 }
 both_engines!(pages_stay_within_their_weight);
+
+fn the_links_in_e_mails_open_console_pages(db: TestDb) {
+    let server = TestServer::start(&db);
+    let mut browser = ConsoleBrowser::new(&server);
+    for (link, page) in [
+        ("/reset-password", "/console/password/reset"),
+        ("/accept-invitation", "/console/invitation"),
+        (
+            "/cases/019af1c2-0000-7000-8000-000000000000",
+            "/console/cases/019af1c2-0000-7000-8000-000000000000",
+        ),
+        ("/referrals/abc-123", "/console/referrals/abc-123"),
+        ("/cases/%3Cscript%3E", "/console/work"),
+    ] {
+        let response = browser.get(link);
+        assert_eq!(response.status, 303, "{link}");
+        assert_eq!(response.header("location"), Some(page), "{link}");
+    }
+    // The invitation's page sets a first password with the e-mailed token; a wrong one is
+    // refused in plain words and sets nothing.
+    let page = browser.visit("/accept-invitation");
+    assert_eq!(page.status, 200);
+    let refused = browser.submit(
+        "/console/invitation",
+        &[
+            ("token", "token=not-a-real-token"),
+            ("password", "a long and unusual passphrase 9"),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("role=\"alert\""));
+}
+both_engines!(the_links_in_e_mails_open_console_pages);

@@ -132,3 +132,8 @@ work-kind-referral-unanswered = Referral sent, not yet answered
 work-kind-duplicate-to-resolve = Possible duplicate to resolve
 work-kind-erasure-approval = Erasure to approve
 work-kind-transfer-to-answer = Transfer to answer
+
+invitation-title = Set your password
+invitation-text = You were invited to Tumaini. Paste the token from the link in the invitation e-mail (the text after “token=”) and choose your password.
+invitation-submit = Set my password
+invitation-done = Your password is set. Sign in with your e-mail address and this password.

@@ -132,3 +132,8 @@ work-kind-referral-unanswered = Rufaa iliyotumwa, bado haijajibiwa
 work-kind-duplicate-to-resolve = Nakala inayowezekana ya kutatua
 work-kind-erasure-approval = Ufutaji wa kuidhinisha
 work-kind-transfer-to-answer = Uhamisho wa kujibu
+
+invitation-title = Weka nenosiri lako
+invitation-text = Umealikwa kwenye Tumaini. Bandika tokeni kutoka kwenye kiungo cha barua pepe ya mwaliko (maandishi baada ya “token=”) na uchague nenosiri lako.
+invitation-submit = Weka nenosiri langu
+invitation-done = Nenosiri lako limewekwa. Ingia kwa anwani yako ya barua pepe na nenosiri hili.
