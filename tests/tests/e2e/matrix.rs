@@ -7,16 +7,18 @@
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
+use tumaini_api::auth::requires_mfa;
 use tumaini_db::ids::{OrgId, UserId};
 use tumaini_db::models::{ListingTerms, ServiceListing, User};
 use tumaini_db::schema::organisation_services;
 use tumaini_db::vocabulary::{
     Capacity, OrganisationKind, Role, ServesSex, ServiceType, UserStatus,
 };
+use tumaini_tests::console::ConsoleBrowser;
 use tumaini_tests::seed::{self, Account};
 use tumaini_tests::{TestDb, TestServer, both_engines};
 
-use crate::auth::{mfa_enrolled_token, token};
+use crate::auth::{mfa_enrolled_token, next_code, token};
 
 /// An actor: a role in an organisation of a country, with a token.
 struct Actor {
@@ -650,9 +652,11 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
     let ke_office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "KE");
     let ke_authority = seed::organisation_in(&db, OrganisationKind::CompetentAuthority, "KE");
     let mut actors: Vec<(Actor, UserId, bool)> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
     let mut add = |name: &str, role: Role, org: &OrgId, country: &'static str, is_police: bool| {
         let account = seed::account_in(&db, org, role);
         let token = token(&server, &account.email).0;
+        emails.push(account.email.clone());
         actors.push((
             Actor {
                 name: name.to_owned(),
@@ -995,15 +999,7 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
                     let names_visible = text.contains("Akena")
                         || text.contains("Barasa")
                         || text.contains("Wanjiku");
-                    let may_identity = actor.role != Role::Coordinator
-                        && !unassigned_colleague(actor, user, c)
-                        && (!*is_police || c.law_enforcement_consent)
-                        && (actor.organisation == c.owner
-                            || (actor.role == Role::CompetentAuthority
-                                && c.in_nrm
-                                && actor.country == c.country)
-                            || *user == c.created_by);
-                    if names_visible && !may_identity {
+                    if names_visible && !may_identify(actor, user, *is_police, c) {
                         unexpected.push(format!(
                             "LEAK {} {method} {template} on {}",
                             actor.name, c.name
@@ -1040,9 +1036,41 @@ fn no_role_reaches_cases_the_rules_deny(db: TestDb) {
             }
         }
     }
+    // The same refusals through the web console: a case page answers 404 to whoever may not
+    // see the case, and the purpose-bound read shows no name to whoever may not read identity.
+    let mut console_cells = 0;
+    for ((actor, user, is_police), email) in actors.iter().zip(&emails) {
+        let mut browser = ConsoleBrowser::new(&server);
+        let otp = requires_mfa(actor.role).then(|| next_code(email));
+        let landed = browser.sign_in(email, seed::PASSWORD, otp.as_deref());
+        assert_eq!(landed.status, 200, "{} signs in to the console", actor.name);
+        for c in &fixtures {
+            for query in ["", "?purpose=case_management"] {
+                console_cells += 1;
+                let page = browser.get(&format!("/console/cases/{}{query}", c.id));
+                let visible = case_allowed(actor, user, *is_police, "summary", c);
+                let want = if visible { 200 } else { 404 };
+                if page.status != want {
+                    unexpected.push(format!(
+                        "CONSOLE {} GET /console/cases/{{id}}{query} on {}: {} (want {want})",
+                        actor.name, c.name, page.status
+                    ));
+                }
+                let text = page.text();
+                let names_visible =
+                    text.contains("Akena") || text.contains("Barasa") || text.contains("Wanjiku");
+                if names_visible && !may_identify(actor, user, *is_police, c) {
+                    unexpected.push(format!("CONSOLE LEAK {} on {}{query}", actor.name, c.name));
+                }
+                if page.status == 404 && text.contains(&c.id) {
+                    unexpected.push(format!("CONSOLE 404 names the case: {}", actor.name));
+                }
+            }
+        }
+    }
     println!(
         "case object-level matrix ({}): {cells} cells, {refused} refused as expected, \
-         {exercised} allowed reads exercised, {} unexpected",
+         {exercised} allowed reads exercised; {console_cells} console pages; {} unexpected",
         db.engine(),
         unexpected.len()
     );
@@ -1053,6 +1081,16 @@ both_engines!(no_role_reaches_cases_the_rules_deny);
 
 /// A case worker of an organisation on a need-to-know basis (every organisation here: the
 /// default) not assigned to the case: only its registrant is.
+/// Whether the actor may read the person's identity (names) in case `c`.
+fn may_identify(actor: &Actor, user: &UserId, is_police: bool, c: &CaseFixture) -> bool {
+    actor.role != Role::Coordinator
+        && !unassigned_colleague(actor, user, c)
+        && (!is_police || c.law_enforcement_consent)
+        && (actor.organisation == c.owner
+            || (actor.role == Role::CompetentAuthority && c.in_nrm && actor.country == c.country)
+            || *user == c.created_by)
+}
+
 fn unassigned_colleague(actor: &Actor, user: &UserId, c: &CaseFixture) -> bool {
     actor.role == Role::CaseWorker && *user != c.created_by
 }
