@@ -83,7 +83,7 @@ fn duration_options(locale: i18n::Locale, max: u64) -> Vec<(String, String)> {
 
 fn duration_label(locale: i18n::Locale, minutes: u64) -> String {
     let n = i64::try_from(minutes).unwrap_or(i64::MAX);
-    if minutes >= 60 && minutes % 60 == 0 {
+    if minutes >= 60 && minutes.is_multiple_of(60) {
         ta(
             locale,
             "emergency-access-hours",
