@@ -152,7 +152,11 @@ fn a_supervisor_assigns_staff_and_sees_what_waits(db: TestDb) {
     // Someone not of the organisation: refused on the page, nothing changes.
     let refused = browser.submit(&page, &[("user_id", elsewhere.id.as_str())]);
     assert_eq!(refused.status, 422, "{}", refused.text());
-    assert!(browser.last_page.contains("role=\"alert\""), "{}", browser.last_page);
+    assert!(
+        browser.last_page.contains("role=\"alert\""),
+        "{}",
+        browser.last_page
+    );
     assert_eq!(assigned(&server, &h, &case).len(), 2);
 
     // Unassigned: the API no longer lists them.
@@ -257,7 +261,11 @@ fn break_glass_through_the_console_shows_its_limit_and_is_audited(db: TestDb) {
         ],
     );
     assert_eq!(short.status, 422, "{}", short.text());
-    assert!(browser.last_page.contains("role=\"alert\""), "{}", browser.last_page);
+    assert!(
+        browser.last_page.contains("role=\"alert\""),
+        "{}",
+        browser.last_page
+    );
     assert_eq!(grants(&db), 0);
 
     // Opened: the expiry shown in East Africa Time, the audit event high-severity.
@@ -392,7 +400,11 @@ fn a_coordinator_sees_suppressed_figures_marked(db: TestDb) {
     // A breakdown the statistics refuse: said on the page.
     let refused = browser.visit("/console/coordination?subject=people&rows=organisation");
     assert_eq!(refused.status, 400, "{}", refused.text());
-    assert!(browser.last_page.contains("role=\"alert\""), "{}", browser.last_page);
+    assert!(
+        browser.last_page.contains("role=\"alert\""),
+        "{}",
+        browser.last_page
+    );
 }
 
 both_engines!(a_coordinator_sees_suppressed_figures_marked);
