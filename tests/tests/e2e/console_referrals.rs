@@ -124,8 +124,22 @@ fn a_first_responder_refers_and_the_shelter_accepts_through_the_console(db: Test
     let fr = token(&server, &responder.email).0;
     let case = case_with_consent(&server, &fr, Some(&["shelter"]));
 
-    // The responder finds the shelter in the directory, next to the consent in force.
+    // A first visit searches for this person: an adult woman.
     let mut browser = signed_in(&server, &responder);
+    let first = browser.visit(&format!("/console/cases/{case}/refer"));
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.text();
+    assert!(
+        first.contains("<option value=\"adult\" selected>"),
+        "{first}"
+    );
+    assert!(
+        first.contains("<option value=\"female\" selected>"),
+        "{first}"
+    );
+    assert!(first.contains("Refer here"), "{first}");
+
+    // The responder finds the shelter in the directory, next to the consent in force.
     let page = browser.visit(&format!(
         "/console/cases/{case}/refer?service=shelter&region=Kampala&for=adult&with_room=true"
     ));
@@ -153,6 +167,11 @@ fn a_first_responder_refers_and_the_shelter_accepts_through_the_console(db: Test
     assert_eq!(referral["urgency"], "high");
     let id = referral["id"].as_str().unwrap().to_owned();
     let reference = referral["reference"].as_str().unwrap().to_owned();
+    let case_reference = referral["case_reference"].as_str().unwrap();
+    assert!(
+        first.contains(&format!("<h1>Refer case {case_reference}</h1>")),
+        "{first}"
+    );
 
     // The sender's outbox lists it; the referral's page offers withdrawal, not acceptance.
     let outbox = browser.visit("/console/referrals?box=outbox");

@@ -33,7 +33,7 @@ use crate::state::AppState;
 const SHOWN: usize = 50;
 
 /// The search form's fields, as the directory's API names them (each empty when not given).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub(super) struct SearchQuery {
     #[serde(default)]
     service: String,
@@ -89,7 +89,6 @@ struct ConsentInForce {
 struct Sent {
     id: ReferralId,
     reference: String,
-    case_reference: String,
     to: Party,
     services: Vec<ServiceType>,
     state: ReferralState,
@@ -101,10 +100,14 @@ struct Party {
     name: String,
 }
 
-/// What the page shows about the case: its consent and its referrals (both read through the
-/// services, audited; a case the caller may not see is a 404 here).
+/// What the page shows about the case: its reference, its consent and its referrals (each read
+/// through the services, audited; a case the caller may not see is a 404 here), and whom a
+/// first search looks for (a child; a woman or a man).
 #[derive(Debug)]
 struct Situation {
+    reference: String,
+    child: bool,
+    sex: Option<ServesSex>,
     consent: Option<ConsentInForce>,
     referrals: Vec<Sent>,
 }
@@ -114,6 +117,9 @@ fn vocab_list<V: for<'de> Deserialize<'de>>(value: &Value) -> Vec<V> {
 }
 
 async fn situation(state: &AppState, staff: &Staff, case: &CaseId) -> Result<Situation, ApiError> {
+    let summary = crate::cases::read_case(state, &staff.caller, case.clone(), Vec::new(), None)
+        .await?
+        .body;
     let history =
         crate::cases::nrm::consent_history(state, staff.caller.clone(), case.clone()).await?;
     let in_force = history.body["in_force_version"].as_i64();
@@ -131,7 +137,13 @@ async fn situation(state: &AppState, staff: &Staff, case: &CaseId) -> Result<Sit
     let of_case = referrals::of_case(state, staff.caller.clone(), case.clone()).await?;
     let referrals = serde_json::from_value(of_case.body["items"].clone())
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Situation { consent, referrals })
+    Ok(Situation {
+        reference: summary["reference"].as_str().unwrap_or_default().to_owned(),
+        child: summary["child"].as_bool().unwrap_or(false),
+        sex: summary["sex"].as_str().and_then(|code| code.parse().ok()),
+        consent,
+        referrals,
+    })
 }
 
 /// A "Refer here" form as it was sent.
@@ -193,10 +205,24 @@ async fn render(
     staff: &Staff,
     case: &CaseId,
     query: &SearchQuery,
+    first_visit: bool,
     refused: Option<(&Attempt, &Refusal)>,
 ) -> PageResult {
     let l = staff.locale;
     let situation = situation(state, staff, case).await?;
+    // A first visit looks for services for this person: a child or an adult, of their sex.
+    let query = &if first_visit {
+        SearchQuery {
+            for_whom: (if situation.child { "child" } else { "adult" }).to_owned(),
+            sex: situation
+                .sex
+                .map(|s| s.code().to_owned())
+                .unwrap_or_default(),
+            ..SearchQuery::default()
+        }
+    } else {
+        query.clone()
+    };
     let principal = || Principal::Person(staff.caller.clone());
     // Looking again for the organisation of a refused form: all of them, that one first.
     let limit = if refused.is_some() {
@@ -215,18 +241,11 @@ async fn render(
             .map(|at| results.remove(at))
     });
     results.truncate(SHOWN);
-    let reference = situation
-        .referrals
-        .first()
-        .map(|r| r.case_reference.clone());
-    let title = match &reference {
-        Some(reference) => ta(
-            l,
-            "refer-title-reference",
-            &[("reference", Arg::from(reference.as_str()))],
-        ),
-        None => t(l, "refer-title"),
-    };
+    let title = ta(
+        l,
+        "refer-title",
+        &[("reference", Arg::from(situation.reference.as_str()))],
+    );
     let status = refused.map_or(StatusCode::OK, |(_, r)| r.status);
     let body = html! {
         p { a href=(case_link(case)) { (t(l, "refer-back-to-case")) } }
@@ -467,10 +486,13 @@ fn result(
 pub(super) async fn page(
     state: web::Data<AppState>,
     staff: Staff,
+    req: actix_web::HttpRequest,
     id: web::Path<CaseId>,
     query: web::Query<SearchQuery>,
 ) -> PageResult {
-    render(&state, &staff, &id.into_inner(), &query.into_inner(), None).await
+    let first_visit = req.query_string().is_empty();
+    let (case, query) = (id.into_inner(), query.into_inner());
+    render(&state, &staff, &case, &query, first_visit, None).await
 }
 
 /// `POST /console/cases/{id}/refer`: sends the referral, then the case's page; a refusal shows
@@ -505,7 +527,15 @@ pub(super) async fn submit(
                     .unwrap_or_default(),
                 ..SearchQuery::default()
             };
-            render(&state, &staff, &case, &query, Some((&attempt, &refusal))).await
+            render(
+                &state,
+                &staff,
+                &case,
+                &query,
+                false,
+                Some((&attempt, &refusal)),
+            )
+            .await
         }
     }
 }

@@ -1,8 +1,7 @@
 ## Referrals: referring a case, the inbox and outbox, one referral (English).
 
 ## Referring a case (/console/cases/{id}/refer)
-refer-title = Refer this case
-refer-title-reference = Refer case { $reference }
+refer-title = Refer case { $reference }
 refer-back-to-case = Back to the case
 refer-consent = The person's consent
 refer-consent-referral = Agreed to be referred

@@ -1,8 +1,7 @@
 ## Rufaa: kumpa mtu rufaa, rufaa zilizopokelewa na zilizotumwa, rufaa moja (Kiswahili).
 
 ## Kumpa mtu rufaa (/console/cases/{id}/refer)
-refer-title = Toa rufaa kwa shauri hili
-refer-title-reference = Toa rufaa kwa shauri { $reference }
+refer-title = Toa rufaa kwa shauri { $reference }
 refer-back-to-case = Rudi kwenye shauri
 refer-consent = Ridhaa ya mtu huyu
 refer-consent-referral = Amekubali kupewa rufaa
@@ -131,7 +130,7 @@ referral-decline-choose = Chagua kwa nini unakataa.
 referral-decline = Kataa
 referral-no-longer = Hatua hii haiwezekani tena: rufaa imebadilika wakati huo huo (imejibiwa, imeondolewa au muda wake umepita). Hii ndiyo hali yake sasa.
 
-## Maandiko ya misamiati ya rufaa
+## Maandiko ya misamiati ya rufaa (huduma na aina za mashirika pia: Kiingereza huchukua maandiko ya msamiati wenyewe)
 v-referral-state-sent = Imetumwa, inasubiri jibu
 v-referral-state-accepted = Imekubaliwa
 v-referral-state-declined = Imekataliwa
@@ -155,3 +154,26 @@ v-capacity-full = Imejaa
 v-serves-sex-any = Yeyote
 v-serves-sex-female = Wanawake na wasichana
 v-serves-sex-male = Wanaume na wavulana
+v-service-type-education = Elimu
+v-service-type-financial = Msaada wa kifedha
+v-service-type-health = Afya
+v-service-type-labour-exploitation-rehabilitation = Urekebishaji baada ya unyonyaji wa kazi
+v-service-type-legal = Msaada wa kisheria
+v-service-type-livelihood = Riziki
+v-service-type-rights-based-training = Mafunzo kuhusu haki
+v-service-type-sexual-exploitation-rehabilitation = Urekebishaji baada ya unyonyaji wa kingono
+v-service-type-social-care = Huduma za ustawi wa jamii
+v-service-type-shelter = Makazi
+v-service-type-interpretation = Ukalimani
+v-service-type-return-and-reintegration = Kurejea nyumbani na kujumuishwa tena
+v-organisation-kind-shelter = Makazi ya muda
+v-organisation-kind-ngo = Shirika lisilo la kiserikali
+v-organisation-kind-police = Polisi
+v-organisation-kind-immigration = Uhamiaji au huduma ya mpakani
+v-organisation-kind-labour-inspectorate = Ukaguzi wa kazi
+v-organisation-kind-health = Huduma ya afya
+v-organisation-kind-legal-aid = Msaada wa kisheria
+v-organisation-kind-child-protection = Ulinzi wa mtoto
+v-organisation-kind-competent-authority = Mamlaka husika
+v-organisation-kind-coordination-office = Ofisi ya uratibu ya taifa
+v-organisation-kind-other = Nyingine
