@@ -11,11 +11,11 @@ use diesel::prelude::*;
 use serde_json::json;
 use tumaini_db::schema::{audit_events, cases};
 use tumaini_db::vocabulary::{OrganisationKind, Role};
-use tumaini_tests::console::ConsoleBrowser;
+use tumaini_tests::console::{ConsoleBrowser, hidden_field};
 use tumaini_tests::seed::{self, Account};
 use tumaini_tests::{TestDb, TestServer, both_engines};
 
-use crate::auth::token;
+use crate::auth::{next_code, token};
 
 /// The registration form as a person fills it in.
 const REGISTRATION: [(&str, &str); 13] = [
@@ -317,7 +317,99 @@ fn a_bad_value_is_shown_next_to_its_field(db: TestDb) {
     assert_eq!(count_cases(&db), 0);
 }
 
+fn risk_plan_and_a_supervisors_closure_in_swahili(db: TestDb) {
+    let server = TestServer::start(&db);
+    let org = seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = seed::account_in(&db, &org, Role::CaseWorker);
+    let supervisor = seed::account_in(&db, &org, Role::Supervisor);
+    let mut browser = signed_in(&server, &worker);
+    let id = register(&mut browser);
+
+    browser.visit(&format!("/console/cases/{id}/risk?purpose=safeguarding"));
+    let done = browser.submit(
+        &format!("/console/cases/{id}/risk"),
+        &[
+            ("individual", "high"),
+            ("household", "medium"),
+            ("community", "low"),
+            ("review_on", "2099-01-31"),
+            ("details", "the recruiter lives nearby"),
+            ("purpose", "safeguarding"),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    for goal in ["a safe bed until the hearing", "tailoring course"] {
+        let form = browser.visit(&format!("/console/cases/{id}/plan"));
+        assert_eq!(form.status, 200);
+        // The version read, as the page's hidden field carries it (none before the first plan).
+        let version = hidden_field(&form.text(), "version").unwrap_or_default();
+        let done = browser.submit(
+            &format!("/console/cases/{id}/plan"),
+            &[
+                ("service_type", "shelter"),
+                ("action", goal),
+                ("review_on", "2099-01-31"),
+                ("agreed_with_person", "true"),
+                ("version", &version),
+            ],
+        );
+        assert_eq!(done.status, 200, "{}", done.text());
+    }
+    let plan = browser.visit(&format!("/console/cases/{id}/plan"));
+    assert!(plan.text().contains("a safe bed until the hearing"));
+    assert!(
+        plan.text().contains("tailoring course"),
+        "the goal was added to the plan"
+    );
+    let (api, _) = token(&server, &worker.email);
+    let risk = server
+        .get_as(&api, &format!("/api/v1/cases/{id}/risk-assessments"))
+        .json();
+    assert!(
+        risk.to_string().contains("the recruiter lives nearby"),
+        "{risk}"
+    );
+
+    browser.visit(&format!("/console/cases/{id}"));
+    let done = browser.submit(
+        &format!("/console/cases/{id}/status"),
+        &[
+            ("change", "request_closure"),
+            ("reason", "services_completed"),
+        ],
+    );
+    assert_eq!(done.status, 200);
+
+    // The supervisor, reading Swahili, approves the closure.
+    token(&server, &supervisor.email);
+    let mut overseer = ConsoleBrowser::new(&server);
+    overseer.accept_language = "sw".to_owned();
+    let landed = overseer.sign_in(
+        &supervisor.email,
+        seed::PASSWORD,
+        Some(&next_code(&supervisor.email)),
+    );
+    assert_eq!(landed.status, 200);
+    let page = overseer.visit(&format!("/console/cases/{id}"));
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("Idhinisha kufunga"), "{text}");
+    assert!(
+        text.contains("Huduma zimekamilika"),
+        "the reason in Swahili: {text}"
+    );
+    assert!(text.contains(&format!("/console/cases/{id}/assignments")));
+    let done = overseer.submit(
+        &format!("/console/cases/{id}/status"),
+        &[("change", "approve_closure")],
+    );
+    assert_eq!(done.status, 200);
+    let case = server.get_as(&api, &format!("/api/v1/cases/{id}")).json();
+    assert_eq!(case["status"], "closed", "{case}");
+}
+
 both_engines!(a_case_worker_does_the_daily_work_through_the_console);
+both_engines!(risk_plan_and_a_supervisors_closure_in_swahili);
 both_engines!(another_organisations_case_answers_not_found);
 both_engines!(a_form_without_its_token_changes_nothing);
 both_engines!(a_bad_value_is_shown_next_to_its_field);

@@ -127,7 +127,7 @@ impl Submitted {
     /// The value of `name` as JSON: a string, or null when empty.
     fn text(&self, name: &str) -> serde_json::Value {
         self.opt(name)
-            .map_or(serde_json::Value::Null, |v| serde_json::Value::from(v))
+            .map_or(serde_json::Value::Null, serde_json::Value::from)
     }
 
     /// The visit's purpose, if one was given and is known.
