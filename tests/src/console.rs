@@ -9,8 +9,13 @@ use crate::{TestResponse, TestServer};
 /// A console visitor: its cookies and the last page it saw.
 #[derive(Debug)]
 pub struct ConsoleBrowser<'s> {
-    server: &'s TestServer,
+    base: String,
+    runtime: tokio::runtime::Runtime,
+    server: std::marker::PhantomData<&'s TestServer>,
     client: reqwest::Client,
+    /// Every address requested, and every redirect's `Location`, in order (to check that no
+    /// personal value is ever in a URL).
+    pub urls: Vec<String>,
     /// The cookies held, by name.
     pub cookies: BTreeMap<String, String>,
     /// The `Set-Cookie` headers of every response, whole (to check their attributes).
@@ -32,8 +37,19 @@ pub fn hidden_field(page: &str, name: &str) -> Option<String> {
 impl<'s> ConsoleBrowser<'s> {
     /// A visitor with no cookies.
     pub fn new(server: &'s TestServer) -> Self {
+        Self::at(&server.base_url())
+    }
+
+    /// A visitor of the server at `base` (`http://addr`), e.g. the real binary's.
+    pub fn at(base: &str) -> Self {
         Self {
-            server,
+            base: base.to_owned(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("client runtime"),
+            server: std::marker::PhantomData,
+            urls: Vec::new(),
             client: reqwest::Client::builder()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
@@ -53,6 +69,30 @@ impl<'s> ConsoleBrowser<'s> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("; ")
+    }
+
+    fn send(
+        &mut self,
+        path: &str,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> TestResponse {
+        self.urls.push(path.to_owned());
+        let request = build(&self.client, &self.base);
+        let response = self.runtime.block_on(async {
+            let response = request.send().await.expect("request sent");
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.expect("body read").to_vec();
+            TestResponse {
+                status,
+                headers,
+                body,
+            }
+        });
+        if let Some(location) = response.header("location") {
+            self.urls.push(location.to_owned());
+        }
+        response
     }
 
     fn keep(&mut self, response: &TestResponse) {
@@ -82,9 +122,9 @@ impl<'s> ConsoleBrowser<'s> {
     pub fn get(&mut self, path: &str) -> TestResponse {
         let cookie = self.cookie_header();
         let language = self.accept_language.clone();
-        let path = path.to_owned();
-        let response = self.server.send_with(&self.client, move |c, base| {
-            c.get(format!("{base}{path}"))
+        let target = path.to_owned();
+        let response = self.send(path, move |c, base| {
+            c.get(format!("{base}{target}"))
                 .header("cookie", cookie)
                 .header("accept-language", language)
         });
@@ -114,9 +154,9 @@ impl<'s> ConsoleBrowser<'s> {
         let cookie = self.cookie_header();
         let language = self.accept_language.clone();
         let body = serde_urlencoded_pairs(fields);
-        let path = path.to_owned();
-        let response = self.server.send_with(&self.client, move |c, base| {
-            c.post(format!("{base}{path}"))
+        let target = path.to_owned();
+        let response = self.send(path, move |c, base| {
+            c.post(format!("{base}{target}"))
                 .header("cookie", cookie)
                 .header("accept-language", language)
                 .header("content-type", "application/x-www-form-urlencoded")

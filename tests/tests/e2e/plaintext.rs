@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tumaini_api::auth::totp;
 use tumaini_db::vocabulary::{OrganisationKind, Role};
+use tumaini_tests::console::ConsoleBrowser;
 use tumaini_tests::mail_dir;
 use tumaini_tests::seed::{self, PASSWORD};
 use tumaini_tests::{TestDb, both_engines};
@@ -383,6 +384,65 @@ fn no_personal_value_is_stored_logged_or_mailed_in_clear(db: TestDb) {
         Some(&json!({"text": [m.next()]})),
     );
     assert_eq!(status, 422);
+
+    // The web console: a person registered, read with a purpose and noted through its forms.
+    // No value is ever in an address (requested or redirected to), and every page that shows
+    // one is `no-store`.
+    let mut browser = ConsoleBrowser::at(&format!("http://{addr}"));
+    let landed = browser.sign_in(&accounts[0].email, PASSWORD, None);
+    assert_eq!(landed.status, 200);
+    browser.visit("/console/cases/new");
+    let (given, family, story) = (m.next(), m.next(), m.next());
+    let registered = browser.submit(
+        "/console/cases/new",
+        &[
+            ("sex", "female"),
+            ("age_band", "27_29"),
+            ("citizenship", "UG"),
+            ("exploitation_country", "KE"),
+            ("region", "UG-202"),
+            ("encountered_on", "2026-11-21"),
+            ("exploitation_types", "forced_labour"),
+            ("given_names", &given),
+            ("family_name", &family),
+            ("narrative", &story),
+        ],
+    );
+    assert_eq!(registered.status, 200, "{}", registered.text());
+    let console_case = browser
+        .urls
+        .iter()
+        .rev()
+        .find_map(|u| u.strip_prefix("/console/cases/"))
+        .map(|rest| rest.split(['?', '/']).next().unwrap_or_default().to_owned())
+        .expect("the case page after registration");
+    let read = browser.visit(&format!("/console/cases/{console_case}?purpose=assistance"));
+    assert_eq!(read.status, 200);
+    assert!(read.text().contains(&family), "the page shows what it read");
+    assert_eq!(read.header("cache-control"), Some("no-store"));
+    let noted = browser.submit(
+        &format!("/console/cases/{console_case}/notes"),
+        &[("text", &m.next()), ("purpose", "assistance")],
+    );
+    assert_eq!(noted.status, 200, "{}", noted.text());
+    assert_eq!(noted.header("cache-control"), Some("no-store"));
+    let refused = browser.submit(
+        "/console/cases/new",
+        &[
+            ("sex", &m.next()),
+            ("age_band", "27_29"),
+            ("encountered_on", "2026-11-21"),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    for url in &browser.urls {
+        for marker in &m.0 {
+            assert!(
+                !url.contains(marker.as_str()),
+                "a personal value in a console address"
+            );
+        }
+    }
 
     // The e-mails: the referrals, break-glass, the duplicate, the child-free rest; then a
     // moment for any still on its way, and every message read whole.
