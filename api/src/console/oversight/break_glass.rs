@@ -182,7 +182,8 @@ async fn render(
     let title = t(l, "emergency-access-title");
     let body = html! {
         p { a href=(case_path(&id)) { (t(l, "oversight-back-to-case")) } }
-        @if opened {
+        // The notice only while an opening is in force: the address alone proves nothing.
+        @if opened && !open.is_empty() {
             div.notice role="status" {
                 p { strong { (t(l, "emergency-access-opened")) } }
             }
