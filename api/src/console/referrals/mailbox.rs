@@ -62,12 +62,18 @@ pub(super) async fn page(
     }
     let title = t(l, "referrals-title");
     let sides = vec![
+        ("both".to_owned(), t(l, "referrals-both")),
         ("inbox".to_owned(), t(l, "referrals-inbox")),
         ("outbox".to_owned(), t(l, "referrals-outbox")),
     ];
+    let shown = match only {
+        Some(Side::Inbox) => "inbox",
+        Some(Side::Outbox) => "outbox",
+        None => "both",
+    };
     let body = html! {
         form.filters method="get" action="/console/referrals" aria-label=(t(l, "referrals-filter")) {
-            (Field::new("box", &t(l, "referrals-field-box")).select(&sides, &query.side))
+            (Field::new("box", &t(l, "referrals-field-box")).required().select(&sides, shown))
             (Field::new("state", &t(l, "referral-state")).select(&vocabulary_options::<ReferralState>(l), &query.state))
             button type="submit" { (t(l, "referrals-show")) }
         }

@@ -5,17 +5,23 @@
 //!
 //! Forms (action, method: field names; `csrf` in every POST):
 //! - `/console/cases/{id}/refer`, GET (search): `service`, `country`, `region`, `for`
-//!   (`adult` | `child`), `sex`, `with_room` (`true`).
-//! - `/console/cases/{id}/refer`, POST (one "Refer here" form per result): `csrf`,
-//!   `to_organisation_id`, `services`, `groups` (repeated, one per ticked group), `urgency`,
-//!   `reason`.
-//! - `/console/referrals`, GET (filter): `box` (`inbox` | `outbox`; absent: both), `state`,
-//!   `cursor` (in the "next page" link).
+//!   (`adult` | `child`), `sex`, `with_room` (`true`). Without any of them, a first visit
+//!   searches for the person's age group and sex.
+//! - `/console/cases/{id}/refer`, POST (one "Refer here" form per result, the n-th result's
+//!   fields with ids `groups-{n}-{j}`, `urgency-{n}`, `reason-{n}`): `csrf`,
+//!   `to_organisation_id` (hidden), `services` (hidden), `groups` (checkboxes, repeated, one
+//!   per ticked group), `urgency`, `reason`. 303 to `/console/cases/{id}`; a refusal is a 409
+//!   or 422 page with the explanation (`role="alert"`) next to the form sent.
+//! - `/console/referrals`, GET (filter): `box` (`both` | `inbox` | `outbox`; absent: both),
+//!   `state`, `cursor` (in the "next page" link).
 //! - `/console/referrals/{id}/accept`, POST: `csrf`.
 //! - `/console/referrals/{id}/decline`, POST: `csrf`, `reason` (a `decline_reason` code).
 //! - `/console/referrals/{id}/start`, POST: `csrf`.
 //! - `/console/referrals/{id}/complete`, POST: `csrf`.
 //! - `/console/referrals/{id}/withdraw`, POST: `csrf`.
+//!
+//! Each step answers 303 to `/console/referrals/{id}`; a step no longer possible is a 409 page
+//! saying so; a decline without a reason a 422 page with the error next to the field.
 
 mod detail;
 mod mailbox;

@@ -79,6 +79,7 @@ refer-case-closed = This case is closed or being closed: it cannot be referred.
 ## The inbox and outbox (/console/referrals)
 referrals-title = Referrals
 referrals-filter = Filter the referrals
+referrals-both = Received and sent
 referrals-field-box = Show
 referrals-show = Show
 referrals-inbox = Received by your organisation

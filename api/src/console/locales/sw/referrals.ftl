@@ -79,6 +79,7 @@ refer-case-closed = Shauri hili limefungwa au linafungwa: haliwezi kupewa rufaa.
 ## Rufaa zilizopokelewa na zilizotumwa (/console/referrals)
 referrals-title = Rufaa
 referrals-filter = Chuja rufaa
+referrals-both = Zilizopokelewa na zilizotumwa
 referrals-field-box = Onyesha
 referrals-show = Onyesha
 referrals-inbox = Zilizopokelewa na shirika lako
