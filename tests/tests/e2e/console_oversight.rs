@@ -392,6 +392,19 @@ fn a_coordinator_sees_suppressed_figures_marked(db: TestDb) {
         "the table is audited as the API's"
     );
 
+    // In Swahili: the threshold, the marks' words and the legend.
+    browser.accept_language = "sw".to_owned();
+    let swahili = browser.visit("/console/coordination?subject=people&rows=sex");
+    assert_eq!(swahili.status, 200, "{}", swahili.text());
+    let text = browser.last_page.clone();
+    assert!(text.contains("imefichwa, chini ya 10"), "{text}");
+    assert!(text.contains("Ufunguo"), "{text}");
+    assert!(
+        text.contains("Takwimu zilizo chini ya 10 hazionyeshwi"),
+        "{text}"
+    );
+    browser.accept_language = "en".to_owned();
+
     // Two dimensions.
     let two = browser.visit("/console/coordination?subject=people&rows=sex&columns=age_group");
     assert_eq!(two.status, 200, "{}", two.text());
