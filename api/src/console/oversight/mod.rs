@@ -18,6 +18,13 @@
 //!   Afterwards: GET `/console/cases/{id}/break-glass?opened=1`.
 //! - GET `/console/coordination`: `subject` (select: people, referrals), `rows` (select: a
 //!   dimension code), `columns` (select: a dimension code, optional).
+//!
+//! Each field's `id` is its name, except the break-glass checkboxes (`groups-0` … `groups-5`,
+//! in the order above) and the hidden `user_id` of the unassign forms (no id). Answers: a done
+//! form is 303 to the page it came from; a refusal the person can act on is the same page again
+//! with `role="alert"` (422; 409 for an unassignment of someone not assigned; 400 for a table
+//! the statistics refuse); no CSRF token is 403; a case the caller may not see is 404; a page
+//! of another role is 403.
 
 mod assignments;
 mod break_glass;
