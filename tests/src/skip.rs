@@ -1,8 +1,10 @@
 //! Checks that did not run, said where a person reading the output sees them.
 //!
 //! Some checks need something a machine may lack: a PostgreSQL server, the aiosmtpd SMTP
-//! server, openapi-spec-validator, openapi-python-client and schemathesis. Without it the check is skipped and its test passes, unless
-//! the matching `TUMAINI_REQUIRE_*` variable is `1` (as CI sets them), when the test fails.
+//! server, openapi-spec-validator, openapi-python-client and schemathesis, a browser for the
+//! web console's tests (Chromium, Node.js and `tests/console`'s npm packages). Without it the
+//! check is skipped and its test passes, unless the matching `TUMAINI_REQUIRE_*` variable is
+//! `1` (as CI sets them), when the test fails.
 //! A skip is never silent: [`skip`] writes one line straight to the process's standard error,
 //! which the test harness does not capture (it captures the `print!` and `eprint!` macros, not
 //! writes through [`std::io::stderr`]), so it shows in the output of a passing run:
@@ -39,6 +41,9 @@ pub enum Prerequisite {
     /// A small tmpfs the test mounts (root, or a container allowed to mount), for the fault
     /// test that fills the disk under SQLite.
     Tmpfs,
+    /// A headless browser for the web console's tests: Chromium, Node.js, and the npm packages
+    /// of `tests/console` (playwright-core to drive Chromium, axe-core to check every page).
+    Browser,
 }
 
 impl Prerequisite {
@@ -50,6 +55,7 @@ impl Prerequisite {
             Self::SmtpSink => "TUMAINI_REQUIRE_SMTP_SINK",
             Self::OpenapiValidator => "TUMAINI_REQUIRE_OPENAPI_VALIDATOR",
             Self::ApiClientTools => "TUMAINI_REQUIRE_API_CLIENT_TOOLS",
+            Self::Browser => "TUMAINI_REQUIRE_BROWSER",
         }
     }
 
@@ -75,6 +81,10 @@ impl Prerequisite {
             }
             Self::Tmpfs => {
                 "run the tests as root (or with CAP_SYS_ADMIN) so that they can mount a tmpfs"
+            }
+            Self::Browser => {
+                "`apt-get install chromium nodejs npm`, then `npm ci` in tests/console (as .ci/run \
+                 does), or set TUMAINI_CHROMIUM to a Chromium executable"
             }
         }
     }
