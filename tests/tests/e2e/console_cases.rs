@@ -408,7 +408,35 @@ fn risk_plan_and_a_supervisors_closure_in_swahili(db: TestDb) {
     assert_eq!(case["status"], "closed", "{case}");
 }
 
+fn registering_the_same_person_twice_lists_the_possible_duplicate(db: TestDb) {
+    let server = TestServer::start(&db);
+    let org = seed::organisation(&db, OrganisationKind::Shelter);
+    let worker = seed::account_in(&db, &org, Role::CaseWorker);
+    let mut browser = signed_in(&server, &worker);
+    let mut fields = REGISTRATION.to_vec();
+    fields.push(("date_of_birth", "2003-04-02"));
+    browser.visit("/console/cases/new");
+    let first = browser.submit("/console/cases/new", &fields);
+    assert_eq!(first.status, 200);
+    let (api, _) = token(&server, &worker.email);
+    let listed = server.get_as(&api, "/api/v1/cases").json();
+    let reference = listed["items"][0]["reference"].as_str().unwrap().to_owned();
+
+    browser.visit("/console/cases/new");
+    let second = browser.submit("/console/cases/new", &fields);
+    assert_eq!(second.status, 200);
+    let text = second.text();
+    assert!(text.contains("Possible duplicates"), "{text}");
+    assert!(
+        text.contains(&reference),
+        "the first case by its reference: {text}"
+    );
+    assert!(!text.contains("Namubiru"), "no personal value on the page");
+    assert_eq!(count_cases(&db), 2);
+}
+
 both_engines!(a_case_worker_does_the_daily_work_through_the_console);
+both_engines!(registering_the_same_person_twice_lists_the_possible_duplicate);
 both_engines!(risk_plan_and_a_supervisors_closure_in_swahili);
 both_engines!(another_organisations_case_answers_not_found);
 both_engines!(a_form_without_its_token_changes_nothing);

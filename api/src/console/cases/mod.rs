@@ -31,7 +31,9 @@
 mod consent;
 mod list;
 mod page;
+mod plan;
 mod records;
+mod screening;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -59,11 +61,11 @@ pub(super) fn register(scope: actix_web::Scope) -> actix_web::Scope {
         )
         .route(
             "/cases/{id}/screening",
-            web::get().to(records::screening_page),
+            web::get().to(screening::screening_page),
         )
         .route(
             "/cases/{id}/screening",
-            web::post().to(records::record_screening),
+            web::post().to(screening::record_screening),
         )
         .route(
             "/cases/{id}/assistance",
@@ -77,8 +79,8 @@ pub(super) fn register(scope: actix_web::Scope) -> actix_web::Scope {
         .route("/cases/{id}/notes", web::post().to(records::write_note))
         .route("/cases/{id}/risk", web::get().to(records::risk_page))
         .route("/cases/{id}/risk", web::post().to(records::record_risk))
-        .route("/cases/{id}/plan", web::get().to(records::plan_page))
-        .route("/cases/{id}/plan", web::post().to(records::save_plan))
+        .route("/cases/{id}/plan", web::get().to(plan::plan_page))
+        .route("/cases/{id}/plan", web::post().to(plan::save_plan))
         .route("/cases/{id}/status", web::post().to(records::change_status))
 }
 
