@@ -52,6 +52,9 @@ fn context(state: &AppState, req: &HttpRequest) -> RequestContext {
 struct SignInForm {
     #[serde(default)]
     form: String,
+    /// The console page to go on to (a path of ids and words only).
+    #[serde(default)]
+    next: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -60,12 +63,15 @@ struct SignInForm {
     otp: String,
 }
 
-fn sign_in_form(visitor: &Visitor, email: &str, error: Option<&str>) -> Markup {
+fn sign_in_form(visitor: &Visitor, email: &str, next: &str, error: Option<&str>) -> Markup {
     let l = visitor.locale;
     html! {
         (form_alert(error))
         form method="post" action="/console/sign-in" novalidate {
             input type="hidden" name="form" value=(visitor.form_token);
+            @if super::is_console_path(next) {
+                input type="hidden" name="next" value=(next);
+            }
             (Field::new("email", &t(l, "field-email")).required().input_with("email", email, Some("username")))
             (Field::new("password", &t(l, "field-password")).required().input_with("password", "", Some("current-password")))
             (Field::new("otp", &t(l, "field-otp")).hint(&t(l, "field-otp-hint")).input_with("text", "", Some("one-time-code")))
@@ -75,9 +81,15 @@ fn sign_in_form(visitor: &Visitor, email: &str, error: Option<&str>) -> Markup {
     }
 }
 
-async fn sign_in_page(visitor: Visitor) -> HttpResponse {
+#[derive(Deserialize)]
+struct SignInQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn sign_in_page(visitor: Visitor, query: web::Query<SignInQuery>) -> HttpResponse {
     let title = t(visitor.locale, "sign-in-title");
-    let body = sign_in_form(&visitor, "", None);
+    let body = sign_in_form(&visitor, "", &query.next, None);
     layout::visitor_respond(
         &visitor,
         StatusCode::OK,
@@ -101,7 +113,7 @@ async fn sign_in_submit(
     };
     let refused = |message: String, status: StatusCode| {
         let title = t(l, "sign-in-title");
-        let body = sign_in_form(&visitor, &form.email, Some(&message));
+        let body = sign_in_form(&visitor, &form.email, &form.next, Some(&message));
         Ok(layout::visitor_respond(
             &visitor,
             status,
@@ -148,6 +160,8 @@ async fn sign_in_submit(
         "/console/password"
     } else if tokens.mfa_enrolment_required {
         "/console/mfa"
+    } else if super::is_console_path(&form.next) {
+        form.next.as_str()
     } else {
         "/console/work"
     };

@@ -191,12 +191,12 @@ pub fn visitor_respond(visitor: &Visitor, status: StatusCode, markup: Markup) ->
 }
 
 /// The page of an error: what happened in plain words, and a way on.
-pub fn error_page(locale: Locale, status: StatusCode) -> HttpResponse {
+pub fn error_page(locale: Locale, status: StatusCode, csrf: Option<&str>) -> HttpResponse {
     let key = match status.as_u16() {
         400 | 413 | 415 | 422 => "error-invalid",
         403 => "error-forbidden",
-        404 => "error-not-found",
-        409 => "error-conflict",
+        404 | 405 => "error-not-found",
+        409 | 412 | 428 => "error-conflict",
         429 => "error-too-many",
         503 => "error-unavailable",
         _ => "error-internal",
@@ -210,7 +210,7 @@ pub fn error_page(locale: Locale, status: StatusCode) -> HttpResponse {
             p { (t(locale, &format!("{key}-text"))) }
             p { a href="/console/work" { (t(locale, "error-back")) } }
         },
-        None,
+        csrf,
     );
     respond(None, status, markup)
 }
@@ -322,8 +322,7 @@ impl<'a> Field<'a> {
         }
     }
 
-    /// A `<select>` of `(code, label)` options, `selected` chosen, with an empty first choice
-    /// unless the field is required.
+    /// A `<select>` of `(code, label)` options, `selected` chosen, after an empty first choice.
     pub fn select(&self, options: &[(String, String)], selected: &str) -> Markup {
         html! {
             div.field {
@@ -331,9 +330,9 @@ impl<'a> Field<'a> {
                 select id=(self.name) name=(self.name) required[self.required]
                     aria-invalid=[self.error.map(|_| "true")]
                     aria-describedby=[self.described_by()] {
-                    @if !self.required {
-                        option value="" { "—" }
-                    }
+                    // Always an empty first choice: a required field left alone is refused
+                    // by the service, never recorded as the list's first value.
+                    option value="" { "—" }
                     @for (code, label) in options {
                         option value=(code) selected[code == selected] { (label) }
                     }

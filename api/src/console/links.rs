@@ -47,16 +47,42 @@ async fn to_invitation() -> HttpResponse {
     see_other("/console/invitation".to_owned())
 }
 
-async fn to_case(id: web::Path<String>) -> HttpResponse {
+/// A page with one link to the console's page: followed from an e-mail (another site), the
+/// request comes without the `SameSite=Strict` session cookie, which the click on this page
+/// (a navigation inside the site) then sends.
+fn onward(req: &HttpRequest, to: &str) -> HttpResponse {
+    let locale = super::session::request_locale(req);
+    let title = t(locale, "link-title");
+    let markup = html! {
+        (maud::DOCTYPE)
+        html lang=(locale.code()) dir=(locale.direction()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Tumaini" }
+                link rel="stylesheet" href=(super::STYLESHEET);
+            }
+            body {
+                main #main {
+                    h1 { (title) }
+                    p { a.button href=(to) { (t(locale, "link-open")) } }
+                }
+            }
+        }
+    };
+    layout::respond(None, StatusCode::OK, markup)
+}
+
+async fn to_case(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     match id_of(&id) {
-        Some(id) => see_other(format!("/console/cases/{id}")),
+        Some(id) => onward(&req, &format!("/console/cases/{id}")),
         None => see_other("/console/work".to_owned()),
     }
 }
 
-async fn to_referral(id: web::Path<String>) -> HttpResponse {
+async fn to_referral(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     match id_of(&id) {
-        Some(id) => see_other(format!("/console/referrals/{id}")),
+        Some(id) => onward(&req, &format!("/console/referrals/{id}")),
         None => see_other("/console/work".to_owned()),
     }
 }

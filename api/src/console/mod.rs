@@ -46,8 +46,16 @@ form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// Why a page was not served.
 #[derive(Debug)]
 pub enum ConsoleError {
-    /// Not signed in (or the session lapsed): to the sign-in page.
-    SignIn,
+    /// Not signed in: to the sign-in page, and back to `next` (a console path) afterwards; a
+    /// session cookie that no longer opens anything is removed (`stale`). A request without the
+    /// cookie removes nothing: a link followed from another site comes without the
+    /// `SameSite=Strict` cookie of a person who is signed in.
+    SignIn {
+        /// The console path to return to.
+        next: Option<String>,
+        /// The request carried a session cookie that is no longer good.
+        stale: bool,
+    },
     /// Somewhere else first (a password to change, a second factor to enrol).
     Redirect(String),
     /// A form without this session's CSRF token.
@@ -71,7 +79,7 @@ impl From<tumaini_db::DbError> for ConsoleError {
 impl std::fmt::Display for ConsoleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::SignIn => f.write_str("not signed in"),
+            Self::SignIn { .. } => f.write_str("not signed in"),
             Self::Redirect(_) => f.write_str("redirected"),
             Self::Forgery => f.write_str("form token missing or wrong"),
             Self::Api(e) => write!(f, "{e}"),
@@ -82,7 +90,7 @@ impl std::fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignIn | Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::SignIn { .. } | Self::Redirect(_) => StatusCode::SEE_OTHER,
             Self::Forgery => StatusCode::FORBIDDEN,
             Self::Api(e) => e.status_code(),
         }
@@ -90,14 +98,20 @@ impl ResponseError for ConsoleError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::SignIn => {
-                let mut removal = actix_web::cookie::Cookie::new(session::SESSION_COOKIE, "");
-                removal.set_path(PATH);
-                removal.make_removal();
-                HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/console/sign-in"))
-                    .cookie(removal)
-                    .finish()
+            Self::SignIn { next, stale } => {
+                let location = match next.as_deref().filter(|n| is_console_path(n)) {
+                    Some(next) => format!("/console/sign-in?next={next}"),
+                    None => "/console/sign-in".to_owned(),
+                };
+                let mut response = HttpResponse::SeeOther();
+                response.insert_header((header::LOCATION, location));
+                if *stale {
+                    let mut removal = actix_web::cookie::Cookie::new(session::SESSION_COOKIE, "");
+                    removal.set_path(PATH);
+                    removal.make_removal();
+                    response.cookie(removal);
+                }
+                response.finish()
             }
             Self::Redirect(to) => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, to.as_str()))
@@ -109,6 +123,18 @@ impl ResponseError for ConsoleError {
             Self::Api(e) => e.error_response(),
         }
     }
+}
+
+/// Whether `path` is a console page's path made of ids and words only (no query, no other
+/// site, no `//` or `..`): what a sign-in may return to.
+pub fn is_console_path(path: &str) -> bool {
+    path.starts_with("/console/")
+        && path.len() <= 200
+        && !path.contains("//")
+        && !path.contains("..")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'))
 }
 
 /// A page's result.
@@ -186,13 +212,18 @@ async fn pages_for_errors(
     let stored = request.extensions().get::<Locale>().copied();
     let locale = stored.unwrap_or_else(|| session::request_locale(&request));
     if status == StatusCode::UNAUTHORIZED {
-        return Ok(ServiceResponse::new(
-            request,
-            ConsoleError::SignIn.error_response(),
-        ));
+        let refusal = ConsoleError::SignIn {
+            next: None,
+            stale: false,
+        };
+        return Ok(ServiceResponse::new(request, refusal.error_response()));
     }
+    let csrf = request
+        .extensions()
+        .get::<session::CsrfToken>()
+        .map(|c| c.0.clone());
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let mut page = layout::error_page(locale, status);
+    let mut page = layout::error_page(locale, status, csrf.as_deref());
     if let Some(retry_after) = retry_after {
         page.headers_mut().insert(header::RETRY_AFTER, retry_after);
     }

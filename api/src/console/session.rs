@@ -62,7 +62,12 @@ pub fn new_session_cookie(
     user: &tumaini_db::ids::UserId,
     session: &tumaini_db::ids::SessionId,
 ) -> Result<Cookie<'static>, ApiError> {
-    let ttl = i64::try_from(state.auth.settings.console_idle.as_secs()).unwrap_or(900);
+    let idle = state
+        .auth
+        .settings
+        .console_idle
+        .min(state.auth.settings.session_ttl);
+    let ttl = i64::try_from(idle.as_secs()).unwrap_or(900);
     let (token, _) = state.auth.keys.issue_access(user, session, ttl)?;
     Ok(cookie(state, SESSION_COOKIE, token, Some(ttl)))
 }
@@ -177,6 +182,10 @@ pub struct Staff {
     pub renewed: Cookie<'static>,
 }
 
+/// A signed-in person's CSRF token, kept with the request for the error pages' forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
 /// The CSRF token of a session: a keyed hash of its id (nothing a page could not already
 /// learn, and useless for any other session).
 pub fn csrf_token(state: &AppState, caller: &Caller) -> String {
@@ -216,6 +225,7 @@ impl FromRequest for Staff {
         let token = cookie_value(req, SESSION_COOKIE);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let path = req.path().to_owned();
+        let method = req.method().clone();
         let browser_locale = request_locale(req);
         let request = req.clone();
         let authenticated = token
@@ -225,12 +235,15 @@ impl FromRequest for Staff {
             let state = state.ok_or_else(|| {
                 ConsoleError::Api(ApiError::Internal(anyhow::anyhow!("no application state")))
             })?;
+            let next = (method == actix_web::http::Method::GET).then(|| path.clone());
             let Some(authenticated) = authenticated else {
-                return Err(ConsoleError::SignIn);
+                return Err(ConsoleError::SignIn { next, stale: false });
             };
             let caller = match authenticated.await {
                 Ok(caller) => caller,
-                Err(ApiError::Problem { .. }) => return Err(ConsoleError::SignIn),
+                Err(ApiError::Problem { .. }) => {
+                    return Err(ConsoleError::SignIn { next, stale: true });
+                }
                 Err(other) => return Err(ConsoleError::Api(other)),
             };
             if !allowed_before_setup(&path) {
@@ -253,10 +266,15 @@ impl FromRequest for Staff {
                 .as_deref()
                 .and_then(Locale::from_code)
                 .unwrap_or(browser_locale);
-            request.extensions_mut().insert(locale);
+            let csrf = csrf_token(&state, &caller);
+            {
+                let mut extensions = request.extensions_mut();
+                extensions.insert(locale);
+                extensions.insert(CsrfToken(csrf.clone()));
+            }
             let renewed = session_cookie(&state, &caller).map_err(ConsoleError::Api)?;
             Ok(Self {
-                csrf: csrf_token(&state, &caller),
+                csrf,
                 caller,
                 locale,
                 renewed,

@@ -137,3 +137,6 @@ invitation-title = Set your password
 invitation-text = You were invited to Tumaini. Paste the token from the link in the invitation e-mail (the text after “token=”) and choose your password.
 invitation-submit = Set my password
 invitation-done = Your password is set. Sign in with your e-mail address and this password.
+
+link-title = Tumaini
+link-open = Open it in Tumaini

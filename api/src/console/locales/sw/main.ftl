@@ -137,3 +137,6 @@ invitation-title = Weka nenosiri lako
 invitation-text = Umealikwa kwenye Tumaini. Bandika tokeni kutoka kwenye kiungo cha barua pepe ya mwaliko (maandishi baada ya “token=”) na uchague nenosiri lako.
 invitation-submit = Weka nenosiri langu
 invitation-done = Nenosiri lako limewekwa. Ingia kwa anwani yako ya barua pepe na nenosiri hili.
+
+link-title = Tumaini
+link-open = Ifungue kwenye Tumaini
