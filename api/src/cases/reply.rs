@@ -162,6 +162,20 @@ impl Idempotency {
         }))
     }
 
+    /// The key of a web console form: a random value the page put in the form (`once`), so
+    /// that a form sent twice (a double click, a retry on a poor connection after the first
+    /// was acted on) acts once and answers the first answer again. `None` for a form without
+    /// one, or one not of the expected shape.
+    pub fn for_console_form(keys: &Keys, path: &str, once: &str) -> Option<Self> {
+        let once = once.trim();
+        let well_formed = (16..=64).contains(&once.len())
+            && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        well_formed.then(|| Self {
+            key: format!("console:{once}"),
+            hash: keys.request_hash(&[b"POST", path.as_bytes(), once.as_bytes()]),
+        })
+    }
+
     /// The row a stored answer is sealed to (its associated data): this user's key.
     fn row_id(&self, user: &UserId) -> String {
         format!("{user}:{}", self.key)

@@ -59,9 +59,14 @@ fn nav_items(role: Role) -> Vec<(Section, &'static str, &'static str)> {
     items
 }
 
-/// The hidden CSRF field of a signed-in person's form.
+/// The hidden fields of a signed-in person's form: the CSRF token, and a key new with every
+/// page (`once`) that a handler may pass on as the action's idempotency key, so that the same
+/// form sent twice acts once.
 pub fn csrf_field(token: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(token); }
+    html! {
+        input type="hidden" name="csrf" value=(token);
+        input type="hidden" name="once" value=(uuid::Uuid::now_v7().simple().to_string());
+    }
 }
 
 /// A whole page for a signed-in person.
