@@ -124,7 +124,7 @@ fn shell(locale: Locale, title: &str, header: Markup, body: Markup, csrf: Option
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Tumaini" }
-                link rel="stylesheet" href=(STYLESHEET);
+                link rel="stylesheet" href=(STYLESHEET.as_str());
             }
             body {
                 a.skip href="#main" { (t(locale, "skip-to-content")) }

@@ -60,7 +60,7 @@ fn onward(req: &HttpRequest, to: &str) -> HttpResponse {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Tumaini" }
-                link rel="stylesheet" href=(super::STYLESHEET);
+                link rel="stylesheet" href=(super::STYLESHEET.as_str());
             }
             body {
                 main #main {

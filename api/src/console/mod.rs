@@ -33,8 +33,13 @@ use i18n::Locale;
 /// Where the console lives.
 pub const PATH: &str = "/console";
 
-/// The stylesheet's address: versioned, so that it is cached for a year and fetched once.
-pub const STYLESHEET: &str = "/console/static/console-1.css";
+/// The stylesheet's address, named by a hash of its content: cached for a year and fetched
+/// once, and fetched anew the day an upgrade changes it.
+pub static STYLESHEET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(STYLESHEET_BODY.as_bytes());
+    format!("/console/static/console-{}.css", hex::encode(&digest[..6]))
+});
 
 const STYLESHEET_BODY: &str = include_str!("static/console.css");
 
@@ -160,7 +165,7 @@ pub fn scope() -> actix_web::Scope<
         )
         .route("", web::get().to(home))
         .route("/", web::get().to(home))
-        .route("/static/console-1.css", web::get().to(stylesheet));
+        .route("/static/{name}", web::get().to(stylesheet));
     let scope = account::register(scope);
     let scope = links::register_pages(scope);
     let scope = work::register(scope);
@@ -185,11 +190,14 @@ async fn home(req: HttpRequest) -> HttpResponse {
         .finish()
 }
 
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
+async fn stylesheet(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    if STYLESHEET.strip_prefix("/console/static/") != Some(name.as_str()) {
+        return Err(ApiError::bare(ProblemType::NotFound));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-        .body(STYLESHEET_BODY)
+        .body(STYLESHEET_BODY))
 }
 
 /// Turns every error the console's handlers and extractors answer (problem documents) into a

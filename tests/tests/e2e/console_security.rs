@@ -18,6 +18,13 @@ fn case_worker(db: &TestDb) -> seed::Account {
     seed::account_in(db, &shelter, Role::CaseWorker)
 }
 
+/// The stylesheet a page links to.
+fn stylesheet_of(page: &str) -> String {
+    let start = page.find("href=\"/console/static/").expect("a stylesheet") + "href=\"".len();
+    let end = page[start..].find('"').expect("its end") + start;
+    page[start..end].to_owned()
+}
+
 fn set_cookie<'a>(browser: &'a ConsoleBrowser<'_>, name: &str) -> &'a str {
     browser
         .set_cookies
@@ -105,7 +112,7 @@ fn every_page_has_the_strict_policy_and_is_never_stored(db: TestDb) {
     }
     assert_eq!(pages.last().map(|p| p.1.status), Some(404));
     // The stylesheet is the one thing cached, for a year, under a versioned name.
-    let css = browser.get("/console/static/console-1.css");
+    let css = browser.get(&stylesheet_of(&browser.last_page));
     assert_eq!(css.status, 200);
     assert!(
         css.header("cache-control")
@@ -286,7 +293,7 @@ fn pages_stay_within_their_weight(db: TestDb) {
     let worker = case_worker(&db);
     let mut browser = ConsoleBrowser::new(&server);
     let first = browser.get("/console/sign-in");
-    let css = browser.get("/console/static/console-1.css");
+    let css = browser.get(&stylesheet_of(&browser.last_page));
     let first_load = first.body.len() + css.body.len();
     println!(
         "console first load: sign-in page {} B + stylesheet {} B = {} B (budget {} B)",
