@@ -1,8 +1,10 @@
 // The browser side of the console's tests: one headless Chromium (the system's, never a
 // downloaded one), a browser context per person (their own cookies), and `Visit.check`, which
 // every page a flow reaches goes through: a numbered screenshot, axe-core (WCAG 2.2 AA), no
-// `<script>`, the expected status, no console error, the bytes transferred for the step, and
-// English left untranslated on a page in another language.
+// `<script>`, the expected status and language, no console error or failed subresource, the
+// bytes transferred for the step, and no English message left on a page in another language
+// (failures); text that reads as English, and a page that scrolls sideways at 320 CSS px
+// (warnings, listed at the end).
 
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
@@ -98,6 +100,7 @@ export class Run {
     this.flows = [];
     this.urls = [];
     this.warnings = [];
+    this.reflow = [];
     this.noFavicon = false;
     mkdirSync(description.screenshots, { recursive: true });
   }
@@ -177,6 +180,10 @@ export class Run {
     const bytes = this.pages.reduce((sum, p) => sum + p.bytes, 0);
     console.log(`\n${this.pages.length} pages checked by axe-core, ${this.pages.filter((p) => p.violations > 0).length} with violations; ${bytes} bytes transferred in all`);
     for (const f of this.flows) console.log(`flow ${f.ok ? 'passed' : 'FAILED'}: ${f.name}`);
+    if (this.reflow.length > 0) {
+      console.log(`\nwarnings: ${this.reflow.length} pages scroll sideways at 320 CSS px (WCAG 1.4.10 reflow):`);
+      for (const r of this.reflow) console.log(`- ${r.page}: ${r.width} px wide; ${r.culprits.join(', ')}`);
+    }
     if (this.warnings.length > 0) {
       console.log(`\nwarnings: text that reads as English on ${this.warnings.length} pages in another language:`);
       for (const w of this.warnings) console.log(`- ${w.page}: ${w.count} texts, e.g. ${w.examples.map((t) => JSON.stringify(t)).join(', ')}`);
@@ -185,7 +192,7 @@ export class Run {
       console.log(`\n${this.failures.length} failures:`);
       for (const f of this.failures) console.log(`- ${f}`);
     }
-    console.log(`RESULT ${JSON.stringify({ ...result, pages: this.pages.length, failures: this.failures.length, warnings: this.warnings.length })}`);
+    console.log(`RESULT ${JSON.stringify({ ...result, pages: this.pages.length, failures: this.failures.length, warnings: this.warnings.length + this.reflow.length })}`);
     process.exitCode = this.failures.length > 0 ? 1 : 0;
   }
 }
@@ -301,6 +308,11 @@ export class Visit {
         console.log(`   warning: ${likely.length} texts that read as English on this "${expected.lang}" page, e.g. ${likely.slice(0, 3).map((t) => JSON.stringify(t)).join(', ')}`);
       }
     }
+    const narrow = await this.reflow();
+    if (narrow) {
+      run.reflow.push({ page: path.basename(file), ...narrow });
+      console.log(`   warning: at 320 CSS px the page is ${narrow.width} px wide (WCAG 1.4.10 reflow): ${narrow.culprits.join(', ')}`);
+    }
     const sizes = await Promise.all(this.pending.splice(0));
     const bytes = sizes.reduce((sum, s) => sum + s.bytes, 0);
     const document = sizes.filter((s) => new URL(s.url).pathname === url.pathname).reduce((sum, s) => sum + s.bytes, 0);
@@ -320,6 +332,30 @@ export class Visit {
     return [...EN.entries()]
       .filter(([id, en]) => en.split(' ').length >= 4 && translated.get(id) !== en && text.includes(en))
       .map(([, en]) => en);
+  }
+
+  /** Whether the page needs scrolling sideways at 320 CSS px (a phone, or 400 % zoom: WCAG
+   *  1.4.10), and which elements stick out first. `null` when it reflows. A warning. */
+  async reflow() {
+    const { page } = this;
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 320, height: 640 });
+    const found = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const scroll = document.documentElement.scrollWidth;
+      if (scroll <= width + 1) return null;
+      const culprits = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const parent = el.parentElement;
+        if (el.getBoundingClientRect().right > width + 1 && parent.getBoundingClientRect().right <= width + 1) {
+          const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.classList.length ? `.${[...el.classList].join('.')}` : ''}`;
+          culprits.push(`${name} (${Math.round(el.getBoundingClientRect().width)} px)`);
+        }
+      }
+      return { width: scroll, culprits: [...new Set(culprits)].slice(0, 4) };
+    });
+    await page.setViewportSize(size);
+    return found;
   }
 
   /** Texts of the page (labels, legends, options, cells, paragraphs) that hold two or more

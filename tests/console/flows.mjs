@@ -2,13 +2,14 @@
 // tests/tests/e2e/console_browser.rs with a JSON description on standard input:
 //
 //   {"base_url", "chromium", "screenshots", "password",
-//    "accounts": {"en": {"responder", "worker", "supervisor"}, "sw": {...}},   (e-mail addresses)
-//    "authenticators": {"<supervisor e-mail>": {"secret": base32, "last_step": n}},
-//    "organisations": {"police"|"shelter"|"clinic": {"id", "name"}}, "region"}
+//    "accounts": {"en": {"responder", "worker", "supervisor"}, "sw": {...}, "coordinator"},  (e-mails)
+//    "authenticators": {"<supervisor or coordinator e-mail>": {"secret": base32, "last_step": n}},
+//    "organisations": {"police"|"shelter"|"clinic": {"id", "name"}}, "region",
+//    "shelter_cases": {"en"|"sw": {"id", "reference"}}}   (cases the shelter owns)
 //
-// Every page reached is checked by `Visit.check` (browser.mjs): screenshot `NN-step.png`,
+// Every page reached is checked by `Visit.check` (browser.mjs): screenshot `NNN-step.png`,
 // axe-core WCAG 2.2 AA, no script, status, size. Ends with `RESULT {json}` (what the flows
-// created, for the Rust test to check through the API) and a non-zero exit on any failure.
+// created, for the Rust test to check in the database) and a non-zero exit on any failure.
 
 import { Run, messages, messageStarts, nextCode } from './browser.mjs';
 
@@ -246,6 +247,10 @@ async function shelter(open, lang, made, own) {
   await s.click(s.page.locator('main button[name=change][value=approve_closure]'), `${lang}-closure-approved`, { ...o, path: CASE_PAGE });
   if ((await s.page.locator('main button[name=change]').count()) > 0) throw new Error('the closure buttons are still there after approving');
   await s.expectText(t.get('v-case-status-closed') ?? 'Closed', 'the case is closed');
+  // The supervisor's other pages of a case (looked at, nothing changed: opening break-glass
+  // alerts the coordinators).
+  await s.click(s.page.locator(`main a[href="${casePath(own.id)}/assignments"]`), `${lang}-assignments`, { ...o, path: /\/assignments$/ });
+  await s.goto(`${casePath(own.id)}/break-glass`, `${lang}-break-glass-form`, { ...o, path: /\/break-glass$/ });
   await signOut(s, `${lang}-supervisor-signed-out`);
 }
 
@@ -295,6 +300,20 @@ await run.flow('(d) a referral refused for lack of consent shows why', async (op
   await refer(d.organisations.clinic, 'health', ['identity'], 'refused-not-for-clinics');
   await v.expectText(STARTS.get('refer-gap-recipient'), 'the refusal for a kind of organisation the consent does not name');
   result.refused_case = id;
+});
+
+// --- the national coordinator's page: deadlines, referrals, a statistics table ----------------
+await run.flow("a coordinator's deadlines, referrals overview and statistics table", async (open) => {
+  const v = await open('coordinator');
+  const { page } = v;
+  await signIn(v, d.accounts.coordinator, 'coordinator-my-work');
+  await v.click(page.locator('header nav a[href="/console/coordination"]'), 'coordination', { path: /^\/console\/coordination$/ });
+  const rows = await page.locator('main select[name=rows] option').evaluateAll((options) => options.map((o) => o.value).filter(Boolean));
+  await page.selectOption('main select[name=rows]', rows[0]);
+  await v.click(page.locator('main form[action="/console/coordination"] button[type=submit]'), 'coordination-statistics', { path: /^\/console\/coordination$/ });
+  await switchLanguage(v, 'sw', 'coordination-language-sw');
+  await v.goto(`/console/coordination?subject=people&rows=${rows[0]}`, 'coordination-statistics-sw', { lang: 'sw' });
+  await switchLanguage(v, 'en', 'coordination-language-en');
 });
 
 // --- (e) keyboard only -----------------------------------------------------------------------

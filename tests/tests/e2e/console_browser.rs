@@ -4,8 +4,8 @@
 //! it visits axe-core must find no WCAG 2.2 AA violation, and no page may hold a `<script>`.
 //!
 //! This test seeds the people and organisations (in Uganda: a police unit, a shelter listed in
-//! the directory, a clinic for a referral that consent does not cover), enrols the supervisors'
-//! second factor through the API, hands node a description of them on its standard input (node
+//! the directory, a clinic for a referral that consent does not cover, a coordination office),
+//! enrols the supervisors' and the coordinator's second factor through the API, hands node a description of them on its standard input (node
 //! computes the TOTP codes itself), and then checks in the database what the clicks did: the
 //! rows written and their audit events. Skipped without Chromium, node or `tests/console`'s
 //! npm packages (`.ci/run` installs them and sets `TUMAINI_REQUIRE_BROWSER=1`).
@@ -86,8 +86,9 @@ fn screenshot_folder(db: &TestDb) -> PathBuf {
     folder
 }
 
-/// A supervisor signed in through the API with a second factor enrolled there: the access
-/// token, the secret in base32 (for node's authenticator) and the last time step used.
+/// A supervisor (or coordinator) signed in through the API with a second factor enrolled
+/// there: the access token, the secret in base32 (for node's authenticator) and the last time
+/// step used.
 fn enrolled_supervisor(server: &TestServer, account: &Account) -> (String, Value) {
     let (status, body) = login(server, &account.email, PASSWORD);
     assert_eq!(status, 200, "{body}");
@@ -209,6 +210,11 @@ fn staff_go_through_the_console_in_a_browser(db: TestDb) {
     let clinic_supervisor = seed::account_in(&db, &clinic, Role::Supervisor);
     let (clinic_token, _) = enrolled_supervisor(&server, &clinic_supervisor);
     publish(&server, &clinic_token, &clinic, "health", REGION);
+    let office = seed::organisation_in(&db, OrganisationKind::CoordinationOffice, "UG");
+    let coordinator = seed::account_in(&db, &office, Role::Coordinator);
+    let (_, authenticator) = enrolled_supervisor(&server, &coordinator);
+    authenticators.insert(coordinator.email.clone(), authenticator);
+    accounts.insert("coordinator".to_owned(), json!(coordinator.email));
 
     let organisation = |id: &OrgId| {
         let name: String = {
