@@ -68,7 +68,7 @@ fn read_aloud(l: Locale, choices: &Submitted, child: bool) -> Markup {
     let groups = chosen::<FieldGroup>(l, &choices.all("groups"));
     let none = t(l, "cases-aloud-nothing");
     html! {
-        div.read-aloud aria-labelledby="read-aloud" {
+        section.read-aloud aria-labelledby="read-aloud" {
             h2 #read-aloud { (t(l, "cases-aloud-title")) }
             @if child { p { (t(l, "cases-aloud-child")) } }
             p { (ta(l, "cases-aloud-share", &[

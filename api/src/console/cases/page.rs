@@ -99,7 +99,7 @@ fn summary(l: Locale, view: &Value) -> Markup {
     let yes_no = |b: bool| t(l, if b { "cases-yes" } else { "cases-no" });
     html! {
         h2 #summary { (t(l, "cases-summary")) }
-        dl.summary aria-labelledby="summary" {
+        dl.summary {
             (row("cases-reference", view["reference"].as_str().unwrap_or_default().to_owned()))
             (row("cases-status", coded::<CaseStatus>(l, &view["status"])))
             (row("cases-stage", coded::<IdentificationStage>(l, &view["identification_stage"])))
