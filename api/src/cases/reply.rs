@@ -164,15 +164,16 @@ impl Idempotency {
 
     /// The key of a web console form: a random value the page put in the form (`once`), so
     /// that a form sent twice (a double click, a retry on a poor connection after the first
-    /// was acted on) acts once and answers the first answer again. `None` for a form without
-    /// one, or one not of the expected shape.
-    pub fn for_console_form(keys: &Keys, path: &str, once: &str) -> Option<Self> {
+    /// was acted on) acts once and answers the first answer again; the same key with other
+    /// content (the form edited after going back) is refused, never silently answered with the
+    /// first. `None` for a form without one, or one not of the expected shape.
+    pub fn for_console_form(keys: &Keys, path: &str, once: &str, body: &[u8]) -> Option<Self> {
         let once = once.trim();
         let well_formed = (16..=64).contains(&once.len())
             && once.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         well_formed.then(|| Self {
             key: format!("console:{once}"),
-            hash: keys.request_hash(&[b"POST", path.as_bytes(), once.as_bytes()]),
+            hash: keys.request_hash(&[b"POST", path.as_bytes(), body]),
         })
     }
 

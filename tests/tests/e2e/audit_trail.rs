@@ -221,9 +221,18 @@ fn verify_finds_each_kind_of_tampering_at_its_position(db: TestDb) {
     }
     wait_sealed(&db);
     let key = signer(&server);
-    let head = audit_chain::checkpoint_now(&mut db.conn(), &key)
-        .unwrap()
-        .unwrap();
+    // The server's sealer may hold the chain's lock at this moment (`None`): ask again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let head = loop {
+        if let Some(head) = audit_chain::checkpoint_now(&mut db.conn(), &key).unwrap() {
+            break head;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint within 20 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     let total: i64 = audit_events::table
         .count()
         .get_result(&mut db.conn())

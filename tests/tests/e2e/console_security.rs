@@ -466,3 +466,70 @@ fn the_links_in_e_mails_open_console_pages(db: TestDb) {
     assert!(refused.text().contains("role=\"alert\""));
 }
 both_engines!(the_links_in_e_mails_open_console_pages);
+
+fn a_form_sent_twice_acts_once(db: TestDb) {
+    use diesel::prelude::*;
+    use tumaini_db::schema::{case_notes, cases};
+    let server = TestServer::start(&db);
+    let worker = case_worker(&db);
+    let mut browser = signed_in_as(&server, &worker);
+    let count = |table: &str| -> i64 {
+        match table {
+            "cases" => cases::table.count().get_result(&mut db.conn()).unwrap(),
+            _ => case_notes::table
+                .count()
+                .get_result(&mut db.conn())
+                .unwrap(),
+        }
+    };
+    browser.visit("/console/cases/new");
+    let csrf = hidden_field(&browser.last_page, "csrf").expect("csrf");
+    let once = hidden_field(&browser.last_page, "once").expect("a key for this form");
+    let form = |family: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("once", once.clone()),
+            ("sex", "female".to_owned()),
+            ("age_band", "27_29".to_owned()),
+            ("citizenship", "UG".to_owned()),
+            ("region", "UG-202".to_owned()),
+            ("encountered_on", "2026-11-21".to_owned()),
+            ("family_name", family.to_owned()),
+        ]
+    };
+    let send = |browser: &mut ConsoleBrowser<'_>, fields: &[(&str, String)]| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post_raw("/console/cases/new", &borrowed)
+    };
+    // A double click, or a retry on a poor connection after the first was acted on: one case,
+    // and the second answer is the first (on to the same case).
+    let first = send(&mut browser, &form("Twice"));
+    let second = send(&mut browser, &form("Twice"));
+    assert_eq!(first.status, 303, "{}", first.text());
+    assert_eq!(second.status, 303, "{}", second.text());
+    assert_eq!(first.header("location"), second.header("location"));
+    assert_eq!(count("cases"), 1);
+    // The same form edited after going back: refused, never silently answered with the first.
+    let edited = send(&mut browser, &form("Edited"));
+    assert_eq!(edited.status, 422, "{}", edited.text());
+    assert_eq!(count("cases"), 1);
+    // A note sent twice is written once.
+    let case = first
+        .header("location")
+        .and_then(|l| l.strip_prefix("/console/cases/"))
+        .map(|rest| rest.split(['?', '/']).next().unwrap_or_default().to_owned())
+        .expect("the case");
+    browser.visit(&format!("/console/cases/{case}/notes"));
+    let csrf = hidden_field(&browser.last_page, "csrf").expect("csrf");
+    let once = hidden_field(&browser.last_page, "once").expect("a key for this form");
+    let note = [
+        ("csrf", csrf.as_str()),
+        ("once", once.as_str()),
+        ("text", "Met at the border."),
+    ];
+    let path = format!("/console/cases/{case}/notes");
+    assert_eq!(browser.post_raw(&path, &note).status, 303);
+    assert_eq!(browser.post_raw(&path, &note).status, 303);
+    assert_eq!(count("notes"), 1);
+}
+both_engines!(a_form_sent_twice_acts_once);

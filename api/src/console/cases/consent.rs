@@ -183,11 +183,13 @@ pub(super) async fn record_consent(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let valid_until = form
         .opt("valid_until")
-        .map_or(serde_json::Value::Null, |d| json!(format!("{d}T23:59:59")));
+        // The end of the chosen day in East Africa Time (UTC+3), stored in UTC.
+        .map_or(serde_json::Value::Null, |d| json!(format!("{d}T20:59:59")));
     let body = json!({
         "given_by": form.text("given_by"),
         "method": form.text("method"),
@@ -199,7 +201,13 @@ pub(super) async fn record_consent(
     });
     let outcome = match json_body::parse::<ConsentInput>(&body) {
         Ok(input) => {
-            crate::cases::nrm::record_consent(&state, staff.caller.clone(), id.clone(), None, input)
+            let key = super::once(
+                &state,
+                &format!("/console/cases/{id}/consent"),
+                form.one("once"),
+                &raw,
+            );
+            crate::cases::nrm::record_consent(&state, staff.caller.clone(), id.clone(), key, input)
                 .await
                 .map(|_| ())
         }

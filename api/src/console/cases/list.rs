@@ -255,10 +255,14 @@ pub(super) async fn register_case(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let l = staff.locale;
     let outcome = match json_body::parse::<NewCaseInput>(&registration_body(&form)) {
-        Ok(input) => service::register(&state, staff.caller.clone(), input, None).await,
+        Ok(input) => {
+            let key = super::once(&state, "/console/cases/new", form.one("once"), &raw);
+            service::register(&state, staff.caller.clone(), input, key).await
+        }
         Err(error) => Err(error),
     };
     let reply = match outcome {

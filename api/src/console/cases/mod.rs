@@ -168,6 +168,17 @@ fn purpose_options(l: Locale) -> Vec<(String, String)> {
 }
 
 /// The case id of a path, or the console's 404.
+/// The idempotency key of a form sent to `path` (its `once` field): the same form sent twice
+/// acts once, and the second answer is the first.
+fn once(
+    state: &crate::state::AppState,
+    path: &str,
+    key: &str,
+    body: &[u8],
+) -> Option<crate::cases::Idempotency> {
+    crate::cases::Idempotency::for_console_form(&state.auth.keys, path, key, body)
+}
+
 fn case_id(text: &str) -> Result<CaseId, ConsoleError> {
     text.parse::<CaseId>()
         .map_err(|_| ApiError::bare(ProblemType::NotFound).into())

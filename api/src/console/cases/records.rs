@@ -122,6 +122,7 @@ pub(super) async fn record_assistance(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let body = json!({
@@ -131,7 +132,18 @@ pub(super) async fn record_assistance(
         "details": form.text("details"),
     });
     let outcome = submit(body, |input: AssistanceInput| {
-        service::records::record_assistance(&state, staff.caller.clone(), id.clone(), None, input)
+        service::records::record_assistance(
+            &state,
+            staff.caller.clone(),
+            id.clone(),
+            super::once(
+                &state,
+                &format!("/console/cases/{id}/assistance"),
+                form.one("once"),
+                &raw,
+            ),
+            input,
+        )
     })
     .await;
     after_form(
@@ -199,11 +211,23 @@ pub(super) async fn write_note(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let body = json!({"text": form.one("text")});
     let outcome = submit(body, |input: NoteInput| {
-        service::records::write_note(&state, staff.caller.clone(), id.clone(), None, input)
+        service::records::write_note(
+            &state,
+            staff.caller.clone(),
+            id.clone(),
+            super::once(
+                &state,
+                &format!("/console/cases/{id}/notes"),
+                form.one("once"),
+                &raw,
+            ),
+            input,
+        )
     })
     .await;
     after_form(
@@ -286,6 +310,7 @@ pub(super) async fn record_risk(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let body = json!({
@@ -296,7 +321,18 @@ pub(super) async fn record_risk(
         "details": form.text("details"),
     });
     let outcome = submit(body, |input: RiskInput| {
-        service::assessments::record_risk(&state, staff.caller.clone(), id.clone(), None, input)
+        service::assessments::record_risk(
+            &state,
+            staff.caller.clone(),
+            id.clone(),
+            super::once(
+                &state,
+                &format!("/console/cases/{id}/risk"),
+                form.one("once"),
+                &raw,
+            ),
+            input,
+        )
     })
     .await;
     after_form(
@@ -325,6 +361,7 @@ pub(super) async fn change_status(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let mut body = json!({"change": form.text("change")});
@@ -332,6 +369,12 @@ pub(super) async fn change_status(
         body["reason"] = form.text("reason");
     }
     let input: StatusInput = json_body::parse(&body)?;
-    service::nrm::change_status(&state, staff.caller.clone(), id.clone(), None, input).await?;
+    let key = super::once(
+        &state,
+        &format!("/console/cases/{id}/status"),
+        form.one("once"),
+        &raw,
+    );
+    service::nrm::change_status(&state, staff.caller.clone(), id.clone(), key, input).await?;
     Ok(layout::see_other(&staff, &case_href(&id, form.purpose())))
 }

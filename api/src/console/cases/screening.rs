@@ -110,6 +110,7 @@ pub(super) async fn record_screening(
     body: web::Bytes,
 ) -> PageResult {
     let form = Submitted::parse(&body)?;
+    let raw = body.clone();
     staff.check(form.one("csrf"))?;
     let id = case_id(&path)?;
     let judgement = match form.opt("judgement_presumed") {
@@ -124,7 +125,12 @@ pub(super) async fn record_screening(
             &state,
             staff.caller.clone(),
             id.clone(),
-            None,
+            super::once(
+                &state,
+                &format!("/console/cases/{id}/screening"),
+                form.one("once"),
+                &raw,
+            ),
             input,
         )
     })

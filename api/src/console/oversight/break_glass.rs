@@ -220,7 +220,7 @@ async fn render(
                 .hint(&ta(l, "emergency-access-duration-hint", &[("limit", Arg::from(duration_label(l, max)))]))
                 .required()
                 .select(&duration_options(l, max), &minutes))
-            button.warning type="submit" aria-describedby="emergency-access-rules" { (t(l, "emergency-access-submit")) }
+            button.warning type="submit" aria-describedby="break-glass-rules" { (t(l, "emergency-access-submit")) }
         }
     };
     Ok(layout::respond(
@@ -310,7 +310,16 @@ async fn break_glass_submit(
         justification: justification.clone(),
         minutes,
     };
-    match open_break_glass(&state, staff.caller.clone(), id.clone(), None, input).await {
+    // The form's key: sent twice, the access is opened (and the alert sent) once.
+    let once = crate::cases::Idempotency::for_console_form(
+        &state.auth.keys,
+        &format!("/console/cases/{id}/break-glass"),
+        &value("once"),
+        serde_urlencoded::to_string(&fields)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    match open_break_glass(&state, staff.caller.clone(), id.clone(), once, input).await {
         Ok(_) => Ok(layout::see_other(
             &staff,
             &format!("{}/break-glass?opened=1", case_path(&id)),

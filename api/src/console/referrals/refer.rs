@@ -515,7 +515,15 @@ pub(super) async fn submit(
         reason: attempt.reason.clone(),
         consent_form: None,
     };
-    match referrals::create(&state, staff.caller.clone(), case.clone(), input, None).await {
+    // The form's key: the same form sent twice (a double click, a retry on a poor
+    // connection) refers once.
+    let once = crate::cases::Idempotency::for_console_form(
+        &state.auth.keys,
+        &format!("/console/cases/{case}/refer"),
+        first(&pairs, "once"),
+        &body,
+    );
+    match referrals::create(&state, staff.caller.clone(), case.clone(), input, once).await {
         Ok(_) => Ok(layout::see_other(&staff, &case_link(&case))),
         Err(error) => {
             let refusal = refusal::explain(staff.locale, error)?;
