@@ -199,7 +199,7 @@ async function firstResponder(open, lang) {
   const sent = page.locator('main table[aria-labelledby=so-far] tbody tr').filter({ hasText: d.organisations.shelter.name });
   if ((await sent.count()) !== 1) throw new Error('the referral to the shelter is not listed on the case');
   const referral = (await sent.locator('a').first().getAttribute('href')).split('/').pop();
-  await signOut(v, `${lang}-responder-signed-out`);
+  await signOut(v, `${lang}-responder-signed-out`, { lang });
   return { id, reference, referral };
 }
 
@@ -238,7 +238,7 @@ async function shelter(open, lang, made, own) {
   await w.page.selectOption('main form[action$="/status"] select[name=reason]', 'services_completed');
   await w.click(w.page.locator('main form[action$="/status"] button[type=submit]'), `${lang}-closure-requested`, { ...o, path: CASE_PAGE });
   await w.expectText(t.get('cases-closure-pending'), 'the closure is pending');
-  await signOut(w, `${lang}-worker-signed-out`);
+  await signOut(w, `${lang}-worker-signed-out`, { lang });
 
   const s = await open(`${lang}-supervisor`);
   await signInIn(s, d.accounts[lang].supervisor, lang, `${lang}-supervisor-my-work`);
@@ -251,7 +251,7 @@ async function shelter(open, lang, made, own) {
   // alerts the coordinators).
   await s.click(s.page.locator(`main a[href="${casePath(own.id)}/assignments"]`), `${lang}-assignments`, { ...o, path: /\/assignments$/ });
   await s.goto(`${casePath(own.id)}/break-glass`, `${lang}-break-glass-form`, { ...o, path: /\/break-glass$/ });
-  await signOut(s, `${lang}-supervisor-signed-out`);
+  await signOut(s, `${lang}-supervisor-signed-out`, { lang });
 }
 
 for (const lang of ['en', 'sw']) {

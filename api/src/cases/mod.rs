@@ -314,6 +314,47 @@ pub fn facts_of(
     }
 }
 
+/// Which of `actions` the caller may take on case `id` now, as the policies decide (break-glass
+/// in force included): what a page offers. Writes nothing, and decides nothing for good: the
+/// action itself is decided again when asked for. 404 for a case the caller may not see.
+pub async fn allowed_actions(
+    state: &AppState,
+    caller: &Caller,
+    id: CaseId,
+    actions: Vec<Action>,
+) -> Result<Vec<Action>, ApiError> {
+    let authz = Arc::clone(&state.authz);
+    let context = access_context(&state.cases, "case_management");
+    let principal = caller.principal();
+    let user = caller.user.clone();
+    with_conn(&state.pool, move |conn| {
+        let (_, facts, _) = match load_facts(conn, &id) {
+            Ok(loaded) => loaded,
+            Err(DbError::NotFound) => return Err(ApiError::bare(ProblemType::NotFound)),
+            Err(other) => return Err(other.into()),
+        };
+        let break_glass = open_break_glass(conn, &id, &user)?;
+        let resource = Resource::Case(&facts);
+        let prepared = authz.prepare(&principal, &resource);
+        let may = |action: Action| {
+            authz
+                .decide_prepared(
+                    &prepared,
+                    &principal,
+                    action,
+                    &resource,
+                    &with_break_glass(&context, action, &break_glass),
+                )
+                .allowed
+        };
+        if !may(Action::ReadSummary) {
+            return Err(ApiError::bare(ProblemType::NotFound));
+        }
+        Ok(actions.into_iter().filter(|a| may(*a)).collect())
+    })
+    .await
+}
+
 /// What a case request asks for.
 #[derive(Debug)]
 pub struct CaseRequest {

@@ -189,7 +189,9 @@ struct CsrfForm {
 fn signed_out(state: &AppState) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, "/console/sign-in"))
-        .insert_header(("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\""))
+        // The cache and storage go; the cookies that matter are removed one by one, so that the
+        // language chosen on this computer stays for the next person to sign in.
+        .insert_header(("Clear-Site-Data", "\"cache\", \"storage\""))
         .cookie(session::removal(state, session::SESSION_COOKIE))
         .cookie(session::removal(state, session::FORM_COOKIE))
         .finish()

@@ -102,6 +102,7 @@ const SOURCES: [(Locale, &[&str]); 4] = [
             include_str!("locales/sw/referrals.ftl"),
             include_str!("locales/sw/oversight.ftl"),
             include_str!("locales/sw/vocabulary.ftl"),
+            include_str!("locales/sw/screening.ftl"),
         ],
     ),
     (Locale::Fr, &[include_str!("locales/fr/main.ftl")]),
@@ -319,6 +320,33 @@ mod tests {
         assert_eq!(t(Locale::Ar, "nav-work"), t(Locale::Ar, "nav-work"));
         assert_eq!(t(Locale::Sw, "month-12"), "Desemba");
         assert!(has(Locale::En, "sign-in-title"));
+    }
+
+    #[test]
+    fn every_screening_indicator_and_dimension_reads_in_swahili() {
+        use crate::rules::screening::{CATALOGUE, Dimension};
+        let missing: Vec<&str> = CATALOGUE
+            .iter()
+            .filter(|i| {
+                !has(
+                    Locale::Sw,
+                    &format!("v-indicator-{}", i.code).replace('_', "-"),
+                )
+            })
+            .map(|i| i.code)
+            .chain(
+                Dimension::ALL
+                    .iter()
+                    .filter(|d| {
+                        !has(
+                            Locale::Sw,
+                            &format!("v-dimension-{}", d.code()).replace('_', "-"),
+                        )
+                    })
+                    .map(|d| d.code()),
+            )
+            .collect();
+        assert!(missing.is_empty(), "untranslated in Swahili: {missing:?}");
     }
 
     #[test]

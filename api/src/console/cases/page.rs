@@ -7,14 +7,14 @@
 use actix_web::{HttpRequest, web};
 use maud::{Markup, html};
 use serde_json::Value;
-use tumaini_db::vocabulary::{ClosureReason, Role};
+use tumaini_db::vocabulary::ClosureReason;
 
 use super::super::PageResult;
 use super::super::i18n::{self, Locale, t};
 use super::super::layout::{self, Field, Section, csrf_field};
 use super::super::session::Staff;
 use super::{Submitted, action_href, case_id, purpose_options};
-use crate::authz::FieldGroup;
+use crate::authz::{Action, FieldGroup};
 use crate::cases::views::AccessPurpose;
 use crate::state::AppState;
 
@@ -173,13 +173,31 @@ fn personal_groups(l: Locale, view: &Value) -> Markup {
     }
 }
 
-fn work(staff: &Staff, view: &Value, purpose: Option<AccessPurpose>) -> Markup {
+/// What the case page offers, and the action the policies decide for each.
+const OFFERS: [(&str, &str, Action); 6] = [
+    ("consent", "cases-consent-title", Action::RecordConsent),
+    (
+        "screening",
+        "cases-screening-title",
+        Action::RecordScreening,
+    ),
+    (
+        "assistance",
+        "cases-assistance-title",
+        Action::RecordAssistance,
+    ),
+    ("notes", "cases-note-title", Action::RecordAssistance),
+    ("risk", "cases-risk-title", Action::RecordAssistance),
+    ("plan", "cases-plan-title", Action::RecordAssistance),
+];
+
+fn work(staff: &Staff, view: &Value, purpose: Option<AccessPurpose>, allowed: &[Action]) -> Markup {
     let l = staff.locale;
     let id_text = view["id"].as_str().unwrap_or_default();
     let Ok(id) = id_text.parse::<tumaini_db::ids::CaseId>() else {
         return html! {};
     };
-    let role = staff.caller.user.role;
+    let may = |action: Action| allowed.contains(&action);
     let pending = view["closure_pending"].as_bool().unwrap_or(false);
     let status = view["status"].as_str().unwrap_or_default();
     let purpose_field = html! {
@@ -188,21 +206,25 @@ fn work(staff: &Staff, view: &Value, purpose: Option<AccessPurpose>) -> Markup {
     html! {
         h2 #work { (t(l, "cases-work")) }
         ul.actions aria-labelledby="work" {
-            @for (action, label) in [("consent", "cases-consent-title"), ("screening", "cases-screening-title"),
-                ("assistance", "cases-assistance-title"), ("notes", "cases-note-title"),
-                ("risk", "cases-risk-title"), ("plan", "cases-plan-title")] {
-                li { a href=(action_href(&id, action, purpose)) { (t(l, label)) } }
+            @for (action, label, decided) in OFFERS {
+                @if may(decided) {
+                    li { a href=(action_href(&id, action, purpose)) { (t(l, label)) } }
+                }
             }
-            li { a href=(format!("/console/cases/{id}/refer")) { (t(l, "cases-refer")) } }
-            @if role == Role::Supervisor {
+            @if may(Action::CreateReferral) {
+                li { a href=(format!("/console/cases/{id}/refer")) { (t(l, "cases-refer")) } }
+            }
+            @if may(Action::AssignStaff) {
                 li { a href=(format!("/console/cases/{id}/assignments")) { (t(l, "cases-assignments")) } }
+            }
+            @if may(Action::OpenBreakGlass) {
                 li { a href=(format!("/console/cases/{id}/break-glass")) { (t(l, "cases-break-glass")) } }
             }
         }
         h2 #status { (t(l, "cases-status-title")) }
         @if pending {
             p { (t(l, "cases-closure-pending")) ": " (coded::<ClosureReason>(l, &view["closure_reason"])) }
-            @if role == Role::Supervisor {
+            @if may(Action::ApproveClosure) {
                 form method="post" action=(format!("/console/cases/{id}/status")) {
                     (csrf_field(&staff.csrf))
                     (purpose_field)
@@ -211,7 +233,7 @@ fn work(staff: &Staff, view: &Value, purpose: Option<AccessPurpose>) -> Markup {
                     button type="submit" name="change" value="reject_closure" { (t(l, "cases-closure-reject")) }
                 }
             }
-        } @else if status != "closed" && status != "withdrawn" {
+        } @else if status != "closed" && status != "withdrawn" && may(Action::ChangeCaseStatus) {
             form method="post" action=(format!("/console/cases/{id}/status")) {
                 (csrf_field(&staff.csrf))
                 (purpose_field)
@@ -241,6 +263,19 @@ pub(super) async fn case_page(
     };
     let reply = crate::cases::read_case(&state, &staff.caller, id.clone(), wanted, purpose).await?;
     let view = reply.body;
+    // What the page offers is what the policies allow this person now.
+    let offered = OFFERS
+        .iter()
+        .map(|(_, _, action)| *action)
+        .chain([
+            Action::CreateReferral,
+            Action::AssignStaff,
+            Action::OpenBreakGlass,
+            Action::ApproveClosure,
+            Action::ChangeCaseStatus,
+        ])
+        .collect();
+    let allowed = crate::cases::allowed_actions(&state, &staff.caller, id.clone(), offered).await?;
     let reference = view["reference"].as_str().unwrap_or_default();
     let title = format!("{} {reference}", t(l, "cases-case"));
     let body = html! {
@@ -249,7 +284,7 @@ pub(super) async fn case_page(
         @if purpose.is_some() {
             (personal_groups(l, &view))
         }
-        (work(&staff, &view, purpose))
+        (work(&staff, &view, purpose, &allowed))
     };
     Ok(layout::ok(&staff, Section::Cases, &title, body))
 }
