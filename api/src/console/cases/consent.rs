@@ -143,7 +143,8 @@ fn consent_body(
                 (Field::new("details", &t(l, "cases-consent-details"))
                     .hint(&t(l, if child { "cases-consent-details-child" } else { "cases-consent-details-hint" }))
                     .error(problems.field("details")).textarea(choices.one("details")))
-                button type="submit" { (t(l, "cases-consent-record")) }
+                p.hint #record-hint { (t(l, "cases-consent-record-hint")) }
+                button type="submit" aria-describedby="record-hint" { (t(l, "cases-consent-record")) }
             }
         }
         p { a href=(case_href(id, purpose)) { (t(l, "cases-back")) } }

@@ -123,6 +123,7 @@ cases-consent-details = Who consented, interpreter, best-interest basis
 cases-consent-details-hint = For example the interpreter's name, if one helped.
 cases-consent-details-child = Name the guardian and their relationship to the child, or the best-interest basis.
 cases-consent-record = Record the consent
+cases-consent-record-hint = This records the choices in the words read aloud above. To change them, change the choices and show the words again, then read them to the person.
 
 cases-aloud-title = Read this aloud to the person
 cases-aloud-child = We are asking you, as the child's parent or guardian, on the child's behalf.

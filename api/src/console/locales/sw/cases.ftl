@@ -123,6 +123,7 @@ cases-consent-details = Aliyetoa ridhaa, mkalimani, msingi wa maslahi bora
 cases-consent-details-hint = Kwa mfano jina la mkalimani, kama alisaidia.
 cases-consent-details-child = Taja mlezi na uhusiano wake na mtoto, au msingi wa maslahi bora.
 cases-consent-record = Rekodi ridhaa
+cases-consent-record-hint = Hii inarekodi machaguo yaliyo katika maneno yaliyosomwa kwa sauti hapo juu. Ili kuyabadilisha, badilisha machaguo na uonyeshe maneno tena, kisha umsomee mtu huyo.
 
 cases-aloud-title = Msomee mtu huyu maneno haya kwa sauti
 cases-aloud-child = Tunakuomba wewe, kama mzazi au mlezi wa mtoto, kwa niaba ya mtoto.
