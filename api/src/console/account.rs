@@ -414,8 +414,31 @@ async fn forgot_submit(
     ))
 }
 
+/// A page that sets a password with an e-mailed token: the reset's, or an invitation's.
+pub(super) struct TokenPage {
+    /// Where its form is sent.
+    pub action: &'static str,
+    /// Message ids: the title, the text above the form, the button, and the text once done.
+    pub title: &'static str,
+    /// The text above the form.
+    pub text: &'static str,
+    /// The button.
+    pub submit: &'static str,
+    /// What the page says once the password is set.
+    pub done: &'static str,
+}
+
+const RESET: TokenPage = TokenPage {
+    action: "/console/password/reset",
+    title: "reset-title",
+    text: "reset-text",
+    submit: "reset-submit",
+    done: "reset-done",
+};
+
+/// The form of a token page.
 #[derive(Deserialize)]
-struct ResetForm {
+pub(super) struct TokenForm {
     #[serde(default)]
     form: String,
     #[serde(default)]
@@ -424,54 +447,63 @@ struct ResetForm {
     password: String,
 }
 
-fn reset_body(visitor: &Visitor, error: Option<&str>) -> Markup {
+fn token_body(visitor: &Visitor, page: &TokenPage, error: Option<&str>) -> Markup {
     let l = visitor.locale;
     html! {
-        p { (t(l, "reset-text")) }
+        p { (t(l, page.text)) }
         (form_alert(error))
-        form method="post" action="/console/password/reset" novalidate {
+        form method="post" action=(page.action) novalidate {
             input type="hidden" name="form" value=(visitor.form_token);
             (Field::new("token", &t(l, "field-reset-token")).hint(&t(l, "field-reset-token-hint")).required().input_with("text", "", Some("off")))
             (Field::new("password", &t(l, "field-new-password")).hint(&t(l, "field-new-password-hint")).required().input_with("password", "", Some("new-password")))
-            button type="submit" { (t(l, "reset-submit")) }
+            button type="submit" { (t(l, page.submit)) }
         }
     }
 }
 
-async fn reset_page(visitor: Visitor) -> HttpResponse {
-    let title = t(visitor.locale, "reset-title");
-    let body = reset_body(&visitor, None);
+/// A token page's form, empty.
+pub(super) fn token_page(visitor: &Visitor, page: &TokenPage) -> HttpResponse {
+    let title = t(visitor.locale, page.title);
+    let body = token_body(visitor, page, None);
     layout::visitor_respond(
-        &visitor,
+        visitor,
         StatusCode::OK,
-        layout::visitor_page(&visitor, &title, body),
+        layout::visitor_page(visitor, &title, body),
     )
 }
 
-async fn reset_submit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    visitor: Visitor,
-    form: web::Form<ResetForm>,
-) -> PageResult {
-    let form = form.into_inner();
+/// Sets the password of a token page's form with `set` (the reset's service or the
+/// invitation's), and says what happened: done, or refused in plain words (a weak password, a
+/// link invalid, used or expired), the form again.
+pub(super) async fn token_submit<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    visitor: &Visitor,
+    form: TokenForm,
+    page: &TokenPage,
+    set: F,
+) -> PageResult
+where
+    F: FnOnce(AppState, RequestContext, passwords::TokenPassword) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
     visitor.check(&form.form)?;
     let l = visitor.locale;
     let input = passwords::TokenPassword {
         token: form.token.trim().trim_start_matches("token=").to_owned(),
         password: form.password,
     };
-    let error = match passwords::reset(&state, context(&state, &req), input).await {
+    let title = t(l, page.title);
+    let error = match set(state.clone(), context(state, req), input).await {
         Ok(()) => {
             let body = html! {
-                p role="status" { (t(l, "reset-done")) }
+                p role="status" { (t(l, page.done)) }
                 p { a href="/console/sign-in" { (t(l, "sign-in")) } }
             };
-            let title = t(l, "reset-title");
             return Ok(layout::visitor_respond(
-                &visitor,
+                visitor,
                 StatusCode::OK,
-                layout::visitor_page(&visitor, &title, body),
+                layout::visitor_page(visitor, &title, body),
             ));
         }
         Err(ApiError::Problem {
@@ -483,13 +515,33 @@ async fn reset_submit(
         }
         Err(other) => return Err(other.into()),
     };
-    let title = t(l, "reset-title");
-    let body = reset_body(&visitor, Some(&error));
+    let body = token_body(visitor, page, Some(&error));
     Ok(layout::visitor_respond(
-        &visitor,
+        visitor,
         StatusCode::UNPROCESSABLE_ENTITY,
-        layout::visitor_page(&visitor, &title, body),
+        layout::visitor_page(visitor, &title, body),
     ))
+}
+
+async fn reset_page(visitor: Visitor) -> HttpResponse {
+    token_page(&visitor, &RESET)
+}
+
+async fn reset_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    visitor: Visitor,
+    form: web::Form<TokenForm>,
+) -> PageResult {
+    token_submit(
+        &state,
+        &req,
+        &visitor,
+        form.into_inner(),
+        &RESET,
+        |state, context, input| async move { passwords::reset(&state, context, input).await },
+    )
+    .await
 }
 
 // --- second factor -------------------------------------------------------------------------------

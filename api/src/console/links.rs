@@ -5,16 +5,14 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::{Markup, html};
-use serde::Deserialize;
+use maud::html;
 
 use super::PageResult;
+use super::account::{TokenForm, TokenPage, token_page, token_submit};
 use super::i18n::t;
-use super::layout::{self, Field, form_alert};
+use super::layout;
 use super::session::Visitor;
-use crate::accounts::{invitations, passwords::TokenPassword};
-use crate::auth::RequestContext;
-use crate::http::{ApiError, ProblemType};
+use crate::accounts::invitations;
 use crate::state::AppState;
 
 /// The e-mails' links, outside `/console`.
@@ -94,80 +92,31 @@ pub(super) fn register_pages(scope: actix_web::Scope) -> actix_web::Scope {
         .route("/invitation", web::post().to(invitation_submit))
 }
 
-#[derive(Deserialize)]
-struct InvitationForm {
-    #[serde(default)]
-    form: String,
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    password: String,
-}
-
-fn invitation_body(visitor: &Visitor, error: Option<&str>) -> Markup {
-    let l = visitor.locale;
-    html! {
-        p { (t(l, "invitation-text")) }
-        (form_alert(error))
-        form method="post" action="/console/invitation" novalidate {
-            input type="hidden" name="form" value=(visitor.form_token);
-            (Field::new("token", &t(l, "field-reset-token")).hint(&t(l, "field-reset-token-hint")).required().input_with("text", "", Some("off")))
-            (Field::new("password", &t(l, "field-new-password")).hint(&t(l, "field-new-password-hint")).required().input_with("password", "", Some("new-password")))
-            button type="submit" { (t(l, "invitation-submit")) }
-        }
-    }
-}
+const INVITATION: TokenPage = TokenPage {
+    action: "/console/invitation",
+    title: "invitation-title",
+    text: "invitation-text",
+    submit: "invitation-submit",
+    done: "invitation-done",
+};
 
 async fn invitation_page(visitor: Visitor) -> HttpResponse {
-    let title = t(visitor.locale, "invitation-title");
-    let body = invitation_body(&visitor, None);
-    layout::visitor_respond(
-        &visitor,
-        StatusCode::OK,
-        layout::visitor_page(&visitor, &title, body),
-    )
+    token_page(&visitor, &INVITATION)
 }
 
 async fn invitation_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     visitor: Visitor,
-    form: web::Form<InvitationForm>,
+    form: web::Form<TokenForm>,
 ) -> PageResult {
-    let form = form.into_inner();
-    visitor.check(&form.form)?;
-    let l = visitor.locale;
-    let context = RequestContext::of(&req, &state.auth.keys, &state.auth.settings.proxies);
-    let input = TokenPassword {
-        token: form.token.trim().trim_start_matches("token=").to_owned(),
-        password: form.password,
-    };
-    let title = t(l, "invitation-title");
-    let error = match invitations::accept(&state, context, input).await {
-        Ok(_) => {
-            let body = html! {
-                p role="status" { (t(l, "invitation-done")) }
-                p { a href="/console/sign-in" { (t(l, "sign-in")) } }
-            };
-            return Ok(layout::visitor_respond(
-                &visitor,
-                StatusCode::OK,
-                layout::visitor_page(&visitor, &title, body),
-            ));
-        }
-        Err(ApiError::Problem {
-            kind: ProblemType::InvalidBody,
-            ..
-        }) => t(l, "password-weak"),
-        Err(ApiError::Problem { kind, .. }) if kind.status().is_client_error() => {
-            t(l, "reset-refused")
-        }
-        Err(other) => return Err(other.into()),
-    };
-    let body = invitation_body(&visitor, Some(&error));
-    Ok(layout::visitor_respond(
+    token_submit(
+        &state,
+        &req,
         &visitor,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        layout::visitor_page(&visitor, &title, body),
-    ))
+        form.into_inner(),
+        &INVITATION,
+        |state, context, input| async move { invitations::accept(&state, context, input).await },
+    )
+    .await
 }

@@ -533,3 +533,47 @@ fn a_form_sent_twice_acts_once(db: TestDb) {
     assert_eq!(count("notes"), 1);
 }
 both_engines!(a_form_sent_twice_acts_once);
+
+fn a_forgotten_password_is_reset_through_the_console(db: TestDb) {
+    let server = TestServer::start(&db);
+    let worker = case_worker(&db);
+    let mut browser = ConsoleBrowser::new(&server);
+    browser.visit("/console/password/forgot");
+    let sent = browser.submit("/console/password/forgot", &[("email", &worker.email)]);
+    assert_eq!(sent.status, 200);
+    let mail = server.wait_for_mail(1, std::time::Duration::from_secs(20));
+    let token = tumaini_tests::smtp::token_in(&mail[0]);
+    // The e-mail's link opens the reset page.
+    let page = browser.visit("/reset-password");
+    assert!(page.text().contains("action=\"/console/password/reset\""));
+    let new_password = "another long and unusual passphrase 3";
+    let weak = browser.submit(
+        "/console/password/reset",
+        &[("token", &token), ("password", "short")],
+    );
+    assert_eq!(weak.status, 422);
+    let done = browser.submit(
+        "/console/password/reset",
+        &[
+            ("token", &format!("token={token}")),
+            ("password", new_password),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("role=\"status\""));
+    // The old password opens nothing; the new one signs in; the token works once.
+    let old = ConsoleBrowser::new(&server).sign_in(&worker.email, PASSWORD, None);
+    assert_eq!(old.status, 401);
+    let new = ConsoleBrowser::new(&server).sign_in(&worker.email, new_password, None);
+    assert_eq!(new.status, 200);
+    browser.visit("/console/password/reset");
+    let again = browser.submit(
+        "/console/password/reset",
+        &[
+            ("token", &token),
+            ("password", "yet another long passphrase 44"),
+        ],
+    );
+    assert_eq!(again.status, 422);
+}
+both_engines!(a_forgotten_password_is_reset_through_the_console);
