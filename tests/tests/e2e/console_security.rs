@@ -577,3 +577,53 @@ fn a_forgotten_password_is_reset_through_the_console(db: TestDb) {
     assert_eq!(again.status, 422);
 }
 both_engines!(a_forgotten_password_is_reset_through_the_console);
+
+fn no_link_carries_free_text_into_a_form(db: TestDb) {
+    let server = TestServer::start(&db);
+    let worker = case_worker(&db);
+    let mut browser = signed_in_as(&server, &worker);
+    browser.visit("/console/cases/new");
+    let registered = browser.submit(
+        "/console/cases/new",
+        &[
+            ("sex", "female"),
+            ("age_band", "27_29"),
+            ("region", "UG-202"),
+            ("encountered_on", "2026-11-21"),
+        ],
+    );
+    assert_eq!(registered.status, 200, "{}", registered.text());
+    let case = browser
+        .urls
+        .iter()
+        .rev()
+        .find_map(|u| u.strip_prefix("/console/cases/"))
+        .map(|rest| rest.split(['?', '/']).next().unwrap_or_default().to_owned())
+        .expect("the case page");
+    // A crafted link with a note, details or a name in it fills nothing in; the codes of a
+    // visit (its purpose, consent's choices) are kept.
+    for form in [
+        "notes",
+        "assistance",
+        "risk",
+        "screening",
+        "plan",
+        "consent",
+    ] {
+        let page = browser.get(&format!(
+            "/console/cases/{case}/{form}?purpose=assistance&text=LINKTEXT1&details=LINKTEXT2\
+             &notes=LINKTEXT3&action=LINKTEXT4&given_by=person&recipients=shelter"
+        ));
+        assert_eq!(page.status, 200, "{form}: {}", page.text());
+        assert!(
+            !page.text().contains("LINKTEXT"),
+            "{form} took text from its address"
+        );
+        assert!(
+            page.text()
+                .contains("name=\"purpose\" value=\"assistance\""),
+            "{form}"
+        );
+    }
+}
+both_engines!(no_link_carries_free_text_into_a_form);

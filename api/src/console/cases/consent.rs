@@ -170,7 +170,17 @@ pub(super) async fn consent_page(
 ) -> PageResult {
     let id = case_id(&path)?;
     let child = is_child(&state, &staff, &id).await?;
-    let choices = Submitted::query(&req);
+    let choices = Submitted::query_only(
+        &req,
+        &[
+            "purpose",
+            "given_by",
+            "method",
+            "purposes",
+            "groups",
+            "recipients",
+        ],
+    );
     let title = t(staff.locale, "cases-consent-title");
     let body = consent_body(&staff, &id, child, &choices, &Problems::default());
     Ok(layout::ok(&staff, Section::Cases, &title, body))

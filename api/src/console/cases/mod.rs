@@ -104,6 +104,15 @@ impl Submitted {
         Self::parse(req.query_string().as_bytes()).unwrap_or_default()
     }
 
+    /// Reads only the fields `names` of a request's query string: a form's page takes codes
+    /// from its address (the visit's purpose, consent's choices), never free text, so that no
+    /// link can carry a note or a name into a form.
+    fn query_only(req: &HttpRequest, names: &[&str]) -> Self {
+        let mut read = Self::query(req);
+        read.0.retain(|(k, _)| names.contains(&k.as_str()));
+        read
+    }
+
     /// The first value of `name`, trimmed; empty when absent.
     fn one(&self, name: &str) -> &str {
         self.0

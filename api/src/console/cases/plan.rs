@@ -118,7 +118,7 @@ pub(super) async fn plan_page(
             &staff,
             &id,
             plan.as_ref(),
-            &Submitted::query(&req),
+            &Submitted::query_only(&req, &["purpose"]),
             &Problems::default(),
         ),
     ))

@@ -110,7 +110,12 @@ pub(super) async fn assistance_page(
         &staff,
         Section::Cases,
         &title,
-        assistance_form(&staff, &id, &Submitted::query(&req), &Problems::default()),
+        assistance_form(
+            &staff,
+            &id,
+            &Submitted::query_only(&req, &["purpose"]),
+            &Problems::default(),
+        ),
     ))
 }
 
@@ -199,7 +204,12 @@ pub(super) async fn note_page(
         &staff,
         Section::Cases,
         &title,
-        note_form(&staff, &id, &Submitted::query(&req), &Problems::default()),
+        note_form(
+            &staff,
+            &id,
+            &Submitted::query_only(&req, &["purpose"]),
+            &Problems::default(),
+        ),
     ))
 }
 
@@ -298,7 +308,12 @@ pub(super) async fn risk_page(
         &staff,
         Section::Cases,
         &title,
-        risk_form(&staff, &id, &Submitted::query(&req), &Problems::default()),
+        risk_form(
+            &staff,
+            &id,
+            &Submitted::query_only(&req, &["purpose"]),
+            &Problems::default(),
+        ),
     ))
 }
 

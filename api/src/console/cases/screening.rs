@@ -96,7 +96,7 @@ pub(super) async fn screening_page(
         &staff,
         &id,
         list,
-        &Submitted::query(&req),
+        &Submitted::query_only(&req, &["purpose"]),
         &Problems::default(),
     );
     Ok(layout::ok(&staff, Section::Cases, &title, body))

@@ -1,7 +1,7 @@
 ## Usimamizi: usimamizi, ugawaji wa kazi, ufikiaji wa dharura, uratibu na takwimu (Kiswahili).
 
 oversight-nobody = Hakuna aliyepangiwa
-oversight-back-to-case = Rudi kwenye kesi
+oversight-back-to-case = Rudi kwenye shauri
 
 supervision-title = Usimamizi
 supervision-waiting = Yanayokusubiri
@@ -11,39 +11,39 @@ supervision-count = { $count ->
    *[other] Mambo { $count } yanakusubiri, ya zamani zaidi kwanza.
 }
 supervision-staff = Wafanyakazi wa shirika lako
-supervision-staff-hint = Kesi ambazo kila mtu anashughulikia zenye jambo linalotakiwa. Fungua ugawaji wa kesi ili kubadilisha nani anaishughulikia.
+supervision-staff-hint = Mashauri ambayo kila mtu anashughulikia yenye jambo linalotakiwa. Fungua ugawaji wa shauri ili kubadilisha nani anaishughulikia.
 supervision-member = Mfanyakazi
-supervision-cases-due = Kesi zenye jambo linalotakiwa
+supervision-cases-due = Mashauri yenye jambo linalotakiwa
 supervision-none-due = Hakuna
 
 staff-assignments-title = Ugawaji wa kazi
-staff-assignments-assigned = Waliopangiwa kesi hii
-staff-assignments-none = Hakuna mtu wa shirika lako aliyepangiwa kesi hii.
+staff-assignments-assigned = Waliopangiwa shauri hili
+staff-assignments-none = Hakuna mtu wa shirika lako aliyepangiwa shauri hili.
 staff-assignments-lead = Kiongozi
 staff-assignments-since = Alipangiwa
 staff-assignments-action = Kitendo
-staff-assignments-is-lead = Mfanyakazi kiongozi wa kesi
+staff-assignments-is-lead = Mfanyakazi kiongozi wa shauri
 staff-assignments-unassign = Ondoa
 staff-assignments-assign = Mpangie mfanyakazi
 staff-assignments-member = Mfanyakazi
-staff-assignments-make-lead = Mfanye kuwa mfanyakazi kiongozi wa kesi (kiongozi wa sasa anabaki amepangiwa)
+staff-assignments-make-lead = Mfanye kuwa mfanyakazi kiongozi wa shauri (kiongozi wa sasa anabaki amepangiwa)
 staff-assignments-effect = Mabadiliko yanaanza kufanya kazi kwenye ukurasa au ombi lake linalofuata.
 staff-assignments-assign-button = Panga
-staff-assignments-not-assigned = Mtu huyo hajapangiwa kesi hii kwa shirika lako. Pakia upya ukurasa.
-staff-assignments-not-staff = Chagua mfanyakazi wa kesi au msimamizi wa shirika lako.
+staff-assignments-not-assigned = Mtu huyo hajapangiwa shauri hili kwa shirika lako. Pakia upya ukurasa.
+staff-assignments-not-staff = Chagua mfanyakazi wa shauri au msimamizi wa shirika lako.
 
 emergency-access-title = Ufikiaji wa dharura
 emergency-access-emergency = Ufikiaji wa dharura ni kwa dharura tu: pale usalama wa mtu hauwezi kusubiri taratibu za kawaida.
 emergency-access-rule-time = Ufikiaji una kikomo cha muda: si zaidi ya { $limit }, kisha unajifunga wenyewe.
 emergency-access-rule-audit = Kuufungua kunarekodiwa kwenye kumbukumbu za ukaguzi kwa uzito wa juu, na vivyo hivyo kila usomaji chini yake.
-emergency-access-rule-told = Waratibu wa kitaifa na wasimamizi wa shirika linalomiliki kesi wanajulishwa kwa barua pepe mara moja.
+emergency-access-rule-told = Waratibu wa kitaifa na wasimamizi wa shirika linalomiliki shauri wanajulishwa kwa barua pepe mara moja.
 emergency-access-rule-review = Kila ufunguzi na sababu yake hukaguliwa baadaye.
 emergency-access-opened = Ufikiaji wa dharura umefunguliwa. Umerekodiwa kwa uzito wa juu na utakaguliwa.
-emergency-access-open-now = Ufikiaji wako wa dharura kwa kesi hii sasa
+emergency-access-open-now = Ufikiaji wako wa dharura kwa shauri hili sasa
 emergency-access-groups = Makundi
 emergency-access-until = Wazi hadi
 emergency-access-eat = (Saa za Afrika Mashariki)
-emergency-access-closes-itself = Unajifunga wenyewe wakati huo. Fungua kesi ili kusoma makundi.
+emergency-access-closes-itself = Unajifunga wenyewe wakati huo. Fungua shauri ili kusoma makundi.
 emergency-access-form = Fungua ufikiaji wa dharura
 emergency-access-groups-legend = Unahitaji makundi gani ya taarifa binafsi?
 emergency-access-justification = Kwa nini hili haliwezi kusubiri
@@ -65,11 +65,11 @@ emergency-access-group-contact = Mawasiliano (simu, anwani, mahali alipo)
 emergency-access-group-exploitation = Unyonyaji (maelezo, mahali, wahalifu)
 emergency-access-group-health = Afya
 emergency-access-group-legal = Sheria (uhamiaji, mashauri)
-emergency-access-group-notes = Maelezo ya kesi
+emergency-access-group-notes = Maelezo ya shauri
 
 coordination-title = Uratibu
 coordination-deadlines = Tarehe za mwisho za NRM
-coordination-no-deadlines = Hakuna uamuzi wala kipindi cha kupona cha kesi za nchi yako kinachosubiriwa.
+coordination-no-deadlines = Hakuna uamuzi wala kipindi cha kupona cha mashauri ya nchi yako kinachosubiriwa.
 coordination-deadline-count = { $count ->
     [one] Tarehe moja ya mwisho, { $overdue } zimepitwa.
    *[other] Tarehe { $count } za mwisho, { $overdue } zimepitwa, iliyo karibu zaidi kwanza.
@@ -90,7 +90,7 @@ coordination-mean-hours = Wastani wa saa hadi kujibiwa
 statistics-title = Majedwali ya takwimu
 statistics-refused = Jedwali hili haliwezi kutengenezwa: chagua mgawanyo mwingine (vipimo viwili tofauti vinavyohusu kinachohesabiwa).
 statistics-subject = Kinachohesabiwa
-statistics-subject-people = Watu (kesi na taarifa zisizo na majina)
+statistics-subject-people = Watu (mashauri na taarifa zisizo na majina)
 statistics-subject-referrals = Rufaa
 statistics-rows = Mistari
 statistics-columns = Safu
@@ -127,11 +127,11 @@ statistics-dim-exploitation-type = Aina ya unyonyaji
 statistics-dim-exploitation-country = Nchi ya unyonyaji
 statistics-dim-region = Mkoa
 statistics-dim-identification-stage = Hatua ya utambuzi
-statistics-dim-case-status = Hali ya kesi
+statistics-dim-case-status = Hali ya shauri
 statistics-dim-organisation-kind = Aina ya shirika
 statistics-dim-organisation = Shirika
 statistics-dim-flow = Ndani ya nchi au kuvuka mpaka
-statistics-dim-record-kind = Kesi au taarifa isiyo na jina
+statistics-dim-record-kind = Shauri au taarifa isiyo na jina
 statistics-dim-urgency = Uharaka wa rufaa
 statistics-dim-referral-state = Matokeo ya rufaa
 statistics-dim-referral-flow = Rufaa ndani ya nchi au nje
@@ -141,6 +141,6 @@ statistics-value-cross-border = Kuvuka mpaka
 statistics-value-domestic = Ndani ya nchi
 statistics-value-unknown = Haijulikani
 statistics-value-anonymous-notification = Taarifa isiyo na jina
-statistics-value-case = Kesi
+statistics-value-case = Shauri
 statistics-value-not-recorded = Haijarekodiwa
 statistics-value-not-applicable = Haihusiki
