@@ -627,3 +627,37 @@ fn no_link_carries_free_text_into_a_form(db: TestDb) {
     }
 }
 both_engines!(no_link_carries_free_text_into_a_form);
+
+fn the_case_list_pages_on_by_id(db: TestDb) {
+    let server = TestServer::start(&db);
+    let worker = case_worker(&db);
+    let (access, _) = crate::auth::token(&server, &worker.email);
+    for _ in 0..52 {
+        let created = server.post(
+            Some(&access),
+            "/api/v1/cases",
+            &serde_json::json!({"summary": {
+                "sex": "male", "age_band": "30_38", "region": "UG-202",
+                "encountered_on": "2026-11-21"
+            }}),
+        );
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    let mut browser = signed_in_as(&server, &worker);
+    let rows = |page: &str| page.matches("<td><a href=\"/console/cases/").count();
+    let first = browser.get("/console/cases");
+    assert_eq!(rows(&first.text()), 50);
+    let start = first
+        .text()
+        .find("/console/cases?after=")
+        .expect("a next page");
+    let text = first.text();
+    let next = &text[start..start + text[start..].find('"').expect("its end")];
+    let second = browser.get(next);
+    assert_eq!(rows(&second.text()), 2);
+    assert!(
+        !second.text().contains("?after="),
+        "the last page has no next"
+    );
+}
+both_engines!(the_case_list_pages_on_by_id);

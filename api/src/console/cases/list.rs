@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, web};
 use maud::{Markup, html};
 use serde_json::json;
+use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::CaseFilter;
 use tumaini_db::vocabulary::{AgeBand, ExploitationType, MeansOfControl, Role, Sex};
 
@@ -38,10 +39,12 @@ pub(super) async fn list_page(
     let parsed = searched.map(reference::parse);
     let title = t(l, "cases-title");
     let search_error = matches!(parsed, Some(None)).then(|| t(l, "cases-reference-invalid"));
-    let items = match parsed {
-        Some(None) => Vec::new(),
-        Some(Some(reference)) => list(&state, &staff, Some(reference)).await?,
-        None => list(&state, &staff, None).await?,
+    // The next page starts after the case named by `after` (an id, never a personal value).
+    let after = query.opt("after").and_then(|a| a.parse::<CaseId>().ok());
+    let (items, next) = match parsed {
+        Some(None) => (Vec::new(), None),
+        Some(Some(reference)) => list(&state, &staff, Some(reference), None).await?,
+        None => list(&state, &staff, None, after).await?,
     };
     let body = html! {
         @if may_register(staff.caller.user.role) {
@@ -79,16 +82,21 @@ pub(super) async fn list_page(
                     }
                 }
             }
+            @if let Some(next) = &next {
+                p { a href=(format!("/console/cases?after={next}")) rel="next" { (t(l, "cases-next-page")) } }
+            }
         }
     };
     Ok(layout::ok(&staff, Section::Cases, &title, body))
 }
 
+/// A page of the caller's cases (50, newest first), and the id the next page starts after.
 async fn list(
     state: &AppState,
     staff: &Staff,
     reference: Option<String>,
-) -> Result<Vec<service::views::CaseSummaryView>, crate::http::ApiError> {
+    after: Option<CaseId>,
+) -> Result<(Vec<service::views::CaseSummaryView>, Option<CaseId>), crate::http::ApiError> {
     let filter = CaseFilter {
         reference,
         ..CaseFilter::default()
@@ -97,11 +105,11 @@ async fn list(
         state,
         Principal::Person(staff.caller.clone()),
         filter,
-        None,
+        after,
         50,
     )
     .await?;
-    Ok(page.items)
+    Ok((page.items, page.next_cursor))
 }
 
 /// The fields of the registration form, by the names the service's messages use.

@@ -3,6 +3,7 @@
 cases-title = Cases
 cases-caption = Your cases, newest first
 cases-empty = No cases to show.
+cases-next-page = Older cases
 cases-register-link = Register a person
 cases-reference = Reference
 cases-reference-hint = A case reference, such as C-K7QM-4XHD-R

@@ -3,6 +3,7 @@
 cases-title = Mashauri
 cases-caption = Mashauri yako, mapya kwanza
 cases-empty = Hakuna mashauri ya kuonyesha.
+cases-next-page = Mashauri ya zamani zaidi
 cases-register-link = Sajili mtu
 cases-reference = Namba ya rejea
 cases-reference-hint = Namba ya rejea ya shauri, kama C-K7QM-4XHD-R
