@@ -153,14 +153,16 @@ impl<'s> ConsoleBrowser<'s> {
     pub fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let cookie = self.cookie_header();
         let language = self.accept_language.clone();
-        let body = serde_urlencoded_pairs(fields);
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let target = path.to_owned();
         let response = self.send(path, move |c, base| {
             c.post(format!("{base}{target}"))
                 .header("cookie", cookie)
                 .header("accept-language", language)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
+                .form(&fields)
         });
         self.keep(&response);
         response
@@ -205,26 +207,4 @@ impl<'s> ConsoleBrowser<'s> {
             ],
         )
     }
-}
-
-fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte));
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }

@@ -281,27 +281,6 @@ impl TestServer {
         })
     }
 
-    /// Sends a request built from `client` (one that keeps its own settings, such as not
-    /// following redirects), on this server's runtime.
-    pub fn send_with(
-        &self,
-        client: &reqwest::Client,
-        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> TestResponse {
-        let request = build(client, &self.base_url());
-        self.runtime.block_on(async {
-            let response = request.send().await.expect("request sent");
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = response.bytes().await.expect("body read").to_vec();
-            TestResponse {
-                status,
-                headers,
-                body,
-            }
-        })
-    }
-
     /// `GET path`.
     pub fn get(&self, path: &str) -> TestResponse {
         self.send(|c, base| c.get(format!("{base}{path}")))

@@ -147,7 +147,9 @@ async fn sign_in_submit(
         .sub
         .parse()
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("a token names no user")))?;
-    let cookie = session::new_session_cookie(&state, &user, &tokens.session_id)?;
+    // A session just opened: its whole absolute lifetime is left.
+    let lifetime = chrono::Duration::from_std(state.auth.settings.session_ttl).unwrap_or_default();
+    let cookie = session::new_session_cookie(&state, &user, &tokens.session_id, lifetime)?;
     let user_for_language = user.clone();
     let stored = crate::http::with_conn(&state.pool, move |conn| {
         Ok(tumaini_db::models::User::language(

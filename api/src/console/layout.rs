@@ -209,10 +209,9 @@ pub fn error_page(locale: Locale, status: StatusCode, csrf: Option<&str>) -> Htt
         _ => "error-internal",
     };
     let title = t(locale, &format!("{key}-title"));
-    let markup = shell(
+    let markup = plain_page(
         locale,
         &title,
-        html! { header.bar { a.brand href="/console/work" { "Tumaini" } } },
         html! {
             p { (t(locale, &format!("{key}-text"))) }
             p { a href="/console/work" { (t(locale, "error-back")) } }
@@ -220,6 +219,18 @@ pub fn error_page(locale: Locale, status: StatusCode, csrf: Option<&str>) -> Htt
         csrf,
     );
     respond(None, status, markup)
+}
+
+/// A page outside the navigation, for whoever asks (an error, an e-mail link's way on): the
+/// shell with the brand only.
+pub fn plain_page(locale: Locale, title: &str, body: Markup, csrf: Option<&str>) -> Markup {
+    shell(
+        locale,
+        title,
+        html! { header.bar { a.brand href="/console/work" { "Tumaini" } } },
+        body,
+        csrf,
+    )
 }
 
 /// An error message for the whole form, announced when the page loads.

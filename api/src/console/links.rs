@@ -51,23 +51,8 @@ async fn to_invitation() -> HttpResponse {
 fn onward(req: &HttpRequest, to: &str) -> HttpResponse {
     let locale = super::session::request_locale(req);
     let title = t(locale, "link-title");
-    let markup = html! {
-        (maud::DOCTYPE)
-        html lang=(locale.code()) dir=(locale.direction()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Tumaini" }
-                link rel="stylesheet" href=(super::STYLESHEET.as_str());
-            }
-            body {
-                main #main {
-                    h1 { (title) }
-                    p { a.button href=(to) { (t(locale, "link-open")) } }
-                }
-            }
-        }
-    };
+    let body = html! { p { a href=(to) { (t(locale, "link-open")) } } };
+    let markup = layout::plain_page(locale, &title, body, None);
     layout::respond(None, StatusCode::OK, markup)
 }
 

@@ -43,31 +43,22 @@ pub fn removal<'c>(state: &AppState, name: &'c str) -> Cookie<'c> {
     cookie(state, name, String::new(), Some(0))
 }
 
-/// The session cookie for `caller`'s session, good for the idle timeout (or what is left of the
-/// session's absolute lifetime, if less).
+/// The session cookie for `caller`'s session, renewed on every page.
 pub fn session_cookie(state: &AppState, caller: &Caller) -> Result<Cookie<'static>, ApiError> {
-    let idle = i64::try_from(state.auth.settings.console_idle.as_secs()).unwrap_or(900);
-    let left = (caller.session.expires_at - tumaini_db::time::now_utc()).num_seconds();
-    let ttl = idle.min(left).max(1);
-    let (token, _) = state
-        .auth
-        .keys
-        .issue_access(&caller.user.id, &caller.session.id, ttl)?;
-    Ok(cookie(state, SESSION_COOKIE, token, Some(ttl)))
+    let left = caller.session.expires_at - tumaini_db::time::now_utc();
+    new_session_cookie(state, &caller.user.id, &caller.session.id, left)
 }
 
-/// The session cookie of a session just opened by signing in.
+/// The session cookie of `session`: good for the idle timeout, or for what is `left` of the
+/// session's absolute lifetime if that is less.
 pub fn new_session_cookie(
     state: &AppState,
     user: &tumaini_db::ids::UserId,
     session: &tumaini_db::ids::SessionId,
+    left: chrono::Duration,
 ) -> Result<Cookie<'static>, ApiError> {
-    let idle = state
-        .auth
-        .settings
-        .console_idle
-        .min(state.auth.settings.session_ttl);
-    let ttl = i64::try_from(idle.as_secs()).unwrap_or(900);
+    let idle = i64::try_from(state.auth.settings.console_idle.as_secs()).unwrap_or(900);
+    let ttl = idle.min(left.num_seconds()).max(1);
     let (token, _) = state.auth.keys.issue_access(user, session, ttl)?;
     Ok(cookie(state, SESSION_COOKIE, token, Some(ttl)))
 }
