@@ -54,7 +54,8 @@ impl SummaryInput {
     /// [`known_region`] inside the action's transaction.
     pub fn into_fields(self) -> Result<SummaryFields, ApiError> {
         let region = region_code(&self.region, "summary.region")?.to_string();
-        let today = chrono::Utc::now().date_naive();
+        // The calendar of the people recording it: East Africa Time, as every date rule uses.
+        let today = crate::rules::deadlines::local_date(tumaini_db::time::now_utc());
         if self.encountered_on > today {
             return Err(ApiError::problem(
                 ProblemType::InvalidBody,

@@ -61,7 +61,7 @@ fn check(input: &AnonymousInput) -> Result<String, ApiError> {
         ));
     }
     let region = crate::cases::views::region_code(&input.region, "region")?.to_string();
-    if input.encountered_on > now_utc().date() {
+    if input.encountered_on > crate::rules::deadlines::local_date(now_utc()) {
         return Err(ApiError::problem(
             ProblemType::InvalidBody,
             "`encountered_on` is in the future",

@@ -335,7 +335,7 @@ fn person(name: &str, born: bool) -> Value {
         "summary": {
             "sex": "female", "age_band": "24_26", "citizenship": "UG",
             "exploitation_country": "UG", "region": "UG-102",
-            "encountered_on": (chrono::Utc::now().date_naive() - Duration::days(3)).to_string(),
+            "encountered_on": (today() - Duration::days(3)).to_string(),
             "exploitation_types": ["forced_labour"]
         },
         "groups": {"identity": identity}
@@ -481,8 +481,14 @@ impl World {
     }
 }
 
+/// Today in East Africa Time, the server's calendar for due dates: between 21:00 and
+/// midnight UTC it is already tomorrow there.
+fn today() -> NaiveDate {
+    (chrono::Utc::now() + Duration::hours(3)).date_naive()
+}
+
 fn in_days(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + Duration::days(days)).to_string()
+    (today() + Duration::days(days)).to_string()
 }
 
 fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
@@ -523,7 +529,7 @@ fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
         &json!({"due_on": in_days(0), "kind": "court_date"}),
     );
     diesel::update(follow_ups::table.find(&overdue_visit))
-        .set(follow_ups::due_on.eq(chrono::Utc::now().date_naive() - Duration::days(2)))
+        .set(follow_ups::due_on.eq(today() - Duration::days(2)))
         .execute(&mut db.conn())
         .unwrap();
     // NRM deadlines: one overdue, one recovery period running.
@@ -640,7 +646,7 @@ fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
     );
     // The newest risk assessment's review date, not the first's.
     assert!(expected.iter().any(|i| i.kind == "risk_assessment_review"
-        && i.due == end_of_day(chrono::Utc::now().date_naive() + Duration::days(12))));
+        && i.due == end_of_day(today() + Duration::days(12))));
 
     // Filters.
     let overdue = items_of(&w.work(&w.w, "?overdue=true"));
@@ -658,7 +664,7 @@ fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
     assert_eq!(only[0].object.as_deref(), Some(overdue_visit.as_str()));
     let soon = items_of(&w.work(&w.w, &format!("?due_before={}", in_days(2))));
     assert!(soon.iter().all(|i| i.due
-        < end_of_day(chrono::Utc::now().date_naive() + Duration::days(1))
+        < end_of_day(today() + Duration::days(1))
             + Duration::microseconds(1)));
     assert!(
         soon.iter().any(|i| i.kind == "follow_up") && !soon.iter().any(|i| i.kind == "plan_review")
