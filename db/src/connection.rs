@@ -3,9 +3,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, InstrumentationEvent, SimpleConnection, TransactionManager,
+};
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
@@ -497,6 +500,23 @@ impl Default for PoolOptions {
 
 /// Opens connections for the pool, choosing the engine from the parsed URL and applying the
 /// per-connection settings Tumaini relies on.
+/// Statements sent to the database by every pooled connection of this process (a statement is
+/// a round trip: BEGIN and COMMIT count).
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// How many statements the pooled connections of this process have sent so far: the benchmarks
+/// divide its growth by the requests served to print round trips per request.
+pub fn statements_run() -> u64 {
+    STATEMENTS.load(Ordering::Relaxed)
+}
+
+/// Counts each statement a connection starts into [`STATEMENTS`].
+fn count_statements(event: InstrumentationEvent<'_>) {
+    if let InstrumentationEvent::StartQuery { .. } = event {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 #[derive(Debug)]
 pub struct DbConnector {
     url: DatabaseUrl,
@@ -526,6 +546,7 @@ impl DbConnector {
                      PRAGMA secure_delete = ON;"
                 ))
                 .map_err(Error::QueryError)?;
+                conn.set_instrumentation(count_statements);
                 Ok(DbConn::Sqlite(conn))
             }
             Engine::Postgres => {
@@ -547,6 +568,7 @@ impl DbConnector {
                     millis(self.options.idle_in_transaction_timeout),
                 ))
                 .map_err(Error::QueryError)?;
+                conn.set_instrumentation(count_statements);
                 Ok(DbConn::Postgresql(conn))
             }
         }

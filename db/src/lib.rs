@@ -38,7 +38,7 @@ macro_rules! text_column {
 
 pub mod audit_chain;
 pub mod backup;
-mod connection;
+pub mod connection;
 pub mod country;
 mod error;
 pub mod ids;

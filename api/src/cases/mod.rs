@@ -25,12 +25,14 @@ pub mod restriction;
 pub mod subject_access;
 pub mod views;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::break_glass::BreakGlassGrant;
 use tumaini_db::models::case::Case;
+use tumaini_db::models::case_facts;
 use tumaini_db::models::consent::{self, Consent};
 use tumaini_db::models::referral::Referral;
 use tumaini_db::models::{Organisation, User};
@@ -195,13 +197,66 @@ fn load_facts_of(
     conn: &mut DbConn,
     case: Case,
 ) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
-    let id = &case.id;
-    let owner = Organisation::find(conn, &case.owner_organisation_id)?;
-    let newest = consent::newest(conn, id)?;
-    let access = referral_access(conn, id)?;
-    let people = people_facts(conn, &case)?;
-    let facts = facts_of(&case, &owner, newest.as_ref(), access, people);
-    Ok((case, facts, newest))
+    facts_of_cases(conn, vec![case])?
+        .pop()
+        .ok_or(DbError::NotFound)
+}
+
+/// The cases `ids` that exist, with their policy facts, in a fixed number of queries whatever
+/// the number of ids (a list page's, a mailbox page's); ids of no case are absent.
+pub fn load_facts_many(
+    conn: &mut DbConn,
+    ids: &[CaseId],
+) -> Result<HashMap<CaseId, (Case, CaseFacts, Option<Consent>)>, DbError> {
+    let cases = case_facts::cases(conn, ids)?;
+    Ok(facts_of_cases(conn, cases)?
+        .into_iter()
+        .map(|loaded| (loaded.0.id.clone(), loaded))
+        .collect())
+}
+
+/// The policy facts of loaded cases, in their order, in a fixed number of queries.
+pub fn facts_of_cases(
+    conn: &mut DbConn,
+    cases: Vec<Case>,
+) -> Result<Vec<(Case, CaseFacts, Option<Consent>)>, DbError> {
+    Ok(case_facts::load(conn, cases)?
+        .into_iter()
+        .map(|rows| {
+            let access = rows
+                .referral_access
+                .iter()
+                .map(|(org, groups)| {
+                    (
+                        OrganisationFacts::from(org),
+                        groups
+                            .iter()
+                            .filter_map(|g| FieldGroup::from_code(g.code()))
+                            .collect(),
+                    )
+                })
+                .collect();
+            let people = CasePeople {
+                assigned: rows.assigned.iter().map(ToString::to_string).collect(),
+                owner_groups: match &rows.ownership.owner_groups {
+                    None => FieldGroup::ALL.to_vec(),
+                    Some(codes) => codes
+                        .iter()
+                        .filter_map(|c| FieldGroup::from_code(c))
+                        .collect(),
+                },
+                former_owners: rows.former_owners.iter().map(OrganisationFacts::from).collect(),
+            };
+            let facts = facts_of(
+                &rows.case,
+                &rows.owner,
+                rows.newest_consent.as_ref(),
+                access,
+                people,
+            );
+            (rows.case, facts, rows.newest_consent)
+        })
+        .collect())
 }
 
 /// Who works on a case, for the policies: the staff assigned to it, the groups its owner reads

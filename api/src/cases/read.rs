@@ -47,12 +47,17 @@ pub async fn read_case(
         let decided =
             group_reads::decide_groups(conn, &caller_for_denials, access, &wanted, purpose)?;
         let (withheld, mut erased, touched) = (decided.withheld, Vec::new(), decided.allowed);
-        for group in &touched {
-            match access
-                .vault
-                .read_group(conn, &access.case.id, group_reads::stored(*group)?)
-                .map_err(vault_error)?
-            {
+        let stored = touched
+            .iter()
+            .map(|g| group_reads::stored(*g))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The key and every group in one query.
+        let reads = access
+            .vault
+            .read_groups(conn, &access.case.id, &stored)
+            .map_err(vault_error)?;
+        for (group, read_now) in touched.iter().zip(reads) {
+            match read_now {
                 GroupRead::Plain(plain) => {
                     read.insert(group.code().to_owned(), groups::to_json(&plain)?);
                 }

@@ -102,7 +102,7 @@ fn join<T: std::fmt::Display>(values: &[T]) -> String {
         .join(",")
 }
 
-fn split<T: std::str::FromStr>(text: &str) -> Result<Vec<T>, DbError> {
+pub(crate) fn split<T: std::str::FromStr>(text: &str) -> Result<Vec<T>, DbError> {
     text.split(',')
         .filter(|part| !part.is_empty())
         .map(|part| {
@@ -380,6 +380,30 @@ impl Referral {
             out.entry(step.referral_id.clone()).or_default().push(step);
         }
         Ok(out)
+    }
+
+    /// The organisations taking part in these referrals (each sender and receiver), by id, in
+    /// one statement: a page of referrals names its parties without a query per row.
+    pub fn parties(
+        conn: &mut DbConn,
+        referrals: &[Referral],
+    ) -> Result<HashMap<OrgId, Organisation>, DbError> {
+        let mut ids: Vec<&OrgId> = referrals
+            .iter()
+            .flat_map(|r| [&r.from_organisation_id, &r.to_organisation_id])
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(organisations::table
+            .filter(organisations::id.eq_any(ids))
+            .select(Organisation::as_select())
+            .load::<Organisation>(conn)?
+            .into_iter()
+            .map(|org| (org.id.clone(), org))
+            .collect())
     }
 
     /// The organisations holding access to a case through an accepted or in-service referral,

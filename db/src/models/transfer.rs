@@ -42,8 +42,14 @@ pub fn ownership_facts(
             case_transfers::sender_keeps,
         ))
         .load(conn)?;
+    Ok(ownership_of(&accepted, owner))
+}
+
+/// [`OwnershipFacts`] from a case's accepted transfers, oldest first (`from`, `groups`,
+/// `sender_keeps`); `owner` is the case's owner now.
+pub fn ownership_of(accepted: &[(OrgId, String, SenderKeeps)], owner: &OrgId) -> OwnershipFacts {
     let mut facts = OwnershipFacts::default();
-    for (from, groups, keeps) in &accepted {
+    for (from, groups, keeps) in accepted {
         if *keeps == SenderKeeps::Summary {
             if !facts.former_owners_with_summary.contains(from) {
                 facts.former_owners_with_summary.push(from.clone());
@@ -62,7 +68,7 @@ pub fn ownership_facts(
     }
     // An organisation that got the case back owns it: it is no former owner.
     facts.former_owners_with_summary.retain(|o| o != owner);
-    Ok(facts)
+    facts
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -20,6 +20,7 @@
 //! themselves on drop. All methods block (SQL and crypto): call them off the async workers.
 
 mod blind_index;
+mod bulk;
 mod cache;
 pub mod envelope;
 mod error;
@@ -36,6 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 pub use blind_index::{BlindIndexValue, IndexKeys, IndexName, IndexQuery, IndexTerms};
+pub use bulk::{BulkSealer, NewCaseKey, VaultBatch};
 pub use cache::CachePolicy;
 pub use error::VaultError;
 pub use key_file::{KeyFileProvider, add_version_to_key_file, generate_key_file, read_key_file};
@@ -397,6 +399,42 @@ impl Vault {
         Ok(GroupRead::Plain(plaintext))
     }
 
+    /// [`Vault::read_group`] for several groups of one case, with the key and every
+    /// ciphertext read in one query; the reads in the order of `groups`.
+    pub fn read_groups(
+        &self,
+        conn: &mut DbConn,
+        case: &CaseId,
+        groups: &[FieldGroup],
+    ) -> Result<Vec<GroupRead>, VaultError> {
+        if let Some(group) = groups.iter().find(|g| !g.is_encrypted()) {
+            return Err(VaultError::NotEncrypted(*group));
+        }
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some((row, mut found)) = store::case_key_and_groups(conn, case, groups)? else {
+            return Ok(groups.iter().map(|_| GroupRead::Absent).collect());
+        };
+        let (key, version) = match self.unwrap_row(&row)? {
+            CaseKey::Live { key, version } => (key, version),
+            CaseKey::Shredded => return Ok(groups.iter().map(|_| GroupRead::Erased).collect()),
+            CaseKey::Missing => return Ok(groups.iter().map(|_| GroupRead::Absent).collect()),
+        };
+        groups
+            .iter()
+            .map(|group| {
+                let Some(at) = found.iter().position(|(g, _)| g == group) else {
+                    return Ok(GroupRead::Absent);
+                };
+                let (_, ciphertext) = found.swap_remove(at);
+                let plaintext =
+                    envelope::open(&key, &group_binding(case, *group, version), &ciphertext)?;
+                Ok(GroupRead::Plain(plaintext))
+            })
+            .collect()
+    }
+
     /// Encrypts a value that lives in a row of its own (a note, a screening's answers, a
     /// decision's reasons) under the case's data key, bound to `table | column | row_id`: moved
     /// to another row or column it fails to decrypt. The caller stores the bytes.
@@ -426,6 +464,43 @@ impl Vault {
             CaseKey::Missing => return Ok(GroupRead::Absent),
         };
         envelope::open(&key, &place.binding(version), ciphertext).map(GroupRead::Plain)
+    }
+
+    /// [`Vault::open_record`] for several records, of one case or many, their cases' key rows
+    /// read in one statement: what a list page shows costs one round trip, not one per row.
+    /// The answers come in the order of `records`.
+    pub fn open_records(
+        &self,
+        conn: &mut DbConn,
+        records: &[(&CaseId, RecordPlace<'_>, &[u8])],
+    ) -> Result<Vec<GroupRead>, VaultError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cases: Vec<CaseId> = records.iter().map(|(case, ..)| (*case).clone()).collect();
+        cases.sort();
+        cases.dedup();
+        let rows: HashMap<CaseId, store::CaseKeyRow> = store::case_keys(conn, &cases)?
+            .into_iter()
+            .map(|row| (row.case_id.clone(), row))
+            .collect();
+        records
+            .iter()
+            .map(|(case, place, ciphertext)| {
+                let key = match rows.get(*case) {
+                    Some(row) => self.unwrap_row(row)?,
+                    None => CaseKey::Missing,
+                };
+                match key {
+                    CaseKey::Live { key, version } => {
+                        envelope::open(&key, &place.binding(version), ciphertext)
+                            .map(GroupRead::Plain)
+                    }
+                    CaseKey::Shredded => Ok(GroupRead::Erased),
+                    CaseKey::Missing => Ok(GroupRead::Absent),
+                }
+            })
+            .collect()
     }
 
     /// The cipher for a new version of a document of `case`: the case's live data key and a

@@ -68,6 +68,14 @@ pub fn case_key(conn: &mut DbConn, case: &CaseId) -> Result<Option<CaseKeyRow>, 
         .optional()?)
 }
 
+/// The key rows of these cases (those that have one), in one statement.
+pub fn case_keys(conn: &mut DbConn, cases: &[CaseId]) -> Result<Vec<CaseKeyRow>, DbError> {
+    Ok(case_keys::table
+        .filter(case_keys::case_id.eq_any(cases))
+        .select(CASE_KEY_COLUMNS)
+        .load(conn)?)
+}
+
 /// A case's key row and, when stored, one group's ciphertext.
 pub type KeyAndGroup = (CaseKeyRow, Option<Vec<u8>>);
 
@@ -88,6 +96,37 @@ pub fn case_key_and_group(
         .select((CASE_KEY_COLUMNS, case_field_groups::ciphertext.nullable()))
         .first(conn)
         .optional()?)
+}
+
+/// The case's key row with the ciphertexts of those of `groups` it has, in one query; `None`
+/// when the case has no key.
+pub fn case_key_and_groups(
+    conn: &mut DbConn,
+    case: &CaseId,
+    groups: &[FieldGroup],
+) -> Result<Option<(CaseKeyRow, Vec<(FieldGroup, Vec<u8>)>)>, DbError> {
+    let rows: Vec<(CaseKeyRow, Option<FieldGroup>, Option<Vec<u8>>)> = case_keys::table
+        .left_join(
+            case_field_groups::table.on(case_field_groups::case_id
+                .eq(case_keys::case_id)
+                .and(case_field_groups::field_group.eq_any(groups))),
+        )
+        .filter(case_keys::case_id.eq(case))
+        .select((
+            CASE_KEY_COLUMNS,
+            case_field_groups::field_group.nullable(),
+            case_field_groups::ciphertext.nullable(),
+        ))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((key, group, ciphertext)) = rows.next() else {
+        return Ok(None);
+    };
+    let found = std::iter::once((group, ciphertext))
+        .chain(rows.map(|(_, g, c)| (g, c)))
+        .filter_map(|(g, c)| Some((g?, c?)))
+        .collect();
+    Ok(Some((key, found)))
 }
 
 /// Inserts or replaces a group's ciphertext (update first, insert when absent: portable, and
