@@ -8,12 +8,18 @@
 //! them. Names are combinations of common given and family names; no record describes a real
 //! person. It refuses to run in production, and refuses a database already seeded.
 //!
-//! Each case is written through the stages of its life, one function each (`seed_case` lists
-//! them): summary and person, registration through the vault, consent, screening, referral
-//! into the NRM and decisions, then assistance, notes, risk and closure.
+//! Each case is drawn through the stages of its life, one function each (`draw_case` lists
+//! them): summary and person, screening, referral into the NRM and decisions, then assistance,
+//! notes, risk and closure. `seal_case` then registers it as the API would: its own data key,
+//! its personal groups, search terms and every record's value sealed by the vault, consent.
 //!
-//! The same generator fills the benchmark database (`--cases 100000`); a seeded random
-//! generator makes a run reproducible apart from ids and keys.
+//! The same generator fills the benchmark database (`--cases 100000`, up to a million), so it
+//! works in chunks: drawing is sequential (a seeded random generator makes a run reproducible
+//! apart from ids, references and keys), sealing runs on every core, and each chunk's rows are
+//! written with multi-row `INSERT`s in one transaction (`tumaini_db::models::bulk`,
+//! `tumaini_db::vault::VaultBatch`) instead of some seventy statements a case.
+
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
@@ -23,14 +29,14 @@ use serde_json::json;
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::{CaseId, ConsentId, FollowUpId, NotificationId, OrgId, RecordId, UserId};
 use tumaini_db::models::anonymous::AnonymousNotification;
-use tumaini_db::models::assignment;
-use tumaini_db::models::case::{Case, CaseChanges, Deadline, NewCase, SummaryFields};
+use tumaini_db::models::bulk::{self, CaseBatch};
+use tumaini_db::models::case::{CaseChanges, Deadline, NewCase, SummaryFields};
 use tumaini_db::models::case_record::{Assistance, Decision, Note, RiskAssessment, Screening};
-use tumaini_db::models::consent::{self, NewConsent};
+use tumaini_db::models::consent::NewConsent;
 use tumaini_db::models::follow_up::FollowUp;
-use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, User, duplicate};
+use tumaini_db::models::{EmailAddress, NewOrganisation, NewUser, Organisation, User};
 use tumaini_db::time::now_utc;
-use tumaini_db::vault::{RecordPlace, SecretBytes, Vault};
+use tumaini_db::vault::{BulkSealer, NewCaseKey, RecordPlace, SecretBytes, Vault, VaultBatch};
 use tumaini_db::vocabulary::{
     AgeBand, AssistanceStatus, CaseStatus, ClosureReason, ConsentGiver, ConsentMethod,
     ConsentPurpose, ConsentRecipient, ExploitationType, FieldGroup, FollowUpKind, FollowUpStatus,
@@ -60,8 +66,9 @@ pub struct Seeded {
     pub anonymous: usize,
 }
 
-/// Cases per transaction.
-const BATCH: usize = 250;
+/// Cases drawn, sealed and written together: one write transaction, and one multi-row
+/// `INSERT` per table (a few for the tables with several rows a case).
+const CHUNK: usize = 1_000;
 
 struct DemoOrg {
     name: &'static str,
@@ -317,6 +324,11 @@ const NEIGHBOURS: &[&str] = &["KE", "SS", "CD", "RW", "TZ", "BI"];
 const DESTINATIONS: &[&str] = &["UG", "KE", "SA", "AE", "OM", "QA", "JO"];
 
 /// Runs the seed on a migrated database.
+///
+/// Cases are drawn in chunks of [`CHUNK`]: the generator draws each case in turn (so a seed
+/// gives the same data set), the vault seals the chunk's cases on every core, and the chunk is
+/// written in one write transaction with one multi-row `INSERT` per table (a few, for tables
+/// with more rows than one statement binds).
 pub fn seed_demo(
     conn: &mut DbConn,
     vault: &Vault,
@@ -327,15 +339,21 @@ pub fn seed_demo(
 ) -> anyhow::Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(0x0074_756d_6169_6e69);
     let (orgs, users) = create_people(conn, password_hash)?;
+    let sealer = vault.bulk_sealer(conn).map_err(vault_error)?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut people = People::default();
     let mut written = 0usize;
-    let mut people: Vec<(String, String, NaiveDate, CaseId)> = Vec::new();
     let progress = (cases >= 10_000).then(|| indicatif::ProgressBar::new(cases as u64));
     while written < cases {
-        let n = BATCH.min(cases - written);
+        let n = CHUNK.min(cases - written);
+        let drafts = (written..written + n)
+            .map(|i| draw_case(&mut rng, rules, &orgs, &users, i, &mut people))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let references = fresh_references(conn, n)?;
+        let (rows, sealed) = seal_chunk(&sealer, &drafts, references, threads)?;
         conn.write_transaction(|conn| -> anyhow::Result<()> {
-            for i in written..written + n {
-                seed_case(conn, vault, &mut rng, rules, &orgs, &users, i, &mut people)?;
-            }
+            rows.insert(conn)?;
+            sealed.insert(conn)?;
             Ok(())
         })?;
         written += n;
@@ -347,10 +365,11 @@ pub fn seed_demo(
         bar.finish();
     }
     let anonymous = (cases / 10).max(1);
+    let notifications = (0..anonymous)
+        .map(|i| draw_anonymous(&mut rng, &orgs, &users, i))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     conn.write_transaction(|conn| -> anyhow::Result<()> {
-        for i in 0..anonymous {
-            seed_anonymous(conn, &mut rng, &orgs, &users, i)?;
-        }
+        bulk::insert_anonymous(conn, &notifications)?;
         if let Some(worker) = users
             .iter()
             .find(|u| u.email == demo_email("shelter.worker"))
@@ -377,6 +396,71 @@ pub fn seed_demo(
         cases,
         anonymous,
     })
+}
+
+/// `n` fresh case references, none already taken (checked in one query) nor drawn twice.
+fn fresh_references(conn: &mut DbConn, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut drawn = HashSet::with_capacity(n);
+    let mut references = Vec::with_capacity(n);
+    loop {
+        while references.len() < n {
+            let candidate = reference::generate('C');
+            if drawn.insert(candidate.clone()) {
+                references.push(candidate);
+            }
+        }
+        let taken = bulk::taken_case_references(conn, &references)?;
+        if taken.is_empty() {
+            return Ok(references);
+        }
+        references.retain(|r| !taken.contains(r));
+    }
+}
+
+/// Seals the drafts on `threads` threads, each a contiguous part, and joins their rows in the
+/// drafts' order. `references` are the cases' references, in the same order.
+fn seal_chunk(
+    sealer: &BulkSealer<'_>,
+    drafts: &[CaseDraft<'_>],
+    references: Vec<String>,
+    threads: usize,
+) -> anyhow::Result<(CaseBatch, VaultBatch)> {
+    let per_thread = drafts.len().div_ceil(threads.max(1)).max(1);
+    let mut references = references.into_iter();
+    let parts: Vec<(&[CaseDraft<'_>], Vec<String>)> = drafts
+        .chunks(per_thread)
+        .map(|part| (part, references.by_ref().take(part.len()).collect()))
+        .collect();
+    let sealed = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|(part, references)| {
+                scope.spawn(move || -> anyhow::Result<(CaseBatch, VaultBatch)> {
+                    let mut rows = CaseBatch::default();
+                    let mut sealed = VaultBatch::default();
+                    for (draft, reference) in part.iter().zip(references) {
+                        seal_case(sealer, draft, reference, &mut rows, &mut sealed)?;
+                    }
+                    Ok((rows, sealed))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a thread sealing demo cases panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let mut rows = CaseBatch::default();
+    let mut vault_rows = VaultBatch::default();
+    for (part_rows, part_sealed) in sealed {
+        rows.append(part_rows);
+        vault_rows.append(part_sealed);
+    }
+    Ok((rows, vault_rows))
 }
 
 struct SeedUser {
@@ -496,7 +580,6 @@ struct CaseInputs<'a> {
     i: usize,
     now: NaiveDateTime,
     today: NaiveDate,
-    vault: &'a Vault,
     rules: &'a DeadlineRules,
     /// The first responder or case worker who registers the case and works on it.
     author: &'a SeedUser,
@@ -518,7 +601,6 @@ struct CaseInputs<'a> {
 
 impl<'a> CaseInputs<'a> {
     fn new(
-        vault: &'a Vault,
         rules: &'a DeadlineRules,
         orgs: &'a [Organisation],
         users: &'a [SeedUser],
@@ -549,7 +631,6 @@ impl<'a> CaseInputs<'a> {
             i,
             now,
             today: now.date(),
-            vault,
             rules,
             author,
             owner_org,
@@ -563,50 +644,177 @@ impl<'a> CaseInputs<'a> {
     }
 }
 
-/// A demo person: given name, family name, date of birth.
-type Person = (String, String, NaiveDate);
+/// A demo person: given name, family name (both from the lists above), date of birth.
+type Person = (&'static str, &'static str, NaiveDate);
 
-/// Writes one demo case through its life, each stage in its own step: the summary and the
-/// person, registration with the personal groups through the vault (and a possible duplicate),
-/// consent, screening, referral into the NRM and the decisions, then the case work (assistance,
-/// a note, a risk assessment, closure). The steps draw from `rng` in this order, so a seed
-/// gives the same data set.
-#[expect(clippy::too_many_arguments, reason = "one generated case's inputs")]
-fn seed_case(
-    conn: &mut DbConn,
-    vault: &Vault,
+/// Everyone registered so far: in order (a person registered again is drawn from this list),
+/// and the first case of each (the one a registration again is linked to as a duplicate).
+#[derive(Default)]
+struct People {
+    registered: Vec<Person>,
+    first_case: HashMap<Person, CaseId>,
+}
+
+/// One demo case as drawn, before the vault seals it: everything but its reference and its
+/// ciphertexts. The records carry empty ciphertexts that [`seal_case`] fills.
+struct CaseDraft<'a> {
+    c: CaseInputs<'a>,
+    id: CaseId,
+    summary: SummaryFields,
+    groups: PersonalGroups,
+    /// The earlier case of the same person, for a registration again.
+    duplicate_of: Option<CaseId>,
+    /// The workflow the case went through (applied to the registered row).
+    changes: CaseChanges,
+    /// The decision already overdue when seeded.
+    overdue: Option<Deadline>,
+    /// The screening with the indicator codes its answers seal.
+    screening: Option<(Screening, Vec<String>)>,
+    decisions: Vec<Decision>,
+    assistance: Vec<Assistance>,
+    note: Option<Note>,
+    follow_ups: Vec<FollowUp>,
+    risk: Option<RiskAssessment>,
+}
+
+/// Draws one demo case through its life, each stage in its own step: the summary and the
+/// person, the personal groups (and a possible duplicate), screening, referral into the NRM
+/// and the decisions, then the case work (assistance, a note, a risk assessment, closure). The
+/// steps draw from `rng` in this order, so a seed gives the same data set; nothing here needs
+/// the database or the vault.
+fn draw_case<'a>(
     rng: &mut StdRng,
-    rules: &DeadlineRules,
-    orgs: &[Organisation],
-    users: &[SeedUser],
+    rules: &'a DeadlineRules,
+    orgs: &'a [Organisation],
+    users: &'a [SeedUser],
     i: usize,
-    people: &mut Vec<(String, String, NaiveDate, CaseId)>,
-) -> anyhow::Result<()> {
-    let c = CaseInputs::new(vault, rules, orgs, users, i)?;
+    people: &mut People,
+) -> anyhow::Result<CaseDraft<'a>> {
+    let c = CaseInputs::new(rules, orgs, users, i)?;
     let (summary, age_years) = draw_summary(rng, &c);
-    let person = draw_person(rng, &c, &summary, age_years, people);
+    let person = draw_person(rng, &c, &summary, age_years, &people.registered);
     let groups = personal_groups(rng, &c, &summary, &person);
-    let case = register(conn, &c, &summary, &groups)?;
-    link_duplicate(conn, &c, &case.id, person, people)?;
-    record_consent(conn, &c, &case, summary.encountered_on)?;
+    let id = CaseId::generate();
+    let duplicate_of = link_duplicate(&c, &id, person, people);
 
     let mut changes = CaseChanges {
         identification_stage: Some(c.stage),
         ..CaseChanges::default()
     };
     let base = summary.encountered_on.and_time(chrono::NaiveTime::MIN) + Duration::hours(12);
-    screen(conn, &c, &case, base)?;
-    let overdue = refer_and_decide(conn, &c, &case.id, base, &mut changes)?;
-    work_on(conn, rng, &c, &case.id, summary.encountered_on, base)?;
+    let screening = screen(&c, &id, summary.is_child(), base)?;
+    let (decisions, overdue) = refer_and_decide(&c, &id, base, &mut changes);
+    let work = work_on(rng, &c, &id, summary.encountered_on, base);
     close(rng, &c, base, &mut changes);
-    if case.is_child {
+    if summary.is_child() {
         changes.child_protection_notified_at = Some(Some(c.now));
     }
-    Case::apply(conn, &case.id, case.version, &changes)?.ok_or(DbError::NotFound)?;
-    if let Some(deadline) = overdue {
-        // Already overdue when seeded: marked, so the scanner does not e-mail for the demo.
-        deadline.mark_overdue(conn, &case.id, c.now)?;
+    Ok(CaseDraft {
+        c,
+        id,
+        summary,
+        groups,
+        duplicate_of,
+        changes,
+        overdue,
+        screening,
+        decisions,
+        assistance: work.assistance,
+        note: work.note,
+        follow_ups: work.follow_ups,
+        risk: work.risk,
+    })
+}
+
+/// Registers a drawn case as the API would, into `rows` and `sealed`: the case row (its
+/// workflow applied), its data key, its personal groups and their search terms through the
+/// vault, the possible duplicate and consent, then each record with its value sealed under the
+/// case's key.
+fn seal_case(
+    sealer: &BulkSealer<'_>,
+    d: &CaseDraft<'_>,
+    reference: String,
+    rows: &mut CaseBatch,
+    sealed: &mut VaultBatch,
+) -> anyhow::Result<()> {
+    let c = &d.c;
+    let key = sealer.new_case(&d.id, c.now, sealed).map_err(vault_error)?;
+    register(&key, d, reference, rows, sealed)?;
+    if let Some(earlier) = &d.duplicate_of {
+        rows.push_duplicate(&d.id, earlier, c.now);
     }
+    record_consent(
+        c,
+        &d.id,
+        d.summary.is_child(),
+        d.summary.encountered_on,
+        rows,
+    );
+    if let Some((screening, codes)) = &d.screening {
+        let mut screening = screening.clone();
+        screening.answers = seal(
+            &key,
+            "screenings",
+            "answers",
+            &screening.id,
+            &json!({"indicators": codes, "notes": null, "override_reason": null}),
+        )?;
+        rows.screenings.push(screening);
+    }
+    for decision in &d.decisions {
+        let mut decision = decision.clone();
+        decision.reasons = seal(
+            &key,
+            "identification_decisions",
+            "reasons",
+            &decision.id,
+            &json!("Fictional reasons for a demo decision."),
+        )?;
+        rows.decisions.push(decision);
+    }
+    for assistance in &d.assistance {
+        let mut assistance = assistance.clone();
+        assistance.details = Some(seal(
+            &key,
+            "assistance_records",
+            "details",
+            &assistance.id,
+            &json!("Fictional assistance details."),
+        )?);
+        rows.assistance.push(assistance);
+    }
+    if let Some(note) = &d.note {
+        let mut note = note.clone();
+        note.body = key
+            .seal_record(
+                RecordPlace {
+                    table: "case_notes",
+                    column: "body",
+                    row_id: note.id.as_str(),
+                },
+                &SecretBytes::new(b"Fictional note: the person asked to call her sister.".to_vec()),
+            )
+            .map_err(vault_error)?;
+        rows.notes.push(note);
+    }
+    for follow_up in &d.follow_ups {
+        let mut follow_up = follow_up.clone();
+        if follow_up.note.is_some() {
+            follow_up.note = Some(
+                key.seal_record(
+                    RecordPlace {
+                        table: "follow_ups",
+                        column: "note",
+                        row_id: follow_up.id.as_str(),
+                    },
+                    &SecretBytes::new(b"Fictional note: bring the school forms.".to_vec()),
+                )
+                .map_err(vault_error)?,
+            );
+        }
+        rows.follow_ups.push(follow_up);
+    }
+    rows.risk_assessments.extend(d.risk.clone());
     Ok(())
 }
 
@@ -698,11 +906,11 @@ fn draw_person(
     c: &CaseInputs<'_>,
     summary: &SummaryFields,
     age_years: u32,
-    people: &[(String, String, NaiveDate, CaseId)],
+    people: &[Person],
 ) -> Person {
     let i = c.i;
     match people.get(i / 40 * 7 % people.len().max(1)) {
-        Some((g, f, d, _)) if i % 40 == 39 => (g.clone(), f.clone(), *d),
+        Some(person) if i % 40 == 39 => *person,
         _ => {
             let given = if summary.sex == Sex::Male {
                 pick(rng, GIVEN_MALE)
@@ -711,7 +919,7 @@ fn draw_person(
             };
             let dob = summary.encountered_on
                 - Duration::days(i64::from(age_years) * 365 + rng.random_range(0..365));
-            ((*given).to_owned(), (*pick(rng, FAMILY)).to_owned(), dob)
+            (*given, *pick(rng, FAMILY), dob)
         }
     }
 }
@@ -728,8 +936,8 @@ fn personal_groups(
     let i = c.i;
     PersonalGroups {
         identity: Some(IdentityGroup {
-            given_names: Some(given.clone()),
-            family_name: Some(family.clone()),
+            given_names: Some((*given).to_owned()),
+            family_name: Some((*family).to_owned()),
             aliases: Vec::new(),
             date_of_birth: Some(*dob),
             documents: if i.is_multiple_of(2) {
@@ -783,46 +991,43 @@ fn vault_error(e: tumaini_db::vault::VaultError) -> anyhow::Error {
     anyhow::anyhow!("vault: {e}")
 }
 
-/// Registration: the case row with its summary, then its data key, its personal groups and
-/// their search terms through the vault.
+/// Registration: the case row with its summary (and the workflow it then went through), its
+/// assignments, then its personal groups and their search terms through the vault under the
+/// case's new data key.
 fn register(
-    conn: &mut DbConn,
-    c: &CaseInputs<'_>,
-    summary: &SummaryFields,
-    groups: &PersonalGroups,
-) -> anyhow::Result<Case> {
-    let plaintexts = groups
+    key: &NewCaseKey<'_>,
+    d: &CaseDraft<'_>,
+    reference: String,
+    rows: &mut CaseBatch,
+    sealed: &mut VaultBatch,
+) -> anyhow::Result<()> {
+    let c = &d.c;
+    let plaintexts = d
+        .groups
         .plaintexts()
         .map_err(|e| anyhow::anyhow!("demo groups: {e:?}"))?;
-    let terms = groups.identity.as_ref().map(IdentityGroup::index_terms);
-
-    let id = CaseId::generate();
-    let reference = loop {
-        let candidate = reference::generate('C');
-        if !Case::reference_taken(conn, &candidate)? {
-            break candidate;
-        }
-    };
-    let case = Case::insert(
-        conn,
+    let terms = d.groups.identity.as_ref().map(IdentityGroup::index_terms);
+    rows.push_case(
         &NewCase {
-            id: id.clone(),
+            id: d.id.clone(),
             reference,
             owner: c.author.org.clone(),
             created_by: c.author.id.clone(),
-            summary: summary.clone(),
+            summary: d.summary.clone(),
         },
-    )?;
-    c.vault.create_case_key(conn, &id).map_err(vault_error)?;
+        &d.changes,
+        d.overdue,
+        c.now,
+    );
     // A case worker who registers a case leads it; every third case of theirs, a colleague
     // works on it too. Inside a shelter on a need-to-know basis (the default) the other
     // colleagues see its summary only.
     if matches!(c.author.role, Role::CaseWorker | Role::Supervisor) {
-        assignment::assign(conn, &id, &c.author.id, &c.author.org, true, None)?;
+        rows.push_assignment(&d.id, &c.author.id, &c.author.org, true, c.now);
         if c.i.is_multiple_of(3)
             && let Some(colleague) = c.colleague
         {
-            assignment::assign(conn, &id, &colleague.id, &colleague.org, false, None)?;
+            rows.push_assignment(&d.id, &colleague.id, &colleague.org, false, c.now);
         }
     }
     let change = tumaini_db::vault::GroupChange {
@@ -832,45 +1037,44 @@ fn register(
         reason: None,
     };
     for (group, plain) in &plaintexts {
-        c.vault
-            .write_group_as(conn, &id, *group, plain, &change)
+        key.write_group(*group, plain, &change, sealed)
             .map_err(vault_error)?;
     }
     if let Some(terms) = &terms {
-        c.vault
-            .set_index_terms(conn, &id, terms)
-            .map_err(vault_error)?;
+        key.set_index_terms(terms, sealed).map_err(vault_error)?;
     }
-    Ok(case)
+    Ok(())
 }
 
-/// A person registered again is linked to the earlier case as a possible duplicate; every
-/// person is remembered for the registrations to come.
+/// A person registered again is linked to their first case as a possible duplicate (returned);
+/// every person is remembered for the registrations to come.
 fn link_duplicate(
-    conn: &mut DbConn,
     c: &CaseInputs<'_>,
     id: &CaseId,
-    (given, family, dob): Person,
-    people: &mut Vec<(String, String, NaiveDate, CaseId)>,
-) -> anyhow::Result<()> {
-    if c.i % 40 == 39
-        && let Some((_, _, _, earlier)) = people
-            .iter()
-            .find(|p| p.0 == given && p.1 == family && p.2 == dob)
-    {
-        duplicate::record(conn, id, earlier)?;
-    }
-    people.push((given, family, dob, id.clone()));
-    Ok(())
+    person: Person,
+    people: &mut People,
+) -> Option<CaseId> {
+    let earlier = if c.i % 40 == 39 {
+        people.first_case.get(&person).cloned()
+    } else {
+        None
+    };
+    people.registered.push(person);
+    people
+        .first_case
+        .entry(person)
+        .or_insert_with(|| id.clone());
+    earlier
 }
 
 /// Consent: an adult's own, a child's through a guardian or a best-interest basis.
 fn record_consent(
-    conn: &mut DbConn,
     c: &CaseInputs<'_>,
-    case: &Case,
+    id: &CaseId,
+    is_child: bool,
     encountered_on: NaiveDate,
-) -> anyhow::Result<()> {
+    rows: &mut CaseBatch,
+) {
     let i = c.i;
     let mut recipients = vec![
         ConsentRecipient::Shelter,
@@ -886,13 +1090,12 @@ fn record_consent(
     if i.is_multiple_of(5) {
         recipients.push(ConsentRecipient::Abroad);
     }
-    consent::append(
-        conn,
+    rows.push_consent(
         &NewConsent {
             id: &ConsentId::generate(),
-            case_id: &case.id,
+            case_id: id,
             withdrawal: false,
-            given_by: if !case.is_child {
+            given_by: if !is_child {
                 ConsentGiver::Person
             } else if i.is_multiple_of(8) {
                 ConsentGiver::BestInterest
@@ -922,22 +1125,22 @@ fn record_consent(
             recorded_by: &c.author.id,
             details: None,
         },
-    )?;
-    Ok(())
+        c.now,
+    );
 }
 
 /// Screening, unless the case is still unscreened: indicator answers that give the presumption
-/// the stage says, assessed by the rules and sealed through the vault.
+/// the stage says, assessed by the rules; returned with the codes its answers seal.
 fn screen(
-    conn: &mut DbConn,
     c: &CaseInputs<'_>,
-    case: &Case,
+    id: &CaseId,
+    is_child: bool,
     at: NaiveDateTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<(Screening, Vec<String>)>> {
     if c.stage == IdentificationStage::NotScreened {
-        return Ok(());
+        return Ok(None);
     }
-    let list = IndicatorList::for_case(case.is_child);
+    let list = IndicatorList::for_case(is_child);
     let presumed = c.stage != IdentificationStage::ScreenedNotPresumed;
     let codes: Vec<String> = answers(list, presumed)
         .iter()
@@ -945,19 +1148,9 @@ fn screen(
         .collect();
     let present = screening::validate(list, &codes)?;
     let a = screening::assess(list, &present);
-    let row_id = RecordId::generate();
-    let sealed = seal(
-        c.vault,
-        conn,
-        &case.id,
-        "screenings",
-        "answers",
-        &row_id,
-        &json!({"indicators": codes, "notes": null, "override_reason": null}),
-    )?;
-    Screening {
-        id: row_id,
-        case_id: case.id.clone(),
+    let screening = Screening {
+        id: RecordId::generate(),
+        case_id: id.clone(),
         indicator_list: list.code().to_owned(),
         strong: i32::try_from(a.strong).unwrap_or(0),
         medium: i32::try_from(a.medium).unwrap_or(0),
@@ -973,29 +1166,29 @@ fn screen(
         presumed: a.presumed,
         screened_by: c.author.id.clone(),
         screened_at: at,
-        answers: sealed,
-    }
-    .insert(conn)?;
-    Ok(())
+        answers: Vec::new(),
+    };
+    Ok(Some((screening, codes)))
 }
 
 /// Referral into the NRM and the competent authority's decisions, as far as the stage goes,
-/// with their deadlines in `changes`. Returns the deadline already missed, if any.
+/// with their deadlines in `changes`. Returns the decisions (their reasons to be sealed) and
+/// the deadline already missed, if any.
 fn refer_and_decide(
-    conn: &mut DbConn,
     c: &CaseInputs<'_>,
     id: &CaseId,
     base: NaiveDateTime,
     changes: &mut CaseChanges,
-) -> anyhow::Result<Option<Deadline>> {
+) -> (Vec<Decision>, Option<Deadline>) {
     let stage = c.stage;
+    let mut decisions = Vec::new();
     if matches!(
         stage,
         IdentificationStage::NotScreened
             | IdentificationStage::ScreenedNotPresumed
             | IdentificationStage::Presumed
     ) {
-        return Ok(None);
+        return (decisions, None);
     }
     let mut overdue = None;
     // A case still waiting is recent, so the deadlines page shows both due and overdue.
@@ -1011,17 +1204,22 @@ fn refer_and_decide(
         overdue = Some(Deadline::ReasonableGrounds);
     }
     let rg_at = (referred + Duration::days(4)).min(c.now);
+    let mut decide = |decision: IdentificationDecision, at: NaiveDateTime| {
+        decisions.push(Decision {
+            id: RecordId::generate(),
+            case_id: id.clone(),
+            decision,
+            decided_by: c.authority.id.clone(),
+            decided_by_organisation: c.authority.org.clone(),
+            decided_at: at,
+            reasons: Vec::new(),
+        });
+    };
     match stage {
         IdentificationStage::ReasonableGroundsPositive
         | IdentificationStage::ConclusiveGroundsPositive
         | IdentificationStage::ConclusiveGroundsNegative => {
-            decide(
-                conn,
-                c,
-                id,
-                IdentificationDecision::ReasonableGroundsPositive,
-                rg_at,
-            )?;
+            decide(IdentificationDecision::ReasonableGroundsPositive, rg_at);
             changes.reasonable_grounds_decided_at = Some(Some(rg_at));
             let ends = c.rules.recovery_period_end(rg_at);
             changes.recovery_period_ends_at = Some(Some(ends));
@@ -1035,81 +1233,59 @@ fn refer_and_decide(
                 } else {
                     IdentificationDecision::ConclusiveGroundsNegative
                 };
-                decide(conn, c, id, decision, cg_at)?;
+                decide(decision, cg_at);
                 changes.conclusive_grounds_decided_at = Some(Some(cg_at));
             }
         }
         IdentificationStage::ReasonableGroundsNegative => {
-            decide(
-                conn,
-                c,
-                id,
-                IdentificationDecision::ReasonableGroundsNegative,
-                rg_at,
-            )?;
+            decide(IdentificationDecision::ReasonableGroundsNegative, rg_at);
             changes.reasonable_grounds_decided_at = Some(Some(rg_at));
         }
         IdentificationStage::NotAVictim => {
-            decide(conn, c, id, IdentificationDecision::NotAVictim, rg_at)?;
+            decide(IdentificationDecision::NotAVictim, rg_at);
             changes.reasonable_grounds_decided_at = Some(Some(rg_at));
         }
         _ => {}
     }
-    Ok(overdue)
+    (decisions, overdue)
 }
 
-/// One decision of the competent authority, its reasons sealed through the vault.
-fn decide(
-    conn: &mut DbConn,
-    c: &CaseInputs<'_>,
-    id: &CaseId,
-    decision: IdentificationDecision,
-    at: NaiveDateTime,
-) -> anyhow::Result<()> {
-    let row_id = RecordId::generate();
-    let reasons = seal(
-        c.vault,
-        conn,
-        id,
-        "identification_decisions",
-        "reasons",
-        &row_id,
-        &json!("Fictional reasons for a demo decision."),
-    )?;
-    Decision {
-        id: row_id,
-        case_id: id.clone(),
-        decision,
-        decided_by: c.authority.id.clone(),
-        decided_by_organisation: c.authority.org.clone(),
-        decided_at: at,
-        reasons,
-    }
-    .insert(conn)?;
-    Ok(())
+/// The case work that goes with the status, its values still to be sealed.
+#[derive(Default)]
+struct CaseWork {
+    assistance: Vec<Assistance>,
+    note: Option<Note>,
+    follow_ups: Vec<FollowUp>,
+    risk: Option<RiskAssessment>,
 }
 
 /// The case work that goes with the status: assistance once the case is past `open`, a note
 /// on every other case, a risk assessment while the person is supported.
 fn work_on(
-    conn: &mut DbConn,
     rng: &mut StdRng,
     c: &CaseInputs<'_>,
     id: &CaseId,
     encountered_on: NaiveDate,
     base: NaiveDateTime,
-) -> anyhow::Result<()> {
+) -> CaseWork {
+    let mut work = CaseWork::default();
     if c.status != CaseStatus::Open {
-        record_assistance(conn, rng, c, id, encountered_on, base)?;
+        work.assistance = record_assistance(rng, c, id, encountered_on, base);
     }
     if c.i.is_multiple_of(2) {
-        write_note(conn, c, id, base)?;
+        work.note = Some(Note {
+            id: RecordId::generate(),
+            case_id: id.clone(),
+            written_by: c.author.id.clone(),
+            written_at: base + Duration::hours(3),
+            body: Vec::new(),
+        });
     }
     if c.author.role == Role::CaseWorker && c.status != CaseStatus::Closed {
-        schedule_follow_ups(conn, c, id)?;
+        work.follow_ups = schedule_follow_ups(c, id);
     }
     if matches!(c.status, CaseStatus::Active | CaseStatus::Reintegration) {
-        RiskAssessment {
+        work.risk = Some(RiskAssessment {
             id: RecordId::generate(),
             case_id: id.clone(),
             individual: *pick(rng, &[RiskLevel::Low, RiskLevel::Medium, RiskLevel::High]),
@@ -1119,16 +1295,15 @@ fn work_on(
             assessed_by: c.author.id.clone(),
             assessed_at: base + Duration::days(2),
             details: None,
-        }
-        .insert(conn)?;
+        });
     }
-    Ok(())
+    work
 }
 
 /// Follow-ups for the case's worker, so that "my work" has something in it: on every fifth
-/// case a visit tomorrow with a reminder the day before (and a sealed note), on every tenth a
-/// call that is already overdue.
-fn schedule_follow_ups(conn: &mut DbConn, c: &CaseInputs<'_>, id: &CaseId) -> anyhow::Result<()> {
+/// case a visit tomorrow with a reminder the day before (and a note, sealed later: it carries
+/// an empty one here), on every tenth a call that is already overdue.
+fn schedule_follow_ups(c: &CaseInputs<'_>, id: &CaseId) -> Vec<FollowUp> {
     use crate::cases::follow_ups;
     let follow_up = |due_on: NaiveDate, kind: FollowUpKind| FollowUp {
         id: FollowUpId::generate(),
@@ -1147,113 +1322,58 @@ fn schedule_follow_ups(conn: &mut DbConn, c: &CaseInputs<'_>, id: &CaseId) -> an
         reminded_at: None,
         version: 1,
     };
+    let mut out = Vec::new();
     if c.i.is_multiple_of(5) {
         let due_on = c.today + Duration::days(1);
         let mut visit = follow_up(due_on, FollowUpKind::Visit);
         visit.remind_at = Some(follow_ups::remind_at(due_on, c.now));
-        visit.note = Some(
-            c.vault
-                .seal_record(
-                    conn,
-                    id,
-                    RecordPlace {
-                        table: "follow_ups",
-                        column: "note",
-                        row_id: visit.id.as_str(),
-                    },
-                    &SecretBytes::new(b"Fictional note: bring the school forms.".to_vec()),
-                )
-                .map_err(vault_error)?,
-        );
-        visit.insert(conn)?;
+        visit.note = Some(Vec::new());
+        out.push(visit);
     }
     if c.i.is_multiple_of(10) {
-        follow_up(c.today - Duration::days(3), FollowUpKind::Call).insert(conn)?;
+        out.push(follow_up(c.today - Duration::days(3), FollowUpKind::Call));
     }
-    Ok(())
+    out
 }
 
-/// One to three services, the first completed, the others planned.
+/// One to three services, the first completed, the others planned (details sealed later).
 fn record_assistance(
-    conn: &mut DbConn,
     rng: &mut StdRng,
     c: &CaseInputs<'_>,
     id: &CaseId,
     encountered_on: NaiveDate,
     base: NaiveDateTime,
-) -> anyhow::Result<()> {
-    for k in 0..(1 + c.i % 3) {
-        let service = *pick(
-            rng,
-            &[
-                ServiceType::Shelter,
-                ServiceType::Health,
-                ServiceType::Legal,
-                ServiceType::SocialCare,
-                ServiceType::Livelihood,
-            ],
-        );
-        let row_id = RecordId::generate();
-        let details = seal(
-            c.vault,
-            conn,
-            id,
-            "assistance_records",
-            "details",
-            &row_id,
-            &json!("Fictional assistance details."),
-        )?;
-        Assistance {
-            id: row_id,
-            case_id: id.clone(),
-            service_type: service,
-            provider_organisation_id: c.author.org.clone(),
-            status: if k == 0 {
-                AssistanceStatus::Completed
-            } else {
-                AssistanceStatus::Planned
-            },
-            provided_on: (encountered_on + Duration::days(1 + i64::try_from(k).unwrap_or(0)))
-                .min(c.today),
-            recorded_by: c.author.id.clone(),
-            recorded_at: base + Duration::days(1),
-            details: Some(details),
-        }
-        .insert(conn)?;
-    }
-    Ok(())
-}
-
-/// A case note, sealed through the vault.
-fn write_note(
-    conn: &mut DbConn,
-    c: &CaseInputs<'_>,
-    id: &CaseId,
-    base: NaiveDateTime,
-) -> anyhow::Result<()> {
-    let row_id = RecordId::generate();
-    let body = c
-        .vault
-        .seal_record(
-            conn,
-            id,
-            RecordPlace {
-                table: "case_notes",
-                column: "body",
-                row_id: row_id.as_str(),
-            },
-            &SecretBytes::new(b"Fictional note: the person asked to call her sister.".to_vec()),
-        )
-        .map_err(vault_error)?;
-    Note {
-        id: row_id,
-        case_id: id.clone(),
-        written_by: c.author.id.clone(),
-        written_at: base + Duration::hours(3),
-        body,
-    }
-    .insert(conn)?;
-    Ok(())
+) -> Vec<Assistance> {
+    (0..(1 + c.i % 3))
+        .map(|k| {
+            let service = *pick(
+                rng,
+                &[
+                    ServiceType::Shelter,
+                    ServiceType::Health,
+                    ServiceType::Legal,
+                    ServiceType::SocialCare,
+                    ServiceType::Livelihood,
+                ],
+            );
+            Assistance {
+                id: RecordId::generate(),
+                case_id: id.clone(),
+                service_type: service,
+                provider_organisation_id: c.author.org.clone(),
+                status: if k == 0 {
+                    AssistanceStatus::Completed
+                } else {
+                    AssistanceStatus::Planned
+                },
+                provided_on: (encountered_on + Duration::days(1 + i64::try_from(k).unwrap_or(0)))
+                    .min(c.today),
+                recorded_by: c.author.id.clone(),
+                recorded_at: base + Duration::days(1),
+                details: Some(Vec::new()),
+            }
+        })
+        .collect()
 }
 
 /// The status in `changes`, and for a closed case the closure: asked for by the author,
@@ -1284,36 +1404,32 @@ fn close(rng: &mut StdRng, c: &CaseInputs<'_>, base: NaiveDateTime, changes: &mu
     ));
 }
 
+/// A JSON value sealed under the case's key for its row's `table | column | row_id`.
 fn seal(
-    vault: &Vault,
-    conn: &mut DbConn,
-    case: &CaseId,
+    key: &NewCaseKey<'_>,
     table: &'static str,
     column: &'static str,
     row: &RecordId,
     value: &serde_json::Value,
 ) -> anyhow::Result<Vec<u8>> {
-    vault
-        .seal_record(
-            conn,
-            case,
-            RecordPlace {
-                table,
-                column,
-                row_id: row.as_str(),
-            },
-            &SecretBytes::new(value.to_string().into_bytes()),
-        )
-        .map_err(|e| anyhow::anyhow!("vault: {e}"))
+    key.seal_record(
+        RecordPlace {
+            table,
+            column,
+            row_id: row.as_str(),
+        },
+        &SecretBytes::new(value.to_string().into_bytes()),
+    )
+    .map_err(vault_error)
 }
 
-fn seed_anonymous(
-    conn: &mut DbConn,
+/// An anonymous notification by one of the first responders, in turn, of forced labour.
+fn draw_anonymous(
     rng: &mut StdRng,
     orgs: &[Organisation],
     users: &[SeedUser],
     i: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(AnonymousNotification, Vec<ExploitationType>)> {
     let reporters: Vec<&SeedUser> = users
         .iter()
         .filter(|u| u.role == Role::FirstResponder)
@@ -1323,7 +1439,7 @@ fn seed_anonymous(
         .iter()
         .find(|o| o.id == reporter.org)
         .context("reporting organisation")?;
-    AnonymousNotification {
+    let notification = AnonymousNotification {
         id: NotificationId::generate(),
         reference: reference::generate('N'),
         organisation_id: org.id.clone(),
@@ -1339,9 +1455,8 @@ fn seed_anonymous(
         exploitation_country: pick_country(rng, DESTINATIONS),
         region: area_of(org),
         encountered_on: now_utc().date() - Duration::days(rng.random_range(1..365)),
-    }
-    .insert(conn, &[ExploitationType::ForcedLabour])?;
-    Ok(())
+    };
+    Ok((notification, vec![ExploitationType::ForcedLabour]))
 }
 
 /// Refuses production; checks the count.
@@ -1353,4 +1468,114 @@ pub fn check_allowed(env: crate::config::Environment, cases: usize) -> anyhow::R
         bail!("--cases must be between 1 and 1000000");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tumaini_db::models::case::Case;
+    use tumaini_db::models::duplicate;
+    use tumaini_db::vault::{
+        GroupRead, IndexQuery, KeyMaterial, KeyRing, KeyVersion, SecretString,
+    };
+
+    use super::*;
+
+    /// Cases written in bulk read back through the vault as registered ones do: every group
+    /// (with its first version, by the author), the index terms, a sealed note; the workflow is
+    /// on the case row; and a person registered again is found by the blind index duplicate
+    /// detection searches, with the possible duplicate recorded.
+    #[test]
+    fn cases_written_in_bulk_read_back_as_registered_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = tumaini_db::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("seed.db").display()
+        ))
+        .unwrap();
+        let mut conn = url.connect().unwrap();
+        tumaini_db::migrations::run_pending(&mut conn).unwrap();
+        let vault = Vault::new(Arc::new(KeyRing::single(
+            KeyVersion::FIRST,
+            KeyMaterial::generate(),
+        )));
+        vault.check(&mut conn).unwrap();
+        let rules = DeadlineRules::default();
+        let (orgs, users) = create_people(&mut conn, "not a password hash").unwrap();
+        let sealer = vault.bulk_sealer(&mut conn).unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut people = People::default();
+        let drafts: Vec<CaseDraft<'_>> = (0..40)
+            .map(|i| draw_case(&mut rng, &rules, &orgs, &users, i, &mut people).unwrap())
+            .collect();
+        let references = fresh_references(&mut conn, drafts.len()).unwrap();
+        let (rows, sealed) = seal_chunk(&sealer, &drafts, references, 3).unwrap();
+        conn.write_transaction(|conn| -> Result<(), DbError> {
+            rows.insert(conn)?;
+            sealed.insert(conn)
+        })
+        .unwrap();
+
+        for d in &drafts {
+            let case = Case::find(&mut conn, &d.id).unwrap();
+            assert_eq!(case.identification_stage, d.c.stage);
+            assert_eq!(case.status, d.c.status);
+            assert_eq!(case.version, 2);
+            let plaintexts = d.groups.plaintexts().unwrap();
+            for (group, plain) in &plaintexts {
+                assert_eq!(
+                    vault.read_group(&mut conn, &d.id, *group).unwrap(),
+                    GroupRead::Plain(plain.clone())
+                );
+            }
+            let versions = vault.group_versions(&mut conn, &d.id).unwrap();
+            assert_eq!(versions.len(), plaintexts.len());
+            assert!(versions.iter().all(|v| v.current
+                && v.version == 1
+                && v.changed_by.as_ref() == Some(&d.c.author.id)));
+            assert_eq!(
+                vault.read_index_terms(&mut conn, &d.id).unwrap(),
+                d.groups.identity.as_ref().map(IdentityGroup::index_terms)
+            );
+        }
+        let first = &drafts[0];
+        let note = tumaini_db::models::case_record::Note::for_case(&mut conn, &first.id)
+            .unwrap()
+            .pop()
+            .unwrap();
+        let place = RecordPlace {
+            table: "case_notes",
+            column: "body",
+            row_id: note.id.as_str(),
+        };
+        assert_eq!(
+            vault
+                .open_record(&mut conn, &first.id, place, &note.body)
+                .unwrap(),
+            GroupRead::Plain(SecretBytes::new(
+                b"Fictional note: the person asked to call her sister.".to_vec()
+            ))
+        );
+
+        // The 40th registration is the first person again.
+        let again = &drafts[39];
+        assert_eq!(again.duplicate_of.as_ref(), Some(&first.id));
+        let identity = again.groups.identity.as_ref().unwrap();
+        let found = vault
+            .find_by_index(
+                &mut conn,
+                &IndexQuery::NameAndBirthDate {
+                    name: SecretString::new(format!(
+                        "{} {}",
+                        identity.given_names.as_deref().unwrap(),
+                        identity.family_name.as_deref().unwrap()
+                    )),
+                    date_of_birth: identity.date_of_birth.unwrap(),
+                },
+            )
+            .unwrap();
+        assert!(found.contains(&first.id) && found.contains(&again.id));
+        assert_eq!(duplicate::involving(&mut conn, &again.id).unwrap().len(), 1);
+    }
 }

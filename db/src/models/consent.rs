@@ -107,7 +107,7 @@ pub struct NewConsent<'a> {
     pub details: Option<Vec<u8>>,
 }
 
-fn join<T: std::fmt::Display>(values: &[T]) -> String {
+pub(crate) fn join<T: std::fmt::Display>(values: &[T]) -> String {
     values
         .iter()
         .map(ToString::to_string)
