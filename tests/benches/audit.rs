@@ -20,6 +20,12 @@
 //!    then `verify` recomputes the whole chain (target under 10 s). The CPU time of this process
 //!    and of its PostgreSQL backend, and the hashing cost alone, show where the time goes.
 //!
+//! 3. Growth (`AUDIT_BENCH_GROWTH`, default `10000,1000000,10000000` events already in the
+//!    trail, each on a fresh database): what a sealing round, the sealer's look-backs and the
+//!    insider-misuse recount cost as the trail grows (see [`growth_table`]).
+//!
+//! `AUDIT_BENCH_STEPS` (default `1,2,3`) picks the steps (1 and 2 run together).
+//!
 //! CPU time comes from /proc: this process's writer threads and sealer thread, every
 //! `postgres` process, and the rest of the machine ("other": anything else running, which
 //! skews the figures). PostgreSQL is skipped when unreachable (see `TestDb`).
@@ -63,12 +69,35 @@ fn main() {
     let writers = setting("AUDIT_BENCH_WRITERS", 32);
     let events = setting("AUDIT_BENCH_EVENTS", 1_000_000);
     let seal_ms = setting("AUDIT_BENCH_SEAL_MS", 500);
+    let steps = std::env::var("AUDIT_BENCH_STEPS").unwrap_or_else(|_| "1,2,3".to_owned());
+    let step = |n: &str| steps.split(',').any(|s| s.trim() == n);
+    let sizes: Vec<usize> = std::env::var("AUDIT_BENCH_GROWTH")
+        .unwrap_or_else(|_| "10000,1000000,10000000".to_owned())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
     let Some(db) = TestDb::migrated(Engine::Postgres) else {
         println!("PostgreSQL is unreachable: nothing measured");
         return;
     };
     machine(&db);
+    if step("1") && step("2") {
+        appends_and_verify(db, writers, secs, seal_ms, events);
+    } else {
+        drop(db);
+    }
+    if step("3") {
+        println!();
+        growth_table(&sizes);
+    }
+    println!(
+        "load average after the run: {}",
+        load_average().unwrap_or_default()
+    );
+}
 
+/// Steps 1 and 2, and their summary.
+fn appends_and_verify(db: TestDb, writers: usize, secs: usize, seal_ms: usize, events: usize) {
     println!();
     println!(
         "1. Audited appends: {writers} writers, one connection each, {secs} s per run, one \
@@ -94,10 +123,6 @@ fn main() {
 
     println!();
     summary(writers, &plain, &sealed, &verified);
-    println!(
-        "load average after the run: {}",
-        load_average().unwrap_or_default()
-    );
 }
 
 fn machine(db: &TestDb) {
@@ -631,6 +656,289 @@ fn verification(db: &TestDb, count: usize) -> Verification {
         backend_cpu,
         hashing,
         checkpoints: report.checkpoints,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Growth: what the sealer and the misuse recount read as the trail grows.
+
+/// New events per measured sealing round (a busy second of a national deployment).
+const GROWTH_BATCH: usize = 2_000;
+/// Readers of the new events (each reads `GROWTH_BATCH / GROWTH_READERS` cases in the window).
+const GROWTH_READERS: usize = 20;
+/// Measured repetitions per trail size (the median is printed).
+const GROWTH_REPEATS: usize = 5;
+
+/// What one trail size measured: medians over the repetitions, but the first round's full
+/// sweep (measured once).
+struct Growth {
+    trail: usize,
+    fill: Duration,
+    start_check: Duration,
+    full_sweep: Duration,
+    round: Duration,
+    straggler: Duration,
+    sweep: Duration,
+    reader_recount: Duration,
+    client_recount: Duration,
+    alert_lookup: Duration,
+}
+
+/// Fills a trail of `count` events, spread evenly over the year that ended two hours ago (so
+/// the misuse window holds only what the measurement adds), already sealed: a chain row per
+/// event. A shortcut, said in the output: the chain rows carry made-up hashes (SHA-256 of the
+/// position) and no MAC, so this chain does not verify; the sealer only reads its last row
+/// and carries on from it. 500 readers, as in step 2; one event in a hundred by one of five
+/// machine clients.
+fn fill_sealed(pg: &mut PgConnection, count: usize) {
+    let end = (now_utc() - chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M:%S%.6f");
+    pg.batch_execute(&format!(
+        "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_user_id,
+             actor_organisation_id, actor_role, resource_type, resource_id, field_groups, purpose,
+             decision, policy_ids, request_id, client_hash, severity, actor_client_id)
+         SELECT lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'),
+                timestamp '{end}' - ({count} - i) * (interval '365 days' / {count}),
+                'case.read', 'success',
+                CASE WHEN i % 100 = 0 THEN NULL
+                     ELSE '0190a000-0000-7000-8000-' || lpad(to_hex(i % 500), 12, '0') END,
+                '0190b000-0000-7000-8000-' || lpad(to_hex(i % 20), 12, '0'),
+                'case_worker', 'case',
+                '0190c000-0000-7000-8000-' || lpad(to_hex(i % 100000), 12, '0'),
+                'identity,contact', 'assistance', 'allow', 'case.owner-staff,case.groups-by-role',
+                gen_random_uuid()::text, NULL, 'normal',
+                CASE WHEN i % 100 = 0
+                     THEN '0190d000-0000-7000-8000-' || lpad(to_hex(i / 100 % 5), 12, '0') END
+         FROM generate_series(1, {count}) AS i;
+         INSERT INTO audit_chain (position, event_id, leaf_hash, chain_hash, sealed_at)
+         SELECT i, lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'),
+                sha256(int8send(i::bigint)), sha256(int8send(i::bigint)), timestamp '{end}'
+         FROM generate_series(1, {count}) AS i;
+         VACUUM ANALYZE audit_events;
+         VACUUM ANALYZE audit_chain;"
+    ))
+    .unwrap();
+}
+
+/// The reader `n` of the filled trail (it has a year of history there).
+fn growth_reader(n: usize) -> String {
+    format!("0190a000-0000-7000-8000-{n:012x}")
+}
+
+/// The machine client `n` of the filled trail.
+fn growth_client(n: usize) -> String {
+    format!("0190d000-0000-7000-8000-{n:012x}")
+}
+
+/// Records `GROWTH_BATCH` new reads now, as the servers do (one `audit::record` each, with its
+/// MAC), in one transaction: each reader reads distinct cases; one read in a hundred is a
+/// machine client's.
+fn record_batch(conn: &mut DbConn, key: &audit_chain::EventKey, round: usize) {
+    conn.write_transaction(|conn| {
+        for i in 0..GROWTH_BATCH {
+            let mut event = AuditRecord::new(AuditAction::CaseRead, "success");
+            if i % 100 == 0 {
+                event.actor_client_id = Some(growth_client(i / 100 % 5));
+            } else {
+                event.actor_user_id = Some(growth_reader(i % GROWTH_READERS));
+                event.actor_role = Some("case_worker".to_owned());
+                event.field_groups = "identity,contact".to_owned();
+            }
+            event.actor_organisation_id = Some("0190b000-0000-7000-8000-000000000001".to_owned());
+            event.resource_type = Some("case".to_owned());
+            event.resource_id = Some(format!(
+                "0190e000-0000-7000-8000-{:012x}",
+                round * GROWTH_BATCH + i
+            ));
+            event.purpose = Some("assistance".to_owned());
+            event.decision = Some("allow".to_owned());
+            event.policy_ids = "case.owner-staff,case.groups-by-role".to_owned();
+            audit::record(conn, &event, Some(key))?;
+        }
+        Ok::<_, tumaini_db::DbError>(())
+    })
+    .unwrap();
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    percentile(&times, 0.5)
+}
+
+fn growth(count: usize) -> Growth {
+    let db = TestDb::migrated(Engine::Postgres).unwrap();
+    let mut conn = db.conn();
+    let ((), fill) = timed(|| fill_sealed(pg(&mut conn), count));
+    let signer = AuditSigner::from_seed(&[42; 32]);
+    // As the server's sealer runs (`jobs::audit_sealer`): batches of 2,000, a checkpoint a
+    // minute, a straggler look-back of 120 s every twentieth round, a sweep of the tolerance
+    // (15 min) every hour, a full sweep once at start.
+    let round = SealOptions {
+        checkpoint_every: chrono::Duration::seconds(60),
+        ..SealOptions::default()
+    };
+    let look_back = |window| SealOptions {
+        straggler_window: Some(window),
+        ..round
+    };
+    // The first round after a start: the count that decides whether to sweep everything
+    // (here nothing old is left behind: it says no), then, timed anyway, that full sweep, with
+    // a batch waiting.
+    record_batch(&mut conn, signer.event_key(), 0);
+    let (behind, start_check) =
+        timed(|| audit_chain::left_behind(&mut conn, audit_chain::BACKDATING_TOLERANCE).unwrap());
+    assert!(!behind, "only the new batch waits");
+    let (first, full_sweep) = timed(|| {
+        audit_chain::seal(
+            &mut conn,
+            &signer,
+            SealOptions {
+                full_sweep: true,
+                ..round
+            },
+        )
+        .unwrap()
+    });
+    assert_eq!(first.events.len(), GROWTH_BATCH);
+    let since = now_utc() - chrono::Duration::hours(1);
+    let mut times: [Vec<Duration>; 6] = Default::default();
+    for repeat in 1..=GROWTH_REPEATS {
+        record_batch(&mut conn, signer.event_key(), repeat);
+        let (sealed, took) = timed(|| audit_chain::seal(&mut conn, &signer, round).unwrap());
+        assert_eq!(sealed.events.len(), GROWTH_BATCH, "the batch is sealed");
+        times[0].push(took);
+        let (sealed, took) = timed(|| {
+            audit_chain::seal(
+                &mut conn,
+                &signer,
+                look_back(chrono::Duration::seconds(120)),
+            )
+            .unwrap()
+        });
+        assert!(sealed.events.is_empty());
+        times[1].push(took);
+        let (sealed, took) = timed(|| {
+            audit_chain::seal(
+                &mut conn,
+                &signer,
+                look_back(audit_chain::BACKDATING_TOLERANCE),
+            )
+            .unwrap()
+        });
+        assert!(sealed.events.is_empty());
+        times[2].push(took);
+        let reader = growth_reader(repeat % GROWTH_READERS);
+        let (cases, took) =
+            timed(|| audit::cases_read_with_groups(&mut conn, &reader, since).unwrap());
+        assert_eq!(
+            cases,
+            (repeat as i64 + 1) * (GROWTH_BATCH / GROWTH_READERS) as i64,
+            "the reader's reads of the window, none of its history"
+        );
+        times[3].push(took);
+        let client = growth_client(repeat % 5);
+        let (_, took) = timed(|| audit::cases_read_by_client(&mut conn, &client, since).unwrap());
+        times[4].push(took);
+        let (_, took) = timed(|| {
+            audit::recorded_since(
+                &mut conn,
+                AuditAction::AuditMisuseAlert,
+                "user",
+                &reader,
+                since,
+            )
+            .unwrap()
+        });
+        times[5].push(took);
+    }
+    let [
+        round,
+        straggler,
+        sweep,
+        reader_recount,
+        client_recount,
+        alert_lookup,
+    ] = times.map(median);
+    Growth {
+        trail: count,
+        fill,
+        start_check,
+        full_sweep,
+        round,
+        straggler,
+        sweep,
+        reader_recount,
+        client_recount,
+        alert_lookup,
+    }
+}
+
+/// Step 3: each trail size on a fresh database, and the table.
+fn growth_table(sizes: &[usize]) {
+    println!(
+        "3. Growth: a trail of N events already sealed (bulk SQL, spread over a year; \
+         SHORTCUT: the chain rows have made-up hashes and no MACs, so that chain does not \
+         verify: the sealer reads only its last row); per size, {GROWTH_REPEATS} times: \
+         {GROWTH_BATCH} new reads recorded by `audit::record`, then timed: the round sealing \
+         them, a straggler look-back (120 s) and an hourly sweep (15 min) finding nothing, the \
+         misuse recount of one of {GROWTH_READERS} readers (1 h window, its year of history \
+         outside it), a machine client's recount, the alert look-up; medians printed. Timed \
+         once, with a batch waiting: the sealer's start-up count (`left_behind`) and the full \
+         sweep it spares."
+    );
+    let rows: Vec<Growth> = sizes.iter().map(|&n| growth(n)).collect();
+    println!(
+        "{:>12} | {:>8} | {:>11} | {:>10} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9}",
+        "trail",
+        "fill s",
+        "start count",
+        "full sweep",
+        "round",
+        "look 120s",
+        "sweep 15m",
+        "reader",
+        "client",
+        "alert?"
+    );
+    for g in &rows {
+        println!(
+            "{:>12} | {:>8.1} | {:>11} | {:>10} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9}",
+            g.trail,
+            g.fill.as_secs_f64(),
+            ms(g.start_check),
+            ms(g.full_sweep),
+            ms(g.round),
+            ms(g.straggler),
+            ms(g.sweep),
+            ms(g.reader_recount),
+            ms(g.client_recount),
+            ms(g.alert_lookup),
+        );
+    }
+    if let Some(base) = rows.first() {
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        for g in rows.iter().skip(1) {
+            println!(
+                "{:>12} / {}: round x{:.2}, look-back x{:.2}, sweep x{:.2}, reader x{:.2}, \
+                 client x{:.2}, alert x{:.2}; at start: count x{:.1}, full sweep x{:.1} (target: \
+                 none of the first six more than x1.20)",
+                g.trail,
+                base.trail,
+                ratio(g.round, base.round),
+                ratio(g.straggler, base.straggler),
+                ratio(g.sweep, base.sweep),
+                ratio(g.reader_recount, base.reader_recount),
+                ratio(g.client_recount, base.client_recount),
+                ratio(g.alert_lookup, base.alert_lookup),
+                ratio(g.start_check, base.start_check),
+                ratio(g.full_sweep, base.full_sweep),
+            );
+        }
     }
 }
 

@@ -114,7 +114,13 @@ impl MisuseWatch {
             let reader = reader.as_str();
             let cases = audit::cases_read_with_groups(conn, reader, since)?;
             if cases <= misuse.threshold
-                || audit::recorded_since(conn, AuditAction::AuditMisuseAlert, reader, since)?
+                || audit::recorded_since(
+                    conn,
+                    AuditAction::AuditMisuseAlert,
+                    "user",
+                    reader,
+                    since,
+                )?
             {
                 continue;
             }
@@ -166,7 +172,7 @@ impl MisuseWatch {
     ) -> Result<(), DbError> {
         let cases = audit::cases_read_by_client(conn, client, since)?;
         if cases <= self.threshold
-            || audit::recorded_since(conn, AuditAction::AuditMisuseAlert, client, since)?
+            || audit::recorded_since(conn, AuditAction::AuditMisuseAlert, "client", client, since)?
         {
             return Ok(());
         }

@@ -180,7 +180,8 @@ pub fn for_request(conn: &mut DbConn, request_id: &str) -> Result<Vec<AuditEvent
 }
 
 /// How many different cases `actor` read personal groups of since `since` (successful reads
-/// that touched at least one group).
+/// that touched at least one group). A range of `audit_events_actor_idx` (`actor_user_id`,
+/// `occurred_at`): it reads that reader's events of the window, whatever the trail holds.
 pub fn cases_read_with_groups(
     conn: &mut DbConn,
     actor: &str,
@@ -205,7 +206,9 @@ pub fn cases_read_with_groups(
 }
 
 /// How many different cases the machine client `client` read about since `since` (successful
-/// events of its about a case: who accessed it, its audit events).
+/// events of its about a case: who accessed it, its audit events). A range of
+/// `audit_events_actor_client_idx` (`actor_client_id`, `occurred_at`; partial, clients' events
+/// only): that client's events of the window.
 pub fn cases_read_by_client(
     conn: &mut DbConn,
     client: &str,
@@ -220,18 +223,22 @@ pub fn cases_read_by_client(
         .first(conn)?)
 }
 
-/// Whether an event with `action` about `resource_id` was recorded since `since`.
+/// Whether an event with `action` about the `resource_type` `resource_id` was recorded since
+/// `since`. A range of `audit_events_resource_idx` (type, id, time): the events of the window
+/// about that one resource (without the type, PostgreSQL scanned the whole trail).
 pub fn recorded_since(
     conn: &mut DbConn,
     action: AuditAction,
+    resource_type: &str,
     resource_id: &str,
     since: NaiveDateTime,
 ) -> Result<bool, DbError> {
     Ok(diesel::select(diesel::dsl::exists(
         audit_events::table
-            .filter(audit_events::action.eq(action.code()))
+            .filter(audit_events::resource_type.eq(resource_type))
             .filter(audit_events::resource_id.eq(resource_id))
-            .filter(audit_events::occurred_at.ge(since)),
+            .filter(audit_events::occurred_at.ge(since))
+            .filter(audit_events::action.eq(action.code())),
     ))
     .get_result(conn)?)
 }
