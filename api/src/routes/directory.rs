@@ -147,12 +147,13 @@ pub async fn organisation_listings(
     .await?;
     let (actor, context) = (caller.owned_actor(), caller.context().clone());
     let views = with_conn(&state.pool, move |conn| {
+        // One statement, read outside the audit event's write transaction.
+        let listings = if org.active {
+            ServiceListing::of_organisation(conn, &org.id)?
+        } else {
+            Vec::new()
+        };
         conn.write_transaction(|conn| {
-            let listings = if org.active {
-                ServiceListing::of_organisation(conn, &org.id)?
-            } else {
-                Vec::new()
-            };
             audit::record_decided_by(
                 conn,
                 &context,
@@ -163,14 +164,14 @@ pub async fn organisation_listings(
                     resource: Some(("organisation", org.id.to_string())),
                 },
                 &decision,
-            )?;
-            Ok::<_, ApiError>(
-                listings
-                    .into_iter()
-                    .map(|listing| view(listing, &org))
-                    .collect::<Vec<_>>(),
             )
-        })
+        })?;
+        Ok::<_, ApiError>(
+            listings
+                .into_iter()
+                .map(|listing| view(listing, &org))
+                .collect::<Vec<_>>(),
+        )
     })
     .await?;
     Ok(web::Json(views))

@@ -1,0 +1,3 @@
+DROP INDEX audit_events_action_idx;
+DROP INDEX audit_events_actor_client_idx;
+DROP INDEX audit_events_actor_organisation_idx;
