@@ -1,4 +1,5 @@
-//! Referral benchmark: `cargo bench -p tumaini-tests --bench referrals` (figures go in the notes).
+//! Referral benchmark: `cargo bench --workspace --offline --bench referrals` (figures go in the
+//! notes).
 //!
 //! On a fresh PostgreSQL database, dropped at the end:
 //!
@@ -24,7 +25,29 @@
 //!    number of concurrent clients, each case registered by the case worker (`POST
 //!    /api/v1/cases`, an adult) and its consent recorded (`POST /api/v1/cases/{id}/consents`:
 //!    assistance and referral; identity, contact and health; to health organisations).
-//! 2. The outbox's delivery rate to a real SMTP server on loopback: nothing is delivered during
+//! 2. The inbox page, `GET /api/v1/referrals?box=inbox&limit=N`, read by a case worker of the
+//!    first receiving organisation (topped up first to 100 referrals if step 1 sent it fewer,
+//!    by referring more cases to it; each row's reason is the caller's to read, so each is
+//!    decrypted and its read audited against its case):
+//!    - **statements per page**, for pages of 10 and 100 rows: one request at a time,
+//!      `REFERRALS_BENCH_INBOX_SAMPLES` times (default 20), the growth of
+//!      `tumaini_db::connection::statements_run()` (every statement any pooled connection of
+//!      this process ran: BEGIN and COMMIT count, and so do the session check and the audit
+//!      events) across each request: the least, the median and the most (the audit sealer
+//!      runs alongside and may add to a sample, never take away);
+//!    - **the peak rate** of 100-row pages: `REFERRALS_BENCH_INBOX_CLIENTS` clients (default:
+//!      as many as step 1) back to back for `REFERRALS_BENCH_INBOX_SECS` seconds (default 15)
+//!      after the warm-up: pages per second, p50, p99;
+//!    - **latency at half that rate**, open loop (wrk2's and oha's `-q`): request k is sent at
+//!      t0 + k/rate whatever became of the others (each its own task, at most
+//!      `REFERRALS_BENCH_INBOX_IN_FLIGHT` at once, default 512), and its latency runs from that
+//!      scheduled moment to its answer, so a stall counts against every request it delayed
+//!      (coordinated omission avoided): p50, p99, p99.9, max, the rate achieved, and how often
+//!      the scheduler found the in-flight bound reached (then the bound, not the server, set
+//!      the pace: the latencies still run from the schedule).
+//!
+//!    Any answer other than 200, or a page shorter than asked, fails the run after the report.
+//! 3. The outbox's delivery rate to a real SMTP server on loopback: nothing is delivered during
 //!    step 1 (no mail worker runs). Then the server stops, an aiosmtpd sink starts
 //!    (`tumaini_tests::smtp::SmtpSink`) and `tumaini_api::jobs::outbox::OutboxWorker` delivers the
 //!    queued messages to it, as `tumaini serve` would with `TUMAINI_SMTP_URL` set, until the
@@ -107,10 +130,11 @@ fn main() {
     let start = Instant::now();
     let shelter = seed::organisation(&db, OrganisationKind::Shelter);
     let worker = seed::account_in(&db, &shelter, Role::CaseWorker);
+    let mut receiving_workers = Vec::new();
     let receivers: Vec<String> = (0..receiver_count)
         .map(|_| {
             let org = seed::organisation(&db, OrganisationKind::Health);
-            seed::account_in(&db, &org, Role::CaseWorker);
+            receiving_workers.push(seed::account_in(&db, &org, Role::CaseWorker));
             seed::account_in(&db, &org, Role::Supervisor);
             org.as_str().to_owned()
         })
@@ -162,21 +186,34 @@ fn main() {
     };
     let measured = runtime.block_on(load(&target, &run));
     let mut problems = measured.print(&target);
+
+    // 4. The first receiving organisation's inbox, a page at a time.
+    let inbox = InboxRun {
+        window: Duration::from_secs(setting("REFERRALS_BENCH_INBOX_SECS", 15) as u64),
+        warmup: run.warmup,
+        clients: setting("REFERRALS_BENCH_INBOX_CLIENTS", clients).max(1),
+        in_flight: setting("REFERRALS_BENCH_INBOX_IN_FLIGHT", 512).max(1),
+        samples: setting("REFERRALS_BENCH_INBOX_SAMPLES", 20).max(1),
+    };
+    let (topped_up, inbox_problems) =
+        runtime.block_on(inbox_pages(&target, &receiving_workers[0].email, &inbox));
+    problems.extend(inbox_problems);
+
     let mut conn = db.conn();
     let referrals: i64 = tumaini_db::schema::referrals::table
         .count()
         .get_result(&mut conn)
         .unwrap();
-    if referrals != measured.created_total as i64 {
+    let created = measured.created_total + topped_up;
+    if referrals != created as i64 {
         problems.push(format!(
-            "{referrals} referrals in the database, {} answered 201",
-            measured.created_total
+            "{referrals} referrals in the database, {created} answered 201"
         ));
     }
     drop(server);
     drop(runtime);
 
-    // 4. The outbox, delivered to a real SMTP server.
+    // 5. The outbox, delivered to a real SMTP server.
     let queued = outbox::pending_count(&mut conn).unwrap();
     println!(
         "outbox: {queued} messages queued for {referrals} referrals ({} expected, 2 per referral)",
@@ -543,6 +580,288 @@ impl Measured {
         }
         problems
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The inbox page.
+
+/// The inbox phase's settings.
+struct InboxRun {
+    window: Duration,
+    warmup: Duration,
+    clients: usize,
+    in_flight: usize,
+    samples: usize,
+}
+
+/// Who reads which inbox.
+struct Inbox {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Inbox {
+    /// One page of `limit` rows: the status, the number of rows (when asked to count them,
+    /// else 0) and, unless 200, the answer.
+    async fn page(&self, limit: usize, count: bool) -> (u16, usize, Option<String>) {
+        let sent = self
+            .client
+            .get(format!("{}&limit={limit}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.bytes().await.unwrap_or_default();
+                if status != 200 {
+                    return (status, 0, Some(String::from_utf8_lossy(&body).into_owned()));
+                }
+                let rows = if count {
+                    serde_json::from_slice::<Value>(&body)
+                        .ok()
+                        .and_then(|page| page["items"].as_array().map(Vec::len))
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                (status, rows, None)
+            }
+            Err(err) => (0, 0, Some(format!("no answer: {err}"))),
+        }
+    }
+}
+
+/// Tops the first receiving organisation's inbox up to a full page, then measures its pages;
+/// returns the referrals created to top it up and what went wrong.
+async fn inbox_pages(target: &Arc<Target>, reader: &str, run: &InboxRun) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    // Pairs below the number of cases all go to the first receiver.
+    let wanted = full_page().min(target.cases.len());
+    let mut topped_up = 0;
+    loop {
+        let i = target.next.load(Ordering::Relaxed);
+        if i >= wanted {
+            break;
+        }
+        target.next.store(i + 1, Ordering::Relaxed);
+        let (status, failure) = refer(target, i).await;
+        if let Some(failure) = failure {
+            problems.push(format!(
+                "topping the inbox up, pair {i}: {status} {failure}"
+            ));
+            break;
+        }
+        topped_up += 1;
+    }
+    let inbox = Arc::new(Inbox {
+        client: target.client.clone(),
+        url: format!("{}/api/v1/referrals?box=inbox", target.base),
+        token: sign_in(&target.client, &target.base, reader).await,
+    });
+    println!(
+        "inbox: the first receiving organisation's case worker reads its inbox ({} referrals, \
+         {topped_up} sent to top it up); load average now {}",
+        target.next.load(Ordering::Relaxed).min(target.cases.len()),
+        loadavg()
+    );
+
+    // Statements per page, one request at a time.
+    for limit in [10, full_page()] {
+        inbox.page(limit, false).await; // the session and the connections warmed
+        let mut counts = Vec::with_capacity(run.samples);
+        let mut rows = usize::MAX;
+        for _ in 0..run.samples {
+            let before = tumaini_db::connection::statements_run();
+            let (status, n, failure) = inbox.page(limit, true).await;
+            counts.push(tumaini_db::connection::statements_run() - before);
+            rows = rows.min(n);
+            if let Some(failure) = failure {
+                problems.push(format!("inbox page of {limit}: {status} {failure}"));
+                break;
+            }
+        }
+        counts.sort_unstable();
+        println!(
+            "Tumaini inbox page of {limit} rows: {} statements per request (least of {} requests; \
+             median {}, most {}), {rows} rows per page",
+            counts.first().copied().unwrap_or(0),
+            counts.len(),
+            counts[counts.len() / 2],
+            counts.last().copied().unwrap_or(0),
+        );
+        if rows != limit {
+            problems.push(format!("an inbox page of {limit} held {rows} rows"));
+        }
+    }
+
+    // The peak: closed loop.
+    let limit = full_page();
+    let peak = closed_loop(&inbox, limit, run).await;
+    println!(
+        "Tumaini inbox page of {limit} rows, peak (closed loop, {} clients): {} pages in {:.2?}, \
+         {:.1}/s, p50 {:.2?}, p99 {:.2?}, max {:.2?}; answers other than 200: {}",
+        run.clients,
+        peak.ok,
+        run.window,
+        peak.rate,
+        percentile(&peak.latencies, 0.5),
+        percentile(&peak.latencies, 0.99),
+        peak.latencies.last().copied().unwrap_or_default(),
+        peak.failures.len(),
+    );
+    problems.extend(peak.failures);
+
+    // Half the peak: open loop, latencies from the schedule.
+    let rate = peak.rate / 2.0;
+    if rate > 0.0 {
+        let half = open_loop(&inbox, limit, rate, run).await;
+        println!(
+            "Tumaini inbox page of {limit} rows at half the peak (open loop, {rate:.1}/s \
+             scheduled, latency from the scheduled start): {} pages, {:.1}/s achieved, p50 \
+             {:.2?}, p99 {:.2?}, p99.9 {:.2?}, max {:.2?}; the in-flight bound ({}) reached {} \
+             times; answers other than 200: {}",
+            half.ok,
+            half.rate,
+            percentile(&half.latencies, 0.5),
+            percentile(&half.latencies, 0.99),
+            percentile(&half.latencies, 0.999),
+            half.latencies.last().copied().unwrap_or_default(),
+            run.in_flight,
+            half.saturated,
+            half.failures.len(),
+        );
+        problems.extend(half.failures);
+    } else {
+        problems.push("no inbox page was measured at the peak".to_owned());
+    }
+    (topped_up, problems)
+}
+
+/// The largest page the API serves.
+fn full_page() -> usize {
+    usize::try_from(tumaini_api::referrals::MAX_PAGE).unwrap()
+}
+
+/// What a load phase of the inbox measured.
+#[derive(Default)]
+struct PageLoad {
+    /// 200s inside the window.
+    ok: usize,
+    /// Per second of the window.
+    rate: f64,
+    /// Latencies inside the window, sorted.
+    latencies: Vec<Duration>,
+    /// Times the open loop's scheduler waited for the in-flight bound.
+    saturated: usize,
+    /// The first few answers other than 200, and a count of the rest.
+    failures: Vec<String>,
+}
+
+impl PageLoad {
+    fn failed(&mut self, status: u16, failure: String) {
+        if self.failures.len() < KEPT_FAILURES {
+            self.failures.push(format!(
+                "inbox page: {status} {}",
+                failure.chars().take(300).collect::<String>()
+            ));
+        }
+    }
+}
+
+/// `run.clients` tasks read pages back to back; those started after the warm-up and finished
+/// inside the window count.
+async fn closed_loop(inbox: &Arc<Inbox>, limit: usize, run: &InboxRun) -> PageLoad {
+    let from = Instant::now() + run.warmup;
+    let until = from + run.window;
+    let tasks: Vec<_> = (0..run.clients)
+        .map(|_| {
+            let inbox = Arc::clone(inbox);
+            tokio::spawn(async move {
+                let mut load = PageLoad::default();
+                loop {
+                    let started = Instant::now();
+                    if started >= until {
+                        return load;
+                    }
+                    let (status, _, failure) = inbox.page(limit, false).await;
+                    let ended = Instant::now();
+                    if let Some(failure) = failure {
+                        load.failed(status, failure);
+                    } else if started >= from && ended <= until {
+                        load.ok += 1;
+                        load.latencies.push(ended - started);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = PageLoad::default();
+    for task in tasks {
+        let load = task.await.unwrap();
+        all.ok += load.ok;
+        all.latencies.extend(load.latencies);
+        all.failures.extend(load.failures);
+    }
+    all.latencies.sort();
+    all.rate = all.ok as f64 / run.window.as_secs_f64();
+    all
+}
+
+/// Pages sent at `rate` per second on a fixed schedule for the warm-up and the window, each in
+/// its own task whatever became of the others; a page's latency runs from its scheduled start.
+/// Those scheduled inside the window count.
+async fn open_loop(inbox: &Arc<Inbox>, limit: usize, rate: f64, run: &InboxRun) -> PageLoad {
+    let bound = Arc::new(tokio::sync::Semaphore::new(run.in_flight));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let t0 = tokio::time::Instant::now();
+    let from = t0 + run.warmup;
+    let until = from + run.window;
+    let mut saturated = 0;
+    for k in 0u64.. {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a request's number in the schedule"
+        )]
+        let scheduled = t0 + Duration::from_secs_f64(k as f64 / rate);
+        if scheduled >= until {
+            break;
+        }
+        tokio::time::sleep_until(scheduled).await;
+        let permit = match Arc::clone(&bound).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                saturated += 1;
+                Arc::clone(&bound).acquire_owned().await.unwrap()
+            }
+        };
+        let (inbox, tx) = (Arc::clone(inbox), tx.clone());
+        tokio::spawn(async move {
+            let (status, _, failure) = inbox.page(limit, false).await;
+            let latency = tokio::time::Instant::now() - scheduled;
+            drop(permit);
+            let _ = tx.send((scheduled >= from, status, failure, latency));
+        });
+    }
+    drop(tx);
+    let mut all = PageLoad {
+        saturated,
+        ..PageLoad::default()
+    };
+    while let Some((measured, status, failure, latency)) = rx.recv().await {
+        if let Some(failure) = failure {
+            all.failed(status, failure);
+        } else if measured {
+            all.ok += 1;
+            all.latencies.push(latency);
+        }
+    }
+    all.latencies.sort();
+    // Achieved: the pages scheduled in the window over the time until the last answered.
+    let elapsed = tokio::time::Instant::now() - from;
+    all.rate = all.ok as f64 / elapsed.as_secs_f64().max(run.window.as_secs_f64());
+    all
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -167,6 +167,29 @@ impl Entry {
         audit::record(conn, &self.record, self.key.as_ref())?;
         Ok(())
     }
+
+    /// Appends several events, each as [`Entry::write`] would, in one statement: what a
+    /// request that read many cases (a page of referrals) audits.
+    pub fn write_all(entries: Vec<Entry>, conn: &mut DbConn) -> Result<(), DbError> {
+        let events: Vec<_> = entries
+            .into_iter()
+            .map(|entry| {
+                debug_assert!(
+                    entry.key.is_some(),
+                    "audit event {} written without the event key",
+                    entry.record.action.code()
+                );
+                if entry.key.is_none() {
+                    tracing::error!(
+                        action = entry.record.action.code(),
+                        "audit event written without the event key: it will not verify"
+                    );
+                }
+                (entry.record, entry.key)
+            })
+            .collect();
+        audit::record_all(conn, &events)
+    }
 }
 
 /// Who acted: a signed-in person or a machine client.

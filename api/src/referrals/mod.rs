@@ -194,6 +194,45 @@ fn load(conn: &mut DbConn, id: &ReferralId) -> Result<Loaded, DbError> {
     })
 }
 
+/// [`load`] for a page of referrals already read, in a fixed number of queries whatever the
+/// page's length: their cases' policy facts together, their parties together. In the order
+/// of `referrals`; a referral whose case or party is missing fails the page as [`load`]
+/// fails (`NotFound`).
+fn load_page(conn: &mut DbConn, referrals: Vec<Referral>) -> Result<Vec<Loaded>, DbError> {
+    let mut case_ids: Vec<CaseId> = referrals.iter().map(|r| r.case_id.clone()).collect();
+    case_ids.sort();
+    case_ids.dedup();
+    let cases = service::load_facts_many(conn, &case_ids)?;
+    let parties = Referral::parties(conn, &referrals)?;
+    referrals
+        .into_iter()
+        .map(|referral| {
+            let (case, case_facts, _) = cases.get(&referral.case_id).ok_or(DbError::NotFound)?;
+            let from = parties
+                .get(&referral.from_organisation_id)
+                .ok_or(DbError::NotFound)?;
+            let to = parties
+                .get(&referral.to_organisation_id)
+                .ok_or(DbError::NotFound)?;
+            let facts = ReferralFacts {
+                id: referral.id.to_string(),
+                case: case_facts.clone(),
+                from: OrganisationFacts::from(from),
+                to: OrganisationFacts::from(to),
+                state: referral.state.code().to_owned(),
+                groups: policy_groups(&referral.groups),
+            };
+            Ok(Loaded {
+                facts,
+                from: from.clone(),
+                to: to.clone(),
+                case: case.clone(),
+                referral,
+            })
+        })
+        .collect()
+}
+
 /// The referral `id` with its case, as the policies see them (for lists outside this module:
 /// "my work").
 pub fn policy_facts(
@@ -230,18 +269,75 @@ fn view(
 ) -> Result<ReferralView, ApiError> {
     let r = &loaded.referral;
     let reason = if with_reason {
-        match state
-            .vault()?
-            .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
-            .map_err(vault_error)?
-        {
-            GroupRead::Plain(plain) => Some(String::from_utf8_lossy(plain.expose()).into_owned()),
-            GroupRead::Erased | GroupRead::Absent => None,
-        }
+        reason_text(
+            state
+                .vault()?
+                .open_record(conn, &r.case_id, reason_place(&r.id), &r.reason)
+                .map_err(vault_error)?,
+        )
     } else {
         None
     };
-    Ok(ReferralView {
+    Ok(view_of(loaded, with_reason, reason, timeline))
+}
+
+/// The reason as the view shows it: none once the case was erased.
+fn reason_text(read: GroupRead) -> Option<String> {
+    match read {
+        GroupRead::Plain(plain) => Some(String::from_utf8_lossy(plain.expose()).into_owned()),
+        GroupRead::Erased | GroupRead::Absent => None,
+    }
+}
+
+/// The views of a page of loaded referrals, each `with_reason` as decided for it: the reasons
+/// shown are opened together ([`tumaini_db::vault::Vault::open_records`], one query for their
+/// cases' keys), and no other.
+fn page_views(
+    conn: &mut DbConn,
+    state: &AppState,
+    page: &[(Loaded, bool)],
+    timelines: &mut HashMap<ReferralId, Vec<ReferralEvent>>,
+) -> Result<Vec<ReferralView>, ApiError> {
+    let sealed: Vec<(&CaseId, RecordPlace<'_>, &[u8])> = page
+        .iter()
+        .filter(|(_, with_reason)| *with_reason)
+        .map(|(loaded, _)| {
+            let r = &loaded.referral;
+            (&r.case_id, reason_place(&r.id), r.reason.as_slice())
+        })
+        .collect();
+    let mut reasons = if sealed.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .vault()?
+            .open_records(conn, &sealed)
+            .map_err(vault_error)?
+    }
+    .into_iter();
+    Ok(page
+        .iter()
+        .map(|(loaded, with_reason)| {
+            let reason = if *with_reason {
+                reasons.next().and_then(reason_text)
+            } else {
+                None
+            };
+            let timeline = timelines.remove(&loaded.referral.id).unwrap_or_default();
+            view_of(loaded, *with_reason, reason, timeline)
+        })
+        .collect())
+}
+
+/// The view of a loaded referral whose reason, when the caller may read it, is already open.
+fn view_of(
+    loaded: &Loaded,
+    with_reason: bool,
+    reason: Option<String>,
+    timeline: Vec<ReferralEvent>,
+) -> ReferralView {
+    let r = &loaded.referral;
+    ReferralView {
         id: r.id.clone(),
         reference: r.reference.clone(),
         case_id: r.case_id.clone(),
@@ -270,7 +366,7 @@ fn view(
         started_at: r.started_at.map(|t| t.and_utc()),
         ended_at: r.ended_at.map(|t| t.and_utc()),
         timeline: timeline.into_iter().map(StepView::from).collect(),
-    })
+    }
 }
 
 /// Records that the reason given for a referral of `case` was decrypted for the caller: an
@@ -294,6 +390,16 @@ fn record_reason_read(
         "referral",
         false,
     )
+}
+
+/// The event [`record_reason_read`] appends, to write with others ([`Entry::write_all`]).
+fn reason_read_entry(context: &RequestContext, user: &User, case: &CaseId) -> Entry {
+    Entry::new(AuditAction::ReferralReasonRead, Outcome::Success)
+        .in_request(context)
+        .by(Some(user))
+        .on("case", case)
+        .groups(&[service::REFERRAL_REASON])
+        .purpose("referral")
 }
 
 /// Appends a referral event: who, which step, which referral, the decision, the groups the
@@ -573,23 +679,22 @@ pub async fn of_case(state: &AppState, caller: Caller, case: CaseId) -> Result<R
         let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
         let mut timelines = Referral::events(conn, &ids)?;
         let owner = access.case.owner_organisation_id == caller_org;
-        let mut items = Vec::new();
+        let mut shown = Vec::new();
         let mut reasons_read = false;
-        for referral in referrals {
-            let loaded = load(conn, &referral.id)?;
+        for loaded in load_page(conn, referrals)? {
             let readable = access
                 .decide_referral(Action::ReadReferral, &loaded.facts)
                 .allowed;
             if !(owner || readable) {
                 continue;
             }
-            let timeline = timelines.remove(&referral.id).unwrap_or_default();
             let with_reason = access
                 .decide_referral(Action::ReadReferralReason, &loaded.facts)
                 .allowed;
             reasons_read |= with_reason;
-            items.push(view(conn, &app, &loaded, with_reason, timeline)?);
+            shown.push((loaded, with_reason));
         }
+        let items = page_views(conn, &app, &shown, &mut timelines)?;
         Ok(Reply::ok(json!({ "items": items })).reading_reasons(reasons_read))
     })
     .await
@@ -608,18 +713,19 @@ pub fn for_subject_access(
     let referrals = Referral::of_case(conn, &access.case.id)?;
     let ids: Vec<ReferralId> = referrals.iter().map(|r| r.id.clone()).collect();
     let mut timelines = Referral::events(conn, &ids)?;
-    let mut items = Vec::new();
+    let mut shown = Vec::new();
     let mut reasons_read = false;
-    for referral in referrals {
-        let loaded = load(conn, &referral.id)?;
-        let timeline = timelines.remove(&referral.id).unwrap_or_default();
+    for loaded in load_page(conn, referrals)? {
         let with_reason = access
             .decide_referral(Action::ReadReferralReason, &loaded.facts)
             .allowed;
         reasons_read |= with_reason;
-        items.push(view(conn, state, &loaded, with_reason, timeline)?);
+        shown.push((loaded, with_reason));
     }
-    Ok((items, reasons_read))
+    Ok((
+        page_views(conn, state, &shown, &mut timelines)?,
+        reasons_read,
+    ))
 }
 
 /// A side of an organisation's referrals.
@@ -655,7 +761,10 @@ pub struct MailboxPage {
 }
 
 /// An organisation's inbox or outbox of referrals, newest first: those the caller may read,
-/// each reason decided on its own and its decryption audited against its case.
+/// each reason decided on its own and its decryption audited against its case. A fixed number
+/// of statements whatever the page's length (Discourse's and crates.io's one query per list
+/// page): the page, its cases' facts, its parties, its timelines and the keys of the reasons
+/// shown in one read transaction, then the events in one short write.
 pub async fn mailbox(
     state: &AppState,
     caller: Caller,
@@ -693,12 +802,10 @@ pub async fn mailbox(
             } else {
                 None
             };
-            let ids: Vec<ReferralId> = rows.iter().map(|r| r.id.clone()).collect();
-            let mut timelines = Referral::events(conn, &ids)?;
-            let mut items = Vec::new();
+            // The page's facts in a fixed number of queries, decided in memory.
+            let mut shown = Vec::new();
             let mut reasons_of: Vec<CaseId> = Vec::new();
-            for referral in rows {
-                let loaded = load(conn, &referral.id)?;
+            for loaded in load_page(conn, rows)? {
                 let resource = Resource::Referral(&loaded.facts);
                 if !authz
                     .decide(&principal, Action::ReadReferral, &resource, &context)
@@ -711,33 +818,37 @@ pub async fn mailbox(
                 let with_reason = authz
                     .decide(&principal, Action::ReadReferralReason, &resource, &context)
                     .allowed;
-                if with_reason && !reasons_of.contains(&referral.case_id) {
-                    reasons_of.push(referral.case_id.clone());
+                if with_reason && !reasons_of.contains(&loaded.referral.case_id) {
+                    reasons_of.push(loaded.referral.case_id.clone());
                 }
-                let timeline = timelines.remove(&referral.id).unwrap_or_default();
-                items.push(view(conn, &app, &loaded, with_reason, timeline)?);
+                shown.push((loaded, with_reason));
             }
+            let ids: Vec<ReferralId> = shown.iter().map(|(l, _)| l.referral.id.clone()).collect();
+            let mut timelines = if ids.is_empty() {
+                HashMap::new()
+            } else {
+                Referral::events(conn, &ids)?
+            };
+            let items = page_views(conn, &app, &shown, &mut timelines)?;
             Ok::<_, ApiError>((ReferralPage { items, next_cursor }, reasons_of))
         })?;
-        conn.write_transaction(|conn| {
-            crate::audit::record(
-                conn,
-                &request,
-                Some(&user),
-                crate::audit::Event {
-                    action: match side {
-                        Mailbox::Inbox => AuditAction::ReferralInbox,
-                        Mailbox::Outbox => AuditAction::ReferralOutbox,
-                    },
-                    outcome: crate::audit::Outcome::Success,
-                    resource: Some(("organisation", organisation.id.to_string())),
-                },
-            )?;
-            for case in &reasons_of {
-                record_reason_read(conn, &request, &user, case)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
+        // The page's event and one per case whose reason it opened, in one statement.
+        let listed = match side {
+            Mailbox::Inbox => AuditAction::ReferralInbox,
+            Mailbox::Outbox => AuditAction::ReferralOutbox,
+        };
+        let mut events = vec![
+            Entry::new(listed, Outcome::Success)
+                .in_request(&request)
+                .by(Some(&user))
+                .on("organisation", &organisation.id),
+        ];
+        events.extend(
+            reasons_of
+                .iter()
+                .map(|case| reason_read_entry(&request, &user, case)),
+        );
+        conn.write_transaction(|conn| Entry::write_all(events, conn))?;
         Ok(page)
     })
     .await

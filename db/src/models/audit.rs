@@ -128,6 +128,43 @@ pub fn record(
     event: &AuditRecord,
     key: Option<&EventKey>,
 ) -> Result<AuditEventId, DbError> {
+    let stored = stored(event, key);
+    diesel::insert_into(audit_events::table)
+        .values(&stored)
+        .execute(conn)?;
+    Ok(stored.id)
+}
+
+/// [`record`] for several events, in one statement: a request that read many cases (a page of
+/// referrals, each reason read) audits each read without a round trip each. Stored in the
+/// order given.
+pub fn record_all(
+    conn: &mut DbConn,
+    events: &[(AuditRecord, Option<EventKey>)],
+) -> Result<(), DbError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let stored: Vec<AuditEvent> = events
+        .iter()
+        .map(|(event, key)| stored(event, key.as_ref()))
+        .collect();
+    // Several rows in one statement is not in the engines' common subset (diesel's
+    // MultiConnection backend offers no batch insert): each engine's own insert.
+    match conn {
+        DbConn::Postgresql(pg) => diesel::insert_into(audit_events::table)
+            .values(&stored)
+            .execute(pg)?,
+        // In the process: a statement per row, and no round trip.
+        DbConn::Sqlite(sqlite) => diesel::insert_into(audit_events::table)
+            .values(&stored)
+            .execute(sqlite)?,
+    };
+    Ok(())
+}
+
+/// The row of an event, with its MAC under `key`.
+fn stored(event: &AuditRecord, key: Option<&EventKey>) -> AuditEvent {
     let mut stored = AuditEvent {
         id: AuditEventId::generate(),
         occurred_at: now_utc(),
@@ -155,10 +192,7 @@ pub fn record(
         mac: None,
     };
     stored.mac = key.map(|key| key.mac(&stored));
-    diesel::insert_into(audit_events::table)
-        .values(&stored)
-        .execute(conn)?;
-    Ok(stored.id)
+    stored
 }
 
 /// Events with this action, oldest first (for tests and the audit work's queries).
