@@ -1,13 +1,16 @@
 //! Writing many new cases at once: `tumaini seed` and the benchmarks fill a database with a
 //! million demo cases, which one statement per row (each a round trip) cannot do in minutes.
 //!
-//! The rows of a batch of new cases are collected per table in a [`CaseBatch`] and written with
-//! multi-row `INSERT`s, a few hundred rows each, one table after another in the order their
-//! foreign keys need. The rows are exactly those the request paths write for a case registered
-//! and then worked on (`Case::insert` and `Case::apply`, `assignment::assign`,
-//! `consent::append`, `duplicate::record`, the records' `insert`), so a seeded case reads like
-//! any other. The multi-engine connection has no batch insert, so each statement matches on the
-//! engine and runs on the concrete connection.
+//! The rows of a batch of new cases are collected per table in a [`CaseBatch`] and written one
+//! table after another, in the order their foreign keys need: on PostgreSQL with a binary
+//! `COPY ... FROM STDIN` per table ([`copy_rows!`]), on SQLite with multi-row `INSERT`s of a
+//! few hundred rows each ([`insert_rows!`], also used on PostgreSQL for the record types whose
+//! `Insertable` leaves `None` to the column default, which `COPY` cannot express). The rows are
+//! exactly those the request paths write for a case registered and then worked on
+//! (`Case::insert` and `Case::apply`, `assignment::assign`, `consent::append`,
+//! `duplicate::record`, the records' `insert`), so a seeded case reads like any other. The
+//! multi-engine connection has no batch insert, so each statement matches on the engine and
+//! runs on the concrete connection.
 
 use std::collections::HashSet;
 
@@ -59,6 +62,24 @@ macro_rules! insert_rows {
     }};
 }
 pub(crate) use insert_rows;
+
+/// Writes `$rows` as [`insert_rows!`] does, but on PostgreSQL with one binary
+/// `COPY ... FROM STDIN` for them all (no statement to parse, no bound parameters): for rows
+/// whose `Insertable` binds every column (`treat_none_as_default_value = false`, or no
+/// `Option` field).
+macro_rules! copy_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        match &mut *$conn {
+            $crate::DbConn::Postgresql(pg) => diesel::copy_from($table)
+                .from_insertable(&$rows[..])
+                .execute(pg)
+                .map(drop)
+                .map_err($crate::DbError::from),
+            lite => $crate::models::bulk::insert_rows!(lite, $table, $rows),
+        }
+    }};
+}
+pub(crate) use copy_rows;
 
 /// A new case's row as `Case::insert` writes it and `Case::apply` then changes it.
 #[derive(Debug, Clone, Insertable)]
@@ -228,14 +249,14 @@ impl CaseRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_exploitation_types)]
+#[diesel(table_name = case_exploitation_types, treat_none_as_default_value = false)]
 struct ExploitationTypeRow {
     case_id: CaseId,
     exploitation_type: ExploitationType,
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_means_of_control)]
+#[diesel(table_name = case_means_of_control, treat_none_as_default_value = false)]
 struct MeansOfControlRow {
     case_id: CaseId,
     means_of_control: MeansOfControl,
@@ -253,7 +274,7 @@ struct AssignmentRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_duplicates)]
+#[diesel(table_name = case_duplicates, treat_none_as_default_value = false)]
 struct DuplicateRow {
     case_id: CaseId,
     other_case_id: CaseId,
@@ -431,16 +452,16 @@ impl CaseBatch {
             assistance_records, case_notes, follow_ups, identification_decisions, risk_assessments,
             screenings,
         };
-        insert_rows!(conn, cases::table, self.cases)?;
-        insert_rows!(
+        copy_rows!(conn, cases::table, self.cases)?;
+        copy_rows!(
             conn,
             case_exploitation_types::table,
             self.exploitation_types
         )?;
-        insert_rows!(conn, case_means_of_control::table, self.means_of_control)?;
-        insert_rows!(conn, case_assignments::table, self.assignments)?;
-        insert_rows!(conn, case_duplicates::table, self.duplicates)?;
-        insert_rows!(conn, consents::table, self.consents)?;
+        copy_rows!(conn, case_means_of_control::table, self.means_of_control)?;
+        copy_rows!(conn, case_assignments::table, self.assignments)?;
+        copy_rows!(conn, case_duplicates::table, self.duplicates)?;
+        copy_rows!(conn, consents::table, self.consents)?;
         insert_rows!(conn, screenings::table, self.screenings)?;
         insert_rows!(conn, identification_decisions::table, self.decisions)?;
         insert_rows!(conn, assistance_records::table, self.assistance)?;
@@ -486,7 +507,7 @@ struct AnonymousRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = anonymous_notification_exploitation_types)]
+#[diesel(table_name = anonymous_notification_exploitation_types, treat_none_as_default_value = false)]
 struct AnonymousTypeRow {
     notification_id: NotificationId,
     exploitation_type: ExploitationType,
@@ -524,8 +545,8 @@ pub fn insert_anonymous(
             exploitation_type,
         }));
     }
-    insert_rows!(conn, anonymous_notifications::table, rows)?;
-    insert_rows!(
+    copy_rows!(conn, anonymous_notifications::table, rows)?;
+    copy_rows!(
         conn,
         anonymous_notification_exploitation_types::table,
         types

@@ -5,7 +5,7 @@
 //! neither history nor earlier values, and its data key was made a moment ago: a
 //! [`NewCaseKey`] keeps the key in memory and seals every group, the index terms and any record
 //! under it with the same bindings the vault's readers rebuild, while the rows go into a
-//! [`VaultBatch`] written with multi-row `INSERT`s. Every case still has its own random data
+//! [`VaultBatch`] written in bulk (`COPY` on PostgreSQL). Every case still has its own random data
 //! key wrapped under the KEK (crypto-shredding works as for any case), every value is
 //! encrypted, and the blind indexes are computed under the newest blind-index key, so reads,
 //! duplicate detection and shredding cannot tell a seeded case from a registered one.
@@ -25,7 +25,7 @@ use super::{
     data_key_context, group_binding, terms_binding,
 };
 use crate::ids::{CaseId, OrgId, UserId};
-use crate::models::bulk::insert_rows;
+use crate::models::bulk::copy_rows;
 use crate::schema::{
     blind_indexes, case_field_groups, case_group_versions, case_index_terms, case_keys,
 };
@@ -33,7 +33,7 @@ use crate::vocabulary::{FieldGroup, RectificationReason, Role};
 use crate::{DbConn, DbError};
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_keys)]
+#[diesel(table_name = case_keys, treat_none_as_default_value = false)]
 struct CaseKeyRow {
     case_id: CaseId,
     data_key_version: i32,
@@ -43,7 +43,7 @@ struct CaseKeyRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_field_groups)]
+#[diesel(table_name = case_field_groups, treat_none_as_default_value = false)]
 struct GroupRow {
     case_id: CaseId,
     field_group: FieldGroup,
@@ -67,7 +67,7 @@ struct VersionRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = case_index_terms)]
+#[diesel(table_name = case_index_terms, treat_none_as_default_value = false)]
 struct TermsRow {
     case_id: CaseId,
     index_key_version: i32,
@@ -76,7 +76,7 @@ struct TermsRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = blind_indexes)]
+#[diesel(table_name = blind_indexes, treat_none_as_default_value = false)]
 struct IndexRow {
     case_id: CaseId,
     index_name: IndexName,
@@ -108,11 +108,11 @@ impl VaultBatch {
     /// Writes every row, keys first. Call inside the write transaction that writes the cases
     /// (the keys refer to them), after them.
     pub fn insert(&self, conn: &mut DbConn) -> Result<(), DbError> {
-        insert_rows!(conn, case_keys::table, self.keys)?;
-        insert_rows!(conn, case_field_groups::table, self.groups)?;
-        insert_rows!(conn, case_group_versions::table, self.versions)?;
-        insert_rows!(conn, case_index_terms::table, self.terms)?;
-        insert_rows!(conn, blind_indexes::table, self.indexes)?;
+        copy_rows!(conn, case_keys::table, self.keys)?;
+        copy_rows!(conn, case_field_groups::table, self.groups)?;
+        copy_rows!(conn, case_group_versions::table, self.versions)?;
+        copy_rows!(conn, case_index_terms::table, self.terms)?;
+        copy_rows!(conn, blind_indexes::table, self.indexes)?;
         Ok(())
     }
 }
