@@ -12,7 +12,6 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "a failed set-up or query must stop the test loudly"
 )]
 
