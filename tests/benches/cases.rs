@@ -23,6 +23,15 @@
 //! through libpq with the same settings (TLS when the server offers it), and each measurement
 //! starts after a CHECKPOINT. `pgbench` must be on the PATH.
 //!
+//! Reads are measured `CASES_BENCH_ROUNDS` times (default 3), each round Tumaini then pgbench;
+//! the round with the median ratio is reported. Then each operation runs at a constant rate of
+//! half its measured peak (an open loop: request k is due at k / rate, and its latency counts
+//! from then, so a stall is not hidden by the clients waiting: no coordinated omission), with
+//! p50, p99 and p99.9. Tumaini's statements per request are counted by the connections
+//! themselves (`tumaini_db::connection::statements_run`; the audit sealer's included) and
+//! printed beside pgbench's script length. `CASES_BENCH_TRAIL=N` first adds N earlier audit
+//! events to the trail (sealed), for the growth measurements.
+//!
 //! The ratio is Tumaini's rate over pgbench's. Everything runs on this machine: the HTTP
 //! clients, the server (`TUMAINI_WORKERS` actix workers, default one per core; a pool of
 //! `CASES_BENCH_POOL` connections, default 32) and PostgreSQL share its cores, as do pgbench
@@ -50,8 +59,9 @@ use diesel::{Connection as _, PgConnection, QueryableByName, RunQueryDsl as _};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
+use tumaini_db::connection::statements_run;
 use tumaini_db::vault::Vault;
-use tumaini_tests::bench::{ServedApp, percentile, setting};
+use tumaini_tests::bench::{OpenLoop, ServedApp, open_loop, percentile, setting};
 use tumaini_tests::seed::PASSWORD;
 use tumaini_tests::{Engine, TestDb, test_config};
 
@@ -138,6 +148,15 @@ fn main() {
          ANALYZE bench_ids;"
     ))
     .unwrap();
+    let trail = setting("CASES_BENCH_TRAIL", 0);
+    if trail > 0 {
+        let start = Instant::now();
+        fill_trail(&mut pg, trail);
+        println!(
+            "the trail: {trail} earlier audit events added, sealed, in {:.1?}",
+            start.elapsed()
+        );
+    }
     let ids = many(&mut pg, "SELECT id AS v FROM bench_ids ORDER BY n");
     let row_count = |pg: &mut PgConnection, table: &str| {
         count(pg, &format!("SELECT count(*) AS n FROM {table}"))
@@ -192,23 +211,45 @@ fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
 
-    // 3. Reads, then pgbench's equivalent.
-    // Each measurement starts right after a checkpoint, so none pays for another's writes.
-    pg.batch_execute("CHECKPOINT").unwrap();
-    let http = runtime.block_on(load(&target, Op::Read, &run));
-    http.print("Tumaini read");
-    let script = read_script(&mut pg);
-    pg.batch_execute("CHECKPOINT").unwrap();
-    let reads = (
-        http,
-        run.pgbench(&script, "read", scratch.path(), &worker, &target),
+    // 3. Reads, then pgbench's equivalent, `rounds` times; the round with the median ratio is
+    // the one reported. Each measurement starts right after a checkpoint, so none pays for
+    // another's writes.
+    let mut rounds = Vec::new();
+    let mut script = None;
+    for round in 1..=setting("CASES_BENCH_ROUNDS", 3).max(1) {
+        pg.batch_execute("CHECKPOINT").unwrap();
+        let http = runtime.block_on(load(&target, Op::Read, &run));
+        http.print(&format!("Tumaini read, round {round}"));
+        let script = script.get_or_insert_with(|| read_script(&mut pg));
+        pg.batch_execute("CHECKPOINT").unwrap();
+        let bench = run.pgbench(script, "read", scratch.path(), &worker, &target);
+        println!(
+            "round {round}: ratio {:.2} (Tumaini {:.1} reads/s, pgbench {:.1} tps)",
+            http.rate() / bench.rate(),
+            http.rate(),
+            bench.rate()
+        );
+        rounds.push((http, bench));
+    }
+    rounds.sort_by(|a, b| (a.0.rate() / a.1.rate()).total_cmp(&(b.0.rate() / b.1.rate())));
+    println!(
+        "read ratios of the {} rounds: {}",
+        rounds.len(),
+        rounds
+            .iter()
+            .map(|(a, b)| format!("{:.2}", a.rate() / b.rate()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
+    let reads = rounds.swap_remove(rounds.len() / 2);
+    let read_peak = reads.0.rate();
     rows.push(("read, 2 groups", reads));
 
     // 4. Registrations, then pgbench's equivalent.
     pg.batch_execute("CHECKPOINT").unwrap();
     let http = runtime.block_on(load(&target, Op::Create, &run));
     http.print("Tumaini create");
+    let create_peak = http.rate();
     let script = create_script(&mut pg);
     pg.batch_execute("CHECKPOINT").unwrap();
     let creates = (
@@ -217,10 +258,54 @@ fn main() {
     );
     rows.push(("create", creates));
 
+    // 5. Latency at a given load: half of each peak, at a constant rate.
+    let mut constant = Vec::new();
+    for (op, peak) in [(Op::Read, read_peak), (Op::Create, create_peak)] {
+        pg.batch_execute("CHECKPOINT").unwrap();
+        let measured = runtime.block_on(at_constant_rate(&target, op, peak / 2.0, &run));
+        measured.print(&format!("Tumaini {op:?} at half its peak"));
+        constant.push((op, measured));
+    }
+
     drop(server);
     report(&rows);
+    println!();
+    println!("at half the peak rate, a constant load (latency from each request's due time):");
+    for (op, m) in &constant {
+        m.print(&format!("  {op:?}"));
+    }
     drop(pg);
     drop(db);
+}
+
+/// Adds `n` audit events before the seeded ones' time (one a millisecond up to a minute ago,
+/// by 1,000 other readers, copied from the oldest event), with chain rows after the last
+/// sealed position, so that the trail the requests append to is `n` events longer and the
+/// sealer starts after them. The chain rows' hashes are not a valid chain: a benchmark's
+/// shortcut, never verified.
+fn fill_trail(pg: &mut PgConnection, n: usize) {
+    pg.batch_execute(&format!(
+        "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_user_id,
+           actor_organisation_id, actor_role, resource_type, resource_id, field_groups, purpose,
+           decision, policy_ids, request_id, client_hash, severity, client_request_id,
+           actor_client_id, mac)
+         SELECT 'trail-' || i, (now() AT TIME ZONE 'UTC') - interval '1 minute'
+             - ({n} - i) * interval '1 millisecond',
+           t.action, t.outcome, 'trail-reader-' || (i % 1000), t.actor_organisation_id,
+           t.actor_role, t.resource_type, t.resource_id, t.field_groups, t.purpose, t.decision,
+           t.policy_ids, 'trail-' || i, t.client_hash, t.severity, NULL, NULL, t.mac
+         FROM generate_series(1, {n}) i,
+           (SELECT * FROM audit_events ORDER BY occurred_at LIMIT 1) t;
+         INSERT INTO audit_chain (position, event_id, leaf_hash, chain_hash, sealed_at,
+           checkpoint_sequence, mac)
+         SELECT (SELECT coalesce(max(position), 0) FROM audit_chain) + i, 'trail-' || i,
+           sha256(('leaf' || i)::bytea), sha256(('chain' || i)::bytea),
+           now() AT TIME ZONE 'UTC', NULL, NULL
+         FROM generate_series(1, {n}) i;
+         VACUUM ANALYZE audit_events;
+         VACUUM ANALYZE audit_chain;"
+    ))
+    .unwrap();
 }
 
 /// What every measurement shares.
@@ -241,7 +326,8 @@ struct Measured {
     latencies: Vec<Duration>,
     /// CPU used during the window.
     cpu: Cpu,
-    /// Statements per operation (pgbench only).
+    /// Statements per operation: pgbench's script; for Tumaini, those its connections sent
+    /// during the window (the audit sealer's included) over the requests completed in it.
     statements: Option<usize>,
 }
 
@@ -252,10 +338,12 @@ impl Measured {
 
     fn print(&self, name: &str) {
         println!(
-            "{name}: {} requests in {:?}, {:.1}/s, p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+            "{name}: {} requests in {:?}, {:.1}/s, {} statements each, p50 {:.2?}, p99 {:.2?}, \
+             max {:.2?}",
             self.done,
             self.window,
             self.rate(),
+            self.statements.unwrap_or_default(),
             percentile(&self.latencies, 0.5),
             percentile(&self.latencies, 0.99),
             self.latencies.last().copied().unwrap_or_default(),
@@ -287,9 +375,9 @@ fn report(rows: &[(&str, (Measured, Measured))]) {
     let (app, pg) = &rows[0].1;
     let ratio = app.rate() / pg.rate();
     println!(
-        "ratio = Tumaini req/s / pgbench tps, same statements, same run. Target for reads >= 0.5: \
-         {} ({ratio:.2})",
-        if ratio >= 0.5 { "met" } else { "NOT met" }
+        "ratio = Tumaini req/s / pgbench tps, same statements, same run (reads: the median of the \
+         rounds). Target for reads and creations >= 0.8: reads {} ({ratio:.2})",
+        if ratio >= 0.8 { "met" } else { "NOT met" }
     );
     println!();
     println!(
@@ -437,6 +525,23 @@ async fn request(target: &Target, op: Op, rng: &mut StdRng, check: bool) {
     }
 }
 
+/// A constant-rate load of `op` at `rate` per second for the run's window, after a warm-up
+/// at the same rate.
+async fn at_constant_rate(target: &Arc<Target>, op: Op, rate: f64, run: &Run) -> OpenLoop {
+    let send = |k: u64| {
+        let target = Arc::clone(target);
+        async move {
+            let mut rng = StdRng::seed_from_u64(k);
+            request(&target, op, &mut rng, k.is_multiple_of(64)).await;
+        }
+    };
+    open_loop(rate, run.warmup, IN_FLIGHT, send).await;
+    open_loop(rate, run.window, IN_FLIGHT, send).await
+}
+
+/// Requests of a constant-rate load in flight at most.
+const IN_FLIGHT: usize = 512;
+
 /// `clients` tasks send requests back to back; those started after the warm-up and finished
 /// inside the window count.
 async fn load(target: &Arc<Target>, op: Op, run: &Run) -> Measured {
@@ -444,9 +549,9 @@ async fn load(target: &Arc<Target>, op: Op, run: &Run) -> Measured {
     let until = from + run.window;
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(from.into()).await;
-        let before = Cpu::sample();
+        let (before, statements) = (Cpu::sample(), statements_run());
         tokio::time::sleep_until(until.into()).await;
-        Cpu::sample().since(&before)
+        (Cpu::sample().since(&before), statements_run() - statements)
     });
     let tasks: Vec<_> = (0..run.clients)
         .map(|i| {
@@ -475,12 +580,15 @@ async fn load(target: &Arc<Target>, op: Op, run: &Run) -> Measured {
         latencies.extend(task.await.unwrap());
     }
     latencies.sort();
+    let (cpu, statements) = sampler.await.unwrap();
     Measured {
         done: latencies.len(),
         window: run.window,
+        statements: Some(
+            usize::try_from(statements).unwrap_or(usize::MAX) / latencies.len().max(1),
+        ),
         latencies,
-        cpu: sampler.await.unwrap(),
-        statements: None,
+        cpu,
     }
 }
 
@@ -579,39 +687,45 @@ fn audit_insert(pg: &mut PgConnection, action: &str) -> String {
     )
 }
 
-/// `store::case_key_and_group` for one group.
-fn key_and_group(group: &str) -> String {
-    format!(
-        "SELECT k.case_id, k.data_key_version, k.kek_version, k.wrapped_key, k.shredded_at, \
-         g.ciphertext\n  FROM case_keys k LEFT JOIN case_field_groups g ON g.case_id = k.case_id \
-         AND g.field_group = '{group}'\n  WHERE k.case_id = :cid LIMIT 1;\n"
-    )
-}
-
 /// `store::case_key`.
 const CASE_KEY: &str = "SELECT case_id, data_key_version, kek_version, wrapped_key, shredded_at
   FROM case_keys WHERE case_id = :cid LIMIT 1;\n";
 
-/// What `read_case` runs: the session, then in one transaction the case (`Case::find`; here
-/// found through `bench_ids` by a random number, in the same statement), its owner, the newest
-/// consent, the summary lists, the key and ciphertext of both groups, and the audit event.
+/// The case's policy facts as `case_facts::load` reads them for one case (`cid`): the
+/// consents, then the referrals in force, assignments, accepted transfers and the summary's
+/// lists in one `UNION ALL`.
+const FACTS: &str = "SELECT * FROM consents WHERE case_id = ANY(ARRAY[:cid]::text[]);
+SELECT 'r'::text, case_id, to_organisation_id, field_groups, NULL::text, NULL::timestamp, id
+  FROM referrals WHERE case_id = ANY(ARRAY[:cid]::text[])
+  AND state = ANY(ARRAY['accepted', 'in_service']::text[])
+UNION ALL SELECT 'a'::text, case_id, user_id, NULL::text, NULL::text, NULL::timestamp, NULL::text
+  FROM case_assignments WHERE case_id = ANY(ARRAY[:cid]::text[])
+UNION ALL SELECT 't'::text, case_id, from_organisation_id, groups, sender_keeps, decided_at, id
+  FROM case_transfers WHERE case_id = ANY(ARRAY[:cid]::text[]) AND state = 'accepted'
+UNION ALL SELECT 'e'::text, case_id, exploitation_type, NULL::text, NULL::text, NULL::timestamp,
+  NULL::text FROM case_exploitation_types WHERE case_id = ANY(ARRAY[:cid]::text[])
+UNION ALL SELECT 'm'::text, case_id, means_of_control, NULL::text, NULL::text, NULL::timestamp,
+  NULL::text FROM case_means_of_control WHERE case_id = ANY(ARRAY[:cid]::text[]);\n";
+
+/// What `read_case` runs: the session, then in one transaction the case with its owner
+/// (`case_facts::case_with_owner`; here found through `bench_ids` by a random number, in the
+/// same statement), its facts and lists ([`FACTS`]), the key with both groups
+/// (`store::case_key_and_groups`), and the audit event.
 fn read_script(pg: &mut PgConnection) -> String {
     let mut s = String::from("\\set k random(1, :ids)\n");
     s.push_str(SESSION);
     s.push_str("BEGIN;\n");
     s.push_str(
-        "SELECT c.*, c.id AS cid, c.owner_organisation_id AS owner FROM bench_ids b JOIN cases c \
-         ON c.id = b.id WHERE b.n = :k LIMIT 1 \\gset\n",
+        "SELECT c.*, o.*, c.id AS cid FROM bench_ids b JOIN cases c ON c.id = b.id \
+         JOIN organisations o ON o.id = c.owner_organisation_id WHERE b.n = :k LIMIT 1 \\gset\n",
     );
-    s.push_str("SELECT * FROM organisations WHERE id = :owner LIMIT 1;\n");
-    s.push_str("SELECT * FROM consents WHERE case_id = :cid ORDER BY version DESC LIMIT 1;\n");
+    s.push_str(FACTS);
     s.push_str(
-        "SELECT o.*, r.field_groups FROM referrals r JOIN organisations o ON o.id = \
-         r.to_organisation_id WHERE r.case_id = :cid AND r.state IN ('accepted', 'in_service');\n",
+        "SELECT k.case_id, k.data_key_version, k.kek_version, k.wrapped_key, k.shredded_at, \
+         g.field_group, g.ciphertext\n  FROM case_keys k LEFT JOIN case_field_groups g ON \
+         g.case_id = k.case_id\n  AND g.field_group = ANY(ARRAY['identity', \
+         'exploitation']::text[]) WHERE k.case_id = :cid;\n",
     );
-    s.push_str(LISTS);
-    s.push_str(&key_and_group("identity"));
-    s.push_str(&key_and_group("exploitation"));
     s.push_str(&audit_insert(pg, "case.read"));
     s.push_str("COMMIT;\n");
     s

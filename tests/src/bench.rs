@@ -128,3 +128,86 @@ impl Drop for ServedApp {
         }
     }
 }
+
+/// What a constant-rate load measured.
+#[derive(Debug, Clone)]
+pub struct OpenLoop {
+    /// The rate asked for, per second.
+    pub rate: f64,
+    /// Requests sent.
+    pub sent: usize,
+    /// Latencies of those that completed, sorted, each from its *scheduled* start: a request
+    /// the load could not send on time (all `in_flight` slots taken) waits, and the wait counts
+    /// (no coordinated omission, as wrk2 and `oha -q` measure).
+    pub latencies: Vec<Duration>,
+}
+
+impl OpenLoop {
+    /// `name: rate, p50, p99, p99.9, max` on one line.
+    pub fn print(&self, name: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{name} at a constant {:.1}/s: {} sent, {} completed, p50 {:.2} ms, p99 {:.2} ms, \
+             p99.9 {:.2} ms, max {:.2} ms",
+            self.rate,
+            self.sent,
+            self.latencies.len(),
+            ms(percentile(&self.latencies, 0.5)),
+            ms(percentile(&self.latencies, 0.99)),
+            ms(percentile(&self.latencies, 0.999)),
+            ms(self.latencies.last().copied().unwrap_or_default()),
+        );
+    }
+}
+
+/// A constant-rate (open-loop) load: request `k` is due at `k / rate` seconds after the start,
+/// whether or not earlier ones have completed, for `window`; at most `in_flight` at once (a
+/// request due while all are busy is sent when one frees, and its latency still counts from
+/// when it was due). `request(k)` sends one and panics on a wrong answer.
+pub async fn open_loop<F, Fut>(
+    rate: f64,
+    window: Duration,
+    in_flight: usize,
+    request: F,
+) -> OpenLoop
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let start = tokio::time::Instant::now();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a count of requests in a bounded window"
+    )]
+    let total = (rate * window.as_secs_f64()) as u64;
+    let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for k in 0..total {
+        #[expect(clippy::cast_precision_loss, reason = "request numbers stay small")]
+        let due = start + Duration::from_secs_f64(k as f64 / rate);
+        tokio::time::sleep_until(due).await;
+        let permit = Arc::clone(&slots)
+            .acquire_owned()
+            .await
+            .unwrap_or_else(|_| unreachable!("the semaphore is never closed"));
+        let sending = request(k);
+        tasks.push(tokio::spawn(async move {
+            sending.await;
+            drop(permit);
+            due.elapsed()
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        if let Ok(latency) = task.await {
+            latencies.push(latency);
+        }
+    }
+    latencies.sort();
+    OpenLoop {
+        rate,
+        sent: usize::try_from(total).unwrap_or(0),
+        latencies,
+    }
+}

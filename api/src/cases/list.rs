@@ -5,12 +5,11 @@
 //! lock; its audit event is written after.
 
 use serde::Serialize;
+use tumaini_db::DbConn;
 use tumaini_db::ids::CaseId;
-use tumaini_db::models::Organisation;
 use tumaini_db::models::case::{Case, CaseFilter, CaseScope};
 use tumaini_db::models::referral::Referral;
 use tumaini_db::vocabulary::Role;
-use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
 use super::views::CaseSummaryView;

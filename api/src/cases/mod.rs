@@ -31,9 +31,9 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::break_glass::BreakGlassGrant;
-use tumaini_db::models::case::Case;
+use tumaini_db::models::case::{Case, SummaryLists};
 use tumaini_db::models::case_facts;
-use tumaini_db::models::consent::{self, Consent};
+use tumaini_db::models::consent::Consent;
 use tumaini_db::models::referral::Referral;
 use tumaini_db::models::{Organisation, User};
 use tumaini_db::time::now_utc;
@@ -64,6 +64,8 @@ pub use reply::{Idempotency, Reply, if_match};
 pub struct CaseAccess {
     /// The case.
     pub case: Case,
+    /// Its summary's lists (exploitation types, means of control), as loaded with the facts.
+    pub lists: SummaryLists,
     /// Its facts as the policies see them.
     pub facts: CaseFacts,
     /// The newest consent version.
@@ -173,6 +175,12 @@ pub fn access_context(settings: &CaseSettings, purpose: &str) -> AccessContext {
     }
 }
 
+/// A case with its policy facts and its newest consent.
+pub type LoadedCase = (Case, CaseFacts, Option<Consent>);
+
+/// A [`LoadedCase`] with its summary's lists.
+type LoadedWithLists = (Case, CaseFacts, Option<Consent>, SummaryLists);
+
 /// Loads a case and its policy facts; `NotFound` when there is no such case.
 pub fn load_facts(
     conn: &mut DbConn,
@@ -180,6 +188,26 @@ pub fn load_facts(
 ) -> Result<(Case, CaseFacts, Option<Consent>), DbError> {
     let case = Case::find(conn, id)?;
     load_facts_of(conn, case)
+}
+
+/// [`load_facts`] (or, with `lock`, [`load_facts_for_update`]) with the summary's lists, which
+/// come in the same statement as the facts: a read shows the summary without asking again.
+fn load_facts_and_lists(
+    conn: &mut DbConn,
+    id: &CaseId,
+    lock: bool,
+) -> Result<(Case, CaseFacts, Option<Consent>, SummaryLists), DbError> {
+    // A read finds the case with its owner in one statement; a change locks the case's row
+    // alone (locking the join would lock the owner's row for every case it owns).
+    let loaded = if lock {
+        (Case::find_for_update(conn, id)?, None)
+    } else {
+        let (case, owner) = case_facts::case_with_owner(conn, id)?;
+        (case, Some(owner))
+    };
+    facts_and_lists(case_facts::load_with_owners(conn, vec![loaded])?)
+        .pop()
+        .ok_or(DbError::NotFound)
 }
 
 /// [`load_facts`] with the case's row locked until the transaction ends (PostgreSQL), for an
@@ -207,7 +235,7 @@ fn load_facts_of(
 pub fn load_facts_many(
     conn: &mut DbConn,
     ids: &[CaseId],
-) -> Result<HashMap<CaseId, (Case, CaseFacts, Option<Consent>)>, DbError> {
+) -> Result<HashMap<CaseId, LoadedCase>, DbError> {
     let cases = case_facts::cases(conn, ids)?;
     Ok(facts_of_cases(conn, cases)?
         .into_iter()
@@ -220,8 +248,23 @@ pub fn facts_of_cases(
     conn: &mut DbConn,
     cases: Vec<Case>,
 ) -> Result<Vec<(Case, CaseFacts, Option<Consent>)>, DbError> {
-    Ok(case_facts::load(conn, cases)?
+    Ok(facts_and_lists_of_cases(conn, cases)?
         .into_iter()
+        .map(|(case, facts, consent, _)| (case, facts, consent))
+        .collect())
+}
+
+/// [`facts_of_cases`] with each summary's lists.
+fn facts_and_lists_of_cases(
+    conn: &mut DbConn,
+    cases: Vec<Case>,
+) -> Result<Vec<LoadedWithLists>, DbError> {
+    Ok(facts_and_lists(case_facts::load(conn, cases)?))
+}
+
+/// The policy facts of stored rows, with each summary's lists.
+fn facts_and_lists(rows: Vec<case_facts::CaseFactRows>) -> Vec<LoadedWithLists> {
+    rows.into_iter()
         .map(|rows| {
             let access = rows
                 .referral_access
@@ -245,7 +288,11 @@ pub fn facts_of_cases(
                         .filter_map(|c| FieldGroup::from_code(c))
                         .collect(),
                 },
-                former_owners: rows.former_owners.iter().map(OrganisationFacts::from).collect(),
+                former_owners: rows
+                    .former_owners
+                    .iter()
+                    .map(OrganisationFacts::from)
+                    .collect(),
             };
             let facts = facts_of(
                 &rows.case,
@@ -254,9 +301,9 @@ pub fn facts_of_cases(
                 access,
                 people,
             );
-            (rows.case, facts, rows.newest_consent)
+            (rows.case, facts, rows.newest_consent, rows.lists)
         })
-        .collect())
+        .collect()
 }
 
 /// Who works on a case, for the policies: the staff assigned to it, the groups its owner reads
@@ -269,33 +316,6 @@ pub struct CasePeople {
     pub owner_groups: Vec<FieldGroup>,
     /// Former owners that kept the summary.
     pub former_owners: Vec<OrganisationFacts>,
-}
-
-/// Loads [`CasePeople`] of a case.
-pub fn people_facts(conn: &mut DbConn, case: &Case) -> Result<CasePeople, DbError> {
-    let assigned = tumaini_db::models::assignment::assigned_users(conn, &case.id)?
-        .into_iter()
-        .map(|u| u.to_string())
-        .collect();
-    let ownership =
-        tumaini_db::models::transfer::ownership_facts(conn, &case.id, &case.owner_organisation_id)?;
-    let owner_groups = match ownership.owner_groups {
-        None => FieldGroup::ALL.to_vec(),
-        Some(codes) => codes
-            .iter()
-            .filter_map(|c| FieldGroup::from_code(c))
-            .collect(),
-    };
-    let former_owners = ownership
-        .former_owners_with_summary
-        .iter()
-        .map(|org| Organisation::find(conn, org).map(|o| OrganisationFacts::from(&o)))
-        .collect::<Result<_, _>>()?;
-    Ok(CasePeople {
-        assigned,
-        owner_groups,
-        former_owners,
-    })
 }
 
 /// A case and whether `principal` may read its summary (see that it exists); `None` when there
@@ -577,12 +597,7 @@ impl CaseAct {
             request.action,
             Action::ReadSummary | Action::ReadHistory | Action::ExportSubjectAccess
         ) || request.action.group().is_some();
-        let loaded = if reads {
-            load_facts(conn, &request.id)
-        } else {
-            load_facts_for_update(conn, &request.id)
-        };
-        let (case, facts, newest) = match loaded {
+        let (case, facts, newest, lists) = match load_facts_and_lists(conn, &request.id, !reads) {
             Ok(loaded) => loaded,
             Err(DbError::NotFound) => return Err(Failure::missing()),
             Err(other) => return Err(other.into()),
@@ -626,6 +641,7 @@ impl CaseAct {
         }
         Ok(Decided::Allowed(Box::new(CaseAccess {
             case,
+            lists,
             facts,
             consent: newest,
             decision,

@@ -41,7 +41,8 @@ pub async fn read_case(
     };
     let caller_for_denials = caller.clone();
     act_on_case(state, caller, request, move |conn, access| {
-        let mut view = serde_json::to_value(CaseSummaryView::load(conn, &access.case)?)
+        let (kinds, means) = access.lists.clone();
+        let mut view = serde_json::to_value(CaseSummaryView::of(&access.case, kinds, means))
             .map_err(|e| ApiError::Internal(e.into()))?;
         let mut read = serde_json::Map::new();
         let decided =

@@ -75,9 +75,11 @@ impl AuditRecord {
     }
 }
 
-/// A stored event.
+/// A stored event. An absent value is inserted as NULL, not as DEFAULT: the INSERT then has
+/// one shape, which diesel prepares once per connection and reuses (with DEFAULT it is parsed
+/// and planned on every request).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     /// Identifier.
     pub id: AuditEventId,

@@ -98,13 +98,16 @@ pub fn case_key_and_group(
         .optional()?)
 }
 
+/// A case's key row with the ciphertexts of some of its groups.
+pub type KeyAndGroups = (CaseKeyRow, Vec<(FieldGroup, Vec<u8>)>);
+
 /// The case's key row with the ciphertexts of those of `groups` it has, in one query; `None`
 /// when the case has no key.
 pub fn case_key_and_groups(
     conn: &mut DbConn,
     case: &CaseId,
     groups: &[FieldGroup],
-) -> Result<Option<(CaseKeyRow, Vec<(FieldGroup, Vec<u8>)>)>, DbError> {
+) -> Result<Option<KeyAndGroups>, DbError> {
     let rows: Vec<(CaseKeyRow, Option<FieldGroup>, Option<Vec<u8>>)> = case_keys::table
         .left_join(
             case_field_groups::table.on(case_field_groups::case_id
