@@ -645,8 +645,10 @@ fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
         "only supervisors see who holds"
     );
     // The newest risk assessment's review date, not the first's.
-    assert!(expected.iter().any(|i| i.kind == "risk_assessment_review"
-        && i.due == end_of_day(today() + Duration::days(12))));
+    assert!(
+        expected.iter().any(|i| i.kind == "risk_assessment_review"
+            && i.due == end_of_day(today() + Duration::days(12)))
+    );
 
     // Filters.
     let overdue = items_of(&w.work(&w.w, "?overdue=true"));
@@ -663,9 +665,10 @@ fn my_work_lists_what_the_records_say_and_agrees_with_the_scanner(db: TestDb) {
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].object.as_deref(), Some(overdue_visit.as_str()));
     let soon = items_of(&w.work(&w.w, &format!("?due_before={}", in_days(2))));
-    assert!(soon.iter().all(|i| i.due
-        < end_of_day(today() + Duration::days(1))
-            + Duration::microseconds(1)));
+    assert!(
+        soon.iter()
+            .all(|i| i.due < end_of_day(today() + Duration::days(1)) + Duration::microseconds(1))
+    );
     assert!(
         soon.iter().any(|i| i.kind == "follow_up") && !soon.iter().any(|i| i.kind == "plan_review")
     );
