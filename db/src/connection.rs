@@ -498,8 +498,6 @@ impl Default for PoolOptions {
     }
 }
 
-/// Opens connections for the pool, choosing the engine from the parsed URL and applying the
-/// per-connection settings Tumaini relies on.
 /// Statements sent to the database by every pooled connection of this process (a statement is
 /// a round trip: BEGIN and COMMIT count).
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
@@ -517,6 +515,8 @@ fn count_statements(event: InstrumentationEvent<'_>) {
     }
 }
 
+/// Opens connections for the pool, choosing the engine from the parsed URL and applying the
+/// per-connection settings Tumaini relies on.
 #[derive(Debug)]
 pub struct DbConnector {
     url: DatabaseUrl,

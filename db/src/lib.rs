@@ -38,7 +38,7 @@ macro_rules! text_column {
 
 pub mod audit_chain;
 pub mod backup;
-pub mod connection;
+mod connection;
 pub mod country;
 mod error;
 pub mod ids;
@@ -52,6 +52,6 @@ pub mod vocabulary;
 
 pub use connection::{
     ClientToolTarget, DatabaseUrl, DbConn, Engine, Pool, PoolObserver, PoolOptions, PooledConn,
-    UrlError, build_pool, discard,
+    UrlError, build_pool, discard, statements_run,
 };
 pub use error::{DbError, Unavailability};

@@ -28,7 +28,7 @@
 //! half its measured peak (an open loop: request k is due at k / rate, and its latency counts
 //! from then, so a stall is not hidden by the clients waiting: no coordinated omission), with
 //! p50, p99 and p99.9. Tumaini's statements per request are counted by the connections
-//! themselves (`tumaini_db::connection::statements_run`; the audit sealer's included) and
+//! themselves (`tumaini_db::statements_run`; the audit sealer's included) and
 //! printed beside pgbench's script length. `CASES_BENCH_TRAIL=N` first adds N earlier audit
 //! events to the trail (sealed), for the growth measurements.
 //!
@@ -59,7 +59,7 @@ use diesel::{Connection as _, PgConnection, QueryableByName, RunQueryDsl as _};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
-use tumaini_db::connection::statements_run;
+use tumaini_db::statements_run;
 use tumaini_db::vault::Vault;
 use tumaini_tests::bench::{OpenLoop, ServedApp, open_loop, percentile, setting};
 use tumaini_tests::seed::PASSWORD;
@@ -328,7 +328,7 @@ struct Measured {
     cpu: Cpu,
     /// Statements per operation: pgbench's script; for Tumaini, those its connections sent
     /// during the window (the audit sealer's included) over the requests completed in it.
-    statements: Option<usize>,
+    statements: Option<f64>,
 }
 
 impl Measured {
@@ -338,7 +338,7 @@ impl Measured {
 
     fn print(&self, name: &str) {
         println!(
-            "{name}: {} requests in {:?}, {:.1}/s, {} statements each, p50 {:.2?}, p99 {:.2?}, \
+            "{name}: {} requests in {:?}, {:.1}/s, {:.1} statements each, p50 {:.2?}, p99 {:.2?}, \
              max {:.2?}",
             self.done,
             self.window,
@@ -372,12 +372,15 @@ fn report(rows: &[(&str, (Measured, Measured))]) {
             app.rate() / pg.rate(),
         );
     }
-    let (app, pg) = &rows[0].1;
-    let ratio = app.rate() / pg.rate();
+    let ratio = |row: usize| rows[row].1.0.rate() / rows[row].1.1.rate();
+    let met = |r: f64| if r >= 0.8 { "met" } else { "NOT met" };
     println!(
         "ratio = Tumaini req/s / pgbench tps, same statements, same run (reads: the median of the \
-         rounds). Target for reads and creations >= 0.8: reads {} ({ratio:.2})",
-        if ratio >= 0.8 { "met" } else { "NOT met" }
+         rounds). Target >= 0.8: reads {} ({:.2}), creations {} ({:.2})",
+        met(ratio(0)),
+        ratio(0),
+        met(ratio(1)),
+        ratio(1)
     );
     println!();
     println!(
@@ -394,7 +397,7 @@ fn report(rows: &[(&str, (Measured, Measured))]) {
             let per = |ticks: u64| ticks as f64 * 1000.0 / TICKS_PER_SECOND / m.done.max(1) as f64;
             let c = &m.cpu;
             let label = match m.statements {
-                Some(n) => format!("{name}: {who} ({n} stmts)"),
+                Some(n) => format!("{name}: {who} ({n:.1} stmts)"),
                 None => format!("{name}: {who}"),
             };
             println!(
@@ -584,9 +587,7 @@ async fn load(target: &Arc<Target>, op: Op, run: &Run) -> Measured {
     Measured {
         done: latencies.len(),
         window: run.window,
-        statements: Some(
-            usize::try_from(statements).unwrap_or(usize::MAX) / latencies.len().max(1),
-        ),
+        statements: Some(statements as f64 / latencies.len().max(1) as f64),
         latencies,
         cpu,
     }
@@ -883,7 +884,11 @@ impl Run {
                 l.ends_with(';') || l.ends_with("\\gset")
             })
             .count();
+        // A fresh log directory for each run: a round must not count an earlier round's lines.
         let logs = scratch.join(name);
+        if logs.exists() {
+            std::fs::remove_dir_all(&logs).unwrap();
+        }
         std::fs::create_dir_all(&logs).unwrap();
         let run = |secs: u64, log: bool| {
             let mut command = Command::new("pgbench");
@@ -963,7 +968,7 @@ impl Run {
             window: self.window,
             latencies,
             cpu,
-            statements: Some(statements),
+            statements: Some(statements as f64),
         }
     }
 }

@@ -31,7 +31,7 @@
 //!    decrypted and its read audited against its case):
 //!    - **statements per page**, for pages of 10 and 100 rows: one request at a time,
 //!      `REFERRALS_BENCH_INBOX_SAMPLES` times (default 20), the growth of
-//!      `tumaini_db::connection::statements_run()` (every statement any pooled connection of
+//!      `tumaini_db::statements_run()` (every statement any pooled connection of
 //!      this process ran: BEGIN and COMMIT count, and so do the session check and the audit
 //!      events) across each request: the least, the median and the most (the audit sealer
 //!      runs alongside and may add to a sample, never take away);
@@ -673,9 +673,9 @@ async fn inbox_pages(target: &Arc<Target>, reader: &str, run: &InboxRun) -> (usi
         let mut counts = Vec::with_capacity(run.samples);
         let mut rows = usize::MAX;
         for _ in 0..run.samples {
-            let before = tumaini_db::connection::statements_run();
+            let before = tumaini_db::statements_run();
             let (status, n, failure) = inbox.page(limit, true).await;
-            counts.push(tumaini_db::connection::statements_run() - before);
+            counts.push(tumaini_db::statements_run() - before);
             rows = rows.min(n);
             if let Some(failure) = failure {
                 problems.push(format!("inbox page of {limit}: {status} {failure}"));

@@ -136,6 +136,8 @@ pub struct OpenLoop {
     pub rate: f64,
     /// Requests sent.
     pub sent: usize,
+    /// Requests that failed (a wrong answer or no answer): none in a valid run.
+    pub failed: usize,
     /// Latencies of those that completed, sorted, each from its *scheduled* start: a request
     /// the load could not send on time (all `in_flight` slots taken) waits, and the wait counts
     /// (no coordinated omission, as wrk2 and `oha -q` measure).
@@ -147,11 +149,12 @@ impl OpenLoop {
     pub fn print(&self, name: &str) {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{name} at a constant {:.1}/s: {} sent, {} completed, p50 {:.2} ms, p99 {:.2} ms, \
-             p99.9 {:.2} ms, max {:.2} ms",
+            "{name} at a constant {:.1}/s: {} sent, {} completed, {} failed, p50 {:.2} ms, p99 \
+             {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
             self.rate,
             self.sent,
             self.latencies.len(),
+            self.failed,
             ms(percentile(&self.latencies, 0.5)),
             ms(percentile(&self.latencies, 0.99)),
             ms(percentile(&self.latencies, 0.999)),
@@ -199,15 +202,25 @@ where
         }));
     }
     let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failed = 0;
     for task in tasks {
-        if let Ok(latency) = task.await {
-            latencies.push(latency);
+        match task.await {
+            Ok(latency) => latencies.push(latency),
+            Err(_) => failed += 1,
         }
     }
     latencies.sort();
-    OpenLoop {
+    let measured = OpenLoop {
         rate,
         sent: usize::try_from(total).unwrap_or(0),
+        failed,
         latencies,
-    }
+    };
+    // A failed request has no latency: leaving it out would flatter the tail.
+    assert_eq!(
+        measured.failed, 0,
+        "{} of {} requests failed at a constant {rate:.1}/s",
+        measured.failed, measured.sent
+    );
+    measured
 }

@@ -2,7 +2,7 @@
 //! audit events (time-ordered pages, pages about one case, and the chain-ordered feed), the
 //! disclosure report and the service directory each cost the same statements for a page of 5
 //! as for a page of 50, counted with the pool's statement counter
-//! (`tumaini_db::connection::statements_run`, every statement any pooled connection of this
+//! (`tumaini_db::statements_run`, every statement any pooled connection of this
 //! process sent, BEGIN and COMMIT included).
 //!
 //! A test binary of its own: the counter is process-wide and the end-to-end tests run in
@@ -22,7 +22,6 @@ use tumaini_api::auth::{Caller, Principal, RequestContext};
 use tumaini_api::referrals::directory;
 use tumaini_api::state::AppState;
 use tumaini_db::audit_chain::{self, SealOptions};
-use tumaini_db::connection::statements_run;
 use tumaini_db::country::CountryCode;
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::audit::{self, AuditRecord};
@@ -30,6 +29,7 @@ use tumaini_db::models::case::{Case, NewCase, SummaryFields};
 use tumaini_db::models::{
     DirectorySearch, ListingTerms, Organisation, ServiceListing, Session, User,
 };
+use tumaini_db::statements_run;
 use tumaini_db::vocabulary::{
     AgeBand, AuditAction, Capacity, OrganisationKind, Role, ServesSex, ServiceType, Sex,
 };

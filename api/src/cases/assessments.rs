@@ -416,7 +416,7 @@ pub async fn record_risk(
     input: RiskInput,
 ) -> Result<Reply, ApiError> {
     non_empty(input.details.as_deref(), "details")?;
-    if input.review_on < now_utc().date() {
+    if input.review_on < crate::rules::deadlines::local_date(now_utc()) {
         return Err(ApiError::problem(
             ProblemType::InvalidBody,
             "`review_on` is in the past",

@@ -13,7 +13,7 @@ use tumaini_db::vocabulary::Role;
 use utoipa::ToSchema;
 
 use super::views::CaseSummaryView;
-use super::{access_context, facts_of_cases};
+use super::{access_context, facts_and_lists_of_cases};
 use crate::audit::{AuditAction, Entry, Outcome};
 use crate::auth::Principal;
 use crate::authz::{AccessContext, Action, Authorizer, CaseFacts, Resource, Subject};
@@ -143,10 +143,9 @@ fn page(
     'batches: for _ in 0..BATCHES {
         let rows = Case::list(conn, scope, filter, cursor.as_ref(), limit + 1)?;
         let exhausted = rows.len() <= full;
-        let ids: Vec<CaseId> = rows.iter().map(|c| c.id.clone()).collect();
-        let mut lists = Case::lists(conn, &ids)?;
-        // The batch's policy facts in a fixed number of queries, not a round trip per row.
-        for (case, facts, _) in facts_of_cases(conn, rows)? {
+        // The batch's policy facts and summary lists in a fixed number of queries, not a
+        // round trip per row.
+        for (case, facts, _, (kinds, means)) in facts_and_lists_of_cases(conn, rows)? {
             if items.len() == full {
                 break 'batches;
             }
@@ -155,7 +154,6 @@ fn page(
             if !seen.sees(&facts) {
                 continue;
             }
-            let (kinds, means) = lists.remove(&case.id).unwrap_or_default();
             items.push(CaseSummaryView::of(&case, kinds, means));
         }
         if exhausted {

@@ -179,7 +179,7 @@ pub fn access_context(settings: &CaseSettings, purpose: &str) -> AccessContext {
 pub type LoadedCase = (Case, CaseFacts, Option<Consent>);
 
 /// A [`LoadedCase`] with its summary's lists.
-type LoadedWithLists = (Case, CaseFacts, Option<Consent>, SummaryLists);
+pub(crate) type LoadedWithLists = (Case, CaseFacts, Option<Consent>, SummaryLists);
 
 /// Loads a case and its policy facts; `NotFound` when there is no such case.
 pub fn load_facts(
@@ -255,7 +255,7 @@ pub fn facts_of_cases(
 }
 
 /// [`facts_of_cases`] with each summary's lists.
-fn facts_and_lists_of_cases(
+pub(crate) fn facts_and_lists_of_cases(
     conn: &mut DbConn,
     cases: Vec<Case>,
 ) -> Result<Vec<LoadedWithLists>, DbError> {

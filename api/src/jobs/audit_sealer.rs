@@ -28,8 +28,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// trail the one sealed before it without `verify` calling it out of order. What it reads is
 /// the events of that window (a range of the time index), whatever the length of the trail;
 /// an event committed later still (a transaction held open longer, or a row written behind
-/// the servers' back) is counted by `verify` as unsealed, and sealed by `tumaini audit seal`
-/// or by the sealer's first round after a restart.
+/// the servers' back) is found by the sweep's count and sealed by a full sweep (or at once by
+/// `tumaini audit seal`).
 const SWEEP_WINDOW: chrono::Duration = audit_chain::BACKDATING_TOLERANCE;
 /// Every this many rounds it looks back a little for events whose transactions committed late.
 const STRAGGLER_ROUNDS: u32 = 20;
@@ -63,11 +63,12 @@ impl AuditSealer {
             metrics.clone(),
             signer.event_key().clone(),
         );
-        // The first round seals what a restart left behind: it sweeps the whole trail (a hash
-        // anti-join of the events and the chain, 2 s at 1,000,000 events, 24 s at 10,000,000)
-        // only when counting shows events older than `SWEEP_WINDOW` still unsealed (two index
-        // counts, 0.2 s and 2 s); every later sweep looks back `SWEEP_WINDOW` only.
-        let mut swept_everything = false;
+        // Each sweep (the first round, then hourly) seals what a restart or a transaction
+        // held open for minutes left behind: it sweeps the whole trail (a hash anti-join of
+        // the events and the chain, 2 s at 1,000,000 events, 24 s at 10,000,000) only when
+        // counting shows events older than `SWEEP_WINDOW` still unsealed (two index counts,
+        // 0.2 s and 2 s); otherwise it looks back `SWEEP_WINDOW` only. So no event stays out
+        // of the chain for more than an hour.
         let mut last_sweep: Option<Instant> = None;
         let mut rounds = 0u32;
         let job = Job::spawn("audit-sealer", interval, move || {
@@ -81,8 +82,7 @@ impl AuditSealer {
                     .then(|| chrono::Duration::seconds(STRAGGLER_WINDOW_SECS))
             };
             let sealed = pool.get().map_err(DbError::from).and_then(|mut conn| {
-                let full_sweep =
-                    !swept_everything && audit_chain::left_behind(&mut conn, SWEEP_WINDOW)?;
+                let full_sweep = sweep && audit_chain::left_behind(&mut conn, SWEEP_WINDOW)?;
                 let round = SealOptions {
                     full_sweep,
                     straggler_window,
@@ -98,7 +98,6 @@ impl AuditSealer {
             match sealed {
                 Ok(sealed) => {
                     if sweep && !sealed.busy {
-                        swept_everything = true;
                         last_sweep = Some(Instant::now());
                     }
                     if i64::try_from(sealed.events.len()).unwrap_or(0) >= options.batch {

@@ -400,7 +400,8 @@ impl Vault {
     }
 
     /// [`Vault::read_group`] for several groups of one case, with the key and every
-    /// ciphertext read in one query; the reads in the order of `groups`.
+    /// ciphertext read in one query; the reads in the order of `groups`, which names each
+    /// group once (a group named twice reads as absent the second time).
     pub fn read_groups(
         &self,
         conn: &mut DbConn,
