@@ -156,6 +156,9 @@ fn main() {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))
+        // Idle connections are dropped before the server's keep-alive (5 s) closes them: one
+        // it is closing as a request goes out is a failed request that is no fault of either.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let base = format!("http://{}", server.addr);

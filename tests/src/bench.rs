@@ -61,6 +61,12 @@ pub struct ServedApp {
 impl ServedApp {
     /// Builds and starts it; panics on any failure (a benchmark stops loudly).
     pub fn start(config: &Config) -> ServedApp {
+        // The server's warnings and errors (a 500's cause) on standard output, beside the
+        // figures; `BENCH_LOG` sets another filter.
+        tumaini_api::telemetry::init(
+            tumaini_api::config::LogFormat::Pretty,
+            &std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        );
         let pool = build_pool(
             &config.database_url,
             PoolOptions {

@@ -11,8 +11,6 @@
 //! Duplicates are looked for within one country only: a case crosses a border only through a
 //! referral, under consent.
 
-use std::collections::BTreeSet;
-
 use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::Case;
 use tumaini_db::models::{Organisation, User, duplicate};
@@ -45,15 +43,8 @@ pub fn candidates(
     for number in &terms.document_numbers {
         queries.push(IndexQuery::DocumentNumber(number.clone()));
     }
-    let mut found = BTreeSet::new();
-    for query in &queries {
-        for candidate in vault.find_by_index(conn, query).map_err(vault_error)? {
-            if candidate != *id {
-                found.insert(candidate);
-            }
-        }
-    }
-    Ok(found.into_iter().collect())
+    let found = vault.find_by_indexes(conn, &queries).map_err(vault_error)?;
+    Ok(found.into_iter().filter(|case| case != id).collect())
 }
 
 /// Whether `candidate` is the person `terms` describe: the same document number, or the same

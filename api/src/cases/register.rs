@@ -12,7 +12,7 @@ use tumaini_db::ids::CaseId;
 use tumaini_db::models::case::{Case, CaseChanges, NewCase, SummaryFields};
 use tumaini_db::models::duplicate;
 use tumaini_db::time::now_utc;
-use tumaini_db::vault::{IndexTerms, SecretBytes, Vault};
+use tumaini_db::vault::{IndexTerms, SecretBytes, Vault, VaultBatch};
 use tumaini_db::{DbConn, DbError};
 use utoipa::ToSchema;
 
@@ -51,6 +51,13 @@ pub async fn register(
     idempotency: Option<Idempotency>,
 ) -> Result<Reply, ApiError> {
     let summary = input.summary.into_fields()?;
+    // The summary's lists as they are stored (each value once, in order), for the answer.
+    let mut kinds = summary.exploitation_types.clone();
+    kinds.sort();
+    kinds.dedup();
+    let mut means = summary.means_of_control.clone();
+    means.sort();
+    means.dedup();
     let plaintexts = input.groups.plaintexts()?;
     let terms = input
         .groups
@@ -96,7 +103,7 @@ pub async fn register(
                         )
                     }));
                 }
-                let (case, touched) = r.store(conn, summary, &plaintexts)?;
+                let (case, touched) = r.store(conn, summary, &plaintexts, terms.as_ref())?;
                 let duplicates = match &terms {
                     Some(terms) => r.possible_duplicates(conn, &case.id, terms)?,
                     None => Vec::new(),
@@ -114,7 +121,7 @@ pub async fn register(
                     "registration",
                     false,
                 )?;
-                let mut view = serde_json::to_value(CaseSummaryView::load(conn, &case)?)
+                let mut view = serde_json::to_value(CaseSummaryView::of(&case, kinds, means))
                     .map_err(|e| ApiError::Internal(e.into()))?;
                 view["possible_duplicates"] = json!(duplicates);
                 let reply = Reply::created(format!("/api/v1/cases/{}", case.id), view)
@@ -200,13 +207,18 @@ impl Registration {
         Ok(Some(replay))
     }
 
-    /// Stores the case: a fresh reference, the summary, a data key, the personal groups sealed
-    /// under it. Returns the case and the groups written.
+    /// Stores the case: a fresh reference, the summary, a data key, the personal groups and the
+    /// identity's index terms sealed under it, with the blind indexes. A new case has no
+    /// earlier values to keep and its key was made a moment ago, so the vault's rows are
+    /// sealed in memory ([`tumaini_db::vault::BulkSealer`]) and written table by table, one
+    /// statement each, rather than group by group. Returns the case, its summary's lists and
+    /// the groups written.
     fn store(
         &self,
         conn: &mut DbConn,
         summary: SummaryFields,
         plaintexts: &[(tumaini_db::vocabulary::FieldGroup, SecretBytes)],
+        terms: Option<&IndexTerms>,
     ) -> Result<(Case, Vec<FieldGroup>), ApiError> {
         views::known_region(conn, &summary.region, "summary.region")?;
         let reference = loop {
@@ -226,31 +238,37 @@ impl Registration {
                 summary,
             },
         )?;
-        self.vault.create_case_key(conn, &id).map_err(vault_error)?;
         // A case worker or supervisor who registers a case leads it for their organisation (a
         // first responder's access is their window, not an assignment).
         if matches!(
             self.caller.user.role,
             tumaini_db::vocabulary::Role::CaseWorker | tumaini_db::vocabulary::Role::Supervisor
         ) {
-            tumaini_db::models::assignment::assign(
+            tumaini_db::models::assignment::lead_of_new_case(
                 conn,
                 &id,
                 &self.caller.user.id,
                 &self.caller.organisation.id,
-                true,
-                None,
             )?;
         }
+        let sealer = self.vault.bulk_sealer(conn).map_err(vault_error)?;
+        let mut rows = VaultBatch::default();
+        let key = sealer
+            .new_case(&id, now_utc(), &mut rows)
+            .map_err(vault_error)?;
         let mut touched = Vec::new();
         // Version 1 of each group, written by the registering user.
         let change = tumaini_db::vault::GroupChange::by(&self.caller.user, None);
         for (group, plain) in plaintexts {
-            self.vault
-                .write_group_as(conn, &id, *group, plain, &change)
+            key.write_group(*group, plain, &change, &mut rows)
                 .map_err(vault_error)?;
             touched.extend(FieldGroup::from_code(group.code()));
         }
+        if let Some(terms) = terms {
+            key.set_index_terms(terms, &mut rows).map_err(vault_error)?;
+        }
+        drop(key);
+        rows.insert(conn)?;
         Ok((case, touched))
     }
 
@@ -263,9 +281,6 @@ impl Registration {
         id: &CaseId,
         terms: &IndexTerms,
     ) -> Result<Vec<serde_json::Value>, ApiError> {
-        self.vault
-            .set_index_terms(conn, id, terms)
-            .map_err(vault_error)?;
         let principal = self.caller.principal();
         let mut listed = Vec::new();
         for other in dup_service::candidates(conn, &self.vault, id, terms)? {

@@ -37,6 +37,27 @@ pub struct NamedAssignment {
     pub display_name: String,
 }
 
+/// The registering member of staff as the lead of a case registered in the same transaction
+/// (by nobody: the system): one `INSERT`, as the case has no assignment yet to replace.
+pub fn lead_of_new_case(
+    conn: &mut DbConn,
+    case: &CaseId,
+    user: &UserId,
+    organisation: &OrgId,
+) -> Result<(), DbError> {
+    diesel::insert_into(case_assignments::table)
+        .values((
+            case_assignments::case_id.eq(case),
+            case_assignments::user_id.eq(user),
+            case_assignments::organisation_id.eq(organisation),
+            case_assignments::lead.eq(true),
+            case_assignments::assigned_by.eq(None::<&UserId>),
+            case_assignments::assigned_at.eq(now_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Assigns `user` of `organisation` to `case` (again: updates the lead flag). A new lead of the
 /// organisation replaces the previous one, who stays assigned.
 pub fn assign(

@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::anonymous::AnonymousNotification;
-use super::case::{CaseChanges, Deadline, NewCase, forms_list};
+use super::case::{Case, CaseChanges, Deadline, NewCase, forms_list};
 use super::case_record::{Assistance, Decision, Note, RiskAssessment, Screening};
 use super::consent::NewConsent;
 use super::follow_up::FollowUp;
@@ -38,6 +38,9 @@ use crate::{DbConn, DbError};
 /// under SQLite's 32,766 bound parameters (PostgreSQL allows 65,535).
 pub(crate) const ROWS_PER_STATEMENT: usize = 900;
 
+/// Rows above which [`copy_rows!`] writes with `COPY` rather than `INSERT`.
+pub(crate) const COPY_FROM_ROWS: usize = 16;
+
 /// Inserts `$rows` (a slice or `Vec` of `Insertable` rows of `$table`) with multi-row
 /// `INSERT`s of at most [`ROWS_PER_STATEMENT`] rows, on whichever engine `$conn` is. Evaluates
 /// to `Result<(), DbError>`.
@@ -45,11 +48,19 @@ macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let mut result: Result<(), $crate::DbError> = Ok(());
         for part in $rows.chunks($crate::models::bulk::ROWS_PER_STATEMENT) {
-            let done = match &mut *$conn {
-                $crate::DbConn::Postgresql(pg) => {
+            // One row (a registration's key, say) as the single-row `INSERT` diesel prepares
+            // once per connection; several as one multi-row statement.
+            let done = match (&mut *$conn, part) {
+                ($crate::DbConn::Postgresql(pg), [row]) => {
+                    diesel::insert_into($table).values(row).execute(pg)
+                }
+                ($crate::DbConn::Sqlite(lite), [row]) => {
+                    diesel::insert_into($table).values(row).execute(lite)
+                }
+                ($crate::DbConn::Postgresql(pg), _) => {
                     diesel::insert_into($table).values(part).execute(pg)
                 }
-                $crate::DbConn::Sqlite(lite) => {
+                ($crate::DbConn::Sqlite(lite), _) => {
                     diesel::insert_into($table).values(part).execute(lite)
                 }
             };
@@ -70,12 +81,18 @@ pub(crate) use insert_rows;
 macro_rules! copy_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
         match &mut *$conn {
-            $crate::DbConn::Postgresql(pg) => diesel::copy_from($table)
-                .from_insertable(&$rows[..])
-                .execute(pg)
-                .map(drop)
-                .map_err($crate::DbError::from),
-            lite => $crate::models::bulk::insert_rows!(lite, $table, $rows),
+            // A few rows (one registration's) cost less as an `INSERT` than as a `COPY`; none
+            // cost nothing.
+            $crate::DbConn::Postgresql(pg)
+                if $rows.len() > $crate::models::bulk::COPY_FROM_ROWS =>
+            {
+                diesel::copy_from($table)
+                    .from_insertable(&$rows[..])
+                    .execute(pg)
+                    .map(drop)
+                    .map_err($crate::DbError::from)
+            }
+            other => $crate::models::bulk::insert_rows!(other, $table, $rows),
         }
     }};
 }
@@ -301,6 +318,36 @@ struct ConsentRow {
     details: Option<Vec<u8>>,
 }
 
+/// `Case::register`: the case's row, read back with `RETURNING`, and its summary's lists in
+/// one `INSERT` per list (three statements, where a row, two deletions, an insert per value
+/// and a read back were nine for a usual case).
+pub(crate) fn insert_registered(
+    conn: &mut DbConn,
+    new: &NewCase,
+    now: NaiveDateTime,
+) -> Result<Case, DbError> {
+    let row = CaseRow::registered(new, now);
+    let case = match &mut *conn {
+        DbConn::Postgresql(pg) => diesel::insert_into(cases::table)
+            .values(&row)
+            .returning(Case::as_returning())
+            .get_result(pg)?,
+        DbConn::Sqlite(lite) => diesel::insert_into(cases::table)
+            .values(&row)
+            .returning(Case::as_returning())
+            .get_result(lite)?,
+    };
+    let mut lists = CaseBatch::default();
+    lists.push_lists(new);
+    insert_rows!(
+        conn,
+        case_exploitation_types::table,
+        lists.exploitation_types
+    )?;
+    insert_rows!(conn, case_means_of_control::table, lists.means_of_control)?;
+    Ok(case)
+}
+
 /// The rows of a batch of new cases, per table, to be written with [`CaseBatch::insert`]
 /// (inside the caller's write transaction). The vault's rows of the same cases go in a
 /// [`crate::vault::VaultBatch`], written after this one (their keys refer to the cases).
@@ -342,6 +389,11 @@ impl CaseBatch {
             row.mark_overdue(deadline, now);
         }
         self.cases.push(row);
+        self.push_lists(new);
+    }
+
+    /// The summary's lists of a new case, each value once.
+    fn push_lists(&mut self, new: &NewCase) {
         let mut kinds = new.summary.exploitation_types.clone();
         kinds.sort();
         kinds.dedup();

@@ -232,33 +232,7 @@ pub struct CaseFilter {
 impl Case {
     /// Registers a case with its multi-valued summary fields. Call inside a transaction.
     pub fn insert(conn: &mut DbConn, new: &NewCase) -> Result<Case, DbError> {
-        let now = now_utc();
-        let s = &new.summary;
-        diesel::insert_into(cases::table)
-            .values((
-                cases::id.eq(&new.id),
-                cases::reference.eq(&new.reference),
-                cases::owner_organisation_id.eq(&new.owner),
-                cases::created_by.eq(&new.created_by),
-                cases::created_at.eq(now),
-                cases::updated_at.eq(now),
-                cases::version.eq(1),
-                cases::sex.eq(s.sex),
-                cases::age_band.eq(s.age_band),
-                cases::may_be_child.eq(s.may_be_child),
-                cases::is_child.eq(s.is_child()),
-                cases::citizenship.eq(s.citizenship),
-                cases::recruitment_country.eq(s.recruitment_country),
-                cases::exploitation_country.eq(s.exploitation_country),
-                cases::region.eq(&s.region),
-                cases::encountered_on.eq(s.encountered_on),
-                cases::identification_stage.eq(IdentificationStage::NotScreened),
-                cases::status.eq(CaseStatus::Open),
-                cases::exploitation_forms.eq(forms_list(&s.exploitation_types)),
-            ))
-            .execute(conn)?;
-        replace_lists(conn, &new.id, s)?;
-        Self::find(conn, &new.id)
+        super::bulk::insert_registered(conn, new, now_utc())
     }
 
     /// The case with this id.
@@ -429,15 +403,16 @@ impl Case {
     /// Whether a reference is taken (by a case or an anonymous notification).
     pub fn reference_taken(conn: &mut DbConn, reference: &str) -> Result<bool, DbError> {
         use crate::schema::anonymous_notifications;
-        let cases = diesel::select(diesel::dsl::exists(
-            cases::table.filter(cases::reference.eq(reference)),
-        ))
-        .get_result::<bool>(conn)?;
-        let notes = diesel::select(diesel::dsl::exists(
-            anonymous_notifications::table.filter(anonymous_notifications::reference.eq(reference)),
-        ))
-        .get_result::<bool>(conn)?;
-        Ok(cases || notes)
+        // One statement for both tables.
+        Ok(diesel::select(
+            diesel::dsl::exists(cases::table.filter(cases::reference.eq(reference))).or(
+                diesel::dsl::exists(
+                    anonymous_notifications::table
+                        .filter(anonymous_notifications::reference.eq(reference)),
+                ),
+            ),
+        )
+        .get_result::<bool>(conn)?)
     }
 }
 

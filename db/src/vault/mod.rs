@@ -33,7 +33,7 @@ mod secret;
 mod store;
 pub mod stream;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub use blind_index::{BlindIndexValue, IndexKeys, IndexName, IndexQuery, IndexTerms};
@@ -602,24 +602,52 @@ impl Vault {
         conn: &mut DbConn,
         query: &IndexQuery,
     ) -> Result<Vec<CaseId>, VaultError> {
-        let name = query.index();
+        self.find_by_indexes(conn, std::slice::from_ref(query))
+    }
+
+    /// Cases that match any of `queries` (each as [`Vault::find_by_index`] matches it), with
+    /// the live keys read once and one statement per live key version for all of them.
+    pub fn find_by_indexes(
+        &self,
+        conn: &mut DbConn,
+        queries: &[IndexQuery],
+    ) -> Result<Vec<CaseId>, VaultError> {
         let mut found = BTreeSet::new();
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
         for keys in self.live_index_keys(conn)? {
-            let values = keys.query_values(query);
-            if values.is_empty() {
+            let wanted: Vec<(IndexName, Vec<BlindIndexValue>)> = queries
+                .iter()
+                .map(|query| (query.index(), keys.query_values(query)))
+                .filter(|(_, values)| !values.is_empty())
+                .collect();
+            if wanted.is_empty() {
                 continue;
             }
-            let mut hits: HashMap<CaseId, usize> = HashMap::new();
-            for value in &values {
-                for case in store::cases_with_index(conn, name, keys.version(), value)? {
-                    *hits.entry(case).or_default() += 1;
-                }
-            }
-            found.extend(
-                hits.into_iter()
-                    .filter(|(_, count)| *count == values.len())
-                    .map(|(case, _)| case),
-            );
+            let mut names: Vec<IndexName> = wanted.iter().map(|(name, _)| *name).collect();
+            names.sort();
+            names.dedup();
+            let mut values: Vec<&[u8]> = wanted
+                .iter()
+                .flat_map(|(_, values)| values.iter().map(BlindIndexValue::as_bytes))
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            let hits: HashSet<(CaseId, IndexName, Vec<u8>)> =
+                store::index_hits(conn, keys.version(), &names, &values)?
+                    .into_iter()
+                    .collect();
+            let mut cases: BTreeSet<&CaseId> = hits.iter().map(|(case, _, _)| case).collect();
+            // A case matches a query when it holds every one of the query's values.
+            cases.retain(|case| {
+                wanted.iter().any(|(name, values)| {
+                    values.iter().all(|value| {
+                        hits.contains(&((*case).clone(), *name, value.as_bytes().to_vec()))
+                    })
+                })
+            });
+            found.extend(cases.into_iter().cloned());
         }
         Ok(found.into_iter().collect())
     }

@@ -341,19 +341,23 @@ pub fn replace_indexes(
     Ok(())
 }
 
-/// The cases holding `value` in index `name` under key `version`.
-pub fn cases_with_index(
+/// The blind-index rows under key `version` with one of `names` and one of `values`: case,
+/// name and value of each, for [`super::Vault::find_by_indexes`].
+pub fn index_hits(
     conn: &mut DbConn,
-    name: IndexName,
     version: KeyVersion,
-    value: &BlindIndexValue,
-) -> Result<Vec<CaseId>, DbError> {
+    names: &[IndexName],
+    values: &[&[u8]],
+) -> Result<Vec<(CaseId, IndexName, Vec<u8>)>, DbError> {
     Ok(blind_indexes::table
-        .filter(blind_indexes::index_name.eq(name))
-        .filter(blind_indexes::value.eq(value.as_bytes()))
+        .filter(blind_indexes::index_name.eq_any(names))
+        .filter(blind_indexes::value.eq_any(values))
         .filter(blind_indexes::index_key_version.eq(version.as_i32()))
-        .select(blind_indexes::case_id)
-        .distinct()
+        .select((
+            blind_indexes::case_id,
+            blind_indexes::index_name,
+            blind_indexes::value,
+        ))
         .load(conn)?)
 }
 
