@@ -215,16 +215,16 @@ fn main() {
     let mut rows = Vec::new();
 
     // 3. Reads, then pgbench's equivalent, `rounds` times; the round with the median ratio is
-    // the one reported. Each measurement starts right after a checkpoint, so none pays for
-    // another's writes.
+    // the one reported. Each measurement starts once the sealer has sealed what the one
+    // before wrote, right after a checkpoint ([`settle`]), so none pays for another's writes.
     let mut rounds = Vec::new();
     let mut script = None;
     for round in 1..=setting("CASES_BENCH_ROUNDS", 3).max(1) {
-        pg.batch_execute("CHECKPOINT").unwrap();
+        settle(&mut pg);
         let http = runtime.block_on(load(&target, Op::Read, &run));
         http.print(&format!("Tumaini read, round {round}"));
         let script = script.get_or_insert_with(|| read_script(&mut pg));
-        pg.batch_execute("CHECKPOINT").unwrap();
+        settle(&mut pg);
         let bench = run.pgbench(script, "read", scratch.path(), &worker, &target);
         println!(
             "round {round}: ratio {:.2} (Tumaini {:.1} reads/s, pgbench {:.1} tps)",
@@ -249,12 +249,12 @@ fn main() {
     rows.push(("read, 2 groups", reads));
 
     // 4. Registrations, then pgbench's equivalent.
-    pg.batch_execute("CHECKPOINT").unwrap();
+    settle(&mut pg);
     let http = runtime.block_on(load(&target, Op::Create, &run));
     http.print("Tumaini create");
     let create_peak = http.rate();
     let script = create_script(&mut pg);
-    pg.batch_execute("CHECKPOINT").unwrap();
+    settle(&mut pg);
     let creates = (
         http,
         run.pgbench(&script, "create", scratch.path(), &worker, &target),
@@ -265,7 +265,7 @@ fn main() {
     // 5. Latency at a given load: half of each peak, at a constant rate.
     let mut constant = Vec::new();
     for (op, peak) in [(Op::Read, read_peak), (Op::Create, create_peak)] {
-        pg.batch_execute("CHECKPOINT").unwrap();
+        settle(&mut pg);
         let measured = runtime.block_on(at_constant_rate(&target, op, peak / 2.0, &run));
         measured.print(&format!("Tumaini {op:?} at half its peak"));
         constant.push((op, measured));
@@ -282,6 +282,34 @@ fn main() {
     drop(db);
 }
 
+/// Waits (up to two minutes) until the sealer has sealed the audit events written so far (the
+/// last measurement's, or pgbench's), then checkpoints: the next measurement neither competes
+/// with that catching up nor pays for the writes before it. Prints how long it waited when it
+/// had to.
+fn settle(pg: &mut PgConnection) {
+    let start = Instant::now();
+    let waiting = |pg: &mut PgConnection| {
+        count(
+            pg,
+            "SELECT count(*) AS n FROM audit_events WHERE occurred_at > COALESCE((SELECT \
+             e.occurred_at FROM audit_chain c JOIN audit_events e ON e.id = c.event_id ORDER BY \
+             c.position DESC LIMIT 1), '-infinity')",
+        )
+    };
+    let mut left = waiting(pg);
+    while left > 0 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(250));
+        left = waiting(pg);
+    }
+    if start.elapsed() >= Duration::from_secs(1) {
+        println!(
+            "(waited {:.1?} for the sealer; {left} events still unsealed)",
+            start.elapsed()
+        );
+    }
+    pg.batch_execute("CHECKPOINT").unwrap();
+}
+
 /// Adds `n` audit events before the seeded ones' time (one a millisecond up to a minute ago,
 /// by 1,000 other readers, copied from the oldest event), with chain rows after the last
 /// sealed position, so that the trail the requests append to is `n` events longer and the
@@ -293,16 +321,17 @@ fn fill_trail(pg: &mut PgConnection, n: usize) {
            actor_organisation_id, actor_role, resource_type, resource_id, field_groups, purpose,
            decision, policy_ids, request_id, client_hash, severity, client_request_id,
            actor_client_id, mac)
-         SELECT 'trail-' || i, (now() AT TIME ZONE 'UTC') - interval '1 minute'
+         SELECT md5('trail-' || i)::uuid::text, (now() AT TIME ZONE 'UTC') - interval '1 minute'
              - ({n} - i) * interval '1 millisecond',
            t.action, t.outcome, 'trail-reader-' || (i % 1000), t.actor_organisation_id,
            t.actor_role, t.resource_type, t.resource_id, t.field_groups, t.purpose, t.decision,
-           t.policy_ids, 'trail-' || i, t.client_hash, t.severity, NULL, NULL, t.mac
+           t.policy_ids, md5('trail-' || i)::uuid::text, t.client_hash, t.severity, NULL, NULL, t.mac
          FROM generate_series(1, {n}) i,
            (SELECT * FROM audit_events ORDER BY occurred_at LIMIT 1) t;
          INSERT INTO audit_chain (position, event_id, leaf_hash, chain_hash, sealed_at,
            checkpoint_sequence, mac)
-         SELECT (SELECT coalesce(max(position), 0) FROM audit_chain) + i, 'trail-' || i,
+         SELECT (SELECT coalesce(max(position), 0) FROM audit_chain) + i,
+           md5('trail-' || i)::uuid::text,
            sha256(('leaf' || i)::bytea), sha256(('chain' || i)::bytea),
            now() AT TIME ZONE 'UTC', NULL, NULL
          FROM generate_series(1, {n}) i;
