@@ -334,11 +334,12 @@ fn fill_trail(pg: &mut PgConnection, n: usize) {
            md5('trail-' || i)::uuid::text,
            sha256(('leaf' || i)::bytea), sha256(('chain' || i)::bytea),
            now() AT TIME ZONE 'UTC', NULL, NULL
-         FROM generate_series(1, {n}) i;
-         VACUUM ANALYZE audit_events;
-         VACUUM ANALYZE audit_chain;"
+         FROM generate_series(1, {n}) i;"
     ))
     .unwrap();
+    // Each on its own: VACUUM cannot run inside the transaction of a multi-statement batch.
+    pg.batch_execute("VACUUM ANALYZE audit_events").unwrap();
+    pg.batch_execute("VACUUM ANALYZE audit_chain").unwrap();
 }
 
 /// What every measurement shares.

@@ -51,13 +51,8 @@ pub async fn register(
     idempotency: Option<Idempotency>,
 ) -> Result<Reply, ApiError> {
     let summary = input.summary.into_fields()?;
-    // The summary's lists as they are stored (each value once, in order), for the answer.
-    let mut kinds = summary.exploitation_types.clone();
-    kinds.sort();
-    kinds.dedup();
-    let mut means = summary.means_of_control.clone();
-    means.sort();
-    means.dedup();
+    // The summary's lists as they are stored, for the answer.
+    let (kinds, means) = summary.stored_lists();
     let plaintexts = input.groups.plaintexts()?;
     let terms = input
         .groups

@@ -394,9 +394,7 @@ impl CaseBatch {
 
     /// The summary's lists of a new case, each value once.
     fn push_lists(&mut self, new: &NewCase) {
-        let mut kinds = new.summary.exploitation_types.clone();
-        kinds.sort();
-        kinds.dedup();
+        let (kinds, means) = new.summary.stored_lists();
         self.exploitation_types
             .extend(
                 kinds
@@ -406,9 +404,6 @@ impl CaseBatch {
                         exploitation_type,
                     }),
             );
-        let mut means = new.summary.means_of_control.clone();
-        means.sort();
-        means.dedup();
         self.means_of_control
             .extend(means.into_iter().map(|means_of_control| MeansOfControlRow {
                 case_id: new.id.clone(),

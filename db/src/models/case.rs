@@ -127,6 +127,18 @@ impl SummaryFields {
     pub fn is_child(&self) -> bool {
         self.age_band.is_under_18() || self.may_be_child
     }
+
+    /// The forms of exploitation and means of control as they are stored: each value once, in
+    /// order.
+    pub fn stored_lists(&self) -> SummaryLists {
+        let mut kinds = self.exploitation_types.clone();
+        kinds.sort();
+        kinds.dedup();
+        let mut means = self.means_of_control.clone();
+        means.sort();
+        means.dedup();
+        (kinds, means)
+    }
 }
 
 /// A case's forms of exploitation and means of control.
@@ -431,12 +443,7 @@ fn replace_lists(conn: &mut DbConn, id: &CaseId, summary: &SummaryFields) -> Res
         .execute(conn)?;
     diesel::delete(case_means_of_control::table.filter(case_means_of_control::case_id.eq(id)))
         .execute(conn)?;
-    let mut kinds = summary.exploitation_types.clone();
-    kinds.sort();
-    kinds.dedup();
-    let mut means = summary.means_of_control.clone();
-    means.sort();
-    means.dedup();
+    let (kinds, means) = summary.stored_lists();
     // One statement per value: the multi-engine backend has no batch insert, and a case has a
     // handful of each.
     for kind in kinds {
