@@ -198,13 +198,9 @@ fn development_writes_messages_to_a_folder(db: TestDb) {
         &json!({"email": account.email}),
     );
     assert_eq!(asked.status, 202);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while server.mail_files().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no message written");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let message = &server.mail_files()[0];
-    assert!(message.contains("#token="));
+    // Waits for the whole file: one read as soon as it appears may catch it half written.
+    let messages = server.wait_for_mail(1, Duration::from_secs(20));
+    assert!(messages[0].contains("#token="));
 }
 
 both_engines!(development_writes_messages_to_a_folder);
