@@ -318,7 +318,7 @@ struct ConsentRow {
     details: Option<Vec<u8>>,
 }
 
-/// `Case::register`: the case's row, read back with `RETURNING`, and its summary's lists in
+/// `Case::insert`: the case's row, read back with `RETURNING`, and its summary's lists in
 /// one `INSERT` per list (three statements, where a row, two deletions, an insert per value
 /// and a read back were nine for a usual case).
 pub(crate) fn insert_registered(

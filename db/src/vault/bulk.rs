@@ -1,14 +1,16 @@
-//! Sealing many new cases at once, for `tumaini seed` and the benchmarks.
+//! Sealing new cases: many at once for `tumaini seed` and the benchmarks, one at a time for a
+//! registration (`cases::register` in the API).
 //!
-//! A request writes a case's groups one by one through [`Vault::write_group_as`], each reading
-//! the case's key row back and the group's history (six statements a group). A new case has
-//! neither history nor earlier values, and its data key was made a moment ago: a
-//! [`NewCaseKey`] keeps the key in memory and seals every group, the index terms and any record
-//! under it with the same bindings the vault's readers rebuild, while the rows go into a
-//! [`VaultBatch`] written in bulk (`COPY` on PostgreSQL). Every case still has its own random data
-//! key wrapped under the KEK (crypto-shredding works as for any case), every value is
-//! encrypted, and the blind indexes are computed under the newest blind-index key, so reads,
-//! duplicate detection and shredding cannot tell a seeded case from a registered one.
+//! [`Vault::write_group_as`] writes a case's groups one by one, each reading the case's key row
+//! back and the group's history (six statements a group). A new case has neither history nor
+//! earlier values, and its data key was made a moment ago: a [`NewCaseKey`] keeps the key in
+//! memory and seals every group, the index terms and any record under it with the same
+//! bindings the vault's readers rebuild, while the rows go into a [`VaultBatch`] written one
+//! statement per table (`COPY` on PostgreSQL for more than a few rows). Every case still has
+//! its own random data key wrapped under the KEK (crypto-shredding works as for any case),
+//! every value is encrypted, and the blind indexes are computed under the newest blind-index
+//! key, so reads, duplicate detection and shredding cannot tell a seeded case from a
+//! registered one.
 //!
 //! Sealing needs no connection, so callers seal on several threads and write on one.
 

@@ -612,10 +612,10 @@ impl Vault {
         conn: &mut DbConn,
         queries: &[IndexQuery],
     ) -> Result<Vec<CaseId>, VaultError> {
-        let mut found = BTreeSet::new();
         if queries.is_empty() {
             return Ok(Vec::new());
         }
+        let mut found = BTreeSet::new();
         for keys in self.live_index_keys(conn)? {
             let wanted: Vec<(IndexName, Vec<BlindIndexValue>)> = queries
                 .iter()
